@@ -1,0 +1,16 @@
+"""Explicit configuration of the media plane (the entry point fills it in)."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SFUConfig:
+    """Tunables of the SFU; defaults suit a ten-person room on loopback or a LAN."""
+
+    #: Minimum gap between two keyframe requests (PLI) sent to one publisher track.
+    #: Requests inside the window are deferred to its end, never dropped.
+    keyframe_request_interval: float = 0.3
+    #: Packets kept per forwarded stream to answer a subscriber's NACK with RTX.
+    retransmission_history: int = 512
+    #: Offer H264 besides VP8 to publishers (forwarded as-is to subscribers).
+    allow_h264: bool = True

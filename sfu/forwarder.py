@@ -1,0 +1,176 @@
+"""The outgoing half of a subscription: rewrites a source's RTP onto one sender.
+
+aiortc's RTCRtpSender is kept for what it does well (SDP, SSRC, RTCP sender reports,
+receiving the subscriber's RTCP), but it is given a track that never yields; this class
+writes the packets itself, straight to the subscriber's DTLS transport, and answers the
+subscriber's NACKs (RFC 4585 §6.2.1) and PLIs (§6.3.1) for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from aiortc import RTCRtpSender
+from aiortc.codecs import is_rtx
+from aiortc.mediastreams import MediaStreamTrack
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from aiortc.rtp import RtpPacket
+
+from sfu.rtp_writer import RtpWriter, wrap_rtx
+from sfu.stream_rewriter import StreamRewriter
+
+if TYPE_CHECKING:
+    from sfu.track_source import TrackSource
+
+logger = logging.getLogger(__name__)
+
+_AUDIO_TS_STEP = 960  # 20 ms of Opus at 48 kHz
+_VIDEO_TS_STEP = 3000  # one frame at 30 fps on the 90 kHz clock
+
+
+class IdleTrack(MediaStreamTrack):
+    """A track that never yields a frame, so aiortc's own RTP loop stays asleep."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    async def recv(self) -> RtpPacket:  # type: ignore[override]
+        await asyncio.get_running_loop().create_future()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class TrackForwarder:
+    """Forwards one source at a time onto one subscriber sender."""
+
+    def __init__(self, sender: RTCRtpSender, kind: str, *, history_size: int) -> None:
+        self.kind = kind
+        self.source: TrackSource | None = None
+        self.packets_sent = 0
+        self.bytes_sent = 0
+        self.retransmissions = 0
+        self._sender = sender
+        self._writer: RtpWriter | None = None
+        self._rtx_pt: int | None = None
+        self._rtx_seq = 0
+        self._history: list[tuple[int, bytes, int] | None] = [None] * history_size
+        self._history_size = history_size
+        video = kind == "video"
+        self.rewriter = StreamRewriter(
+            first_seq=sender._ssrc & 0x7FFF,  # any value works; stay well clear of wrap
+            first_ts=(sender._ssrc * 2654435761) & 0xFFFFFFFF,
+            ts_step=_VIDEO_TS_STEP if video else _AUDIO_TS_STEP,
+            video=video,
+        )
+        self._hook(sender)
+
+    def _hook(self, sender: RTCRtpSender) -> None:
+        original_send = sender.send
+
+        async def send(parameters: RTCRtpSendParameters) -> None:
+            first = self._writer is None
+            if first:
+                self._configure(parameters)
+            await original_send(parameters)
+            if first and self.kind == "video" and self.source is not None:
+                self.source.request_keyframe()  # a new subscriber starts on a keyframe
+
+        sender.send = send  # type: ignore[method-assign]
+        sender._retransmit = self._retransmit  # type: ignore[method-assign]
+        sender._send_keyframe = self._on_keyframe_request  # type: ignore[method-assign]
+
+    def _configure(self, parameters: RTCRtpSendParameters) -> None:
+        codec = parameters.codecs[0]
+        for c in parameters.codecs:
+            if is_rtx(c) and c.parameters.get("apt") == codec.payloadType:
+                self._rtx_pt = c.payloadType
+        ext_ids = {e.uri: e.id for e in parameters.headerExtensions}
+        self._writer = RtpWriter(
+            ssrc=self._sender._ssrc,
+            payload_type=codec.payloadType,
+            mid=parameters.muxId,
+            ext_ids=ext_ids,
+        )
+
+    # -- source ---------------------------------------------------------------------
+
+    def attach(self, source: TrackSource) -> None:
+        """Start forwarding ``source`` (continuing this slot's numbering)."""
+        self.detach()
+        self.source = source
+        self.rewriter.switch_source(video=self.kind == "video")
+        source.forwarders.append(self)
+        if self.kind == "video" and self._writer is not None:
+            source.request_keyframe()
+
+    def detach(self) -> None:
+        """Stop forwarding (idempotent)."""
+        source, self.source = self.source, None
+        if source is not None and self in source.forwarders:
+            source.forwarders.remove(self)
+
+    # -- hot path ---------------------------------------------------------------------
+
+    async def forward(
+        self, packet: RtpPacket, keyframe_start: bool, abs_send_time: int, ntp: int
+    ) -> None:
+        """Rewrite and send one packet from the source (dropped until negotiated)."""
+        writer = self._writer
+        sender = self._sender
+        if writer is None or not sender._enabled:
+            return
+        mapped = self.rewriter.rewrite(packet.sequence_number, packet.timestamp, keyframe_start)
+        if mapped is None:
+            return
+        seq, ts = mapped
+        payload = packet.payload
+        data, header_len = writer.write(
+            marker=bool(packet.marker),
+            seq=seq,
+            ts=ts,
+            payload=payload,
+            abs_send_time=abs_send_time if self.kind == "video" else None,
+            audio_level=packet.extensions.audio_level,
+        )
+        self._history[seq % self._history_size] = (seq, data, header_len)
+        try:
+            await sender.transport._send_rtp(data)
+        except ConnectionError:
+            return  # transport closing; the peer is being torn down
+        self.packets_sent += 1
+        self.bytes_sent += len(data)
+        # Keep aiortc's RTCP sender reports truthful (RFC 3550 §6.4.1): the last
+        # packet's NTP/RTP timestamp pair and the running packet/octet counts.
+        sender._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]
+        sender._RTCRtpSender__rtp_timestamp = ts  # type: ignore[attr-defined]
+        sender._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]
+        sender._RTCRtpSender__octet_count += len(payload)  # type: ignore[attr-defined]
+
+    # -- RTCP from the subscriber -------------------------------------------------------
+
+    async def _retransmit(self, sequence_number: int) -> None:
+        entry = self._history[sequence_number % self._history_size]
+        if entry is None or entry[0] != sequence_number:
+            return  # too old: the subscriber will ask for a keyframe instead
+        _, data, header_len = entry
+        if self._rtx_pt is not None:
+            # RFC 4588 §4: retransmit on the RTX stream, original seq in front.
+            data = wrap_rtx(
+                data,
+                header_len,
+                payload_type=self._rtx_pt,
+                seq=self._rtx_seq,
+                ssrc=self._sender._rtx_ssrc,
+            )
+            self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
+        self.retransmissions += 1
+        try:
+            await self._sender.transport._send_rtp(data)
+        except ConnectionError:
+            return
+
+    def _on_keyframe_request(self) -> None:
+        if self.source is not None:
+            self.source.request_keyframe()

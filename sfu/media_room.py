@@ -1,0 +1,104 @@
+"""The media side of one room: who publishes what, and who receives it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sfu.config import SFUConfig
+from sfu.errors import SFUError
+from sfu.listener import PeerListener
+from sfu.peer import Peer
+from sfu.tasks import TaskSet
+from sfu.track_source import TrackSource
+
+logger = logging.getLogger(__name__)
+
+
+class MediaRoom:
+    """Routes every participant's published tracks to every other participant."""
+
+    def __init__(
+        self, room_id: str, config: SFUConfig, on_empty: Callable[[MediaRoom], None]
+    ) -> None:
+        self.room_id = room_id
+        self.peers: dict[str, Peer] = {}
+        self._config = config
+        self._on_empty = on_empty
+        self._tasks = TaskSet(f"room:{room_id}")
+        self._closed = False
+
+    def _ready_sources(self) -> list[TrackSource]:
+        return [s for p in self.peers.values() for s in p.sources.values() if s.ready]
+
+    async def add_peer(self, peer_id: str, *, publish: bool, listener: PeerListener) -> Peer:
+        """Create the participant's peer connection and send its first offer."""
+        if self._closed:
+            raise SFUError(f"media room {self.room_id} is closed")
+        if peer_id in self.peers:
+            raise SFUError(f"peer {peer_id} is already in media room {self.room_id}")
+        peer = Peer(
+            peer_id,
+            publish=publish,
+            listener=listener,
+            config=self._config,
+            on_source_ready=self._source_ready,
+            on_failed=self._peer_failed,
+        )
+        self.peers[peer_id] = peer
+        for source in self._ready_sources():
+            if source.owner != peer_id:
+                peer.subscribe(source)
+        await peer.negotiate()
+        return peer
+
+    async def remove_peer(self, peer_id: str, *, reason: str) -> None:
+        """Close the participant's peer connection and renegotiate the others (idempotent)."""
+        peer = self.peers.pop(peer_id, None)
+        if peer is None:
+            return
+        logger.info("peer %s leaves media room %s: %s", peer_id, self.room_id, reason)
+        await peer.close()
+        for other in list(self.peers.values()):
+            if other.unsubscribe(peer_id):
+                await other.negotiate()
+        if not self.peers:
+            self._on_empty(self)
+
+    def _source_ready(self, source: TrackSource) -> None:
+        self._tasks.spawn(
+            self._subscribe_all(source), name=f"subscribe:{source.owner}:{source.kind}"
+        )
+
+    async def _subscribe_all(self, source: TrackSource) -> None:
+        for peer in list(self.peers.values()):
+            if peer.id != source.owner and not peer.closed and source.ready:
+                peer.subscribe(source)
+                await peer.negotiate()
+
+    def _peer_failed(self, peer: Peer, reason: str) -> None:
+        self._tasks.spawn(self._drop_failed(peer, reason), name=f"failed:{peer.id}")
+
+    async def _drop_failed(self, peer: Peer, reason: str) -> None:
+        if self.peers.get(peer.id) is not peer:
+            return
+        await self.remove_peer(peer.id, reason=reason)
+        await peer.listener.on_closed(peer.id, reason)
+
+    def stats(self) -> dict[str, Any]:
+        totals: dict[str, Any] = {"peers": len(self.peers)}
+        for peer in self.peers.values():
+            for key, value in peer.stats().items():
+                totals[key] = totals.get(key, 0) + value
+        return totals
+
+    async def close(self) -> None:
+        """Close every peer and background task (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._tasks.close()
+        peers, self.peers = list(self.peers.values()), {}
+        for peer in peers:
+            await peer.close()

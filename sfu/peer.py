@@ -1,0 +1,291 @@
+"""One participant's peer connection: its published tracks and its subscriptions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpCodecCapability,
+    RTCRtpCodecParameters,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc import sdp as aiortc_sdp
+from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError, OperationError
+
+from sfu.compat import check_transceiver
+from sfu.config import SFUConfig
+from sfu.errors import InvalidSdp
+from sfu.forwarder import IdleTrack, TrackForwarder
+from sfu.listener import PeerListener
+from sfu.negotiation import NegotiationState, Negotiator
+from sfu.slot import Offer, Slot
+from sfu.tasks import TaskSet
+from sfu.track_source import TrackSource
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("audio", "video")
+_SDP_APPLY_ERRORS = (
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    InternalError,
+    InvalidAccessError,
+    InvalidStateError,
+    OperationError,
+)
+
+
+class PeerState(Enum):
+    """Lifecycle of a peer (mirrors RTCPeerConnection.connectionState, plus CLOSED)."""
+
+    NEW = "new"
+    CONNECTED = "connected"
+    CLOSED = "closed"
+
+
+class SubscriptionState(Enum):
+    ACTIVE = "active"  # forwarding (or about to) the source's track
+    RELEASING = "releasing"  # offered as inactive, answer not applied yet
+    FREE = "free"  # negotiated inactive: may carry another source of the same codec
+
+
+@dataclass(slots=True)
+class Subscription:
+    """A sendonly m-line towards this participant carrying one source's track."""
+
+    transceiver: RTCRtpTransceiver
+    forwarder: TrackForwarder
+    codec_key: str
+    source: str | None
+    state: SubscriptionState
+
+
+def _codec_key(codec: RTCRtpCodecParameters) -> str:
+    params = ";".join(f"{k}={v}" for k, v in sorted(codec.parameters.items()))
+    return f"{codec.mimeType.lower()}/{codec.clockRate}/{params}"
+
+
+def _capabilities_for(codec: RTCRtpCodecParameters, kind: str) -> list[RTCRtpCodecCapability]:
+    """The sender capability matching ``codec`` exactly, plus RTX for video."""
+    wanted = codec.mimeType.lower()
+    prefs = [
+        c
+        for c in RTCRtpSender.getCapabilities(kind).codecs
+        if c.mimeType.lower() == wanted
+        and all(c.parameters.get(k) == v for k, v in codec.parameters.items() if k != "apt")
+    ]
+    if kind == "video":
+        prefs += [
+            c
+            for c in RTCRtpSender.getCapabilities(kind).codecs
+            if c.mimeType.lower() == "video/rtx"
+        ]
+    return prefs
+
+
+def _publish_capabilities(kind: str, allow_h264: bool) -> list[RTCRtpCodecCapability]:
+    caps = RTCRtpSender.getCapabilities(kind).codecs
+    if kind == "audio":
+        return [c for c in caps if c.mimeType.lower() == "audio/opus"]
+    allowed = {"video/vp8", "video/rtx"} | ({"video/h264"} if allow_h264 else set())
+    return [c for c in caps if c.mimeType.lower() in allowed]
+
+
+class Peer:
+    """The SFU side of one participant's RTCPeerConnection (server always offers)."""
+
+    def __init__(
+        self,
+        peer_id: str,
+        *,
+        publish: bool,
+        listener: PeerListener,
+        config: SFUConfig,
+        on_source_ready: Callable[[TrackSource], None],
+        on_failed: Callable[[Peer, str], None],
+    ) -> None:
+        self.id = peer_id
+        self.listener = listener
+        self.state = PeerState.NEW
+        self.sources: dict[str, TrackSource] = {}
+        self.subscriptions: list[Subscription] = []
+        self._config = config
+        self._on_source_ready = on_source_ready
+        self._on_failed = on_failed
+        self._negotiator = Negotiator()
+        self._tasks = TaskSet(f"peer:{peer_id}")
+        self.pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        self.pc.on("connectionstatechange", self._on_connection_state)
+        self._publish: dict[str, RTCRtpTransceiver] = {}
+        if publish:
+            for kind in KINDS:
+                transceiver = self.pc.addTransceiver(kind, direction="recvonly")
+                check_transceiver(transceiver)
+                transceiver.setCodecPreferences(_publish_capabilities(kind, config.allow_h264))
+                self._publish[kind] = transceiver
+                self.sources[kind] = TrackSource(
+                    owner=peer_id,
+                    kind=kind,
+                    receiver=transceiver.receiver,
+                    keyframe_interval=config.keyframe_request_interval,
+                    on_first_packet=self._source_started,
+                )
+
+    # -- subscriptions -----------------------------------------------------------------
+
+    def subscribe(self, source: TrackSource) -> None:
+        """Add (or reuse) a sendonly m-line for ``source``; call ``negotiate`` after."""
+        assert source.codec is not None
+        key = _codec_key(source.codec)
+        sub = next(
+            (
+                s
+                for s in self.subscriptions
+                if s.state is SubscriptionState.FREE
+                and s.codec_key == key
+                and s.forwarder.kind == source.kind
+            ),
+            None,
+        )
+        if sub is None:
+            transceiver = self.pc.addTransceiver(IdleTrack(source.kind), direction="sendonly")
+            transceiver.setCodecPreferences(_capabilities_for(source.codec, source.kind))
+            forwarder = TrackForwarder(
+                transceiver.sender, source.kind, history_size=self._config.retransmission_history
+            )
+            sub = Subscription(transceiver, forwarder, key, None, SubscriptionState.ACTIVE)
+            self.subscriptions.append(sub)
+        sub.transceiver.direction = "sendonly"
+        # msid "<stream> <track>": one stream per publisher lets browsers lip-sync its
+        # audio and video (RFC 8830 §2).
+        sub.transceiver.sender._stream_id = source.owner
+        sub.source = source.owner
+        sub.state = SubscriptionState.ACTIVE
+        sub.forwarder.attach(source)
+
+    def unsubscribe(self, owner: str) -> bool:
+        """Stop receiving every track of ``owner``; True if negotiation is needed."""
+        changed = False
+        for sub in self.subscriptions:
+            if sub.source == owner and sub.state is SubscriptionState.ACTIVE:
+                sub.forwarder.detach()
+                sub.transceiver.direction = "inactive"
+                sub.state = SubscriptionState.RELEASING
+                changed = True
+        return changed
+
+    # -- offer / answer ----------------------------------------------------------------
+
+    async def negotiate(self) -> None:
+        """Send an offer now, or right after the answer to the one in flight."""
+        if self._negotiator.request():
+            await self._send_offer()
+
+    async def _send_offer(self) -> None:
+        try:
+            await self.pc.setLocalDescription(await self.pc.createOffer())
+        except _SDP_APPLY_ERRORS:
+            self._negotiator.offer_failed()
+            raise
+        await self.listener.on_offer(Offer(sdp=self.pc.localDescription.sdp, slots=self.slots()))
+
+    def slots(self) -> list[Slot]:
+        """The meaning of each negotiated m-line, in m-line order."""
+        out: list[Slot] = []
+        for transceiver in self.pc.getTransceivers():
+            if transceiver.mid is None:
+                continue
+            source = next(
+                (s.source for s in self.subscriptions if s.transceiver is transceiver), None
+            )
+            out.append(Slot(transceiver.mid, transceiver.kind, transceiver.direction, source))
+        return out
+
+    async def set_answer(self, sdp: str) -> None:
+        """Apply the participant's answer to the latest offer."""
+        self._negotiator.check_answer()
+        try:
+            parsed = aiortc_sdp.SessionDescription.parse(sdp)
+        except _SDP_APPLY_ERRORS as exc:
+            raise InvalidSdp(f"answer SDP does not parse: {exc}") from exc
+        if not parsed.media:
+            raise InvalidSdp("answer SDP has no media sections")
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        except _SDP_APPLY_ERRORS as exc:
+            raise InvalidSdp(f"answer SDP cannot be applied: {exc}") from exc
+        for sub in self.subscriptions:
+            if (
+                sub.state is SubscriptionState.RELEASING
+                and sub.transceiver.currentDirection == "inactive"
+            ):
+                sub.state = SubscriptionState.FREE
+                sub.source = None
+            elif (
+                sub.state is SubscriptionState.ACTIVE
+                and sub.forwarder.source is not None
+                and sub.forwarder.rewriter.waiting_for_keyframe()
+            ):
+                # Covers reused slots, which were disabled until this answer.
+                sub.forwarder.source.request_keyframe()
+        if self._negotiator.answered():
+            await self._send_offer()
+
+    # -- events ------------------------------------------------------------------------
+
+    def _source_started(self, source: TrackSource) -> None:
+        self._on_source_ready(source)
+        self._tasks.spawn(self.listener.on_track_published(self.id, source.kind), name="published")
+
+    def _on_connection_state(self) -> None:
+        state = self.pc.connectionState
+        if state == "connected":
+            self.state = PeerState.CONNECTED
+        elif state == "failed" and self.state is not PeerState.CLOSED:
+            self._on_failed(self, "connection_failed")
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self.state is PeerState.CLOSED
+
+    async def close(self) -> None:
+        """Close the peer connection and everything hanging off it (idempotent)."""
+        if self.state is PeerState.CLOSED:
+            return
+        self.state = PeerState.CLOSED
+        self._negotiator.close()
+        for sub in self.subscriptions:
+            sub.forwarder.detach()
+        for source in self.sources.values():
+            await source.close()
+        await self._tasks.close()
+        await self.pc.close()
+
+    @property
+    def negotiation_state(self) -> NegotiationState:
+        return self._negotiator.state
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "packets_in": sum(s.packets_in for s in self.sources.values()),
+            "packets_out": sum(s.forwarder.packets_sent for s in self.subscriptions),
+            "bytes_out": sum(s.forwarder.bytes_sent for s in self.subscriptions),
+            "retransmissions": sum(s.forwarder.retransmissions for s in self.subscriptions),
+            "keyframe_requests": sum(s.keyframe_requests for s in self.sources.values()),
+            "plis_sent": sum(s.plis_sent for s in self.sources.values()),
+            "subscriptions": sum(
+                1 for s in self.subscriptions if s.state is SubscriptionState.ACTIVE
+            ),
+        }

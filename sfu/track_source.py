@@ -1,0 +1,200 @@
+"""A publisher's track as the SFU sees it: parsed RTP in, fanned out to forwarders.
+
+The receiver keeps doing what aiortc does well (SRTP, NACKs and REMB to the publisher,
+receiver reports); the SFU taps each parsed packet before aiortc's own handling and
+switches off aiortc's jitter buffer and decoder, which it never needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aiortc import RTCRtpCodecParameters, RTCRtpReceiver
+from aiortc.clock import current_ntp_time
+from aiortc.codecs import is_rtx
+from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
+from aiortc.rtp import RtpPacket, unwrap_rtx
+
+from sfu.keyframe import KeyframeDetector, KeyframeThrottle, keyframe_detector
+from sfu.tasks import cancel_and_wait
+
+if TYPE_CHECKING:
+    from sfu.forwarder import TrackForwarder
+
+logger = logging.getLogger(__name__)
+
+
+class _NullJitterBuffer:
+    """Stands in for the receiver's jitter buffer: the SFU never reassembles frames."""
+
+    def add(self, packet: RtpPacket) -> tuple[bool, None]:
+        return False, None
+
+
+class TrackSource:
+    """One published track (audio or video) of one participant."""
+
+    def __init__(
+        self,
+        *,
+        owner: str,
+        kind: str,
+        receiver: RTCRtpReceiver,
+        keyframe_interval: float,
+        on_first_packet: Callable[[TrackSource], None],
+    ) -> None:
+        self.owner = owner
+        self.kind = kind
+        self.codec: RTCRtpCodecParameters | None = None
+        self.forwarders: list[TrackForwarder] = []
+        self.packets_in = 0
+        self.bytes_in = 0
+        self.keyframe_requests = 0
+        self.plis_sent = 0
+        #: Latest RFC 6464 audio level, (voice activity, -dBov), and when it arrived.
+        self.audio_level: tuple[bool, int] | None = None
+        self.audio_level_at = 0.0
+        self._receiver = receiver
+        self._codecs: dict[int, RTCRtpCodecParameters] = {}
+        self._rtx_ssrcs: dict[int, int] = {}
+        self._media_ssrc: int | None = None
+        self._detector: KeyframeDetector | None = None
+        self._on_first_packet = on_first_packet
+        self._throttle = KeyframeThrottle(keyframe_interval)
+        self._keyframe_wanted = asyncio.Event()
+        self._keyframe_task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._hook(receiver)
+
+    def _hook(self, receiver: RTCRtpReceiver) -> None:
+        original_receive = receiver.receive
+        original_handle = receiver._handle_rtp_packet
+
+        async def receive(parameters: RTCRtpReceiveParameters) -> None:
+            for codec in parameters.codecs:
+                self._codecs[codec.payloadType] = codec
+            for encoding in parameters.encodings:
+                if encoding.rtx is not None:
+                    self._rtx_ssrcs[encoding.rtx.ssrc] = encoding.ssrc
+            await original_receive(parameters)
+            # aiortc starts a decoder thread per receiver; the SFU forwards instead.
+            receiver._RTCRtpReceiver__stop_decoder()  # type: ignore[attr-defined]
+
+        async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
+            await self._on_packet(packet)
+            await original_handle(packet, arrival_time_ms)  # NACK, REMB, RR statistics
+
+        receiver.receive = receive  # type: ignore[method-assign]
+        receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
+        receiver._RTCRtpReceiver__jitter_buffer = _NullJitterBuffer()  # type: ignore[attr-defined]
+
+    def _start(self, codec: RTCRtpCodecParameters) -> None:
+        # The codec of the first media packet is what flows; subscribers get exactly it.
+        self.codec = codec
+        if self.kind == "video":
+            self._detector = keyframe_detector(codec.name)
+            self._keyframe_task = asyncio.get_running_loop().create_task(
+                self._keyframe_loop(), name=f"keyframes:{self.owner}"
+            )
+        self._on_first_packet(self)
+
+    @property
+    def ready(self) -> bool:
+        """True once media flows, so subscribers can be offered this track."""
+        return self.codec is not None and not self._closed
+
+    # -- forwarding (hot path: every incoming packet) --------------------------------
+
+    async def _on_packet(self, packet: RtpPacket) -> None:
+        codec = self._codecs.get(packet.payload_type)
+        if codec is None or not packet.payload:
+            return  # unknown payload type, or padding-only bandwidth probe
+        if is_rtx(codec):
+            ssrc = self._rtx_ssrcs.get(packet.ssrc)
+            apt = codec.parameters.get("apt")
+            if ssrc is None or len(packet.payload) < 2 or not isinstance(apt, int):
+                return
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=ssrc)
+        else:
+            self._media_ssrc = packet.ssrc
+            if self.codec is None:
+                self._start(codec)
+        self.packets_in += 1
+        self.bytes_in += len(packet.payload)
+        level = packet.extensions.audio_level
+        if level is not None:
+            self.audio_level = level
+            self.audio_level_at = time.monotonic()
+        forwarders = self.forwarders
+        if not forwarders:
+            return
+        keyframe_start = False
+        detector = self._detector
+        if detector is not None:
+            for fwd in forwarders:
+                if fwd.rewriter.waiting_for_keyframe():
+                    keyframe_start = detector(packet.payload)
+                    break
+        ntp = current_ntp_time()
+        # abs-send-time: 6.18 fixed-point seconds, 24 bits (webrtc abs-send-time spec).
+        abs_send_time = (ntp >> 14) & 0xFFFFFF
+        for fwd in forwarders:
+            await fwd.forward(packet, keyframe_start, abs_send_time, ntp)
+
+    # -- keyframes ------------------------------------------------------------------
+
+    def request_keyframe(self) -> None:
+        """Ask the publisher for a keyframe (throttled; see KeyframeThrottle)."""
+        if self.kind != "video" or self._closed:
+            return
+        self.keyframe_requests += 1
+        self._keyframe_wanted.set()
+
+    async def _keyframe_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._keyframe_wanted.wait()
+            delay = self._throttle.delay(loop.time())
+            if delay:
+                await asyncio.sleep(delay)
+            self._keyframe_wanted.clear()
+            if self._media_ssrc is None:
+                # Nothing received yet: the first packets will start with a keyframe
+                # anyway once the encoder starts; ask again when media flows.
+                await asyncio.sleep(self._throttle.interval)
+                self._keyframe_wanted.set()
+                continue
+            self._throttle.sent(loop.time())
+            self.plis_sent += 1
+            try:
+                # RFC 4585 §6.3.1: Picture Loss Indication towards the publisher.
+                await self._receiver._send_rtcp_pli(self._media_ssrc)
+            except ConnectionError:
+                logger.debug("PLI to %s not sent: transport closed", self.owner)
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "owner": self.owner,
+            "kind": self.kind,
+            "codec": self.codec.mimeType if self.codec else None,
+            "packets_in": self.packets_in,
+            "subscribers": len(self.forwarders),
+            "keyframe_requests": self.keyframe_requests,
+            "plis_sent": self.plis_sent,
+        }
+
+    async def close(self) -> None:
+        """Stop the keyframe task and detach every forwarder (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        for fwd in list(self.forwarders):
+            fwd.detach()
+        task, self._keyframe_task = self._keyframe_task, None
+        await cancel_and_wait(task)

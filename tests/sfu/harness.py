@@ -1,0 +1,58 @@
+"""Drive the SFU directly (no signaling): each ClientPeer answers through a queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+
+from sfu import SFU, MediaRoom, Offer, Peer
+from tests.media import ClientPeer
+
+
+class DirectParticipant:
+    """Connects one ClientPeer to one SFU Peer the way signaling would."""
+
+    def __init__(self, client: ClientPeer) -> None:
+        self.client = client
+        self.peer: Peer | None = None
+        self.published: list[str] = []
+        self.closed_reason: str | None = None
+        self._offers: asyncio.Queue[Offer] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def on_offer(self, offer: Offer) -> None:
+        await self._offers.put(offer)
+
+    async def on_track_published(self, peer_id: str, kind: str) -> None:
+        self.published.append(kind)
+
+    async def on_closed(self, peer_id: str, reason: str) -> None:
+        self.closed_reason = reason
+
+    async def join(self, room: MediaRoom, *, publish: bool = True) -> None:
+        self.peer = await room.add_peer(self.client.name, publish=publish, listener=self)
+        self._task = asyncio.ensure_future(self._answer_loop())
+
+    async def _answer_loop(self) -> None:
+        while True:
+            offer = await self._offers.get()
+            sdp = await self.client.answer(offer.sdp, [asdict(s) for s in offer.slots])
+            assert self.peer is not None
+            await self.peer.set_answer(sdp)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait([self._task])
+        await self.client.close()
+
+
+@contextlib.asynccontextmanager
+async def sfu_room(room_id: str = "r1") -> AsyncIterator[tuple[SFU, MediaRoom]]:
+    sfu = SFU()
+    try:
+        yield sfu, sfu.room(room_id)
+    finally:
+        await sfu.close()
