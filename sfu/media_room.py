@@ -73,8 +73,8 @@ class MediaRoom:
 
     async def _subscribe_all(self, source: TrackSource) -> None:
         for peer in list(self.peers.values()):
-            if peer.id != source.owner and not peer.closed and source.ready:
-                peer.subscribe(source)
+            eligible = peer.id != source.owner and not peer.closed and source.ready
+            if eligible and peer.subscribe(source):
                 await peer.negotiate()
 
     def _peer_failed(self, peer: Peer, reason: str) -> None:

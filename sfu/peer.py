@@ -143,9 +143,14 @@ class Peer:
 
     # -- subscriptions -----------------------------------------------------------------
 
-    def subscribe(self, source: TrackSource) -> None:
-        """Add (or reuse) a sendonly m-line for ``source``; call ``negotiate`` after."""
+    def subscribe(self, source: TrackSource) -> bool:
+        """Add (or reuse) a sendonly m-line for ``source``; False if already subscribed.
+
+        Call ``negotiate`` after.
+        """
         assert source.codec is not None
+        if any(s.forwarder.source is source for s in self.subscriptions):
+            return False
         key = _codec_key(source.codec)
         sub = next(
             (
@@ -172,6 +177,7 @@ class Peer:
         sub.source = source.owner
         sub.state = SubscriptionState.ACTIVE
         sub.forwarder.attach(source)
+        return True
 
     def unsubscribe(self, owner: str) -> bool:
         """Stop receiving every track of ``owner``; True if negotiation is needed."""
@@ -188,6 +194,8 @@ class Peer:
 
     async def negotiate(self) -> None:
         """Send an offer now, or right after the answer to the one in flight."""
+        if not self.pc.getTransceivers():
+            return  # a viewer in an empty room: nothing to offer yet
         if self._negotiator.request():
             await self._send_offer()
 

@@ -1,27 +1,53 @@
-"""Shared test helpers."""
+"""Test helpers shared by every test package: poll for a condition instead of sleeping."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 async def wait_for(
-    predicate: Callable[[], bool | Awaitable[bool]],
-    timeout: float = 5.0,
-    interval: float = 0.02,
-    message: str | None = None,
-) -> None:
-    """Poll ``predicate`` (sync or async) until true; fail with ``message`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
+    predicate: Callable[[], T | Awaitable[T]],
+    timeout: float = 5.0,  # noqa: ASYNC109  # a poller's deadline, not a cancellation scope
+    *,
+    interval: float = 0.01,
+    message: str = "",
+) -> T:
+    """Poll ``predicate`` (sync or async) until it returns a truthy value, and return that value.
+
+    Raises AssertionError after ``timeout`` seconds, naming ``message`` and the last value seen.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     while True:
-        result = predicate()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() >= deadline:
-            raise AssertionError(message or f"condition not met within {timeout}s")
+        value = predicate()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value  # type: ignore[return-value]  # narrowed from T | Awaitable[T]
+        if loop.time() >= deadline:
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {message or predicate!r}; last: {value!r}"
+            )
         await asyncio.sleep(interval)
+
+
+async def take(
+    source: AsyncIterator[T],
+    count: int,
+    timeout: float = 5.0,  # noqa: ASYNC109  # turned into an AssertionError, unlike asyncio.timeout
+) -> list[T]:
+    """The next ``count`` items of ``source``; AssertionError if they do not all come in time."""
+    items: list[T] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while len(items) < count:
+                items.append(await anext(source))
+    except TimeoutError:
+        got = f"got {len(items)} of {count} items in {timeout}s: {items!r}"
+        raise AssertionError(got) from None
+    return items

@@ -34,7 +34,7 @@ AUDIO_RATE = 48000
 
 def luma_for(index: int) -> int:
     """The flat luma level publisher ``index`` paints (distinct, far apart, not clipped)."""
-    return 30 + (index % 8) * 25
+    return 40 + (index % 8) * 25
 
 
 class SyntheticVideoTrack(MediaStreamTrack):
@@ -127,7 +127,9 @@ class ReceivedAudio:
 class ClientPeer:
     """One participant's browser, played by aiortc (decodes what it receives)."""
 
-    def __init__(self, name: str, *, index: int = 0, publish: bool = True, decode: bool = True) -> None:
+    def __init__(
+        self, name: str, *, index: int = 0, publish: bool = True, decode: bool = True
+    ) -> None:
         self.name = name
         self.index = index
         self.pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
@@ -138,6 +140,7 @@ class ClientPeer:
         self.video: dict[str, ReceivedVideo] = {}
         self.audio: dict[str, ReceivedAudio] = {}
         self.offers = 0
+        self.packets: dict[str, int] = {}
         self._published = False
         self._tasks: list[asyncio.Task[None]] = []
         self._tracks_by_mid: dict[str, MediaStreamTrack] = {}
@@ -148,7 +151,18 @@ class ClientPeer:
         mid = transceiver.mid
         assert mid is not None
         self._tracks_by_mid[mid] = track
-        if self.decode:
+        receiver = transceiver.receiver
+        original = receiver._handle_rtp_packet
+        decode = self.decode
+
+        async def count(packet: Any, arrival_time_ms: int) -> None:
+            self.packets[mid] = self.packets.get(mid, 0) + 1
+            if decode:
+                await original(packet, arrival_time_ms)
+
+        # Without decoding, packets are only counted (a cheap sink for big rooms).
+        receiver._handle_rtp_packet = count  # type: ignore[method-assign]
+        if decode:
             self._tasks.append(asyncio.ensure_future(self._consume(mid, track)))
 
     def source_of(self, mid: str) -> str | None:
@@ -170,8 +184,9 @@ class ClientPeer:
                 if got.first_frame_at is None:
                     got.first_frame_at = time.monotonic()
                 got.sizes.add((frame.width, frame.height))
-                y = frame.to_ndarray(format="gray")
-                got.lumas.append(float(y[HEIGHT // 4 :, :].mean()))
+                # The raw Y plane (no range conversion), below the moving marker strip.
+                y = frame.to_ndarray(format="yuv420p")[: frame.height]
+                got.lumas.append(float(y[frame.height // 4 :, :].mean()))
             else:
                 a = self.audio.setdefault(source, ReceivedAudio())
                 a.frames += 1
@@ -192,6 +207,14 @@ class ClientPeer:
                     ignore_remb(sender)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self.pc.localDescription.sdp
+
+    def packets_from(self, source: str, kind: str) -> int:
+        """RTP packets received on the slots that carry ``source``'s ``kind`` track."""
+        return sum(
+            n
+            for mid, n in self.packets.items()
+            if self.slots.get(mid, {}).get("source") == source and self.slots[mid]["kind"] == kind
+        )
 
     def video_from(self, source: str) -> ReceivedVideo:
         return self.video.get(source, ReceivedVideo())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.helpers import wait_for
 from tests.media import ClientPeer, luma_for
 from tests.sfu.harness import DirectParticipant, sfu_room

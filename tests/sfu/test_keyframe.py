@@ -1,0 +1,92 @@
+"""Keyframe detection on real encoder output and hand-built payloads, and throttling."""
+
+from __future__ import annotations
+
+import fractions
+
+import av
+import numpy as np
+from aiortc.codecs.h264 import H264Encoder
+from aiortc.codecs.vpx import Vp8Encoder
+
+from sfu.keyframe import (
+    KeyframeThrottle,
+    is_h264_keyframe_start,
+    is_vp8_keyframe_start,
+    keyframe_detector,
+)
+
+
+def _frames(n: int) -> list[av.VideoFrame]:
+    out = []
+    for i in range(n):
+        buf = np.random.default_rng(i).integers(0, 255, (240 * 3 // 2, 320), dtype=np.uint8)
+        frame = av.VideoFrame.from_ndarray(buf, format="yuv420p")
+        frame.pts = i * 3000
+        frame.time_base = fractions.Fraction(1, 90000)
+        out.append(frame)
+    return out
+
+
+def test_vp8_encoder_output_is_classified() -> None:
+    encoder = Vp8Encoder()
+    frames = _frames(3)
+    key, _ = encoder.encode(frames[0], force_keyframe=True)
+    delta, _ = encoder.encode(frames[1])
+    assert is_vp8_keyframe_start(key[0])
+    assert not any(is_vp8_keyframe_start(p) for p in key[1:])  # continuation packets
+    assert not any(is_vp8_keyframe_start(p) for p in delta)
+
+
+def test_vp8_descriptor_variants() -> None:
+    # X=0, S=1, PID=0, VP8 header P=0 -> key frame start.
+    assert is_vp8_keyframe_start(bytes([0x10, 0x00]))
+    # P=1 -> inter frame.
+    assert not is_vp8_keyframe_start(bytes([0x10, 0x01]))
+    # S=0 -> not the first packet of the partition.
+    assert not is_vp8_keyframe_start(bytes([0x00, 0x00]))
+    # X=1, I=1 with a 15-bit picture id (M=1), L=1, T=1 -> header after 5 bytes.
+    assert is_vp8_keyframe_start(bytes([0x90, 0xE0, 0x80, 0x01, 0x05, 0x20, 0x00]))
+    assert not is_vp8_keyframe_start(bytes([0x90, 0xE0, 0x80, 0x01, 0x05, 0x20, 0x01]))
+    # 7-bit picture id.
+    assert is_vp8_keyframe_start(bytes([0x90, 0x80, 0x05, 0x00]))
+    # Truncated payloads are never keyframes.
+    assert not is_vp8_keyframe_start(b"")
+    assert not is_vp8_keyframe_start(bytes([0x90]))
+    assert not is_vp8_keyframe_start(bytes([0x90, 0x80, 0x85]))
+
+
+def test_h264_encoder_output_is_classified() -> None:
+    encoder = H264Encoder()
+    frames = _frames(3)
+    key, _ = encoder.encode(frames[0], force_keyframe=True)
+    delta, _ = encoder.encode(frames[1])
+    assert is_h264_keyframe_start(key[0])
+    assert not any(is_h264_keyframe_start(p) for p in delta)
+
+
+def test_h264_packetizations() -> None:
+    assert is_h264_keyframe_start(bytes([0x65, 0x88]))  # IDR slice
+    assert is_h264_keyframe_start(bytes([0x67, 0x42]))  # SPS
+    assert not is_h264_keyframe_start(bytes([0x41, 0x9A]))  # non-IDR slice
+    stap = bytes([0x78]) + (2).to_bytes(2, "big") + bytes([0x67, 0x42])
+    assert is_h264_keyframe_start(stap)
+    stap_p = bytes([0x78]) + (2).to_bytes(2, "big") + bytes([0x41, 0x9A])
+    assert not is_h264_keyframe_start(stap_p)
+    assert is_h264_keyframe_start(bytes([0x7C, 0x85, 0x00]))  # FU-A start of IDR
+    assert not is_h264_keyframe_start(bytes([0x7C, 0x05, 0x00]))  # FU-A continuation
+    assert not is_h264_keyframe_start(b"")
+
+
+def test_detector_lookup() -> None:
+    assert keyframe_detector("vp8") is is_vp8_keyframe_start
+    assert keyframe_detector("H264") is is_h264_keyframe_start
+    assert keyframe_detector("opus") is None
+
+
+def test_throttle_defers_but_never_drops() -> None:
+    throttle = KeyframeThrottle(0.3)
+    assert throttle.delay(10.0) == 0.0
+    throttle.sent(10.0)
+    assert abs(throttle.delay(10.1) - 0.2) < 1e-9
+    assert throttle.delay(10.3) == 0.0
