@@ -83,6 +83,7 @@ class TrackForwarder:
 
     def _configure(self, parameters: RTCRtpSendParameters) -> None:
         codec = parameters.codecs[0]
+        assert codec.payloadType is not None  # negotiated codecs always carry one
         for c in parameters.codecs:
             if is_rtx(c) and c.parameters.get("apt") == codec.payloadType:
                 self._rtx_pt = c.payloadType
@@ -93,6 +94,11 @@ class TrackForwarder:
             mid=parameters.muxId,
             ext_ids=ext_ids,
         )
+
+    @property
+    def negotiated(self) -> bool:
+        """True once the sender started (DTLS up), so packets can flow."""
+        return self._writer is not None
 
     # -- source ---------------------------------------------------------------------
 

@@ -241,10 +241,13 @@ class Peer:
                 sub.source = None
             elif (
                 sub.state is SubscriptionState.ACTIVE
+                and sub.forwarder.negotiated
                 and sub.forwarder.source is not None
                 and sub.forwarder.rewriter.waiting_for_keyframe()
             ):
-                # Covers reused slots, which were disabled until this answer.
+                # A reused slot was disabled until this answer. (A new slot asks once its
+                # sender starts: a keyframe before that would be dropped, and the next
+                # request throttled.)
                 sub.forwarder.source.request_keyframe()
         if self._negotiator.answered():
             await self._send_offer()

@@ -76,7 +76,8 @@ class TrackSource:
 
         async def receive(parameters: RTCRtpReceiveParameters) -> None:
             for codec in parameters.codecs:
-                self._codecs[codec.payloadType] = codec
+                if codec.payloadType is not None:
+                    self._codecs[codec.payloadType] = codec
             for encoding in parameters.encodings:
                 if encoding.rtx is not None:
                     self._rtx_ssrcs[encoding.rtx.ssrc] = encoding.ssrc

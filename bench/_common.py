@@ -1,0 +1,62 @@
+"""Helpers shared by the benchmark scripts: a coshop server subprocess and its metrics."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(port: int, *extra: str) -> subprocess.Popen[bytes]:
+    """``coshop serve`` in its own process (so its CPU time is its own), ready to use."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from signaling.cli import main; raise SystemExit(main())",
+         "serve", "--port", str(port), "--log-level", "WARNING", *extra],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("coshop server did not become healthy within 30 s")
+
+
+def scrape(url: str) -> dict[str, float]:
+    """Unlabelled samples of a Prometheus /metrics page (labelled ones summed by name)."""
+    with urllib.request.urlopen(url.rstrip("/") + "/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)", line)
+        if m:
+            out[m.group(1)] = out.get(m.group(1), 0.0) + float(m.group(3))
+    return out
+
+
+def pick(metrics: dict[str, float], *fragments: str) -> float:
+    """The first metric whose name contains every fragment (0 if none)."""
+    for name, value in sorted(metrics.items()):
+        if all(f in name for f in fragments):
+            return value
+    return 0.0

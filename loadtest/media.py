@@ -1,0 +1,139 @@
+"""Pre-encoded looping VP8 and Opus: encoded once, cached on disk, replayed by every peer.
+
+No synthetic peer ever encodes at run time: aiortc's sender "pack" path only packetizes
+the pre-encoded frames, so one core drives many peers.
+"""
+
+from __future__ import annotations
+
+import fractions
+import hashlib
+import json
+import math
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+from aiortc.codecs.opus import OpusEncoder
+from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
+
+VIDEO_CLOCK = 90000
+AUDIO_CLOCK = 48000
+
+
+@dataclass(frozen=True, slots=True)
+class VideoPreset:
+    """A video size/bitrate preset for synthetic publishers."""
+
+    name: str
+    width: int
+    height: int
+    fps: int
+    bitrate: int
+
+
+PRESETS: dict[str, VideoPreset] = {
+    p.name: p
+    for p in (
+        VideoPreset("180p", 320, 180, 30, 300_000),
+        VideoPreset("360p", 640, 360, 30, 800_000),
+        VideoPreset("720p", 1280, 720, 30, 1_500_000),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedLoop:
+    """Encoded frames of a loop; ``keyframes`` lists the indices that are keyframes."""
+
+    frames: tuple[bytes, ...]
+    keyframes: tuple[int, ...]
+    fps: int
+
+    @property
+    def bitrate(self) -> float:
+        return 8 * sum(len(f) for f in self.frames) * self.fps / len(self.frames)
+
+
+def _texture(width: int, height: int) -> np.ndarray:
+    rng = np.random.default_rng(1)
+    tex = rng.integers(40, 200, size=(height, width * 2), dtype=np.uint8)
+    return ((tex[:, :-1].astype(np.uint16) + tex[:, 1:]) // 2).astype(np.uint8)
+
+
+def encode_video(preset: VideoPreset, seconds: float = 3.0, keyframe_every: int = 0) -> EncodedLoop:
+    """Encode a moving-texture loop once (the slow part; see ``cached_video``)."""
+    encoder = Vp8Encoder()
+    encoder.target_bitrate = preset.bitrate
+    tex = _texture(preset.width, preset.height)
+    n = int(seconds * preset.fps)
+    frames: list[bytes] = []
+    keys: list[int] = []
+    for i in range(n):
+        shift = (i * 4) % preset.width
+        buf = np.empty((preset.height * 3 // 2, preset.width), np.uint8)
+        buf[: preset.height] = tex[:, shift : shift + preset.width]
+        buf[preset.height :] = 128
+        frame = av.VideoFrame.from_ndarray(buf, format="yuv420p")
+        frame.pts = i * (VIDEO_CLOCK // preset.fps)
+        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        force = i == 0 or (keyframe_every > 0 and i % keyframe_every == 0)
+        payloads, _ = encoder.encode(frame, force_keyframe=force)
+        data = b"".join(vp8_depayload(p) for p in payloads)
+        if data and not data[0] & 0x01:  # VP8 P bit clear: a keyframe (RFC 6386 §9.1)
+            keys.append(i)
+        frames.append(data)
+    return EncodedLoop(tuple(frames), tuple(keys), preset.fps)
+
+
+def encode_audio(seconds: float = 1.0, frequency: float = 440.0) -> tuple[bytes, ...]:
+    """Opus packets of a sine tone, 20 ms each."""
+    encoder = OpusEncoder()
+    out: list[bytes] = []
+    per = AUDIO_CLOCK // 50
+    for i in range(int(seconds * 50) + 5):
+        t = (np.arange(per) + i * per) / AUDIO_CLOCK
+        data = (np.sin(2 * math.pi * frequency * t) * 8000).astype(np.int16).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(data, format="s16", layout="mono")
+        frame.sample_rate = AUDIO_CLOCK
+        frame.pts = i * per
+        frame.time_base = fractions.Fraction(1, AUDIO_CLOCK)
+        payloads, _ = encoder.encode(frame)
+        out.extend(payloads)
+    return tuple(out[-int(seconds * 50) :])
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "coshop-loadtest"
+
+
+def cached_video(preset: VideoPreset, seconds: float = 3.0, keyframe_every: int = 0) -> EncodedLoop:
+    """``encode_video`` once per machine; later runs load the frames from the cache."""
+    key = json.dumps(
+        [
+            preset.name,
+            preset.width,
+            preset.height,
+            preset.fps,
+            preset.bitrate,
+            seconds,
+            keyframe_every,
+            av.__version__,
+        ]
+    )
+    path = cache_dir() / f"video-{hashlib.sha1(key.encode()).hexdigest()[:16]}.pickle"
+    if path.exists():
+        with path.open("rb") as f:
+            loop: EncodedLoop = pickle.load(f)
+        return loop
+    loop = encode_video(preset, seconds, keyframe_every)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as f:
+        pickle.dump(loop, f)
+    tmp.replace(path)
+    return loop
