@@ -17,7 +17,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp  # noqa: E402
 
 from loadtest.media import PRESETS, cached_video, encode_audio  # noqa: E402
-from loadtest.metrics import RouteStats  # noqa: E402
 from loadtest.peer import SyntheticPeer  # noqa: E402
 
 
@@ -57,7 +56,7 @@ async def main() -> None:
             elif cmd["cmd"] == "reset":
                 window_start = time.time()
                 for p in peers:
-                    p.result.routes = {k: RouteStats(v.kind) for k, v in p.result.routes.items()}
+                    p.result.routes.clear()  # new routes start on the next packet
                 emit({"ok": True})
             elif cmd["cmd"] == "stats":
                 duration = time.time() - window_start

@@ -15,12 +15,12 @@ from typing import Any
 import aiohttp
 import av
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import sdp as aiortc_sdp
 from aiortc.mediastreams import MediaStreamTrack
-from aiortc.rtp import RtpPacket
 
 from loadtest.media import AUDIO_CLOCK, VIDEO_CLOCK, EncodedLoop
 from loadtest.metrics import RouteStats
-from loadtest.stamp import Stamp, append_stamp, read_stamp
+from loadtest.stamp import STAMP_SIZE, Stamp, append_stamp, read_stamp
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +144,8 @@ class SyntheticPeer:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._slots: dict[str, dict[str, Any]] = {}
         self._published = False
+        self._receiving = False
+        self._ssrc_slots: dict[int, dict[str, Any]] = {}
         self._task: asyncio.Task[None] | None = None
         self.joined = asyncio.Event()
         self.failed = asyncio.Event()
@@ -210,11 +212,6 @@ class SyntheticPeer:
             elif pc.connectionState == "failed":
                 self.result.errors.append("peer connection failed")
 
-        @pc.on("track")
-        def _track(track: MediaStreamTrack) -> None:
-            transceiver = next(t for t in pc.getTransceivers() if t.receiver.track is track)
-            self._count_without_decoding(transceiver.mid, transceiver.receiver)
-
         return pc
 
     async def _answer(self, sdp: str) -> str:
@@ -222,6 +219,10 @@ class SyntheticPeer:
             self._pc = self._new_pc()
         pc = self._pc
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        self._learn_ssrcs(sdp)
+        if not self._receiving:
+            self._receiving = True
+            self._receive_without_decoding(pc.getTransceivers()[0].receiver.transport)
         if not self._published and self.publishing:
             self._published = True
             for track in (self._audio_track, self._video_track):
@@ -234,35 +235,51 @@ class SyntheticPeer:
         await pc.setLocalDescription(await pc.createAnswer())
         return pc.localDescription.sdp
 
-    def _count_without_decoding(self, mid: str | None, receiver: Any) -> None:
-        phases = self.result.phases
+    def _learn_ssrcs(self, sdp: str) -> None:
+        """Map each offered SSRC to its slot (a=mid + a=ssrc lines of the offer)."""
+        for media in aiortc_sdp.SessionDescription.parse(sdp).media:
+            slot = self._slots.get(media.rtp.muxId or "")
+            if slot is None:
+                continue
+            # RFC 4588 §8.1: "a=ssrc-group:FID main rtx": retransmissions are not counted.
+            rtx = {int(i) for g in media.ssrc_group if g.semantic == "FID" for i in g.items[1:]}
+            for ssrc in media.ssrc:
+                if ssrc.ssrc not in rtx:
+                    self._ssrc_slots[ssrc.ssrc] = slot
 
-        async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
-            slot = self._slots.get(mid or "")
+    def _receive_without_decoding(self, transport: Any) -> None:
+        """Replace the transport's RTP handler (after SRTP) with a counter: no parsing into
+        objects, no jitter buffer, no decoding, so one process can receive many streams."""
+        phases = self.result.phases
+        routes = self.result.routes
+        ssrc_slots = self._ssrc_slots
+
+        async def handle(data: bytes, arrival_time_ms: int) -> None:
+            slot = ssrc_slots.get(int.from_bytes(data[8:12], "big"))
             if slot is None or slot.get("source") is None:
-                return
-            now = time.time()
+                return  # RTX or a slot that carries nothing (any more)
             kind = slot["kind"]
             key = (slot["source"], kind)
-            route = self.result.routes.get(key)
+            route = routes.get(key)
             if route is None:
-                route = self.result.routes[key] = RouteStats(kind)
-            stamp = read_stamp(packet.payload) if kind == "video" and packet.marker else None
+                route = routes[key] = RouteStats(kind)
+            marker = bool(data[1] & 0x80)
+            end = len(data) - (data[-1] if data[0] & 0x20 else 0)  # RTP padding (RFC 3550 §5.1)
+            stamp = read_stamp(data[end - STAMP_SIZE : end]) if marker and kind == "video" else None
             route.on_packet(
-                seq=packet.sequence_number,
-                timestamp=packet.timestamp,
+                seq=int.from_bytes(data[2:4], "big"),
+                timestamp=int.from_bytes(data[4:8], "big"),
                 clock_rate=VIDEO_CLOCK if kind == "video" else AUDIO_CLOCK,
-                size=len(packet.payload),
-                marker=bool(packet.marker),
+                size=len(data),
+                marker=marker,
                 stamp=stamp,
-                now=now,
+                now=time.time(),
             )
             phases.mark("first_rtp")
             if stamp is not None:
                 phases.mark("first_frame")
 
-        # Receive-only: count and time, never reassemble or decode.
-        receiver._handle_rtp_packet = handle
+        transport._handle_rtp_data = handle
 
     async def leave(self) -> None:
         if self._ws is not None and not self._ws.closed:
