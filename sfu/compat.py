@@ -38,6 +38,8 @@ _SENDER_FIELDS = (
     "_RTCRtpSender__octet_count",
 )
 _RECEIVER_FIELDS = ("_enabled", "_RTCRtpReceiver__jitter_buffer")
+_TRANSPORT_FIELDS = ("_tx_srtp",)
+_ICE_FIELDS = ("_connection",)
 _TRANSCEIVER_FIELDS = ("_codecs",)
 
 

@@ -12,5 +12,8 @@ class SFUConfig:
     keyframe_request_interval: float = 0.3
     #: Packets kept per forwarded stream to answer a subscriber's NACK with RTX.
     retransmission_history: int = 512
+    #: Write forwarded packets straight to the ICE socket (False: through aiortc's
+    #: coroutine chain; only useful to measure the difference, see bench/).
+    direct_send: bool = True
     #: Offer H264 besides VP8 to publishers (forwarded as-is to subscribers).
     allow_h264: bool = True

@@ -18,6 +18,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtp import RtpPacket
 
+from sfu.egress import Egress
 from sfu.rtp_writer import RtpWriter, wrap_rtx
 from sfu.stream_rewriter import StreamRewriter
 
@@ -45,8 +46,12 @@ class IdleTrack(MediaStreamTrack):
 class TrackForwarder:
     """Forwards one source at a time onto one subscriber sender."""
 
-    def __init__(self, sender: RTCRtpSender, kind: str, *, history_size: int) -> None:
+    def __init__(
+        self, sender: RTCRtpSender, kind: str, *, history_size: int, direct_send: bool = True
+    ) -> None:
         self.kind = kind
+        self._direct_send = direct_send
+        self._egress: Egress | None = None
         self.source: TrackSource | None = None
         self.packets_sent = 0
         self.bytes_sent = 0
@@ -88,6 +93,7 @@ class TrackForwarder:
             if is_rtx(c) and c.parameters.get("apt") == codec.payloadType:
                 self._rtx_pt = c.payloadType
         ext_ids = {e.uri: e.id for e in parameters.headerExtensions}
+        self._egress = Egress(self._sender.transport, direct=self._direct_send)
         self._writer = RtpWriter(
             ssrc=self._sender._ssrc,
             payload_type=codec.payloadType,
@@ -119,17 +125,21 @@ class TrackForwarder:
 
     # -- hot path ---------------------------------------------------------------------
 
-    async def forward(
+    def forward(
         self, packet: RtpPacket, keyframe_start: bool, abs_send_time: int, ntp: int
-    ) -> None:
-        """Rewrite and send one packet from the source (dropped until negotiated)."""
+    ) -> bytes | None:
+        """Rewrite and send one packet from the source (dropped until negotiated).
+
+        Returns the rewritten bytes when they could not be sent synchronously; the
+        caller then awaits ``send_slow`` with them.
+        """
         writer = self._writer
         sender = self._sender
         if writer is None or not sender._enabled:
-            return
+            return None
         mapped = self.rewriter.rewrite(packet.sequence_number, packet.timestamp, keyframe_start)
         if mapped is None:
-            return
+            return None
         seq, ts = mapped
         payload = packet.payload
         data, header_len = writer.write(
@@ -141,10 +151,6 @@ class TrackForwarder:
             audio_level=packet.extensions.audio_level,
         )
         self._history[seq % self._history_size] = (seq, data, header_len)
-        try:
-            await sender.transport._send_rtp(data)
-        except ConnectionError:
-            return  # transport closing; the peer is being torn down
         self.packets_sent += 1
         self.bytes_sent += len(data)
         # Keep aiortc's RTCP sender reports truthful (RFC 3550 §6.4.1): the last
@@ -153,6 +159,19 @@ class TrackForwarder:
         sender._RTCRtpSender__rtp_timestamp = ts  # type: ignore[attr-defined]
         sender._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]
         sender._RTCRtpSender__octet_count += len(payload)  # type: ignore[attr-defined]
+        egress = self._egress
+        if egress is not None and egress.try_send(data):
+            return None
+        return data
+
+    async def send_slow(self, data: bytes) -> None:
+        """Send through aiortc's own (coroutine) path."""
+        if self._egress is None:
+            return
+        try:
+            await self._egress.send(data)
+        except ConnectionError:
+            return  # transport closing; the peer is being torn down
 
     # -- RTCP from the subscriber -------------------------------------------------------
 
@@ -172,10 +191,7 @@ class TrackForwarder:
             )
             self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
         self.retransmissions += 1
-        try:
-            await self._sender.transport._send_rtp(data)
-        except ConnectionError:
-            return
+        await self.send_slow(data)
 
     def _on_keyframe_request(self) -> None:
         if self.source is not None:

@@ -22,7 +22,7 @@ from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateErr
 
 from sfu.compat import check_transceiver
 from sfu.config import SFUConfig
-from sfu.errors import InvalidSdp
+from sfu.errors import InvalidSdp, NegotiationError
 from sfu.forwarder import IdleTrack, TrackForwarder
 from sfu.listener import PeerListener
 from sfu.negotiation import NegotiationState, Negotiator
@@ -166,7 +166,10 @@ class Peer:
             transceiver = self.pc.addTransceiver(IdleTrack(source.kind), direction="sendonly")
             transceiver.setCodecPreferences(_capabilities_for(source.codec, source.kind))
             forwarder = TrackForwarder(
-                transceiver.sender, source.kind, history_size=self._config.retransmission_history
+                transceiver.sender,
+                source.kind,
+                history_size=self._config.retransmission_history,
+                direct_send=self._config.direct_send,
             )
             sub = Subscription(transceiver, forwarder, key, None, SubscriptionState.ACTIVE)
             self.subscriptions.append(sub)
@@ -200,9 +203,13 @@ class Peer:
             await self._send_offer()
 
     async def _send_offer(self) -> None:
+        if self.closed:
+            return  # the peer was closed while this offer was being prepared
         try:
             await self.pc.setLocalDescription(await self.pc.createOffer())
         except _SDP_APPLY_ERRORS:
+            if self.closed:
+                return
             self._negotiator.offer_failed()
             raise
         await self.listener.on_offer(Offer(sdp=self.pc.localDescription.sdp, slots=self.slots()))
@@ -231,7 +238,11 @@ class Peer:
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         except _SDP_APPLY_ERRORS as exc:
+            if self.closed:
+                raise NegotiationError("peer connection is closed") from exc
             raise InvalidSdp(f"answer SDP cannot be applied: {exc}") from exc
+        if self.closed:
+            return
         for sub in self.subscriptions:
             if (
                 sub.state is SubscriptionState.RELEASING

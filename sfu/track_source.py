@@ -144,7 +144,9 @@ class TrackSource:
         # abs-send-time: 6.18 fixed-point seconds, 24 bits (webrtc abs-send-time spec).
         abs_send_time = (ntp >> 14) & 0xFFFFFF
         for fwd in forwarders:
-            await fwd.forward(packet, keyframe_start, abs_send_time, ntp)
+            pending = fwd.forward(packet, keyframe_start, abs_send_time, ntp)
+            if pending is not None:
+                await fwd.send_slow(pending)
 
     # -- keyframes ------------------------------------------------------------------
 
