@@ -29,7 +29,12 @@ class Participant:
     joined_at: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "role": str(self.role), "joined_at": self.joined_at}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": str(self.role),
+            "joined_at": self.joined_at,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Participant:

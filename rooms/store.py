@@ -10,7 +10,11 @@ from rooms.models import Participant, RoomEvent, RoomInfo, RoomSnapshot
 
 
 class EventSubscription(Protocol):
-    """A live feed of one room's events, in ``seq`` order. Use as ``async with``."""
+    """A live feed of one room's events, in ``seq`` order. Use as ``async with``.
+
+    Iteration ends after ``room_closed`` or when the store closes; it raises
+    SubscriptionLagged if events were lost (resync from a snapshot, subscribe again).
+    """
 
     async def __aenter__(self) -> EventSubscription: ...
 
@@ -40,7 +44,10 @@ class RoomStore(Protocol):
     async def list_rooms(self) -> list[RoomInfo]: ...
 
     async def close_room(self, room_id: str) -> RoomEvent:
-        """Close the room, remove everyone, publish ``room_closed``. Raises NotInRoom."""
+        """Close the room, remove everyone, publish ``room_closed``.
+
+        Raises NotInRoom, or RoomClosed if it was already closed.
+        """
         ...
 
     async def join(self, room_id: str, participant: Participant) -> tuple[RoomSnapshot, RoomEvent]:

@@ -1,0 +1,15 @@
+"""Choosing the RoomStore once at start-up."""
+
+from __future__ import annotations
+
+from rooms.memory_store import MemoryStore
+from rooms.models import DEFAULT_CAPACITY
+from rooms.redis_store import RedisStore
+from rooms.store import RoomStore
+
+
+def open_store(redis_url: str | None, *, default_capacity: int = DEFAULT_CAPACITY) -> RoomStore:
+    """A RedisStore for ``redis_url`` (connecting lazily), or a MemoryStore when it is None."""
+    if redis_url is None:
+        return MemoryStore(default_capacity=default_capacity)
+    return RedisStore(redis_url, default_capacity=default_capacity)

@@ -1,0 +1,21 @@
+-- close_room.lua: close a room for good, remove everyone, publish room_closed.
+--
+-- KEYS[1]  room meta          HASH capacity, closed, created_at
+-- KEYS[2]  room participants  HASH participant id -> participant JSON
+-- KEYS[3]  room seq           STRING integer
+-- ARGV[1]  events channel
+-- ARGV[2]  event JSON up to the seq value; ARGV[3] event JSON after it
+--
+-- Returns {"ok", seq} with the room_closed event's seq, or {"unknown"} / {"closed"} with
+-- nothing written.
+local closed = redis.call('HGET', KEYS[1], 'closed')
+if not closed then
+    return {'unknown'}
+elseif closed == '1' then
+    return {'closed'}
+end
+redis.call('HSET', KEYS[1], 'closed', '1')
+redis.call('DEL', KEYS[2])
+local seq = redis.call('INCR', KEYS[3])
+redis.call('PUBLISH', ARGV[1], ARGV[2] .. seq .. ARGV[3])
+return {'ok', seq}

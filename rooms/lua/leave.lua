@@ -1,0 +1,16 @@
+-- leave.lua: remove one participant and publish the participant_left event.
+--
+-- KEYS[1]  room participants  HASH participant id -> participant JSON
+-- KEYS[2]  room seq           STRING integer
+-- ARGV[1]  participant id
+-- ARGV[2]  events channel
+-- ARGV[3]  event JSON up to the seq value; ARGV[4] event JSON after it
+--
+-- Returns the event's seq, or nil (nothing written) if the participant was not in the
+-- room, the room is closed or unknown.
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
+    return false
+end
+local seq = redis.call('INCR', KEYS[2])
+redis.call('PUBLISH', ARGV[2], ARGV[3] .. seq .. ARGV[4])
+return seq

@@ -1,0 +1,88 @@
+"""The rules of group shopping, sans-IO: carousel moves, votes and rounds, flood control, chat.
+
+Plain functions and small classes on immutable state; the RoomStore applies them atomically.
+"""
+
+from rooms.shopping.carousel import (
+    CarouselState,
+    RemoteMode,
+    apply_move,
+    can_move,
+    next_product,
+    previous_product,
+    set_products,
+    step,
+)
+from rooms.shopping.errors import (
+    InvalidChatMessage,
+    InvalidVote,
+    ShoppingError,
+    StaleVersion,
+    UnknownProduct,
+)
+from rooms.shopping.limits import (
+    CHAT_HISTORY_SIZE,
+    CHAT_POLICY,
+    MAX_CHAT_LENGTH,
+    REACTION_POLICY,
+    VOTE_POLICY,
+    RateLimiter,
+    RatePolicy,
+    TokenBucket,
+    clean_chat_message,
+)
+from rooms.shopping.votes import (
+    SCORE_LIKED,
+    SCORE_MAX,
+    SCORE_MIN,
+    BallotBox,
+    RoundState,
+    ShortlistEntry,
+    Tally,
+    Verdict,
+    Vote,
+    VoteRound,
+    VoteValue,
+    accepts,
+    shortlist,
+    tally,
+)
+
+__all__ = [
+    "CHAT_HISTORY_SIZE",
+    "CHAT_POLICY",
+    "MAX_CHAT_LENGTH",
+    "REACTION_POLICY",
+    "SCORE_LIKED",
+    "SCORE_MAX",
+    "SCORE_MIN",
+    "VOTE_POLICY",
+    "BallotBox",
+    "CarouselState",
+    "InvalidChatMessage",
+    "InvalidVote",
+    "RateLimiter",
+    "RatePolicy",
+    "RemoteMode",
+    "RoundState",
+    "ShoppingError",
+    "ShortlistEntry",
+    "StaleVersion",
+    "Tally",
+    "TokenBucket",
+    "UnknownProduct",
+    "Verdict",
+    "Vote",
+    "VoteRound",
+    "VoteValue",
+    "accepts",
+    "apply_move",
+    "can_move",
+    "clean_chat_message",
+    "next_product",
+    "previous_product",
+    "set_products",
+    "shortlist",
+    "step",
+    "tally",
+]

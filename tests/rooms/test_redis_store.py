@@ -1,0 +1,165 @@
+"""RedisStore specifics: the documented keys and wire format; the one shared pub/sub connection."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from rooms import Participant, RedisStore, SubscriptionLagged
+from rooms.redis_keys import RoomKeys, rooms_index_key
+from tests.helpers import take, wait_for
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+async def raw(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+async def pubsub_client_ids(raw: aioredis.Redis) -> set[str]:
+    return {str(client["id"]) for client in await raw.client_list(_type="pubsub")}
+
+
+async def numsub(raw: aioredis.Redis, channel: str) -> int:
+    ((_, count),) = await raw.pubsub_numsub(channel)
+    return int(count)
+
+
+async def test_key_layout_is_the_documented_one(
+    redis_store: RedisStore, raw: aioredis.Redis
+) -> None:
+    ns = redis_store.namespace
+    snapshot, _ = await redis_store.join("r1", Participant(id="p1", name="Ann"))
+
+    assert await raw.smembers(f"{ns}:rooms") == {"r1"} == await raw.smembers(rooms_index_key(ns))
+    meta = await raw.hgetall(f"{ns}:{{room:r1}}:meta")
+    assert meta == {"capacity": "3", "closed": "0", "created_at": meta["created_at"]}
+    assert float(meta["created_at"]) == snapshot.room.created_at
+    participants = await raw.hgetall(f"{ns}:{{room:r1}}:participants")
+    assert participants == {"p1": snapshot.participants[0].to_json()}
+    assert await raw.get(f"{ns}:{{room:r1}}:seq") == "1"
+    assert RoomKeys.of(ns, "r1").events == f"{ns}:{{room:r1}}:events"
+
+    await redis_store.close_room("r1")
+    assert await raw.hget(f"{ns}:{{room:r1}}:meta", "closed") == "1"
+    assert await raw.exists(f"{ns}:{{room:r1}}:participants") == 0
+
+
+async def test_published_payload_is_room_event_to_json(
+    redis_store: RedisStore, raw: aioredis.Redis
+) -> None:
+    channel = RoomKeys.of(redis_store.namespace, "r").events
+    pubsub = raw.pubsub()
+    try:
+        await pubsub.subscribe(channel)
+        assert (await pubsub.get_message(timeout=5))["type"] == "subscribe"
+        _, joined = await redis_store.join("r", Participant(id="p1", name="Zoë"))
+        tricky = {"note": ',"seq":0,', "nested": {"a": [1, 2.5, None, True]}, "ü": "ß"}
+        custom = await redis_store.publish("r", "chat", tricky)
+        payloads = [(await pubsub.get_message(timeout=5))["data"] for _ in range(2)]
+    finally:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+    assert payloads == [joined.to_json(), custom.to_json()]
+    assert custom.data == tricky
+
+
+async def test_one_pubsub_connection_serves_every_subscription(
+    redis_store: RedisStore, raw: aioredis.Redis
+) -> None:
+    channel_a = RoomKeys.of(redis_store.namespace, "a").events
+    channel_b = RoomKeys.of(redis_store.namespace, "b").events
+    before = await pubsub_client_ids(raw)
+    async with redis_store.subscribe("a"), redis_store.subscribe("a"), redis_store.subscribe("b"):
+        assert len(await pubsub_client_ids(raw) - before) == 1
+        assert (await numsub(raw, channel_a), await numsub(raw, channel_b)) == (1, 1)
+        async with redis_store.subscribe("a") as extra:
+            await redis_store.create_room("a")
+            event = await redis_store.publish("a", "tick", {})
+            assert await take(extra, 1) == [event]
+        # Leaving a shared channel keeps it for the others; the last one out unsubscribes.
+        assert await numsub(raw, channel_a) == 1
+    await wait_for(
+        lambda: _nobody_subscribed(raw, channel_a, channel_b), timeout=5, message="UNSUBSCRIBE"
+    )
+
+
+async def _nobody_subscribed(raw: aioredis.Redis, *channels: str) -> bool:
+    return all([await numsub(raw, channel) == 0 for channel in channels])
+
+
+async def test_close_leaves_no_task_or_connection(redis_url: str, redis_namespace: str) -> None:
+    raw = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        baseline = {client["id"] for client in await raw.client_list()}
+        store = RedisStore(redis_url, namespace=redis_namespace)
+        subscription = store.subscribe("r")
+        await subscription.__aenter__()
+        _, joined = await store.join("r", Participant(id="p", name="p"))
+        assert await take(subscription, 1) == [joined]
+        assert {client["id"] for client in await raw.client_list()} - baseline
+        assert _store_tasks()
+
+        await store.close()
+        await store.close()
+        assert not _store_tasks()
+        await wait_for(
+            lambda: _clients_back_to(raw, baseline), timeout=5, message="store connections closed"
+        )
+        with pytest.raises(StopAsyncIteration):
+            await anext(subscription)  # ended by close(), not hanging
+        await subscription.__aexit__(None, None, None)
+    finally:
+        await raw.aclose()
+
+
+def _store_tasks() -> list[asyncio.Task[object]]:
+    current = asyncio.current_task()
+    return [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+
+
+async def _clients_back_to(raw: aioredis.Redis, baseline: set[str]) -> bool:
+    return {client["id"] for client in await raw.client_list()} <= baseline
+
+
+async def test_a_lost_pubsub_connection_makes_subscribers_lag_then_recovers(
+    redis_store: RedisStore, raw: aioredis.Redis
+) -> None:
+    await redis_store.create_room("r")
+    before = await pubsub_client_ids(raw)
+    async with redis_store.subscribe("r") as first, redis_store.subscribe("r") as second:
+        (ours,) = await pubsub_client_ids(raw) - before
+        assert await raw.client_kill_filter(_id=ours) == 1
+        for subscription in (first, second):
+            with pytest.raises(SubscriptionLagged):
+                async with asyncio.timeout(5):
+                    await anext(subscription)
+
+    async with redis_store.subscribe("r") as fresh:
+        event = await redis_store.publish("r", "tick", {})
+        assert await take(fresh, 1) == [event]
+
+
+async def test_cancelled_subscribers_leave_no_subscription_behind(
+    redis_store: RedisStore, raw: aioredis.Redis
+) -> None:
+    channel = RoomKeys.of(redis_store.namespace, "r").events
+    for yields in range(8):
+        entering = asyncio.create_task(redis_store.subscribe("r").__aenter__())
+        for _ in range(yields):
+            await asyncio.sleep(0)  # not a wait: lets the task reach its next await point
+        entering.cancel()
+        await asyncio.wait([entering])
+        if not entering.cancelled():  # it got in before the cancel: leave properly
+            await entering.result().__aexit__(None, None, None)
+    await wait_for(lambda: _nobody_subscribed(raw, channel), timeout=5, message="unsubscribed")
+
+    await redis_store.create_room("r")
+    async with redis_store.subscribe("r") as subscription:
+        event = await redis_store.publish("r", "tick", {})
+        assert await take(subscription, 1) == [event]
