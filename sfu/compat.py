@@ -38,7 +38,7 @@ _SENDER_FIELDS = (
     "_RTCRtpSender__octet_count",
 )
 _RECEIVER_FIELDS = ("_enabled", "_RTCRtpReceiver__jitter_buffer")
-_TRANSPORT_FIELDS = ("_tx_srtp",)
+_TRANSPORT_FIELDS = ("_tx_srtp", "_state")
 _ICE_FIELDS = ("_connection",)
 _TRANSCEIVER_FIELDS = ("_codecs",)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from aioice.ice import StunProtocol
 from aiortc import RTCDtlsTransport
+from aiortc.rtcdtlstransport import State
 
 
 class Egress:
@@ -29,7 +30,12 @@ class Egress:
             return False
         dtls = self._dtls
         pair = self._connection._nominated.get(1)
-        if pair is None or dtls.state != "connected" or type(pair.protocol) is not StunProtocol:
+        # dtls.state builds a string on every call; the enum compare is cheap.
+        if (
+            pair is None
+            or dtls._state is not State.CONNECTED
+            or type(pair.protocol) is not StunProtocol
+        ):
             return False
         transport = pair.protocol.transport
         if transport is None:

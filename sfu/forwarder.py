@@ -126,7 +126,16 @@ class TrackForwarder:
     # -- hot path ---------------------------------------------------------------------
 
     def forward(
-        self, packet: RtpPacket, keyframe_start: bool, abs_send_time: int, ntp: int
+        self,
+        *,
+        seq: int,
+        ts: int,
+        marker: bool,
+        payload: bytes,
+        keyframe_start: bool,
+        abs_send_time: int | None,
+        audio_level: tuple[bool, int] | None,
+        ntp: int,
     ) -> bytes | None:
         """Rewrite and send one packet from the source (dropped until negotiated).
 
@@ -137,18 +146,17 @@ class TrackForwarder:
         sender = self._sender
         if writer is None or not sender._enabled:
             return None
-        mapped = self.rewriter.rewrite(packet.sequence_number, packet.timestamp, keyframe_start)
+        mapped = self.rewriter.rewrite(seq, ts, keyframe_start)
         if mapped is None:
             return None
         seq, ts = mapped
-        payload = packet.payload
         data, header_len = writer.write(
-            marker=bool(packet.marker),
+            marker=marker,
             seq=seq,
             ts=ts,
             payload=payload,
-            abs_send_time=abs_send_time if self.kind == "video" else None,
-            audio_level=packet.extensions.audio_level,
+            abs_send_time=abs_send_time,
+            audio_level=audio_level,
         )
         self._history[seq % self._history_size] = (seq, data, header_len)
         self.packets_sent += 1

@@ -141,10 +141,24 @@ class TrackSource:
                     keyframe_start = detector(packet.payload)
                     break
         ntp = current_ntp_time()
+        # Everything per packet is read once here, not once per subscriber.
+        seq = packet.sequence_number
+        ts = packet.timestamp
+        marker = bool(packet.marker)
+        payload = packet.payload
         # abs-send-time: 6.18 fixed-point seconds, 24 bits (webrtc abs-send-time spec).
-        abs_send_time = (ntp >> 14) & 0xFFFFFF
+        abs_send_time = (ntp >> 14) & 0xFFFFFF if self.kind == "video" else None
         for fwd in forwarders:
-            pending = fwd.forward(packet, keyframe_start, abs_send_time, ntp)
+            pending = fwd.forward(
+                seq=seq,
+                ts=ts,
+                marker=marker,
+                payload=payload,
+                keyframe_start=keyframe_start,
+                abs_send_time=abs_send_time,
+                audio_level=level,
+                ntp=ntp,
+            )
             if pending is not None:
                 await fwd.send_slow(pending)
 
