@@ -24,8 +24,17 @@ def start_server(port: int, *extra: str) -> subprocess.Popen[bytes]:
     """``coshop serve`` in its own process (so its CPU time is its own), ready to use."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from signaling.cli import main; raise SystemExit(main())",
-         "serve", "--port", str(port), "--log-level", "WARNING", *extra],
+        [
+            sys.executable,
+            "-c",
+            "from signaling.cli import main; raise SystemExit(main())",
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            "WARNING",
+            *extra,
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
     )

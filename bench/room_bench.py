@@ -21,14 +21,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psutil  # noqa: E402
-from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection  # noqa: E402
+import psutil
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection
 
-from bench._common import free_port, pick, scrape, start_server  # noqa: E402
-from loadtest.media import PRESETS, VIDEO_CLOCK, cached_video  # noqa: E402
-from loadtest.metrics import RouteStats, percentile  # noqa: E402
-from loadtest.peer import ReplayVideoTrack  # noqa: E402
-from loadtest.stamp import read_stamp  # noqa: E402
+from bench._common import free_port, pick, scrape, start_server
+from loadtest.media import PRESETS, VIDEO_CLOCK, cached_video
+from loadtest.metrics import RouteStats, percentile
+from loadtest.peer import ReplayVideoTrack
+from loadtest.stamp import read_stamp
 
 HERE = Path(__file__).resolve().parent
 
@@ -83,11 +83,15 @@ async def direct_baseline(preset: str, seconds: float) -> list[float]:
         receiver = next(t.receiver for t in sub.getTransceivers() if t.receiver.track is track)
 
         async def handle(packet: Any, arrival_time_ms: int) -> None:
-            route.on_packet(seq=packet.sequence_number, timestamp=packet.timestamp,
-                            clock_rate=VIDEO_CLOCK, size=len(packet.payload),
-                            marker=bool(packet.marker),
-                            stamp=read_stamp(packet.payload) if packet.marker else None,
-                            now=time.time())
+            route.on_packet(
+                seq=packet.sequence_number,
+                timestamp=packet.timestamp,
+                clock_rate=VIDEO_CLOCK,
+                size=len(packet.payload),
+                marker=bool(packet.marker),
+                stamp=read_stamp(packet.payload) if packet.marker else None,
+                now=time.time(),
+            )
 
         receiver._handle_rtp_packet = handle
 
@@ -106,7 +110,9 @@ def fmt(v: float | None, unit: str = "", digits: int = 1) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--url", help="an already running coshop node (default: start one)")
     ap.add_argument("--publishers", type=int, default=10)
     ap.add_argument("--workers", type=int, default=2, help="processes hosting the participants")
@@ -116,7 +122,9 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="write every figure here")
     args = ap.parse_args()
 
-    print(f"preparing pre-encoded {args.preset} VP8 loop (cached after the first run)...", flush=True)
+    print(
+        f"preparing pre-encoded {args.preset} VP8 loop (cached after the first run)...", flush=True
+    )
     loop_info = cached_video(PRESETS[args.preset])
     print(f"  {len(loop_info.frames)} frames, {loop_info.bitrate / 1e6:.2f} Mbit/s", flush=True)
 
@@ -140,14 +148,22 @@ def main() -> int:
             server.wait(timeout=15)
 
 
-def run(args: argparse.Namespace, url: str, room: str, server: subprocess.Popen[bytes] | None,
-        workers: list[Worker]) -> int:
+def run(
+    args: argparse.Namespace,
+    url: str,
+    room: str,
+    server: subprocess.Popen[bytes] | None,
+    workers: list[Worker],
+) -> int:
     n = args.publishers
     for i in range(n):
         workers[i % len(workers)].call(
-            {"cmd": "join", "names": [f"pub{i}"], "indices": [i], "publish": True})
-    print(f"{n} publishers joined; waiting until every one receives {2 * (n - 1)} streams...",
-          flush=True)
+            {"cmd": "join", "names": [f"pub{i}"], "indices": [i], "publish": True}
+        )
+    print(
+        f"{n} publishers joined; waiting until every one receives {2 * (n - 1)} streams...",
+        flush=True,
+    )
     deadline = time.time() + 90
     while True:
         counts = {k: v for w in workers for k, v in w.call({"cmd": "routes"})["routes"].items()}
@@ -176,7 +192,11 @@ def run(args: argparse.Namespace, url: str, room: str, server: subprocess.Popen[
     out_pkts = pick(m1, "packets_out") - pick(m0, "packets_out")
     in_pkts = pick(m1, "packets_in") - pick(m0, "packets_in")
     cores = (cpu1 - cpu0) / elapsed if cpu0 is not None and cpu1 is not None else None
-    us_per_pkt = (cpu1 - cpu0) / out_pkts * 1e6 if cpu0 is not None and cpu1 is not None and out_pkts else None
+    us_per_pkt = (
+        (cpu1 - cpu0) / out_pkts * 1e6
+        if cpu0 is not None and cpu1 is not None and out_pkts
+        else None
+    )
     video_routes = [r for p in stats for r in p["routes"] if r["kind"] == "video"]
     latencies = [x for r in video_routes for x in r["latencies"]]
     fps = [r["frames"] / elapsed for r in video_routes]
@@ -191,13 +211,16 @@ def run(args: argparse.Namespace, url: str, room: str, server: subprocess.Popen[
         peers = w.call({"cmd": "stats"})["peers"]
         got = peers[-1]["first_frames"]  # the viewer this worker just added
         phases = peers[-1]["phases"]
-        print("  late%d phases (ms): %s" % (k, ", ".join(
-            f"{name} {1000 * v:.0f}" for name, v in phases.items() if v is not None)), flush=True)
+        shown = ", ".join(f"{name} {1000 * v:.0f}" for name, v in phases.items() if v is not None)
+        print(f"  late{k} phases (ms): {shown}", flush=True)
         if len(got) < n:
             print(f"  late{k}: only {len(got)} of {n} publishers' video arrived", flush=True)
         first_frames.extend(got.values())
-        print(f"  late{k}: first frame p50 {fmt(1000 * (percentile(list(got.values()), 50) or 0), ' ms', 0)}",
-              flush=True)
+        print(
+            f"  late{k}: first frame p50 "
+            f"{fmt(1000 * (percentile(list(got.values()), 50) or 0), ' ms', 0)}",
+            flush=True,
+        )
 
     result = {
         "publishers": n,
@@ -210,13 +233,20 @@ def run(args: argparse.Namespace, url: str, room: str, server: subprocess.Popen[
         "video_fps_min": min(fps) if fps else None,
         "frames_lost": sum(r["lost_frames"] for r in video_routes),
         "freezes": sum(r["freezes"] for r in video_routes),
-        "latency_via_sfu_ms": {"p50": sfu_p50, "p95": percentile(latencies, 95),
-                               "p99": percentile(latencies, 99)},
-        "latency_direct_ms": {"p50": direct_p50, "p95": percentile(baseline, 95),
-                              "p99": percentile(baseline, 99)},
+        "latency_via_sfu_ms": {
+            "p50": sfu_p50,
+            "p95": percentile(latencies, 95),
+            "p99": percentile(latencies, 99),
+        },
+        "latency_direct_ms": {
+            "p50": direct_p50,
+            "p95": percentile(baseline, 95),
+            "p99": percentile(baseline, 99),
+        },
         "sfu_added_latency_ms": {
             "p50": None if sfu_p50 is None or direct_p50 is None else sfu_p50 - direct_p50,
-            "p99": None if not latencies or not baseline
+            "p99": None
+            if not latencies or not baseline
             else (percentile(latencies, 99) or 0) - (percentile(baseline, 99) or 0),
         },
         "late_join_first_frame_ms": {
@@ -239,8 +269,10 @@ def run(args: argparse.Namespace, url: str, room: str, server: subprocess.Popen[
     sa = result["sfu_added_latency_ms"]
     print(f"  SFU-added p50/p99          {fmt(sa['p50'], ' ms')} / {fmt(sa['p99'], ' ms')}")
     lj = result["late_join_first_frame_ms"]
-    print(f"  late joiner 1st frame      p50 {fmt(lj['p50'], ' ms', 0)}, p95 {fmt(lj['p95'], ' ms', 0)}"
-          f" (n={lj['n']})")
+    print(
+        f"  late joiner 1st frame      p50 {fmt(lj['p50'], ' ms', 0)}, "
+        f"p95 {fmt(lj['p95'], ' ms', 0)} (n={lj['n']})"
+    )
     if result["errors"]:
         print(f"  errors: {result['errors'][:5]}")
     if args.json:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import aiohttp  # noqa: E402
+import aiohttp
 
-from loadtest.media import PRESETS, cached_video, encode_audio  # noqa: E402
-from loadtest.peer import SyntheticPeer  # noqa: E402
+from loadtest.media import PRESETS, cached_video, encode_audio
+from loadtest.peer import SyntheticPeer
 
 
 def emit(obj: object) -> None:
@@ -42,7 +42,10 @@ async def main() -> None:
             if cmd["cmd"] == "join":
                 for name, index in zip(cmd["names"], cmd["indices"], strict=True):
                     peer = SyntheticPeer(
-                        url=url, room=room, name=name, index=index,
+                        url=url,
+                        room=room,
+                        name=name,
+                        index=index,
                         video=video if cmd["publish"] else None,
                         audio=audio if cmd["publish"] else None,
                         session=session,
@@ -60,27 +63,32 @@ async def main() -> None:
                 emit({"ok": True})
             elif cmd["cmd"] == "stats":
                 duration = time.time() - window_start
-                emit({
-                    "duration": duration,
-                    "peers": [
-                        {
-                            "id": p.participant_id,
-                            "phases": p.result.phases.as_dict(),
-                            "first_frames": {
-                                src: r.first_frame_at - p.result.phases.started_at
-                                for (src, kind), r in p.result.routes.items()
-                                if kind == "video" and r.first_frame_at is not None
-                            },
-                            "routes": [
-                                {"source": src, **r.summary(duration),
-                                 "latencies": r.latencies_ms[-2000:]}
-                                for (src, kind), r in p.result.routes.items()
-                            ],
-                            "errors": p.result.errors,
-                        }
-                        for p in peers
-                    ],
-                })
+                emit(
+                    {
+                        "duration": duration,
+                        "peers": [
+                            {
+                                "id": p.participant_id,
+                                "phases": p.result.phases.as_dict(),
+                                "first_frames": {
+                                    src: r.first_frame_at - p.result.phases.started_at
+                                    for (src, kind), r in p.result.routes.items()
+                                    if kind == "video" and r.first_frame_at is not None
+                                },
+                                "routes": [
+                                    {
+                                        "source": src,
+                                        **r.summary(duration),
+                                        "latencies": r.latencies_ms[-2000:],
+                                    }
+                                    for (src, kind), r in p.result.routes.items()
+                                ],
+                                "errors": p.result.errors,
+                            }
+                            for p in peers
+                        ],
+                    }
+                )
             elif cmd["cmd"] == "quit":
                 break
         for p in peers:

@@ -1,0 +1,57 @@
+"""The aiohttp application of one node: routes, and the Node's life in a cleanup context."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+import web_client
+from signaling import api, health, ws
+from signaling.keys import NODE, SETTINGS
+from signaling.node import Node
+from signaling.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WEB_CLIENT_DIR = Path(web_client.__file__).resolve().parent
+
+
+def create_app(settings: Settings) -> web.Application:
+    """A ready-to-run application; the store and SFU open on startup and close on cleanup."""
+    app = web.Application(middlewares=[api.api_middleware], client_max_size=1024**2)
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_node_context)
+    app.on_shutdown.append(_close_sockets)
+    app.router.add_get("/ws", ws.websocket)
+    app.router.add_get("/rooms/{room_id}/ws", ws.websocket)
+    app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/metrics", health.metrics)
+    app.router.add_routes(api.routes)
+    app.router.add_get("/", _index)
+    app.router.add_static("/static/", WEB_CLIENT_DIR, follow_symlinks=False)
+    return app
+
+
+async def _node_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    node = await Node.open(settings)
+    app[NODE] = node
+    log.info("node %s up (store: %s, demo mode: %s)", settings.node_id, settings.store_kind,
+             settings.demo_mode)
+    try:
+        yield
+    finally:
+        await node.close()
+        log.info("node %s closed", settings.node_id)
+
+
+async def _close_sockets(app: web.Application) -> None:
+    # on_shutdown runs before the server stops waiting for handlers: close sockets gracefully.
+    await app[NODE].close_sessions("server shutting down")
+
+
+async def _index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(WEB_CLIENT_DIR / "index.html")

@@ -1,0 +1,120 @@
+"""The ``coshop`` command: ``coshop serve`` now; other subcommands register in COMMANDS."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import TypeAlias
+
+from aiohttp import web
+
+from sfu.errors import IncompatibleAiortc
+from signaling.app import create_app
+from signaling.settings import Settings, SettingsError
+
+log = logging.getLogger("coshop")
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+#: Adds one subcommand: creates its subparser and sets ``func`` (Namespace -> exit code).
+CommandRegistrar: TypeAlias = Callable[[Subparsers], None]
+
+
+def add_serve_command(subparsers: Subparsers) -> None:
+    """``coshop serve``: run a signaling + SFU node."""
+    p = subparsers.add_parser(
+        "serve",
+        help="run a coshop node (signaling, SFU, web client)",
+        description="Run a coshop node. Flags override the COSHOP_* environment variables.",
+    )
+    p.add_argument("--host", help="interface to bind (COSHOP_HOST, default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="TCP port (COSHOP_PORT, default 8080)")
+    p.add_argument("--redis-url", help="Redis URL for shared rooms (COSHOP_REDIS_URL; "
+                   "default: in-memory, single node)")
+    p.add_argument("--capacity", dest="room_capacity", type=int,
+                   help="participants per room (COSHOP_ROOM_CAPACITY, default 10)")
+    p.add_argument("--secret", help="token/API secret; unset = demo mode (COSHOP_SECRET)")
+    p.add_argument("--public-url", help="URL clients use to reach this node (COSHOP_PUBLIC_URL)")
+    p.add_argument("--node-id", help="node name in logs and metrics (COSHOP_NODE_ID)")
+    p.add_argument("--log-level", type=str.upper,
+                   choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                   help="logging level (COSHOP_LOG_LEVEL, default INFO)")
+    p.set_defaults(func=_serve_command)
+
+
+#: Every subcommand; later ones (loadtest, catalog) add their registrar here.
+COMMANDS: list[CommandRegistrar] = [add_serve_command]
+
+_SERVE_FLAGS = ("host", "port", "redis_url", "room_capacity", "secret", "public_url", "node_id",
+                "log_level")
+
+
+def build_parser(commands: Sequence[CommandRegistrar] = ()) -> argparse.ArgumentParser:
+    """The ``coshop`` parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(prog="coshop", description="coshop group video shopping")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for register in commands or COMMANDS:
+        register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``coshop`` console script."""
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+def _serve_command(args: argparse.Namespace) -> int:
+    try:
+        settings = Settings.from_env(
+            os.environ, **{name: getattr(args, name) for name in _SERVE_FLAGS}
+        )
+    except SettingsError as exc:
+        print(f"coshop: invalid setting: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        asyncio.run(serve(settings))
+    except IncompatibleAiortc as exc:
+        print(f"coshop: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"coshop: cannot serve on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def serve(settings: Settings, *, ready: Callable[[str], None] | None = None) -> None:
+    """Run the node until SIGINT/SIGTERM, then shut down gracefully."""
+    runner = web.AppRunner(
+        create_app(settings), handle_signals=False, shutdown_timeout=settings.shutdown_timeout
+    )
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        port = runner.addresses[0][1] if runner.addresses else settings.port
+        if settings.public_url:
+            url = settings.base_url
+        else:
+            url = settings.model_copy(update={"port": port}).base_url
+        print(f"coshop serving on {url} (store: {settings.store_kind})", flush=True)
+        if ready is not None:
+            ready(url)
+        await stop.wait()
+        log.info("signal received; shutting down")
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        await runner.cleanup()

@@ -1,0 +1,123 @@
+"""One subscription per room per node, fanned out to the node's local sockets in that room.
+
+A ``RoomHub`` owns the task that reads the room's events from the RoomStore; ``RoomHubs`` creates
+it for the first local member and closes it when the last one leaves (reference counting).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from rooms.errors import SubscriptionLagged
+from rooms.events import ROOM_CLOSED
+from rooms.models import RoomEvent
+from rooms.store import RoomStore
+
+log = logging.getLogger(__name__)
+
+RETRY_MIN = 0.1
+RETRY_MAX = 5.0
+
+
+class RoomMember(Protocol):
+    """A local receiver of room events (a signaling session). Both calls must not block."""
+
+    def deliver(self, event: RoomEvent) -> None: ...
+
+    def resync_needed(self) -> None:
+        """The subscription was re-established: events may have been missed."""
+        ...
+
+
+class RoomHub:
+    """This node's subscription to one room, delivering each event to every local member."""
+
+    def __init__(self, store: RoomStore, room_id: str) -> None:
+        self.room_id = room_id
+        self.members: set[RoomMember] = set()
+        self._store = store
+        self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._task = asyncio.create_task(self._run(), name=f"room-hub:{room_id}")
+
+    async def wait_ready(self) -> None:
+        """Return once the subscription is live (events published from now on arrive)."""
+        await asyncio.shield(self._ready)
+
+    async def close(self) -> None:
+        """Stop the subscription task (idempotent)."""
+        self._task.cancel()
+        await asyncio.wait([self._task])
+        if not self._ready.done():
+            self._ready.cancel()
+
+    async def _run(self) -> None:
+        delay = RETRY_MIN
+        while True:
+            try:
+                async with self._store.subscribe(self.room_id) as subscription:
+                    if self._ready.done():
+                        log.info("room %s: resubscribed; members resync", self.room_id)
+                        for member in tuple(self.members):
+                            member.resync_needed()
+                    else:
+                        self._ready.set_result(None)
+                    delay = RETRY_MIN
+                    async for event in subscription:
+                        for member in tuple(self.members):
+                            member.deliver(event)
+                        if event.type == ROOM_CLOSED:
+                            return  # The room's last event; members leave on their own.
+                log.warning("room %s: event feed ended; resubscribing", self.room_id)
+            except SubscriptionLagged as exc:
+                log.warning("room %s: %s; resubscribing", self.room_id, exc)
+            except Exception as exc:
+                if not self._ready.done():
+                    # Nobody is in the room yet: report to the joiners instead of retrying.
+                    self._ready.set_exception(exc)
+                    return
+                log.exception("room %s: event subscription failed; retrying", self.room_id)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)
+
+
+class RoomHubs:
+    """The node's hubs by room id, reference-counted by their members."""
+
+    def __init__(self, store: RoomStore) -> None:
+        self._store = store
+        self._hubs: dict[str, RoomHub] = {}
+
+    async def add(self, room_id: str, member: RoomMember) -> None:
+        """Make ``member`` receive the room's events; returns once the subscription is live."""
+        hub = self._hubs.get(room_id)
+        if hub is None:
+            hub = self._hubs[room_id] = RoomHub(self._store, room_id)
+        hub.members.add(member)
+        try:
+            await hub.wait_ready()
+        except BaseException:
+            await self.remove(room_id, member)
+            raise
+
+    async def remove(self, room_id: str, member: RoomMember) -> None:
+        """Stop delivering to ``member``; the last member out closes the subscription."""
+        hub = self._hubs.get(room_id)
+        if hub is None or member not in hub.members:
+            return
+        hub.members.discard(member)
+        if not hub.members:
+            del self._hubs[room_id]
+            await hub.close()
+
+    def room_ids(self) -> list[str]:
+        """Rooms with at least one member on this node."""
+        return list(self._hubs)
+
+    async def close(self) -> None:
+        """Close every subscription (idempotent)."""
+        hubs, self._hubs = list(self._hubs.values()), {}
+        for hub in hubs:
+            hub.members.clear()
+            await hub.close()

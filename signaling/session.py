@@ -1,0 +1,352 @@
+"""One participant's socket: an actor that handles client messages, room events and SFU callbacks.
+
+Every input (a client frame, a room event, an SFU offer) becomes a job in the session's inbox and
+one task runs the jobs in order, so state changes never interleave and sends stay ordered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from functools import partial
+from typing import Protocol
+
+from aiohttp import WSCloseCode
+
+from rooms.events import ROOM_CLOSED
+from rooms.models import Participant, Role, RoomEvent
+from sfu import MediaRoom, Offer, Peer
+from signaling import events
+from signaling import protocol as wire
+from signaling.errors import SignalingError, error_code, error_message
+from signaling.node import Node
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[None]]
+
+
+class SessionState(Enum):
+    """Where one socket stands: CONNECTED -> JOINED -> LEFT (may join again) / CLOSED."""
+
+    CONNECTED = "connected"
+    JOINED = "joined"
+    LEFT = "left"
+    CLOSED = "closed"
+
+
+class Transport(Protocol):
+    """The socket as the session uses it (aiohttp's WebSocketResponse fits)."""
+
+    async def send_str(self, data: str, compress: int | None = None) -> None: ...
+
+    async def close(self, *, code: int = WSCloseCode.OK, message: bytes = b"") -> bool: ...
+
+
+class Session:
+    """The signaling state machine of one WebSocket."""
+
+    def __init__(
+        self,
+        node: Node,
+        transport: Transport,
+        *,
+        abort: Callable[[], None] = lambda: None,
+        fixed_room: str | None = None,
+        remote: str = "",
+    ) -> None:
+        self.id = secrets.token_hex(4)
+        self.state = SessionState.CONNECTED
+        self.room_id: str | None = None
+        self.participant: Participant | None = None
+        self.remote = remote
+        self._node = node
+        self._transport = transport
+        self._abort = abort
+        self._fixed_room = fixed_room
+        self._seq = 0
+        self._media: MediaRoom | None = None
+        self._peer: Peer | None = None
+        self._inbox: asyncio.Queue[Job | None] = asyncio.Queue()
+        self._close_reason: str | None = None
+        self._close_code: int = WSCloseCode.OK
+        self._task: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        who = self.participant.id if self.participant else "-"
+        return f"<Session {self.id} {self.state.name} room={self.room_id} participant={who}>"
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the task that runs this session's jobs; the node tracks it until it ends."""
+        self._node.sessions.add(self)
+        self._task = asyncio.create_task(self._run(), name=f"session:{self.id}")
+
+    async def close(self, reason: str, *, code: int = WSCloseCode.OK) -> None:
+        """Leave the room, close the socket and stop (idempotent; the first reason wins)."""
+        self._close_soon(reason, code)
+        if self._task is not None:
+            # Shielded: a cancelled caller must not abort the leave half way.
+            await asyncio.shield(self._task)
+
+    def _close_soon(self, reason: str, code: int = WSCloseCode.OK) -> None:
+        if self._close_reason is None:
+            self._close_reason = reason
+            self._close_code = code
+            self._inbox.put_nowait(None)
+
+    async def _run(self) -> None:
+        try:
+            while (job := await self._inbox.get()) is not None:
+                try:
+                    await job()
+                except Exception:
+                    # Client messages report their own errors; this is a bug in a room job.
+                    log.exception("session %s: job failed", self.id)
+            reason = self._close_reason or "closed"
+            await self._exit_room("disconnected")
+            self.state = SessionState.CLOSED
+            await self._transport.close(code=self._close_code, message=reason.encode()[:120])
+            log.info("session %s (%s) closed: %s", self.id, self.remote, reason)
+        finally:
+            self.state = SessionState.CLOSED
+            self._node.sessions.discard(self)
+
+    def _enqueue(self, job: Job) -> None:
+        if self._close_reason is not None:
+            return
+        if self._inbox.qsize() >= self._node.settings.max_pending:
+            # The client does not keep up: drop its backlog rather than grow without bound, and
+            # abort the connection so a send stuck on a full socket buffer fails at once.
+            while not self._inbox.empty():
+                self._inbox.get_nowait()
+            log.warning("session %s: %d jobs pending", self.id, self._node.settings.max_pending)
+            self._close_soon("slow consumer", WSCloseCode.TRY_AGAIN_LATER)
+            self._abort()
+            return
+        self._inbox.put_nowait(job)
+
+    # --- inputs (never block) --------------------------------------------------------------------
+
+    def receive(self, text: str) -> None:
+        """A text frame from the client."""
+        self._node.counters.messages_received += 1
+        try:
+            message = wire.parse_client_message(text)
+        except wire.ProtocolError as exc:
+            self._enqueue(partial(self._send_error, exc.code, exc.message, exc.ref))
+            return
+        self._enqueue(partial(self._handle, message))
+
+    def receive_invalid(self, why: str) -> None:
+        """A frame that cannot be a message (binary)."""
+        self._node.counters.messages_received += 1
+        self._enqueue(partial(self._send_error, wire.ErrorCode.BAD_MESSAGE, why, None))
+
+    def deliver(self, event: RoomEvent) -> None:
+        """A room event from this node's hub (RoomMember)."""
+        self._enqueue(partial(self._on_room_event, event))
+
+    def resync_needed(self) -> None:
+        """The hub resubscribed; events may be lost, so push a fresh snapshot (RoomMember)."""
+        self._enqueue(self._resync)
+
+    # --- client messages -------------------------------------------------------------------------
+
+    async def _handle(self, message: wire.ClientMessage) -> None:
+        try:
+            if isinstance(message, wire.Ping):
+                await self._send(wire.Pong(nonce=message.nonce))
+            elif isinstance(message, wire.Join):
+                await self._join(message)
+            elif self.state is not SessionState.JOINED:
+                raise SignalingError(
+                    wire.ErrorCode.NOT_JOINED, f"join a room before sending {message.type}"
+                )
+            elif isinstance(message, wire.Answer):
+                await self._answer(message.sdp)
+            elif isinstance(message, wire.Leave):
+                await self._exit_room("left")
+                await self._send(wire.Left(reason="left"))
+            else:
+                await self._resync()
+        except Exception as exc:
+            code = error_code(exc)
+            if code is None:
+                log.exception("session %s: %s failed", self.id, message.type)
+                await self._send_error(wire.ErrorCode.INTERNAL, "internal error", message.type)
+            else:
+                await self._send_error(code, error_message(exc), message.type)
+
+    async def _join(self, message: wire.Join) -> None:
+        if self.state is SessionState.JOINED:
+            raise SignalingError(wire.ErrorCode.ALREADY_JOINED, f"already in room {self.room_id}")
+        room_id = self._room_of(message)
+        participant = self._admit(message, room_id)
+        node = self._node
+        await node.hubs.add(room_id, self)
+        try:
+            room_snapshot, _ = await node.store.join(room_id, participant)
+        except BaseException:
+            await node.hubs.remove(room_id, self)
+            raise
+        # The store stamps joined_at: keep its copy of us.
+        participant = next(
+            (p for p in room_snapshot.participants if p.id == participant.id), participant
+        )
+        self.state = SessionState.JOINED
+        self.room_id, self.participant, self._seq = room_id, participant, room_snapshot.seq
+        log.info("session %s: %s joined %s as %s (seq %d)", self.id, participant.id, room_id,
+                 participant.role, room_snapshot.seq)
+        await self._send(events.joined(room_snapshot, participant))
+        self._media = media = node.sfu.room(room_id)
+        try:
+            self._peer = await media.add_peer(
+                participant.id,
+                publish=participant.role is not Role.VIEWER,
+                listener=_PeerListener(self, participant.id),
+            )
+        except Exception:
+            await self._exit_room("disconnected")
+            await self._send(wire.Left(reason="media_failed"))
+            raise
+
+    def _room_of(self, message: wire.Join) -> str:
+        if self._fixed_room is not None and message.room not in (None, self._fixed_room):
+            raise SignalingError(
+                wire.ErrorCode.BAD_MESSAGE, f"this socket is for room {self._fixed_room}"
+            )
+        room_id = self._fixed_room or message.room
+        if room_id is None:
+            raise SignalingError(wire.ErrorCode.BAD_MESSAGE, "room: field required")
+        return room_id
+
+    def _admit(self, message: wire.Join, room_id: str) -> Participant:
+        auth = self._node.auth
+        if message.token is None:
+            if auth.required:
+                raise SignalingError(wire.ErrorCode.UNAUTHORIZED, "a join token is required")
+            if message.name is None:
+                raise SignalingError(wire.ErrorCode.BAD_MESSAGE, "name: field required")
+            return Participant(
+                id=secrets.token_hex(6),
+                name=message.name,
+                role=Role(message.role),
+                joined_at=time.time(),
+            )
+        grant = auth.verify(message.token, room=room_id)
+        # The token decides identity, name and role; a client may only step down to viewer.
+        role = Role.VIEWER if message.role == "viewer" else grant.role
+        return Participant(id=grant.identity, name=grant.name, role=role, joined_at=time.time())
+
+    async def _answer(self, sdp: str) -> None:
+        if self._peer is None:
+            raise SignalingError(wire.ErrorCode.NEGOTIATION_FAILED, "no offer is pending")
+        await self._peer.set_answer(sdp)
+
+    async def _resync(self) -> None:
+        if self.state is not SessionState.JOINED or self.room_id is None:
+            return
+        assert self.participant is not None
+        room_snapshot = await self._node.store.snapshot(self.room_id)
+        self._seq = room_snapshot.seq
+        await self._send(events.snapshot(room_snapshot, self.participant))
+
+    async def _exit_room(self, reason: str) -> None:
+        """Leave the SFU, then the store's room; each step runs even if the other fails."""
+        room_id, participant, media = self.room_id, self.participant, self._media
+        if room_id is None or participant is None:
+            return
+        self.state = SessionState.LEFT
+        self.room_id, self.participant, self._media, self._peer = None, None, None, None
+        node = self._node
+        await node.hubs.remove(room_id, self)
+        # Media first: once the store lets the id go, a new join with it may add a peer again.
+        if media is not None:
+            try:
+                await media.remove_peer(participant.id, reason=reason)
+            except Exception:
+                log.exception("session %s: remove_peer(%s) failed", self.id, participant.id)
+        try:
+            await node.store.leave(room_id, participant.id, reason=reason)
+        except Exception:
+            log.exception("session %s: leaving %s failed", self.id, room_id)
+        log.info("session %s: %s left %s (%s)", self.id, participant.id, room_id, reason)
+
+    # --- room events -----------------------------------------------------------------------------
+
+    async def _on_room_event(self, event: RoomEvent) -> None:
+        if self.room_id != event.room_id or event.seq <= self._seq or self.participant is None:
+            return  # Not our room any more, or already covered by joined/snapshot.
+        self._seq = event.seq
+        message = events.event_message(event)
+        if message is not None:
+            await self._send(message)
+        if event.type == ROOM_CLOSED:
+            await self._exit_room("room_closed")
+            await self._send(wire.Left(reason="room_closed"))
+        elif (
+            isinstance(message, wire.ParticipantLeft)
+            and message.participant_id == self.participant.id
+        ):
+            # Someone else took us out of the room (e.g. a host removed us).
+            await self._exit_room(message.reason)
+            await self._send(wire.Left(reason=message.reason))
+
+    # --- SFU callbacks (via _PeerListener) -------------------------------------------------------
+
+    def _is_current(self, peer_id: str) -> bool:
+        return self.participant is not None and self.participant.id == peer_id
+
+    async def _send_offer(self, peer_id: str, offer: Offer) -> None:
+        if self._is_current(peer_id):
+            await self._send(events.offer(offer))
+
+    async def _publish_track(self, peer_id: str, kind: str) -> None:
+        if self._is_current(peer_id) and self.room_id is not None:
+            await self._node.store.publish(
+                self.room_id, events.TRACK_PUBLISHED, {"participant_id": peer_id, "kind": kind}
+            )
+
+    async def _peer_closed(self, peer_id: str, reason: str) -> None:
+        if not self._is_current(peer_id):
+            return  # We removed it ourselves.
+        log.warning("session %s: media of %s closed by the SFU: %s", self.id, peer_id, reason)
+        await self._exit_room("disconnected")  # remove_peer is idempotent
+        await self._send(wire.Left(reason="media_failed"))
+
+    # --- output ----------------------------------------------------------------------------------
+
+    async def _send_error(self, code: wire.ErrorCode, message: str, ref: str | None) -> None:
+        self._node.counters.errors[code] += 1
+        await self._send(wire.Error(code=code, message=message, ref=ref))
+
+    async def _send(self, message: wire.ServerMessage) -> None:
+        try:
+            await self._transport.send_str(wire.dump(message))
+        except ConnectionError as exc:
+            self._close_soon(f"send failed: {exc}")
+            return
+        self._node.counters.messages_sent += 1
+
+
+class _PeerListener:
+    """The SFU's callbacks for one peer, queued as jobs of the owning session."""
+
+    def __init__(self, session: Session, peer_id: str) -> None:
+        self._session = session
+        self._peer_id = peer_id
+
+    async def on_offer(self, offer: Offer) -> None:
+        self._session._enqueue(partial(self._session._send_offer, self._peer_id, offer))
+
+    async def on_track_published(self, peer_id: str, kind: str) -> None:
+        self._session._enqueue(partial(self._session._publish_track, peer_id, kind))
+
+    async def on_closed(self, peer_id: str, reason: str) -> None:
+        self._session._enqueue(partial(self._session._peer_closed, peer_id, reason))

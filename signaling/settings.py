@@ -1,0 +1,125 @@
+"""Settings of one coshop node, read from ``COSHOP_*`` environment variables and CLI flags.
+
+This module is the only place in the project that reads the environment: ``rooms`` and ``sfu``
+receive explicit config objects built from these settings.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "COSHOP_"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def _random_node_id() -> str:
+    return f"node-{secrets.token_hex(4)}"
+
+
+class SettingsError(ValueError):
+    """A setting from the environment or the command line is invalid."""
+
+
+class Settings(BaseModel):
+    """Everything a node needs to start. Each field ``x`` is read from ``COSHOP_X``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = Field("127.0.0.1", description="Interface the HTTP/WebSocket server binds to.")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port to listen on (0 = any free).")
+    public_url: str | None = Field(
+        None,
+        description="Base URL clients use to reach this node (printed at start-up and returned "
+        "with join tokens); defaults to http://HOST:PORT.",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL (redis://host:port/db) for shared room state across nodes; "
+        "unset = embedded in-memory store (single node).",
+    )
+    room_capacity: int = Field(
+        10, ge=1, le=100, description="Participants per room unless a room is created with its own."
+    )
+    secret: str | None = Field(
+        None,
+        repr=False,
+        description="HMAC secret for join tokens and the HTTP API bearer key. Unset = demo mode: "
+        "tokens are optional and the HTTP API is open. Set it in production.",
+    )
+    token_ttl: float = Field(
+        6 * 3600.0, gt=0, description="Lifetime of minted join tokens, in seconds."
+    )
+    log_level: LogLevel = Field("INFO", description="Python logging level.")
+    node_id: str = Field(
+        default_factory=_random_node_id,
+        min_length=1,
+        description="Name of this node in logs, /healthz and /metrics (random if unset).",
+    )
+    pli_interval: float = Field(
+        0.3,
+        gt=0,
+        description="Minimum seconds between two keyframe requests (PLI) to one published track.",
+    )
+    allow_h264: bool = Field(
+        True, description="Offer H264 besides VP8 to publishers (forwarded, never transcoded)."
+    )
+    ws_heartbeat: float = Field(
+        20.0, gt=0, description="Seconds between WebSocket pings; a silent client is dropped."
+    )
+    max_message_bytes: int = Field(
+        256 * 1024, ge=1024, description="Largest accepted WebSocket message (SDP included)."
+    )
+    max_pending: int = Field(
+        1000,
+        ge=10,
+        description="Messages queued for one socket before it is dropped as a slow consumer.",
+    )
+    shutdown_timeout: float = Field(
+        5.0, ge=0, description="Seconds to let connections close on SIGINT/SIGTERM."
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], /, **overrides: Any) -> Settings:
+        """Read ``COSHOP_*`` variables; ``overrides`` that are not None win (CLI flags)."""
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            raw = environ.get(ENV_PREFIX + name.upper())
+            if raw is not None and raw != "":
+                values[name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            # Environment values are strings; pydantic's lax mode converts "8080" -> 8080.
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise SettingsError(_describe(exc)) from exc
+
+    @property
+    def demo_mode(self) -> bool:
+        """True when no secret is set: tokens optional, HTTP API open."""
+        return self.secret is None
+
+    @property
+    def store_kind(self) -> str:
+        """``memory`` (no redis_url) or ``redis``."""
+        return "memory" if self.redis_url is None else "redis"
+
+    @property
+    def base_url(self) -> str:
+        """The URL to print and hand to clients."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        name = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{ENV_PREFIX}{name.upper()}: {err['msg']}")
+    return "; ".join(parts)

@@ -1,0 +1,61 @@
+"""Fixtures for signaling tests: a node (real SFU, in-memory store) and socket clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from signaling import Settings, create_app
+from signaling.keys import NODE
+from signaling.node import Node
+from tests.signaling.wsclient import WsClient
+
+Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(port=0, node_id="test-node", ws_heartbeat=30.0)
+
+
+@pytest.fixture
+def make_client(
+    aiohttp_client: Callable[..., Awaitable[Client]],
+) -> Callable[[Settings], Awaitable[Client]]:
+    """Start a node with the given settings and return a client for it."""
+
+    async def make(settings: Settings) -> Client:
+        return await aiohttp_client(create_app(settings))
+
+    return make
+
+
+@pytest.fixture
+async def client(
+    make_client: Callable[[Settings], Awaitable[Client]], settings: Settings
+) -> Client:
+    return await make_client(settings)
+
+
+@pytest.fixture
+def node(client: Client) -> Node:
+    return client.app[NODE]
+
+
+@pytest.fixture
+async def connect(client: Client) -> AsyncIterator[Callable[..., Awaitable[WsClient]]]:
+    """Open sockets to ``/ws`` (or another path); closed after the test."""
+    opened: list[WsClient] = []
+
+    async def open_socket(path: str = "/ws", **kwargs: Any) -> WsClient:
+        ws = WsClient(await client.ws_connect(path, **kwargs))
+        opened.append(ws)
+        return ws
+
+    yield open_socket
+    for ws in opened:
+        await ws.close()

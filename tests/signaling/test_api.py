@@ -1,0 +1,206 @@
+"""The HTTP API, health, metrics, OpenAPI and the static client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from signaling import Settings
+from signaling import protocol as wire
+from signaling.auth import TokenAuthority
+from signaling.node import Node
+from tests.signaling.wsclient import WsClient
+
+Client = TestClient[web.Request, web.Application]
+Connect = Callable[..., Awaitable[WsClient]]
+MakeClient = Callable[[Settings], Awaitable[Client]]
+
+
+async def _json(response: Any, status: int) -> Any:
+    assert response.status == status, await response.text()
+    return await response.json()
+
+
+async def test_create_list_get(client: Client) -> None:
+    room = await _json(await client.post("/api/rooms", json={"id": "shop", "capacity": 4}), 201)
+    assert room["id"] == "shop" and room["capacity"] == 4 and room["closed"] is False
+    assert room["participant_count"] == 0 and room["created_at"] > 0
+    # Idempotent: an existing room keeps its capacity.
+    again = await _json(await client.post("/api/rooms", json={"id": "shop", "capacity": 9}), 201)
+    assert again["capacity"] == 4
+    generated = await _json(await client.post("/api/rooms"), 201)
+    assert generated["capacity"] == 10 and generated["id"] != "shop"
+
+    listing = await _json(await client.get("/api/rooms"), 200)
+    assert sorted(r["id"] for r in listing["rooms"]) == sorted(["shop", generated["id"]])
+
+    detail = await _json(await client.get("/api/rooms/shop"), 200)
+    assert detail["participants"] == [] and detail["seq"] == 0
+
+
+async def test_get_shows_participants(client: Client, connect: Connect) -> None:
+    a = await connect()
+    joined = await a.join("live", "ann")
+    detail = await _json(await client.get("/api/rooms/live"), 200)
+    assert detail["participant_count"] == 1 and detail["seq"] == joined.seq
+    assert detail["participants"] == [joined.you.model_dump()]
+
+
+async def test_bad_requests(client: Client) -> None:
+    for body in ({"id": "no spaces"}, {"capacity": 0}, {"capacity": 1000}, {"colour": "red"}, [1]):
+        error = await _json(await client.post("/api/rooms", json=body), 400)
+        assert error["error"]["code"] == "bad_message"
+    error = await _json(await client.post("/api/rooms", data=b"{nope",
+                                           headers={"Content-Type": "application/json"}), 400)
+    assert error["error"]["code"] == "bad_message"
+    assert (await _json(await client.get("/api/rooms/nope"), 404))["error"]["code"] == "not_found"
+    assert (await client.get("/api/rooms/bad%20id")).status == 404
+
+
+async def test_close_room_kicks_participants(
+    client: Client, connect: Connect, node: Node
+) -> None:
+    a, b = await connect(), await connect()
+    await a.join("doomed", "ann")
+    await b.join("doomed", "bob")
+    closed = await _json(await client.delete("/api/rooms/doomed"), 200)
+    assert closed["id"] == "doomed" and closed["closed"] is True
+    for ws in (a, b):
+        assert (await ws.until("room_closed")).seq == closed["seq"]
+        assert (await ws.expect("left")).reason == "room_closed"
+    assert node.sfu.get_room("doomed") is None
+    detail = await _json(await client.get("/api/rooms/doomed"), 200)
+    assert detail["closed"] is True and detail["participants"] == []
+    # Closed for good.
+    assert (await _json(await client.delete("/api/rooms/doomed"), 410))["error"]["code"] == (
+        "room_closed"
+    )
+    assert (await client.post("/api/rooms", json={"id": "doomed"})).status == 410
+    assert (await client.post("/api/rooms/doomed/tokens", json={"name": "x"})).status == 410
+    assert (await _json(await client.delete("/api/rooms/never"), 404))["error"]["code"] == (
+        "not_found"
+    )
+
+
+async def test_demo_tokens_work_for_join(client: Client, connect: Connect) -> None:
+    minted = await _json(
+        await client.post("/api/rooms/t1/tokens", json={"name": "Host", "role": "host",
+                                                        "identity": "brand"}),
+        201,
+    )
+    assert minted["room"] == "t1" and minted["identity"] == "brand" and minted["role"] == "host"
+    assert minted["ws_url"].startswith("ws://") and minted["ws_url"].endswith("/rooms/t1/ws")
+    assert minted["expires_at"] > time.time() + 3600
+    ws = await connect("/rooms/t1/ws")
+    joined = await ws.join(None, name="ignored", token=minted["token"])
+    assert (joined.you.id, joined.you.name, joined.you.role) == ("brand", "Host", "host")
+
+
+async def test_healthz_and_metrics(client: Client, connect: Connect) -> None:
+    a = await connect()
+    await a.join("m1", "ann")
+    await a.send("garbage")
+    await a.expect_error("bad_message")
+    health = await _json(await client.get("/healthz"), 200)
+    assert health == {"status": "ok", "node_id": "test-node", "store": "memory", "rooms": 1,
+                      "peers": 1, "connections": 1}
+    response = await client.get("/metrics")
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    text = await response.text()
+    values = dict(
+        line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#")
+    )
+    assert values['coshop_node_info{node_id="test-node",store="memory"}'] == "1"
+    assert values["coshop_rooms"] == "1"
+    assert values["coshop_participants"] == "1"
+    assert values["coshop_ws_connections"] == "1"
+    assert values["coshop_ws_connections_total"] == "1"
+    assert values['coshop_ws_errors_total{code="bad_message"}'] == "1"
+    assert int(values["coshop_ws_messages_received_total"]) == 2
+    assert int(values["coshop_ws_messages_sent_total"]) >= 2
+    assert values["coshop_sfu_peers"] == "1"
+    assert "coshop_sfu_packets_in_total" in values
+    assert float(values["process_cpu_seconds_total"]) > 0
+    assert int(values["process_resident_memory_bytes"]) > 0
+
+
+async def test_openapi_describes_every_api_route(client: Client) -> None:
+    spec = await _json(await client.get("/api/openapi.json"), 200)
+    assert spec["openapi"].startswith("3.1")
+    documented = {
+        (method.upper(), path)
+        for path, item in spec["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
+    served = {
+        (route.method, route.resource.canonical)
+        for route in client.app.router.routes()
+        if route.resource is not None
+        and (route.resource.canonical.startswith("/api/")
+             or route.resource.canonical in ("/healthz", "/metrics"))
+        and route.method != "HEAD"
+    }
+    assert served == documented
+    # Every $ref resolves.
+    for ref in _refs(spec):
+        _, _, section, name = ref.split("/")
+        assert name in spec["components"][section], ref
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == "$ref"] + [
+            r for v in node.values() for r in _refs(v)
+        ]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
+
+
+async def test_static_client_is_served(client: Client) -> None:
+    index = await client.get("/")
+    assert index.status == 200 and "<html" in (await index.text()).lower()
+    script = await client.get("/static/app.js")
+    assert script.status == 200
+    assert (await client.get("/static/../signaling/app.py")).status in (403, 404)
+
+
+async def test_production_mode_requires_keys(make_client: MakeClient) -> None:
+    client = await make_client(Settings(port=0, node_id="prod", secret="s3cret"))
+    assert (await client.get("/api/rooms")).status == 401
+    wrong = await client.get("/api/rooms", headers={"Authorization": "Bearer nope"})
+    assert (await _json(wrong, 401))["error"]["code"] == "unauthorized"
+    assert (await client.get("/api/openapi.json")).status == 200
+    assert (await client.get("/healthz")).status == 200
+    auth = {"Authorization": "Bearer s3cret"}
+    minted = await _json(
+        await client.post("/api/rooms/vip/tokens", json={"name": "Ann"}, headers=auth), 201
+    )
+
+    ws = WsClient(await client.ws_connect("/ws"))
+    try:
+        reply = await ws.join("vip", "ann")  # no token
+        assert reply == wire.Error(code=wire.ErrorCode.UNAUTHORIZED,
+                                   message="a join token is required", ref="join")
+        demo_token = TokenAuthority(None).mint(
+            TokenAuthority("s3cret").verify(minted["token"], room="vip")
+        )
+        assert (await ws.join("vip", "ann", token=demo_token)).code == "unauthorized"
+        assert (await ws.join("other", "ann", token=minted["token"])).code == "unauthorized"
+        await ws.ping()
+        joined = await ws.join("vip", token=minted["token"], role="viewer")
+        assert isinstance(joined, wire.Joined)
+        assert joined.you.id == minted["identity"] and joined.you.role == "viewer"
+
+        # The same identity cannot be in the room twice.
+        twin = WsClient(await client.ws_connect("/ws"))
+        assert (await twin.join("vip", token=minted["token"])).code == "already_joined"
+        await twin.close()
+    finally:
+        await ws.close()

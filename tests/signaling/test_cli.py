@@ -1,0 +1,89 @@
+"""The ``coshop`` command: argument parsing, and a real ``coshop serve`` process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from signaling.cli import COMMANDS, Subparsers, build_parser, main
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVE = [sys.executable, "-c", "import sys; from signaling.cli import main; sys.exit(main())",
+         "serve"]
+
+
+def test_subcommands_register_through_the_registry() -> None:
+    def add_hello(subparsers: Subparsers) -> None:
+        p = subparsers.add_parser("hello")
+        p.add_argument("--who", default="world")
+        p.set_defaults(func=lambda args: 7 if args.who == "you" else 0)
+
+    parser = build_parser([*COMMANDS, add_hello])
+    args = parser.parse_args(["hello", "--who", "you"])
+    assert args.func(args) == 7
+    serve = parser.parse_args(["serve", "--port", "9", "--capacity", "4", "--log-level", "debug"])
+    assert (serve.port, serve.room_capacity, serve.log_level, serve.host) == (9, 4, "DEBUG", None)
+
+
+def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["serve", "--port", "eighty"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit):
+        main([])
+    assert "COMMAND" in capsys.readouterr().err
+
+
+def test_invalid_setting_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COSHOP_ROOM_CAPACITY", "0")
+    assert main(["serve"]) == 2
+    assert "COSHOP_ROOM_CAPACITY" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+async def test_serve_prints_url_and_stops_gracefully(signum: signal.Signals) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COSHOP_")}
+    env.update(PYTHONPATH=str(ROOT), COSHOP_NODE_ID="cli-node")
+    process = await asyncio.create_subprocess_exec(
+        *SERVE, "--port", "0", "--capacity", "3",
+        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        match = re.fullmatch(r"coshop serving on (http://127\.0\.0\.1:\d+) \(store: memory\)\n",
+                             line)
+        assert match, line
+        url = match.group(1)
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{url}/healthz") as response:
+                assert (await response.json())["node_id"] == "cli-node"
+            async with http.post(f"{url}/api/rooms", json={"id": "r"}) as response:
+                assert (await response.json())["capacity"] == 3
+            async with http.ws_connect(f"{url}/ws") as ws:
+                await ws.send_json({"type": "join", "room": "r", "name": "ann"})
+                assert (await ws.receive_json())["type"] == "joined"
+                process.send_signal(signum)
+                # The server takes us out of the room and closes the socket: going away.
+                closing = await asyncio.wait_for(ws.receive(), 10)
+                while closing.type is aiohttp.WSMsgType.TEXT:
+                    closing = await asyncio.wait_for(ws.receive(), 10)
+                assert closing.type is aiohttp.WSMsgType.CLOSE
+                assert closing.data == 1001 and closing.extra == "server shutting down"
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+        err = (await process.stderr.read()).decode()
+        assert "shutting down" in err and "Traceback" not in err
+        assert re.search(r"session \w+ \(127\.0\.0\.1\) closed: server shutting down", err)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

@@ -1,0 +1,141 @@
+"""Media through signaling: real aiortc participants answer the server's offers over the socket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from signaling import protocol as wire
+from tests.helpers import wait_for
+from tests.media import ClientPeer
+from tests.signaling.wsclient import WsClient
+
+pytestmark = pytest.mark.media
+
+Connect = Callable[..., Awaitable[WsClient]]
+
+
+class Participant:
+    """A socket plus an aiortc peer; a task answers every offer and records the rest."""
+
+    def __init__(self, ws: WsClient, peer: ClientPeer) -> None:
+        self.ws = ws
+        self.peer = peer
+        self.joined: wire.Joined | None = None
+        self.events: list[wire.ServerMessage] = []
+        self.errors: list[wire.Error] = []
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def id(self) -> str:
+        assert self.joined is not None
+        return self.joined.you.id
+
+    async def join(self, room: str, role: str = "guest") -> None:
+        reply = await self.ws.join(room, self.peer.name, role=role)
+        assert isinstance(reply, wire.Joined), reply
+        self.joined = reply
+        self._task = asyncio.create_task(self._run())
+        for offer in self.ws.offers:  # arrived while join() was waiting for joined
+            await self._answer(offer)
+
+    async def _answer(self, offer: wire.Offer) -> None:
+        sdp = await self.peer.answer(offer.sdp, [s.model_dump() for s in offer.slots])
+        await self.ws.send({"type": "answer", "sdp": sdp})
+
+    async def _run(self) -> None:
+        while True:
+            message = await self.ws.recv(seconds=60)
+            if isinstance(message, wire.Offer):
+                await self._answer(message)
+            elif isinstance(message, wire.Error):
+                self.errors.append(message)
+            else:
+                self.events.append(message)
+
+    def published(self) -> set[tuple[str, str]]:
+        return {(m.participant_id, m.kind) for m in self.events
+                if isinstance(m, wire.TrackPublished)}
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait([self._task])
+        await self.ws.close()
+        await self.peer.close()
+
+
+@pytest.fixture
+async def participants(connect: Connect) -> AsyncIterator[Callable[..., Awaitable[Participant]]]:
+    made: list[Participant] = []
+
+    async def make(name: str, index: int, *, publish: bool = True) -> Participant:
+        p = Participant(await connect(), ClientPeer(name, index=index, publish=publish))
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        with contextlib.suppress(ConnectionError):
+            await p.close()
+
+
+async def test_two_publishers_and_a_viewer(
+    participants: Callable[..., Awaitable[Participant]],
+) -> None:
+    ann, bob = await participants("ann", 0), await participants("bob", 1)
+    vic = await participants("vic", 2, publish=False)
+    await ann.join("media")
+    await bob.join("media")
+    await vic.join("media", role="viewer")
+
+    everyone = {(ann.id, "audio"), (ann.id, "video"), (bob.id, "audio"), (bob.id, "video")}
+    for p in (ann, bob, vic):
+        await wait_for(lambda p=p: p.published() == everyone, timeout=20,
+                       message=f"{p.peer.name} saw {p.published()}")
+    # Seq numbers of room events stay consecutive for every member.
+    for p in (ann, bob, vic):
+        assert p.joined is not None
+        seqs = [p.joined.seq] + [m.seq for m in p.events if hasattr(m, "seq")]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs
+
+    # Video really flows: each publisher sees the other, the viewer sees both.
+    await wait_for(lambda: ann.peer.video_from(bob.id).frames > 10, timeout=20)
+    await wait_for(lambda: bob.peer.video_from(ann.id).frames > 10, timeout=20)
+    await wait_for(lambda: vic.peer.video_from(ann.id).frames > 10
+                   and vic.peer.video_from(bob.id).frames > 10, timeout=20)
+    assert ann.errors == bob.errors == vic.errors == []
+
+    # bob leaves: the others hear it and get an offer with bob's slots inactive.
+    await bob.close()
+    for p in (ann, vic):
+        await wait_for(
+            lambda p=p: any(isinstance(m, wire.ParticipantLeft) and m.participant_id == bob.id
+                            for m in p.events),
+            timeout=10,
+        )
+        await wait_for(
+            lambda p=p: not any(s.get("source") == bob.id and s.get("direction") != "inactive"
+                                for s in p.peer.slots.values()),
+            timeout=10,
+        )
+    assert ann.errors == vic.errors == []
+
+
+async def test_second_answer_without_offer_is_negotiation_failed(connect: Connect) -> None:
+    ws = await connect()
+    peer = ClientPeer("ann", index=0)
+    try:
+        await ws.join("solo", "ann")
+        offer = await ws.expect("offer")
+        sdp = await peer.answer(offer.sdp, [s.model_dump() for s in offer.slots])
+        await ws.send({"type": "answer", "sdp": sdp})
+        await ws.ping()  # the answer was accepted: no error came back first
+        await ws.send({"type": "answer", "sdp": sdp})
+        await ws.expect_error("negotiation_failed", "answer")
+        await ws.ping()
+    finally:
+        await peer.close()

@@ -1,0 +1,1 @@
+"""The static browser client (no build step, ES modules), served by signaling."""
