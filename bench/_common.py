@@ -20,9 +20,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(port: int, *extra: str) -> subprocess.Popen[bytes]:
+def start_server(
+    port: int, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """``coshop serve`` in its own process (so its CPU time is its own), ready to use."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
     proc = subprocess.Popen(
         [
             sys.executable,

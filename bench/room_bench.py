@@ -120,6 +120,11 @@ def main() -> int:
     ap.add_argument("--late-joiners", type=int, default=6)
     ap.add_argument("--preset", default="360p", choices=sorted(PRESETS))
     ap.add_argument("--json", type=Path, help="write every figure here")
+    ap.add_argument(
+        "--compare",
+        action="store_true",
+        help="also measure aiortc's own send path (COSHOP_DIRECT_SEND=false) in the same run",
+    )
     args = ap.parse_args()
 
     print(
@@ -128,14 +133,46 @@ def main() -> int:
     loop_info = cached_video(PRESETS[args.preset])
     print(f"  {len(loop_info.frames)} frames, {loop_info.bitrate / 1e6:.2f} Mbit/s", flush=True)
 
-    server = None
-    url = args.url
-    if url is None:
+    if args.url is not None:
+        return measure(args, args.url, None)
+    modes = [("aiortc send path (baseline)", False), ("direct egress", True)]
+    if not args.compare:
+        modes = modes[1:]
+    results = {}
+    for label, direct in modes:
+        print(f"\n=== {label} ===", flush=True)
         port = free_port()
         # Late joiners come on top of a full room, so allow a few more participants.
-        server = start_server(port, "--capacity", str(args.publishers + args.late_joiners + 2))
+        server = start_server(
+            port,
+            "--capacity",
+            str(args.publishers + args.late_joiners + 2),
+            env={"COSHOP_DIRECT_SEND": "true" if direct else "false"},
+        )
         url = f"http://127.0.0.1:{port}"
         print(f"started coshop serve on {url} (pid {server.pid})", flush=True)
+        try:
+            results[label] = measure(args, url, server)
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+    if len(results) > 1:
+        print("\nsame run, both send paths:")
+        for label, r in results.items():
+            print(
+                f"  {label:30s} {fmt(r['server_cores'], ' cores', 3)}  "
+                f"{fmt(r['server_us_per_forwarded_packet'], ' us/packet')}  "
+                f"p99 {fmt(r['latency_via_sfu_ms']['p99'], ' ms')}"
+            )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+        print(f"wrote {args.json}")
+    return 0 if all(r["streams_received"] for r in results.values()) else 1
+
+
+def measure(
+    args: argparse.Namespace, url: str, server: subprocess.Popen[bytes] | None
+) -> dict[str, Any]:
     room = f"bench-{int(time.time())}"
     workers = [Worker(url, room, args.preset) for _ in range(args.workers)]
     try:
@@ -143,9 +180,6 @@ def main() -> int:
     finally:
         for w in workers:
             w.close()
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=15)
 
 
 def run(
@@ -154,7 +188,7 @@ def run(
     room: str,
     server: subprocess.Popen[bytes] | None,
     workers: list[Worker],
-) -> int:
+) -> dict[str, Any]:
     n = args.publishers
     for i in range(n):
         workers[i % len(workers)].call(
@@ -170,8 +204,7 @@ def run(
         if all(c >= 2 * (n - 1) for c in counts.values()):
             break
         if time.time() > deadline:
-            print(f"not every route is flowing: {counts}", flush=True)
-            return 1
+            raise RuntimeError(f"not every route is flowing: {counts}")
         time.sleep(0.5)
     time.sleep(3)  # warm-up
 
@@ -275,10 +308,7 @@ def run(
     )
     if result["errors"]:
         print(f"  errors: {result['errors'][:5]}")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
-        print(f"wrote {args.json}")
-    return 0
+    return result
 
 
 if __name__ == "__main__":

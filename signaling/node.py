@@ -43,6 +43,7 @@ class Node:
             SFUConfig(
                 keyframe_request_interval=settings.pli_interval,
                 allow_h264=settings.allow_h264,
+                direct_send=settings.direct_send,
             )
         )
         try:

@@ -68,6 +68,11 @@ class Settings(BaseModel):
     allow_h264: bool = Field(
         True, description="Offer H264 besides VP8 to publishers (forwarded, never transcoded)."
     )
+    direct_send: bool = Field(
+        True,
+        description="Write forwarded RTP straight to the ICE socket instead of through aiortc's "
+        "coroutine chain (false only to measure the difference).",
+    )
     ws_heartbeat: float = Field(
         20.0, gt=0, description="Seconds between WebSocket pings; a silent client is dropped."
     )
