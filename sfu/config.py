@@ -10,8 +10,9 @@ class SFUConfig:
     #: Minimum gap between two keyframe requests (PLI) sent to one publisher track.
     #: Requests inside the window are deferred to its end, never dropped.
     keyframe_request_interval: float = 0.3
-    #: Packets kept per forwarded stream to answer a subscriber's NACK with RTX.
-    retransmission_history: int = 512
+    #: Video packets kept per forwarded stream to answer a subscriber's NACK with RTX
+    #: (256 is about 3 s at 360p and 1 s at 720p: well beyond a NACK's round trip).
+    retransmission_history: int = 256
     #: Write forwarded packets straight to the ICE socket (False: through aiortc's
     #: coroutine chain; only useful to measure the difference, see bench/).
     direct_send: bool = True

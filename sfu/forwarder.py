@@ -60,6 +60,10 @@ class TrackForwarder:
         self._writer: RtpWriter | None = None
         self._rtx_pt: int | None = None
         self._rtx_seq = 0
+        # Audio is not NACKed in practice (Opus conceals loss and carries in-band FEC,
+        # RFC 7587), so only video
+        # keeps packets for retransmission.
+        history_size = history_size if kind == "video" else 0
         self._history: list[tuple[int, bytes, int] | None] = [None] * history_size
         self._history_size = history_size
         video = kind == "video"
@@ -158,7 +162,8 @@ class TrackForwarder:
             abs_send_time=abs_send_time,
             audio_level=audio_level,
         )
-        self._history[seq % self._history_size] = (seq, data, header_len)
+        if self._history_size:
+            self._history[seq % self._history_size] = (seq, data, header_len)
         self.packets_sent += 1
         self.bytes_sent += len(data)
         # Keep aiortc's RTCP sender reports truthful (RFC 3550 §6.4.1): the last
@@ -184,6 +189,8 @@ class TrackForwarder:
     # -- RTCP from the subscriber -------------------------------------------------------
 
     async def _retransmit(self, sequence_number: int) -> None:
+        if not self._history_size:
+            return
         entry = self._history[sequence_number % self._history_size]
         if entry is None or entry[0] != sequence_number:
             return  # too old: the subscriber will ask for a keyframe instead
