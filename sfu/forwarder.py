@@ -61,8 +61,7 @@ class TrackForwarder:
         self._rtx_pt: int | None = None
         self._rtx_seq = 0
         # Audio is not NACKed in practice (Opus conceals loss and carries in-band FEC,
-        # RFC 7587), so only video
-        # keeps packets for retransmission.
+        # RFC 7587), so only video keeps packets for retransmission.
         history_size = history_size if kind == "video" else 0
         self._history: list[tuple[int, bytes, int] | None] = [None] * history_size
         self._history_size = history_size
