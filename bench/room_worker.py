@@ -1,7 +1,10 @@
 """Benchmark worker: hosts some synthetic participants of one room; JSON lines on stdio.
 
 Commands (stdin): {"cmd": "join", "names": [...], "indices": [...], "publish": bool}
-                  {"cmd": "reset"} | {"cmd": "stats"} | {"cmd": "quit"}
+                  {"cmd": "routes"} | {"cmd": "reset"} | {"cmd": "stats"} | {"cmd": "quit"}
+
+The peers live in a ``loadtest.worker.PeerHost`` (the load tester's worker machinery);
+this script only keeps room_bench.py's command set and reply shapes.
 """
 
 from __future__ import annotations
@@ -11,13 +14,13 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import aiohttp
-
 from loadtest.media import PRESETS, cached_video, encode_audio
-from loadtest.peer import SyntheticPeer
+from loadtest.scenario import PeerPlan
+from loadtest.worker import PeerHost
 
 
 def emit(obj: object) -> None:
@@ -25,74 +28,69 @@ def emit(obj: object) -> None:
     sys.stdout.flush()
 
 
+def peer_stats(host: PeerHost, duration: float) -> list[dict[str, Any]]:
+    out = []
+    for s in host.sessions:
+        r = s.peer.result
+        out.append(
+            {
+                "id": s.peer.participant_id,
+                "phases": r.phases.as_dict(),
+                "first_frames": {src: t - r.phases.started_at for src, t in r.first_frames.items()},
+                "routes": [
+                    {
+                        "source": src,
+                        **route.summary(duration),
+                        "latencies": route.latencies_ms[-2000:],
+                    }
+                    for (src, _kind), route in r.routes.items()
+                ],
+                "errors": r.errors,
+            }
+        )
+    return out
+
+
 async def main() -> None:
     url, room, preset = sys.argv[1], sys.argv[2], PRESETS[sys.argv[3]]
-    video = cached_video(preset)
-    audio = encode_audio()
-    peers: list[SyntheticPeer] = []
-    window_start = time.time()
     loop = asyncio.get_running_loop()
-    async with aiohttp.ClientSession() as session:
+    async with PeerHost(
+        url, cached_video(preset), encode_audio(), keep_samples=True, join_timeout=10
+    ) as host:
         emit({"ready": True})
-        while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
-                break
+        while line := await loop.run_in_executor(None, sys.stdin.readline):
             cmd = json.loads(line)
             if cmd["cmd"] == "join":
-                for name, index in zip(cmd["names"], cmd["indices"], strict=True):
-                    peer = SyntheticPeer(
-                        url=url,
-                        room=room,
-                        name=name,
-                        index=index,
-                        video=video if cmd["publish"] else None,
-                        audio=audio if cmd["publish"] else None,
-                        session=session,
-                    )
-                    await peer.start()
-                    await asyncio.wait_for(peer.joined.wait(), 10)
-                    peers.append(peer)
-                emit({"joined": [p.participant_id for p in peers]})
+                plans = [
+                    PeerPlan(room, name, index, cmd["publish"])
+                    for name, index in zip(cmd["names"], cmd["indices"], strict=True)
+                ]
+                for session in await host.join_and_wait(plans):
+                    if session.state != "joined":
+                        raise RuntimeError(
+                            f"{session.plan.name} did not join: {session.peer.result.errors}"
+                        )
+                emit({"joined": [s.peer.participant_id for s in host.sessions]})
             elif cmd["cmd"] == "routes":
-                emit({"routes": {p.participant_id: len(p.result.routes) for p in peers}})
-            elif cmd["cmd"] == "reset":
-                window_start = time.time()
-                for p in peers:
-                    p.result.routes.clear()  # new routes start on the next packet
-                emit({"ok": True})
-            elif cmd["cmd"] == "stats":
-                duration = time.time() - window_start
                 emit(
                     {
-                        "duration": duration,
-                        "peers": [
-                            {
-                                "id": p.participant_id,
-                                "phases": p.result.phases.as_dict(),
-                                "first_frames": {
-                                    src: r.first_frame_at - p.result.phases.started_at
-                                    for (src, kind), r in p.result.routes.items()
-                                    if kind == "video" and r.first_frame_at is not None
-                                },
-                                "routes": [
-                                    {
-                                        "source": src,
-                                        **r.summary(duration),
-                                        "latencies": r.latencies_ms[-2000:],
-                                    }
-                                    for (src, kind), r in p.result.routes.items()
-                                ],
-                                "errors": p.result.errors,
-                            }
-                            for p in peers
-                        ],
+                        "routes": {
+                            s.peer.participant_id: len(s.peer.result.routes) for s in host.sessions
+                        }
+                    }
+                )
+            elif cmd["cmd"] == "reset":
+                host.reset()
+                emit({"ok": True})
+            elif cmd["cmd"] == "stats":
+                emit(
+                    {
+                        "duration": time.time() - host.window_start,
+                        "peers": peer_stats(host, time.time() - host.window_start),
                     }
                 )
             elif cmd["cmd"] == "quit":
                 break
-        for p in peers:
-            await p.close()
 
 
 if __name__ == "__main__":

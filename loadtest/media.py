@@ -20,60 +20,57 @@ import numpy as np
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 
+# Re-exported: callers take the presets and the media from one place.
+from loadtest.presets import PRESETS as PRESETS
+from loadtest.presets import VideoPreset as VideoPreset
+
 VIDEO_CLOCK = 90000
 AUDIO_CLOCK = 48000
 
 
 @dataclass(frozen=True, slots=True)
-class VideoPreset:
-    """A video size/bitrate preset for synthetic publishers."""
-
-    name: str
-    width: int
-    height: int
-    fps: int
-    bitrate: int
-
-
-PRESETS: dict[str, VideoPreset] = {
-    p.name: p
-    for p in (
-        VideoPreset("180p", 320, 180, 30, 300_000),
-        VideoPreset("360p", 640, 360, 30, 800_000),
-        VideoPreset("720p", 1280, 720, 30, 1_500_000),
-    )
-}
-
-
-@dataclass(frozen=True, slots=True)
 class EncodedLoop:
-    """Encoded frames of a loop; ``keyframes`` lists the indices that are keyframes."""
+    """Encoded frames of a loop; ``keyframes`` lists the indices that are keyframes.
+
+    ``wrap`` is frame 0 encoded as a delta frame after the last one: replaying it when the
+    loop wraps keeps keyframes to the start and to PLIs, as a camera's encoder would,
+    instead of a keyframe every loop (which, aligned across publishers, makes bursts).
+    """
 
     frames: tuple[bytes, ...]
     keyframes: tuple[int, ...]
     fps: int
+    wrap: bytes = b""
 
     @property
     def bitrate(self) -> float:
-        return 8 * sum(len(f) for f in self.frames) * self.fps / len(self.frames)
+        """Bits per second of the replay once started (the wrap frame, not the keyframe)."""
+        loop = sum(len(f) for f in self.frames[1:]) + len(self.wrap or self.frames[0])
+        return 8 * loop * self.fps / len(self.frames)
 
 
-def _texture(width: int, height: int) -> np.ndarray:
+_STEP_PX = 4  # the texture moves this far per frame
+
+
+def _texture(width: int, height: int, period: int) -> np.ndarray:
+    """A smooth random texture, periodic every ``period`` columns, ``width + period`` wide."""
     rng = np.random.default_rng(1)
-    tex = rng.integers(40, 200, size=(height, width * 2), dtype=np.uint8)
-    return ((tex[:, :-1].astype(np.uint16) + tex[:, 1:]) // 2).astype(np.uint8)
+    base = rng.integers(40, 200, size=(height, period)).astype(np.uint16)
+    base = ((base + np.roll(base, -1, axis=1)) // 2).astype(np.uint8)
+    return np.tile(base, (1, -(-(width + period) // period)))
 
 
 def encode_video(preset: VideoPreset, seconds: float = 3.0, keyframe_every: int = 0) -> EncodedLoop:
     """Encode a moving-texture loop once (the slow part; see ``cached_video``)."""
     encoder = Vp8Encoder()
     encoder.target_bitrate = preset.bitrate
-    tex = _texture(preset.width, preset.height)
     n = int(seconds * preset.fps)
+    # One texture period per loop: frame n shows what frame 0 shows, so it encodes the wrap.
+    tex = _texture(preset.width, preset.height, n * _STEP_PX)
     frames: list[bytes] = []
     keys: list[int] = []
-    for i in range(n):
-        shift = (i * 4) % preset.width
+    for i in range(n + 1):
+        shift = (i * _STEP_PX) % (n * _STEP_PX)
         buf = np.empty((preset.height * 3 // 2, preset.width), np.uint8)
         buf[: preset.height] = tex[:, shift : shift + preset.width]
         buf[preset.height :] = 128
@@ -83,10 +80,12 @@ def encode_video(preset: VideoPreset, seconds: float = 3.0, keyframe_every: int 
         force = i == 0 or (keyframe_every > 0 and i % keyframe_every == 0)
         payloads, _ = encoder.encode(frame, force_keyframe=force)
         data = b"".join(vp8_depayload(p) for p in payloads)
+        if i == n:
+            break
         if data and not data[0] & 0x01:  # VP8 P bit clear: a keyframe (RFC 6386 §9.1)
             keys.append(i)
         frames.append(data)
-    return EncodedLoop(tuple(frames), tuple(keys), preset.fps)
+    return EncodedLoop(tuple(frames), tuple(keys), preset.fps, wrap=data)
 
 
 def encode_audio(seconds: float = 1.0, frequency: float = 440.0) -> tuple[bytes, ...]:
@@ -123,6 +122,7 @@ def cached_video(preset: VideoPreset, seconds: float = 3.0, keyframe_every: int 
             seconds,
             keyframe_every,
             av.__version__,
+            "loop-v2",  # bump when encode_video's output changes
         ]
     )
     path = cache_dir() / f"video-{hashlib.sha1(key.encode()).hexdigest()[:16]}.pickle"
@@ -132,7 +132,8 @@ def cached_video(preset: VideoPreset, seconds: float = 3.0, keyframe_every: int 
         return loop
     loop = encode_video(preset, seconds, keyframe_every)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    # A per-process temporary name: several workers may fill an empty cache at once.
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     with tmp.open("wb") as f:
         pickle.dump(loop, f)
     tmp.replace(path)

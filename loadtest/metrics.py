@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from loadtest.histogram import Histogram
 from loadtest.stamp import Stamp
 
 _FREEZE_FLOOR_S = 0.150  # W3C webrtc-stats freezeCount: max(3 x mean, mean + 150 ms)
@@ -41,10 +42,29 @@ def summarize(values: list[float]) -> dict[str, float | int | None]:
 
 
 @dataclass
+class LiveTally:
+    """Running totals over all routes of one process, for the live progress line."""
+
+    bytes: int = 0
+    lost_frames: int = 0
+    latency: Histogram = field(default_factory=Histogram)
+
+    def take_latency(self) -> Histogram:
+        """The latencies counted since the last call (and start a new interval)."""
+        taken, self.latency = self.latency, Histogram()
+        return taken
+
+
+@dataclass
 class RouteStats:
-    """What one receiver got from one publisher's track."""
+    """What one receiver got from one publisher's track.
+
+    ``keep_samples=False`` keeps latencies in the histogram only (bounded memory for long runs).
+    """
 
     kind: str
+    keep_samples: bool = True
+    tally: LiveTally | None = field(default=None, repr=False)
     packets: int = 0
     bytes: int = 0
     lost_packets: int = 0
@@ -55,14 +75,17 @@ class RouteStats:
     first_packet_at: float | None = None
     first_frame_at: float | None = None
     latencies_ms: list[float] = field(default_factory=list)
+    latency: Histogram = field(default_factory=Histogram, repr=False)
+    last_packet_at: float | None = None
+    last_frame_at: float | None = None
+    last_frame: int | None = None  # the stamp's frame number of the newest frame
     jitter: float = 0.0  # RFC 3550 §6.4.1 interarrival jitter, in RTP clock units
     _max_seq: int | None = None
-    _last_frame: int | None = None
-    _last_frame_at: float | None = None
     _frame_gap_sum: float = 0.0
     _frame_gaps: int = 0
     _transit: float | None = None
     _clock_rate: int = 90000
+    _publisher: int | None = None  # the stamp's publisher index of the frames so far
 
     def on_packet(
         self,
@@ -78,8 +101,11 @@ class RouteStats:
         """Account one RTP packet that arrived at ``now`` (seconds, epoch clock)."""
         self.packets += 1
         self.bytes += size
+        if self.tally is not None:
+            self.tally.bytes += size
         if self.first_packet_at is None:
             self.first_packet_at = now
+        self.last_packet_at = now
         if self._max_seq is None:
             self._max_seq = seq
         else:
@@ -100,18 +126,30 @@ class RouteStats:
 
     def _on_frame(self, stamp: Stamp | None, now: float) -> None:
         if stamp is not None:
-            if self._last_frame is not None:
-                step = stamp.frame - self._last_frame
+            if stamp.publisher != self._publisher:
+                # A reused slot carries another publisher before its offer names it: its
+                # frame numbers are not this stream's, so continuity restarts.
+                self._publisher = stamp.publisher
+                self.last_frame = None
+            if self.last_frame is not None:
+                step = stamp.frame - self.last_frame
                 if step <= 0:
                     return  # a duplicate or retransmitted last packet
                 self.lost_frames += step - 1
-            self._last_frame = stamp.frame
-            self.latencies_ms.append(max(0.0, (now * 1e6 - stamp.sent_us) / 1000))
+                if self.tally is not None:
+                    self.tally.lost_frames += step - 1
+            self.last_frame = stamp.frame
+            latency = max(0.0, (now * 1e6 - stamp.sent_us) / 1000)
+            if self.keep_samples:
+                self.latencies_ms.append(latency)
+            self.latency.add(latency)
+            if self.tally is not None:
+                self.tally.latency.add(latency)
         self.frames += 1
         if self.first_frame_at is None:
             self.first_frame_at = now
-        if self._last_frame_at is not None:
-            gap = now - self._last_frame_at
+        if self.last_frame_at is not None:
+            gap = now - self.last_frame_at
             if self._frame_gaps >= 5:
                 mean = self._frame_gap_sum / self._frame_gaps
                 if gap >= max(3 * mean, mean + _FREEZE_FLOOR_S):
@@ -119,17 +157,31 @@ class RouteStats:
                     self.freeze_seconds += gap
             self._frame_gap_sum += gap
             self._frame_gaps += 1
-        self._last_frame_at = now
+        self.last_frame_at = now
+
+    @property
+    def mean_frame_gap(self) -> float | None:
+        """Mean seconds between frames so far (None before the freeze rule has a baseline)."""
+        return self._frame_gap_sum / self._frame_gaps if self._frame_gaps >= 5 else None
 
     def summary(self, duration: float) -> dict[str, Any]:
+        """Every figure of this route; ``duration`` is the window its bitrate is taken over."""
         return {
             "kind": self.kind,
             "packets": self.packets,
+            "bytes": self.bytes,
             "lost_packets": self.lost_packets,
             "frames": self.frames,
             "lost_frames": self.lost_frames,
             "freezes": self.freezes,
+            "freeze_seconds": self.freeze_seconds,
             "bitrate_bps": 8 * self.bytes / duration if duration > 0 else None,
             "jitter_ms": 1000 * self.jitter / self._clock_rate,
-            "latency_ms": summarize(self.latencies_ms),
+            "latency_ms": self.latency.summary(),
+            "first_packet_at": self.first_packet_at,
+            "last_packet_at": self.last_packet_at,
+            "first_frame_at": self.first_frame_at,
+            "last_frame_at": self.last_frame_at,
+            "last_frame": self.last_frame,
+            "mean_frame_gap": self.mean_frame_gap,
         }

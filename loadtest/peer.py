@@ -8,6 +8,7 @@ import contextlib
 import fractions
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,70 +17,118 @@ import aiohttp
 import av
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc import sdp as aiortc_sdp
+from aiortc.codecs import vpx
 from aiortc.mediastreams import MediaStreamTrack
 
 from loadtest.media import AUDIO_CLOCK, VIDEO_CLOCK, EncodedLoop
-from loadtest.metrics import RouteStats
-from loadtest.stamp import STAMP_SIZE, Stamp, append_stamp, read_stamp
+from loadtest.metrics import LiveTally, RouteStats
+from loadtest.stamp import STAMP_SIZE, Stamp, append_stamp, read_stamp, stamp_padding
 
 logger = logging.getLogger(__name__)
 
+# aiortc's VP8 packetizer cuts a frame into PACKET_MAX-byte payloads less its 4-byte payload
+# descriptor (RFC 7741 §4.2; aiortc always writes the 15-bit picture id).
+_VP8_CHUNKS = (vpx.PACKET_MAX - 4,)
 
-class ReplayVideoTrack(MediaStreamTrack):
+
+class _PacedTrack(MediaStreamTrack):
+    """A track that yields one item every ``period`` seconds and can be paused."""
+
+    def __init__(self, period: float) -> None:
+        super().__init__()
+        self._period = period
+        self._count = 0
+        self._start: float | None = None
+        self._running = asyncio.Event()
+        self._running.set()
+
+    def pause(self) -> None:
+        """Stop producing (for a clean end of a measurement window) until ``resume``."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    async def _wait_turn(self) -> None:
+        """Sleep until item ``_count`` is due; while paused, wait (and then restart the clock)."""
+        while True:
+            if not self._running.is_set():
+                await self._running.wait()
+                self._start = None  # no catch-up burst after a pause
+            if self._start is None:
+                self._start = time.monotonic() - self._count * self._period
+            wait = self._start + self._count * self._period - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if self._running.is_set():
+                return
+
+
+class ReplayVideoTrack(_PacedTrack):
     """Replays a pre-encoded VP8 loop at its frame rate, stamping every frame."""
 
     kind = "video"
 
     def __init__(self, loop: EncodedLoop, publisher: int) -> None:
-        super().__init__()
-        self._loop = loop
+        super().__init__(1 / loop.fps)
+        self._media = loop
         self._publisher = publisher
         self._pos = 0
-        self._count = 0
-        self._start: float | None = None
         self._step = VIDEO_CLOCK // loop.fps
+        self._wrapped = False  # the loop came round by itself: send its delta-coded frame 0
+        self._blocked_until = 0.0
         self.keyframe_requests = 0
+
+    @property
+    def frames_sent(self) -> int:
+        """Frame numbers used so far (blocked frames included): the next frame's number."""
+        return self._count
+
+    def block(self, seconds: float | None) -> None:
+        """Fault injection: drop the outgoing video for ``seconds`` (None: for good)."""
+        self._blocked_until = math.inf if seconds is None else time.monotonic() + seconds
 
     def request_keyframe(self) -> None:
         """Answer a PLI: the next frame sent is the loop's next keyframe."""
         self.keyframe_requests += 1
-        keys = self._loop.keyframes
+        keys = self._media.keyframes
         self._pos = next((k for k in keys if k >= self._pos), keys[0])
+        self._wrapped = False
 
-    async def recv(self) -> av.Packet:  # type: ignore[override]
-        if self._start is None:
-            self._start = time.monotonic()
-        else:
-            wait = self._start + self._count / self._loop.fps - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+    def _advance(self) -> None:
+        self._pos = (self._pos + 1) % len(self._media.frames)
+        self._wrapped = self._pos == 0
+
+    async def recv(self) -> av.Packet[Any]:
+        await self._wait_turn()
+        while time.monotonic() < self._blocked_until:
+            # A blocked frame still takes its number, so receivers see the gap as loss.
+            self._count += 1
+            self._advance()
+            await self._wait_turn()
         stamp = Stamp(self._publisher, self._count, int(time.time() * 1e6))
-        packet = av.Packet(append_stamp(self._loop.frames[self._pos], stamp))
+        data = self._media.wrap if self._wrapped and self._media.wrap else \
+            self._media.frames[self._pos]
+        pad = stamp_padding(len(data), _VP8_CHUNKS)
+        packet = av.Packet(append_stamp(data + bytes(pad), stamp))
         packet.pts = self._count * self._step
         packet.time_base = fractions.Fraction(1, VIDEO_CLOCK)
-        self._pos = (self._pos + 1) % len(self._loop.frames)
+        self._advance()
         self._count += 1
         return packet
 
 
-class ReplayAudioTrack(MediaStreamTrack):
+class ReplayAudioTrack(_PacedTrack):
     """Replays pre-encoded 20 ms Opus packets."""
 
     kind = "audio"
 
     def __init__(self, packets: tuple[bytes, ...]) -> None:
-        super().__init__()
+        super().__init__(0.02)
         self._packets = packets
-        self._count = 0
-        self._start: float | None = None
 
-    async def recv(self) -> av.Packet:  # type: ignore[override]
-        if self._start is None:
-            self._start = time.monotonic()
-        else:
-            wait = self._start + self._count * 0.02 - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+    async def recv(self) -> av.Packet[Any]:
+        await self._wait_turn()
         packet = av.Packet(self._packets[self._count % len(self._packets)])
         packet.pts = self._count * (AUDIO_CLOCK // 50)
         packet.time_base = fractions.Fraction(1, AUDIO_CLOCK)
@@ -111,14 +160,22 @@ class JoinPhases:
 
 @dataclass
 class PeerResult:
+    """What one session of a synthetic peer saw: phases, routes, errors."""
+
     name: str
     phases: JoinPhases
     routes: dict[tuple[str, str], RouteStats] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    # Epoch time of the first video frame from each source; kept when routes are reset.
+    first_frames: dict[str, float] = field(default_factory=dict)
 
 
 class SyntheticPeer:
-    """One synthetic participant (publisher or receive-only viewer)."""
+    """One synthetic participant (publisher or receive-only viewer).
+
+    ``tally`` gets every route's bytes, losses and latencies (for live progress);
+    ``keep_samples=False`` keeps latencies in histograms only.
+    """
 
     def __init__(
         self,
@@ -130,6 +187,8 @@ class SyntheticPeer:
         video: EncodedLoop | None,
         audio: tuple[bytes, ...] | None,
         session: aiohttp.ClientSession,
+        tally: LiveTally | None = None,
+        keep_samples: bool = True,
     ) -> None:
         self.url = url.rstrip("/")
         self.room = room
@@ -138,6 +197,8 @@ class SyntheticPeer:
         self.participant_id: str | None = None
         self.result = PeerResult(name, JoinPhases())
         self._session = session
+        self._tally = tally
+        self._keep_samples = keep_samples
         self._video_track = ReplayVideoTrack(video, index) if video is not None else None
         self._audio_track = ReplayAudioTrack(audio) if audio is not None else None
         self._pc: RTCPeerConnection | None = None
@@ -147,23 +208,62 @@ class SyntheticPeer:
         self._receiving = False
         self._ssrc_slots: dict[int, dict[str, Any]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._leaving = False
+        self._closing = False
         self.joined = asyncio.Event()
         self.failed = asyncio.Event()
+        self.ended = asyncio.Event()  # the signaling session is over, for whatever reason
 
     @property
     def publishing(self) -> bool:
         return self._video_track is not None or self._audio_track is not None
 
+    @property
+    def last_frame_sent(self) -> int | None:
+        """The stamp frame number of the newest video frame produced (None: no video)."""
+        if self._video_track is None or self._video_track.frames_sent == 0:
+            return None
+        return self._video_track.frames_sent - 1
+
+    def pause(self) -> None:
+        """Stop producing media until ``resume`` (ends a measurement window cleanly)."""
+        for track in (self._audio_track, self._video_track):
+            if track is not None:
+                track.pause()
+
+    def resume(self) -> None:
+        for track in (self._audio_track, self._video_track):
+            if track is not None:
+                track.resume()
+
+    def block_video(self, seconds: float | None) -> None:
+        """Fault injection: drop this peer's outgoing video for ``seconds`` (None: for good)."""
+        if self._video_track is not None:
+            self._video_track.block(seconds)
+
+    def reset_routes(self) -> None:
+        """Start a new measurement window: routes restart at their next packet."""
+        self.result.routes.clear()
+
     async def start(self) -> None:
-        """Open the socket and join; the session then runs in the background."""
+        """Open the socket and join; the session then runs in the background.
+
+        A failure to connect is recorded in ``result.errors`` and sets ``failed``.
+        """
         self.result.phases.started_at = time.time()
         ws_url = self.url.replace("http", "ws", 1) + "/ws"
-        self._ws = await self._session.ws_connect(ws_url, heartbeat=20)
-        self.result.phases.mark("socket_open")
-        role = "guest" if self.publishing else "viewer"
-        await self._ws.send_str(
-            json.dumps({"type": "join", "room": self.room, "name": self.name, "role": role})
-        )
+        try:
+            self._ws = await self._session.ws_connect(ws_url, heartbeat=20)
+            self.result.phases.mark("socket_open")
+            role = "guest" if self.publishing else "viewer"
+            await self._ws.send_str(
+                json.dumps({"type": "join", "room": self.room, "name": self.name, "role": role})
+            )
+        except (aiohttp.ClientError, OSError) as exc:
+            self.result.errors.append(f"connect: {exc or type(exc).__name__}")
+            self.failed.set()
+            self.ended.set()
+            return
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"peer:{self.name}")
 
     async def _run(self) -> None:
@@ -174,9 +274,18 @@ class SyntheticPeer:
                     break
                 await self._handle(json.loads(msg.data))
         except (aiohttp.ClientError, ConnectionError) as exc:
-            self.result.errors.append(f"signaling: {exc}")
-        if not self.joined.is_set():
-            self.failed.set()
+            self.result.errors.append(f"signaling: {exc or type(exc).__name__}")
+        except Exception as exc:  # e.g. an offer aiortc rejects: report, not crash
+            self.result.errors.append(f"session: {exc!r}")
+        else:
+            if not self._closing:
+                self.result.errors.append(
+                    f"signaling: socket closed by the server (code {self._ws.close_code})"
+                )
+        finally:
+            if not self.joined.is_set():
+                self.failed.set()
+            self.ended.set()
 
     async def _handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -192,10 +301,15 @@ class SyntheticPeer:
             assert self._ws is not None
             await self._ws.send_str(json.dumps({"type": "answer", "sdp": sdp}))
             self.result.phases.mark("answer_sent")
+        elif kind == "left":
+            if not self._leaving:
+                self.result.errors.append(f"left the room: {message.get('reason')}")
+            self.ended.set()
         elif kind == "error":
             self.result.errors.append(f"{message.get('code')}: {message.get('message')}")
             if not self.joined.is_set():
                 self.failed.set()
+                self.ended.set()
 
     def _new_pc(self) -> RTCPeerConnection:
         pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
@@ -252,7 +366,9 @@ class SyntheticPeer:
         objects, no jitter buffer, no decoding, so one process can receive many streams."""
         phases = self.result.phases
         routes = self.result.routes
+        first_frames = self.result.first_frames
         ssrc_slots = self._ssrc_slots
+        keep_samples, tally = self._keep_samples, self._tally
 
         async def handle(data: bytes, arrival_time_ms: int) -> None:
             slot = ssrc_slots.get(int.from_bytes(data[8:12], "big"))
@@ -262,10 +378,11 @@ class SyntheticPeer:
             key = (slot["source"], kind)
             route = routes.get(key)
             if route is None:
-                route = routes[key] = RouteStats(kind)
+                route = routes[key] = RouteStats(kind, keep_samples, tally)
             marker = bool(data[1] & 0x80)
             end = len(data) - (data[-1] if data[0] & 0x20 else 0)  # RTP padding (RFC 3550 §5.1)
             stamp = read_stamp(data[end - STAMP_SIZE : end]) if marker and kind == "video" else None
+            now = time.time()
             route.on_packet(
                 seq=int.from_bytes(data[2:4], "big"),
                 timestamp=int.from_bytes(data[4:8], "big"),
@@ -273,21 +390,25 @@ class SyntheticPeer:
                 size=len(data),
                 marker=marker,
                 stamp=stamp,
-                now=time.time(),
+                now=now,
             )
             phases.mark("first_rtp")
             if stamp is not None:
                 phases.mark("first_frame")
+                first_frames.setdefault(slot["source"], now)
 
         transport._handle_rtp_data = handle
 
     async def leave(self) -> None:
+        """Ask the server to take this peer out of its room (the socket stays open)."""
+        self._leaving = True
         if self._ws is not None and not self._ws.closed:
             with contextlib.suppress(aiohttp.ClientError, ConnectionError):
                 await self._ws.send_str(json.dumps({"type": "leave"}))
 
     async def close(self) -> None:
-        """Close the socket, the peer connection and the session task."""
+        """Close the socket, the peer connection and the session task (idempotent)."""
+        self._closing = True
         if self._ws is not None:
             await self._ws.close()
         if self._task is not None:

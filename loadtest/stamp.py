@@ -1,8 +1,9 @@
 """The stamp every synthetic video frame carries: who sent it, which frame, when (sans-IO).
 
 It is appended to the encoded VP8 frame, so it travels in the last RTP packet of the
-frame (the one with the marker bit) and can be read without decoding. VP8 decoders
-ignore bytes after the frame's last partition, so the video still decodes.
+frame (the one with the marker bit) and can be read without decoding; ``stamp_padding``
+keeps the packetizer from splitting it. VP8 decoders ignore bytes after the frame's last
+partition, so the video still decodes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,16 @@ def append_stamp(frame: bytes, stamp: Stamp) -> bytes:
     return frame + _FORMAT.pack(
         MAGIC, stamp.publisher & 0xFFFF, stamp.frame & 0xFFFFFFFF, stamp.sent_us
     )
+
+
+def stamp_padding(frame_size: int, chunk_sizes: tuple[int, ...]) -> int:
+    """Zero bytes to put between a frame and its stamp so that a packetizer cutting the frame
+    into ``chunk_sizes``-byte pieces leaves the whole stamp in the last packet."""
+    for pad in range(2 * STAMP_SIZE):
+        total = frame_size + pad + STAMP_SIZE
+        if all(total % c == 0 or total % c >= STAMP_SIZE for c in chunk_sizes):
+            return pad
+    raise ValueError(f"no padding keeps a stamp whole for chunks of {chunk_sizes}")
 
 
 def read_stamp(payload: bytes) -> Stamp | None:

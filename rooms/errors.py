@@ -23,3 +23,7 @@ class NotInRoom(RoomsError):
 
 class SubscriptionLagged(RoomsError):
     """A subscription lost events (slow reader or lost connection): resync from a snapshot."""
+
+
+class Forbidden(RoomsError):
+    """The participant's role (or the room's remote mode) does not allow this change."""

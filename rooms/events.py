@@ -3,6 +3,19 @@
 ``participant_joined``  data ``{"participant": {id, name, role, joined_at}}``
 ``participant_left``    data ``{"participant_id": str, "reason": str}``
 ``room_closed``         data ``{}``; always the last event of a room
+
+Shopping (shapes in rooms.shopping_state; ``by`` is a participant id, or None for the HTTP API):
+
+``catalog_loaded``      data ``{"revision", "product_count", "currency", "image_base", "carousel"}``
+``carousel_changed``    data ``{"carousel", "change": "move" | "remote" | "mode", "by"}``
+``vote_cast``           data ``{"vote", "previous": vote | None, "tallies": {product id: tally}}``
+``vote_retracted``      data ``{"vote", "tallies"}``
+``vote_round_opened``   data ``{"round"}``
+``vote_round_closed``   data ``{"round", "reason": "host" | "deadline"}``
+``chat_message``        data ``{"message"}``
+``reaction``            data ``{"participant_id", "emoji", "product_id": str | None}``
+``cart_item_added``     data ``{"item"}``
+``cart_item_removed``   data ``{"item", "by"}``
 """
 
 from __future__ import annotations
@@ -16,8 +29,35 @@ PARTICIPANT_JOINED = "participant_joined"
 PARTICIPANT_LEFT = "participant_left"
 ROOM_CLOSED = "room_closed"
 
-RESERVED_TYPES = frozenset({PARTICIPANT_JOINED, PARTICIPANT_LEFT, ROOM_CLOSED})
-"""Types only the store emits: a forged ``room_closed`` would end every subscription."""
+CATALOG_LOADED = "catalog_loaded"
+CAROUSEL_CHANGED = "carousel_changed"
+VOTE_CAST = "vote_cast"
+VOTE_RETRACTED = "vote_retracted"
+VOTE_ROUND_OPENED = "vote_round_opened"
+VOTE_ROUND_CLOSED = "vote_round_closed"
+CHAT_MESSAGE = "chat_message"
+REACTION = "reaction"
+CART_ITEM_ADDED = "cart_item_added"
+CART_ITEM_REMOVED = "cart_item_removed"
+
+SHOPPING_TYPES = frozenset(
+    {
+        CATALOG_LOADED,
+        CAROUSEL_CHANGED,
+        VOTE_CAST,
+        VOTE_RETRACTED,
+        VOTE_ROUND_OPENED,
+        VOTE_ROUND_CLOSED,
+        CHAT_MESSAGE,
+        REACTION,
+        CART_ITEM_ADDED,
+        CART_ITEM_REMOVED,
+    }
+)
+
+RESERVED_TYPES = frozenset({PARTICIPANT_JOINED, PARTICIPANT_LEFT, ROOM_CLOSED}) | SHOPPING_TYPES
+"""Types only the store emits: a forged ``room_closed`` would end every subscription, a forged
+``vote_cast`` would show a vote nobody cast."""
 
 
 def participant_joined_data(participant: Participant) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from rooms.catalog.models import Catalog
 from rooms.errors import AlreadyJoined, NotInRoom, RoomClosed, RoomFull
 from rooms.events import (
     PARTICIPANT_JOINED,
@@ -17,7 +18,16 @@ from rooms.events import (
     participant_left_data,
     validate_custom_type,
 )
+from rooms.memory_shop import Change, RoomShop
 from rooms.models import DEFAULT_CAPACITY, Participant, RoomEvent, RoomInfo, RoomSnapshot
+from rooms.shopping import Move, RemoteMode, Vote, clean_chat_message, clean_emoji
+from rooms.shopping_state import (
+    Recap,
+    RoomCatalog,
+    check_duration,
+    check_quantity,
+    check_round_products,
+)
 from rooms.snapshots import make_snapshot
 from rooms.subscription import DEFAULT_SUBSCRIPTION_BUFFER, EventQueue, QueueSubscription
 from rooms.validation import validate_capacity, validate_room_id
@@ -30,6 +40,7 @@ class _Room:
     closed: bool = False
     seq: int = 0
     participants: dict[str, Participant] = dataclasses.field(default_factory=dict)
+    shop: RoomShop = dataclasses.field(default_factory=RoomShop)
 
 
 class MemoryStore:
@@ -53,9 +64,20 @@ class MemoryStore:
         self._subscribers: dict[str, set[EventQueue]] = {}
         self._closed = False
 
-    async def create_room(self, room_id: str, *, capacity: int | None = None) -> RoomInfo:
-        """Create the room if absent (an existing room keeps its capacity). Raises RoomClosed."""
-        room = self._create_if_absent(room_id, capacity)
+    async def create_room(
+        self,
+        room_id: str,
+        *,
+        capacity: int | None = None,
+        catalog: Catalog | None = None,
+        image_base: str | None = None,
+        remote_mode: RemoteMode = RemoteMode.HOST_LED,
+    ) -> RoomInfo:
+        """Create the room if absent, with ``catalog`` if given (an existing room keeps its
+        capacity, catalog and mode). Raises RoomClosed."""
+        room = self._create_if_absent(
+            room_id, capacity, RoomShop(catalog, image_base, RemoteMode(remote_mode))
+        )
         if room.closed:
             raise RoomClosed(room_id)
         return self._info(room_id, room)
@@ -101,6 +123,7 @@ class MemoryStore:
         room = self._rooms.get(validate_room_id(room_id))
         if room is None or room.participants.pop(participant_id, None) is None:
             return None
+        room.shop.release_remote(participant_id)
         data = participant_left_data(participant_id, reason)
         return self._emit(room_id, room, PARTICIPANT_LEFT, data)
 
@@ -118,6 +141,125 @@ class MemoryStore:
         data = json_data(data)  # before any change: data that cannot be JSON changes nothing
         room = self._existing_open(room_id)
         return self._emit(room_id, room, type, data)
+
+    # --- shopping (see RoomStore for the contracts) -----------------------------------------------
+
+    async def load_catalog(
+        self, room_id: str, catalog: Catalog, *, image_base: str | None = None
+    ) -> RoomEvent:
+        room = self._existing_open(room_id)
+        return self._apply(room_id, room, room.shop.load_catalog(catalog, image_base, room.seq + 1))
+
+    async def room_catalog(self, room_id: str) -> RoomCatalog:
+        return self._existing(room_id).shop.catalog
+
+    async def move_carousel(
+        self,
+        room_id: str,
+        move: Move,
+        *,
+        by: str | None,
+        product_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> RoomEvent:
+        move = Move(move)
+        room = self._existing_open(room_id)
+        change = room.shop.move(self._actor(room, by), move, product_id, expected_version)
+        return self._apply(room_id, room, change)
+
+    async def pass_remote(self, room_id: str, *, by: str | None, to: str | None) -> RoomEvent:
+        room = self._existing_open(room_id)
+        actor = self._actor(room, by)
+        holder = None if to is None else room.participants.get(to)
+        return self._apply(room_id, room, room.shop.set_remote(actor, holder, to))
+
+    async def set_remote_mode(
+        self, room_id: str, mode: RemoteMode, *, by: str | None
+    ) -> RoomEvent:
+        mode = RemoteMode(mode)
+        room = self._existing_open(room_id)
+        return self._apply(room_id, room, room.shop.set_mode(self._actor(room, by), mode))
+
+    async def cast_vote(self, room_id: str, vote: Vote) -> RoomEvent:
+        room = self._existing_open(room_id)
+        self._actor(room, vote.participant_id)
+        return self._apply(room_id, room, room.shop.cast_vote(vote, self._now()))
+
+    async def retract_vote(
+        self, room_id: str, participant_id: str, product_id: str
+    ) -> RoomEvent | None:
+        room = self._existing_open(room_id)
+        self._actor(room, participant_id)
+        change = room.shop.retract_vote(participant_id, product_id, self._now())
+        return None if change is None else self._apply(room_id, room, change)
+
+    async def open_vote_round(
+        self,
+        room_id: str,
+        *,
+        by: str | None,
+        duration: float,
+        product_ids: tuple[str, ...] | list[str] | None = None,
+    ) -> RoomEvent:
+        duration = check_duration(duration)
+        ids = check_round_products(product_ids)
+        room = self._existing_open(room_id)
+        actor = self._actor(room, by)
+        change = room.shop.open_round(actor, duration, ids, self._now(), room.seq + 1)
+        return self._apply(room_id, room, change)
+
+    async def close_vote_round(
+        self,
+        room_id: str,
+        *,
+        by: str | None,
+        round_id: int | None = None,
+        reason: str = "host",
+    ) -> RoomEvent | None:
+        room = self._existing_open(room_id)
+        actor = self._actor(room, by)
+        change = room.shop.close_round(actor, round_id, reason, self._now())
+        return None if change is None else self._apply(room_id, room, change)
+
+    async def post_chat(self, room_id: str, participant_id: str, text: str) -> RoomEvent:
+        text = clean_chat_message(text)
+        room = self._existing_open(room_id)
+        actor = self._participant(room, participant_id)
+        change = room.shop.post_chat(actor, text, self._now(), room.seq + 1)
+        return self._apply(room_id, room, change)
+
+    async def react(
+        self, room_id: str, participant_id: str, emoji: str, *, product_id: str | None = None
+    ) -> RoomEvent:
+        emoji = clean_emoji(emoji)
+        room = self._existing_open(room_id)
+        actor = self._participant(room, participant_id)
+        return self._apply(room_id, room, room.shop.react(actor, emoji, product_id))
+
+    async def add_to_cart(
+        self,
+        room_id: str,
+        *,
+        by: str | None,
+        product_id: str,
+        variant_id: str | None = None,
+        quantity: int = 1,
+    ) -> RoomEvent:
+        quantity = check_quantity(quantity)
+        room = self._existing_open(room_id)
+        actor = self._actor(room, by)
+        change = room.shop.add_to_cart(actor, product_id, variant_id, quantity, self._now())
+        return self._apply(room_id, room, change)
+
+    async def remove_from_cart(
+        self, room_id: str, *, by: str | None, product_id: str, variant_id: str | None = None
+    ) -> RoomEvent | None:
+        room = self._existing_open(room_id)
+        change = room.shop.remove_from_cart(self._actor(room, by), product_id, variant_id)
+        return None if change is None else self._apply(room_id, room, change)
+
+    async def recap(self, room_id: str) -> Recap:
+        return self._existing(room_id).shop.recap(room_id)
 
     def subscribe(self, room_id: str) -> QueueSubscription:
         """Every event of the room published after the subscription is entered."""
@@ -139,23 +281,51 @@ class MemoryStore:
         if self._closed:
             raise RuntimeError("MemoryStore is closed")
 
-    def _create_if_absent(self, room_id: str, capacity: int | None) -> _Room:
+    def _now(self) -> float:
+        # Milliseconds, like RedisStore (whose scripts keep 14 significant digits).
+        return round(self._clock(), 3)
+
+    def _create_if_absent(
+        self, room_id: str, capacity: int | None, shop: RoomShop | None = None
+    ) -> _Room:
         self._check_open()
         validate_room_id(room_id)
         wanted = self.default_capacity if capacity is None else validate_capacity(capacity)
         room = self._rooms.get(room_id)
         if room is None:
-            room = self._rooms[room_id] = _Room(capacity=wanted, created_at=self._clock())
+            room = self._rooms[room_id] = _Room(
+                capacity=wanted, created_at=self._clock(), shop=shop or RoomShop()
+            )
         return room
 
-    def _existing_open(self, room_id: str) -> _Room:
+    def _existing(self, room_id: str) -> _Room:
         self._check_open()
         room = self._rooms.get(validate_room_id(room_id))
         if room is None:
             raise NotInRoom(room_id)
+        return room
+
+    def _existing_open(self, room_id: str) -> _Room:
+        room = self._existing(room_id)
         if room.closed:
             raise RoomClosed(room_id)
         return room
+
+    @staticmethod
+    def _participant(room: _Room, participant_id: str) -> Participant:
+        participant = room.participants.get(participant_id)
+        if participant is None:
+            raise NotInRoom(f"{participant_id} is not in the room")
+        return participant
+
+    @classmethod
+    def _actor(cls, room: _Room, by: str | None) -> Participant | None:
+        """The participant acting, or None for the HTTP API (which acts as an admin)."""
+        return None if by is None else cls._participant(room, by)
+
+    def _apply(self, room_id: str, room: _Room, change: Change) -> RoomEvent:
+        type, data = change
+        return self._emit(room_id, room, type, json_data(data))
 
     def _emit(self, room_id: str, room: _Room, type: str, data: dict[str, Any]) -> RoomEvent:
         room.seq += 1
@@ -194,4 +364,5 @@ class MemoryStore:
             created_at=room.created_at,
             seq=room.seq,
             participants=room.participants.values(),
+            shopping=room.shop.snapshot(),
         )

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rooms.shopping_state import ShoppingSnapshot
 
 DEFAULT_CAPACITY = 10
 
@@ -89,3 +92,4 @@ class RoomSnapshot:
     room: RoomInfo
     seq: int
     participants: tuple[Participant, ...]
+    shopping: ShoppingSnapshot

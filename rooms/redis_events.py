@@ -123,7 +123,9 @@ class RedisEventHub:
                     # Leaving must not fail: the reset already told the other subscribers.
                     logger.warning("UNSUBSCRIBE %s failed: %r", channel, exc)
                     return
-            if state.idle():
+            # While UNSUBSCRIBE was written, its confirmation may have come and the listener
+            # dropped the channel already (or a reset replaced every channel).
+            if state.idle() and self._channels.get(channel) is state:
                 del self._channels[channel]
 
     async def close(self) -> None:

@@ -32,6 +32,51 @@ ROOM_SEQ = "{ns}:{{room:{room_id}}}:seq"
 ROOM_EVENTS = "{ns}:{{room:{room_id}}}:events"
 """Pub/sub CHANNEL: each message is one RoomEvent.to_json(), published in seq order."""
 
+# --- shopping (shapes in rooms.shopping_state; written only by rooms/lua/*.lua) -------------------
+
+ROOM_CATALOG = "{ns}:{{room:{room_id}}}:catalog"
+"""HASH ``revision`` -> int (seq of the catalog_loaded event, 0 = created with the room),
+``currency`` -> ISO 4217 code or "", ``image_base`` -> URL path or "". Absent = empty catalog."""
+
+ROOM_PRODUCT_IDS = "{ns}:{{room:{room_id}}}:product_ids"
+"""LIST of product ids in catalog (= carousel) order. Absent if the catalog is empty."""
+
+ROOM_PRODUCTS = "{ns}:{{room:{room_id}}}:products"
+"""HASH product id -> Product.model_dump_json() (the coshop catalog JSON of one product)."""
+
+ROOM_VARIANTS = "{ns}:{{room:{room_id}}}:variants"
+"""SET of shopping_state.cart_key(product id, variant id) for every variant of the catalog: a
+vote or cart item naming a variant is checked with one SISMEMBER."""
+
+ROOM_CAROUSEL = "{ns}:{{room:{room_id}}}:carousel"
+"""HASH ``index`` -> int, ``version`` -> int, ``mode`` -> "host_led" | "everyone", ``holder`` ->
+participant id (absent = nobody holds the remote). Absent = index 0, version 0, host-led."""
+
+ROOM_VOTES = "{ns}:{{room:{room_id}}}:votes"
+"""HASH shopping_state.vote_key(participant, product) -> Vote.to_dict() JSON."""
+
+ROOM_TALLIES = "{ns}:{{room:{room_id}}}:tallies"
+"""HASH product id -> Tally.to_dict() JSON of the current votes (products with votes only);
+kept in step with ROOM_VOTES by the same scripts, so events carry tallies without a recount."""
+
+ROOM_ROUND = "{ns}:{{room:{room_id}}}:round"
+"""STRING RoundInfo.to_dict() JSON of the latest vote round. Absent = no round yet."""
+
+ROOM_CART = "{ns}:{{room:{room_id}}}:cart"
+"""HASH shopping_state.cart_key(product, variant) -> CartItem.to_dict() JSON."""
+
+ROOM_CHAT = "{ns}:{{room:{room_id}}}:chat"
+"""LIST of ChatMessage.to_dict() JSON, oldest first, at most CHAT_HISTORY_SIZE (LTRIMmed)."""
+
+ROOM_REACTIONS = "{ns}:{{room:{room_id}}}:reactions"
+"""HASH JSON ``[product id | null, emoji]`` -> int count (reactions are counted, not kept)."""
+
+ROOM_SHOWN = "{ns}:{{room:{room_id}}}:shown"
+"""HASH product id -> int: times the product became the carousel's current one."""
+
+ROOM_STATS = "{ns}:{{room:{room_id}}}:stats"
+"""HASH ``votes_cast`` -> int, ``chat_messages`` -> int (totals for the recap)."""
+
 
 def validate_namespace(namespace: str) -> str:
     """Return ``namespace`` if it matches ``NAMESPACE_PATTERN``; raise ValueError otherwise."""
@@ -53,13 +98,57 @@ class RoomKeys:
     participants: str
     seq: str
     events: str
+    catalog: str
+    product_ids: str
+    products: str
+    variants: str
+    carousel: str
+    votes: str
+    tallies: str
+    round: str
+    cart: str
+    chat: str
+    reactions: str
+    shown: str
+    stats: str
 
     @classmethod
     def of(cls, namespace: str, room_id: str) -> RoomKeys:
         """The names for ``room_id`` in ``namespace`` (both already validated)."""
+
+        def name(pattern: str) -> str:
+            return pattern.format(ns=namespace, room_id=room_id)
+
         return cls(
-            meta=ROOM_META.format(ns=namespace, room_id=room_id),
-            participants=ROOM_PARTICIPANTS.format(ns=namespace, room_id=room_id),
-            seq=ROOM_SEQ.format(ns=namespace, room_id=room_id),
-            events=ROOM_EVENTS.format(ns=namespace, room_id=room_id),
+            meta=name(ROOM_META),
+            participants=name(ROOM_PARTICIPANTS),
+            seq=name(ROOM_SEQ),
+            events=name(ROOM_EVENTS),
+            catalog=name(ROOM_CATALOG),
+            product_ids=name(ROOM_PRODUCT_IDS),
+            products=name(ROOM_PRODUCTS),
+            variants=name(ROOM_VARIANTS),
+            carousel=name(ROOM_CAROUSEL),
+            votes=name(ROOM_VOTES),
+            tallies=name(ROOM_TALLIES),
+            round=name(ROOM_ROUND),
+            cart=name(ROOM_CART),
+            chat=name(ROOM_CHAT),
+            reactions=name(ROOM_REACTIONS),
+            shown=name(ROOM_SHOWN),
+            stats=name(ROOM_STATS),
         )
+
+    @property
+    def shop_state(self) -> list[str]:
+        """The keys _shop_state.lua reads (join and snapshot pass them in this order)."""
+        return [
+            self.catalog,
+            self.product_ids,
+            self.products,
+            self.carousel,
+            self.round,
+            self.votes,
+            self.cart,
+            self.chat,
+        ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import re
+import secrets
+from dataclasses import dataclass, fields
 from importlib import resources
-from typing import Any
+from typing import Any, Final
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
@@ -17,6 +20,16 @@ CLOSED = "closed"
 FULL = "full"
 ALREADY_JOINED = "already_joined"
 UNKNOWN = "unknown"
+NOT_IN_ROOM = "not_in_room"
+FORBIDDEN = "forbidden"
+UNKNOWN_PRODUCT = "unknown_product"
+STALE = "stale"
+VOTE_CLOSED = "vote_closed"
+NONE = "none"
+"""Nothing to change (no such vote, cart item or open round): nothing written, no event."""
+
+LIBRARY: Final = "_shop_lib"
+"""Helpers prepended to every script (rooms/lua/_shop_lib.lua)."""
 
 _SEQ_MARK = ',"seq":0,'
 
@@ -39,6 +52,74 @@ def event_json_parts(room_id: str, type: str, data: dict[str, Any]) -> tuple[str
     return head + ',"seq":', "," + tail
 
 
+class _Hole:
+    """Marks a value of a template that a script fills in (see ``json_template``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "HOLE"
+
+
+HOLE: Final = _Hole()
+"""A value only the script knows (the seq, a tally, a stored item): a hole in the template."""
+
+
+def json_template(value: Any) -> list[str]:
+    """``json.dumps(value)`` (compact) cut at each HOLE in it, in text order: a script fills
+    hole i in between parts i and i + 1 with JSON text (``table.concat``), so the Python side
+    decides the whole encoding and the script only what it alone knows."""
+    # A random marker per call, so no user string can be mistaken for a hole.
+    marker = f"\x00hole{secrets.token_hex(8)}"
+    text = json.dumps(_mark(value, marker), separators=(",", ":"))
+    return re.split(re.escape(json.dumps(marker)), text)
+
+
+def event_template(room_id: str, type: str, data: dict[str, Any]) -> list[str]:
+    """RoomEvent.to_json() of this event as a template whose first hole is the seq."""
+    names = [f.name for f in fields(RoomEvent)]
+    if names != ["room_id", "seq", "type", "data"]:
+        raise RuntimeError(f"RoomEvent fields changed: {names}")
+    return json_template({"room_id": room_id, "seq": HOLE, "type": type, "data": data})
+
+
+def _mark(value: Any, marker: str) -> Any:
+    if value is HOLE:
+        return marker
+    if isinstance(value, dict):
+        return {k: _mark(v, marker) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mark(v, marker) for v in value]
+    return value
+
+
+def fill(template: list[str], *values: str) -> str:
+    """What the scripts do with a template (for tests): parts and values interleaved."""
+    if len(values) != len(template) - 1:
+        raise ValueError(f"template has {len(template) - 1} holes, got {len(values)} values")
+    out = [template[0]]
+    for value, part in zip(values, template[1:], strict=True):
+        out += [value, part]
+    return "".join(out)
+
+
+SHOPPING_SCRIPTS: Final = (
+    "snapshot",
+    "shop_load_catalog",
+    "shop_move",
+    "shop_pass_remote",
+    "shop_set_mode",
+    "shop_cast_vote",
+    "shop_retract_vote",
+    "shop_open_round",
+    "shop_close_round",
+    "shop_chat",
+    "shop_react",
+    "shop_cart_add",
+    "shop_cart_remove",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class RoomScripts:
     """The scripts registered on one client (redis-py loads them, and reloads after NOSCRIPT)."""
@@ -48,14 +129,27 @@ class RoomScripts:
     leave: AsyncScript
     close_room: AsyncScript
     publish: AsyncScript
+    snapshot: AsyncScript
+    shop_load_catalog: AsyncScript
+    shop_move: AsyncScript
+    shop_pass_remote: AsyncScript
+    shop_set_mode: AsyncScript
+    shop_cast_vote: AsyncScript
+    shop_retract_vote: AsyncScript
+    shop_open_round: AsyncScript
+    shop_close_round: AsyncScript
+    shop_chat: AsyncScript
+    shop_react: AsyncScript
+    shop_cart_add: AsyncScript
+    shop_cart_remove: AsyncScript
 
     @classmethod
     def register(cls, client: Redis) -> RoomScripts:
-        """Register every rooms script on ``client``."""
+        """Register every rooms script on ``client``, each preceded by the shared helpers."""
+        library = lua_source(LIBRARY)
         return cls(
-            create_room=client.register_script(lua_source("create_room")),
-            join=client.register_script(lua_source("join")),
-            leave=client.register_script(lua_source("leave")),
-            close_room=client.register_script(lua_source("close_room")),
-            publish=client.register_script(lua_source("publish")),
+            **{
+                f.name: client.register_script(library + "\n" + lua_source(f.name))
+                for f in fields(cls)
+            }
         )

@@ -7,13 +7,18 @@ the same script that INCRs the seq, so channel order is seq order.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from redis.asyncio import Redis
 
+from rooms import events
 from rooms import redis_scripts as scripts
-from rooms.errors import AlreadyJoined, NotInRoom, RoomClosed, RoomFull
+from rooms.catalog.models import Catalog, Product
+from rooms.errors import AlreadyJoined, Forbidden, NotInRoom, RoomClosed, RoomFull
 from rooms.events import (
     PARTICIPANT_JOINED,
     PARTICIPANT_LEFT,
@@ -26,7 +31,39 @@ from rooms.events import (
 from rooms.models import DEFAULT_CAPACITY, Participant, RoomEvent, RoomInfo, RoomSnapshot
 from rooms.redis_events import RedisEventHub
 from rooms.redis_keys import DEFAULT_NAMESPACE, RoomKeys, rooms_index_key, validate_namespace
-from rooms.redis_scripts import RoomScripts, event_json_parts
+from rooms.redis_scripts import HOLE, RoomScripts, event_json_parts, event_template, json_template
+from rooms.shopping import (
+    CHAT_HISTORY_SIZE,
+    Carousel,
+    CarouselState,
+    Move,
+    RemoteMode,
+    StaleVersion,
+    UnknownProduct,
+    Vote,
+    VoteClosed,
+    VoteRound,
+    clean_chat_message,
+    clean_emoji,
+    tally,
+)
+from rooms.shopping_state import (
+    CartItem,
+    ChatMessage,
+    Reactions,
+    Recap,
+    RoomCatalog,
+    RoundInfo,
+    ShoppingSnapshot,
+    check_duration,
+    check_quantity,
+    check_round_products,
+    ordered_cart,
+    ordered_votes,
+    pair_key,
+    parse_tallies,
+    shown_products,
+)
 from rooms.snapshots import make_snapshot
 from rooms.subscription import DEFAULT_SUBSCRIPTION_BUFFER, EventQueue, QueueSubscription
 from rooms.validation import validate_capacity, validate_room_id
@@ -35,8 +72,9 @@ from rooms.validation import validate_capacity, validate_room_id
 class RedisStore:
     """RoomStore in Redis (redis.asyncio); connects lazily.
 
-    One pub/sub connection serves all subscriptions. The store stamps ``joined_at`` and
-    ``created_at`` with this node's clock.
+    One pub/sub connection serves all subscriptions. The store stamps ``joined_at``,
+    ``created_at`` and shopping times (vote round deadlines included) with ``clock()``, this
+    node's clock.
     """
 
     def __init__(
@@ -46,22 +84,51 @@ class RedisStore:
         default_capacity: int = DEFAULT_CAPACITY,
         namespace: str = DEFAULT_NAMESPACE,
         subscription_buffer: int = DEFAULT_SUBSCRIPTION_BUFFER,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.default_capacity = validate_capacity(default_capacity)
         self.namespace = validate_namespace(namespace)
         self._subscription_buffer = subscription_buffer
+        self._clock = clock
+        # Parsed catalogs by (room, revision): a revision's products never change.
+        self._catalogs: OrderedDict[tuple[str, int], Catalog] = OrderedDict()
         self._redis = Redis.from_url(redis_url, decode_responses=True)
         self._scripts = RoomScripts.register(self._redis)
         self._events = RedisEventHub(redis_url)
         self._closed = False
 
-    async def create_room(self, room_id: str, *, capacity: int | None = None) -> RoomInfo:
-        """Create the room if absent (an existing room keeps its capacity). Raises RoomClosed."""
+    async def create_room(
+        self,
+        room_id: str,
+        *,
+        capacity: int | None = None,
+        catalog: Catalog | None = None,
+        image_base: str | None = None,
+        remote_mode: RemoteMode = RemoteMode.HOST_LED,
+    ) -> RoomInfo:
+        """Create the room if absent, with ``catalog`` if given (an existing room keeps its
+        capacity, catalog and mode). Raises RoomClosed."""
+        remote_mode = RemoteMode(remote_mode)
         keys = self._keys(room_id)
         wanted = self.default_capacity if capacity is None else validate_capacity(capacity)
         await self._index(room_id)
         reply = await self._scripts.create_room(
-            keys=[keys.meta, keys.participants], args=[wanted, repr(time.time())]
+            keys=[
+                keys.meta,
+                keys.participants,
+                keys.catalog,
+                keys.product_ids,
+                keys.products,
+                keys.variants,
+                keys.carousel,
+                keys.shown,
+            ],
+            args=[
+                wanted,
+                repr(self._clock()),
+                remote_mode.value,
+                *_catalog_args(catalog or Catalog(), image_base),
+            ],
         )
         if reply[0] == scripts.CLOSED:
             raise RoomClosed(room_id)
@@ -115,17 +182,17 @@ class RedisStore:
     async def join(self, room_id: str, participant: Participant) -> tuple[RoomSnapshot, RoomEvent]:
         """Admit under capacity, creating the room if absent; publish ``participant_joined``."""
         keys = self._keys(room_id)
-        joined = dataclasses.replace(participant, joined_at=time.time())
+        joined = dataclasses.replace(participant, joined_at=self._clock())
         data = participant_joined_data(joined)
         head, tail = event_json_parts(room_id, PARTICIPANT_JOINED, data)
         await self._index(room_id)
         reply = await self._scripts.join(
-            keys=[keys.meta, keys.participants, keys.seq],
+            keys=[keys.meta, keys.participants, keys.seq, *keys.shop_state],
             args=[
                 joined.id,
                 joined.to_json(),
                 self.default_capacity,
-                repr(time.time()),
+                repr(self._clock()),
                 keys.events,
                 head,
                 tail,
@@ -138,7 +205,7 @@ class RedisStore:
             raise AlreadyJoined(f"{participant.id} in {room_id}")
         if status == scripts.FULL:
             raise RoomFull(room_id)
-        _, seq, capacity_s, created_s, *participants = reply
+        _, seq, capacity_s, created_s, participants, shop = reply
         snapshot = make_snapshot(
             room_id,
             capacity=int(capacity_s),
@@ -146,6 +213,7 @@ class RedisStore:
             created_at=float(created_s),
             seq=int(seq),
             participants=(Participant.from_json(raw) for raw in participants),
+            shopping=self._shop_state(room_id, shop),
         )
         event = RoomEvent(room_id, int(seq), PARTICIPANT_JOINED, json_data(data))
         return snapshot, event
@@ -156,30 +224,30 @@ class RedisStore:
         data = participant_left_data(participant_id, reason)
         head, tail = event_json_parts(room_id, PARTICIPANT_LEFT, data)
         seq = await self._scripts.leave(
-            keys=[keys.participants, keys.seq], args=[participant_id, keys.events, head, tail]
+            keys=[keys.participants, keys.seq, keys.carousel],
+            args=[participant_id, keys.events, head, tail],
         )
         if seq is None:
             return None
         return RoomEvent(room_id=room_id, seq=int(seq), type=PARTICIPANT_LEFT, data=data)
 
     async def snapshot(self, room_id: str) -> RoomSnapshot:
-        """The room's state now, read in one transaction. Raises NotInRoom for an unknown room."""
+        """The room's state now, read by one script. Raises NotInRoom for an unknown room."""
         keys = self._keys(room_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hgetall(keys.meta)
-            pipe.get(keys.seq)
-            pipe.hvals(keys.participants)
-            meta, seq, participants = await pipe.execute()
-        if not meta:
+        reply = await self._scripts.snapshot(
+            keys=[keys.meta, keys.participants, keys.seq, *keys.shop_state], args=[""]
+        )
+        if reply[0] == scripts.UNKNOWN:
             raise NotInRoom(room_id)
-        info = _info(room_id, meta, len(participants))
+        _, seq, capacity_s, created_s, closed_s, participants, shop = reply
         return make_snapshot(
             room_id,
-            capacity=info.capacity,
-            closed=info.closed,
-            created_at=info.created_at,
-            seq=int(seq or 0),
+            capacity=int(capacity_s),
+            closed=closed_s == "1",
+            created_at=float(created_s),
+            seq=int(seq),
             participants=(Participant.from_json(raw) for raw in participants),
+            shopping=self._shop_state(room_id, shop),
         )
 
     async def publish(self, room_id: str, type: str, data: dict[str, Any]) -> RoomEvent:
@@ -192,6 +260,374 @@ class RedisStore:
             keys=[keys.meta, keys.seq], args=[keys.events, head, tail]
         )
         return RoomEvent(room_id=room_id, seq=_ok_seq(room_id, reply), type=type, data=data)
+
+    # --- shopping (see RoomStore for the contracts; scripts in rooms/lua/shop_*.lua) ------------
+
+    async def load_catalog(
+        self, room_id: str, catalog: Catalog, *, image_base: str | None = None
+    ) -> RoomEvent:
+        keys = self._keys(room_id)
+        data = {
+            "revision": HOLE,
+            "product_count": len(catalog.products),
+            "currency": catalog.currency,
+            "image_base": image_base,
+            "carousel": HOLE,
+        }
+        args = _catalog_args(catalog, image_base)
+        reply = await self._scripts.shop_load_catalog(
+            keys=[
+                keys.meta,
+                keys.seq,
+                keys.catalog,
+                keys.product_ids,
+                keys.products,
+                keys.variants,
+                keys.carousel,
+                keys.votes,
+                keys.tallies,
+                keys.cart,
+                keys.shown,
+            ],
+            args=[
+                keys.events,
+                *args,
+                *event_template(room_id, events.CATALOG_LOADED, data),
+            ],
+        )
+        return _event(room_id, reply)
+
+    async def room_catalog(self, room_id: str) -> RoomCatalog:
+        keys = self._keys(room_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.exists(keys.meta)
+            pipe.hgetall(keys.catalog)
+            pipe.lrange(keys.product_ids, 0, -1)
+            pipe.hvals(keys.products)
+            exists, meta, ids, products = await pipe.execute()
+        if not exists:
+            raise NotInRoom(room_id)
+        return self._room_catalog(room_id, meta, ids, products)
+
+    async def move_carousel(
+        self,
+        room_id: str,
+        move: Move,
+        *,
+        by: str | None,
+        product_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> RoomEvent:
+        move = Move(move)
+        keys = self._keys(room_id)
+        data = {"carousel": HOLE, "change": "move", "by": by}
+        reply = await self._scripts.shop_move(
+            keys=[keys.meta, keys.participants, keys.seq, keys.product_ids, keys.carousel,
+                  keys.shown],
+            args=[
+                keys.events,
+                by or "",
+                move.value,
+                product_id or "",
+                "" if expected_version is None else int(expected_version),
+                *event_template(room_id, events.CAROUSEL_CHANGED, data),
+            ],
+        )
+        if reply[0] == scripts.STALE:
+            _, carousel_json, *ids = reply
+            carousel = Carousel.from_dict(json.loads(carousel_json), ids)
+            assert expected_version is not None
+            raise StaleVersion(expected_version, carousel.state, carousel=carousel)
+        return _event(room_id, reply, what=f"move the carousel to {product_id or move.value}")
+
+    async def pass_remote(self, room_id: str, *, by: str | None, to: str | None) -> RoomEvent:
+        keys = self._keys(room_id)
+        data = {"carousel": HOLE, "change": "remote", "by": by}
+        reply = await self._scripts.shop_pass_remote(
+            keys=[keys.meta, keys.participants, keys.seq, keys.product_ids, keys.carousel],
+            args=[
+                keys.events,
+                by or "",
+                to or "",
+                *event_template(room_id, events.CAROUSEL_CHANGED, data),
+            ],
+        )
+        return _event(room_id, reply, what="hand the remote now")
+
+    async def set_remote_mode(
+        self, room_id: str, mode: RemoteMode, *, by: str | None
+    ) -> RoomEvent:
+        mode = RemoteMode(mode)
+        keys = self._keys(room_id)
+        data = {"carousel": HOLE, "change": "mode", "by": by}
+        reply = await self._scripts.shop_set_mode(
+            keys=[keys.meta, keys.participants, keys.seq, keys.product_ids, keys.carousel],
+            args=[
+                keys.events,
+                by or "",
+                mode.value,
+                *event_template(room_id, events.CAROUSEL_CHANGED, data),
+            ],
+        )
+        return _event(room_id, reply, what="set the remote mode (hosts only)")
+
+    async def cast_vote(self, room_id: str, vote: Vote) -> RoomEvent:
+        keys = self._keys(room_id)
+        data = {"vote": vote.to_dict(), "previous": HOLE, "tallies": HOLE}
+        reply = await self._scripts.shop_cast_vote(
+            keys=[keys.meta, keys.participants, keys.seq, keys.products, keys.variants,
+                  keys.round, keys.votes, keys.tallies, keys.stats],
+            args=[
+                keys.events,
+                vote.participant_id,
+                vote.product_id,
+                vote.variant_id or "",
+                json.dumps(vote.to_dict(), separators=(",", ":")),
+                repr(self._now()),
+                *event_template(room_id, events.VOTE_CAST, data),
+            ],
+        )
+        return _event(room_id, reply, what=_product(vote.product_id, vote.variant_id))
+
+    async def retract_vote(
+        self, room_id: str, participant_id: str, product_id: str
+    ) -> RoomEvent | None:
+        keys = self._keys(room_id)
+        data = {"vote": HOLE, "tallies": HOLE}
+        reply = await self._scripts.shop_retract_vote(
+            keys=[keys.meta, keys.participants, keys.seq, keys.products, keys.round,
+                  keys.votes, keys.tallies],
+            args=[
+                keys.events,
+                participant_id,
+                product_id,
+                repr(self._now()),
+                *event_template(room_id, events.VOTE_RETRACTED, data),
+            ],
+        )
+        return _event_or_none(room_id, reply, what=_product(product_id, None))
+
+    async def open_vote_round(
+        self,
+        room_id: str,
+        *,
+        by: str | None,
+        duration: float,
+        product_ids: tuple[str, ...] | list[str] | None = None,
+    ) -> RoomEvent:
+        duration = check_duration(duration)
+        ids = check_round_products(product_ids)
+        keys = self._keys(room_id)
+        opened = VoteRound.open_now(self._now(), duration, ids)
+        round_head, round_tail = json_template({"id": HOLE, **opened.to_dict()})
+        reply = await self._scripts.shop_open_round(
+            keys=[keys.meta, keys.participants, keys.seq, keys.products, keys.round],
+            args=[
+                keys.events,
+                by or "",
+                round_head,
+                round_tail,
+                len(ids or ()),
+                *(ids or ()),
+                *event_template(room_id, events.VOTE_ROUND_OPENED, {"round": HOLE}),
+            ],
+        )
+        return _event(room_id, reply, what="open a vote round (hosts only)")
+
+    async def close_vote_round(
+        self,
+        room_id: str,
+        *,
+        by: str | None,
+        round_id: int | None = None,
+        reason: str = "host",
+    ) -> RoomEvent | None:
+        keys = self._keys(room_id)
+        data = {"round": HOLE, "reason": HOLE}
+        reply = await self._scripts.shop_close_round(
+            keys=[keys.meta, keys.participants, keys.seq, keys.round],
+            args=[
+                keys.events,
+                by or "",
+                "" if round_id is None else int(round_id),
+                reason,
+                repr(self._now()),
+                *event_template(room_id, events.VOTE_ROUND_CLOSED, data),
+            ],
+        )
+        return _event_or_none(room_id, reply, what="close a vote round (hosts only)")
+
+    async def post_chat(self, room_id: str, participant_id: str, text: str) -> RoomEvent:
+        text = clean_chat_message(text)
+        keys = self._keys(room_id)
+        message = json_template(
+            {
+                "seq": HOLE,
+                "participant_id": participant_id,
+                "name": HOLE,
+                "text": text,
+                "at": self._now(),
+            }
+        )
+        reply = await self._scripts.shop_chat(
+            keys=[keys.meta, keys.participants, keys.seq, keys.chat, keys.stats],
+            args=[
+                keys.events,
+                participant_id,
+                CHAT_HISTORY_SIZE,
+                len(message),
+                *message,
+                *event_template(room_id, events.CHAT_MESSAGE, {"message": HOLE}),
+            ],
+        )
+        return _event(room_id, reply)
+
+    async def react(
+        self, room_id: str, participant_id: str, emoji: str, *, product_id: str | None = None
+    ) -> RoomEvent:
+        emoji = clean_emoji(emoji)
+        keys = self._keys(room_id)
+        data = {"participant_id": participant_id, "emoji": emoji, "product_id": HOLE}
+        reply = await self._scripts.shop_react(
+            keys=[keys.meta, keys.participants, keys.seq, keys.products, keys.product_ids,
+                  keys.carousel, keys.reactions],
+            args=[
+                keys.events,
+                participant_id,
+                emoji,
+                product_id or "",
+                *event_template(room_id, events.REACTION, data),
+            ],
+        )
+        return _event(room_id, reply, what=_product(product_id or "", None))
+
+    async def add_to_cart(
+        self,
+        room_id: str,
+        *,
+        by: str | None,
+        product_id: str,
+        variant_id: str | None = None,
+        quantity: int = 1,
+    ) -> RoomEvent:
+        quantity = check_quantity(quantity)
+        keys = self._keys(room_id)
+        item = json_template(
+            {
+                "product_id": product_id,
+                "variant_id": variant_id,
+                "quantity": quantity,
+                "added_by": by,
+                "added_by_name": HOLE,
+                "added_at": self._now(),
+            }
+        )
+        reply = await self._scripts.shop_cart_add(
+            keys=[keys.meta, keys.participants, keys.seq, keys.products, keys.variants,
+                  keys.cart],
+            args=[
+                keys.events,
+                by or "",
+                product_id,
+                variant_id or "",
+                quantity,
+                len(item),
+                *item,
+                *event_template(room_id, events.CART_ITEM_ADDED, {"item": HOLE}),
+            ],
+        )
+        return _event(room_id, reply, what=_product(product_id, variant_id))
+
+    async def remove_from_cart(
+        self, room_id: str, *, by: str | None, product_id: str, variant_id: str | None = None
+    ) -> RoomEvent | None:
+        keys = self._keys(room_id)
+        reply = await self._scripts.shop_cart_remove(
+            keys=[keys.meta, keys.participants, keys.seq, keys.cart],
+            args=[
+                keys.events,
+                by or "",
+                product_id,
+                variant_id or "",
+                *event_template(room_id, events.CART_ITEM_REMOVED, {"item": HOLE, "by": by}),
+            ],
+        )
+        return _event_or_none(room_id, reply, what="change the cart")
+
+    async def recap(self, room_id: str) -> Recap:
+        keys = self._keys(room_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.exists(keys.meta)
+            pipe.hgetall(keys.catalog)
+            pipe.lrange(keys.product_ids, 0, -1)
+            pipe.hvals(keys.products)
+            pipe.hgetall(keys.shown)
+            pipe.hvals(keys.votes)
+            pipe.hvals(keys.cart)
+            pipe.hgetall(keys.reactions)
+            pipe.hgetall(keys.stats)
+            exists, meta, ids, products, shown, votes, cart, reactions, stats = (
+                await pipe.execute()
+            )
+        if not exists:
+            raise NotInRoom(room_id)
+        catalog = self._room_catalog(room_id, meta, ids, products).catalog
+        counts = []
+        for field, count in reactions.items():
+            product_id, emoji = json.loads(field)
+            counts.append((product_id, emoji, int(count)))
+        parsed_votes = [Vote.from_dict(json.loads(raw)) for raw in votes]
+        return Recap(
+            room_id=room_id,
+            products_shown=shown_products(catalog, {k: int(v) for k, v in shown.items()}),
+            tallies=parse_tallies(_tallies_of(parsed_votes)),
+            cart=ordered_cart(CartItem.from_dict(json.loads(raw)) for raw in cart),
+            reactions=Reactions.count(counts),
+            votes_cast=int(stats.get("votes_cast", 0)),
+            chat_messages=int(stats.get("chat_messages", 0)),
+        )
+
+    def _now(self) -> float:
+        # Milliseconds: survives the Lua scripts' cjson (14 significant digits) unchanged.
+        return round(self._clock(), 3)
+
+    def _room_catalog(
+        self, room_id: str, meta: dict[str, str], ids: list[str], products: Iterable[str]
+    ) -> RoomCatalog:
+        revision = int(meta.get("revision", 0))
+        key = (room_id, revision)
+        catalog = self._catalogs.get(key)
+        if catalog is None or catalog.product_ids != tuple(ids):
+            by_id = {p.id: p for p in map(Product.model_validate_json, products)}
+            catalog = Catalog(
+                products=tuple(by_id[i] for i in ids), currency=meta.get("currency") or None
+            )
+            self._catalogs[key] = catalog
+            while len(self._catalogs) > _CATALOG_CACHE_SIZE:
+                self._catalogs.popitem(last=False)
+        else:
+            self._catalogs.move_to_end(key)
+        return RoomCatalog(revision, catalog, meta.get("image_base") or None)
+
+    def _shop_state(self, room_id: str, reply: list[Any]) -> ShoppingSnapshot:
+        """Decode _shop_lib.shop_state's reply."""
+        catalog_flat, ids, products, carousel_flat, round_json, votes, cart, chat = reply
+        catalog = self._room_catalog(room_id, _pairs(catalog_flat), ids, products)
+        carousel = _pairs(carousel_flat)
+        return ShoppingSnapshot(
+            catalog=catalog,
+            carousel=Carousel(
+                CarouselState(
+                    tuple(ids), int(carousel.get("index", 0)), int(carousel.get("version", 0))
+                ),
+                RemoteMode(carousel.get("mode", RemoteMode.HOST_LED)),
+                carousel.get("holder"),
+            ),
+            round=None if round_json is None else RoundInfo.from_dict(json.loads(round_json)),
+            votes=ordered_votes(Vote.from_dict(json.loads(raw)) for raw in votes),
+            cart=ordered_cart(CartItem.from_dict(json.loads(raw)) for raw in cart),
+            chat=tuple(ChatMessage.from_dict(json.loads(raw)) for raw in chat),
+        )
 
     def subscribe(self, room_id: str) -> QueueSubscription:
         """Every event of the room published after the subscription is entered."""
@@ -239,6 +675,65 @@ def _info(room_id: str, meta: dict[str, str], count: int) -> RoomInfo:
         created_at=float(meta["created_at"]),
         participant_count=int(count),
     )
+
+
+_CATALOG_CACHE_SIZE = 64
+
+
+def _catalog_args(catalog: Catalog, image_base: str | None) -> list[str | int]:
+    """The catalog as create_room.lua / shop_load_catalog.lua take it."""
+    ids = [p.id for p in catalog.products]
+    variant_keys = [pair_key(p.id, v.id) for p in catalog.products for v in p.variants]
+    return [
+        catalog.currency or "",
+        image_base or "",
+        len(ids),
+        len(variant_keys),
+        *ids,
+        *(p.model_dump_json() for p in catalog.products),
+        *variant_keys,
+    ]
+
+
+def _pairs(flat: list[str]) -> dict[str, str]:
+    return dict(zip(flat[0::2], flat[1::2], strict=True))
+
+
+def _tallies_of(votes: Iterable[Vote]) -> dict[str, Any]:
+    return {pid: t.to_dict() for pid, t in tally(votes).items()}
+
+
+def _product(product_id: str, variant_id: str | None) -> str:
+    return repr(product_id if variant_id is None else f"{product_id}/{variant_id}")
+
+
+def _event(room_id: str, reply: list[Any], *, what: str = "") -> RoomEvent:
+    """The RoomEvent of a shopping script's {"ok", event JSON}, or the error its status names."""
+    event = _event_or_none(room_id, reply, what=what)
+    if event is None:
+        raise RuntimeError(f"unexpected reply {reply[:1]!r}")
+    return event
+
+
+def _event_or_none(room_id: str, reply: list[Any], *, what: str = "") -> RoomEvent | None:
+    status = reply[0]
+    if status == scripts.OK:
+        return RoomEvent.from_json(reply[1])
+    if status == scripts.NONE:
+        return None
+    if status == scripts.UNKNOWN:
+        raise NotInRoom(room_id)
+    if status == scripts.CLOSED:
+        raise RoomClosed(room_id)
+    if status == scripts.NOT_IN_ROOM:
+        raise NotInRoom(f"not in room {room_id}")
+    if status == scripts.FORBIDDEN:
+        raise Forbidden(f"not allowed to {what}" if what else "not allowed")
+    if status == scripts.UNKNOWN_PRODUCT:
+        raise UnknownProduct(f"{what} is not in the room's catalog")
+    if status == scripts.VOTE_CLOSED:
+        raise VoteClosed(f"voting on {what} is closed")
+    raise RuntimeError(f"unexpected script status {status!r}")
 
 
 def _ok_seq(room_id: str, reply: list[Any]) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rooms.models import Participant, RoomInfo, RoomSnapshot
+from rooms.shopping_state import ShoppingSnapshot
 
 
 def ordered_participants(participants: Iterable[Participant]) -> tuple[Participant, ...]:
@@ -20,6 +21,7 @@ def make_snapshot(
     created_at: float,
     seq: int,
     participants: Iterable[Participant],
+    shopping: ShoppingSnapshot,
 ) -> RoomSnapshot:
     """A snapshot whose ``participant_count`` always matches its participants."""
     ordered = ordered_participants(participants)
@@ -30,4 +32,4 @@ def make_snapshot(
         created_at=created_at,
         participant_count=len(ordered),
     )
-    return RoomSnapshot(room=info, seq=seq, participants=ordered)
+    return RoomSnapshot(room=info, seq=seq, participants=ordered, shopping=shopping)

@@ -6,7 +6,10 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, Protocol
 
+from rooms.catalog.models import Catalog
 from rooms.models import Participant, RoomEvent, RoomInfo, RoomSnapshot
+from rooms.shopping import Move, RemoteMode, Vote
+from rooms.shopping_state import Recap, RoomCatalog
 
 
 class EventSubscription(Protocol):
@@ -33,10 +36,26 @@ class RoomStore(Protocol):
 
     Rooms are created on first join (or explicitly) with the store's default capacity.
     Each state change publishes exactly one RoomEvent carrying the room's next ``seq``.
+
+    Shopping operations name who acts with ``by``: a participant id (NotInRoom if they are
+    not in the room; their role decides, see rooms.shopping), or None for the HTTP API, which
+    may do what an admin may. Every change raises RoomClosed / NotInRoom for a closed / unknown
+    room, and any refusal (Forbidden, UnknownProduct, StaleVersion, VoteClosed, ValueError for
+    malformed input) changes nothing. Event data shapes are listed in rooms.events.
     """
 
-    async def create_room(self, room_id: str, *, capacity: int | None = None) -> RoomInfo:
-        """Create the room if absent (idempotent); return its info. Raises RoomClosed."""
+    async def create_room(
+        self,
+        room_id: str,
+        *,
+        capacity: int | None = None,
+        catalog: Catalog | None = None,
+        image_base: str | None = None,
+        remote_mode: RemoteMode = RemoteMode.HOST_LED,
+    ) -> RoomInfo:
+        """Create the room if absent (idempotent), showing ``catalog`` (revision 0; no event:
+        creating a room is not one) with its carousel in ``remote_mode``; return its info.
+        Raises RoomClosed."""
         ...
 
     async def get_room(self, room_id: str) -> RoomInfo | None: ...
@@ -68,6 +87,127 @@ class RoomStore(Protocol):
 
     async def publish(self, room_id: str, type: str, data: dict[str, Any]) -> RoomEvent:
         """Number and publish a free-form event (e.g. ``track_published``)."""
+        ...
+
+    async def load_catalog(
+        self, room_id: str, catalog: Catalog, *, image_base: str | None = None
+    ) -> RoomEvent:
+        """Replace the room's catalog; ``catalog_loaded``. The carousel keeps its product if
+        still offered (else the first), version + 1; votes and cart items of products or
+        variants no longer offered are dropped."""
+        ...
+
+    async def room_catalog(self, room_id: str) -> RoomCatalog:
+        """The room's catalog (closed rooms too). Raises NotInRoom."""
+        ...
+
+    async def move_carousel(
+        self,
+        room_id: str,
+        move: Move,
+        *,
+        by: str | None,
+        product_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> RoomEvent:
+        """Move the carousel (``product_id`` for Move.GOTO); ``carousel_changed``.
+
+        Checks, in order: may ``by`` move it (Forbidden), is ``expected_version`` current
+        (StaleVersion carrying the carousel; None skips the check), is there a target
+        (UnknownProduct). Next/prev wrap around.
+        """
+        ...
+
+    async def pass_remote(self, room_id: str, *, by: str | None, to: str | None) -> RoomEvent:
+        """Hand the remote to participant ``to`` (None: free it); ``carousel_changed``.
+
+        Forbidden unless ``by`` may hand it (rooms.shopping.can_hand_remote) and ``to`` may
+        hold it; NotInRoom if ``to`` is not in the room.
+        """
+        ...
+
+    async def set_remote_mode(
+        self, room_id: str, mode: RemoteMode, *, by: str | None
+    ) -> RoomEvent:
+        """Host-led or everyone; hosts/admins only (Forbidden); ``carousel_changed``."""
+        ...
+
+    async def cast_vote(self, room_id: str, vote: Vote) -> RoomEvent:
+        """Record ``vote`` (replacing the voter's earlier one on that product); ``vote_cast``.
+
+        Raises NotInRoom for a voter not in the room, UnknownProduct for a product or variant
+        not in the catalog, VoteClosed when the round does not take it (rooms.shopping
+        .vote_allowed).
+        """
+        ...
+
+    async def retract_vote(
+        self, room_id: str, participant_id: str, product_id: str
+    ) -> RoomEvent | None:
+        """Remove the participant's vote on the product; ``vote_retracted``, or None (no
+        event) if there was none. Same refusals as ``cast_vote``."""
+        ...
+
+    async def open_vote_round(
+        self,
+        room_id: str,
+        *,
+        by: str | None,
+        duration: float,
+        product_ids: tuple[str, ...] | list[str] | None = None,
+    ) -> RoomEvent:
+        """Open a round on ``product_ids`` (None: all) for ``duration`` seconds, replacing
+        the current one; hosts/admins only; ``vote_round_opened``. The round's id is its seq."""
+        ...
+
+    async def close_vote_round(
+        self,
+        room_id: str,
+        *,
+        by: str | None,
+        round_id: int | None = None,
+        reason: str = "host",
+    ) -> RoomEvent | None:
+        """Close the open round (only round ``round_id``, if given); ``vote_round_closed``.
+
+        None (no event) when no round is open. A round past its deadline, or closed with
+        reason ``deadline``, keeps its ``closes_at`` and is announced with reason ``deadline``.
+        """
+        ...
+
+    async def post_chat(self, room_id: str, participant_id: str, text: str) -> RoomEvent:
+        """Append a chat message (cleaned: InvalidChatMessage) to the bounded history;
+        ``chat_message``."""
+        ...
+
+    async def react(
+        self, room_id: str, participant_id: str, emoji: str, *, product_id: str | None = None
+    ) -> RoomEvent:
+        """Count a reaction (InvalidReaction unless one emoji) to ``product_id`` or the current
+        product; ``reaction``."""
+        ...
+
+    async def add_to_cart(
+        self,
+        room_id: str,
+        *,
+        by: str | None,
+        product_id: str,
+        variant_id: str | None = None,
+        quantity: int = 1,
+    ) -> RoomEvent:
+        """Put an item in the shared cart, or set the quantity of the one there (which keeps
+        who added it); viewers may not (Forbidden); ``cart_item_added``."""
+        ...
+
+    async def remove_from_cart(
+        self, room_id: str, *, by: str | None, product_id: str, variant_id: str | None = None
+    ) -> RoomEvent | None:
+        """Take an item out of the cart; ``cart_item_removed``, or None if it was not there."""
+        ...
+
+    async def recap(self, room_id: str) -> Recap:
+        """The room's session recap (closed rooms too). Raises NotInRoom."""
         ...
 
     def subscribe(self, room_id: str) -> EventSubscription:

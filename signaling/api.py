@@ -13,11 +13,15 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from rooms.catalog import import_coshop_json, sample_catalog
+from rooms.catalog.report import problem_lines
 from rooms.errors import NotInRoom, RoomClosed
 from rooms.models import Role, RoomInfo
+from rooms.shopping import Move, VoteClosed
 from signaling.auth import Grant
-from signaling.errors import error_code, error_message, http_status
+from signaling.errors import error_code, error_details, error_message, http_status
 from signaling.keys import NODE
+from signaling.node import SAMPLE_IMAGE_BASE
 from signaling.openapi import OPENAPI
 from signaling.protocol import ROOM_ID_PATTERN, ErrorCode, describe, is_room_id
 
@@ -47,10 +51,27 @@ class TokenRequest(BaseModel):
     ttl: float | None = Field(None, gt=0, le=MAX_TOKEN_TTL)
 
 
-def api_error(code: ErrorCode, message: str) -> web.Response:
-    """The JSON error body every API failure uses."""
+class MoveCarousel(BaseModel):
+    """Body of ``POST /api/rooms/{id}/carousel``."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: Move
+    product_id: str | None = Field(None, min_length=1, max_length=128)
+    version: int | None = Field(None, ge=0)
+
+
+class OpenRound(BaseModel):
+    """Body of ``POST /api/rooms/{id}/vote-round``."""
+
+    model_config = ConfigDict(extra="forbid")
+    duration: float = Field(ge=5, le=3600)
+    product_ids: list[str] | None = Field(None, min_length=1, max_length=1000)
+
+
+def api_error(code: ErrorCode, message: str, **details: Any) -> web.Response:
+    """The JSON error body every API failure uses (``details``: e.g. a stale carousel)."""
     response = web.json_response(
-        {"error": {"code": str(code), "message": message}}, status=http_status(code)
+        {"error": {"code": str(code), "message": message}, **details}, status=http_status(code)
     )
     if code is ErrorCode.UNAUTHORIZED:
         response.headers["WWW-Authenticate"] = 'Bearer realm="coshop"'  # RFC 6750 §3
@@ -80,7 +101,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         if code is None:
             log.exception("%s %s failed", request.method, request.path)
             return api_error(ErrorCode.INTERNAL, "internal error")
-        return api_error(code, error_message(exc))
+        return api_error(code, error_message(exc), **error_details(exc))
 
 
 def room_json(info: RoomInfo) -> dict[str, Any]:
@@ -112,7 +133,7 @@ async def create_room(request: web.Request) -> web.Response:
     """Create a room (idempotent for an existing id)."""
     body = CreateRoom.model_validate(await _body(request))
     room_id = body.id or secrets.token_urlsafe(8).replace("-", "_")
-    info = await request.app[NODE].store.create_room(room_id, capacity=body.capacity)
+    info = await request.app[NODE].create_room(room_id, capacity=body.capacity)
     return web.json_response(room_json(info), status=201)
 
 
@@ -180,6 +201,99 @@ async def mint_token(request: web.Request) -> web.Response:
         },
         status=201,
     )
+
+
+@routes.put("/api/rooms/{room_id}/catalog")
+async def load_catalog(request: web.Request) -> web.Response:
+    """Replace the room's catalog: coshop catalog JSON, or ``?sample=1`` for the sample."""
+    store = request.app[NODE].store
+    room_id = _room_id(request)
+    if request.query.get("sample") in ("1", "true"):
+        catalog, image_base = sample_catalog(), SAMPLE_IMAGE_BASE
+    else:
+        result = import_coshop_json(await request.text())
+        if result.problems:
+            lines = "; ".join(problem_lines(result))
+            return api_error(ErrorCode.BAD_MESSAGE, f"catalog has problems: {lines}")
+        catalog, image_base = result.catalog, None
+    if not catalog.products:
+        return api_error(ErrorCode.BAD_MESSAGE, "a catalog needs at least one product")
+    event = await store.load_catalog(room_id, catalog, image_base=image_base)
+    return web.json_response(
+        {
+            "catalog": {
+                "revision": event.data["revision"],
+                "currency": catalog.currency,
+                "product_count": len(catalog.products),
+            },
+            "carousel": event.data["carousel"],
+            "seq": event.seq,
+        }
+    )
+
+
+@routes.get("/api/rooms/{room_id}/catalog")
+async def get_catalog(request: web.Request) -> web.Response:
+    """The room's catalog, products in carousel order."""
+    catalog = await request.app[NODE].store.room_catalog(_room_id(request))
+    return web.json_response(catalog.to_dict())
+
+
+@routes.post("/api/rooms/{room_id}/carousel")
+async def move_carousel(request: web.Request) -> web.Response:
+    """Move the carousel for everyone in the room (as the HTTP API, which may always)."""
+    room_id = _room_id(request)
+    body = MoveCarousel.model_validate(await _body(request))
+    if (body.action is Move.GOTO) != (body.product_id is not None):
+        return api_error(ErrorCode.BAD_MESSAGE, "product_id goes with action goto, only")
+    event = await request.app[NODE].store.move_carousel(
+        room_id, body.action, by=None, product_id=body.product_id, expected_version=body.version
+    )
+    return web.json_response({"carousel": event.data["carousel"], "seq": event.seq})
+
+
+@routes.post("/api/rooms/{room_id}/vote-round")
+async def open_vote_round(request: web.Request) -> web.Response:
+    """Open a timed vote round (replacing one still open)."""
+    room_id = _room_id(request)
+    body = OpenRound.model_validate(await _body(request))
+    event = await request.app[NODE].store.open_vote_round(
+        room_id, by=None, duration=body.duration, product_ids=body.product_ids
+    )
+    return web.json_response({"round": event.data["round"], "seq": event.seq}, status=201)
+
+
+@routes.delete("/api/rooms/{room_id}/vote-round")
+async def close_vote_round(request: web.Request) -> web.Response:
+    """Close the open vote round."""
+    room_id = _room_id(request)
+    event = await request.app[NODE].store.close_vote_round(room_id, by=None)
+    if event is None:
+        raise VoteClosed(f"no vote round is open in room {room_id}")
+    return web.json_response({"round": event.data["round"], "seq": event.seq})
+
+
+@routes.get("/api/rooms/{room_id}/tallies")
+async def tallies(request: web.Request) -> web.Response:
+    """Live vote results: tallies, ranked shortlist, the round, every vote."""
+    snap = await request.app[NODE].store.snapshot(_room_id(request))
+    shopping = snap.shopping.to_dict()
+    return web.json_response(
+        {
+            "seq": snap.seq,
+            "tallies": shopping["tallies"],
+            "shortlist": shopping["shortlist"],
+            "round": shopping["round"],
+            "votes": shopping["votes"],
+        }
+    )
+
+
+@routes.get("/api/rooms/{room_id}/recap")
+async def recap(request: web.Request) -> web.Response:
+    """The session recap: products shown, votes, shortlist, cart, reactions."""
+    result = await request.app[NODE].store.recap(_room_id(request))
+    return web.json_response(result.to_dict())
 
 
 @routes.get("/api/openapi.json")

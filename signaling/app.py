@@ -9,9 +9,10 @@ from pathlib import Path
 from aiohttp import web
 
 import web_client
+from rooms.catalog import SAMPLE_DIR
 from signaling import api, health, ws
 from signaling.keys import NODE, SETTINGS
-from signaling.node import Node
+from signaling.node import SAMPLE_IMAGE_BASE, Node
 from signaling.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,11 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", health.metrics)
     app.router.add_routes(api.routes)
     app.router.add_get("/", _index)
+    app.router.add_get("/r/{room_id}", _index)  # invite links; the client reads the room id
     app.router.add_static("/static/", WEB_CLIENT_DIR, follow_symlinks=False)
+    app.router.add_static(
+        f"{SAMPLE_IMAGE_BASE}/images/", SAMPLE_DIR / "images", follow_symlinks=False
+    )
     return app
 
 

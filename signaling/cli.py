@@ -46,8 +46,49 @@ def add_serve_command(subparsers: Subparsers) -> None:
     p.set_defaults(func=_serve_command)
 
 
-#: Every subcommand; later ones (loadtest, catalog) add their registrar here.
-COMMANDS: list[CommandRegistrar] = [add_serve_command]
+def add_loadtest_command(subparsers: Subparsers) -> None:
+    """``coshop loadtest``: synthetic peers against a node (lives in loadtest/)."""
+    from loadtest.cli import register  # lazy: its run-time imports stay out of `serve`
+
+    register(subparsers)
+
+
+def add_catalog_command(subparsers: Subparsers) -> None:
+    """``coshop catalog import FILE``: validate a catalog, report problems per row, convert."""
+    from rooms.catalog import CatalogFormat
+
+    p = subparsers.add_parser(
+        "catalog",
+        help="work with product catalogs",
+        description="Product catalogs: coshop JSON, Shopify products.json, Merchant Center "
+        "feeds (TSV or RSS/XML).",
+    )
+    actions = p.add_subparsers(dest="catalog_command", metavar="ACTION", required=True)
+    imp = actions.add_parser(
+        "import",
+        help="validate a catalog file and report its problems",
+        description="Read FILE, print one line per problem (the row and field) and a summary; "
+        "with --output, write the valid products as coshop JSON (for PUT "
+        "/api/rooms/{id}/catalog). Exit 0 clean, 1 some rows skipped, 2 unreadable.",
+    )
+    imp.add_argument("file", metavar="FILE", help="the catalog file")
+    imp.add_argument("--format", choices=[f.value for f in CatalogFormat],
+                     help="file format (default: detected from the name and content)")
+    imp.add_argument("--currency", default="USD", type=str.upper,
+                     help="ISO 4217 currency for prices that name none (default USD)")
+    imp.add_argument("--output", "-o", metavar="OUT",
+                     help="write the normalised coshop JSON catalog here")
+    imp.set_defaults(func=_catalog_import_command)
+
+
+def _catalog_import_command(args: argparse.Namespace) -> int:
+    from rooms.catalog.report import run_import
+
+    return run_import(args.file, args.format, args.currency, sys.stdout, args.output)
+
+
+#: Every subcommand; later ones add their registrar here.
+COMMANDS: list[CommandRegistrar] = [add_serve_command, add_loadtest_command, add_catalog_command]
 
 _SERVE_FLAGS = ("host", "port", "redis_url", "room_capacity", "secret", "public_url", "node_id",
                 "log_level")

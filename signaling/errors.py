@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from rooms.errors import AlreadyJoined, NotInRoom, RoomClosed, RoomFull
+from typing import Any
+
+from rooms.catalog import CatalogError
+from rooms.errors import AlreadyJoined, Forbidden, NotInRoom, RoomClosed, RoomFull
+from rooms.shopping import (
+    InvalidChatMessage,
+    InvalidReaction,
+    InvalidVote,
+    StaleVersion,
+    UnknownProduct,
+    VoteClosed,
+)
+from rooms.shopping.carousel import Carousel
 from sfu.errors import InvalidSdp, NegotiationError
 from signaling.auth import InvalidToken
 from signaling.protocol import ErrorCode, ProtocolError
@@ -17,12 +29,28 @@ class SignalingError(Exception):
         self.message = message
 
 
+class RateLimited(SignalingError):
+    """A participant acts faster than their token bucket allows (rooms.shopping.limits)."""
+
+    def __init__(self, what: str, retry_after: float) -> None:
+        super().__init__(ErrorCode.RATE_LIMITED, f"too many {what}; retry in {retry_after:.1f}s")
+        self.retry_after = retry_after
+
+
 # First match wins: InvalidSdp must precede its base class NegotiationError.
 _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (RoomFull, ErrorCode.ROOM_FULL),
     (RoomClosed, ErrorCode.ROOM_CLOSED),
     (AlreadyJoined, ErrorCode.ALREADY_JOINED),
     (NotInRoom, ErrorCode.NOT_FOUND),
+    (Forbidden, ErrorCode.FORBIDDEN),
+    (UnknownProduct, ErrorCode.UNKNOWN_PRODUCT),
+    (StaleVersion, ErrorCode.STALE_VERSION),
+    (VoteClosed, ErrorCode.VOTE_CLOSED),
+    (InvalidChatMessage, ErrorCode.BAD_CHAT),
+    (InvalidReaction, ErrorCode.BAD_MESSAGE),
+    (InvalidVote, ErrorCode.BAD_MESSAGE),
+    (CatalogError, ErrorCode.BAD_MESSAGE),
     (InvalidToken, ErrorCode.UNAUTHORIZED),
     (InvalidSdp, ErrorCode.BAD_SDP),
     (NegotiationError, ErrorCode.NEGOTIATION_FAILED),
@@ -39,6 +67,12 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.BAD_SDP: 400,
     ErrorCode.NEGOTIATION_FAILED: 409,
     ErrorCode.NOT_FOUND: 404,
+    ErrorCode.UNKNOWN_PRODUCT: 404,
+    ErrorCode.STALE_VERSION: 409,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.BAD_CHAT: 400,
+    ErrorCode.VOTE_CLOSED: 409,
     ErrorCode.INTERNAL: 500,
 }
 
@@ -58,6 +92,17 @@ def error_message(exc: Exception) -> str:
     if isinstance(exc, SignalingError | ProtocolError):
         return exc.message
     return str(exc) or type(exc).__name__
+
+
+def error_details(exc: Exception) -> dict[str, Any]:
+    """The extra fields an ``error`` carries for ``exc``: the winning carousel of a
+    StaleVersion, the wait of a RateLimited; empty for the rest."""
+    if isinstance(exc, StaleVersion):
+        carousel = exc.carousel or Carousel(exc.current)
+        return {"carousel": carousel.to_dict()}
+    if isinstance(exc, RateLimited):
+        return {"retry_after": round(exc.retry_after, 3)}
+    return {}
 
 
 def http_status(code: ErrorCode) -> int:

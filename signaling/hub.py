@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 from rooms.errors import SubscriptionLagged
-from rooms.events import ROOM_CLOSED
+from rooms.events import ROOM_CLOSED, VOTE_ROUND_CLOSED, VOTE_ROUND_OPENED
 from rooms.models import RoomEvent
 from rooms.store import RoomStore
+from signaling.rounds import RoundCloser
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class RoomHub:
     def __init__(self, store: RoomStore, room_id: str) -> None:
         self.room_id = room_id
         self.members: set[RoomMember] = set()
+        self.rounds = RoundCloser(store, room_id)
         self._store = store
         self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(self._run(), name=f"room-hub:{room_id}")
@@ -46,9 +48,10 @@ class RoomHub:
         await asyncio.shield(self._ready)
 
     async def close(self) -> None:
-        """Stop the subscription task (idempotent)."""
+        """Stop the subscription task and the round closer (idempotent)."""
         self._task.cancel()
         await asyncio.wait([self._task])
+        await self.rounds.close()
         if not self._ready.done():
             self._ready.cancel()
 
@@ -65,6 +68,8 @@ class RoomHub:
                         self._ready.set_result(None)
                     delay = RETRY_MIN
                     async for event in subscription:
+                        if event.type in (VOTE_ROUND_OPENED, VOTE_ROUND_CLOSED):
+                            self.rounds.watch(event.data.get("round"))
                         for member in tuple(self.members):
                             member.deliver(event)
                         if event.type == ROOM_CLOSED:
@@ -110,6 +115,12 @@ class RoomHubs:
         if not hub.members:
             del self._hubs[room_id]
             await hub.close()
+
+    def watch_round(self, room_id: str, round: dict[str, Any] | None) -> None:
+        """A member saw the room's round in a snapshot: close it at its deadline."""
+        hub = self._hubs.get(room_id)
+        if hub is not None:
+            hub.rounds.watch(round)
 
     def room_ids(self) -> list[str]:
         """Rooms with at least one member on this node."""

@@ -9,18 +9,26 @@ from typing import TYPE_CHECKING
 
 from aiohttp import WSCloseCode
 
+from rooms.catalog import Catalog, sample_catalog
 from rooms.factory import open_store
+from rooms.models import RoomInfo
+from rooms.shopping import RemoteMode
 from rooms.store import RoomStore
 from sfu import SFU, SFUConfig
 from signaling.auth import TokenAuthority
+from signaling.events import EventMessages
 from signaling.hub import RoomHubs
 from signaling.metrics import Counters
 from signaling.settings import Settings
+from signaling.shopping import ShoppingLimits
 
 if TYPE_CHECKING:
     from signaling.session import Session
 
 log = logging.getLogger(__name__)
+
+SAMPLE_IMAGE_BASE = "/catalog/sample"
+"""URL path of the sample catalog's directory: app.py serves its ``images/`` below it."""
 
 
 @dataclass(eq=False)
@@ -34,6 +42,8 @@ class Node:
     hubs: RoomHubs
     sessions: set[Session] = field(default_factory=set)
     counters: Counters = field(default_factory=Counters)
+    limits: ShoppingLimits = field(default_factory=ShoppingLimits)
+    messages: EventMessages = field(default_factory=EventMessages)
     _closed: bool = False
 
     @classmethod
@@ -57,7 +67,30 @@ class Node:
             sfu=sfu,
             auth=TokenAuthority(settings.secret),
             hubs=RoomHubs(store),
+            limits=ShoppingLimits(enabled=settings.rate_limits),
         )
+
+    def default_catalog(self) -> tuple[Catalog | None, str | None]:
+        """The catalog (and its image base) a room is created with: the sample in demo."""
+        if self.settings.demo_catalog:
+            return sample_catalog(), SAMPLE_IMAGE_BASE
+        return None, None
+
+    async def create_room(self, room_id: str, *, capacity: int | None = None) -> RoomInfo:
+        """Create the room if absent, with the default catalog (RoomStore.create_room)."""
+        catalog, image_base = self.default_catalog()
+        # A demo room is a group of friends passing the remote (nobody is host without a
+        # token); a production room is led by its host until they say otherwise.
+        mode = RemoteMode.EVERYONE if self.settings.demo_mode else RemoteMode.HOST_LED
+        return await self.store.create_room(
+            room_id, capacity=capacity, catalog=catalog, image_base=image_base, remote_mode=mode
+        )
+
+    async def prepare_room(self, room_id: str) -> None:
+        """Before a join (which would create a bare room): create an absent room with the
+        default catalog and mode, so its first participant already sees them."""
+        if await self.store.get_room(room_id) is None:
+            await self.create_room(room_id)
 
     def joined_sessions(self) -> list[Session]:
         """Sockets currently in a room."""

@@ -27,13 +27,48 @@ _ROOM_PARAM = {
 }
 _NOT_FOUND = {"404": {"$ref": "#/components/responses/NotFound"}}
 _GONE = {"410": _json(_ref("Error"), "The room is closed (code `room_closed`).")}
+_UNKNOWN_PRODUCT = {
+    "404": _json(_ref("Error"), "No such room (`not_found`) or product (`unknown_product`).")
+}
+_SEQ = {"type": "integer", "description": "Seq of the room event announcing the change."}
+_TALLY: dict[str, Any] = {
+    "type": "object",
+    "required": ["yes", "no", "score_count", "score_total"],
+    "properties": {
+        "yes": {"type": "integer"},
+        "no": {"type": "integer"},
+        "score_count": {"type": "integer"},
+        "score_total": {"type": "integer"},
+        "by_variant": {
+            "type": "object",
+            "additionalProperties": {"$ref": "#/components/schemas/Tally"},
+            "description": "Votes that named a variant, counted again per variant.",
+        },
+    },
+}
+_SHORTLIST: dict[str, Any] = {
+    "type": "array",
+    "description": "Liked products, best first (docs/PROTOCOL.md, Shopping).",
+    "items": {
+        "type": "object",
+        "required": ["rank", "product_id", "variant_id", "tally"],
+        "properties": {
+            "rank": {"type": "integer"},
+            "product_id": {"type": "string"},
+            "variant_id": {"type": ["string", "null"]},
+            "tally": _ref("Tally"),
+        },
+    },
+}
+_TALLIES = {"type": "object", "additionalProperties": _ref("Tally")}
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
         "title": "coshop HTTP API",
         "version": "1",
-        "description": "Rooms and join tokens. Realtime traffic uses the WebSocket protocol "
+        "description": "Rooms, join tokens, catalogs, the carousel and vote results. Realtime "
+        "traffic uses the WebSocket protocol "
         "(docs/PROTOCOL.md) at /ws or /rooms/{room_id}/ws. With a secret set (production mode) "
         "every /api route but this document needs `Authorization: Bearer <secret>`.",
     },
@@ -116,6 +151,143 @@ OPENAPI: dict[str, Any] = {
                     "content": {"application/json": {"schema": _ref("TokenRequest")}},
                 },
                 "responses": {"201": _json(_ref("Token"), "A signed token."), **_ERRORS, **_GONE},
+            },
+        },
+        "/api/rooms/{room_id}/catalog": {
+            "parameters": [_ROOM_PARAM],
+            "get": {
+                "summary": "Get the room's catalog",
+                "operationId": "getCatalog",
+                "responses": {
+                    "200": _json(_ref("Catalog"), "Products in carousel order."),
+                    **_ERRORS,
+                    **_NOT_FOUND,
+                },
+            },
+            "put": {
+                "summary": "Load a catalog into the room",
+                "description": "Body: a coshop catalog JSON document (see rooms/catalog; "
+                "`coshop catalog import` converts Shopify and Merchant Center feeds), or no "
+                "body with `?sample=1` for the bundled sample. Everyone in the room gets a "
+                "fresh `snapshot`. The carousel keeps its product if still offered; votes and "
+                "cart items of products no longer offered are dropped.",
+                "operationId": "loadCatalog",
+                "parameters": [
+                    {
+                        "name": "sample",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"enum": ["1", "true"]},
+                        "description": "Load the bundled sample catalog instead of a body.",
+                    }
+                ],
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "responses": {
+                    "200": _json(_ref("CatalogLoaded"), "Loaded."),
+                    **_ERRORS,
+                    **_NOT_FOUND,
+                    **_GONE,
+                },
+            },
+        },
+        "/api/rooms/{room_id}/carousel": {
+            "parameters": [_ROOM_PARAM],
+            "post": {
+                "summary": "Move the carousel",
+                "description": "Everyone in the room gets `carousel_changed`. With `version`, "
+                "the move only happens from that version (else 409 `stale_version`, with the "
+                "current `carousel`).",
+                "operationId": "moveCarousel",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("MoveCarousel")}},
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["carousel", "seq"],
+                            "properties": {"carousel": _ref("Carousel"), "seq": _SEQ},
+                        },
+                        "Moved.",
+                    ),
+                    **_ERRORS,
+                    **_UNKNOWN_PRODUCT,
+                    "409": _json(_ref("Error"), "`stale_version`; the body has `carousel`."),
+                    **_GONE,
+                },
+            },
+        },
+        "/api/rooms/{room_id}/vote-round": {
+            "parameters": [_ROOM_PARAM],
+            "post": {
+                "summary": "Open a vote round",
+                "description": "Replaces a round still open. Everyone gets "
+                "`vote_round_opened`; `vote_round_closed` follows at the deadline.",
+                "operationId": "openVoteRound",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("OpenRound")}},
+                },
+                "responses": {
+                    "201": _json(_ref("RoundChange"), "Opened."),
+                    **_ERRORS,
+                    **_UNKNOWN_PRODUCT,
+                    **_GONE,
+                },
+            },
+            "delete": {
+                "summary": "Close the open vote round",
+                "operationId": "closeVoteRound",
+                "responses": {
+                    "200": _json(_ref("RoundChange"), "Closed."),
+                    **_ERRORS,
+                    **_NOT_FOUND,
+                    "409": _json(_ref("Error"), "No round is open (`vote_closed`)."),
+                    **_GONE,
+                },
+            },
+        },
+        "/api/rooms/{room_id}/tallies": {
+            "parameters": [_ROOM_PARAM],
+            "get": {
+                "summary": "Read the live vote results",
+                "operationId": "getTallies",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["seq", "tallies", "shortlist", "round", "votes"],
+                            "properties": {
+                                "seq": _SEQ,
+                                "tallies": _TALLIES,
+                                "shortlist": _SHORTLIST,
+                                "round": {"oneOf": [_ref("Round"), {"type": "null"}]},
+                                "votes": {"type": "array", "items": _ref("Vote")},
+                            },
+                        },
+                        "Results as of `seq`.",
+                    ),
+                    **_ERRORS,
+                    **_NOT_FOUND,
+                },
+            },
+        },
+        "/api/rooms/{room_id}/recap": {
+            "parameters": [_ROOM_PARAM],
+            "get": {
+                "summary": "Read the session recap",
+                "description": "Products shown, votes per product, shortlist, cart and "
+                "reactions; closed rooms too.",
+                "operationId": "getRecap",
+                "responses": {
+                    "200": _json(_ref("Recap"), "The recap."),
+                    **_ERRORS,
+                    **_NOT_FOUND,
+                },
             },
         },
         "/api/openapi.json": {
@@ -245,6 +417,143 @@ OPENAPI: dict[str, Any] = {
                     "role": {"type": "string"},
                     "expires_at": {"type": "number", "description": "Unix seconds."},
                     "ws_url": {"type": "string", "description": "Where to open the socket."},
+                },
+            },
+            "Tally": _TALLY,
+            "Carousel": {
+                "type": "object",
+                "required": ["index", "current", "version", "mode", "holder"],
+                "properties": {
+                    "index": {"type": "integer"},
+                    "current": {"type": ["string", "null"]},
+                    "version": {"type": "integer"},
+                    "mode": {"enum": ["host_led", "everyone"]},
+                    "holder": {"type": ["string", "null"]},
+                },
+            },
+            "Catalog": {
+                "type": "object",
+                "required": ["revision", "currency", "products"],
+                "properties": {
+                    "revision": {"type": "integer"},
+                    "currency": {"type": ["string", "null"]},
+                    "products": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+            "CatalogLoaded": {
+                "type": "object",
+                "required": ["catalog", "carousel", "seq"],
+                "properties": {
+                    "catalog": {
+                        "type": "object",
+                        "required": ["revision", "currency", "product_count"],
+                        "properties": {
+                            "revision": {"type": "integer"},
+                            "currency": {"type": ["string", "null"]},
+                            "product_count": {"type": "integer"},
+                        },
+                    },
+                    "carousel": _ref("Carousel"),
+                    "seq": _SEQ,
+                },
+            },
+            "MoveCarousel": {
+                "type": "object",
+                "required": ["action"],
+                "additionalProperties": False,
+                "properties": {
+                    "action": {"enum": ["next", "prev", "goto"]},
+                    "product_id": {"type": "string", "description": "With `goto` only."},
+                    "version": {"type": "integer", "minimum": 0,
+                                "description": "Move only from this version."},
+                },
+            },
+            "OpenRound": {
+                "type": "object",
+                "required": ["duration"],
+                "additionalProperties": False,
+                "properties": {
+                    "duration": {"type": "number", "minimum": 5, "maximum": 3600,
+                                 "description": "Seconds."},
+                    "product_ids": {"type": "array", "items": {"type": "string"},
+                                    "minItems": 1, "description": "Default: every product."},
+                },
+            },
+            "Round": {
+                "type": "object",
+                "required": ["id", "state", "opens_at", "closes_at", "product_ids"],
+                "properties": {
+                    "id": {"type": "integer", "description": "Seq of its opening."},
+                    "state": {"enum": ["scheduled", "open", "closed"]},
+                    "opens_at": {"type": "number"},
+                    "closes_at": {"type": "number"},
+                    "product_ids": {"type": ["array", "null"], "items": {"type": "string"}},
+                },
+            },
+            "RoundChange": {
+                "type": "object",
+                "required": ["round", "seq"],
+                "properties": {"round": _ref("Round"), "seq": _SEQ},
+            },
+            "Vote": {
+                "type": "object",
+                "required": ["participant_id", "product_id", "variant_id", "value"],
+                "properties": {
+                    "participant_id": {"type": "string"},
+                    "product_id": {"type": "string"},
+                    "variant_id": {"type": ["string", "null"]},
+                    "value": {"oneOf": [{"enum": ["yes", "no"]},
+                                        {"type": "integer", "minimum": 1, "maximum": 5}]},
+                },
+            },
+            "CartItem": {
+                "type": "object",
+                "required": ["product_id", "variant_id", "quantity", "added_by",
+                             "added_by_name", "added_at"],
+                "properties": {
+                    "product_id": {"type": "string"},
+                    "variant_id": {"type": ["string", "null"]},
+                    "quantity": {"type": "integer"},
+                    "added_by": {"type": ["string", "null"]},
+                    "added_by_name": {"type": ["string", "null"]},
+                    "added_at": {"type": "number"},
+                },
+            },
+            "Recap": {
+                "type": "object",
+                "required": ["room", "products_shown", "tallies", "shortlist", "cart",
+                             "reactions", "votes_cast", "chat_messages"],
+                "properties": {
+                    "room": {"type": "string"},
+                    "products_shown": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["product_id", "title", "times"],
+                            "properties": {
+                                "product_id": {"type": "string"},
+                                "title": {"type": ["string", "null"]},
+                                "times": {"type": "integer",
+                                          "description": "Times it became current."},
+                            },
+                        },
+                    },
+                    "tallies": _TALLIES,
+                    "shortlist": _SHORTLIST,
+                    "cart": {"type": "array", "items": _ref("CartItem")},
+                    "reactions": {
+                        "type": "object",
+                        "required": ["total", "by_emoji", "by_product"],
+                        "properties": {
+                            "total": {"type": "integer"},
+                            "by_emoji": {"type": "object",
+                                         "additionalProperties": {"type": "integer"}},
+                            "by_product": {"type": "object", "additionalProperties": {
+                                "type": "object", "additionalProperties": {"type": "integer"}}},
+                        },
+                    },
+                    "votes_cast": {"type": "integer"},
+                    "chat_messages": {"type": "integer"},
                 },
             },
             "Health": {

@@ -10,15 +10,30 @@ import json
 from enum import StrEnum
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from rooms import validation
+from rooms.shopping import InvalidReaction, clean_emoji
 
 #: A room id on the wire: exactly what the RoomStore accepts (anchored for pydantic).
 ROOM_ID_PATTERN = f"^{validation.ROOM_ID_PATTERN.pattern}$"
 
 RoomId = Annotated[str, Field(pattern=ROOM_ID_PATTERN)]
 Name = Annotated[str, Field(min_length=1, max_length=64)]
+#: A catalog product or variant id (rooms.catalog.models.MAX_ID_LENGTH).
+ItemId = Annotated[str, Field(min_length=1, max_length=128)]
+#: A vote: yes/no, or a score 1-5 (a JSON true is not a score).
+VoteValue = Literal["yes", "no"] | Annotated[int, Field(strict=True, ge=1, le=5)]
 
 
 class ErrorCode(StrEnum):
@@ -34,6 +49,12 @@ class ErrorCode(StrEnum):
     BAD_SDP = "bad_sdp"
     NEGOTIATION_FAILED = "negotiation_failed"
     NOT_FOUND = "not_found"
+    UNKNOWN_PRODUCT = "unknown_product"
+    STALE_VERSION = "stale_version"
+    FORBIDDEN = "forbidden"
+    RATE_LIMITED = "rate_limited"
+    BAD_CHAT = "bad_chat"
+    VOTE_CLOSED = "vote_closed"
     INTERNAL = "internal"
 
 
@@ -79,6 +100,96 @@ class Slot(_Message):
     source: str | None = None
 
 
+class CarouselInfo(_Message):
+    """The room's carousel (its product order is the catalog's)."""
+
+    index: int
+    current: str | None
+    version: int
+    mode: Literal["host_led", "everyone"]
+    holder: str | None
+
+
+class VoteInfo(_Message):
+    """One participant's vote on one product (and maybe one of its variants)."""
+
+    participant_id: str
+    product_id: str
+    variant_id: str | None
+    value: VoteValue
+
+
+class TallyInfo(_Message):
+    """Vote counts of one product, or of one variant inside ``by_variant``."""
+
+    yes: int
+    no: int
+    score_count: int
+    score_total: int
+    by_variant: dict[str, TallyInfo] = Field(default_factory=dict)
+
+
+class ShortlistEntryInfo(_Message):
+    """A liked product, best first."""
+
+    rank: int
+    product_id: str
+    variant_id: str | None
+    tally: TallyInfo
+
+
+class RoundInfo(_Message):
+    """A vote round; ``id`` is the seq that opened it, ``product_ids`` None = every product."""
+
+    id: int
+    state: Literal["scheduled", "open", "closed"]
+    opens_at: float
+    closes_at: float
+    product_ids: list[str] | None
+
+
+class CartItemInfo(_Message):
+    """A line of the shared cart and who put it there (None: the HTTP API)."""
+
+    product_id: str
+    variant_id: str | None
+    quantity: int
+    added_by: str | None
+    added_by_name: str | None
+    added_at: float
+
+
+class ChatMessageInfo(_Message):
+    """A chat line; ``seq`` is its event's."""
+
+    seq: int
+    participant_id: str
+    name: str
+    text: str
+    at: float
+
+
+class CatalogInfo(_Message):
+    """The room's catalog: products in carousel order (coshop catalog JSON, image URLs resolved)."""
+
+    revision: int
+    currency: str | None
+    products: list[dict[str, Any]]
+
+
+class ShoppingInfo(_Message):
+    """The whole shopping state of a room (in ``joined`` and ``snapshot``)."""
+
+    catalog: CatalogInfo
+    carousel: CarouselInfo
+    round: RoundInfo | None
+    votes: list[VoteInfo]
+    tallies: dict[str, TallyInfo]
+    shortlist: list[ShortlistEntryInfo]
+    cart: list[CartItemInfo]
+    chat: list[ChatMessageInfo]
+
+
 # --- client -> server ----------------------------------------------------------------------------
 
 
@@ -118,7 +229,131 @@ class Ping(_Message):
     nonce: str | int | None = None
 
 
-ClientMessage = Annotated[Join | Answer | Leave | Resync | Ping, Field(discriminator="type")]
+class CarouselMove(_Message):
+    """Move the carousel one step, or to a product, from the ``version`` the client saw."""
+
+    type: Literal["carousel_move"] = "carousel_move"
+    action: Literal["next", "prev", "goto"]
+    product_id: ItemId | None = None
+    version: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _target(self) -> CarouselMove:
+        if (self.action == "goto") != (self.product_id is not None):
+            raise ValueError("product_id is required with action goto, and only with it")
+        return self
+
+
+class RemoteTake(_Message):
+    """Take the carousel's remote."""
+
+    type: Literal["remote_take"] = "remote_take"
+
+
+class RemotePass(_Message):
+    """Hand the remote to a participant, or free it (``to`` null)."""
+
+    type: Literal["remote_pass"] = "remote_pass"
+    to: str | None = Field(max_length=64)
+
+
+class SetRemoteMode(_Message):
+    """Who may move the carousel (hosts only)."""
+
+    type: Literal["remote_mode"] = "remote_mode"
+    mode: Literal["host_led", "everyone"]
+
+
+class CastVote(_Message):
+    """Vote on a product (replaces one's earlier vote on it)."""
+
+    type: Literal["vote"] = "vote"
+    product_id: ItemId
+    value: VoteValue
+    variant_id: ItemId | None = None
+
+
+class RetractVote(_Message):
+    """Withdraw one's vote on a product."""
+
+    type: Literal["vote_retract"] = "vote_retract"
+    product_id: ItemId
+
+
+class OpenVoteRound(_Message):
+    """Open a timed vote round (hosts only)."""
+
+    type: Literal["vote_round_open"] = "vote_round_open"
+    duration: float = Field(ge=5, le=3600)
+    product_ids: list[ItemId] | None = Field(None, min_length=1, max_length=1000)
+
+
+class CloseVoteRound(_Message):
+    """Close the open vote round (hosts only)."""
+
+    type: Literal["vote_round_close"] = "vote_round_close"
+
+
+class SendChat(_Message):
+    """Say something (cleaned and length-checked by the server: ``bad_chat``)."""
+
+    type: Literal["chat"] = "chat"
+    text: str
+
+
+class React(_Message):
+    """An emoji reaction, to a product or (by default) the current one."""
+
+    type: Literal["react"] = "react"
+    emoji: str = Field(min_length=1, max_length=16)
+    product_id: ItemId | None = None
+
+    @field_validator("emoji")
+    @classmethod
+    def _one_emoji(cls, value: str) -> str:
+        try:
+            return clean_emoji(value)
+        except InvalidReaction as exc:
+            raise ValueError(str(exc)) from None
+
+
+class CartAdd(_Message):
+    """Put an item in the shared cart (or set its quantity)."""
+
+    type: Literal["cart_add"] = "cart_add"
+    product_id: ItemId
+    variant_id: ItemId | None = None
+    quantity: int = Field(1, strict=True, ge=1, le=99)
+
+
+class CartRemove(_Message):
+    """Take an item out of the shared cart."""
+
+    type: Literal["cart_remove"] = "cart_remove"
+    product_id: ItemId
+    variant_id: ItemId | None = None
+
+
+ClientMessage = Annotated[
+    Join
+    | Answer
+    | Leave
+    | Resync
+    | Ping
+    | CarouselMove
+    | RemoteTake
+    | RemotePass
+    | SetRemoteMode
+    | CastVote
+    | RetractVote
+    | OpenVoteRound
+    | CloseVoteRound
+    | SendChat
+    | React
+    | CartAdd
+    | CartRemove,
+    Field(discriminator="type"),
+]
 
 
 # --- server -> client ----------------------------------------------------------------------------
@@ -132,6 +367,7 @@ class Joined(_Message):
     room: RoomRef
     you: ParticipantInfo
     participants: list[ParticipantInfo]
+    shopping: ShoppingInfo
 
 
 class Snapshot(_Message):
@@ -142,6 +378,7 @@ class Snapshot(_Message):
     room: RoomRef
     you: ParticipantInfo
     participants: list[ParticipantInfo]
+    shopping: ShoppingInfo
 
 
 class Offer(_Message):
@@ -186,6 +423,89 @@ class RoomClosed(_Message):
     room: str
 
 
+class CarouselChanged(_Message):
+    """The carousel moved, or its remote or mode changed (``by`` None: the HTTP API)."""
+
+    type: Literal["carousel_changed"] = "carousel_changed"
+    seq: int
+    carousel: CarouselInfo
+    change: Literal["move", "remote", "mode"]
+    by: str | None
+
+
+class VoteCast(_Message):
+    """A vote was cast (``previous``: the vote it replaced); tallies and shortlist as of now."""
+
+    type: Literal["vote_cast"] = "vote_cast"
+    seq: int
+    vote: VoteInfo
+    previous: VoteInfo | None
+    tallies: dict[str, TallyInfo]
+    shortlist: list[ShortlistEntryInfo]
+
+
+class VoteRetracted(_Message):
+    """A vote was withdrawn."""
+
+    type: Literal["vote_retracted"] = "vote_retracted"
+    seq: int
+    vote: VoteInfo
+    tallies: dict[str, TallyInfo]
+    shortlist: list[ShortlistEntryInfo]
+
+
+class VoteRoundOpened(_Message):
+    """A vote round opened."""
+
+    type: Literal["vote_round_opened"] = "vote_round_opened"
+    seq: int
+    round: RoundInfo
+
+
+class VoteRoundClosed(_Message):
+    """A vote round closed, by a host or at its deadline."""
+
+    type: Literal["vote_round_closed"] = "vote_round_closed"
+    seq: int
+    round: RoundInfo
+    reason: Literal["host", "deadline"]
+
+
+class ChatMessage(_Message):
+    """Somebody said something."""
+
+    type: Literal["chat_message"] = "chat_message"
+    seq: int
+    message: ChatMessageInfo
+
+
+class Reaction(_Message):
+    """Somebody reacted (to ``product_id``, the current product when they did)."""
+
+    type: Literal["reaction"] = "reaction"
+    seq: int
+    participant_id: str
+    emoji: str
+    product_id: str | None
+
+
+class CartItemAdded(_Message):
+    """An item was put in the cart, or its quantity changed."""
+
+    type: Literal["cart_item_added"] = "cart_item_added"
+    seq: int
+    item: CartItemInfo
+
+
+class CartItemRemoved(_Message):
+    """An item was taken out of the cart."""
+
+    type: Literal["cart_item_removed"] = "cart_item_removed"
+    seq: int
+    item: CartItemInfo
+    by: str | None
+
+
 class Left(_Message):
     """You are no longer in the room; the socket stays open for another ``join``."""
 
@@ -200,6 +520,19 @@ class Error(_Message):
     code: ErrorCode
     message: str
     ref: str | None = None
+    #: With ``stale_version``: the carousel that won.
+    carousel: CarouselInfo | None = None
+    #: With ``rate_limited``: seconds until the action is allowed again.
+    retry_after: float | None = None
+
+    @model_serializer(mode="wrap")
+    def _only_present_details(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # The detail fields exist only on the codes that have them.
+        data: dict[str, Any] = handler(self)
+        for name in ("carousel", "retry_after"):
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
 
 class Pong(_Message):
@@ -217,6 +550,15 @@ ServerMessage = Annotated[
     | ParticipantLeft
     | TrackPublished
     | RoomClosed
+    | CarouselChanged
+    | VoteCast
+    | VoteRetracted
+    | VoteRoundOpened
+    | VoteRoundClosed
+    | ChatMessage
+    | Reaction
+    | CartItemAdded
+    | CartItemRemoved
     | Left
     | Error
     | Pong,

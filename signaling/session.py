@@ -13,16 +13,16 @@ import time
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp import WSCloseCode
 
-from rooms.events import ROOM_CLOSED
-from rooms.models import Participant, Role, RoomEvent
+from rooms.events import CATALOG_LOADED, ROOM_CLOSED
+from rooms.models import Participant, Role, RoomEvent, RoomSnapshot
 from sfu import MediaRoom, Offer, Peer
-from signaling import events
+from signaling import events, shopping
 from signaling import protocol as wire
-from signaling.errors import SignalingError, error_code, error_message
+from signaling.errors import SignalingError, error_code, error_details, error_message
 from signaling.node import Node
 
 log = logging.getLogger(__name__)
@@ -173,15 +173,22 @@ class Session:
             elif isinstance(message, wire.Leave):
                 await self._exit_room("left")
                 await self._send(wire.Left(reason="left"))
-            else:
+            elif isinstance(message, wire.Resync):
                 await self._resync()
+            else:
+                assert self.room_id is not None and self.participant is not None
+                await shopping.perform(
+                    self._node.store, self._node.limits, self.room_id, self.participant, message
+                )
         except Exception as exc:
             code = error_code(exc)
             if code is None:
                 log.exception("session %s: %s failed", self.id, message.type)
                 await self._send_error(wire.ErrorCode.INTERNAL, "internal error", message.type)
             else:
-                await self._send_error(code, error_message(exc), message.type)
+                await self._send_error(
+                    code, error_message(exc), message.type, **error_details(exc)
+                )
 
     async def _join(self, message: wire.Join) -> None:
         if self.state is SessionState.JOINED:
@@ -189,6 +196,7 @@ class Session:
         room_id = self._room_of(message)
         participant = self._admit(message, room_id)
         node = self._node
+        await node.prepare_room(room_id)
         await node.hubs.add(room_id, self)
         try:
             room_snapshot, _ = await node.store.join(room_id, participant)
@@ -203,6 +211,7 @@ class Session:
         self.room_id, self.participant, self._seq = room_id, participant, room_snapshot.seq
         log.info("session %s: %s joined %s as %s (seq %d)", self.id, participant.id, room_id,
                  participant.role, room_snapshot.seq)
+        self._watch_round(room_snapshot)
         await self._send(events.joined(room_snapshot, participant))
         self._media = media = node.sfu.room(room_id)
         try:
@@ -255,7 +264,14 @@ class Session:
         assert self.participant is not None
         room_snapshot = await self._node.store.snapshot(self.room_id)
         self._seq = room_snapshot.seq
+        self._watch_round(room_snapshot)
         await self._send(events.snapshot(room_snapshot, self.participant))
+
+    def _watch_round(self, room_snapshot: RoomSnapshot) -> None:
+        round = room_snapshot.shopping.round
+        self._node.hubs.watch_round(
+            room_snapshot.room.id, None if round is None else round.to_dict()
+        )
 
     async def _exit_room(self, reason: str) -> None:
         """Leave the SFU, then the store's room; each step runs even if the other fails."""
@@ -284,9 +300,14 @@ class Session:
         if self.room_id != event.room_id or event.seq <= self._seq or self.participant is None:
             return  # Not our room any more, or already covered by joined/snapshot.
         self._seq = event.seq
-        message = events.event_message(event)
-        if message is not None:
-            await self._send(message)
+        if event.type == CATALOG_LOADED:
+            # A new catalog changes much of the shopping state: send all of it.
+            await self._resync()
+            return
+        built = self._node.messages.get(event)
+        message = None if built is None else built[0]
+        if built is not None:
+            await self._send(*built)
         if event.type == ROOM_CLOSED:
             await self._exit_room("room_closed")
             await self._send(wire.Left(reason="room_closed"))
@@ -322,13 +343,17 @@ class Session:
 
     # --- output ----------------------------------------------------------------------------------
 
-    async def _send_error(self, code: wire.ErrorCode, message: str, ref: str | None) -> None:
+    async def _send_error(
+        self, code: wire.ErrorCode, message: str, ref: str | None, **details: Any
+    ) -> None:
         self._node.counters.errors[code] += 1
-        await self._send(wire.Error(code=code, message=message, ref=ref))
+        await self._send(wire.Error.model_validate(
+            {"code": code, "message": message, "ref": ref, **details}
+        ))
 
-    async def _send(self, message: wire.ServerMessage) -> None:
+    async def _send(self, message: wire.ServerMessage, text: str | None = None) -> None:
         try:
-            await self._transport.send_str(wire.dump(message))
+            await self._transport.send_str(wire.dump(message) if text is None else text)
         except ConnectionError as exc:
             self._close_soon(f"send failed: {exc}")
             return

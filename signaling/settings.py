@@ -84,6 +84,16 @@ class Settings(BaseModel):
         ge=10,
         description="Messages queued for one socket before it is dropped as a slow consumer.",
     )
+    demo_catalog: bool = Field(
+        True,
+        description="Rooms created without a catalog show the bundled sample catalog (the demo); "
+        "false = they start with an empty one until a catalog is loaded through the HTTP API.",
+    )
+    rate_limits: bool = Field(
+        True,
+        description="Per-participant flood control of votes, reactions and chat messages "
+        "(false only for benchmarks).",
+    )
     shutdown_timeout: float = Field(
         5.0, ge=0, description="Seconds to let connections close on SIGINT/SIGTERM."
     )

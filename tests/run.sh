@@ -2,7 +2,8 @@
 # Install everything coshop's test suite needs, then run it.
 #   bash tests/run.sh [pytest args...]
 # Creates ./.venv (or reuses it), installs coshop with its test extras, makes sure a
-# redis-server binary exists (apt-get on Debian/Ubuntu when missing), then runs pytest.
+# redis-server binary and Chromium (/usr/bin/chromium, for the browser tests) exist (apt-get on
+# Debian/Ubuntu when missing), then runs pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,9 @@ echo "==> installing coshop[test]"
 
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# Debian's Chromium for tests/browser (Playwright drives it; its own browser downloads are never
+# used), with a colour emoji font so reaction buttons show in the screenshots under artifacts/.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium fonts-noto-color-emoji)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "==> installing system packages: ${need_apt[*]}"
     SUDO=""

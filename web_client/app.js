@@ -1,239 +1,231 @@
-// coshop minimal web client: speaks docs/PROTOCOL.md over one WebSocket.
-// The server always offers; we answer. Our camera/mic go on the "recvonly" (publish) slots;
-// every "sendonly" slot carries one track of another participant (slot.source).
+// coshop's browser client: wires the models (local media, room, shopping, the call) to the views.
+// Entry point of index.html; see the modules for each concept.
 
-const form = document.getElementById("join-form");
-const leaveButton = document.getElementById("leave");
-const statusLine = document.getElementById("status");
-const videos = document.getElementById("videos");
-const localTile = document.getElementById("local-tile");
-const localVideo = document.getElementById("local-video");
+import { Call, EndReason, Phase } from "./call.js";
+import { CarouselView } from "./carousel_view.js";
+import { ChatView } from "./chat_view.js";
+import { byId } from "./dom.js";
+import { clearActive, createHostedRoom, loadActive, parseLocation, saveActive, saveName } from "./invite.js";
+import { LandingView } from "./landing_view.js";
+import { LocalMedia } from "./local_media.js";
+import { MediaMonitor } from "./media_monitor.js";
+import { RoomState } from "./room_state.js";
+import { RoomView } from "./room_view.js";
+import { ShoppingState } from "./shopping_state.js";
+import { ShortlistView } from "./shortlist_view.js";
+import { VideoGrid } from "./video_grid.js";
 
-let ws = null;
-let pc = null;
-let localStream = null;
-let you = null;
-let lastSeq = 0;
-let slots = new Map(); // mid -> {mid, kind, direction, source}
-let inbox = Promise.resolve(); // messages are handled one after another, in arrival order
-const participants = new Map(); // id -> participant
-const tiles = new Map(); // participant id -> {figure, stream}
+const ERROR_TEXT = {
+  forbidden: "Only the host, or whoever holds the remote, can do that.",
+  bad_chat: "A message is 1 to 500 characters.",
+  vote_closed: "Voting on this product is closed.",
+  unknown_product: "That product is no longer in this room.",
+  stale_version: "Someone else moved the carousel first.",
+  not_found: "That person is no longer in the room.",
+};
 
-function setStatus(text) {
-  statusLine.textContent = text;
+const ENDED_TEXT = {
+  [EndReason.LEFT]: ["You left the room", "Changed your mind? You can rejoin with the same link."],
+  [EndReason.ROOM_CLOSED]: [
+    "This room has been closed",
+    "The host closed the room. Start a new one to keep shopping.",
+  ],
+  [EndReason.ROOM_FULL]: [
+    "This room is full",
+    "It already has as many people as it allows. Try again in a little while.",
+  ],
+  [EndReason.REMOVED]: ["You were removed from the room", "The host took you out of this room."],
+  [EndReason.UNAUTHORIZED]: [
+    "This invite does not work",
+    "The link is invalid or has expired. Ask for a new one.",
+  ],
+  [EndReason.FAILED]: ["Could not join the room", "Something went wrong. Try again."],
+};
+
+const media = new LocalMedia();
+const room = new RoomState();
+const shopping = new ShoppingState();
+const call = new Call({ localMedia: media, room, shopping });
+const monitor = new MediaMonitor(media);
+const landing = new LandingView(media);
+const view = new RoomView(media);
+const grid = new VideoGrid(byId("grid"), byId("waiting-card"));
+const send = (message) => {
+  const sent = call.send(message);
+  if (!sent) view.toast("Not connected right now: try again in a moment.", "error");
+  return sent;
+};
+const carousel = new CarouselView({ shopping, room, send, toast: (t) => view.toast(t) });
+const chat = new ChatView({ shopping, room, send, onUnread: (n) => view.setUnread(n) });
+new ShortlistView({
+  shopping,
+  room,
+  send,
+  onOpen: (id) => carousel.browse(id),
+  onCount: (short, cart) => view.setCounts(short, cart),
+});
+
+let target = null; // the room we want to be in: {room, name, role, token}
+let remoteTracks = new Map();
+
+// --- joining ---------------------------------------------------------------------------------------
+
+async function join({ room: roomId, name, role, isNew, token = null }) {
+  saveName(name);
+  landing.setBusy(true);
+  if (isNew && !token && role !== "viewer") token = await createHostedRoom(roomId, name);
+  target = { room: roomId, name, role, token };
+  saveActive(target);
+  history.replaceState(null, "", `/r/${encodeURIComponent(roomId)}${location.hash}`);
+  landing.hide();
+  landing.setBusy(false);
+  view.show(roomId);
+  view.renderControls(role === "viewer");
+  if (role === "viewer") media.stop();
+  call.join(target);
+  monitor.start();
+  renderGrid();
 }
 
-function send(message) {
-  if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
+// A link with ?token=... joins with that token (minted by the HTTP API for a named identity).
+const urlToken = parseLocation().token;
+landing.on("join", (request) => join({ ...request, token: request.isNew ? null : urlToken }));
+view.on("leave", () => call.leave());
+view.on("react", (emoji) => chat.react(emoji, carousel.shown && carousel.shown.id));
+view.on("tab", (tab) => chat.setVisible(tab === "chat"));
+byId("rejoin").addEventListener("click", () => {
+  if (!target) return;
+  byId("ended").hidden = true;
+  restartMedia().then(() => join({ ...target, isNew: false }));
+});
+byId("start-over").addEventListener("click", () => {
+  location.href = "/";
+});
+
+async function restartMedia() {
+  if (target && target.role !== "viewer" && !media.audioTrack && !media.videoTrack) await media.start();
 }
 
-function socketUrl() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}/ws`;
-}
+// --- the call --------------------------------------------------------------------------------------
 
-function connect() {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(socketUrl());
-    socket.onopen = () => resolve(socket);
-    socket.onerror = () => reject(new Error("cannot reach the server"));
-    socket.onclose = (event) => {
-      setStatus(`Disconnected (${event.code}${event.reason ? ": " + event.reason : ""}).`);
-      teardown();
-      ws = null;
-      setJoined(false);
-    };
-    socket.onmessage = (event) => {
-      const message = JSON.parse(event.data);
-      inbox = inbox.then(() => handle(message)).catch((err) => setStatus(`Error: ${err.message}`));
-    };
-  });
-}
-
-// A gap in seq means we missed a room event: ask for a fresh snapshot.
-function checkSeq(message) {
-  if (typeof message.seq !== "number") return;
-  if (lastSeq && message.seq !== lastSeq + 1) send({ type: "resync" });
-  lastSeq = Math.max(lastSeq, message.seq);
-}
-
-async function handle(message) {
-  switch (message.type) {
-    case "joined":
-    case "snapshot":
-      you = message.you;
-      lastSeq = message.seq;
-      participants.clear();
-      for (const p of message.participants) participants.set(p.id, p);
-      renderParticipants();
-      setStatus(`In room ${message.room.id} as ${you.name} (${participants.size} here).`);
-      setJoined(true);
+call.on("phase", ({ phase, reason }) => {
+  document.body.dataset.phase = phase;
+  switch (phase) {
+    case Phase.CONNECTING:
+    case Phase.JOINING:
+      view.setStatus("Joining…");
       break;
-    case "offer":
-      await answer(message);
+    case Phase.JOINED:
+      view.setStatus("");
+      view.setBanner("");
+      monitor.watch(call.session, room.you.id);
       break;
-    case "participant_joined":
-      checkSeq(message);
-      participants.set(message.participant.id, message.participant);
-      renderParticipants();
+    case Phase.RECONNECTING:
+      view.setStatus("Reconnecting…", "warn");
+      view.setBanner("Connection lost. Reconnecting…");
+      monitor.watch(null, room.you && room.you.id);
       break;
-    case "participant_left":
-      checkSeq(message);
-      participants.delete(message.participant_id);
-      renderParticipants();
+    case Phase.ENDED: {
+      monitor.stop();
+      grid.clear();
+      clearActive();
+      media.stop(); // out of the room: the camera light goes off
+      const [title, text] = ENDED_TEXT[reason] || ENDED_TEXT[EndReason.FAILED];
+      view.setBanner("");
+      view.showEnded(title, text, {
+        rejoin: reason !== EndReason.ROOM_CLOSED && reason !== EndReason.UNAUTHORIZED,
+      });
       break;
-    case "track_published":
-    case "room_closed":
-      checkSeq(message);
-      break;
-    case "left":
-      setStatus(`Left the room (${message.reason}).`);
-      teardown();
-      setJoined(false);
-      break;
-    case "error":
-      setStatus(`Error ${message.code}: ${message.message}`);
-      break;
+    }
     default:
       break;
   }
-}
+});
 
-function createPeerConnection() {
-  // No trickle ICE: the answer goes out once gathering is complete (see waitForIce).
-  const connection = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
-  connection.onconnectionstatechange = () => {
-    if (connection.connectionState === "failed") setStatus("Media connection failed.");
-  };
-  return connection;
-}
+call.on("tracks", (tracks) => {
+  remoteTracks = tracks;
+  renderGrid();
+});
 
-function waitForIce(connection) {
-  if (connection.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const check = () => {
-      if (connection.iceGatheringState === "complete") {
-        connection.removeEventListener("icegatheringstatechange", check);
-        resolve();
-      }
-    };
-    connection.addEventListener("icegatheringstatechange", check);
-  });
-}
-
-async function answer(offer) {
-  if (!pc) pc = createPeerConnection();
-  slots = new Map(offer.slots.map((slot) => [slot.mid, slot]));
-  await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
-  for (const transceiver of pc.getTransceivers()) {
-    const slot = slots.get(transceiver.mid);
-    if (!slot || slot.direction !== "recvonly" || !localStream) continue;
-    // A publish slot: put our microphone/camera on it.
-    const track = localStream.getTracks().find((t) => t.kind === slot.kind);
-    if (track && transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
-    if (track) transceiver.direction = "sendonly";
-  }
-  await pc.setLocalDescription(await pc.createAnswer());
-  await waitForIce(pc);
-  send({ type: "answer", sdp: pc.localDescription.sdp });
-  renderMedia();
-}
-
-// Put each received track in its source participant's tile, following offer.slots.
-function renderMedia() {
-  if (!pc) return;
-  const wanted = new Map(); // participant id -> tracks
-  for (const transceiver of pc.getTransceivers()) {
-    const slot = slots.get(transceiver.mid);
-    if (!slot || slot.direction !== "sendonly" || !slot.source) continue;
-    if (!wanted.has(slot.source)) wanted.set(slot.source, []);
-    wanted.get(slot.source).push(transceiver.receiver.track);
-  }
-  for (const [id, tile] of tiles) {
-    const tracks = wanted.get(id) || [];
-    for (const track of tile.stream.getTracks()) {
-      if (!tracks.includes(track)) tile.stream.removeTrack(track);
-    }
-  }
-  for (const [id, tracks] of wanted) {
-    const tile = tileFor(id);
-    for (const track of tracks) {
-      if (!tile.stream.getTracks().includes(track)) tile.stream.addTrack(track);
-    }
-    // Re-assigning srcObject makes browsers pick up tracks added after the first play().
-    tile.video.srcObject = tile.stream;
-  }
-}
-
-function tileFor(id) {
-  let tile = tiles.get(id);
-  if (!tile) {
-    const figure = document.createElement("figure");
-    figure.className = "tile";
-    const video = document.createElement("video");
-    video.autoplay = true;
-    video.playsInline = true;
-    const caption = document.createElement("figcaption");
-    figure.append(video, caption);
-    videos.append(figure);
-    tile = { figure, video, caption, stream: new MediaStream() };
-    tiles.set(id, tile);
-  }
-  const participant = participants.get(id);
-  tile.caption.textContent = participant ? participant.name : id;
-  return tile;
-}
-
-function renderParticipants() {
-  for (const [id, tile] of tiles) {
-    if (!participants.has(id)) {
-      tile.figure.remove();
-      tiles.delete(id);
-    }
-  }
-  for (const id of tiles.keys()) tileFor(id);
-}
-
-function teardown() {
-  if (pc) pc.close();
-  pc = null;
-  slots = new Map();
-  you = null;
-  lastSeq = 0;
-  participants.clear();
-  renderParticipants();
-}
-
-function setJoined(joined) {
-  form.querySelector("#join").disabled = joined;
-  leaveButton.disabled = !joined;
-}
-
-form.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const data = new FormData(form);
-  const viewer = data.get("viewer") === "on";
-  try {
-    if (!viewer && !localStream) {
-      localStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
-      localVideo.srcObject = localStream;
-      localTile.hidden = false;
-    }
-    if (!ws) ws = await connect();
-    const message = { type: "join", room: data.get("room"), name: data.get("name") };
-    if (viewer) message.role = "viewer";
-    if (data.get("token")) message.token = data.get("token");
-    send(message);
-    setStatus("Joining…");
-  } catch (err) {
-    setStatus(`Cannot join: ${err.message}`);
+call.on("error", (error) => {
+  if (error.code === "rate_limited") {
+    const wait = Math.ceil(error.retry_after || 1);
+    view.toast(`Slow down a little: try again in ${wait} s.`, "error");
+  } else {
+    view.toast(ERROR_TEXT[error.code] || error.message || "That did not work.", "error");
   }
 });
 
-leaveButton.addEventListener("click", () => send({ type: "leave" }));
+call.on("notice", (text) => view.toast(text));
 
-// ?room=...&name=...&token=... prefill the form (links from the token API).
-const params = new URLSearchParams(location.search);
-for (const key of ["room", "name", "token"]) {
-  if (params.has(key)) form.elements[key].value = params.get(key);
+room.on("change", () => {
+  view.setPeople(room.onStage.length, room.viewers.length);
+  renderGrid();
+});
+room.on("joined", (p) => {
+  if (call.phase === Phase.JOINED) view.toast(`${p.name} joined${p.role === "viewer" ? " to watch" : ""}.`);
+});
+room.on("left", ({ participant }) => {
+  if (!room.you || participant.id !== room.you.id) view.toast(`${participant.name} left.`);
+});
+
+media.on("change", () => renderGrid());
+
+monitor.on("update", ({ status, speaker }) => grid.update(status, speaker));
+
+grid.on("sound-blocked", () => {
+  view.setBanner(
+    "Your browser paused the sound.",
+    {
+      label: "Turn sound on",
+      run: () => {
+        grid.enableSound();
+        view.setBanner("");
+      },
+    },
+    "info",
+  );
+});
+
+/** Tiles: everyone on stage in join order, then you (unless you only watch). */
+function renderGrid() {
+  if (!room.you && !target) return;
+  const entries = [];
+  const you = room.you;
+  for (const p of room.onStage) {
+    if (you && p.id === you.id) continue;
+    const tracks = remoteTracks.get(p.id) || { audio: null, video: null };
+    entries.push({ participant: p, self: false, audio: tracks.audio, video: tracks.video });
+  }
+  const self =
+    you || (target && target.role !== "viewer" ? { id: "self", name: target.name, role: "guest" } : null);
+  if (self && self.role !== "viewer") {
+    entries.push({
+      participant: self,
+      self: true,
+      audio: media.audioTrack,
+      video: media.camOn ? media.videoTrack : null,
+    });
+  }
+  grid.render(entries);
 }
+
+// --- start -----------------------------------------------------------------------------------------
+
+async function main() {
+  const fromUrl = parseLocation();
+  const active = loadActive();
+  // A reload (or a restored tab) goes straight back into the room it was in.
+  if (active && (!fromUrl.room || fromUrl.room === active.room)) {
+    if (active.role !== "viewer") await media.start();
+    join({ ...active, isNew: false });
+    return;
+  }
+  landing.show(fromUrl);
+  await media.start();
+}
+
+main();
+
+// Test and debugging hook: read-only views of the client's state.
+window.coshop = { call, room, shopping, media, monitor, grid, carousel };

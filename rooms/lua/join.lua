@@ -3,6 +3,7 @@
 -- KEYS[1]  room meta          HASH capacity, closed, created_at
 -- KEYS[2]  room participants  HASH participant id -> participant JSON
 -- KEYS[3]  room seq           STRING integer
+-- KEYS[4 .. 11]  the shopping keys _shop_lib.shop_state reads (RoomKeys.shop_state order)
 -- ARGV[1]  participant id
 -- ARGV[2]  participant JSON (joined_at already stamped)
 -- ARGV[3]  capacity to create the room with if absent (int >= 1)
@@ -10,9 +11,9 @@
 -- ARGV[5]  events channel (a channel is not a key, so it is not in KEYS)
 -- ARGV[6]  event JSON up to the seq value; ARGV[7] event JSON after it
 --
--- Returns {"ok", seq, capacity, created_at, participant JSON...}: the room just after the
--- join, seq being the participant_joined event's. Returns {"closed"}, {"already_joined"}
--- or {"full"} (checked in that order) with nothing written.
+-- Returns {"ok", seq, capacity, created_at, {participant JSON...}, shop_state}: the room
+-- just after the join, seq being the participant_joined event's. Returns {"closed"},
+-- {"already_joined"} or {"full"} (checked in that order) with nothing written.
 local closed = redis.call('HGET', KEYS[1], 'closed')
 if not closed then
     redis.call('HSET', KEYS[1], 'capacity', ARGV[3], 'closed', '0', 'created_at', ARGV[4])
@@ -29,8 +30,5 @@ end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 local seq = redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[5], ARGV[6] .. seq .. ARGV[7])
-local result = {'ok', seq, meta[1], meta[2]}
-for _, participant in ipairs(redis.call('HVALS', KEYS[2])) do
-    result[#result + 1] = participant
-end
-return result
+return {'ok', seq, meta[1], meta[2], redis.call('HVALS', KEYS[2]),
+        shop_state({KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]})}

@@ -2,14 +2,19 @@
 --
 -- KEYS[1]  room participants  HASH participant id -> participant JSON
 -- KEYS[2]  room seq           STRING integer
+-- KEYS[3]  room carousel      HASH index, version, mode, holder
 -- ARGV[1]  participant id
 -- ARGV[2]  events channel
 -- ARGV[3]  event JSON up to the seq value; ARGV[4] event JSON after it
 --
 -- Returns the event's seq, or nil (nothing written) if the participant was not in the
--- room, the room is closed or unknown.
+-- room, the room is closed or unknown. A leaver holding the remote frees it (the
+-- participant_left event says so; no event of its own).
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
     return false
+end
+if redis.call('HGET', KEYS[3], 'holder') == ARGV[1] then
+    redis.call('HDEL', KEYS[3], 'holder')
 end
 local seq = redis.call('INCR', KEYS[2])
 redis.call('PUBLISH', ARGV[2], ARGV[3] .. seq .. ARGV[4])

@@ -4,10 +4,15 @@ Plain functions and small classes on immutable state; the RoomStore applies them
 """
 
 from rooms.shopping.carousel import (
+    Carousel,
     CarouselState,
+    Move,
     RemoteMode,
     apply_move,
+    can_hand_remote,
+    can_hold_remote,
     can_move,
+    move_target,
     next_product,
     previous_product,
     set_products,
@@ -15,10 +20,12 @@ from rooms.shopping.carousel import (
 )
 from rooms.shopping.errors import (
     InvalidChatMessage,
+    InvalidReaction,
     InvalidVote,
     ShoppingError,
     StaleVersion,
     UnknownProduct,
+    VoteClosed,
 )
 from rooms.shopping.limits import (
     CHAT_HISTORY_SIZE,
@@ -31,6 +38,7 @@ from rooms.shopping.limits import (
     TokenBucket,
     clean_chat_message,
 )
+from rooms.shopping.reactions import MAX_EMOJI_LENGTH, clean_emoji
 from rooms.shopping.votes import (
     SCORE_LIKED,
     SCORE_MAX,
@@ -46,21 +54,26 @@ from rooms.shopping.votes import (
     accepts,
     shortlist,
     tally,
+    vote_allowed,
 )
 
 __all__ = [
     "CHAT_HISTORY_SIZE",
     "CHAT_POLICY",
     "MAX_CHAT_LENGTH",
+    "MAX_EMOJI_LENGTH",
     "REACTION_POLICY",
     "SCORE_LIKED",
     "SCORE_MAX",
     "SCORE_MIN",
     "VOTE_POLICY",
     "BallotBox",
+    "Carousel",
     "CarouselState",
     "InvalidChatMessage",
+    "InvalidReaction",
     "InvalidVote",
+    "Move",
     "RateLimiter",
     "RatePolicy",
     "RemoteMode",
@@ -73,16 +86,22 @@ __all__ = [
     "UnknownProduct",
     "Verdict",
     "Vote",
+    "VoteClosed",
     "VoteRound",
     "VoteValue",
     "accepts",
     "apply_move",
+    "can_hand_remote",
+    "can_hold_remote",
     "can_move",
     "clean_chat_message",
+    "clean_emoji",
+    "move_target",
     "next_product",
     "previous_product",
     "set_products",
     "shortlist",
     "step",
     "tally",
+    "vote_allowed",
 ]

@@ -27,6 +27,14 @@ class RemoteMode(StrEnum):
     EVERYONE = "everyone"
 
 
+class Move(StrEnum):
+    """A carousel move as clients ask for it: one step either way, or straight to a product."""
+
+    NEXT = "next"
+    PREV = "prev"
+    GOTO = "goto"
+
+
 def can_move(mode: RemoteMode, role: Role, holds_remote: bool) -> bool:
     """Hosts and admins always (they can take the remote back); viewers never (they only
     watch); a guest in ``everyone`` mode, or in ``host_led`` mode while holding the remote."""
@@ -79,6 +87,37 @@ class CarouselState:
             product_ids=tuple(str(p) for p in data.get("product_ids", ())),
             index=int(data.get("index", 0)),
             version=int(data.get("version", 0)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Carousel:
+    """A room's carousel: its state, who may move it (``mode``) and who holds the remote."""
+
+    state: CarouselState = CarouselState()
+    mode: RemoteMode = RemoteMode.HOST_LED
+    holder: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form; the products' order is the catalog's, so it is not repeated here."""
+        return {
+            "index": self.state.index,
+            "current": self.state.current,
+            "version": self.state.version,
+            "mode": self.mode.value,
+            "holder": self.holder,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], product_ids: Iterable[str]) -> Carousel:
+        """The inverse of ``to_dict``, given the carousel's products."""
+        holder = data.get("holder")
+        return cls(
+            state=CarouselState(
+                tuple(product_ids), int(data.get("index", 0)), int(data.get("version", 0))
+            ),
+            mode=RemoteMode(data.get("mode", RemoteMode.HOST_LED)),
+            holder=None if holder is None else str(holder),
         )
 
 
@@ -139,6 +178,37 @@ def next_product(state: CarouselState, *, wrap: bool = True) -> str | None:
 def previous_product(state: CarouselState, *, wrap: bool = True) -> str | None:
     """The product before the current one (see ``step``)."""
     return step(state, -1, wrap=wrap)
+
+
+def move_target(state: CarouselState, move: Move, product_id: str | None = None) -> str:
+    """The product ``move`` leads to from ``state`` (next/prev wrap around; goto names it).
+
+    Raises UnknownProduct for an empty carousel, a goto without a product, or to a product
+    that is not on the carousel.
+    """
+    if move is Move.GOTO:
+        if product_id is None or product_id not in state.product_ids:
+            raise UnknownProduct(f"product {product_id!r} is not on the carousel")
+        return product_id
+    target = step(state, 1 if move is Move.NEXT else -1)
+    if target is None:
+        raise UnknownProduct("the carousel has no products")
+    return target
+
+
+def can_hand_remote(mode: RemoteMode, role: Role, holds_remote: bool) -> bool:
+    """Who may take the remote or pass it on: hosts and admins; the holder; and in
+    ``everyone`` mode any guest. Viewers never (they cannot move, so cannot hold it)."""
+    if role in (Role.HOST, Role.ADMIN):
+        return True
+    if role is Role.VIEWER:
+        return False
+    return mode is RemoteMode.EVERYONE or holds_remote
+
+
+def can_hold_remote(role: Role) -> bool:
+    """Whether a participant may be handed the remote: anyone who may move the carousel."""
+    return role is not Role.VIEWER
 
 
 def _check_version(state: CarouselState, expected_version: int) -> None:

@@ -170,6 +170,18 @@ class Tally:
             out["by_variant"] = {k: v.to_dict() for k, v in self.by_variant.items()}
         return out
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Tally:
+        """The inverse of ``to_dict``."""
+        variants = data.get("by_variant") or {}
+        return cls(
+            yes=int(data.get("yes", 0)),
+            no=int(data.get("no", 0)),
+            score_count=int(data.get("score_count", 0)),
+            score_total=int(data.get("score_total", 0)),
+            by_variant={str(k): Tally.from_dict(v) for k, v in sorted(variants.items())},
+        )
+
 
 def _add(t: Tally, value: VoteValue) -> Tally:
     if value is Verdict.YES:
@@ -354,3 +366,20 @@ def accepts(round: VoteRound, now: float, product_id: str | None = None) -> bool
     """Whether the round takes a vote at ``now`` (on ``product_id``, if given)."""
     open_round = round.at(now).state is RoundState.OPEN
     return open_round and (product_id is None or round.covers(product_id))
+
+
+def vote_allowed(round: VoteRound | None, now: float, product_id: str) -> bool:
+    """Whether a vote (or retraction) on ``product_id`` is taken at ``now``.
+
+    Without a round, always. While a round is open, only on its products. Once it closed, never
+    on the products it covered (its results stand) until another round replaces it; the others
+    are free again.
+    """
+    if round is None:
+        return True
+    state = round.at(now).state
+    if state is RoundState.OPEN:
+        return round.covers(product_id)
+    if state is RoundState.CLOSED:
+        return not round.covers(product_id)
+    return True

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
 
-from rooms import Participant, RedisStore, SubscriptionLagged
+from rooms import Participant, RedisStore, Role, SubscriptionLagged
+from rooms.catalog import Product
 from rooms.redis_keys import RoomKeys, rooms_index_key
+from rooms.shopping import Move, Tally, Verdict, Vote
+from rooms.shopping_state import pair_key
+from tests.catalogs import SHOP
 from tests.helpers import take, wait_for
 
 pytestmark = pytest.mark.redis
@@ -163,3 +168,90 @@ async def test_cancelled_subscribers_leave_no_subscription_behind(
     async with redis_store.subscribe("r") as subscription:
         event = await redis_store.publish("r", "tick", {})
         assert await take(subscription, 1) == [event]
+
+
+async def test_an_unsubscribe_confirmed_before_detach_resumes_is_no_error(
+    redis_store: RedisStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Seen on a loaded machine at shutdown: the listener read the UNSUBSCRIBE confirmation
+    # (and dropped the channel) before detach() got past writing it.
+    channel = RoomKeys.of(redis_store.namespace, "r").events
+    hub = redis_store._events
+    subscription = redis_store.subscribe("r")
+    await subscription.__aenter__()
+    pubsub = hub._pubsub
+    assert pubsub is not None
+    unsubscribe = pubsub.unsubscribe
+
+    async def confirmed_first(*channels: str) -> None:
+        await unsubscribe(*channels)
+        await wait_for(lambda: channel not in hub._channels, message="confirmation read")
+
+    monkeypatch.setattr(pubsub, "unsubscribe", confirmed_first)
+    await subscription.__aexit__(None, None, None)
+    assert channel not in hub._channels
+
+
+async def test_shopping_keys_are_the_documented_ones(
+    redis_store: RedisStore, raw: aioredis.Redis
+) -> None:
+    ns = redis_store.namespace
+    await redis_store.create_room("s", catalog=SHOP, image_base="/img")
+    await redis_store.join("s", Participant(id="h", name="Host", role=Role.HOST))
+    await redis_store.move_carousel("s", Move.NEXT, by="h", expected_version=0)
+    await redis_store.cast_vote("s", Vote("h", "tee", Verdict.YES, "tee-m"))
+    await redis_store.add_to_cart("s", by="h", product_id="cap")
+    await redis_store.post_chat("s", "h", "hi")
+    await redis_store.react("s", "h", "🔥")
+    await redis_store.open_vote_round("s", by="h", duration=60)
+
+    def key(suffix: str) -> str:
+        return f"{ns}:{{room:s}}:{suffix}"
+
+    keys = RoomKeys.of(ns, "s")
+    assert keys.carousel == key("carousel") and keys.reactions == key("reactions")
+    assert await raw.hgetall(key("catalog")) == {
+        "revision": "0", "currency": "USD", "image_base": "/img"
+    }
+    assert await raw.lrange(key("product_ids"), 0, -1) == list(SHOP.product_ids)
+    assert Product.model_validate_json(await raw.hget(key("products"), "tee")) == SHOP.get("tee")
+    assert await raw.sismember(key("variants"), pair_key("tee", "tee-m"))
+    assert await raw.hgetall(key("carousel")) == {"index": "1", "version": "1",
+                                                  "mode": "host_led"}
+    vote = json.loads(await raw.hget(key("votes"), pair_key("h", "tee")))
+    assert vote == {"participant_id": "h", "product_id": "tee", "variant_id": "tee-m",
+                    "value": "yes"}
+    assert Tally.from_dict(json.loads(await raw.hget(key("tallies"), "tee"))).yes == 1
+    assert json.loads(await raw.hget(key("cart"), pair_key("cap", None)))["added_by"] == "h"
+    assert [json.loads(m)["text"] for m in await raw.lrange(key("chat"), 0, -1)] == ["hi"]
+    assert await raw.hgetall(key("reactions")) == {'["cap","🔥"]': "1"}
+    assert await raw.hgetall(key("shown")) == {"tee": "1", "cap": "1"}
+    assert await raw.hgetall(key("stats")) == {"votes_cast": "1", "chat_messages": "1"}
+    assert json.loads(await raw.get(key("round")))["state"] == "open"
+    # Every key of the room shares its hash tag, so its scripts touch one cluster slot.
+    room_keys = [k async for k in raw.scan_iter(match=f"{ns}:*")]
+    assert len(room_keys) == 17  # the index, then the room's 16 keys
+    assert all("{room:s}" in k for k in room_keys if k != f"{ns}:rooms")
+
+
+async def test_shopping_state_survives_a_new_store(redis_url: str, redis_namespace: str) -> None:
+    first = RedisStore(redis_url, namespace=redis_namespace)
+    try:
+        await first.create_room("s", catalog=SHOP)
+        await first.join("s", Participant(id="h", name="Host", role=Role.HOST))
+        await first.move_carousel("s", Move.GOTO, by="h", product_id="boots", expected_version=0)
+        await first.cast_vote("s", Vote("h", "boots", 5))
+        await first.add_to_cart("s", by="h", product_id="boots", variant_id="boots-41")
+        await first.post_chat("s", "h", "still here?")
+        before = await first.snapshot("s")
+    finally:
+        await first.close()
+    second = RedisStore(redis_url, namespace=redis_namespace)
+    try:
+        after = await second.snapshot("s")
+        assert after == before
+        assert after.shopping.carousel.state.current == "boots"
+        event = await second.move_carousel("s", Move.NEXT, by="h", expected_version=1)
+        assert event.seq == before.seq + 1
+    finally:
+        await second.close()

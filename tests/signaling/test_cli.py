@@ -12,6 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from rooms.catalog import SAMPLE_CATALOG_FILE, import_coshop_json
 from signaling.cli import COMMANDS, Subparsers, build_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,3 +88,51 @@ async def test_serve_prints_url_and_stops_gracefully(signum: signal.Signals) -> 
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+CATALOG_DATA = ROOT / "tests" / "catalog" / "data"
+
+
+def test_catalog_import_reports_problems_and_writes_coshop_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "catalog.json"
+    code = main(["catalog", "import", str(CATALOG_DATA / "shopify_products.json"),
+                 "--currency", "eur", "--output", str(out)])
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"{CATALOG_DATA / 'shopify_products.json'}: shopify\n")
+    lines = printed.splitlines()
+    assert "  item 1: variants[2].price: not a decimal amount: '24.5.0'" in lines
+    assert lines[-2:] == ["3 products, 4 variants, 8 problems", f"wrote {out}"]
+    assert code == 1  # rows were skipped
+    written = import_coshop_json(out.read_text())
+    assert written.problems == () and written.catalog.products
+    assert {p.currency for p in written.catalog.products} == {"EUR"}
+
+
+def test_catalog_import_of_a_clean_file_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["catalog", "import", str(SAMPLE_CATALOG_FILE)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "8 products, 23 variants, 0 problems"
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"), [("gmc_feed.tsv", "gmc_tsv"), ("gmc_feed.xml", "gmc_xml")]
+)
+def test_catalog_import_names_rows_with_problems(
+    name: str, fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["catalog", "import", str(CATALOG_DATA / name), "--format", fmt]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    unit = "line" if fmt == "gmc_tsv" else "item"
+    assert lines[0].endswith(f": {fmt}")
+    assert lines[1:-1] and all(re.match(rf"  {unit} \d+: ", line) for line in lines[1:-1])
+
+
+def test_catalog_import_of_an_unreadable_file_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["catalog", "import", str(tmp_path / "missing.json")]) == 2
+    assert capsys.readouterr().out.startswith("error: ")
+    with pytest.raises(SystemExit) as info:
+        main(["catalog", "import", "x.json", "--format", "csv"])
+    assert info.value.code == 2

@@ -15,6 +15,35 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "PROTOCOL.md"
 
 P = wire.ParticipantInfo(id="p1", name="Ann", role="guest", joined_at=12.5)
 ROOM = wire.RoomRef(id="r1", capacity=10)
+CAROUSEL = wire.CarouselInfo(index=1, current="tee", version=4, mode="host_led", holder=None)
+TALLY = wire.TallyInfo(
+    yes=2, no=1, score_count=1, score_total=5,
+    by_variant={"tee-m": wire.TallyInfo(yes=1, no=0, score_count=0, score_total=0)},
+)
+VOTE = wire.VoteInfo(participant_id="p1", product_id="tee", variant_id="tee-m", value="yes")
+ROUND = wire.RoundInfo(
+    id=7, state="open", opens_at=100.0, closes_at=160.0, product_ids=["tee"]
+)
+ITEM = wire.CartItemInfo(
+    product_id="tee", variant_id=None, quantity=2, added_by="p1", added_by_name="Ann",
+    added_at=101.5,
+)
+SHOPPING = wire.ShoppingInfo(
+    catalog=wire.CatalogInfo(revision=0, currency="USD", products=[{"id": "tee"}]),
+    carousel=CAROUSEL,
+    round=ROUND,
+    votes=[VOTE],
+    tallies={"tee": TALLY},
+    shortlist=[wire.ShortlistEntryInfo(rank=1, product_id="tee", variant_id="tee-m",
+                                       tally=TALLY)],
+    cart=[ITEM],
+    chat=[wire.ChatMessageInfo(seq=3, participant_id="p1", name="Ann", text="hi", at=1.0)],
+)
+EMPTY_SHOPPING = wire.ShoppingInfo(
+    catalog=wire.CatalogInfo(revision=0, currency=None, products=[]),
+    carousel=wire.CarouselInfo(index=0, current=None, version=0, mode="everyone", holder="p2"),
+    round=None, votes=[], tallies={}, shortlist=[], cart=[], chat=[],
+)
 
 CLIENT_MESSAGES: list[wire.ClientMessage] = [
     wire.Join(room="r1", name="Ann"),
@@ -26,11 +55,29 @@ CLIENT_MESSAGES: list[wire.ClientMessage] = [
     wire.Ping(),
     wire.Ping(nonce="x"),
     wire.Ping(nonce=42),
+    wire.CarouselMove(action="next", version=3),
+    wire.CarouselMove(action="goto", product_id="tee", version=0),
+    wire.RemoteTake(),
+    wire.RemotePass(to="p2"),
+    wire.RemotePass(to=None),
+    wire.SetRemoteMode(mode="everyone"),
+    wire.CastVote(product_id="tee", value="no"),
+    wire.CastVote(product_id="tee", value=5, variant_id="tee-m"),
+    wire.RetractVote(product_id="tee"),
+    wire.OpenVoteRound(duration=30),
+    wire.OpenVoteRound(duration=60.5, product_ids=["tee", "cap"]),
+    wire.CloseVoteRound(),
+    wire.SendChat(text="héllo"),
+    wire.React(emoji="👍🏽"),
+    wire.React(emoji="🔥", product_id="tee"),
+    wire.CartAdd(product_id="tee"),
+    wire.CartAdd(product_id="tee", variant_id="tee-m", quantity=99),
+    wire.CartRemove(product_id="tee", variant_id="tee-m"),
 ]
 
 SERVER_MESSAGES: list[wire.ServerMessage] = [
-    wire.Joined(seq=1, room=ROOM, you=P, participants=[P]),
-    wire.Snapshot(seq=9, room=ROOM, you=P, participants=[]),
+    wire.Joined(seq=1, room=ROOM, you=P, participants=[P], shopping=SHOPPING),
+    wire.Snapshot(seq=9, room=ROOM, you=P, participants=[], shopping=EMPTY_SHOPPING),
     wire.Offer(
         sdp="v=0\r\n",
         slots=[
@@ -43,9 +90,31 @@ SERVER_MESSAGES: list[wire.ServerMessage] = [
     wire.ParticipantLeft(seq=3, participant_id="p1", reason="left"),
     wire.TrackPublished(seq=4, participant_id="p1", kind="video"),
     wire.RoomClosed(seq=5, room="r1"),
+    wire.CarouselChanged(seq=6, carousel=CAROUSEL, change="move", by="p1"),
+    wire.CarouselChanged(seq=6, carousel=CAROUSEL, change="mode", by=None),
+    wire.VoteCast(
+        seq=7, vote=VOTE, previous=None, tallies={"tee": TALLY},
+        shortlist=[wire.ShortlistEntryInfo(rank=1, product_id="tee", variant_id=None,
+                                           tally=TALLY)],
+    ),
+    wire.VoteRetracted(seq=8, vote=VOTE, tallies={}, shortlist=[]),
+    wire.VoteRoundOpened(seq=9, round=ROUND),
+    wire.VoteRoundClosed(seq=10, round=ROUND.model_copy(update={"state": "closed"}),
+                         reason="deadline"),
+    wire.ChatMessage(
+        seq=11,
+        message=wire.ChatMessageInfo(seq=11, participant_id="p1", name="Ann", text="a\nb",
+                                     at=2.0),
+    ),
+    wire.Reaction(seq=12, participant_id="p1", emoji="❤️", product_id=None),
+    wire.CartItemAdded(seq=13, item=ITEM),
+    wire.CartItemRemoved(seq=14, item=ITEM, by=None),
     wire.Left(reason="left"),
     wire.Error(code=wire.ErrorCode.ROOM_FULL, message="full", ref="join"),
     wire.Error(code=wire.ErrorCode.BAD_MESSAGE, message="not JSON"),
+    wire.Error(code=wire.ErrorCode.STALE_VERSION, message="moved", ref="carousel_move",
+               carousel=CAROUSEL),
+    wire.Error(code=wire.ErrorCode.RATE_LIMITED, message="slow", ref="vote", retry_after=0.5),
     wire.Pong(nonce=7),
 ]
 
@@ -101,6 +170,35 @@ def test_defaults_on_the_wire() -> None:
         ('{"type": "answer", "sdp": 5}', "bad_message", "answer"),
         ('{"type": "leave", "now": true}', "bad_message", "leave"),
         ('{"type": "ping", "nonce": [1]}', "bad_message", "ping"),
+        ('{"type": "carousel_move", "action": "next"}', "bad_message", "carousel_move"),
+        ('{"type": "carousel_move", "action": "up", "version": 1}', "bad_message",
+         "carousel_move"),
+        ('{"type": "carousel_move", "action": "goto", "version": 1}', "bad_message",
+         "carousel_move"),
+        ('{"type": "carousel_move", "action": "next", "product_id": "a", "version": 1}',
+         "bad_message", "carousel_move"),
+        ('{"type": "carousel_move", "action": "next", "version": -1}', "bad_message",
+         "carousel_move"),
+        ('{"type": "remote_pass"}', "bad_message", "remote_pass"),
+        ('{"type": "remote_mode", "mode": "anarchy"}', "bad_message", "remote_mode"),
+        ('{"type": "vote", "product_id": "a", "value": true}', "bad_message", "vote"),
+        ('{"type": "vote", "product_id": "a", "value": 6}', "bad_message", "vote"),
+        ('{"type": "vote", "product_id": "a", "value": 0}', "bad_message", "vote"),
+        ('{"type": "vote", "product_id": "a", "value": "maybe"}', "bad_message", "vote"),
+        ('{"type": "vote", "product_id": "a", "value": "4"}', "bad_message", "vote"),
+        ('{"type": "vote", "product_id": "", "value": "yes"}', "bad_message", "vote"),
+        ('{"type": "vote", "value": "yes"}', "bad_message", "vote"),
+        ('{"type": "vote_round_open", "duration": 1}', "bad_message", "vote_round_open"),
+        ('{"type": "vote_round_open", "duration": 60, "product_ids": []}', "bad_message",
+         "vote_round_open"),
+        ('{"type": "chat"}', "bad_message", "chat"),
+        ('{"type": "react", "emoji": "lol"}', "bad_message", "react"),
+        ('{"type": "react", "emoji": ""}', "bad_message", "react"),
+        ('{"type": "cart_add", "product_id": "a", "quantity": 0}', "bad_message", "cart_add"),
+        ('{"type": "cart_add", "product_id": "a", "quantity": 100}', "bad_message",
+         "cart_add"),
+        ('{"type": "cart_add", "product_id": "a", "quantity": 1.5}', "bad_message",
+         "cart_add"),
     ],
 )
 def test_invalid_client_frames(raw: str | bytes, code: str, ref: str | None) -> None:
@@ -126,11 +224,14 @@ def test_server_messages_are_validated_too() -> None:
 def _doc_table(heading: str) -> list[str]:
     """First-column backticked names of the markdown table under ``heading``."""
     text = DOC.read_text()
-    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
     return re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.MULTILINE)
 
 
 def test_protocol_doc_lists_every_message_and_code() -> None:
-    assert set(_doc_table("## Client → server")) == wire.CLIENT_TYPES
-    assert set(_doc_table("## Server → client")) == wire.SERVER_TYPES
-    assert set(_doc_table("## Error codes")) == {str(c) for c in wire.ErrorCode}
+    client = _doc_table("## Client → server") + _doc_table("### Client → server (shopping)")
+    server = _doc_table("## Server → client") + _doc_table("### Server → client (shopping)")
+    codes = _doc_table("## Error codes") + _doc_table("### Shopping error codes")
+    assert set(client) == wire.CLIENT_TYPES
+    assert set(server) == wire.SERVER_TYPES
+    assert set(codes) == {str(c) for c in wire.ErrorCode}

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from signaling import Settings, create_app
 from signaling import protocol as wire
@@ -110,3 +110,84 @@ async def test_disconnect_on_one_node_reaches_the_other(
         assert (gone.participant_id, gone.reason) == (ja.you.id, "disconnected")
     finally:
         await on_b.close()
+
+
+async def test_shopping_crosses_nodes(nodes: tuple[Client, Client], room_id: str) -> None:
+    a, b = nodes
+    (on_a,), (on_b,) = await _sockets(a, 1), await _sockets(b, 1)
+    try:
+        jb = await on_b.join(room_id, "bob")
+        ja = await on_a.join(room_id, "ann")
+        assert ja.shopping == jb.shopping  # one state, whichever node
+        first, second = (p["id"] for p in ja.shopping.catalog.products[:2])
+
+        await on_a.send({"type": "vote", "product_id": first, "value": "yes"})
+        cast = await on_b.until("vote_cast")
+        assert cast == await on_a.until("vote_cast")
+        assert cast.vote.participant_id == ja.you.id and cast.tallies[first].yes == 1
+
+        await on_b.send({"type": "carousel_move", "action": "next", "version": 0})
+        moved = await on_a.until("carousel_changed")
+        assert (moved.by, moved.carousel.current) == (jb.you.id, second)
+
+        # The HTTP API of either node acts on the same room, live on both.
+        api_move = await (await b.post(f"/api/rooms/{room_id}/carousel",
+                                       json={"action": "goto", "product_id": first})).json()
+        assert (await on_a.until("carousel_changed")).seq == api_move["seq"]
+        tallies = await (await a.get(f"/api/rooms/{room_id}/tallies")).json()
+        assert tallies["tallies"][first]["yes"] == 1
+        round_ = await (await a.post(f"/api/rooms/{room_id}/vote-round",
+                                     json={"duration": 60})).json()
+        assert (await on_b.until("vote_round_opened")).round.id == round_["round"]["id"]
+
+        # A stale move on B loses to the move A made from the same version.
+        version = api_move["carousel"]["version"]
+        await on_a.send({"type": "carousel_move", "action": "next", "version": version})
+        await on_b.until("carousel_changed")
+        await on_b.send({"type": "carousel_move", "action": "prev", "version": version})
+        error = await on_b.next_error("stale_version")
+        assert error.carousel is not None and error.carousel.version == version + 1
+    finally:
+        await on_a.close()
+        await on_b.close()
+
+
+async def test_shopping_state_survives_a_node_restart(redis_url: str, room_id: str) -> None:
+    async def start(node_id: str) -> Client:
+        client = TestClient(TestServer(create_app(
+            Settings(port=0, node_id=node_id, redis_url=redis_url)
+        )))
+        await client.start_server()
+        return client
+
+    first = await start("A")
+    try:
+        (ws,) = await _sockets(first, 1)
+        joined = await ws.join(room_id, "ann")
+        product = joined.shopping.catalog.products[2]["id"]
+        for request in (
+            {"type": "vote", "product_id": product, "value": 4},
+            {"type": "carousel_move", "action": "goto", "product_id": product, "version": 0},
+            {"type": "cart_add", "product_id": product, "quantity": 2},
+            {"type": "chat", "text": "back soon"},
+        ):
+            await ws.send(request)
+        await ws.until("chat_message")
+        await ws.close()
+    finally:
+        await first.close()  # the node goes away (its participant with it)
+
+    second = await start("A2")
+    try:
+        (ws,) = await _sockets(second, 1)
+        rejoined = await ws.join(room_id, "ann")
+        shopping = rejoined.shopping
+        assert shopping.carousel.current == product and shopping.carousel.version == 1
+        assert [(v.product_id, v.value) for v in shopping.votes] == [(product, 4)]
+        assert [(i.product_id, i.quantity) for i in shopping.cart] == [(product, 2)]
+        assert [m.text for m in shopping.chat] == ["back soon"]
+        recap = await (await second.get(f"/api/rooms/{room_id}/recap")).json()
+        assert recap["votes_cast"] == 1 and recap["chat_messages"] == 1
+        await ws.close()
+    finally:
+        await second.close()

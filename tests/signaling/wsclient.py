@@ -68,6 +68,15 @@ class WsClient:
             assert message.ref == ref, message
         return message
 
+    async def next_error(self, code: str, ref: str | None = None) -> wire.Error:
+        """Skip room events until an ``error`` comes; it must have ``code`` (and ``ref``)."""
+        while not isinstance(message := await self.recv(), wire.Error):
+            pass
+        assert message.code == code, message
+        if ref is not None:
+            assert message.ref == ref, message
+        return message
+
     async def ping(self, nonce: str = "n") -> None:
         """Prove the socket still works."""
         await self.send({"type": "ping", "nonce": nonce})

@@ -1,0 +1,108 @@
+"""How many synthetic peers one core drives: full 10-person rooms (everyone publishes and
+receives the nine others) hosted by ONE load-tester worker process, whose own CPU is
+measured over a window that leaves the joins out.
+
+    python bench/peers_per_core.py                       # 1 and 2 rooms, 360p
+    python bench/peers_per_core.py --rooms 1 2 3 --preset 180p --json out.json
+
+The coshop server runs on the same machine (its CPU is printed too): on a small machine
+the figure is a floor, since the worker competes with the server for the cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import free_port, start_server
+from loadtest.media import PRESETS, cached_video
+from loadtest.runner import Runner
+from loadtest.scenario import Scenario
+
+
+def measure(url: str, rooms: int, peers: int, preset: str, seconds: float, warmup: float,
+            prefix: str) -> dict[str, Any]:
+    """One run: ``rooms`` full rooms in one worker; the worker's CPU over the window."""
+    scenario = Scenario(url=url, rooms=rooms, peers=peers, preset=preset, workers=1,
+                        duration=warmup + seconds, warmup=warmup, room_prefix=prefix)
+    report, _ = asyncio.run(Runner(scenario, progress=io.StringIO()).run())
+    cores = report["tester"]["worker_cores"][0]
+    n = rooms * peers
+    return {
+        "rooms": rooms,
+        "peers": n,
+        "worker_cores": cores,
+        "peers_per_core": n / cores if cores else None,
+        "worker_loop_lag_p99_ms": report["tester"]["loop_lag_ms"]["p99"],
+        "streams_received": report["routes"]["flowing"],
+        "frames_lost": report["frames"]["lost"],
+        "latency_p50_ms": report["latency_ms"]["p50"],
+        "latency_p99_ms": report["latency_ms"]["p99"],
+        "rx_mbps": report["bitrate_bps"]["rx"] / 1e6,
+        "server_cores": report["server"]["cpu_cores"],
+        "server_us_per_packet": report["server"]["us_per_forwarded_packet"],
+        "errors": report["errors"]["count"],
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--url", help="an already running coshop node (default: start one)")
+    ap.add_argument("--rooms", type=int, nargs="+", default=[1, 2],
+                    help="room counts to measure, one run each")
+    ap.add_argument("--peers", type=int, default=10, help="peers per room, all publishing")
+    ap.add_argument("--preset", default="360p", choices=sorted(PRESETS))
+    ap.add_argument("--duration", type=float, default=15.0, help="measurement window, s")
+    ap.add_argument("--warmup", type=float, default=5.0, help="left out (joins), s")
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    args = ap.parse_args()
+
+    cached_video(PRESETS[args.preset])  # encode once, before any worker needs it
+    server = None
+    url = args.url
+    if url is None:
+        port = free_port()
+        server = start_server(port, "--capacity", str(args.peers))
+        url = f"http://127.0.0.1:{port}"
+    load_before = os.getloadavg()
+    results = []
+    try:
+        for rooms in args.rooms:
+            print(f"{rooms} room(s) x {args.peers} publishers in one worker, "
+                  f"{args.preset}, {args.duration:g} s window ...", flush=True)
+            r = measure(url, rooms, args.peers, args.preset, args.duration, args.warmup,
+                        f"ppc{int(time.time())}r{rooms}")
+            results.append(r)
+            print(f"  worker {r['worker_cores']:.3f} cores -> {r['peers_per_core']:.0f} "
+                  f"peers/core; {r['streams_received']} streams in, {r['rx_mbps']:.1f} "
+                  f"Mbit/s; lost {r['frames_lost']}; latency p50/p99 "
+                  f"{r['latency_p50_ms']:.1f}/{r['latency_p99_ms']:.1f} ms; worker loop lag "
+                  f"p99 {r['worker_loop_lag_p99_ms']:.1f} ms; server "
+                  f"{r['server_cores'] or 0:.2f} cores", flush=True)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=15)
+    out = {"preset": args.preset, "window_s": args.duration, "cpu_count": os.cpu_count(),
+           "load_average_before": load_before, "load_average_after": os.getloadavg(),
+           "runs": results}
+    print(f"load average before/after: {load_before[0]:.2f} / {out['load_average_after'][0]:.2f}"
+          f" on {os.cpu_count()} cores")
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

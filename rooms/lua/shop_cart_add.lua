@@ -1,0 +1,42 @@
+-- shop_cart_add.lua: put an item in the shared cart, or set the quantity of the one there;
+-- publish cart_item_added.
+--
+-- KEYS[1]  room meta          HASH capacity, closed, created_at
+-- KEYS[2]  room participants  HASH participant id -> participant JSON
+-- KEYS[3]  room seq           STRING integer
+-- KEYS[4]  room products      HASH product id -> product JSON
+-- KEYS[5]  room variants      SET pair_key(product id, variant id)
+-- KEYS[6]  room cart          HASH pair_key(product, variant) -> cart item JSON
+-- ARGV[1]  events channel
+-- ARGV[2]  participant id, "" for the HTTP API
+-- ARGV[3]  product id; ARGV[4] variant id or ""; ARGV[5] quantity (1..99)
+-- ARGV[6]  n = parts of the new item's template (hole: added_by_name)
+-- ARGV[7 .. 6+n] item template, then the event template (holes: seq, data.item)
+--
+-- An item already there keeps who added it and when; only its quantity changes.
+-- Returns {"ok", event JSON}, or {"unknown"}, {"closed"}, {"not_in_room"}, {"forbidden"}
+-- (viewers), {"unknown_product"} with nothing written.
+local refusal = room_refusal(KEYS[1])
+if refusal then
+    return {refusal}
+end
+local who = actor(KEYS[2], ARGV[2])
+if not who then
+    return {'not_in_room'}
+elseif who.role == 'viewer' then
+    return {'forbidden'}
+elseif not offers(KEYS[4], KEYS[5], ARGV[3], ARGV[4]) then
+    return {'unknown_product'}
+end
+local key = pair_key(ARGV[3], ARGV[4])
+local n = tonumber(ARGV[6])
+local item = redis.call('HGET', KEYS[6], key)
+if item then
+    local existing = cjson.decode(item)
+    existing.quantity = tonumber(ARGV[5])
+    item = cjson.encode(existing)
+else
+    item = fill(argv_from(7, 6 + n), {cjson.encode(who.name)})
+end
+redis.call('HSET', KEYS[6], key, item)
+return emit(KEYS[3], ARGV[1], argv_from(7 + n), {item})

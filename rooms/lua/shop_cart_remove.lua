@@ -1,0 +1,30 @@
+-- shop_cart_remove.lua: take an item out of the shared cart; publish cart_item_removed.
+--
+-- KEYS[1]  room meta          HASH capacity, closed, created_at
+-- KEYS[2]  room participants  HASH participant id -> participant JSON
+-- KEYS[3]  room seq           STRING integer
+-- KEYS[4]  room cart          HASH pair_key(product, variant) -> cart item JSON
+-- ARGV[1]  events channel
+-- ARGV[2]  participant id, "" for the HTTP API
+-- ARGV[3]  product id; ARGV[4] variant id or ""
+-- ARGV[5 ..] event template (holes: seq, data.item)
+--
+-- Returns {"ok", event JSON}; {"none"} if the item is not in the cart; or {"unknown"},
+-- {"closed"}, {"not_in_room"}, {"forbidden"} (viewers); nothing is written unless "ok".
+local refusal = room_refusal(KEYS[1])
+if refusal then
+    return {refusal}
+end
+local who = actor(KEYS[2], ARGV[2])
+if not who then
+    return {'not_in_room'}
+elseif who.role == 'viewer' then
+    return {'forbidden'}
+end
+local key = pair_key(ARGV[3], ARGV[4])
+local item = redis.call('HGET', KEYS[4], key)
+if not item then
+    return {'none'}
+end
+redis.call('HDEL', KEYS[4], key)
+return emit(KEYS[3], ARGV[1], argv_from(5), {item})

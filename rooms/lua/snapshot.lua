@@ -1,0 +1,17 @@
+-- snapshot.lua: read a room's whole state at once (consistent as of its seq).
+--
+-- KEYS[1]  room meta          HASH capacity, closed, created_at
+-- KEYS[2]  room participants  HASH participant id -> participant JSON
+-- KEYS[3]  room seq           STRING integer
+-- KEYS[4 .. 11]  the shopping keys _shop_lib.shop_state reads (RoomKeys.shop_state order)
+-- ARGV[1]  unused (every script states its ARGV; this one reads none)
+--
+-- Returns {"ok", seq, capacity, created_at, closed ("0"/"1"), {participant JSON...},
+-- shop_state}, or {"unknown"} for a room that does not exist.
+local meta = redis.call('HMGET', KEYS[1], 'capacity', 'created_at', 'closed')
+if not meta[1] then
+    return {'unknown'}
+end
+return {'ok', tonumber(redis.call('GET', KEYS[3]) or 0), meta[1], meta[2], meta[3],
+        redis.call('HVALS', KEYS[2]),
+        shop_state({KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]})}

@@ -1,0 +1,158 @@
+"""The client's pure modules, run in the real browser engine (ES modules imported by the page):
+money formatting, product text, grid sizing, seq tracking and the shopping rules it mirrors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import OpenPage
+from tests.browser.room_page import RoomPage
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+
+async def run(page: RoomPage, module: str, body: str) -> Any:
+    """Evaluate ``body`` (an async function body) with ``m`` = the imported module."""
+    return await page.page.evaluate(
+        f"async () => {{ const m = await import('/static/{module}'); {body} }}"
+    )
+
+
+async def test_money(open_page: OpenPage) -> None:
+    page = await open_page("/")
+    got = await run(page, "money.js", """
+        const f = (minor, currency) => m.formatMoney({amount_minor: minor, currency}, "en-US");
+        return {
+          usd: f(1999, "USD"), jpy: f(1500, "JPY"), kwd: f(12345, "KWD"), eur: f(5, "EUR"),
+          big: f(123456789012345, "USD"), zero: f(0, "USD"),
+          de: m.formatMoney({amount_minor: 129999, currency: "EUR"}, "de-DE"),
+          unknown: m.formatMoney({amount_minor: 250, currency: "XYZ"}, "en-US"),
+          invalid: m.formatMoney({amount_minor: 250, currency: "US"}, "en-US"),
+          range: m.formatPriceRange([{amount_minor: 3200, currency: "USD"},
+                                     {amount_minor: 2400, currency: "USD"}], "en-US"),
+          same: m.formatPriceRange([{amount_minor: 2400, currency: "USD"},
+                                    {amount_minor: 2400, currency: "USD"}], "en-US"),
+          decimal: [m.minorToDecimal(5, 2), m.minorToDecimal(1999, 2), m.minorToDecimal(7, 0),
+                    m.minorToDecimal(1, 3)],
+        };
+    """)
+    got = {k: v.replace("\u00a0", " ") if isinstance(v, str) else v for k, v in got.items()}
+    assert got["usd"] == "$19.99"
+    assert got["jpy"] == "¥1,500"  # no minor unit: 1500 yen, not 15
+    assert got["kwd"] == "KWD 12.345"  # three decimals
+    assert got["eur"] == "€0.05"
+    assert got["big"] == "$1,234,567,890,123.45"  # exact: no float rounding
+    assert got["zero"] == "$0.00"
+    assert got["de"] == "1.299,99 €"
+    assert got["unknown"] == "XYZ 2.50"  # well-formed code Intl does not know: 2 decimals
+    assert got["invalid"] == "2.50 US"  # Intl refuses it: still shown, with the code
+    assert got["range"] == "$24.00 \u2013 $32.00"  # an en dash between the two
+    assert got["same"] == "$24.00"
+    assert got["decimal"] == ["0.05", "19.99", "7", "0.001"]
+
+
+async def test_product_text(open_page: OpenPage) -> None:
+    page = await open_page("/")
+    got = await run(page, "catalog_format.js", """
+        const price = {amount_minor: 4900, currency: "USD"};
+        const v = (id, options, availability = "in_stock", inventory = 10) =>
+          ({id, title: "", options, price, compare_at_price: null, availability, inventory});
+        const hoodie = {variants: [v("s", {color: "Grey", size: "S"}),
+                                   v("m", {color: "Grey", size: "M"}, "in_stock", 2),
+                                   v("l", {color: "Grey", size: "L"}, "out_of_stock", 0)]};
+        const tee = {variants: [v("rs", {color: "Red", size: "S"}),
+                                v("nm", {color: "Navy", size: "M"})]};
+        const soldOut = {variants: [v("x", {}, "out_of_stock", 0)]};
+        const later = {variants: [v("y", {}, "preorder", null)]};
+        return {
+          hoodie: [...m.variantLabels(hoodie).values()],
+          tee: [...m.variantLabels(tee).values()],
+          stock: m.availability(hoodie).text,
+          low: m.availability(hoodie, hoodie.variants[1]).text,
+          out: m.availability(soldOut).text,
+          later: m.availability(later).text,
+          names: [m.nameList(["you"]), m.nameList(["Ann", "Bob"]),
+                  m.nameList(["A", "B", "C", "D", "E"])],
+        };
+    """)
+    assert got["hoodie"] == ["S", "M", "L"]  # only the options that differ
+    assert got["tee"] == ["Red / S", "Navy / M"]
+    assert got["stock"] == "In stock (1 of 3 sold out)"
+    assert got["low"] == "Only 2 left"
+    assert got["out"] == "Sold out"
+    assert got["later"] == "Pre-order"
+    assert got["names"] == ["you", "Ann and Bob", "A, B, C and 2 more"]
+
+
+async def test_grid_sizing(open_page: OpenPage) -> None:
+    page = await open_page("/")
+    got = await run(page, "video_grid.js", """
+        return [1, 2, 4, 10].map((n) => m.tileWidth(n, 960, 540, 10));
+    """)
+    # One tile fills a 16:9 box; two sit side by side; four make 2x2 (height-bound); ten, 4x3.
+    assert got == [960, 475, 471, 232]
+
+
+async def test_seq_tracking(open_page: OpenPage) -> None:
+    page = await open_page("/")
+    got = await run(page, "room_state.js", """
+        const room = new m.RoomState();
+        const a = {id: "a", name: "A", role: "guest", joined_at: 2};
+        const b = {id: "b", name: "B", role: "viewer", joined_at: 3};
+        room.reset({seq: 5, room: {id: "r", capacity: 10}, you: a, participants: [b, a]});
+        return {
+          order: [...room.participants.keys()], stage: room.onStage.map((p) => p.id),
+          checks: [room.check(6), room.check(6), room.check(9), room.check(10), room.check(3)],
+          seq: room.seq,
+        };
+    """)
+    assert got["order"] == ["a", "b"]  # join order
+    assert got["stage"] == ["a"]  # viewers are not on stage
+    assert got["checks"] == ["next", "old", "gap", "next", "old"]
+    assert got["seq"] == 10
+
+
+async def test_shopping_rules(open_page: OpenPage) -> None:
+    page = await open_page("/")
+    got = await run(page, "shopping_state.js", """
+        const s = new m.ShoppingState();
+        const product = (id) => ({id, title: id, variants: []});
+        s.reset({catalog: {revision: 0, currency: "USD", products: [product("p1"), product("p2")]},
+                 carousel: {index: 0, current: "p1", version: 0, mode: "host_led", holder: "g2"},
+                 round: null, votes: [], tallies: {}, shortlist: [], cart: [], chat: []});
+        const guest = {id: "g1", role: "guest"}, holder = {id: "g2", role: "guest"};
+        const host = {id: "h", role: "host"}, viewer = {id: "v", role: "viewer"};
+        const moves = () => [guest, holder, host, viewer].map((p) => s.canMove(p));
+        const before = moves();
+        s.participantLeft("g2");  // the remote is free again
+        const afterLeave = moves();
+        s.apply({type: "carousel_changed", seq: 2, change: "mode", by: "h",
+                 carousel: {index: 1, current: "p2", version: 1, mode: "everyone", holder: null}});
+        const everyone = moves();
+        const now = Date.now() / 1000;
+        s.apply({type: "vote_round_opened", seq: 3,
+                 round: {id: 3, state: "open", opens_at: now, closes_at: now + 60,
+                         product_ids: ["p1"]}});
+        const open = [s.votingClosed("p1"), s.votingClosed("p2")];
+        s.apply({type: "vote_round_closed", seq: 4, reason: "host",
+                 round: {id: 3, state: "closed", opens_at: now, closes_at: now,
+                         product_ids: ["p1"]}});
+        const closed = [s.votingClosed("p1"), s.votingClosed("p2")];
+        s.apply({type: "vote_cast", seq: 5, previous: null, shortlist: [],
+                 vote: {participant_id: "g1", product_id: "p2", variant_id: null, value: "yes"},
+                 tallies: {p2: {yes: 1, no: 0, score_count: 0, score_total: 0, by_variant: {}}}});
+        return {
+          order: s.carousel.product_ids, before, afterLeave, everyone, open, closed,
+          current: s.currentProduct.id, mine: s.myVote("g1", "p2").value, yes: s.tally("p2").yes,
+        };
+    """)
+    assert got["order"] == ["p1", "p2"]  # the catalog's order when the carousel omits it
+    assert got["before"] == [False, True, True, False]
+    assert got["afterLeave"] == [False, False, True, False]
+    assert got["everyone"] == [True, True, True, False]
+    assert got["open"] == [False, True]  # an open round takes votes on its products only
+    assert got["closed"] == [True, False]  # after it, its products' results stand
+    assert got["current"] == "p2"
+    assert got["mine"] == "yes" and got["yes"] == 1

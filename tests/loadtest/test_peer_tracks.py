@@ -1,0 +1,119 @@
+"""Replay tracks: paced, pausable without a catch-up burst, and a blocked video keeps numbering
+its frames so receivers see the gap as loss."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from loadtest.media import EncodedLoop
+from loadtest.metrics import LiveTally, RouteStats
+from loadtest.peer import ReplayAudioTrack, ReplayVideoTrack
+from loadtest.stamp import Stamp, append_stamp, read_stamp, stamp_padding
+
+LOOP = EncodedLoop(frames=tuple(bytes([i]) * 20 for i in range(10)), keyframes=(0, 5), fps=100)
+
+
+async def frame_numbers(track: ReplayVideoTrack, count: int) -> list[int]:
+    out = []
+    for _ in range(count):
+        stamp = read_stamp(bytes(await track.recv()))
+        assert stamp is not None and stamp.publisher == 7
+        out.append(stamp.frame)
+    return out
+
+
+async def test_frames_are_stamped_and_paced() -> None:
+    track = ReplayVideoTrack(LOOP, publisher=7)
+    started = time.monotonic()
+    assert await frame_numbers(track, 10) == list(range(10))
+    assert time.monotonic() - started >= 0.085  # 9 frame periods of 10 ms
+    assert track.frames_sent == 10
+
+
+async def test_a_blocked_video_skips_frame_numbers() -> None:
+    track = ReplayVideoTrack(LOOP, publisher=7)
+    await frame_numbers(track, 2)
+    track.block(0.05)
+    numbers = await frame_numbers(track, 2)
+    assert numbers[0] >= 5  # about five 10 ms frames went nowhere
+    assert numbers[1] == numbers[0] + 1
+
+
+async def test_pause_resumes_without_a_burst() -> None:
+    track = ReplayAudioTrack(tuple(b"x" for _ in range(5)))
+    await track.recv()
+    track.pause()
+    paused = time.monotonic()
+    track.resume()
+    await track.recv()  # due one period after the previous packet: no backlog to catch up
+    start = time.monotonic()
+    for _ in range(3):
+        await track.recv()
+    assert time.monotonic() - start >= 0.055
+    assert time.monotonic() - paused < 1
+
+
+def test_keyframe_request_jumps_to_the_next_keyframe() -> None:
+    track = ReplayVideoTrack(LOOP, publisher=1)
+    track._pos = 3
+    track.request_keyframe()
+    assert (track._pos, track.keyframe_requests) == (5, 1)
+    track._pos = 7
+    track.request_keyframe()
+    assert track._pos == 0  # wraps to the loop's first keyframe
+
+
+def test_route_stats_feed_the_live_tally() -> None:
+    tally = LiveTally()
+    r = RouteStats("video", keep_samples=False, tally=tally)
+    for i, n in enumerate((0, 1, 4)):
+        now = 10.0 + n / 30
+        r.on_packet(seq=i, timestamp=n * 3000, clock_rate=90000, size=500, marker=True,
+                    stamp=Stamp(1, n, int((now - 0.003) * 1e6)), now=now)
+    assert (r.lost_frames, tally.lost_frames, tally.bytes, r.latencies_ms) == (2, 2, 1500, [])
+    assert r.last_frame == 4
+    taken = tally.take_latency()
+    assert taken.n == 3 and taken.percentile(50) == pytest.approx(3.0, rel=0.02)
+    assert tally.latency.n == 0
+
+
+async def test_the_loop_wraps_on_its_delta_frame_and_keyframes_only_on_request() -> None:
+    loop = EncodedLoop(frames=(b"K" * 9, b"p" * 9, b"q" * 9), keyframes=(0,), fps=200,
+                       wrap=b"w" * 9)
+    track = ReplayVideoTrack(loop, publisher=1)
+    payloads = [bytes(await track.recv())[:1] for _ in range(7)]
+    assert payloads == [b"K", b"p", b"q", b"w", b"p", b"q", b"w"]
+    track.request_keyframe()
+    assert bytes(await track.recv())[:1] == b"K"
+
+
+@pytest.mark.parametrize("size", [1, 1277, 1278, 1290, 1296, 2592 - 18, 2592 - 5, 200_000])
+def test_the_stamp_always_travels_whole_in_the_last_packet(size: int) -> None:
+    chunk = 1296
+    pad = stamp_padding(size, (chunk,))
+    framed = append_stamp(bytes(size + pad), Stamp(3, 9, 1))
+    last = framed[(len(framed) - 1) // chunk * chunk:]  # what the packetizer puts last
+    assert read_stamp(last) == Stamp(3, 9, 1)
+
+
+async def test_packetized_frames_carry_their_stamp_in_the_marker_packet() -> None:
+    from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
+
+    loop = EncodedLoop(frames=tuple(bytes(1296 * k - 10) for k in (1, 2, 3)), keyframes=(0,),
+                       fps=200)
+    track = ReplayVideoTrack(loop, publisher=2)
+    encoder = Vp8Encoder()
+    for n in range(3):
+        payloads, _ = encoder.pack(await track.recv())
+        stamp = read_stamp(vp8_depayload(payloads[-1]))  # 8 bytes short of whole, unpadded
+        assert stamp is not None and (stamp.publisher, stamp.frame) == (2, n)
+
+
+def test_frames_of_another_publisher_on_a_reused_slot_are_not_loss() -> None:
+    r = RouteStats("video", keep_samples=False)
+    for i, (publisher, n) in enumerate(((1, 10), (1, 11), (2, 5000), (2, 5001), (2, 5003))):
+        r.on_packet(seq=i, timestamp=i * 3000, clock_rate=90000, size=500, marker=True,
+                    stamp=Stamp(publisher, n, int(10e6)), now=10.0 + i / 30)
+    assert (r.frames, r.lost_frames, r.last_frame) == (5, 1, 5003)

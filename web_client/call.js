@@ -1,0 +1,267 @@
+// Being in a room: the signaling conversation that joins, answers offers, follows room events,
+// and rejoins by itself after a lost connection (new socket, join again, state from the snapshot).
+
+import { Emitter } from "./events.js";
+import { MediaSession } from "./peer.js";
+import { SeqCheck } from "./room_state.js";
+import { SHOPPING_EVENTS } from "./shopping_state.js";
+import { SignalingConnection, SocketState } from "./signaling.js";
+
+export const Phase = Object.freeze({
+  IDLE: "idle",
+  CONNECTING: "connecting", // first connection
+  JOINING: "joining",
+  JOINED: "joined",
+  RECONNECTING: "reconnecting", // lost the connection (or the media) and getting back in
+  ENDED: "ended", // left, refused or removed: see `reason`
+});
+
+/** Why a call ended; each has its own message in the UI. */
+export const EndReason = Object.freeze({
+  LEFT: "left",
+  ROOM_CLOSED: "room_closed",
+  ROOM_FULL: "room_full",
+  REMOVED: "removed",
+  UNAUTHORIZED: "unauthorized",
+  FAILED: "failed",
+});
+
+// Join errors that retrying will not fix.
+const FINAL_JOIN_ERRORS = new Set(["room_full", "room_closed", "unauthorized", "bad_message"]);
+const ALREADY_JOINED_RETRY_MS = 1000; // our old socket may not be gone yet (e.g. after a reload)
+const MAX_JOIN_RETRIES = 15;
+const MEDIA_FAILED_GRACE_MS = 4000;
+const TRACE_SIZE = 200;
+
+/**
+ * Events: "phase" {phase, reason}, "error" (a server error about a request of ours),
+ * "notice" (something happened worth a toast), "tracks" (remote tracks changed).
+ */
+export class Call extends Emitter {
+  constructor({ localMedia, room, shopping, connection = new SignalingConnection() }) {
+    super();
+    this.localMedia = localMedia;
+    this.room = room;
+    this.shopping = shopping;
+    this.connection = connection;
+    this.session = null; // MediaSession of the current join
+    this.phase = Phase.IDLE;
+    this.reason = null;
+    this.target = null; // {room, name, role, token}
+    this._inbox = Promise.resolve();
+    this._joinRetries = 0;
+    this._retryTimer = null;
+    this._failTimer = null;
+    this.trace = []; // the last TRACE_SIZE things that happened, for debugging (window.coshop)
+    connection.on("state", ({ state, delay }) =>
+      this._trace(`socket ${state}${delay ? ` (retry in ${delay} ms)` : ""}`),
+    );
+    connection.on("open", ({ socket }) => this._sendJoin(socket));
+    connection.on("close", () => this._lost());
+    connection.on("state", ({ state }) => {
+      if (state === SocketState.WAITING && this.phase !== Phase.ENDED) this._lost();
+    });
+    connection.on("message", ({ message, socket }) => {
+      // One message at a time, in order: an offer is answered before the next one is looked at.
+      this._inbox = this._inbox
+        .then(() => (socket === this.connection.socketId ? this._handle(message) : null))
+        .catch((err) => console.error("coshop: handling", message.type, err));
+    });
+    localMedia.on("change", () => this.session && this.session.updateSendTracks().catch(() => {}));
+  }
+
+  /** Join `target` ({room, name, role, token}) and stay in until leave(). */
+  join(target) {
+    this.target = target;
+    this.reason = null;
+    this._joinRetries = 0;
+    this._setPhase(Phase.CONNECTING);
+    if (this.connection.state === SocketState.OPEN) this._sendJoin(this.connection.socketId);
+    else this.connection.start();
+  }
+
+  /** Leave the room for good. */
+  leave() {
+    this.connection.send({ type: "leave" });
+    this._end(EndReason.LEFT);
+  }
+
+  /** Send a request (shopping actions); false while not in the room. */
+  send(message) {
+    if (this.phase !== Phase.JOINED) return false;
+    return this.connection.send(message);
+  }
+
+  _trace(text) {
+    this.trace.push(`${(performance.now() / 1000).toFixed(1)} ${text}`);
+    if (this.trace.length > TRACE_SIZE) this.trace.shift();
+  }
+
+  _setPhase(phase, reason = null) {
+    this._trace(`phase ${phase}${reason ? ` (${reason})` : ""}`);
+    this.phase = phase;
+    if (reason) this.reason = reason;
+    this.emit("phase", { phase, reason: this.reason });
+  }
+
+  _sendJoin(socket) {
+    if (!this.target || this.phase === Phase.ENDED || socket !== this.connection.socketId) return;
+    const { room, name, role, token } = this.target;
+    const message = { type: "join", room };
+    if (token) message.token = token;
+    else message.name = name;
+    if (role === "viewer") message.role = "viewer";
+    this.connection.send(message);
+    if (this.phase !== Phase.RECONNECTING) this._setPhase(Phase.JOINING);
+  }
+
+  // The socket went away: media goes with it; the connection is already retrying.
+  _lost() {
+    if (this.phase === Phase.ENDED || this.phase === Phase.IDLE) return;
+    this._closeSession();
+    if (this.phase === Phase.JOINED || this.phase === Phase.RECONNECTING) {
+      this._setPhase(Phase.RECONNECTING);
+    }
+  }
+
+  _end(reason) {
+    clearTimeout(this._retryTimer);
+    clearTimeout(this._failTimer);
+    this.connection.stop();
+    this._closeSession();
+    this._setPhase(Phase.ENDED, reason);
+  }
+
+  _closeSession() {
+    clearTimeout(this._failTimer);
+    if (this.session) {
+      this.session.close();
+      this.session = null;
+      this.emit("tracks", new Map());
+    }
+  }
+
+  _newSession() {
+    this._closeSession();
+    const session = new MediaSession(this.localMedia);
+    session.on("tracks", (tracks) => this.emit("tracks", tracks));
+    session.on("state", (state) => {
+      clearTimeout(this._failTimer);
+      if (state !== "failed" || session !== this.session) return;
+      // The server notices too and sends `left` (media_failed); if it does not, start over.
+      this._failTimer = setTimeout(() => {
+        if (session === this.session) this._rejoin();
+      }, MEDIA_FAILED_GRACE_MS);
+    });
+    this.session = session;
+    return session;
+  }
+
+  _rejoin() {
+    this._closeSession();
+    this._setPhase(Phase.RECONNECTING);
+    this.connection.restart();
+  }
+
+  async _handle(message) {
+    const type = message.type;
+    if (type !== "pong") {
+      const detail = message.seq ? ` seq ${message.seq}` : "";
+      this._trace(
+        `got ${type}${detail}${message.code ? ` ${message.code}` : ""}${message.reason ? ` ${message.reason}` : ""}`,
+      );
+    }
+    if (typeof message.seq === "number" && type !== "joined" && type !== "snapshot") {
+      if (this.phase !== Phase.JOINED) return;
+      const check = this.room.check(message.seq);
+      if (check === SeqCheck.OLD) return;
+      if (check === SeqCheck.GAP) this.connection.send({ type: "resync" });
+    }
+    switch (type) {
+      case "joined":
+        this._joinRetries = 0;
+        this._newSession();
+        this.room.reset(message);
+        this.shopping.reset(message.shopping);
+        this._setPhase(Phase.JOINED);
+        break;
+      case "snapshot":
+        this.room.reset(message);
+        if (message.shopping) this.shopping.reset(message.shopping);
+        break;
+      case "offer":
+        await this._answer(message);
+        break;
+      case "participant_joined":
+        this.room.addParticipant(message.participant);
+        break;
+      case "participant_left":
+        this.room.removeParticipant(message.participant_id, message.reason);
+        this.shopping.participantLeft(message.participant_id);
+        break;
+      case "track_published":
+      case "room_closed":
+        break;
+      case "left":
+        this._onLeft(message.reason);
+        break;
+      case "error":
+        this._onError(message);
+        break;
+      case "pong":
+        break;
+      default:
+        if (SHOPPING_EVENTS.has(type)) this.shopping.apply(message);
+    }
+  }
+
+  async _answer(offer) {
+    const session = this.session;
+    if (!session || this.phase !== Phase.JOINED) return;
+    const socket = this.connection.socketId;
+    const sdp = await session.answer(offer);
+    // Only if nothing replaced this connection while ICE was gathering.
+    if (session === this.session && socket === this.connection.socketId) {
+      this.connection.send({ type: "answer", sdp });
+    }
+  }
+
+  _onLeft(reason) {
+    switch (reason) {
+      case "left":
+        this._end(EndReason.LEFT);
+        break;
+      case "room_closed":
+        this._end(EndReason.ROOM_CLOSED);
+        break;
+      case "removed":
+        this._end(EndReason.REMOVED);
+        break;
+      default:
+        // media_failed (or anything new): get back in with a fresh connection.
+        this.emit("notice", "The media connection failed. Reconnecting…");
+        this._rejoin();
+    }
+  }
+
+  _onError(error) {
+    if (error.ref === "join" && this.phase !== Phase.JOINED) {
+      if (error.code === "already_joined" && this._joinRetries < MAX_JOIN_RETRIES) {
+        // With a token our identity is fixed; the server has not let our old socket go yet.
+        this._joinRetries += 1;
+        const socket = this.connection.socketId;
+        this._retryTimer = setTimeout(() => this._sendJoin(socket), ALREADY_JOINED_RETRY_MS);
+        return;
+      }
+      if (FINAL_JOIN_ERRORS.has(error.code) || error.code === "already_joined") {
+        const reason = Object.values(EndReason).includes(error.code) ? error.code : EndReason.FAILED;
+        this.reason = reason;
+        this.failure = error;
+        this._end(reason);
+        return;
+      }
+    }
+    if (error.code === "stale_version" && error.carousel) this.shopping.correctCarousel(error.carousel);
+    this.emit("error", error);
+  }
+}

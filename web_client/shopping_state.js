@@ -1,0 +1,207 @@
+// The room's shopping state (PROTOCOL.md, "Shopping"): catalog, carousel, votes, round, cart, chat.
+//
+// Only server events change it (never optimistically): `reset` takes the `shopping` field of
+// joined/snapshot, `apply` takes one event. Browsing on your own is local too, but it is view
+// state (see CarouselView), not room state.
+
+import { Emitter } from "./events.js";
+
+export const SHOPPING_EVENTS = new Set([
+  "carousel_changed",
+  "catalog_loaded",
+  "vote_cast",
+  "vote_retracted",
+  "vote_round_opened",
+  "vote_round_closed",
+  "chat_message",
+  "reaction",
+  "cart_item_added",
+  "cart_item_removed",
+]);
+
+const CHAT_KEEP = 200;
+
+function emptyCarousel() {
+  return { product_ids: [], index: 0, current: null, version: 0, mode: "host_led", holder: null };
+}
+
+/**
+ * Events: "catalog", "carousel" {carousel, change, by}, "votes", "round", "cart", "chat" (new
+ * message or reset), "reaction" {participant_id, emoji, product_id}, "change" (anything).
+ */
+export class ShoppingState extends Emitter {
+  constructor() {
+    super();
+    this.available = false; // false until a joined/snapshot carried `shopping`
+    this._set({});
+  }
+
+  _set(shopping) {
+    this.catalog = shopping.catalog || { revision: 0, currency: null, products: [] };
+    this.products = new Map(this.catalog.products.map((p) => [p.id, p]));
+    this.carousel = this._normalize(shopping.carousel || emptyCarousel());
+    this.round = shopping.round || null;
+    this.votes = new Map(); // `${participant}|${product}` -> vote
+    for (const vote of shopping.votes || []) this.votes.set(voteKey(vote), vote);
+    this.tallies = shopping.tallies || {};
+    this.shortlist = shopping.shortlist || [];
+    this.cart = shopping.cart || [];
+    this.chat = (shopping.chat || []).slice(-CHAT_KEEP);
+  }
+
+  /** Replace everything with the `shopping` field of joined/snapshot. */
+  reset(shopping) {
+    this.available = Boolean(shopping);
+    this._set(shopping || {});
+    for (const name of ["catalog", "carousel", "votes", "round", "cart", "chat", "change"]) {
+      this.emit(name, name === "carousel" ? { carousel: this.carousel, change: "reset" } : this);
+    }
+  }
+
+  /** Apply one shopping event (seq already checked by the caller). */
+  apply(message) {
+    switch (message.type) {
+      case "carousel_changed":
+        this._carousel(message.carousel, message.change, message.by);
+        break;
+      case "catalog_loaded":
+        this.catalog = message.catalog;
+        this.products = new Map(this.catalog.products.map((p) => [p.id, p]));
+        this._dropVotesNotIn(this.products);
+        this.tallies = message.tallies;
+        this.shortlist = message.shortlist;
+        this.cart = message.cart;
+        this.emit("catalog", this);
+        this._carousel(message.carousel, "catalog", null);
+        this.emit("votes", this);
+        this.emit("cart", this);
+        break;
+      case "vote_cast":
+        this.votes.set(voteKey(message.vote), message.vote);
+        this._tallies(message);
+        break;
+      case "vote_retracted":
+        this.votes.delete(voteKey(message.vote));
+        this._tallies(message);
+        break;
+      case "vote_round_opened":
+      case "vote_round_closed":
+        this.round = message.round;
+        this.emit("round", { round: this.round, reason: message.reason || null });
+        break;
+      case "chat_message":
+        this.chat.push(message.message);
+        if (this.chat.length > CHAT_KEEP) this.chat.splice(0, this.chat.length - CHAT_KEEP);
+        this.emit("chat", message.message);
+        break;
+      case "reaction":
+        this.emit("reaction", message);
+        break;
+      case "cart_item_added": {
+        const i = this.cart.findIndex((item) => sameItem(item, message.item));
+        if (i >= 0) this.cart[i] = message.item;
+        else this.cart.push(message.item);
+        this.emit("cart", this);
+        break;
+      }
+      case "cart_item_removed":
+        this.cart = this.cart.filter((item) => !sameItem(item, message.item));
+        this.emit("cart", this);
+        break;
+      default:
+        return;
+    }
+    this.emit("change", this);
+  }
+
+  /** The remote is free again when its holder leaves (no event of its own says so). */
+  participantLeft(id) {
+    if (this.carousel.holder === id) {
+      this._carousel({ ...this.carousel, holder: null }, "remote", null);
+    }
+  }
+
+  /** The carousel as a `stale_version` error reported it. */
+  correctCarousel(carousel) {
+    if (carousel && carousel.version >= this.carousel.version) this._carousel(carousel, "move", null);
+  }
+
+  // PROTOCOL.md: the carousel's order is the catalog's; take it from there if not sent along.
+  _normalize(carousel) {
+    if (Array.isArray(carousel.product_ids)) return carousel;
+    return { ...carousel, product_ids: this.catalog.products.map((p) => p.id) };
+  }
+
+  _carousel(carousel, change, by) {
+    carousel = this._normalize(carousel);
+    this.carousel = carousel;
+    this.emit("carousel", { carousel, change, by });
+  }
+
+  _tallies(message) {
+    this.tallies = message.tallies;
+    this.shortlist = message.shortlist;
+    this.emit("votes", { vote: message.vote, type: message.type });
+  }
+
+  _dropVotesNotIn(products) {
+    for (const [key, vote] of this.votes) {
+      if (!products.has(vote.product_id)) this.votes.delete(key);
+    }
+  }
+
+  // --- reading --------------------------------------------------------------------------------
+
+  product(id) {
+    return this.products.get(id) || null;
+  }
+
+  /** Products in carousel order. */
+  get ordered() {
+    return this.carousel.product_ids.map((id) => this.products.get(id)).filter(Boolean);
+  }
+
+  get currentProduct() {
+    return this.carousel.current ? this.product(this.carousel.current) : null;
+  }
+
+  myVote(participantId, productId) {
+    return this.votes.get(`${participantId}|${productId}`) || null;
+  }
+
+  tally(productId) {
+    return this.tallies[productId] || { yes: 0, no: 0, score_count: 0, score_total: 0 };
+  }
+
+  /** Whether `you` may move the room's carousel now (PROTOCOL.md, "The remote"). */
+  canMove(you) {
+    if (!you) return false;
+    if (you.role === "host" || you.role === "admin") return true;
+    if (you.role === "viewer") return false;
+    return this.carousel.mode === "everyone" || this.carousel.holder === you.id;
+  }
+
+  /** Whether `you` may take the remote. */
+  canTakeRemote(you) {
+    if (!you || you.role === "viewer" || this.carousel.holder === you.id) return false;
+    return you.role === "host" || you.role === "admin" || this.carousel.mode === "everyone";
+  }
+
+  /** Whether votes on `productId` are refused now (its round closed, or not in the open round). */
+  votingClosed(productId, now = Date.now() / 1000) {
+    const round = this.round;
+    if (!round) return false;
+    const covers = !round.product_ids || round.product_ids.includes(productId);
+    const open = round.state === "open" && now < round.closes_at;
+    if (open) return !covers;
+    return covers;
+  }
+}
+
+function voteKey(vote) {
+  return `${vote.participant_id}|${vote.product_id}`;
+}
+
+function sameItem(a, b) {
+  return a.product_id === b.product_id && (a.variant_id || null) === (b.variant_id || null);
+}
