@@ -61,7 +61,7 @@ class MediaRoom:
         logger.info("peer %s leaves media room %s: %s", peer_id, self.room_id, reason)
         await peer.close()
         for other in list(self.peers.values()):
-            if other.unsubscribe(peer_id):
+            if not other.closed and other.unsubscribe(peer_id):
                 await other.negotiate()
         if not self.peers:
             self._on_empty(self)

@@ -192,6 +192,11 @@ class TrackSource:
                 await self._receiver._send_rtcp_pli(self._media_ssrc)
             except ConnectionError:
                 logger.debug("PLI to %s not sent: transport closed", self.owner)
+            # Encoders may ignore a request that comes too soon after the last keyframe
+            # (Chrome: ~300 ms), so keep asking while a started subscriber still waits.
+            await asyncio.sleep(2 * self._throttle.interval)
+            if any(f.negotiated and f.rewriter.waiting_for_keyframe() for f in self.forwarders):
+                self._keyframe_wanted.set()
 
     # -- lifecycle ------------------------------------------------------------------
 
