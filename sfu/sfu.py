@@ -16,9 +16,6 @@ class SFU:
         check_aiortc()
         self.config = config or SFUConfig()
         self._rooms: dict[str, MediaRoom] = {}
-        self._closed = False
-        # Counters of peers already gone, so totals never go backwards.
-        self._retired: dict[str, int] = {}
 
     def room(self, room_id: str) -> MediaRoom:
         """The media room ``room_id``, created on first use."""
@@ -49,7 +46,6 @@ class SFU:
 
     async def close(self) -> None:
         """Close every room and peer connection (idempotent)."""
-        self._closed = True
         rooms, self._rooms = list(self._rooms.values()), {}
         for room in rooms:
             await room.close()
