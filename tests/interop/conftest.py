@@ -1,0 +1,98 @@
+"""A real ``coshop serve`` process for the interop suite, its log kept for inspection.
+
+Like the clients in stranger.py, nothing here imports coshop: the server is started the way
+a user starts it, from the console script.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    """A running ``coshop serve`` and where its log goes."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def coshop_binary() -> str:
+    found = Path(sys.executable).parent / "coshop"
+    if found.exists():
+        return str(found)
+    which = shutil.which("coshop")
+    assert which, "the coshop console script is not installed (pip install -e .)"
+    return which
+
+
+def start_server(tmp: Path, env: dict[str, str] | None = None) -> Server:
+    port = _free_port()
+    log = tmp / f"coshop-{port}.log"
+    full_env = {**os.environ, "COSHOP_PORT": str(port), "COSHOP_HOST": "127.0.0.1", **(env or {})}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [coshop_binary(), "serve"], stdout=out, stderr=subprocess.STDOUT, env=full_env
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"coshop serve exited: {log.read_text()}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1):
+                return Server(url, process, log)
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"coshop serve did not answer /healthz: {log.read_text()}")
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start ``coshop serve`` processes (environment overrides as keyword arguments)."""
+    servers: list[Server] = []
+
+    def start(**env: str) -> Server:
+        server = start_server(tmp_path, {f"COSHOP_{k.upper()}": v for k, v in env.items()})
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+    for server in servers:
+        text = server.log_text()
+        assert "Traceback" not in text, f"server logged a traceback:\n{text[-4000:]}"

@@ -1,0 +1,250 @@
+"""A coshop client written from docs/PROTOCOL.md alone, the way an outside developer would.
+
+It imports nothing from coshop or its test helpers: only aiohttp, aiortc, av and numpy. Each
+publisher paints its own colour, so a receiver can tell WHO every decoded frame came from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import av
+import numpy as np
+from aiortc import (
+    MediaStreamTrack,
+    RTCPeerConnection,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+    VideoStreamTrack,
+)
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
+
+WIDTH, HEIGHT = 160, 120
+#: Distinct colours (RGB) a publisher can paint; a receiver matches the nearest one.
+PALETTE: list[tuple[int, int, int]] = [
+    (220, 30, 30),
+    (30, 200, 30),
+    (30, 60, 220),
+    (230, 220, 30),
+    (210, 40, 210),
+    (30, 210, 210),
+    (240, 240, 240),
+    (130, 70, 20),
+    (250, 140, 0),
+    (90, 90, 90),
+    (120, 0, 160),
+]
+
+
+def nearest_colour(rgb: tuple[float, float, float]) -> int:
+    """Index of the palette colour closest to ``rgb``."""
+    dists = [sum((a - b) ** 2 for a, b in zip(rgb, c, strict=True)) for c in PALETTE]
+    return dists.index(min(dists))
+
+
+class ColourTrack(VideoStreamTrack):
+    """30 fps of one colour with a moving stripe (content changes every frame).
+
+    aiortc's VP8 encoder makes a keyframe at start and then only when asked (PLI/FIR).
+    """
+
+    def __init__(self, colour: int, *, moving: bool = True) -> None:
+        super().__init__()
+        self._rgb = np.array(PALETTE[colour], dtype=np.uint8)
+        self._moving = moving
+        self._n = 0
+        self._static: av.VideoFrame | None = None
+
+    def _image(self) -> np.ndarray:
+        img = np.empty((HEIGHT, WIDTH, 3), dtype=np.uint8)
+        img[:, :] = self._rgb
+        if self._moving:
+            x = (self._n * 3) % (WIDTH - 8)
+            img[:, x : x + 4] = self._rgb // 2  # a darker stripe keeps the mean colour close
+        else:
+            img[::16, ::16] = self._rgb // 2  # a fixed dot pattern: a still picture
+        return img
+
+    async def recv(self) -> av.VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        if self._moving or self._static is None:
+            frame = av.VideoFrame.from_ndarray(self._image(), format="rgb24")
+            self._static = frame
+        frame = self._static if not self._moving else frame
+        out = av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")
+        out.pts, out.time_base = pts, time_base
+        self._n += 1
+        return out
+
+
+@dataclass
+class Received:
+    """What one receiver decoded from one source (participant id)."""
+
+    frames: int = 0
+    right_colour: int = 0
+    wrong_colour: int = 0
+    first_at: float | None = None
+    last_at: float | None = None
+    gaps: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Stranger:
+    """One participant: signaling over a WebSocket, media over one aiortc peer connection."""
+
+    base_url: str
+    name: str
+    colour: int | None  # None = does not publish video (audio only or viewer)
+    moving: bool = True
+    role: str = "guest"
+    colour_of: Callable[[str], int | None] = lambda _pid: None
+    me: str | None = None
+    joined_at: float | None = None
+    participants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    received: dict[str, Received] = field(default_factory=dict)
+    audio_frames: dict[str, int] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    offers: int = 0
+    left: str | None = None
+
+    def __post_init__(self) -> None:
+        self.pc = RTCPeerConnection()
+        self._session: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._consumers: list[asyncio.Task[None]] = []
+        self._slots: dict[str, str | None] = {}  # mid -> source participant id
+        self._attached = False
+        self._joined = asyncio.Event()
+        self._video_track = (
+            None if self.colour is None else ColourTrack(self.colour, moving=self.moving)
+        )
+        self._audio_track = AudioStreamTrack() if self.role != "viewer" else None
+        self.pc.on("track", self._on_track)
+
+    # -- signaling ---------------------------------------------------------------------
+
+    async def join(self, room: str, *, extra: dict[str, Any] | None = None) -> None:
+        self._session = aiohttp.ClientSession()
+        url = self.base_url.replace("http", "ws", 1) + "/ws"
+        self._ws = await self._session.ws_connect(url, max_msg_size=0)
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+        msg: dict[str, Any] = {"type": "join", "room": room, "name": self.name, "role": self.role}
+        msg.update(extra or {})
+        self.joined_at = time.monotonic()
+        await self._ws.send_json(msg)
+        await asyncio.wait_for(self._joined.wait(), 10)
+
+    async def send(self, msg: dict[str, Any]) -> None:
+        assert self._ws is not None
+        await self._ws.send_json(msg)
+
+    async def _read(self) -> None:
+        assert self._ws is not None
+        async for raw in self._ws:
+            if raw.type != aiohttp.WSMsgType.TEXT:
+                break
+            msg = json.loads(raw.data)
+            self.messages.append(msg)
+            kind = msg.get("type")
+            if kind in ("joined", "snapshot"):
+                self.me = msg["you"]["id"]
+                self.participants = {p["id"]: p for p in msg["participants"]}
+                self._joined.set()
+            elif kind == "participant_joined":
+                self.participants[msg["participant"]["id"]] = msg["participant"]
+            elif kind == "participant_left":
+                self.participants.pop(msg["participant_id"], None)
+            elif kind == "offer":
+                await self._answer(msg)
+            elif kind == "error":
+                self.errors.append(msg)
+            elif kind == "left":
+                self.left = msg["reason"]
+
+    async def _answer(self, msg: dict[str, Any]) -> None:
+        assert self._ws is not None
+        self.offers += 1
+        for slot in msg["slots"]:
+            self._slots[slot["mid"]] = slot["source"] if slot["direction"] == "sendonly" else None
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=msg["sdp"], type="offer"))
+        if not self._attached:
+            self._attached = True
+            publish = {s["mid"]: s["kind"] for s in msg["slots"] if s["direction"] == "recvonly"}
+            for t in self.pc.getTransceivers():
+                if t.mid in publish:
+                    track = self._video_track if t.kind == "video" else self._audio_track
+                    if track is not None:
+                        t.sender.replaceTrack(track)
+                        t.direction = "sendonly"
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        await self._ws.send_json({"type": "answer", "sdp": self.pc.localDescription.sdp})
+
+    # -- media -------------------------------------------------------------------------
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        transceiver = next(
+            t for t in self.pc.getTransceivers() if t.receiver.track is track
+        )
+        task = asyncio.get_running_loop().create_task(self._consume(transceiver, track))
+        self._consumers.append(task)
+
+    async def _consume(self, transceiver: RTCRtpTransceiver, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
+            while True:
+                frame = await track.recv()
+                source = self._slots.get(transceiver.mid or "")
+                if source is None:
+                    continue
+                if track.kind == "audio":
+                    self.audio_frames[source] = self.audio_frames.get(source, 0) + 1
+                    continue
+                now = time.monotonic()
+                got = self.received.setdefault(source, Received())
+                rgb = frame.to_ndarray(format="rgb24").reshape(-1, 3).mean(axis=0)
+                expected = self.colour_of(source)
+                if expected is not None and nearest_colour(tuple(rgb)) == expected:
+                    got.right_colour += 1
+                else:
+                    got.wrong_colour += 1
+                if got.first_at is None:
+                    got.first_at = now
+                elif got.last_at is not None:
+                    got.gaps.append(now - got.last_at)
+                got.last_at = now
+                got.frames += 1
+
+    def right_frames(self, source: str) -> int:
+        got = self.received.get(source)
+        return 0 if got is None else got.right_colour
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def leave(self) -> None:
+        await self.send({"type": "leave"})
+
+    async def close(self) -> None:
+        for task in self._consumers:
+            task.cancel()
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        if self._session is not None:
+            await self._session.close()
+        await self.pc.close()
+        for task in self._consumers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
