@@ -127,6 +127,8 @@ class Peer:
         self.pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         self.pc.on("connectionstatechange", self._on_connection_state)
         self._publish: dict[str, RTCRtpTransceiver] = {}
+        self._answered_once = False
+        self._deferred: list[TrackSource] = []  # subscriptions held back until the first answer
         if publish:
             for kind in KINDS:
                 transceiver = self.pc.addTransceiver(kind, direction="recvonly")
@@ -149,8 +151,20 @@ class Peer:
         Call ``negotiate`` after.
         """
         assert source.codec is not None
-        if any(s.forwarder.source is source for s in self.subscriptions):
+        if source in self._deferred or any(
+            s.forwarder.source is source for s in self.subscriptions
+        ):
             return False
+        if not self._answered_once and any(
+            t.kind == source.kind for t in self.pc.getTransceivers()
+        ):
+            # The first offer carries at most one m-line per kind. An answerer with the
+            # default "balanced" bundle policy (aiortc's) gives every same-kind m-line
+            # of one offer the first one's transport, then bundles only that first one
+            # (RFC 8843 §7.3.2 is not followed), so the others would never get media.
+            # Once the first answer is applied, later m-lines join the bundle properly.
+            self._deferred.append(source)
+            return True
         key = _codec_key(source.codec)
         sub = next(
             (
@@ -185,6 +199,7 @@ class Peer:
     def unsubscribe(self, owner: str) -> bool:
         """Stop receiving every track of ``owner``; True if negotiation is needed."""
         changed = False
+        self._deferred = [s for s in self._deferred if s.owner != owner]
         for sub in self.subscriptions:
             if sub.source == owner and sub.state is SubscriptionState.ACTIVE:
                 sub.forwarder.detach()
@@ -260,6 +275,12 @@ class Peer:
                 # sender starts: a keyframe before that would be dropped, and the next
                 # request throttled.)
                 sub.forwarder.source.request_keyframe()
+        if not self._answered_once:
+            self._answered_once = True
+            deferred, self._deferred = self._deferred, []
+            for source in deferred:
+                if source.ready and self.subscribe(source):
+                    self._negotiator.request()  # folded into the follow-up offer
         if self._negotiator.answered():
             await self._send_offer()
 

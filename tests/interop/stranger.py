@@ -84,6 +84,10 @@ class ColourTrack(VideoStreamTrack):
         return out
 
 
+class JoinRefused(Exception):
+    """The server answered ``join`` with an ``error`` (its message is the argument)."""
+
+
 @dataclass
 class Received:
     """What one receiver decoded from one source (participant id)."""
@@ -143,6 +147,8 @@ class Stranger:
         self.joined_at = time.monotonic()
         await self._ws.send_json(msg)
         await asyncio.wait_for(self._joined.wait(), 10)
+        if self.me is None:
+            raise JoinRefused(self.errors[-1])
 
     async def send(self, msg: dict[str, Any]) -> None:
         assert self._ws is not None
@@ -168,6 +174,8 @@ class Stranger:
                 await self._answer(msg)
             elif kind == "error":
                 self.errors.append(msg)
+                if not self._joined.is_set() and msg.get("ref") == "join":
+                    self._joined.set()  # join() raises with the error
             elif kind == "left":
                 self.left = msg["reason"]
 

@@ -8,6 +8,7 @@ came from, per slot.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 
@@ -45,8 +46,8 @@ class Room:
     def publishers(self) -> list[Stranger]:
         return [p for p in self.people if p.colour is not None and p.me and p.left is None]
 
-    async def all_see_all(self, among: list[Stranger], timeout: float = 15) -> None:
-        deadline = time.monotonic() + timeout
+    async def all_see_all(self, among: list[Stranger], within: float = 15) -> None:
+        deadline = time.monotonic() + within
         while True:
             missing = [
                 (r.name, s.name, r.right_frames(s.me or ""))
@@ -75,7 +76,7 @@ class Room:
 
 @pytest.fixture
 async def room(serve: Callable[..., Server], request: pytest.FixtureRequest) -> Room:
-    r = Room(serve(), request.node.name.replace("[", "-").replace("]", "")[:60])
+    r = Room(serve(), re.sub(r"[^A-Za-z0-9_-]", "-", request.node.name)[-64:])
     yield r  # type: ignore[misc]
     await r.close()
 
