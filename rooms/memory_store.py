@@ -117,12 +117,19 @@ class MemoryStore:
         event = self._emit(room_id, room, PARTICIPANT_JOINED, participant_joined_data(joined))
         return self._snapshot(room_id, room), event
 
-    async def leave(self, room_id: str, participant_id: str, *, reason: str) -> RoomEvent | None:
-        """Remove the participant and publish ``participant_left``; None if they were not in."""
+    async def leave(
+        self, room_id: str, participant_id: str, *, reason: str, joined_at: float | None = None
+    ) -> RoomEvent | None:
+        """Remove the participant and publish ``participant_left``; None if they were not in
+        (or, with ``joined_at``, if the one in the room joined at another time)."""
         self._check_open()
         room = self._rooms.get(validate_room_id(room_id))
-        if room is None or room.participants.pop(participant_id, None) is None:
+        present = None if room is None else room.participants.get(participant_id)
+        if room is None or present is None:
             return None
+        if joined_at is not None and present.joined_at != joined_at:
+            return None
+        del room.participants[participant_id]
         room.shop.release_remote(participant_id)
         data = participant_left_data(participant_id, reason)
         return self._emit(room_id, room, PARTICIPANT_LEFT, data)

@@ -218,14 +218,18 @@ class RedisStore:
         event = RoomEvent(room_id, int(seq), PARTICIPANT_JOINED, json_data(data))
         return snapshot, event
 
-    async def leave(self, room_id: str, participant_id: str, *, reason: str) -> RoomEvent | None:
-        """Remove the participant and publish ``participant_left``; None if they were not in."""
+    async def leave(
+        self, room_id: str, participant_id: str, *, reason: str, joined_at: float | None = None
+    ) -> RoomEvent | None:
+        """Remove the participant and publish ``participant_left``; None if they were not in
+        (or, with ``joined_at``, if the one in the room joined at another time)."""
         keys = self._keys(room_id)
         data = participant_left_data(participant_id, reason)
         head, tail = event_json_parts(room_id, PARTICIPANT_LEFT, data)
         seq = await self._scripts.leave(
             keys=[keys.participants, keys.seq, keys.carousel],
-            args=[participant_id, keys.events, head, tail],
+            args=[participant_id, keys.events, head, tail,
+                  "" if joined_at is None else repr(joined_at)],
         )
         if seq is None:
             return None

@@ -77,8 +77,14 @@ class RoomStore(Protocol):
         """
         ...
 
-    async def leave(self, room_id: str, participant_id: str, *, reason: str) -> RoomEvent | None:
-        """Remove the participant and publish ``participant_left``; None if they were not in."""
+    async def leave(
+        self, room_id: str, participant_id: str, *, reason: str, joined_at: float | None = None
+    ) -> RoomEvent | None:
+        """Remove the participant and publish ``participant_left``; None if they were not in.
+
+        With ``joined_at`` (the store's stamp from ``join``) only that session of the
+        participant is removed: an old connection's late leave never removes a newer one.
+        """
         ...
 
     async def snapshot(self, room_id: str) -> RoomSnapshot:

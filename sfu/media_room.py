@@ -37,7 +37,9 @@ class MediaRoom:
         if self._closed:
             raise SFUError(f"media room {self.room_id} is closed")
         if peer_id in self.peers:
-            raise SFUError(f"peer {peer_id} is already in media room {self.room_id}")
+            # The same participant is back (a reload, a resumed connection) before its old
+            # connection was torn down: the new one replaces it.
+            await self.remove_peer(peer_id, reason="replaced")
         peer = Peer(
             peer_id,
             publish=publish,
@@ -53,11 +55,20 @@ class MediaRoom:
         await peer.negotiate()
         return peer
 
-    async def remove_peer(self, peer_id: str, *, reason: str) -> None:
-        """Close the participant's peer connection and renegotiate the others (idempotent)."""
-        peer = self.peers.pop(peer_id, None)
-        if peer is None:
+    async def remove_peer(
+        self, peer_id: str, *, reason: str, peer: Peer | None = None
+    ) -> None:
+        """Close the participant's peer connection and renegotiate the others (idempotent).
+
+        With ``peer``, only that connection goes: a newer one of the same participant stays.
+        """
+        current = self.peers.get(peer_id)
+        if current is None or (peer is not None and current is not peer):
+            if peer is not None:
+                await peer.close()
             return
+        del self.peers[peer_id]
+        peer = current
         logger.info("peer %s leaves media room %s: %s", peer_id, self.room_id, reason)
         await peer.close()
         for other in list(self.peers.values()):
@@ -83,7 +94,7 @@ class MediaRoom:
     async def _drop_failed(self, peer: Peer, reason: str) -> None:
         if self.peers.get(peer.id) is not peer:
             return
-        await self.remove_peer(peer.id, reason=reason)
+        await self.remove_peer(peer.id, reason=reason, peer=peer)
         await peer.listener.on_closed(peer.id, reason)
 
     def stats(self) -> dict[str, Any]:

@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 #: The event signaling publishes (RoomStore.publish) when the SFU reports a published track;
 #: data {"participant_id": str, "kind": "audio" | "video"}.
 TRACK_PUBLISHED = "track_published"
+#: Published when a participant says its microphone or camera changed (``media_state``);
+#: data {"participant_id": str, "audio": bool, "video": bool}.
+MEDIA_STATE = "media_state"
 
 
 def participant_info(participant: Participant) -> wire.ParticipantInfo:
@@ -32,9 +35,10 @@ def room_ref(info: RoomInfo) -> wire.RoomRef:
     return wire.RoomRef(id=info.id, capacity=info.capacity)
 
 
-def joined(snapshot: RoomSnapshot, you: Participant) -> wire.Joined:
-    """The reply to a successful join."""
+def joined(snapshot: RoomSnapshot, you: Participant, resume: str) -> wire.Joined:
+    """The reply to a successful join (``resume``: the credential to come back with)."""
     return wire.Joined(
+        resume=resume,
         seq=snapshot.seq,
         room=room_ref(snapshot.room),
         you=participant_info(you),
@@ -89,6 +93,8 @@ def event_message(event: RoomEvent) -> wire.ServerMessage | None:
             return wire.TrackPublished.model_validate(
                 {"seq": event.seq, "participant_id": data["participant_id"], "kind": data["kind"]}
             )
+        if event.type == MEDIA_STATE:
+            return wire.MediaStateChanged.model_validate({"seq": event.seq, **data})
         if event.type == ROOM_CLOSED:
             return wire.RoomClosed(seq=event.seq, room=event.room_id)
         if event.type in _SHOPPING_MESSAGES:

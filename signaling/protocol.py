@@ -201,6 +201,8 @@ class Join(_Message):
     name: Name | None = None
     role: Literal["guest", "viewer"] = "guest"
     token: str | None = Field(None, max_length=4096)
+    #: The ``resume`` credential of an earlier ``joined``: come back as the same participant.
+    resume: str | None = Field(None, max_length=4096)
 
 
 class Answer(_Message):
@@ -220,6 +222,14 @@ class Resync(_Message):
     """Ask for a fresh ``snapshot`` (after a ``seq`` gap)."""
 
     type: Literal["resync"] = "resync"
+
+
+class SetMediaState(_Message):
+    """The sender says whether its microphone and camera are on (not guessed from silence)."""
+
+    type: Literal["media_state"] = "media_state"
+    audio: bool
+    video: bool
 
 
 class Ping(_Message):
@@ -340,6 +350,7 @@ ClientMessage = Annotated[
     | Leave
     | Resync
     | Ping
+    | SetMediaState
     | CarouselMove
     | RemoteTake
     | RemotePass
@@ -368,6 +379,8 @@ class Joined(_Message):
     you: ParticipantInfo
     participants: list[ParticipantInfo]
     shopping: ShoppingInfo
+    #: Present this in a later ``join`` (after a reload or a drop) to be the same participant.
+    resume: str
 
 
 class Snapshot(_Message):
@@ -404,6 +417,16 @@ class ParticipantLeft(_Message):
     seq: int
     participant_id: str
     reason: str
+
+
+class MediaStateChanged(_Message):
+    """A participant turned its microphone or camera on or off."""
+
+    type: Literal["media_state"] = "media_state"
+    seq: int
+    participant_id: str
+    audio: bool
+    video: bool
 
 
 class TrackPublished(_Message):
@@ -549,6 +572,7 @@ ServerMessage = Annotated[
     | ParticipantJoined
     | ParticipantLeft
     | TrackPublished
+    | MediaStateChanged
     | RoomClosed
     | CarouselChanged
     | VoteCast

@@ -17,11 +17,13 @@ from typing import Any, Protocol
 
 from aiohttp import WSCloseCode
 
-from rooms.events import CATALOG_LOADED, ROOM_CLOSED
+from rooms.errors import AlreadyJoined
+from rooms.events import CATALOG_LOADED, PARTICIPANT_JOINED, ROOM_CLOSED
 from rooms.models import Participant, Role, RoomEvent, RoomSnapshot
 from sfu import MediaRoom, Offer, Peer
 from signaling import events, shopping
 from signaling import protocol as wire
+from signaling.auth import Grant
 from signaling.errors import SignalingError, error_code, error_details, error_message
 from signaling.node import Node
 
@@ -75,6 +77,9 @@ class Session:
         self._close_reason: str | None = None
         self._close_code: int = WSCloseCode.OK
         self._task: asyncio.Task[None] | None = None
+        self._answer_timer: asyncio.TimerHandle | None = None
+        #: What the participant said of its microphone and camera (None: never said).
+        self._media_state: tuple[bool, bool] | None = None
 
     def __repr__(self) -> str:
         who = self.participant.id if self.participant else "-"
@@ -109,6 +114,7 @@ class Session:
                     # Client messages report their own errors; this is a bug in a room job.
                     log.exception("session %s: job failed", self.id)
             reason = self._close_reason or "closed"
+            self._stop_answer_timer()
             await self._exit_room("disconnected")
             self.state = SessionState.CLOSED
             await self._transport.close(code=self._close_code, message=reason.encode()[:120])
@@ -175,6 +181,8 @@ class Session:
                 await self._send(wire.Left(reason="left"))
             elif isinstance(message, wire.Resync):
                 await self._resync()
+            elif isinstance(message, wire.SetMediaState):
+                await self._set_media_state(message.audio, message.video)
             else:
                 assert self.room_id is not None and self.participant is not None
                 await shopping.perform(
@@ -195,11 +203,22 @@ class Session:
             raise SignalingError(wire.ErrorCode.ALREADY_JOINED, f"already in room {self.room_id}")
         room_id = self._room_of(message)
         participant = self._admit(message, room_id)
+        # A token or a resume credential names a person; the same person on a new
+        # connection (a reload, a drop not noticed yet, another tab) replaces the old one.
+        returning = message.resume is not None or message.token is not None
         node = self._node
         await node.prepare_room(room_id)
         await node.hubs.add(room_id, self)
         try:
-            room_snapshot, _ = await node.store.join(room_id, participant)
+            try:
+                room_snapshot, _ = await node.store.join(room_id, participant)
+            except AlreadyJoined:
+                if not returning:
+                    raise
+                log.info("session %s: %s is back; replacing its old connection", self.id,
+                         participant.id)
+                await node.store.leave(room_id, participant.id, reason="replaced")
+                room_snapshot, _ = await node.store.join(room_id, participant)
         except BaseException:
             await node.hubs.remove(room_id, self)
             raise
@@ -212,7 +231,8 @@ class Session:
         log.info("session %s: %s joined %s as %s (seq %d)", self.id, participant.id, room_id,
                  participant.role, room_snapshot.seq)
         self._watch_round(room_snapshot)
-        await self._send(events.joined(room_snapshot, participant))
+        self._media_state = None
+        await self._send(events.joined(room_snapshot, participant, self._resume_for(participant)))
         self._media = media = node.sfu.room(room_id)
         try:
             self._peer = await media.add_peer(
@@ -235,8 +255,26 @@ class Session:
             raise SignalingError(wire.ErrorCode.BAD_MESSAGE, "room: field required")
         return room_id
 
+    def _resume_for(self, participant: Participant) -> str:
+        """A credential that brings ``participant`` back (same id, name and role)."""
+        assert self.room_id is not None
+        return self._node.auth.mint(
+            Grant(
+                room=self.room_id,
+                identity=participant.id,
+                name=participant.name,
+                role=participant.role,
+                exp=time.time() + self._node.settings.resume_ttl,
+            )
+        )
+
     def _admit(self, message: wire.Join, room_id: str) -> Participant:
         auth = self._node.auth
+        if message.resume is not None:
+            grant = auth.verify(message.resume, room=room_id)
+            return Participant(
+                id=grant.identity, name=grant.name, role=grant.role, joined_at=time.time()
+            )
         if message.token is None:
             if auth.required:
                 raise SignalingError(wire.ErrorCode.UNAUTHORIZED, "a join token is required")
@@ -257,6 +295,37 @@ class Session:
         if self._peer is None:
             raise SignalingError(wire.ErrorCode.NEGOTIATION_FAILED, "no offer is pending")
         await self._peer.set_answer(sdp)
+        self._stop_answer_timer()
+
+    def _stop_answer_timer(self) -> None:
+        if self._answer_timer is not None:
+            self._answer_timer.cancel()
+            self._answer_timer = None
+
+    async def _answer_overdue(self, peer: Peer) -> None:
+        if self._peer is not peer or self._answer_timer is None:
+            return  # answered meanwhile, or already out of the room
+        self._answer_timer = None
+        log.warning("session %s: no answer to the offer within %.0f s", self.id,
+                    self._node.settings.answer_timeout)
+        await self._exit_room("disconnected")
+        await self._send(wire.Left(reason="media_failed"))
+
+    async def _set_media_state(self, audio: bool, video: bool) -> None:
+        if self._media_state == (audio, video):
+            return
+        self._media_state = (audio, video)
+        await self._announce_media_state()
+
+    async def _announce_media_state(self) -> None:
+        if self.room_id is None or self.participant is None or self._media_state is None:
+            return
+        audio, video = self._media_state
+        await self._node.store.publish(
+            self.room_id,
+            events.MEDIA_STATE,
+            {"participant_id": self.participant.id, "audio": audio, "video": video},
+        )
 
     async def _resync(self) -> None:
         if self.state is not SessionState.JOINED or self.room_id is None:
@@ -273,25 +342,35 @@ class Session:
             room_snapshot.room.id, None if round is None else round.to_dict()
         )
 
-    async def _exit_room(self, reason: str) -> None:
-        """Leave the SFU, then the store's room; each step runs even if the other fails."""
+    async def _exit_room(self, reason: str, *, in_store: bool = True) -> None:
+        """Leave the store's room, then the SFU; each step runs even if the other fails.
+
+        ``in_store=False``: the store already let this participant go (replaced, removed).
+        """
         room_id, participant, media = self.room_id, self.participant, self._media
+        peer = self._peer
         if room_id is None or participant is None:
             return
         self.state = SessionState.LEFT
         self.room_id, self.participant, self._media, self._peer = None, None, None, None
+        self._stop_answer_timer()
         node = self._node
         await node.hubs.remove(room_id, self)
-        # Media first: once the store lets the id go, a new join with it may add a peer again.
+        # The seat first, so it is free the moment its holder leaves (a rejoin never meets
+        # room_full because of its own old session). Only this session's entry goes: the
+        # same participant may already be back on a newer connection.
+        if in_store:
+            try:
+                await node.store.leave(
+                    room_id, participant.id, reason=reason, joined_at=participant.joined_at
+                )
+            except Exception:
+                log.exception("session %s: leaving %s failed", self.id, room_id)
         if media is not None:
             try:
-                await media.remove_peer(participant.id, reason=reason)
+                await media.remove_peer(participant.id, reason=reason, peer=peer)
             except Exception:
                 log.exception("session %s: remove_peer(%s) failed", self.id, participant.id)
-        try:
-            await node.store.leave(room_id, participant.id, reason=reason)
-        except Exception:
-            log.exception("session %s: leaving %s failed", self.id, room_id)
         log.info("session %s: %s left %s (%s)", self.id, participant.id, room_id, reason)
 
     # --- room events -----------------------------------------------------------------------------
@@ -308,6 +387,9 @@ class Session:
         message = None if built is None else built[0]
         if built is not None:
             await self._send(*built)
+        if event.type == PARTICIPANT_JOINED and self._media_state not in (None, (True, True)):
+            # Tell the newcomer that our microphone or camera is off (events are not replayed).
+            await self._announce_media_state()
         if event.type == ROOM_CLOSED:
             await self._exit_room("room_closed")
             await self._send(wire.Left(reason="room_closed"))
@@ -315,8 +397,9 @@ class Session:
             isinstance(message, wire.ParticipantLeft)
             and message.participant_id == self.participant.id
         ):
-            # Someone else took us out of the room (e.g. a host removed us).
-            await self._exit_room(message.reason)
+            # Someone else took us out of the room (a host removed us, or we came back
+            # on a newer connection): the store already let us go.
+            await self._exit_room(message.reason, in_store=False)
             await self._send(wire.Left(reason=message.reason))
 
     # --- SFU callbacks (via _PeerListener) -------------------------------------------------------
@@ -327,6 +410,13 @@ class Session:
     async def _send_offer(self, peer_id: str, offer: Offer) -> None:
         if self._is_current(peer_id):
             await self._send(events.offer(offer))
+            peer = self._peer
+            if self._answer_timer is None and peer is not None:
+                self._answer_timer = asyncio.get_running_loop().call_later(
+                    self._node.settings.answer_timeout,
+                    self._enqueue,
+                    partial(self._answer_overdue, peer),
+                )
 
     async def _publish_track(self, peer_id: str, kind: str) -> None:
         if self._is_current(peer_id) and self.room_id is not None:

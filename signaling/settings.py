@@ -74,7 +74,22 @@ class Settings(BaseModel):
         "coroutine chain (false only to measure the difference).",
     )
     ws_heartbeat: float = Field(
-        20.0, gt=0, description="Seconds between WebSocket pings; a silent client is dropped."
+        2.5,
+        gt=0,
+        description="Seconds between WebSocket pings; a client that does not answer one within "
+        "half this is dropped (so a silent connection is noticed within 1.5x this).",
+    )
+    answer_timeout: float = Field(
+        15.0,
+        gt=0,
+        description="Seconds a participant has to answer an SDP offer before it is taken out "
+        "of the room (left, reason media_failed), so a broken client cannot hold a seat.",
+    )
+    resume_ttl: float = Field(
+        3600.0,
+        gt=0,
+        description="Lifetime, in seconds, of the resume credential sent in joined: within it "
+        "a reload or a dropped connection comes back as the same participant.",
     )
     max_message_bytes: int = Field(
         256 * 1024, ge=1024, description="Largest accepted WebSocket message (SDP included)."

@@ -6,10 +6,18 @@
 -- ARGV[1]  participant id
 -- ARGV[2]  events channel
 -- ARGV[3]  event JSON up to the seq value; ARGV[4] event JSON after it
+-- ARGV[5]  the joined_at of the session to remove, or '' for whichever is in: a late leave
+--          of an old session must not remove the same participant's newer one
 --
 -- Returns the event's seq, or nil (nothing written) if the participant was not in the
 -- room, the room is closed or unknown. A leaver holding the remote frees it (the
 -- participant_left event says so; no event of its own).
+if ARGV[5] ~= '' then
+    local raw = redis.call('HGET', KEYS[1], ARGV[1])
+    if not raw or cjson.decode(raw)['joined_at'] ~= tonumber(ARGV[5]) then
+        return false
+    end
+end
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
     return false
 end

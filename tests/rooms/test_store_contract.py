@@ -132,6 +132,22 @@ async def test_join_and_leave(store: RoomStore) -> None:
     assert after.seq == 3
 
 
+async def test_leave_of_an_old_session_never_removes_a_newer_one(store: RoomStore) -> None:
+    first, _ = await store.join("r", person("p"))
+    old_stamp = first.participants[0].joined_at
+    await store.leave("r", "p", reason="disconnected", joined_at=old_stamp)
+    await asyncio.sleep(0.01)  # a new stamp
+    second, _ = await store.join("r", person("p"))
+    new_stamp = second.participants[0].joined_at
+    assert new_stamp != old_stamp
+    # The old connection's late leave is a no-op: the participant came back.
+    assert await store.leave("r", "p", reason="disconnected", joined_at=old_stamp) is None
+    assert [p.id for p in (await store.snapshot("r")).participants] == ["p"]
+    left = await store.leave("r", "p", reason="left", joined_at=new_stamp)
+    assert left is not None and left.data["participant_id"] == "p"
+    assert not (await store.snapshot("r")).participants
+
+
 async def test_snapshot_is_the_state_as_of_its_seq(store: RoomStore) -> None:
     await store.create_room("r", capacity=5)
     for pid in ("p1", "p2", "p3"):

@@ -198,9 +198,14 @@ async def test_production_mode_requires_keys(make_client: MakeClient) -> None:
         assert isinstance(joined, wire.Joined)
         assert joined.you.id == minted["identity"] and joined.you.role == "viewer"
 
-        # The same identity cannot be in the room twice.
+        # The same identity is never in the room twice: a new connection replaces the old.
         twin = WsClient(await client.ws_connect("/ws"))
-        assert (await twin.join("vip", token=minted["token"])).code == "already_joined"
+        again = await twin.join("vip", token=minted["token"])
+        assert isinstance(again, wire.Joined) and again.you.id == minted["identity"]
+        assert [p.id for p in again.participants] == [minted["identity"]]
+        gone = await ws.expect("participant_left")
+        assert (gone.participant_id, gone.reason) == (minted["identity"], "replaced")
+        assert (await ws.expect("left")).reason == "replaced"
         await twin.close()
     finally:
         await ws.close()

@@ -73,10 +73,12 @@ CLIENT_MESSAGES: list[wire.ClientMessage] = [
     wire.CartAdd(product_id="tee"),
     wire.CartAdd(product_id="tee", variant_id="tee-m", quantity=99),
     wire.CartRemove(product_id="tee", variant_id="tee-m"),
+    wire.SetMediaState(audio=False, video=True),
+    wire.Join(room="r1", resume="abc.def"),
 ]
 
 SERVER_MESSAGES: list[wire.ServerMessage] = [
-    wire.Joined(seq=1, room=ROOM, you=P, participants=[P], shopping=SHOPPING),
+    wire.Joined(seq=1, room=ROOM, you=P, participants=[P], shopping=SHOPPING, resume="r"),
     wire.Snapshot(seq=9, room=ROOM, you=P, participants=[], shopping=EMPTY_SHOPPING),
     wire.Offer(
         sdp="v=0\r\n",
@@ -89,6 +91,7 @@ SERVER_MESSAGES: list[wire.ServerMessage] = [
     wire.ParticipantJoined(seq=2, participant=P),
     wire.ParticipantLeft(seq=3, participant_id="p1", reason="left"),
     wire.TrackPublished(seq=4, participant_id="p1", kind="video"),
+    wire.MediaStateChanged(seq=4, participant_id="p1", audio=True, video=False),
     wire.RoomClosed(seq=5, room="r1"),
     wire.CarouselChanged(seq=6, carousel=CAROUSEL, change="move", by="p1"),
     wire.CarouselChanged(seq=6, carousel=CAROUSEL, change="mode", by=None),
