@@ -87,6 +87,9 @@ class ColourTrack(VideoStreamTrack):
 class JoinRefused(Exception):
     """The server answered ``join`` with an ``error`` (its message is the argument)."""
 
+    def __str__(self) -> str:
+        return f"join refused: {self.args[0].get('code')}: {self.args[0].get('message')}"
+
 
 @dataclass
 class Received:
@@ -119,6 +122,7 @@ class Stranger:
     messages: list[dict[str, Any]] = field(default_factory=list)
     offers: int = 0
     left: str | None = None
+    resume: str | None = None
 
     def __post_init__(self) -> None:
         self.pc = RTCPeerConnection()
@@ -164,6 +168,7 @@ class Stranger:
             kind = msg.get("type")
             if kind in ("joined", "snapshot"):
                 self.me = msg["you"]["id"]
+                self.resume = msg.get("resume", self.resume)
                 self.participants = {p["id"]: p for p in msg["participants"]}
                 self._joined.set()
             elif kind == "participant_joined":
@@ -235,6 +240,15 @@ class Stranger:
         got = self.received.get(source)
         return 0 if got is None else got.right_colour
 
+    def last(self, kind: str) -> dict[str, Any] | None:
+        """The latest message of type ``kind``."""
+        return next((m for m in reversed(self.messages) if m.get("type") == kind), None)
+
+    def freeze(self) -> None:
+        """Go silent without closing anything: stop reading, so pings go unanswered."""
+        if self._reader is not None:
+            self._reader.cancel()
+
     # -- lifecycle ---------------------------------------------------------------------
 
     async def leave(self) -> None:
@@ -243,12 +257,12 @@ class Stranger:
     async def close(self) -> None:
         for task in self._consumers:
             task.cancel()
-        if self._ws is not None:
-            await self._ws.close()
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
+        if self._ws is not None:
+            await self._ws.close()
         if self._session is not None:
             await self._session.close()
         await self.pc.close()

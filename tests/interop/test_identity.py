@@ -1,0 +1,166 @@
+"""A person stays the same person: reloads, silent drops, a second tab; and who says they are muted.
+
+Stranger clients only (docs/PROTOCOL.md): the resume credential of ``joined`` is presented on the
+next ``join``; votes are compared with the tallies the server reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tests.interop.conftest import Server
+from tests.interop.stranger import Stranger
+
+pytestmark = pytest.mark.media
+
+
+async def until(predicate: Callable[[], object], within: float = 10, what: str = "") -> None:
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {within} s: {what}")
+        await asyncio.sleep(0.05)
+
+
+def yes_votes(p: Stranger, product: str) -> int:
+    cast = p.last("vote_cast")
+    assert cast is not None
+    return int(cast["tallies"].get(product, {}).get("yes", 0))
+
+
+async def test_silent_drop_is_noticed_and_resume_brings_the_same_person_back(
+    serve: Callable[..., Server],
+) -> None:
+    server = serve()
+    ann = Stranger(server.url, "ann", 0)
+    bob = Stranger(server.url, "bob", 1)
+    back: Stranger | None = None
+    try:
+        await ann.join("drop")
+        await bob.join("drop")
+        product = ann.last("joined")["shopping"]["carousel"]["current"]  # type: ignore[index]
+        await ann.send({"type": "vote", "product_id": product, "value": "yes"})
+        await until(lambda: bob.last("vote_cast") is not None, what="vote reaches bob")
+        ann_id, resume = ann.me, ann.resume
+        assert resume
+
+        dropped_at = time.monotonic()
+        ann.freeze()  # the socket stays open; nothing answers any more
+        await until(
+            lambda: any(
+                m.get("type") == "participant_left" and m["participant_id"] == ann_id
+                for m in bob.messages
+            ),
+            within=8,
+            what="bob sees ann leave after a silent drop",
+        )
+        noticed = time.monotonic() - dropped_at
+        assert noticed < 5.5, f"silent drop noticed after {noticed:.1f} s"
+
+        back = Stranger(server.url, "someone else", 0)
+        await back.join("drop", extra={"resume": resume})
+        assert back.me == ann_id
+        assert back.last("joined")["you"]["name"] == "ann"  # type: ignore[index]
+        # The vote is still there, and voting again changes it rather than adding one.
+        assert back.last("joined")["shopping"]["tallies"][product]["yes"] == 1  # type: ignore[index]
+        await back.send({"type": "vote", "product_id": product, "value": "yes"})
+        await until(lambda: len([m for m in bob.messages if m["type"] == "vote_cast"]) >= 2)
+        assert yes_votes(bob, product) == 1
+        assert back.errors == []
+    finally:
+        await asyncio.gather(*(p.close() for p in (ann, bob, back) if p is not None))
+
+
+async def test_reload_replaces_the_old_connection_at_once(serve: Callable[..., Server]) -> None:
+    server = serve()
+    ann = Stranger(server.url, "ann", 0)
+    bob = Stranger(server.url, "bob", 1)
+    reloaded: Stranger | None = None
+    try:
+        await ann.join("reload")
+        await bob.join("reload")
+        product = ann.last("joined")["shopping"]["carousel"]["current"]  # type: ignore[index]
+        await ann.send({"type": "cart_add", "product_id": product})
+        await until(lambda: bob.last("cart_item_added") is not None)
+        # The page reloads: a new connection with the kept credential, before the old one
+        # is noticed as gone.
+        reloaded = Stranger(server.url, "ann", 0)
+        await reloaded.join("reload", extra={"resume": ann.resume})
+        assert reloaded.me == ann.me
+        joined = reloaded.last("joined")
+        assert joined is not None
+        assert [p["id"] for p in joined["participants"]].count(ann.me) == 1
+        assert [i["added_by"] for i in joined["shopping"]["cart"]] == [ann.me]
+        await until(lambda: ann.left == "replaced", what="old connection told it was replaced")
+        # Bob sees the same person leave and come back; never two of them.
+        await until(lambda: ann.me in bob.participants, what="bob sees ann back")
+        left = [m for m in bob.messages if m["type"] == "participant_left"]
+        assert [(m["participant_id"], m["reason"]) for m in left] == [(ann.me, "replaced")]
+        # Media flows to the returning person: it decodes bob's colour.
+        reloaded.colour_of = {bob.me: 1}.get  # type: ignore[assignment,dict-item]
+        await until(lambda: reloaded.right_frames(bob.me or "") >= 10, within=15,
+                    what="the reloaded page decodes bob")
+    finally:
+        await asyncio.gather(*(p.close() for p in (ann, bob, reloaded) if p is not None))
+
+
+async def test_bad_resume_is_refused(serve: Callable[..., Server]) -> None:
+    server = serve()
+    ann = Stranger(server.url, "ann", None)
+    try:
+        with pytest.raises(Exception, match="unauthorized"):
+            await ann.join("r", extra={"resume": "forged.credential"})
+    finally:
+        await ann.close()
+
+
+async def test_client_that_never_answers_is_dropped(serve: Callable[..., Server]) -> None:
+    import aiohttp
+
+    server = serve(answer_timeout="1.5")
+    bob = Stranger(server.url, "bob", 1)
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(server.url.replace("http", "ws") + "/ws")
+        try:
+            await bob.join("mute")
+            await ws.send_json({"type": "join", "room": "mute", "name": "silent"})
+            seen: list[str] = []
+            started = time.monotonic()
+            while time.monotonic() - started < 8:
+                msg = await ws.receive_json(timeout=8)
+                seen.append(msg["type"])
+                if msg["type"] == "left":
+                    assert msg["reason"] == "media_failed"
+                    break
+            assert "offer" in seen and seen[-1] == "left", seen
+            await until(lambda: len(bob.participants) == 1, what="the seat is free again")
+        finally:
+            await ws.close()
+            await bob.close()
+
+
+async def test_media_state_is_said_by_the_sender_and_told_to_newcomers(
+    serve: Callable[..., Server],
+) -> None:
+    server = serve()
+    ann = Stranger(server.url, "ann", 0)
+    bob = Stranger(server.url, "bob", 1)
+    cat = Stranger(server.url, "cat", 2)
+    try:
+        await ann.join("mute")
+        await bob.join("mute")
+        await ann.send({"type": "media_state", "audio": False, "video": True})
+        await until(lambda: bob.last("media_state") is not None)
+        state = bob.last("media_state")
+        assert state is not None
+        assert (state["participant_id"], state["audio"], state["video"]) == (ann.me, False, True)
+        await cat.join("mute")
+        await until(lambda: cat.last("media_state") is not None, what="newcomer told")
+        told = cat.last("media_state")
+        assert told is not None and (told["participant_id"], told["audio"]) == (ann.me, False)
+    finally:
+        await asyncio.gather(ann.close(), bob.close(), cat.close())
