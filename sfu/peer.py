@@ -153,6 +153,7 @@ class Peer:
         )
         if sub is None:
             transceiver = self.pc.addTransceiver(IdleTrack(source.kind), direction="sendonly")
+            check_transceiver(transceiver)  # a viewer has no publish transceiver checked yet
             transceiver.setCodecPreferences(_capabilities_for(source.codec, source.kind))
             forwarder = TrackForwarder(
                 transceiver.sender,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -21,10 +22,15 @@ def _source_files(folder: str, pattern: str) -> set[str]:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], str]:
     """The names in a freshly built wheel, and the build's output (for warnings)."""
     out = tmp_path_factory.mktemp("wheel")
+    # A copy of the sources: pip builds in the tree it is given and leaves build/ behind.
+    source = out / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "build", "dist", "artifacts", "*.egg-info", "__pycache__", ".*_cache",
+    ))
     # --no-build-isolation: the build runs with the setuptools of this venv, offline and fast.
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "--wheel-dir", str(out), "-v", str(ROOT)],
+         "--wheel-dir", str(out), "-v", str(source)],
         capture_output=True, text=True, timeout=300, check=False,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]

@@ -99,8 +99,12 @@ async def test_a_missing_transport_field_is_named(path: str, name: str) -> None:
         owner = transceiver
         for part in path.split("."):
             owner = getattr(owner, part)
+        saved = getattr(owner, name)
         delattr(owner, name)
-        with pytest.raises(IncompatibleAiortc, match=rf"\.{name}"):
-            compat.check_transceiver(transceiver)
+        try:
+            with pytest.raises(IncompatibleAiortc, match=rf"\.{name}"):
+                compat.check_transceiver(transceiver)
+        finally:
+            setattr(owner, name, saved)  # pc.close() needs it
     finally:
         await pc.close()
