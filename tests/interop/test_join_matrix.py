@@ -45,7 +45,9 @@ class Room:
     def publishers(self) -> list[Stranger]:
         return [p for p in self.people if p.colour is not None and p.me and p.left is None]
 
-    async def all_see_all(self, among: list[Stranger], timeout: float = 15) -> None:
+    async def all_see_all(
+        self, among: list[Stranger], timeout: float = 15  # noqa: ASYNC109  # a poll deadline
+    ) -> None:
         deadline = time.monotonic() + timeout
         while True:
             missing = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -84,7 +85,7 @@ async def test_not_found_is_a_json_error(client: Client, path: str) -> None:
 
 async def test_other_http_refusals_are_json_errors(client: Client) -> None:
     assert await _error(await client.patch("/api/rooms"), 405) == "bad_message"
-    too_big = b"{" + b" " * (1024**2 + 1) + b"}"
+    too_big = io.BytesIO(b"{" + b" " * (1024**2 + 1) + b"}")
     assert await _error(await client.post("/api/rooms", data=too_big, headers=JSON), 413) == (
         "bad_message"
     )
