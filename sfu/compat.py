@@ -1,21 +1,24 @@
-"""Self-check of the aiortc internals the RTP forwarder depends on.
+"""Self-check of the aiortc and aioice internals the RTP forwarder depends on.
 
-aiortc has no public API for forwarding RTP without decoding; the SFU hooks a few
-private names (listed below). They are checked when the SFU is built and again on the
-first real transceiver, so an aiortc upgrade fails loudly and clearly instead of
-silently sending no media.
+aiortc has no public API for forwarding RTP without decoding; the SFU hooks a few private names
+of aiortc and of aioice underneath it (listed below; tests/sfu/test_compat.py scans sfu/ for
+``obj._name`` accesses and fails if one is not listed here). They are checked when the SFU is
+built and again on the first real transceiver, so an upgrade fails loudly and clearly instead
+of silently sending no media.
 """
 
 from __future__ import annotations
 
 from importlib.metadata import version
 
+from aioice.ice import Connection
 from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 
 from sfu.errors import IncompatibleAiortc
 
-#: The exact aiortc release whose internals are hooked (pinned in pyproject.toml).
-SUPPORTED_AIORTC = "1.16.0"
+#: The exact releases whose internals are hooked (pinned the same in pyproject.toml).
+SUPPORTED: dict[str, str] = {"aiortc": "1.16.0", "aioice": "0.13.0"}
+SUPPORTED_AIORTC = SUPPORTED["aiortc"]
 
 # Methods (class attributes) the SFU wraps or calls.
 _METHODS: tuple[tuple[type, str], ...] = (
@@ -26,7 +29,7 @@ _METHODS: tuple[tuple[type, str], ...] = (
     (RTCRtpReceiver, "_RTCRtpReceiver__stop_decoder"),
     (RTCDtlsTransport, "_send_rtp"),
 )
-# Instance attributes, only visible on a live transceiver.
+# Instance attributes, only visible on a live transceiver and the transports under it.
 _SENDER_FIELDS = (
     "_ssrc",
     "_rtx_ssrc",
@@ -37,38 +40,63 @@ _SENDER_FIELDS = (
     "_RTCRtpSender__packet_count",
     "_RTCRtpSender__octet_count",
 )
-_RECEIVER_FIELDS = ("_enabled", "_RTCRtpReceiver__jitter_buffer")
-_TRANSPORT_FIELDS = ("_tx_srtp", "_state")
-_ICE_FIELDS = ("_connection",)
-_TRANSCEIVER_FIELDS = ("_codecs",)
+_RECEIVER_FIELDS = ("_RTCRtpReceiver__jitter_buffer",)
+_DTLS_FIELDS = ("_state", "_tx_srtp")  # RTCDtlsTransport (sfu/egress.py)
+_ICE_TRANSPORT_FIELDS = ("_connection",)  # RTCIceTransport -> aioice Connection
+_ICE_CONNECTION_FIELDS = ("_nominated",)  # aioice Connection: {component: CandidatePair}
+
+#: Every private name the SFU touches on aiortc/aioice objects.
+HOOKED_NAMES = frozenset(
+    [name for _, name in _METHODS]
+    + [
+        *_SENDER_FIELDS,
+        *_RECEIVER_FIELDS,
+        *_DTLS_FIELDS,
+        *_ICE_TRANSPORT_FIELDS,
+        *_ICE_CONNECTION_FIELDS,
+    ]
+)
 
 
 def check_aiortc() -> None:
-    """Raise IncompatibleAiortc unless the pinned aiortc with every hooked method is here."""
-    installed = version("aiortc")
-    if installed != SUPPORTED_AIORTC:
-        raise IncompatibleAiortc(
-            f"coshop's SFU hooks aiortc {SUPPORTED_AIORTC} internals but aiortc {installed} "
-            f"is installed; run `pip install aiortc=={SUPPORTED_AIORTC}`"
-        )
+    """Raise IncompatibleAiortc unless the pinned aiortc and aioice with every hooked method
+    are here."""
+    for package, pinned in SUPPORTED.items():
+        installed = version(package)
+        if installed != pinned:
+            raise IncompatibleAiortc(
+                f"coshop's SFU hooks {package} {pinned} internals but {package} {installed} "
+                f"is installed; run `pip install {package}=={pinned}`"
+            )
     _raise_if_missing([f"{cls.__name__}.{n}" for cls, n in _METHODS if not hasattr(cls, n)])
 
 
 def check_transceiver(transceiver: RTCRtpTransceiver) -> None:
-    """Raise IncompatibleAiortc unless a live transceiver has every hooked field."""
-    missing = [f"RTCRtpSender.{n}" for n in _SENDER_FIELDS if not hasattr(transceiver.sender, n)]
-    missing += [
-        f"RTCRtpReceiver.{n}" for n in _RECEIVER_FIELDS if not hasattr(transceiver.receiver, n)
-    ]
-    missing += [
-        f"RTCRtpTransceiver.{n}" for n in _TRANSCEIVER_FIELDS if not hasattr(transceiver, n)
-    ]
+    """Raise IncompatibleAiortc unless a live transceiver, its DTLS and ICE transports and the
+    aioice connection have every hooked field."""
+    sender, receiver = transceiver.sender, transceiver.receiver
+    missing = _missing(sender, "RTCRtpSender", _SENDER_FIELDS)
+    missing += _missing(receiver, "RTCRtpReceiver", _RECEIVER_FIELDS)
+    dtls = sender.transport
+    missing += _missing(dtls, "RTCDtlsTransport", _DTLS_FIELDS)
+    ice = dtls.transport
+    missing += _missing(ice, "RTCIceTransport", _ICE_TRANSPORT_FIELDS)
+    connection = getattr(ice, "_connection", None)
+    if isinstance(connection, Connection):
+        missing += _missing(connection, "aioice.Connection", _ICE_CONNECTION_FIELDS)
+    elif "RTCIceTransport._connection" not in missing:
+        missing.append("RTCIceTransport._connection (an aioice Connection)")
     _raise_if_missing(missing)
+
+
+def _missing(owner: object, label: str, fields: tuple[str, ...]) -> list[str]:
+    return [f"{label}.{name}" for name in fields if not hasattr(owner, name)]
 
 
 def _raise_if_missing(missing: list[str]) -> None:
     if missing:
+        pins = ", ".join(f"{p} {v}" for p, v in SUPPORTED.items())
         raise IncompatibleAiortc(
-            f"aiortc internals hooked by the SFU are missing (is aiortc {SUPPORTED_AIORTC} "
-            "installed?): " + ", ".join(missing)
+            f"aiortc/aioice internals hooked by the SFU are missing (are {pins} installed?): "
+            + ", ".join(missing)
         )

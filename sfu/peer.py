@@ -17,9 +17,8 @@ from aiortc import (
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
-from aiortc import sdp as aiortc_sdp
-from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError, OperationError
 
+from sfu.answer import SDP_ERRORS, parse_answer
 from sfu.compat import check_transceiver
 from sfu.config import SFUConfig
 from sfu.errors import InvalidSdp, NegotiationError
@@ -33,16 +32,6 @@ from sfu.track_source import TrackSource
 logger = logging.getLogger(__name__)
 
 KINDS = ("audio", "video")
-_SDP_APPLY_ERRORS = (
-    ValueError,
-    KeyError,
-    IndexError,
-    TypeError,
-    InternalError,
-    InvalidAccessError,
-    InvalidStateError,
-    OperationError,
-)
 
 
 class PeerState(Enum):
@@ -178,6 +167,7 @@ class Peer:
         )
         if sub is None:
             transceiver = self.pc.addTransceiver(IdleTrack(source.kind), direction="sendonly")
+            check_transceiver(transceiver)  # a viewer has no publish transceiver checked yet
             transceiver.setCodecPreferences(_capabilities_for(source.codec, source.kind))
             forwarder = TrackForwarder(
                 transceiver.sender,
@@ -222,7 +212,7 @@ class Peer:
             return  # the peer was closed while this offer was being prepared
         try:
             await self.pc.setLocalDescription(await self.pc.createOffer())
-        except _SDP_APPLY_ERRORS:
+        except SDP_ERRORS:
             if self.closed:
                 return
             self._negotiator.offer_failed()
@@ -244,15 +234,10 @@ class Peer:
     async def set_answer(self, sdp: str) -> None:
         """Apply the participant's answer to the latest offer."""
         self._negotiator.check_answer()
-        try:
-            parsed = aiortc_sdp.SessionDescription.parse(sdp)
-        except _SDP_APPLY_ERRORS as exc:
-            raise InvalidSdp(f"answer SDP does not parse: {exc}") from exc
-        if not parsed.media:
-            raise InvalidSdp("answer SDP has no media sections")
+        parse_answer(sdp)
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
-        except _SDP_APPLY_ERRORS as exc:
+        except SDP_ERRORS as exc:
             if self.closed:
                 raise NegotiationError("peer connection is closed") from exc
             raise InvalidSdp(f"answer SDP cannot be applied: {exc}") from exc

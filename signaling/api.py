@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import secrets
 import time
@@ -11,19 +10,26 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from rooms.catalog import import_coshop_json, sample_catalog
 from rooms.catalog.report import problem_lines
 from rooms.errors import NotInRoom, RoomClosed
 from rooms.models import Role, RoomInfo
 from rooms.shopping import Move, VoteClosed
+from signaling import untrusted_json
 from signaling.auth import Grant
-from signaling.errors import error_code, error_details, error_message, http_status
+from signaling.errors import (
+    error_code,
+    error_details,
+    error_message,
+    http_error_code,
+    http_status,
+)
 from signaling.keys import NODE
 from signaling.node import SAMPLE_IMAGE_BASE
 from signaling.openapi import OPENAPI
-from signaling.protocol import ROOM_ID_PATTERN, ErrorCode, describe, is_room_id
+from signaling.protocol import ROOM_ID_PATTERN, ErrorCode, is_room_id
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +74,14 @@ class OpenRound(BaseModel):
     product_ids: list[str] | None = Field(None, min_length=1, max_length=1000)
 
 
-def api_error(code: ErrorCode, message: str, **details: Any) -> web.Response:
-    """The JSON error body every API failure uses (``details``: e.g. a stale carousel)."""
+def api_error(
+    code: ErrorCode, message: str, *, status: int | None = None, **details: Any
+) -> web.Response:
+    """The JSON error body every HTTP failure uses (``details``: e.g. a stale carousel;
+    ``status``: for HTTP-level refusals such as 405, instead of the code's own)."""
     response = web.json_response(
-        {"error": {"code": str(code), "message": message}, **details}, status=http_status(code)
+        {"error": {"code": str(code), "message": message}, **details},
+        status=http_status(code) if status is None else status,
     )
     if code is ErrorCode.UNAUTHORIZED:
         response.headers["WWW-Authenticate"] = 'Bearer realm="coshop"'  # RFC 6750 §3
@@ -79,29 +89,41 @@ def api_error(code: ErrorCode, message: str, **details: Any) -> web.Response:
 
 
 @web.middleware
-async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """For ``/api/*``: check the bearer key (production mode) and turn errors into JSON."""
-    if not request.path.startswith("/api/"):
-        return await handler(request)
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every route: failures become the JSON error body. ``/api/*`` also checks the bearer key
+    (production mode)."""
     secret = request.app[NODE].settings.secret
-    if secret is not None and request.path not in PUBLIC_PATHS:
-        presented = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(presented.encode(), f"Bearer {secret}".encode()):
-            return api_error(ErrorCode.UNAUTHORIZED, "Authorization: Bearer <secret> required")
+    if (
+        secret is not None
+        and request.path.startswith("/api/")
+        and request.path not in PUBLIC_PATHS
+        and not _bearer_matches(request.headers.get("Authorization", ""), secret)
+    ):
+        return api_error(ErrorCode.UNAUTHORIZED, "Authorization: Bearer <secret> required")
     try:
         return await handler(request)
-    except web.HTTPException:
-        raise
-    except ValidationError as exc:
-        return api_error(ErrorCode.BAD_MESSAGE, describe(exc))
-    except json.JSONDecodeError as exc:
-        return api_error(ErrorCode.BAD_MESSAGE, f"body is not JSON: {exc}")
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = api_error(http_error_code(exc.status), exc.reason, status=exc.status)
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]  # 405: RFC 9110 §15.5.6
+        return response
     except Exception as exc:
         code = error_code(exc)
         if code is None:
             log.exception("%s %s failed", request.method, request.path)
             return api_error(ErrorCode.INTERNAL, "internal error")
         return api_error(code, error_message(exc), **error_details(exc))
+
+
+def _bearer_matches(header: str, secret: str) -> bool:
+    """``Authorization: Bearer <secret>``; the scheme is case-insensitive (RFC 9110 §11.1)."""
+    scheme, _, credentials = header.strip().partition(" ")
+    # aiohttp decodes header bytes with surrogateescape: encode them back the same way.
+    presented = credentials.strip().encode("utf-8", "surrogateescape")
+    same = hmac.compare_digest(presented, secret.encode())
+    return scheme.lower() == "bearer" and same
 
 
 def room_json(info: RoomInfo) -> dict[str, Any]:
@@ -116,9 +138,9 @@ def room_json(info: RoomInfo) -> dict[str, Any]:
 
 
 async def _body(request: web.Request) -> Any:
-    if not request.can_read_body:
-        return {}
-    return await request.json(loads=json.loads)
+    """The request's JSON body ({} when empty). Raises InvalidJson (bad_message)."""
+    raw = await request.read()
+    return untrusted_json.loads(raw) if raw else {}
 
 
 def _room_id(request: web.Request) -> str:
@@ -211,7 +233,11 @@ async def load_catalog(request: web.Request) -> web.Response:
     if request.query.get("sample") in ("1", "true"):
         catalog, image_base = sample_catalog(), SAMPLE_IMAGE_BASE
     else:
-        result = import_coshop_json(await request.text())
+        raw = await request.read()
+        # Checked strictly first (UTF-8, no lone surrogates, depth): the catalog parser keeps
+        # prices exact with Decimal, which orjson cannot.
+        untrusted_json.loads(raw)
+        result = import_coshop_json(raw.decode())
         if result.problems:
             lines = "; ".join(problem_lines(result))
             return api_error(ErrorCode.BAD_MESSAGE, f"catalog has problems: {lines}")

@@ -14,6 +14,7 @@ from signaling import api, health, ws
 from signaling.keys import NODE, SETTINGS
 from signaling.node import SAMPLE_IMAGE_BASE, Node
 from signaling.settings import Settings
+from signaling.static import StaticFiles
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ WEB_CLIENT_DIR = Path(web_client.__file__).resolve().parent
 
 def create_app(settings: Settings) -> web.Application:
     """A ready-to-run application; the store and SFU open on startup and close on cleanup."""
-    app = web.Application(middlewares=[api.api_middleware], client_max_size=1024**2)
+    app = web.Application(middlewares=[api.error_middleware], client_max_size=1024**2)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_node_context)
     app.on_shutdown.append(_close_sockets)
@@ -33,9 +34,9 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(api.routes)
     app.router.add_get("/", _index)
     app.router.add_get("/r/{room_id}", _index)  # invite links; the client reads the room id
-    app.router.add_static("/static/", WEB_CLIENT_DIR, follow_symlinks=False)
-    app.router.add_static(
-        f"{SAMPLE_IMAGE_BASE}/images/", SAMPLE_DIR / "images", follow_symlinks=False
+    app.router.add_get("/static/{name}", StaticFiles(WEB_CLIENT_DIR).handle)
+    app.router.add_get(
+        f"{SAMPLE_IMAGE_BASE}/images/{{name}}", StaticFiles(SAMPLE_DIR / "images").handle
     )
     return app
 

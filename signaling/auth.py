@@ -14,8 +14,13 @@ import hmac
 import json
 import time
 from dataclasses import asdict, dataclass
+from typing import Annotated
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rooms import validation
 from rooms.models import Role
+from signaling import untrusted_json
 
 DEMO_SECRET = "coshop-demo-mode-not-secret"
 
@@ -35,6 +40,26 @@ class Grant:
     exp: float
 
 
+_Id = Annotated[str, Field(strict=True, pattern=f"^{validation.ROOM_ID_PATTERN.pattern}$")]
+
+
+class _Payload(BaseModel):
+    """A token's payload as signed: every field checked, so a forged demo-mode token (the demo
+    key is public) can claim nothing a minted one could not."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    room: _Id
+    identity: _Id
+    name: Annotated[str, Field(strict=True, min_length=1, max_length=64)]
+    role: Role
+    # NaN compares false with everything and Infinity is never reached: neither ever expires.
+    exp: Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+    def grant(self) -> Grant:
+        return Grant(self.room, self.identity, self.name, self.role, self.exp)
+
+
 class TokenAuthority:
     """Mints and verifies join tokens with one HMAC key."""
 
@@ -43,8 +68,9 @@ class TokenAuthority:
         self._key = (secret if secret is not None else DEMO_SECRET).encode()
 
     def mint(self, grant: Grant) -> str:
-        """Sign ``grant`` into a token string."""
-        payload = dict(asdict(grant), role=str(grant.role))
+        """Sign ``grant`` into a token string. Raises ValueError for a grant ``verify`` would
+        refuse (an empty identity, a NaN expiry, ...)."""
+        payload = _Payload.model_validate(asdict(grant)).model_dump(mode="json")
         body = _b64encode(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
         return f"{body}.{_b64encode(self._sign(body))}"
 
@@ -60,15 +86,8 @@ class TokenAuthority:
         if not hmac.compare_digest(signature, self._sign(body)):
             raise InvalidToken("bad token signature")
         try:
-            data = json.loads(_b64decode(body))
-            grant = Grant(
-                room=str(data["room"]),
-                identity=str(data["identity"]),
-                name=str(data["name"]),
-                role=Role(data["role"]),
-                exp=float(data["exp"]),
-            )
-        except (ValueError, KeyError, TypeError):
+            grant = _Payload.model_validate(untrusted_json.loads(_b64decode(body))).grant()
+        except (ValueError, ValidationError):
             raise InvalidToken("malformed token payload") from None
         if grant.exp <= (time.time() if now is None else now):
             raise InvalidToken("token expired")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from rooms.catalog import CatalogError
 from rooms.errors import AlreadyJoined, Forbidden, NotInRoom, RoomClosed, RoomFull
 from rooms.shopping import (
@@ -17,7 +19,8 @@ from rooms.shopping import (
 from rooms.shopping.carousel import Carousel
 from sfu.errors import InvalidSdp, NegotiationError
 from signaling.auth import InvalidToken
-from signaling.protocol import ErrorCode, ProtocolError
+from signaling.protocol import ErrorCode, ProtocolError, describe
+from signaling.untrusted_json import InvalidJson
 
 
 class SignalingError(Exception):
@@ -52,6 +55,8 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (InvalidVote, ErrorCode.BAD_MESSAGE),
     (CatalogError, ErrorCode.BAD_MESSAGE),
     (InvalidToken, ErrorCode.UNAUTHORIZED),
+    (InvalidJson, ErrorCode.BAD_MESSAGE),
+    (ValidationError, ErrorCode.BAD_MESSAGE),
     (InvalidSdp, ErrorCode.BAD_SDP),
     (NegotiationError, ErrorCode.NEGOTIATION_FAILED),
 )
@@ -91,6 +96,8 @@ def error_message(exc: Exception) -> str:
     """The human-readable text sent with the code."""
     if isinstance(exc, SignalingError | ProtocolError):
         return exc.message
+    if isinstance(exc, ValidationError):
+        return describe(exc)
     return str(exc) or type(exc).__name__
 
 
@@ -108,3 +115,15 @@ def error_details(exc: Exception) -> dict[str, Any]:
 def http_status(code: ErrorCode) -> int:
     """The HTTP status the API answers with for ``code``."""
     return _HTTP_STATUS[code]
+
+
+def http_error_code(status: int) -> ErrorCode:
+    """The code for an HTTP-level refusal (no route, wrong method, body too large, no
+    WebSocket upgrade ...): sent with that status."""
+    if status in (404, 410):
+        return ErrorCode.NOT_FOUND
+    if status == 401:
+        return ErrorCode.UNAUTHORIZED
+    if 400 <= status < 500:
+        return ErrorCode.BAD_MESSAGE
+    return ErrorCode.INTERNAL

@@ -6,7 +6,6 @@ Parsing and dumping only; no I/O. ``parse_client_message`` turns one WebSocket t
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from typing import Annotated, Any, Literal, get_args
 
@@ -24,6 +23,7 @@ from pydantic import (
 
 from rooms import validation
 from rooms.shopping import InvalidReaction, clean_emoji
+from signaling import untrusted_json
 
 #: A room id on the wire: exactly what the RoomStore accepts (anchored for pydantic).
 ROOM_ID_PATTERN = f"^{validation.ROOM_ID_PATTERN.pattern}$"
@@ -605,9 +605,9 @@ SERVER_TYPES = _types_of(ServerMessage)
 def parse_client_message(raw: str | bytes) -> ClientMessage:
     """Validate one client frame. Raises ProtocolError (bad_message / unknown_type)."""
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"not JSON: {exc}") from None
+        data = untrusted_json.loads(raw)
+    except untrusted_json.InvalidJson as exc:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, str(exc)) from None
     if not isinstance(data, dict):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "a message must be a JSON object")
     kind = data.get("type")

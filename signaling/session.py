@@ -147,6 +147,12 @@ class Session:
         except wire.ProtocolError as exc:
             self._enqueue(partial(self._send_error, exc.code, exc.message, exc.ref))
             return
+        except Exception:
+            # A bug in the parser: answer it like any other, rather than let it end the socket.
+            log.exception("session %s: parsing a frame failed", self.id)
+            internal = wire.ErrorCode.INTERNAL
+            self._enqueue(partial(self._send_error, internal, "internal error", None))
+            return
         self._enqueue(partial(self._handle, message))
 
     def receive_invalid(self, why: str) -> None:

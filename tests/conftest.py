@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 import redis
 
@@ -92,3 +93,11 @@ def redis_namespace(redis_url: str) -> Iterator[str]:
             client.delete(*stale)
     finally:
         client.close()
+
+
+# Property-based tests: the same examples on every run and machine (CI is reproducible), no
+# per-example deadline (a shared 2-core box is slow at random moments), no example database.
+hypothesis.settings.register_profile(
+    "coshop", derandomize=True, deadline=None, database=None, print_blob=True
+)
+hypothesis.settings.load_profile("coshop")

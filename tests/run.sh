@@ -31,5 +31,7 @@ fi
 
 echo "==> ruff"
 .venv/bin/ruff check .
+echo "==> mypy --strict (signaling, rooms, sfu)"
+.venv/bin/mypy --strict signaling rooms sfu
 echo "==> pytest"
 exec .venv/bin/python -m pytest "$@"

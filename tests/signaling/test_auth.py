@@ -87,3 +87,40 @@ def test_signed_garbage_payload_is_malformed() -> None:
     assert sig != token.split(".")[1]
     with pytest.raises(InvalidToken, match="malformed token payload"):
         auth.verify(token, room="r1", now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("exp", float("nan")),
+        ("exp", float("inf")),
+        ("exp", float("-inf")),
+        ("exp", "4e9"),
+        ("exp", True),
+        ("identity", ""),
+        ("identity", "has space"),
+        ("identity", 7),
+        ("name", ""),
+        ("name", "x" * 65),
+        ("room", ""),
+        ("role", "root"),
+    ],
+)
+def test_signed_payload_with_a_bad_field_is_malformed(field: str, value: object) -> None:
+    auth = TokenAuthority("s3cret")
+    payload = {"room": "r1", "identity": "u1", "name": "Ann", "role": "host", "exp": NOW + 60,
+               field: value}
+    body = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+    token = body + "." + base64.urlsafe_b64encode(auth._sign(body)).rstrip(b"=").decode()
+    with pytest.raises(InvalidToken, match="malformed token payload"):
+        auth.verify(token, room="r1", now=NOW)
+
+
+def test_a_grant_that_cannot_be_verified_is_not_minted() -> None:
+    auth = TokenAuthority("s3cret")
+    for bad in (
+        Grant(room="r1", identity="", name="Ann", role=Role.HOST, exp=NOW),
+        Grant(room="r1", identity="u1", name="Ann", role=Role.HOST, exp=float("nan")),
+    ):
+        with pytest.raises(ValueError):
+            auth.mint(bad)
