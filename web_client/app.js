@@ -39,6 +39,14 @@ const ENDED_TEXT = {
     "This invite does not work",
     "The link is invalid or has expired. Ask for a new one.",
   ],
+  [EndReason.REPLACED]: [
+    "You joined from another tab",
+    "This room is open in another tab or window. Rejoin here to move back.",
+  ],
+  [EndReason.CONNECTION_LOST]: [
+    "Connection lost",
+    "We kept trying for three minutes but could not reach the server. Check your network and rejoin.",
+  ],
   [EndReason.FAILED]: ["Could not join the room", "Something went wrong. Try again."],
 };
 
@@ -171,7 +179,18 @@ room.on("left", ({ participant }) => {
 
 media.on("change", () => renderGrid());
 
-monitor.on("update", ({ status, speaker }) => grid.update(status, speaker));
+/** What the monitor measured, corrected by what each participant said (media_state). */
+function statedStatus(status) {
+  const out = new Map(status);
+  for (const [id, said] of call.mediaStates) {
+    const s = out.get(id);
+    if (!s) continue;
+    out.set(id, { ...s, audio: said.audio ? s.audio : "off", video: said.video ? s.video : "off" });
+  }
+  return out;
+}
+
+monitor.on("update", ({ status, speaker }) => grid.update(statedStatus(status), speaker));
 
 grid.on("sound-blocked", () => {
   view.setBanner(

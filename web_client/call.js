@@ -23,6 +23,8 @@ export const EndReason = Object.freeze({
   ROOM_FULL: "room_full",
   REMOVED: "removed",
   UNAUTHORIZED: "unauthorized",
+  REPLACED: "replaced",
+  CONNECTION_LOST: "connection_lost",
   FAILED: "failed",
 });
 
@@ -31,6 +33,7 @@ const FINAL_JOIN_ERRORS = new Set(["room_full", "room_closed", "unauthorized", "
 const ALREADY_JOINED_RETRY_MS = 1000; // our old socket may not be gone yet (e.g. after a reload)
 const MAX_JOIN_RETRIES = 15;
 const MEDIA_FAILED_GRACE_MS = 4000;
+const RESUME_KEY = "coshop.resume."; // + room id: this tab's credential to come back as itself
 const TRACE_SIZE = 200;
 
 /**
@@ -53,6 +56,9 @@ export class Call extends Emitter {
     this._retryTimer = null;
     this._failTimer = null;
     this.trace = []; // the last TRACE_SIZE things that happened, for debugging (window.coshop)
+    this.mediaStates = new Map(); // participant id -> {audio, video}, as each one said
+    this._sentMediaState = null;
+    this._sentResume = false;
     connection.on("state", ({ state, delay }) =>
       this._trace(`socket ${state}${delay ? ` (retry in ${delay} ms)` : ""}`),
     );
@@ -61,13 +67,20 @@ export class Call extends Emitter {
     connection.on("state", ({ state }) => {
       if (state === SocketState.WAITING && this.phase !== Phase.ENDED) this._lost();
     });
+    // Retried long enough (the server is gone, or so is our network): stop and say so.
+    connection.on("gave_up", () => {
+      if (this.phase !== Phase.ENDED && this.phase !== Phase.IDLE) this._end(EndReason.CONNECTION_LOST);
+    });
     connection.on("message", ({ message, socket }) => {
       // One message at a time, in order: an offer is answered before the next one is looked at.
       this._inbox = this._inbox
         .then(() => (socket === this.connection.socketId ? this._handle(message) : null))
         .catch((err) => console.error("coshop: handling", message.type, err));
     });
-    localMedia.on("change", () => this.session && this.session.updateSendTracks().catch(() => {}));
+    localMedia.on("change", () => {
+      if (this.session) this.session.updateSendTracks().catch(() => {});
+      this._sendMediaState();
+    });
   }
 
   /** Join `target` ({room, name, role, token}) and stay in until leave(). */
@@ -111,6 +124,10 @@ export class Call extends Emitter {
     if (token) message.token = token;
     else message.name = name;
     if (role === "viewer") message.role = "viewer";
+    // Come back as the same participant (same id, votes, cart lines) after a reload or a drop.
+    const resume = sessionStorage.getItem(RESUME_KEY + room);
+    this._sentResume = Boolean(resume);
+    if (resume) message.resume = resume;
     this.connection.send(message);
     if (this.phase !== Phase.RECONNECTING) this._setPhase(Phase.JOINING);
   }
@@ -180,10 +197,14 @@ export class Call extends Emitter {
     switch (type) {
       case "joined":
         this._joinRetries = 0;
+        if (message.resume) sessionStorage.setItem(RESUME_KEY + message.room.id, message.resume);
         this._newSession();
+        this.mediaStates = new Map();
+        this._sentMediaState = null;
         this.room.reset(message);
         this.shopping.reset(message.shopping);
         this._setPhase(Phase.JOINED);
+        this._sendMediaState();
         break;
       case "snapshot":
         this.room.reset(message);
@@ -195,7 +216,12 @@ export class Call extends Emitter {
       case "participant_joined":
         this.room.addParticipant(message.participant);
         break;
+      case "media_state":
+        this.mediaStates.set(message.participant_id, { audio: message.audio, video: message.video });
+        this.emit("media-state", this.mediaStates);
+        break;
       case "participant_left":
+        this.mediaStates.delete(message.participant_id);
         this.room.removeParticipant(message.participant_id, message.reason);
         this.shopping.participantLeft(message.participant_id);
         break;
@@ -213,6 +239,16 @@ export class Call extends Emitter {
       default:
         if (SHOPPING_EVENTS.has(type)) this.shopping.apply(message);
     }
+  }
+
+  /** Tell the room whether our microphone and camera are on (PROTOCOL.md, media_state). */
+  _sendMediaState() {
+    if (this.phase !== Phase.JOINED || !this.room.you || this.room.you.role === "viewer") return;
+    const media = this.localMedia;
+    const state = { audio: Boolean(media.micOn && media.audioTrack), video: Boolean(media.camOn && media.videoTrack) };
+    const key = `${this.connection.socketId}:${state.audio}:${state.video}`;
+    if (key === this._sentMediaState) return;
+    if (this.connection.send({ type: "media_state", ...state })) this._sentMediaState = key;
   }
 
   async _answer(offer) {
@@ -237,6 +273,10 @@ export class Call extends Emitter {
       case "removed":
         this._end(EndReason.REMOVED);
         break;
+      case "replaced":
+        // This person joined again elsewhere (another tab): that one is in the room now.
+        this._end(EndReason.REPLACED);
+        break;
       default:
         // media_failed (or anything new): get back in with a fresh connection.
         this.emit("notice", "The media connection failed. Reconnecting…");
@@ -246,6 +286,12 @@ export class Call extends Emitter {
 
   _onError(error) {
     if (error.ref === "join" && this.phase !== Phase.JOINED) {
+      if (error.code === "unauthorized" && this._sentResume && this.target) {
+        // The credential expired (or the server's key changed): join again as someone new.
+        sessionStorage.removeItem(RESUME_KEY + this.target.room);
+        this._sendJoin(this.connection.socketId);
+        return;
+      }
       if (error.code === "already_joined" && this._joinRetries < MAX_JOIN_RETRIES) {
         // With a token our identity is fixed; the server has not let our old socket go yet.
         this._joinRetries += 1;

@@ -16,8 +16,11 @@ export const SocketState = Object.freeze({
 });
 
 const BACKOFF_MS = [250, 1000, 2000, 4000, 8000];
-const PING_INTERVAL_MS = 10_000;
-const PING_TIMEOUT_MS = 8_000;
+// A silent connection is noticed within PING_INTERVAL_MS + PING_TIMEOUT_MS of its last message.
+const PING_INTERVAL_MS = 2_000;
+const PING_TIMEOUT_MS = 5_000;
+// Keep trying this long after losing the connection, then give up ("gave_up") and say so.
+export const GIVE_UP_MS = 180_000;
 const CONNECT_TIMEOUT_MS = 8_000;
 
 /** The WebSocket URL of this page's server. */
@@ -28,7 +31,7 @@ export function socketUrl(loc = location) {
 
 /**
  * Events: "state" {state, attempt, delay}, "open" {socket}, "message" {message, socket},
- * "close" {code, reason, socket}. `socket` is a number that changes with every new WebSocket,
+ * "close" {code, reason, socket}, "gave_up" (no connection for GIVE_UP_MS: stopped). `socket` is a number that changes with every new WebSocket,
  * so a listener can drop what belongs to an earlier one.
  */
 export class SignalingConnection extends Emitter {
@@ -44,6 +47,7 @@ export class SignalingConnection extends Emitter {
     this._deadline = null;
     this._connectTimer = null;
     this._nonce = 0;
+    this._lostSince = null; // when the connection was last lost (null while open)
     // The browser knows about network changes before TCP does: going offline drops the socket
     // at once (it would die silently), coming back online reconnects without waiting for the
     // backoff.
@@ -61,6 +65,7 @@ export class SignalingConnection extends Emitter {
   start() {
     if (this.state !== SocketState.IDLE && this.state !== SocketState.STOPPED) return;
     this.attempt = 0;
+    this._lostSince = null;
     window.addEventListener("online", this._onOnline);
     window.addEventListener("offline", this._onOffline);
     this._open();
@@ -116,6 +121,7 @@ export class SignalingConnection extends Emitter {
       if (id !== this.socketId) return;
       clearTimeout(this._connectTimer);
       this.attempt = 0;
+      this._lostSince = null;
       this._setState(SocketState.OPEN);
       this._schedulePing();
       this.emit("open", { socket: id });
@@ -144,6 +150,12 @@ export class SignalingConnection extends Emitter {
   }
 
   _scheduleRetry() {
+    if (this._lostSince === null) this._lostSince = Date.now();
+    if (Date.now() - this._lostSince > GIVE_UP_MS) {
+      this.stop();
+      this.emit("gave_up", {});
+      return;
+    }
     const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
     const delay = Math.round(base * (0.8 + Math.random() * 0.4));
     this.attempt += 1;

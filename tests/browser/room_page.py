@@ -19,6 +19,7 @@ _TILES_JS = """
     self: figure.classList.contains('self'),
     width: video.videoWidth,
     time: video.currentTime,
+    frames: video.getVideoPlaybackQuality().totalVideoFrames,
     paused: video.paused,
     audioTracks: stream ? stream.getAudioTracks().map((t) => t.readyState) : [],
     videoTracks: stream ? stream.getVideoTracks().map((t) => t.readyState) : [],
@@ -61,6 +62,7 @@ class RoomPage:
         self.base_url = base_url
         self.errors: list[str] = []
         self._last_times: dict[str, float] = {}
+        self._last_frames: dict[str, int] = {}
         page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
         page.on("console", self._console)
 
@@ -118,8 +120,13 @@ class RoomPage:
         ok = True
         for tile in tiles.values():
             key = tile["id"]
-            advanced = tile["time"] > self._last_times.get(key, float("inf"))
+            # Both the clock and the decoded frame count (getVideoPlaybackQuality) move on:
+            # a frozen picture with a running clock is not playing.
+            advanced = tile["time"] > self._last_times.get(key, float("inf")) and tile[
+                "frames"
+            ] > self._last_frames.get(key, 1 << 62)
             self._last_times[key] = tile["time"]
+            self._last_frames[key] = tile["frames"]
             ok = ok and (
                 tile["width"] > 0
                 and not tile["paused"]

@@ -47,8 +47,8 @@ async def test_network_blip(open_page: OpenPage) -> None:
     await expect(bob.page.get_by_role("alert")).to_have_text("Connection lost. Reconnecting…")
     await bob.page.context.set_offline(False)
     await bob.wait_joined()
-    # Back in (a new participant in demo mode); the server dropped the vanished one.
-    assert (await bob.you())["id"] != old_bob
+    # Back in as the same person (the resume credential), not a new participant.
+    assert (await bob.you())["id"] == old_bob
     await bob.wait_playing({"Ann"})
     await ann.wait_playing({"Bob"})
     await expect(bob.page.locator("#banner")).to_be_hidden()
