@@ -2,25 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sfu.config import SFUConfig
 from sfu.errors import SFUError
 from sfu.listener import PeerListener
 from sfu.peer import Peer
+from sfu.speaker import SpeakerDetector
 from sfu.tasks import TaskSet
 from sfu.track_source import TrackSource
 
 logger = logging.getLogger(__name__)
+
+#: Told (room id, participant id or None) when the room's active speaker changes.
+SpeakerCallback = Callable[[str, str | None], Awaitable[None]]
+#: How often the speaker is re-decided, and how old an audio level may be to still count.
+SPEAKER_INTERVAL = 0.25
+LEVEL_MAX_AGE = 0.5
 
 
 class MediaRoom:
     """Routes every participant's published tracks to every other participant."""
 
     def __init__(
-        self, room_id: str, config: SFUConfig, on_empty: Callable[[MediaRoom], None]
+        self,
+        room_id: str,
+        config: SFUConfig,
+        on_empty: Callable[[MediaRoom], None],
+        on_active_speaker: SpeakerCallback | None = None,
     ) -> None:
         self.room_id = room_id
         self.peers: dict[str, Peer] = {}
@@ -28,6 +41,9 @@ class MediaRoom:
         self._on_empty = on_empty
         self._tasks = TaskSet(f"room:{room_id}")
         self._closed = False
+        self._on_active_speaker = on_active_speaker
+        self.speakers = SpeakerDetector()
+        self._speaker_loop_started = False
 
     def _ready_sources(self) -> list[TrackSource]:
         return [s for p in self.peers.values() for s in p.sources.values() if s.ready]
@@ -49,6 +65,9 @@ class MediaRoom:
             on_failed=self._peer_failed,
         )
         self.peers[peer_id] = peer
+        if self._on_active_speaker is not None and not self._speaker_loop_started:
+            self._speaker_loop_started = True
+            self._tasks.spawn(self._speaker_loop(self._on_active_speaker), name="speaker")
         for source in self._ready_sources():
             if source.owner != peer_id:
                 peer.subscribe(source)
@@ -69,6 +88,7 @@ class MediaRoom:
             return
         del self.peers[peer_id]
         peer = current
+        self.speakers.forget(peer_id)
         logger.info("peer %s leaves media room %s: %s", peer_id, self.room_id, reason)
         await peer.close()
         for other in list(self.peers.values()):
@@ -87,6 +107,30 @@ class MediaRoom:
             eligible = peer.id != source.owner and not peer.closed and source.ready
             if eligible and peer.subscribe(source):
                 await peer.negotiate()
+
+    async def _speaker_loop(self, tell: SpeakerCallback) -> None:
+        """Re-decide the active speaker from the latest RFC 6464 levels; tell on a change."""
+        loop = asyncio.get_running_loop()
+        told: str | None = None
+        while True:
+            await asyncio.sleep(SPEAKER_INTERVAL)
+            now = loop.time()
+            wall = time.monotonic()
+            for peer in list(self.peers.values()):
+                audio = peer.sources.get("audio")
+                if audio is None:
+                    continue
+                said = audio.audio_level
+                fresh = said is not None and wall - audio.audio_level_at < LEVEL_MAX_AGE
+                level = said[1] if fresh and said is not None else None
+                self.speakers.sample(peer.id, level, now)
+            speaker = self.speakers.decide(now)
+            if speaker != told:
+                told = speaker
+                try:
+                    await tell(self.room_id, speaker)
+                except Exception:
+                    logger.exception("room %s: telling the active speaker failed", self.room_id)
 
     def _peer_failed(self, peer: Peer, reason: str) -> None:
         self._tasks.spawn(self._drop_failed(peer, reason), name=f"failed:{peer.id}")

@@ -6,7 +6,7 @@ from typing import Any
 
 from sfu.compat import check_aiortc
 from sfu.config import SFUConfig
-from sfu.media_room import MediaRoom
+from sfu.media_room import MediaRoom, SpeakerCallback
 
 
 class SFU:
@@ -16,12 +16,16 @@ class SFU:
         check_aiortc()
         self.config = config or SFUConfig()
         self._rooms: dict[str, MediaRoom] = {}
+        #: Told when a room's active speaker changes (set by the owner before rooms exist).
+        self.on_active_speaker: SpeakerCallback | None = None
 
     def room(self, room_id: str) -> MediaRoom:
         """The media room ``room_id``, created on first use."""
         room = self._rooms.get(room_id)
         if room is None:
-            room = MediaRoom(room_id, self.config, self._room_empty)
+            room = MediaRoom(
+                room_id, self.config, self._room_empty, on_active_speaker=self.on_active_speaker
+            )
             self._rooms[room_id] = room
         return room
 

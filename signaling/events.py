@@ -23,6 +23,8 @@ TRACK_PUBLISHED = "track_published"
 #: Published when a participant says its microphone or camera changed (``media_state``);
 #: data {"participant_id": str, "audio": bool, "video": bool}.
 MEDIA_STATE = "media_state"
+#: Published when the SFU hears a new active speaker; data {"participant_id": str | None}.
+ACTIVE_SPEAKER = "active_speaker"
 
 
 def participant_info(participant: Participant) -> wire.ParticipantInfo:
@@ -93,6 +95,8 @@ def event_message(event: RoomEvent) -> wire.ServerMessage | None:
             return wire.TrackPublished.model_validate(
                 {"seq": event.seq, "participant_id": data["participant_id"], "kind": data["kind"]}
             )
+        if event.type == ACTIVE_SPEAKER:
+            return wire.ActiveSpeaker(seq=event.seq, participant_id=data["participant_id"])
         if event.type == MEDIA_STATE:
             return wire.MediaStateChanged.model_validate({"seq": event.seq, **data})
         if event.type == ROOM_CLOSED:

@@ -16,7 +16,7 @@ from rooms.shopping import RemoteMode
 from rooms.store import RoomStore
 from sfu import SFU, SFUConfig
 from signaling.auth import TokenAuthority
-from signaling.events import EventMessages
+from signaling.events import ACTIVE_SPEAKER, EventMessages
 from signaling.hub import RoomHubs
 from signaling.metrics import Counters
 from signaling.settings import Settings
@@ -61,7 +61,7 @@ class Node:
         except BaseException:
             await sfu.close()
             raise
-        return cls(
+        node = cls(
             settings=settings,
             store=store,
             sfu=sfu,
@@ -69,6 +69,12 @@ class Node:
             hubs=RoomHubs(store),
             limits=ShoppingLimits(enabled=settings.rate_limits),
         )
+        sfu.on_active_speaker = node.publish_speaker
+        return node
+
+    async def publish_speaker(self, room_id: str, participant_id: str | None) -> None:
+        """The SFU heard a new active speaker in ``room_id``: tell the room (an event)."""
+        await self.store.publish(room_id, ACTIVE_SPEAKER, {"participant_id": participant_id})
 
     def default_catalog(self) -> tuple[Catalog | None, str | None]:
         """The catalog (and its image base) a room is created with: the sample in demo."""

@@ -429,6 +429,14 @@ class MediaStateChanged(_Message):
     video: bool
 
 
+class ActiveSpeaker(_Message):
+    """The server heard a new active speaker (RFC 6464 audio levels; nothing decoded)."""
+
+    type: Literal["active_speaker"] = "active_speaker"
+    seq: int
+    participant_id: str | None
+
+
 class TrackPublished(_Message):
     """A participant's audio or video reached the server and is being forwarded."""
 
@@ -573,6 +581,7 @@ ServerMessage = Annotated[
     | ParticipantLeft
     | TrackPublished
     | MediaStateChanged
+    | ActiveSpeaker
     | RoomClosed
     | CarouselChanged
     | VoteCast

@@ -190,7 +190,10 @@ function statedStatus(status) {
   return out;
 }
 
-monitor.on("update", ({ status, speaker }) => grid.update(statedStatus(status), speaker));
+// The server decides who speaks (active_speaker); until it has said, the local guess stands.
+monitor.on("update", ({ status, speaker }) =>
+  grid.update(statedStatus(status), call.activeSpeaker === undefined ? speaker : call.activeSpeaker),
+);
 
 grid.on("sound-blocked", () => {
   view.setBanner(

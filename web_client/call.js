@@ -57,6 +57,7 @@ export class Call extends Emitter {
     this._failTimer = null;
     this.trace = []; // the last TRACE_SIZE things that happened, for debugging (window.coshop)
     this.mediaStates = new Map(); // participant id -> {audio, video}, as each one said
+    this.activeSpeaker = undefined; // the server's word (active_speaker); undefined: not said yet
     this._sentMediaState = null;
     this._sentResume = false;
     connection.on("state", ({ state, delay }) =>
@@ -200,6 +201,7 @@ export class Call extends Emitter {
         if (message.resume) sessionStorage.setItem(RESUME_KEY + message.room.id, message.resume);
         this._newSession();
         this.mediaStates = new Map();
+        this.activeSpeaker = undefined;
         this._sentMediaState = null;
         this.room.reset(message);
         this.shopping.reset(message.shopping);
@@ -215,6 +217,9 @@ export class Call extends Emitter {
         break;
       case "participant_joined":
         this.room.addParticipant(message.participant);
+        break;
+      case "active_speaker":
+        this.activeSpeaker = message.participant_id;
         break;
       case "media_state":
         this.mediaStates.set(message.participant_id, { audio: message.audio, video: message.video });

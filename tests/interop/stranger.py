@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fractions
 import json
 import time
 from collections.abc import Callable
@@ -50,38 +51,75 @@ def nearest_colour(rgb: tuple[float, float, float]) -> int:
 
 
 class ColourTrack(VideoStreamTrack):
-    """30 fps of one colour with a moving stripe (content changes every frame).
+    """``fps`` frames a second of one colour with a moving stripe (content changes every frame),
+    or a still picture (``moving=False``).
 
     aiortc's VP8 encoder makes a keyframe at start and then only when asked (PLI/FIR).
     """
 
-    def __init__(self, colour: int, *, moving: bool = True) -> None:
+    def __init__(
+        self,
+        colour: int,
+        *,
+        moving: bool = True,
+        fps: int = 30,
+        size: tuple[int, int] = (WIDTH, HEIGHT),
+    ) -> None:
         super().__init__()
         self._rgb = np.array(PALETTE[colour], dtype=np.uint8)
         self._moving = moving
+        self._fps = fps
+        self._width, self._height = size
         self._n = 0
-        self._static: av.VideoFrame | None = None
+        self._start: float | None = None
+        self._still: np.ndarray | None = None
 
     def _image(self) -> np.ndarray:
-        img = np.empty((HEIGHT, WIDTH, 3), dtype=np.uint8)
+        img = np.empty((self._height, self._width, 3), dtype=np.uint8)
         img[:, :] = self._rgb
         if self._moving:
-            x = (self._n * 3) % (WIDTH - 8)
+            x = (self._n * 3) % (self._width - 8)
             img[:, x : x + 4] = self._rgb // 2  # a darker stripe keeps the mean colour close
         else:
             img[::16, ::16] = self._rgb // 2  # a fixed dot pattern: a still picture
         return img
 
     async def recv(self) -> av.VideoFrame:
-        pts, time_base = await self.next_timestamp()
-        if self._moving or self._static is None:
-            frame = av.VideoFrame.from_ndarray(self._image(), format="rgb24")
-            self._static = frame
-        frame = self._static if not self._moving else frame
-        out = av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")
-        out.pts, out.time_base = pts, time_base
+        if self._start is None:
+            self._start = time.monotonic()
+        due = self._start + self._n / self._fps
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        if self._moving or self._still is None:
+            self._still = self._image()
+        frame = av.VideoFrame.from_ndarray(self._still, format="rgb24")
+        frame.pts = self._n * (90000 // self._fps)
+        frame.time_base = fractions.Fraction(1, 90000)
         self._n += 1
-        return out
+        return frame
+
+
+class ToneTrack(MediaStreamTrack):
+    """A 440 Hz tone in 20 ms frames of 48 kHz mono: someone who keeps talking."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._n = 0
+        self._start: float | None = None
+        t = np.arange(960) / 48000
+        self._samples = (np.sin(2 * np.pi * 440 * t) * 12000).astype(np.int16).reshape(1, -1)
+
+    async def recv(self) -> av.AudioFrame:
+        if self._start is None:
+            self._start = time.monotonic()
+        await asyncio.sleep(max(0.0, self._start + self._n * 0.02 - time.monotonic()))
+        frame = av.AudioFrame.from_ndarray(self._samples, format="s16", layout="mono")
+        frame.sample_rate = 48000
+        frame.pts = self._n * 960
+        frame.time_base = fractions.Fraction(1, 48000)
+        self._n += 1
+        return frame
 
 
 class JoinRefused(Exception):
@@ -101,6 +139,7 @@ class Received:
     first_at: float | None = None
     last_at: float | None = None
     gaps: list[float] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)  # when each frame was decoded
 
 
 @dataclass
@@ -111,7 +150,10 @@ class Stranger:
     name: str
     colour: int | None  # None = does not publish video (audio only or viewer)
     moving: bool = True
+    fps: int = 30
+    size: tuple[int, int] = (WIDTH, HEIGHT)
     role: str = "guest"
+    tone: bool = False  # send a tone (a talker) instead of silence
     colour_of: Callable[[str], int | None] = lambda _pid: None
     me: str | None = None
     joined_at: float | None = None
@@ -134,9 +176,13 @@ class Stranger:
         self._attached = False
         self._joined = asyncio.Event()
         self._video_track = (
-            None if self.colour is None else ColourTrack(self.colour, moving=self.moving)
+            None
+            if self.colour is None
+            else ColourTrack(self.colour, moving=self.moving, fps=self.fps, size=self.size)
         )
-        self._audio_track = AudioStreamTrack() if self.role != "viewer" else None
+        self._audio_track: MediaStreamTrack | None = None
+        if self.role != "viewer":
+            self._audio_track = ToneTrack() if self.tone else AudioStreamTrack()
         self.pc.on("track", self._on_track)
 
     # -- signaling ---------------------------------------------------------------------
@@ -234,6 +280,7 @@ class Stranger:
                 elif got.last_at is not None:
                     got.gaps.append(now - got.last_at)
                 got.last_at = now
+                got.arrivals.append(now)
                 got.frames += 1
 
     def right_frames(self, source: str) -> int:

@@ -164,3 +164,19 @@ async def test_media_state_is_said_by_the_sender_and_told_to_newcomers(
         assert told is not None and (told["participant_id"], told["audio"]) == (ann.me, False)
     finally:
         await asyncio.gather(ann.close(), bob.close(), cat.close())
+
+
+async def test_the_server_names_the_active_speaker(serve: Callable[..., Server]) -> None:
+    server = serve()
+    quiet = [Stranger(server.url, n, i) for i, n in enumerate(("ann", "bob"))]
+    talker = Stranger(server.url, "cat", 2, tone=True)
+    try:
+        for p in (*quiet, talker):
+            await p.join("talk")
+        for p in (*quiet, talker):
+            await until(lambda p=p: p.last("active_speaker") is not None, within=10,
+                        what=f"{p.name} told who speaks")
+            said = p.last("active_speaker")
+            assert said is not None and said["participant_id"] == talker.me
+    finally:
+        await asyncio.gather(*(p.close() for p in (*quiet, talker)))

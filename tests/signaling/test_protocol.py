@@ -92,6 +92,7 @@ SERVER_MESSAGES: list[wire.ServerMessage] = [
     wire.ParticipantLeft(seq=3, participant_id="p1", reason="left"),
     wire.TrackPublished(seq=4, participant_id="p1", kind="video"),
     wire.MediaStateChanged(seq=4, participant_id="p1", audio=True, video=False),
+    wire.ActiveSpeaker(seq=4, participant_id="p1"),
     wire.RoomClosed(seq=5, room="r1"),
     wire.CarouselChanged(seq=6, carousel=CAROUSEL, change="move", by="p1"),
     wire.CarouselChanged(seq=6, carousel=CAROUSEL, change="mode", by=None),
