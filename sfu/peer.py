@@ -286,7 +286,8 @@ class Peer:
 
     @property
     def closed(self) -> bool:
-        return self.state is PeerState.CLOSED
+        """Closed by us, or by aiortc itself (e.g. its transport failed before we heard)."""
+        return self.state is PeerState.CLOSED or self.pc.signalingState == "closed"
 
     async def close(self) -> None:
         """Close the peer connection and everything hanging off it (idempotent)."""
