@@ -53,6 +53,8 @@ class TrackForwarder:
         self._direct_send = direct_send
         self._egress: Egress | None = None
         self.source: TrackSource | None = None
+        #: Video the subscriber does not show: nothing is sent (see set_paused).
+        self.paused = False
         self.packets_sent = 0
         self.bytes_sent = 0
         self.retransmissions = 0
@@ -120,6 +122,17 @@ class TrackForwarder:
         if self.kind == "video" and self._writer is not None:
             source.request_keyframe()
 
+    def set_paused(self, paused: bool) -> None:
+        """Stop sending video the subscriber does not show, or start again. Resuming waits
+        for a keyframe and continues this slot's numbering, so no loss is seen (RFC 3550 §5.1)."""
+        if self.kind != "video" or paused == self.paused:
+            return
+        self.paused = paused
+        if not paused:
+            self.rewriter.switch_source(video=True)
+            if self.source is not None and self._writer is not None:
+                self.source.request_keyframe()
+
     def detach(self) -> None:
         """Stop forwarding (idempotent)."""
         source, self.source = self.source, None
@@ -147,7 +160,7 @@ class TrackForwarder:
         """
         writer = self._writer
         sender = self._sender
-        if writer is None or not sender._enabled:
+        if writer is None or self.paused or not sender._enabled:
             return None
         mapped = self.rewriter.rewrite(seq, ts, keyframe_start)
         if mapped is None:

@@ -117,6 +117,8 @@ class Peer:
         self.pc.on("connectionstatechange", self._on_connection_state)
         self._publish: dict[str, RTCRtpTransceiver] = {}
         self._answered_once = False
+        #: Whose video the participant shows (None: everyone's); the rest is paused.
+        self._view: frozenset[str] | None = None
         self._deferred: list[TrackSource] = []  # subscriptions held back until the first answer
         if publish:
             for kind in KINDS:
@@ -184,7 +186,16 @@ class Peer:
         sub.source = source.owner
         sub.state = SubscriptionState.ACTIVE
         sub.forwarder.attach(source)
+        sub.forwarder.set_paused(self._view is not None and source.owner not in self._view)
         return True
+
+    def set_view(self, video: frozenset[str] | None) -> None:
+        """The participant shows the video of ``video`` only (None: everyone's): pause the
+        rest, so no downlink is spent on a tile nobody sees."""
+        self._view = video
+        for sub in self.subscriptions:
+            if sub.state is SubscriptionState.ACTIVE and sub.source is not None:
+                sub.forwarder.set_paused(video is not None and sub.source not in video)
 
     def unsubscribe(self, owner: str) -> bool:
         """Stop receiving every track of ``owner``; True if negotiation is needed."""

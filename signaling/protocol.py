@@ -232,6 +232,16 @@ class SetMediaState(_Message):
     video: bool
 
 
+class SetView(_Message):
+    """Whose video the client shows (``video``: participant ids; null = everyone's).
+
+    The server pauses the rest and resumes a stream at a keyframe when its tile shows again.
+    """
+
+    type: Literal["view"] = "view"
+    video: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=100)
+
+
 class Ping(_Message):
     """Liveness check; answered by ``pong`` with the same nonce."""
 
@@ -351,6 +361,7 @@ ClientMessage = Annotated[
     | Resync
     | Ping
     | SetMediaState
+    | SetView
     | CarouselMove
     | RemoteTake
     | RemotePass

@@ -80,6 +80,7 @@ class Session:
         self._answer_timer: asyncio.TimerHandle | None = None
         #: What the participant said of its microphone and camera (None: never said).
         self._media_state: tuple[bool, bool] | None = None
+        self._view: frozenset[str] | None = None  # whose video the client shows (None: all)
 
     def __repr__(self) -> str:
         who = self.participant.id if self.participant else "-"
@@ -187,6 +188,10 @@ class Session:
                 await self._send(wire.Left(reason="left"))
             elif isinstance(message, wire.Resync):
                 await self._resync()
+            elif isinstance(message, wire.SetView):
+                self._view = None if message.video is None else frozenset(message.video)
+                if self._peer is not None:
+                    self._peer.set_view(self._view)
             elif isinstance(message, wire.SetMediaState):
                 await self._set_media_state(message.audio, message.video)
             else:
@@ -246,6 +251,7 @@ class Session:
                 publish=participant.role is not Role.VIEWER,
                 listener=_PeerListener(self, participant.id),
             )
+            self._peer.set_view(self._view)
         except Exception:
             await self._exit_room("disconnected")
             await self._send(wire.Left(reason="media_failed"))

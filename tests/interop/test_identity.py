@@ -180,3 +180,37 @@ async def test_the_server_names_the_active_speaker(serve: Callable[..., Server])
             assert said is not None and said["participant_id"] == talker.me
     finally:
         await asyncio.gather(*(p.close() for p in (*quiet, talker)))
+
+
+async def test_video_nobody_shows_is_paused_and_resumes_at_once(
+    serve: Callable[..., Server],
+) -> None:
+    server = serve()
+    colours: dict[str, int] = {}
+    pubs = [Stranger(server.url, n, i, colour_of=colours.get) for i, n in enumerate("abc")]
+    viewer = Stranger(server.url, "v", None, role="viewer", colour_of=colours.get)
+    try:
+        for p in pubs:
+            await p.join("view")
+            assert p.me is not None
+            colours[p.me] = p.colour  # type: ignore[assignment]
+        await viewer.join("view")
+        ids = [p.me or "" for p in pubs]
+        await until(lambda: all(viewer.right_frames(i) >= 15 for i in ids), 15, "all flowing")
+        # Only a's tile shows: b and c stop, a goes on.
+        await viewer.send({"type": "view", "video": [ids[0]]})
+        await asyncio.sleep(1.5)  # frames already sent drain through the jitter buffer
+        before = {i: viewer.received[i].frames for i in ids}
+        await asyncio.sleep(2)
+        after = {i: viewer.received[i].frames for i in ids}
+        assert after[ids[0]] - before[ids[0]] >= 30
+        assert after[ids[1]] == before[ids[1]] and after[ids[2]] == before[ids[2]], (before, after)
+        # Everyone shows again: b resumes (a keyframe, right colour) within a second.
+        resumed_at = time.monotonic()
+        await viewer.send({"type": "view", "video": None})
+        await until(lambda: viewer.received[ids[1]].frames > after[ids[1]] + 5, 3, "b resumes")
+        assert time.monotonic() - resumed_at < 1.5
+        assert viewer.received[ids[1]].last_right
+        assert viewer.errors == []
+    finally:
+        await asyncio.gather(*(p.close() for p in (*pubs, viewer)))
