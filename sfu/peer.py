@@ -117,8 +117,8 @@ class Peer:
         self.pc.on("connectionstatechange", self._on_connection_state)
         self._publish: dict[str, RTCRtpTransceiver] = {}
         self._answered_once = False
-        #: Whose video the participant shows (None: everyone's); the rest is paused.
-        self._view: frozenset[str] | None = None
+        #: Whose video the participant does not show now: paused.
+        self._hidden: frozenset[str] = frozenset()
         self._deferred: list[TrackSource] = []  # subscriptions held back until the first answer
         if publish:
             for kind in KINDS:
@@ -186,16 +186,16 @@ class Peer:
         sub.source = source.owner
         sub.state = SubscriptionState.ACTIVE
         sub.forwarder.attach(source)
-        sub.forwarder.set_paused(self._view is not None and source.owner not in self._view)
+        sub.forwarder.set_paused(source.owner in self._hidden)
         return True
 
-    def set_view(self, video: frozenset[str] | None) -> None:
-        """The participant shows the video of ``video`` only (None: everyone's): pause the
-        rest, so no downlink is spent on a tile nobody sees."""
-        self._view = video
+    def set_hidden(self, hidden: frozenset[str]) -> None:
+        """The participant does not show the video of ``hidden``: pause it, so no downlink
+        is spent on a tile nobody sees (it resumes at a keyframe once shown again)."""
+        self._hidden = hidden
         for sub in self.subscriptions:
             if sub.state is SubscriptionState.ACTIVE and sub.source is not None:
-                sub.forwarder.set_paused(video is not None and sub.source not in video)
+                sub.forwarder.set_paused(sub.source in hidden)
 
     def unsubscribe(self, owner: str) -> bool:
         """Stop receiving every track of ``owner``; True if negotiation is needed."""

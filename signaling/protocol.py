@@ -233,13 +233,14 @@ class SetMediaState(_Message):
 
 
 class SetView(_Message):
-    """Whose video the client shows (``video``: participant ids; null = everyone's).
+    """Whose video the client does not show now (``hidden``: participant ids).
 
-    The server pauses the rest and resumes a stream at a keyframe when its tile shows again.
+    The server pauses those and resumes a stream at a keyframe when its tile shows again.
+    Anyone not listed (a newcomer too) is sent, so a new tile never waits for a view update.
     """
 
     type: Literal["view"] = "view"
-    video: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=100)
+    hidden: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=100)
 
 
 class Ping(_Message):

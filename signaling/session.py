@@ -80,7 +80,7 @@ class Session:
         self._answer_timer: asyncio.TimerHandle | None = None
         #: What the participant said of its microphone and camera (None: never said).
         self._media_state: tuple[bool, bool] | None = None
-        self._view: frozenset[str] | None = None  # whose video the client shows (None: all)
+        self._hidden: frozenset[str] = frozenset()  # whose video the client does not show
 
     def __repr__(self) -> str:
         who = self.participant.id if self.participant else "-"
@@ -189,9 +189,9 @@ class Session:
             elif isinstance(message, wire.Resync):
                 await self._resync()
             elif isinstance(message, wire.SetView):
-                self._view = None if message.video is None else frozenset(message.video)
+                self._hidden = frozenset(message.hidden)
                 if self._peer is not None:
-                    self._peer.set_view(self._view)
+                    self._peer.set_hidden(self._hidden)
             elif isinstance(message, wire.SetMediaState):
                 await self._set_media_state(message.audio, message.video)
             else:
@@ -251,7 +251,7 @@ class Session:
                 publish=participant.role is not Role.VIEWER,
                 listener=_PeerListener(self, participant.id),
             )
-            self._peer.set_view(self._view)
+            self._peer.set_hidden(self._hidden)
         except Exception:
             await self._exit_room("disconnected")
             await self._send(wire.Left(reason="media_failed"))

@@ -195,6 +195,8 @@ monitor.on("update", ({ status, speaker }) =>
   grid.update(statedStatus(status), call.activeSpeaker === undefined ? speaker : call.activeSpeaker),
 );
 
+grid.on("hidden", (ids) => call.setHidden(ids));
+
 grid.on("sound-blocked", () => {
   view.setBanner(
     "Your browser paused the sound.",

@@ -58,6 +58,7 @@ export class Call extends Emitter {
     this.trace = []; // the last TRACE_SIZE things that happened, for debugging (window.coshop)
     this.mediaStates = new Map(); // participant id -> {audio, video}, as each one said
     this.activeSpeaker = undefined; // the server's word (active_speaker); undefined: not said yet
+    this.hidden = new Set(); // whose video we do not show now
     this._sentMediaState = null;
     this._sentResume = false;
     connection.on("state", ({ state, delay }) =>
@@ -207,6 +208,7 @@ export class Call extends Emitter {
         this.shopping.reset(message.shopping);
         this._setPhase(Phase.JOINED);
         this._sendMediaState();
+        if (this.hidden.size) this.connection.send({ type: "view", hidden: [...this.hidden] });
         break;
       case "snapshot":
         this.room.reset(message);
@@ -244,6 +246,12 @@ export class Call extends Emitter {
       default:
         if (SHOPPING_EVENTS.has(type)) this.shopping.apply(message);
     }
+  }
+
+  /** These participants' video is off screen: the server pauses it (PROTOCOL.md, view). */
+  setHidden(ids) {
+    this.hidden = new Set(ids);
+    if (this.phase === Phase.JOINED) this.connection.send({ type: "view", hidden: [...this.hidden] });
   }
 
   /** Tell the room whether our microphone and camera are on (PROTOCOL.md, media_state). */

@@ -113,7 +113,12 @@ export function tileWidth(count, width, height, gap = GAP_PX, ratio = TILE_RATIO
   return Math.floor(best);
 }
 
-/** Events: "sound-blocked" (the browser wants a click before playing sound). */
+const VIEW_SETTLE_MS = 300; // one "visible" event for a burst of scrolling or resizing
+
+/**
+ * Events: "sound-blocked" (the browser wants a click before playing sound), "hidden" (Set of
+ * participant ids whose remote tile is off screen: the server pauses their video).
+ */
 export class VideoGrid extends Emitter {
   constructor(container, waitingCard) {
     super();
@@ -123,6 +128,23 @@ export class VideoGrid extends Emitter {
     this.soundBlocked = false;
     this._phone = window.matchMedia(PHONE);
     new ResizeObserver(() => this._layout()).observe(container);
+    // Tiles near the screen count as shown (half a screen of margin), so scrolling back finds
+    // the video already resuming; a hidden tab shows nothing.
+    this._onScreen = new Set();
+    this._hiddenSent = "";
+    this._viewTimer = null;
+    this._observer = new IntersectionObserver(
+      (changes) => {
+        for (const change of changes) {
+          const id = change.target.dataset.participant;
+          if (change.isIntersecting) this._onScreen.add(id);
+          else this._onScreen.delete(id);
+        }
+        this._visibilityChanged();
+      },
+      { rootMargin: "50%" },
+    );
+    document.addEventListener("visibilitychange", () => this._visibilityChanged());
     this._phone.addEventListener("change", () => this._layout());
   }
 
@@ -145,6 +167,8 @@ export class VideoGrid extends Emitter {
     const keep = new Set(entries.map((e) => e.participant.id));
     for (const [id, tile] of this.tiles) {
       if (!keep.has(id)) {
+        this._observer.unobserve(tile.figure);
+        this._onScreen.delete(id);
         tile.figure.remove();
         this.tiles.delete(id);
       }
@@ -156,6 +180,10 @@ export class VideoGrid extends Emitter {
       if (!tile) {
         tile = new Tile(participant, { self: entry.self });
         this.tiles.set(participant.id, tile);
+        if (!entry.self) {
+          this._onScreen.add(participant.id); // shown until the observer says otherwise
+          this._observer.observe(tile.figure);
+        }
       } else if (tile.name !== participant.name) {
         tile.rename(participant.name);
       }
@@ -171,6 +199,23 @@ export class VideoGrid extends Emitter {
     if (alone) this.container.append(this.waitingCard);
     this.container.dataset.count = String(entries.length + (alone ? 1 : 0));
     this._layout();
+  }
+
+  /** The remote tiles off screen now (all of them while the tab is hidden). */
+  get hidden() {
+    const remote = [...this.tiles.values()].filter((t) => !t.figure.classList.contains("self"));
+    return new Set(remote.map((t) => t.id).filter((id) => document.hidden || !this._onScreen.has(id)));
+  }
+
+  _visibilityChanged() {
+    clearTimeout(this._viewTimer);
+    this._viewTimer = setTimeout(() => {
+      const hidden = this.hidden;
+      const key = [...hidden].sort().join(",");
+      if (key === this._hiddenSent) return;
+      this._hiddenSent = key;
+      this.emit("hidden", hidden);
+    }, VIEW_SETTLE_MS);
   }
 
   /** Mute indicators and the active speaker (from MediaMonitor). */

@@ -55,3 +55,26 @@ async def test_four_then_a_late_fifth_then_a_reload(open_page: OpenPage) -> None
     for name, page in pages.items():
         await page.wait_playing(everyone - {name})
         assert page.errors == [], page.errors
+
+
+async def test_a_hidden_tile_is_paused_and_plays_again_when_shown(open_page: OpenPage) -> None:
+    room = f"hide-{uuid.uuid4().hex[:8]}"
+    ann, bob = await open_page(f"/r/{room}"), await open_page(f"/r/{room}")
+    await ann.join("Ann")
+    await bob.join("Bob")
+    await ann.wait_playing({"Bob"})
+    bob_id = (await bob.you())["id"]
+    frames_js = (
+        "(id) => document.querySelector(`#grid .tile[data-participant='${id}'] video`)"
+        ".getVideoPlaybackQuality().totalVideoFrames"
+    )
+    # What the grid does when Bob's tile scrolls away (or the tab hides): his video stops.
+    await ann.page.evaluate("(id) => window.coshop.call.setHidden([id])", bob_id)
+    await asyncio.sleep(1.0)
+    paused_at = await ann.page.evaluate(frames_js, bob_id)
+    await asyncio.sleep(2.0)
+    assert await ann.page.evaluate(frames_js, bob_id) - paused_at <= 2
+    # Shown again: it plays on (the server resumes at a keyframe).
+    await ann.page.evaluate("() => window.coshop.call.setHidden([])")
+    await ann.wait_playing({"Bob"}, seconds=10)
+    assert ann.errors == [] and bob.errors == []

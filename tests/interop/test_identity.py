@@ -198,7 +198,7 @@ async def test_video_nobody_shows_is_paused_and_resumes_at_once(
         ids = [p.me or "" for p in pubs]
         await until(lambda: all(viewer.right_frames(i) >= 15 for i in ids), 15, "all flowing")
         # Only a's tile shows: b and c stop, a goes on.
-        await viewer.send({"type": "view", "video": [ids[0]]})
+        await viewer.send({"type": "view", "hidden": ids[1:]})
         await asyncio.sleep(1.5)  # frames already sent drain through the jitter buffer
         before = {i: viewer.received[i].frames for i in ids}
         await asyncio.sleep(2)
@@ -207,7 +207,7 @@ async def test_video_nobody_shows_is_paused_and_resumes_at_once(
         assert after[ids[1]] == before[ids[1]] and after[ids[2]] == before[ids[2]], (before, after)
         # Everyone shows again: b resumes (a keyframe, right colour) within a second.
         resumed_at = time.monotonic()
-        await viewer.send({"type": "view", "video": None})
+        await viewer.send({"type": "view", "hidden": []})
         await until(lambda: viewer.received[ids[1]].frames > after[ids[1]] + 5, 3, "b resumes")
         assert time.monotonic() - resumed_at < 1.5
         assert viewer.received[ids[1]].last_right

@@ -74,8 +74,8 @@ CLIENT_MESSAGES: list[wire.ClientMessage] = [
     wire.CartAdd(product_id="tee", variant_id="tee-m", quantity=99),
     wire.CartRemove(product_id="tee", variant_id="tee-m"),
     wire.SetMediaState(audio=False, video=True),
-    wire.SetView(video=["p1", "p2"]),
-    wire.SetView(video=None),
+    wire.SetView(hidden=["p1", "p2"]),
+    wire.SetView(),
     wire.Join(room="r1", resume="abc.def"),
 ]
 
