@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import psutil
@@ -72,5 +73,9 @@ def collect(node: Node) -> list[Sample]:
                       "counter", time.process_time()),
         Sample.single("process_resident_memory_bytes", "Resident set size.", "gauge",
                       _PROCESS.memory_info().rss),
+        Sample.single("process_open_fds", "Open file descriptors (sockets included).", "gauge",
+                      _PROCESS.num_fds()),
+        Sample.single("coshop_asyncio_tasks", "Tasks alive on this node's event loop.", "gauge",
+                      len(asyncio.all_tasks())),
     ]
     return samples
