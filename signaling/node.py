@@ -19,6 +19,7 @@ from signaling.auth import TokenAuthority
 from signaling.events import EventMessages
 from signaling.hub import RoomHubs
 from signaling.metrics import Counters
+from signaling.presence import Presence
 from signaling.settings import Settings
 from signaling.shopping import ShoppingLimits
 
@@ -44,7 +45,12 @@ class Node:
     counters: Counters = field(default_factory=Counters)
     limits: ShoppingLimits = field(default_factory=ShoppingLimits)
     messages: EventMessages = field(default_factory=EventMessages)
+    presence: Presence = field(init=False)
     _closed: bool = False
+
+    def __post_init__(self) -> None:
+        self.presence = Presence(self)
+        self.hubs.feed_lost = self.presence.check_soon
 
     @classmethod
     async def open(cls, settings: Settings) -> Node:
@@ -57,11 +63,17 @@ class Node:
             )
         )
         try:
-            store = open_store(settings.redis_url, default_capacity=settings.room_capacity)
+            store = open_store(
+                settings.redis_url,
+                default_capacity=settings.room_capacity,
+                node_id=settings.node_id,
+                presence_lease=settings.presence_lease,
+                retry_after=settings.presence_heartbeat,
+            )
         except BaseException:
             await sfu.close()
             raise
-        return cls(
+        node = cls(
             settings=settings,
             store=store,
             sfu=sfu,
@@ -69,6 +81,8 @@ class Node:
             hubs=RoomHubs(store),
             limits=ShoppingLimits(enabled=settings.rate_limits),
         )
+        node.presence.start()
+        return node
 
     def default_catalog(self) -> tuple[Catalog | None, str | None]:
         """The catalog (and its image base) a room is created with: the sample in demo."""
@@ -106,11 +120,13 @@ class Node:
         )
 
     async def close(self) -> None:
-        """Close sockets, subscriptions, the SFU and the store, in that order (idempotent)."""
+        """Close sockets, subscriptions, presence, the SFU and the store, in that order
+        (idempotent)."""
         if self._closed:
             return
         self._closed = True
         await self.close_sessions("server shutting down")
         await self.hubs.close()
+        await self.presence.close()
         await self.sfu.close()
         await self.store.close()

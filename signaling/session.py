@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from aiohttp import WSCloseCode
 
-from rooms.errors import AlreadyJoined
+from rooms.errors import AlreadyJoined, NotInRoom, StoreUnavailable
 from rooms.events import CATALOG_LOADED, PARTICIPANT_JOINED, ROOM_CLOSED
 from rooms.models import Participant, Role, RoomEvent, RoomSnapshot
 from sfu import MediaRoom, Offer, Peer
@@ -80,6 +80,11 @@ class Session:
         self._answer_timer: asyncio.TimerHandle | None = None
         #: What the participant said of its microphone and camera (None: never said).
         self._media_state: tuple[bool, bool] | None = None
+
+    @property
+    def seq(self) -> int:
+        """The room seq this socket's view of the room is up to date with."""
+        return self._seq
 
     def __repr__(self) -> str:
         who = self.participant.id if self.participant else "-"
@@ -167,6 +172,27 @@ class Session:
     def resync_needed(self) -> None:
         """The hub resubscribed; events may be lost, so push a fresh snapshot (RoomMember)."""
         self._enqueue(self._resync)
+
+    def store_unavailable(self, retry_after: float) -> None:
+        """The room state went out of reach: tell the client (an ``error`` with no ``ref``);
+        a ``snapshot`` follows when it is back."""
+        self._enqueue(partial(
+            self._send_error,
+            wire.ErrorCode.UNAVAILABLE,
+            "room state unavailable; a snapshot follows when it is back",
+            None,
+            retry_after=retry_after,
+        ))
+
+    def lost_seat(self, reason: str) -> None:
+        """The store no longer holds this session's seat (replaced elsewhere, room closed or
+        full when it was rebuilt): leave without touching the store, tell the client."""
+        self._enqueue(partial(self._seat_lost, reason))
+
+    async def _seat_lost(self, reason: str) -> None:
+        if self.state is SessionState.JOINED:
+            await self._exit_room(reason, in_store=False)
+            await self._send(wire.Left(reason=reason))
 
     # --- client messages -------------------------------------------------------------------------
 
@@ -337,7 +363,15 @@ class Session:
         if self.state is not SessionState.JOINED or self.room_id is None:
             return
         assert self.participant is not None
-        room_snapshot = await self._node.store.snapshot(self.room_id)
+        try:
+            room_snapshot = await self._node.store.snapshot(self.room_id)
+        except NotInRoom:
+            # The store lost the room (Redis restarted empty): presence rebuilds it and
+            # pushes a snapshot then.
+            log.info("session %s: room %s is gone from the store; awaiting its rebuild",
+                     self.id, self.room_id)
+            self._node.presence.check_soon()
+            return
         self._seq = room_snapshot.seq
         self._watch_round(room_snapshot)
         await self._send(events.snapshot(room_snapshot, self.participant))
@@ -370,6 +404,10 @@ class Session:
                 await node.store.leave(
                     room_id, participant.id, reason=reason, joined_at=participant.joined_at
                 )
+            except StoreUnavailable as exc:
+                # The seat stays under this node's lease: reasserting removes it later.
+                log.warning("session %s: leaving %s: %s", self.id, room_id, exc)
+                node.presence.mark_dirty()
             except Exception:
                 log.exception("session %s: leaving %s failed", self.id, room_id)
         if media is not None:
