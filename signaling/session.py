@@ -115,6 +115,9 @@ class Session:
             while (job := await self._inbox.get()) is not None:
                 try:
                     await job()
+                except StoreUnavailable as exc:
+                    log.warning("session %s: a room job could not reach the store: %s",
+                                self.id, exc)
                 except Exception:
                     # Client messages report their own errors; this is a bug in a room job.
                     log.exception("session %s: job failed", self.id)
@@ -217,9 +220,21 @@ class Session:
                 await self._set_media_state(message.audio, message.video)
             else:
                 assert self.room_id is not None and self.participant is not None
-                await shopping.perform(
-                    self._node.store, self._node.limits, self.room_id, self.participant, message
-                )
+                try:
+                    await shopping.perform(
+                        self._node.store, self._node.limits, self.room_id, self.participant,
+                        message,
+                    )
+                except NotInRoom:
+                    if await self._holds_seat():
+                        raise  # a real not_found (e.g. remote_pass.to is not in the room)
+                    # The store lost our room or seat (Redis came back empty, or a reaper
+                    # took us for dead): the room is about to be reasserted, not gone.
+                    self._node.presence.mark_dirty()
+                    raise StoreUnavailable(
+                        "the room is being restored after a store outage",
+                        retry_after=self._node.settings.presence_heartbeat,
+                    ) from None
         except Exception as exc:
             code = error_code(exc)
             if code is None:
@@ -276,6 +291,16 @@ class Session:
             await self._exit_room("disconnected")
             await self._send(wire.Left(reason="media_failed"))
             raise
+
+    async def _holds_seat(self) -> bool:
+        """Whether the store still has this session in its room (same ``joined_at``)."""
+        if self.room_id is None or self.participant is None:
+            return False
+        try:
+            room_snapshot = await self._node.store.snapshot(self.room_id)
+        except NotInRoom:
+            return False
+        return self.participant in room_snapshot.participants
 
     def _room_of(self, message: wire.Join) -> str:
         if self._fixed_room is not None and message.room not in (None, self._fixed_room):
