@@ -96,7 +96,9 @@ class Voter:
 
 
 @pytest.fixture(params=["aof", "no-persistence"])
-async def redis_server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RedisServer]:
+async def redis_server(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[RedisServer]:
     server = RedisServer(tmp_path, aof=request.param == "aof")
     await server.start()
     yield server
