@@ -27,3 +27,12 @@ class SubscriptionLagged(RoomsError):
 
 class Forbidden(RoomsError):
     """The participant's role (or the room's remote mode) does not allow this change."""
+
+
+class StoreUnavailable(RoomsError):
+    """The shared store (Redis) cannot be reached: nothing was changed, or it is unknown
+    whether the change was made. Try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,7 +1,7 @@
 """The room events the stores themselves publish, their ``data`` shapes, and free-form type rules.
 
 ``participant_joined``  data ``{"participant": {id, name, role, joined_at}}``
-``participant_left``    data ``{"participant_id": str, "reason": str}``
+``participant_left``    data ``{"participant_id": str, "reason": str}`` (``node_lost``: reaped)
 ``room_closed``         data ``{}``; always the last event of a room
 
 Shopping (shapes in rooms.shopping_state; ``by`` is a participant id, or None for the HTTP API):
@@ -28,6 +28,10 @@ from rooms.models import Participant
 PARTICIPANT_JOINED = "participant_joined"
 PARTICIPANT_LEFT = "participant_left"
 ROOM_CLOSED = "room_closed"
+
+NODE_LOST = "node_lost"
+"""``participant_left`` reason: the participant's node stopped renewing its presence lease
+(crashed, killed, cut off) and another node reaped it."""
 
 CATALOG_LOADED = "catalog_loaded"
 CAROUSEL_CHANGED = "carousel_changed"

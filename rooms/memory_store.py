@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rooms.catalog.models import Catalog
@@ -19,7 +19,14 @@ from rooms.events import (
     validate_custom_type,
 )
 from rooms.memory_shop import Change, RoomShop
-from rooms.models import DEFAULT_CAPACITY, Participant, RoomEvent, RoomInfo, RoomSnapshot
+from rooms.models import (
+    DEFAULT_CAPACITY,
+    Participant,
+    Reassertion,
+    RoomEvent,
+    RoomInfo,
+    RoomSnapshot,
+)
 from rooms.shopping import Move, RemoteMode, Vote, clean_chat_message, clean_emoji
 from rooms.shopping_state import (
     Recap,
@@ -267,6 +274,29 @@ class MemoryStore:
 
     async def recap(self, room_id: str) -> Recap:
         return self._existing(room_id).shop.recap(room_id)
+
+    # --- presence: one process holds every participant, so nothing is ever lost or leased --
+
+    async def renew_presence(self) -> bool:
+        """Always held: the store lives and dies with its only node."""
+        self._check_open()
+        return True
+
+    async def reap_lost_nodes(self) -> list[RoomEvent]:
+        """No other nodes: nothing to reap."""
+        self._check_open()
+        return []
+
+    async def reassert(
+        self, room_id: str, participants: Sequence[Participant], *, min_seq: int = 0
+    ) -> Reassertion:
+        """Nothing to restore: the room cannot have lost what its own process holds."""
+        self._check_open()
+        validate_room_id(room_id)
+        return Reassertion()
+
+    async def release_presence(self) -> None:
+        """Nothing to release."""
 
     def subscribe(self, room_id: str) -> QueueSubscription:
         """Every event of the room published after the subscription is entered."""

@@ -93,3 +93,19 @@ class RoomSnapshot:
     seq: int
     participants: tuple[Participant, ...]
     shopping: ShoppingSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Reassertion:
+    """What ``RoomStore.reassert`` found and did for one room (participant ids in each)."""
+
+    created: bool = False
+    """The room was gone (the store lost it) and was created again, empty but for the live."""
+    rejoined: tuple[str, ...] = ()
+    """Live participants the room had lost, admitted again (``participant_joined``)."""
+    superseded: tuple[str, ...] = ()
+    """Live participants whose place a newer session of theirs holds (elsewhere)."""
+    refused: tuple[str, ...] = ()
+    """Live participants the room had lost and had no room for any more."""
+    removed: tuple[str, ...] = ()
+    """Participants under this node's lease without a live session (``participant_left``)."""

@@ -29,8 +29,28 @@ ROOM_PARTICIPANTS = "{ns}:{{room:{room_id}}}:participants"
 ROOM_SEQ = "{ns}:{{room:{room_id}}}:seq"
 """STRING integer: the seq of the room's latest event (absent = 0). INCRed once per event."""
 
+ROOM_PRESENCE = "{ns}:{{room:{room_id}}}:presence"
+"""HASH participant id -> presence owner (a node incarnation, ``<node id>/<random>``) holding
+the participant's lease: the same entries as ROOM_PARTICIPANTS, written and removed by the same
+scripts. When the owner's NODE_LEASE lapses, reap.lua removes its participants (node_lost)."""
+
 ROOM_EVENTS = "{ns}:{{room:{room_id}}}:events"
 """Pub/sub CHANNEL: each message is one RoomEvent.to_json(), published in seq order."""
+
+# --- nodes and presence leases (one hash tag, so node_*.lua touch one slot) ---------------------
+
+NODES_INDEX = "{ns}:{{nodes}}:index"
+"""SET of presence owners (node incarnations) that renewed a lease since they were last
+reaped: the candidates a reaper checks. A superset: a live owner is skipped while its lease
+key exists."""
+
+NODE_LEASE = "{ns}:{{nodes}}:lease:{owner}"
+"""STRING node id, with a TTL of the lease (PX): the owner is alive while it exists. Renewed
+by renew_lease.lua every heartbeat; deleted on a clean shutdown."""
+
+NODE_ROOMS = "{ns}:{{nodes}}:rooms:{owner}"
+"""SET of room ids where the owner has (or had) participants: the rooms a reaper visits once
+the owner's lease lapsed. Added to before every join / reassert; deleted by forget_node.lua."""
 
 # --- shopping (shapes in rooms.shopping_state; written only by rooms/lua/*.lua) -------------------
 
@@ -91,11 +111,30 @@ def rooms_index_key(namespace: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class NodeKeys:
+    """The names of one presence owner's keys (see NODES_INDEX, NODE_LEASE, NODE_ROOMS)."""
+
+    index: str
+    lease: str
+    rooms: str
+
+    @classmethod
+    def of(cls, namespace: str, owner: str) -> NodeKeys:
+        """The names for ``owner`` in ``namespace`` (already validated)."""
+        return cls(
+            index=NODES_INDEX.format(ns=namespace),
+            lease=NODE_LEASE.format(ns=namespace, owner=owner),
+            rooms=NODE_ROOMS.format(ns=namespace, owner=owner),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class RoomKeys:
     """The names of one room's keys and channel (see the module constants for shapes)."""
 
     meta: str
     participants: str
+    presence: str
     seq: str
     events: str
     catalog: str
@@ -122,6 +161,7 @@ class RoomKeys:
         return cls(
             meta=name(ROOM_META),
             participants=name(ROOM_PARTICIPANTS),
+            presence=name(ROOM_PRESENCE),
             seq=name(ROOM_SEQ),
             events=name(ROOM_EVENTS),
             catalog=name(ROOM_CATALOG),

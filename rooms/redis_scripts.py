@@ -142,6 +142,10 @@ class RoomScripts:
     shop_react: AsyncScript
     shop_cart_add: AsyncScript
     shop_cart_remove: AsyncScript
+    reassert: AsyncScript
+    reap: AsyncScript
+    renew_lease: AsyncScript
+    forget_node: AsyncScript
 
     @classmethod
     def register(cls, client: Redis) -> RoomScripts:

@@ -7,19 +7,35 @@ the same script that INCRs the seq, so channel order is seq order.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import re
+import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from rooms import events
 from rooms import redis_scripts as scripts
 from rooms.catalog.models import Catalog, Product
-from rooms.errors import AlreadyJoined, Forbidden, NotInRoom, RoomClosed, RoomFull
+from rooms.errors import (
+    AlreadyJoined,
+    Forbidden,
+    NotInRoom,
+    RoomClosed,
+    RoomFull,
+    StoreUnavailable,
+)
 from rooms.events import (
+    NODE_LOST,
     PARTICIPANT_JOINED,
     PARTICIPANT_LEFT,
     ROOM_CLOSED,
@@ -28,9 +44,22 @@ from rooms.events import (
     participant_left_data,
     validate_custom_type,
 )
-from rooms.models import DEFAULT_CAPACITY, Participant, RoomEvent, RoomInfo, RoomSnapshot
+from rooms.models import (
+    DEFAULT_CAPACITY,
+    Participant,
+    Reassertion,
+    RoomEvent,
+    RoomInfo,
+    RoomSnapshot,
+)
 from rooms.redis_events import RedisEventHub
-from rooms.redis_keys import DEFAULT_NAMESPACE, RoomKeys, rooms_index_key, validate_namespace
+from rooms.redis_keys import (
+    DEFAULT_NAMESPACE,
+    NodeKeys,
+    RoomKeys,
+    rooms_index_key,
+    validate_namespace,
+)
 from rooms.redis_scripts import HOLE, RoomScripts, event_json_parts, event_template, json_template
 from rooms.shopping import (
     CHAT_HISTORY_SIZE,
@@ -68,13 +97,46 @@ from rooms.snapshots import make_snapshot
 from rooms.subscription import DEFAULT_SUBSCRIPTION_BUFFER, EventQueue, QueueSubscription
 from rooms.validation import validate_capacity, validate_room_id
 
+OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
+"""Redis is down, restarting (``LOADING`` is a ConnectionError), unreachable, or a replica
+that has not been promoted yet: the store is unavailable, which is not a bug."""
+
+CONNECT_TIMEOUT = 1.0
+"""Seconds to open a connection: a Redis that is down must fail an operation fast."""
+
+COMMAND_TIMEOUT = 5.0
+"""Seconds to wait for one reply: the scripts are short; longer means Redis is in trouble."""
+
+_OWNER_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _unavailable_on_outage(
+    method: Callable[Concatenate[RedisStore, _P], Coroutine[Any, Any, _T]],
+) -> Callable[Concatenate[RedisStore, _P], Coroutine[Any, Any, _T]]:
+    """Raise StoreUnavailable instead of redis-py's connection errors (rooms.errors)."""
+
+    @functools.wraps(method)
+    async def wrapper(self: RedisStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return await method(self, *args, **kwargs)
+        except OUTAGE_ERRORS as exc:
+            raise StoreUnavailable(
+                f"room state unavailable (Redis: {exc})", retry_after=self.retry_after
+            ) from exc
+
+    return wrapper
+
 
 class RedisStore:
     """RoomStore in Redis (redis.asyncio); connects lazily.
 
     One pub/sub connection serves all subscriptions. The store stamps ``joined_at``,
     ``created_at`` and shopping times (vote round deadlines included) with ``clock()``, this
-    node's clock.
+    node's clock. Participants joined through this store live under the lease of its presence
+    ``owner`` (``renew_presence``); a Redis it cannot reach raises StoreUnavailable.
     """
 
     def __init__(
@@ -85,18 +147,36 @@ class RedisStore:
         namespace: str = DEFAULT_NAMESPACE,
         subscription_buffer: int = DEFAULT_SUBSCRIPTION_BUFFER,
         clock: Callable[[], float] = time.time,
+        node_id: str = "node",
+        presence_lease: float = 8.0,
+        retry_after: float = 1.0,
     ) -> None:
         self.default_capacity = validate_capacity(default_capacity)
         self.namespace = validate_namespace(namespace)
+        self.node_id = node_id
+        #: This store's incarnation of the node: a restarted node never inherits a dead lease.
+        self.owner = f"{_OWNER_UNSAFE.sub('_', node_id)[:48]}/{secrets.token_hex(4)}"
+        self.presence_lease = presence_lease
+        self.retry_after = retry_after
         self._subscription_buffer = subscription_buffer
         self._clock = clock
         # Parsed catalogs by (room, revision): a revision's products never change.
         self._catalogs: OrderedDict[tuple[str, int], Catalog] = OrderedDict()
-        self._redis = Redis.from_url(redis_url, decode_responses=True)
+        # One immediate retry on a fresh connection: after a Redis restart every pooled
+        # connection is dead, and the first use of each must not fail the operation.
+        self._redis = Redis.from_url(
+            redis_url,
+            decode_responses=True,
+            retry=Retry(NoBackoff(), 1),
+            socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_timeout=COMMAND_TIMEOUT,
+        )
         self._scripts = RoomScripts.register(self._redis)
         self._events = RedisEventHub(redis_url)
+        self._node_keys = NodeKeys.of(self.namespace, self.owner)
         self._closed = False
 
+    @_unavailable_on_outage
     async def create_room(
         self,
         room_id: str,
@@ -140,6 +220,7 @@ class RedisStore:
             participant_count=int(count),
         )
 
+    @_unavailable_on_outage
     async def get_room(self, room_id: str) -> RoomInfo | None:
         """The room's info, or None if it does not exist."""
         keys = self._keys(room_id)
@@ -149,6 +230,7 @@ class RedisStore:
             meta, count = await pipe.execute()
         return _info(room_id, meta, count) if meta else None
 
+    @_unavailable_on_outage
     async def list_rooms(self) -> list[RoomInfo]:
         """Every room, closed ones included, ordered by id."""
         self._check_open()
@@ -167,6 +249,7 @@ class RedisStore:
             if meta  # indexed, but its creator never got to create it
         ]
 
+    @_unavailable_on_outage
     async def close_room(self, room_id: str) -> RoomEvent:
         """Close the room, remove everyone, publish ``room_closed``.
 
@@ -175,19 +258,21 @@ class RedisStore:
         keys = self._keys(room_id)
         head, tail = event_json_parts(room_id, ROOM_CLOSED, {})
         reply = await self._scripts.close_room(
-            keys=[keys.meta, keys.participants, keys.seq], args=[keys.events, head, tail]
+            keys=[keys.meta, keys.participants, keys.seq, keys.presence],
+            args=[keys.events, head, tail],
         )
         return RoomEvent(room_id=room_id, seq=_ok_seq(room_id, reply), type=ROOM_CLOSED, data={})
 
+    @_unavailable_on_outage
     async def join(self, room_id: str, participant: Participant) -> tuple[RoomSnapshot, RoomEvent]:
         """Admit under capacity, creating the room if absent; publish ``participant_joined``."""
         keys = self._keys(room_id)
         joined = dataclasses.replace(participant, joined_at=self._clock())
         data = participant_joined_data(joined)
         head, tail = event_json_parts(room_id, PARTICIPANT_JOINED, data)
-        await self._index(room_id)
+        await self._index(room_id, presence=True)
         reply = await self._scripts.join(
-            keys=[keys.meta, keys.participants, keys.seq, *keys.shop_state],
+            keys=[keys.meta, keys.participants, keys.seq, *keys.shop_state, keys.presence],
             args=[
                 joined.id,
                 joined.to_json(),
@@ -196,6 +281,7 @@ class RedisStore:
                 keys.events,
                 head,
                 tail,
+                self.owner,
             ],
         )
         status = reply[0]
@@ -218,6 +304,7 @@ class RedisStore:
         event = RoomEvent(room_id, int(seq), PARTICIPANT_JOINED, json_data(data))
         return snapshot, event
 
+    @_unavailable_on_outage
     async def leave(
         self, room_id: str, participant_id: str, *, reason: str, joined_at: float | None = None
     ) -> RoomEvent | None:
@@ -227,7 +314,7 @@ class RedisStore:
         data = participant_left_data(participant_id, reason)
         head, tail = event_json_parts(room_id, PARTICIPANT_LEFT, data)
         seq = await self._scripts.leave(
-            keys=[keys.participants, keys.seq, keys.carousel],
+            keys=[keys.participants, keys.seq, keys.carousel, keys.presence],
             args=[participant_id, keys.events, head, tail,
                   "" if joined_at is None else repr(joined_at)],
         )
@@ -235,6 +322,7 @@ class RedisStore:
             return None
         return RoomEvent(room_id=room_id, seq=int(seq), type=PARTICIPANT_LEFT, data=data)
 
+    @_unavailable_on_outage
     async def snapshot(self, room_id: str) -> RoomSnapshot:
         """The room's state now, read by one script. Raises NotInRoom for an unknown room."""
         keys = self._keys(room_id)
@@ -254,6 +342,7 @@ class RedisStore:
             shopping=self._shop_state(room_id, shop),
         )
 
+    @_unavailable_on_outage
     async def publish(self, room_id: str, type: str, data: dict[str, Any]) -> RoomEvent:
         """Number and publish a free-form event. Raises NotInRoom, RoomClosed, ValueError."""
         keys = self._keys(room_id)
@@ -267,6 +356,7 @@ class RedisStore:
 
     # --- shopping (see RoomStore for the contracts; scripts in rooms/lua/shop_*.lua) ------------
 
+    @_unavailable_on_outage
     async def load_catalog(
         self, room_id: str, catalog: Catalog, *, image_base: str | None = None
     ) -> RoomEvent:
@@ -301,6 +391,7 @@ class RedisStore:
         )
         return _event(room_id, reply)
 
+    @_unavailable_on_outage
     async def room_catalog(self, room_id: str) -> RoomCatalog:
         keys = self._keys(room_id)
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -313,6 +404,7 @@ class RedisStore:
             raise NotInRoom(room_id)
         return self._room_catalog(room_id, meta, ids, products)
 
+    @_unavailable_on_outage
     async def move_carousel(
         self,
         room_id: str,
@@ -344,6 +436,7 @@ class RedisStore:
             raise StaleVersion(expected_version, carousel.state, carousel=carousel)
         return _event(room_id, reply, what=f"move the carousel to {product_id or move.value}")
 
+    @_unavailable_on_outage
     async def pass_remote(self, room_id: str, *, by: str | None, to: str | None) -> RoomEvent:
         keys = self._keys(room_id)
         data = {"carousel": HOLE, "change": "remote", "by": by}
@@ -358,6 +451,7 @@ class RedisStore:
         )
         return _event(room_id, reply, what="hand the remote now")
 
+    @_unavailable_on_outage
     async def set_remote_mode(
         self, room_id: str, mode: RemoteMode, *, by: str | None
     ) -> RoomEvent:
@@ -375,6 +469,7 @@ class RedisStore:
         )
         return _event(room_id, reply, what="set the remote mode (hosts only)")
 
+    @_unavailable_on_outage
     async def cast_vote(self, room_id: str, vote: Vote) -> RoomEvent:
         keys = self._keys(room_id)
         data = {"vote": vote.to_dict(), "previous": HOLE, "tallies": HOLE}
@@ -393,6 +488,7 @@ class RedisStore:
         )
         return _event(room_id, reply, what=_product(vote.product_id, vote.variant_id))
 
+    @_unavailable_on_outage
     async def retract_vote(
         self, room_id: str, participant_id: str, product_id: str
     ) -> RoomEvent | None:
@@ -411,6 +507,7 @@ class RedisStore:
         )
         return _event_or_none(room_id, reply, what=_product(product_id, None))
 
+    @_unavailable_on_outage
     async def open_vote_round(
         self,
         room_id: str,
@@ -438,6 +535,7 @@ class RedisStore:
         )
         return _event(room_id, reply, what="open a vote round (hosts only)")
 
+    @_unavailable_on_outage
     async def close_vote_round(
         self,
         room_id: str,
@@ -461,6 +559,7 @@ class RedisStore:
         )
         return _event_or_none(room_id, reply, what="close a vote round (hosts only)")
 
+    @_unavailable_on_outage
     async def post_chat(self, room_id: str, participant_id: str, text: str) -> RoomEvent:
         text = clean_chat_message(text)
         keys = self._keys(room_id)
@@ -486,6 +585,7 @@ class RedisStore:
         )
         return _event(room_id, reply)
 
+    @_unavailable_on_outage
     async def react(
         self, room_id: str, participant_id: str, emoji: str, *, product_id: str | None = None
     ) -> RoomEvent:
@@ -505,6 +605,7 @@ class RedisStore:
         )
         return _event(room_id, reply, what=_product(product_id or "", None))
 
+    @_unavailable_on_outage
     async def add_to_cart(
         self,
         room_id: str,
@@ -542,6 +643,7 @@ class RedisStore:
         )
         return _event(room_id, reply, what=_product(product_id, variant_id))
 
+    @_unavailable_on_outage
     async def remove_from_cart(
         self, room_id: str, *, by: str | None, product_id: str, variant_id: str | None = None
     ) -> RoomEvent | None:
@@ -558,6 +660,7 @@ class RedisStore:
         )
         return _event_or_none(room_id, reply, what="change the cart")
 
+    @_unavailable_on_outage
     async def recap(self, room_id: str) -> Recap:
         keys = self._keys(room_id)
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -633,6 +736,107 @@ class RedisStore:
             chat=tuple(ChatMessage.from_dict(json.loads(raw)) for raw in chat),
         )
 
+    # --- presence: leases of nodes and of their participants (rooms/lua: renew_lease, reap,
+    # forget_node, reassert) -----------------------------------------------------------------
+
+    @_unavailable_on_outage
+    async def renew_presence(self) -> bool:
+        """Renew this store's lease for ``presence_lease`` seconds; False if it had lapsed
+        (first renewal, expired, or lost by Redis): then reassert every live participant."""
+        self._check_open()
+        nk = self._node_keys
+        held = await self._scripts.renew_lease(
+            keys=[nk.lease, nk.index],
+            args=[self.owner, max(1, round(self.presence_lease * 1000)), self.node_id],
+        )
+        return bool(held)
+
+    @_unavailable_on_outage
+    async def reap_lost_nodes(self) -> list[RoomEvent]:
+        """Remove the participants of every other owner whose lease lapsed, one
+        ``participant_left`` (reason ``node_lost``) each, then forget those owners."""
+        self._check_open()
+        index = self._node_keys.index
+        members = await self._redis.smembers(index)
+        owners = sorted(str(o) for o in members if o != self.owner)
+        if not owners:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for owner in owners:
+                pipe.exists(NodeKeys.of(self.namespace, owner).lease)
+            alive = await pipe.execute()
+        reaped: list[RoomEvent] = []
+        for owner, is_alive in zip(owners, alive, strict=True):
+            if is_alive:
+                continue
+            nk = NodeKeys.of(self.namespace, owner)
+            for room_id in sorted(str(r) for r in await self._redis.smembers(nk.rooms)):
+                reaped += await self._reap_room(room_id, owner)
+            await self._scripts.forget_node(keys=[nk.lease, nk.index, nk.rooms], args=[owner])
+        return reaped
+
+    async def _reap_room(self, room_id: str, owner: str) -> list[RoomEvent]:
+        keys = RoomKeys.of(self.namespace, room_id)
+        data = {"participant_id": HOLE, "reason": NODE_LOST}
+        removed = await self._scripts.reap(
+            keys=[keys.participants, keys.presence, keys.seq, keys.carousel],
+            args=[owner, keys.events, *event_template(room_id, PARTICIPANT_LEFT, data)],
+        )
+        # The seqs are in the published events; callers only need who left.
+        return [
+            RoomEvent(room_id, 0, PARTICIPANT_LEFT, participant_left_data(pid, NODE_LOST))
+            for pid in removed
+        ]
+
+    @_unavailable_on_outage
+    async def reassert(
+        self, room_id: str, participants: Sequence[Participant], *, min_seq: int = 0
+    ) -> Reassertion:
+        """Make the room hold exactly ``participants`` (this node's live ones, with their
+        stamped ``joined_at``) under this store's lease; see rooms/lua/reassert.lua."""
+        keys = self._keys(room_id)
+        await self._index(room_id, presence=True)
+        joined = event_template(room_id, PARTICIPANT_JOINED, {"participant": HOLE})
+        left = event_template(
+            room_id, PARTICIPANT_LEFT, {"participant_id": HOLE, "reason": "disconnected"}
+        )
+        triples: list[str] = []
+        for p in participants:
+            triples += [p.id, p.to_json(), repr(p.joined_at)]
+        reply = await self._scripts.reassert(
+            keys=[keys.meta, keys.participants, keys.presence, keys.seq, keys.carousel],
+            args=[
+                self.owner,
+                keys.events,
+                int(min_seq),
+                self.default_capacity,
+                repr(self._clock()),
+                len(participants),
+                len(joined),
+                len(left),
+                *triples,
+                *joined,
+                *left,
+            ],
+        )
+        if reply[0] == scripts.CLOSED:
+            raise RoomClosed(room_id)
+        _, created, rejoined, superseded, refused, removed = reply
+        return Reassertion(
+            created=bool(int(created)),
+            rejoined=tuple(rejoined),
+            superseded=tuple(superseded),
+            refused=tuple(refused),
+            removed=tuple(removed),
+        )
+
+    @_unavailable_on_outage
+    async def release_presence(self) -> None:
+        """Give up the lease (clean shutdown): any participant still under it is reaped by
+        the other nodes at their next check instead of a lease later."""
+        self._check_open()
+        await self._redis.delete(self._node_keys.lease)
+
     def subscribe(self, room_id: str) -> QueueSubscription:
         """Every event of the room published after the subscription is entered."""
         keys = self._keys(room_id)
@@ -640,7 +844,12 @@ class RedisStore:
 
         async def attach(queue: EventQueue) -> None:
             self._check_open()
-            await self._events.attach(keys.events, queue)
+            try:
+                await self._events.attach(keys.events, queue)
+            except OUTAGE_ERRORS as exc:
+                raise StoreUnavailable(
+                    f"room events unavailable (Redis: {exc})", retry_after=self.retry_after
+                ) from exc
 
         async def detach(queue: EventQueue) -> None:
             await self._events.detach(keys.events, queue)
@@ -665,10 +874,17 @@ class RedisStore:
         self._check_open()
         return RoomKeys.of(self.namespace, validate_room_id(room_id))
 
-    async def _index(self, room_id: str) -> None:
-        # Before the creating script, so the index is always a superset of the rooms; outside
-        # it, so every script touches one hash slot.
-        await self._redis.sadd(rooms_index_key(self.namespace), room_id)
+    async def _index(self, room_id: str, *, presence: bool = False) -> None:
+        # Before the creating script, so the index is always a superset of the rooms (and,
+        # with ``presence``, this owner's rooms a superset of where its participants are);
+        # outside it, so every script touches one hash slot.
+        if not presence:
+            await self._redis.sadd(rooms_index_key(self.namespace), room_id)
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.sadd(rooms_index_key(self.namespace), room_id)
+            pipe.sadd(self._node_keys.rooms, room_id)
+            await pipe.execute()
 
 
 def _info(room_id: str, meta: dict[str, str], count: int) -> RoomInfo:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import Any, Protocol
 
 from rooms.catalog.models import Catalog
-from rooms.models import Participant, RoomEvent, RoomInfo, RoomSnapshot
+from rooms.models import Participant, Reassertion, RoomEvent, RoomInfo, RoomSnapshot
 from rooms.shopping import Move, RemoteMode, Vote
 from rooms.shopping_state import Recap, RoomCatalog
 
@@ -33,6 +33,8 @@ class EventSubscription(Protocol):
 
 class RoomStore(Protocol):
     """Room state shared by every node. Every read-check-write is one atomic operation.
+
+    Shared stores raise rooms.errors.StoreUnavailable from any method while unreachable.
 
     Rooms are created on first join (or explicitly) with the store's default capacity.
     Each state change publishes exactly one RoomEvent carrying the room's next ``seq``.
@@ -214,6 +216,32 @@ class RoomStore(Protocol):
 
     async def recap(self, room_id: str) -> Recap:
         """The room's session recap (closed rooms too). Raises NotInRoom."""
+        ...
+
+    # --- presence (shared stores: participants live under their node's lease) ------------------
+
+    async def renew_presence(self) -> bool:
+        """Renew this node's presence lease; False if it had lapsed (never held, expired, or
+        lost by the store), in which case every live participant must be reasserted.
+        Raises StoreUnavailable (so may every method, when the shared store is down)."""
+        ...
+
+    async def reap_lost_nodes(self) -> list[RoomEvent]:
+        """Remove the participants of other nodes whose lease lapsed, publishing
+        ``participant_left`` with reason ``node_lost`` for each; return those events."""
+        ...
+
+    async def reassert(
+        self, room_id: str, participants: Sequence[Participant], *, min_seq: int = 0
+    ) -> Reassertion:
+        """Make the room hold exactly this node's live ``participants`` (stamped ``joined_at``)
+        under its lease: re-create the room if the store lost it (seq at least ``min_seq``),
+        re-join the lost ones, remove this node's entries that have no live session.
+        Raises RoomClosed."""
+        ...
+
+    async def release_presence(self) -> None:
+        """Give up this node's lease (clean shutdown, after its participants left)."""
         ...
 
     def subscribe(self, room_id: str) -> EventSubscription:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 import secrets
 import time
 from typing import Any
@@ -85,6 +86,9 @@ def api_error(
     )
     if code is ErrorCode.UNAUTHORIZED:
         response.headers["WWW-Authenticate"] = 'Bearer realm="coshop"'  # RFC 6750 §3
+    if code is ErrorCode.UNAVAILABLE and "retry_after" in details:
+        # Delay-seconds, a whole number (RFC 9110 §10.2.3).
+        response.headers["Retry-After"] = str(math.ceil(details["retry_after"]))
     return response
 
 

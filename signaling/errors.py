@@ -7,7 +7,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from rooms.catalog import CatalogError
-from rooms.errors import AlreadyJoined, Forbidden, NotInRoom, RoomClosed, RoomFull
+from rooms.errors import (
+    AlreadyJoined,
+    Forbidden,
+    NotInRoom,
+    RoomClosed,
+    RoomFull,
+    StoreUnavailable,
+)
 from rooms.shopping import (
     InvalidChatMessage,
     InvalidReaction,
@@ -42,6 +49,7 @@ class RateLimited(SignalingError):
 
 # First match wins: InvalidSdp must precede its base class NegotiationError.
 _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
+    (StoreUnavailable, ErrorCode.UNAVAILABLE),
     (RoomFull, ErrorCode.ROOM_FULL),
     (RoomClosed, ErrorCode.ROOM_CLOSED),
     (AlreadyJoined, ErrorCode.ALREADY_JOINED),
@@ -78,6 +86,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.BAD_CHAT: 400,
     ErrorCode.VOTE_CLOSED: 409,
+    ErrorCode.UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
 }
 
@@ -103,11 +112,11 @@ def error_message(exc: Exception) -> str:
 
 def error_details(exc: Exception) -> dict[str, Any]:
     """The extra fields an ``error`` carries for ``exc``: the winning carousel of a
-    StaleVersion, the wait of a RateLimited; empty for the rest."""
+    StaleVersion, the wait of a RateLimited or StoreUnavailable; empty for the rest."""
     if isinstance(exc, StaleVersion):
         carousel = exc.carousel or Carousel(exc.current)
         return {"carousel": carousel.to_dict()}
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | StoreUnavailable):
         return {"retry_after": round(exc.retry_after, 3)}
     return {}
 

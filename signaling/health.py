@@ -26,6 +26,9 @@ async def healthz(request: web.Request) -> web.Response:
             "status": "ok",
             "node_id": node.settings.node_id,
             "store": node.settings.store_kind,
+            # "down": Redis unreachable (operations answer `unavailable`). Still live: every
+            # node shares the one Redis, so taking this one out of rotation would not help.
+            "store_state": node.presence.state.value,
             "rooms": len(node.hubs.room_ids()),
             "peers": len(node.joined_sessions()),
             "connections": len(node.sessions),

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
-from rooms.errors import SubscriptionLagged
+from rooms.errors import StoreUnavailable, SubscriptionLagged
 from rooms.events import ROOM_CLOSED, VOTE_ROUND_CLOSED, VOTE_ROUND_OPENED
 from rooms.models import RoomEvent
 from rooms.store import RoomStore
@@ -19,7 +20,9 @@ from signaling.rounds import RoundCloser
 log = logging.getLogger(__name__)
 
 RETRY_MIN = 0.1
-RETRY_MAX = 5.0
+RETRY_MAX = 1.0
+"""Seconds between resubscription attempts at most: members must see a snapshot soon after
+Redis returns (an attempt against a Redis that is down costs one refused connection)."""
 
 
 class RoomMember(Protocol):
@@ -35,11 +38,14 @@ class RoomMember(Protocol):
 class RoomHub:
     """This node's subscription to one room, delivering each event to every local member."""
 
-    def __init__(self, store: RoomStore, room_id: str) -> None:
+    def __init__(
+        self, store: RoomStore, room_id: str, *, feed_lost: Callable[[], None] = lambda: None
+    ) -> None:
         self.room_id = room_id
         self.members: set[RoomMember] = set()
         self.rounds = RoundCloser(store, room_id)
         self._store = store
+        self._feed_lost = feed_lost
         self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(self._run(), name=f"room-hub:{room_id}")
 
@@ -64,6 +70,7 @@ class RoomHub:
                         log.info("room %s: resubscribed; members resync", self.room_id)
                         for member in tuple(self.members):
                             member.resync_needed()
+                        self._feed_lost()  # the store may have lost state meanwhile
                     else:
                         self._ready.set_result(None)
                     delay = RETRY_MIN
@@ -77,6 +84,12 @@ class RoomHub:
                 log.warning("room %s: event feed ended; resubscribing", self.room_id)
             except SubscriptionLagged as exc:
                 log.warning("room %s: %s; resubscribing", self.room_id, exc)
+                self._feed_lost()
+            except StoreUnavailable as exc:
+                if not self._ready.done():
+                    self._ready.set_exception(exc)
+                    return
+                log.debug("room %s: %s; retrying", self.room_id, exc)
             except Exception as exc:
                 if not self._ready.done():
                     # Nobody is in the room yet: report to the joiners instead of retrying.
@@ -90,15 +103,21 @@ class RoomHub:
 class RoomHubs:
     """The node's hubs by room id, reference-counted by their members."""
 
-    def __init__(self, store: RoomStore) -> None:
+    def __init__(
+        self, store: RoomStore, *, feed_lost: Callable[[], None] = lambda: None
+    ) -> None:
+        """``feed_lost``: called when a room's event feed broke or came back (check the store)."""
         self._store = store
+        self.feed_lost = feed_lost
         self._hubs: dict[str, RoomHub] = {}
 
     async def add(self, room_id: str, member: RoomMember) -> None:
         """Make ``member`` receive the room's events; returns once the subscription is live."""
         hub = self._hubs.get(room_id)
         if hub is None:
-            hub = self._hubs[room_id] = RoomHub(self._store, room_id)
+            hub = self._hubs[room_id] = RoomHub(
+                self._store, room_id, feed_lost=lambda: self.feed_lost()
+            )
         hub.members.add(member)
         try:
             await hub.wait_ready()

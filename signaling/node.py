@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 from aiohttp import WSCloseCode
 
 from rooms.catalog import Catalog, sample_catalog
+from rooms.errors import NotInRoom, RoomClosed, StoreUnavailable
 from rooms.factory import open_store
 from rooms.models import RoomInfo
 from rooms.shopping import RemoteMode
@@ -19,6 +21,7 @@ from signaling.auth import TokenAuthority
 from signaling.events import ACTIVE_SPEAKER, EventMessages
 from signaling.hub import RoomHubs
 from signaling.metrics import Counters
+from signaling.presence import Presence
 from signaling.settings import Settings
 from signaling.shopping import ShoppingLimits
 
@@ -44,7 +47,12 @@ class Node:
     counters: Counters = field(default_factory=Counters)
     limits: ShoppingLimits = field(default_factory=ShoppingLimits)
     messages: EventMessages = field(default_factory=EventMessages)
+    presence: Presence = field(init=False)
     _closed: bool = False
+
+    def __post_init__(self) -> None:
+        self.presence = Presence(self)
+        self.hubs.feed_lost = self.presence.check_soon
 
     @classmethod
     async def open(cls, settings: Settings) -> Node:
@@ -57,7 +65,13 @@ class Node:
             )
         )
         try:
-            store = open_store(settings.redis_url, default_capacity=settings.room_capacity)
+            store = open_store(
+                settings.redis_url,
+                default_capacity=settings.room_capacity,
+                node_id=settings.node_id,
+                presence_lease=settings.presence_lease,
+                retry_after=settings.presence_heartbeat,
+            )
         except BaseException:
             await sfu.close()
             raise
@@ -70,11 +84,14 @@ class Node:
             limits=ShoppingLimits(enabled=settings.rate_limits),
         )
         sfu.on_active_speaker = node.publish_speaker
+        node.presence.start()
         return node
 
     async def publish_speaker(self, room_id: str, participant_id: str | None) -> None:
         """The SFU heard a new active speaker in ``room_id``: tell the room (an event)."""
-        await self.store.publish(room_id, ACTIVE_SPEAKER, {"participant_id": participant_id})
+        # An outage, or the room is gone: the next change is told again.
+        with contextlib.suppress(StoreUnavailable, NotInRoom, RoomClosed):
+            await self.store.publish(room_id, ACTIVE_SPEAKER, {"participant_id": participant_id})
 
     def default_catalog(self) -> tuple[Catalog | None, str | None]:
         """The catalog (and its image base) a room is created with: the sample in demo."""
@@ -112,11 +129,13 @@ class Node:
         )
 
     async def close(self) -> None:
-        """Close sockets, subscriptions, the SFU and the store, in that order (idempotent)."""
+        """Close sockets, subscriptions, presence, the SFU and the store, in that order
+        (idempotent)."""
         if self._closed:
             return
         self._closed = True
         await self.close_sessions("server shutting down")
         await self.hubs.close()
+        await self.presence.close()
         await self.sfu.close()
         await self.store.close()

@@ -345,7 +345,12 @@ OPENAPI: dict[str, Any] = {
                             "code": {"enum": [str(c) for c in ErrorCode]},
                             "message": {"type": "string"},
                         },
-                    }
+                    },
+                    "retry_after": {
+                        "type": "number",
+                        "description": "With `rate_limited` (429) and `unavailable` (503, also "
+                        "in the Retry-After header): seconds to wait before trying again.",
+                    },
                 },
             },
             "CreateRoom": {
@@ -558,11 +563,17 @@ OPENAPI: dict[str, Any] = {
             },
             "Health": {
                 "type": "object",
-                "required": ["status", "node_id", "store", "rooms", "peers", "connections"],
+                "required": ["status", "node_id", "store", "store_state", "rooms", "peers",
+                             "connections"],
                 "properties": {
                     "status": {"const": "ok"},
                     "node_id": {"type": "string"},
                     "store": {"enum": ["memory", "redis"]},
+                    "store_state": {
+                        "enum": ["starting", "up", "down", "closed"],
+                        "description": "`down`: Redis unreachable; operations answer "
+                        "`unavailable` (503) until it is back.",
+                    },
                     "rooms": {"type": "integer", "description": "Rooms with a socket here."},
                     "peers": {"type": "integer", "description": "Joined sockets here."},
                     "connections": {"type": "integer", "description": "Open sockets here."},

@@ -55,6 +55,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     BAD_CHAT = "bad_chat"
     VOTE_CLOSED = "vote_closed"
+    UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
 
@@ -423,7 +424,7 @@ class ParticipantJoined(_Message):
 
 
 class ParticipantLeft(_Message):
-    """Somebody left: ``left``, ``disconnected`` or ``removed``."""
+    """Somebody left: ``left``, ``disconnected``, ``removed``, ``replaced`` or ``node_lost``."""
 
     type: Literal["participant_left"] = "participant_left"
     seq: int
@@ -565,7 +566,8 @@ class Error(_Message):
     ref: str | None = None
     #: With ``stale_version``: the carousel that won.
     carousel: CarouselInfo | None = None
-    #: With ``rate_limited``: seconds until the action is allowed again.
+    #: With ``rate_limited``: seconds until the action is allowed again; with
+    #: ``unavailable``: seconds until the room state is worth trying again.
     retry_after: float | None = None
 
     @model_serializer(mode="wrap")

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from aiohttp import WSCloseCode
 
-from rooms.errors import AlreadyJoined
+from rooms.errors import AlreadyJoined, NotInRoom, StoreUnavailable
 from rooms.events import CATALOG_LOADED, PARTICIPANT_JOINED, ROOM_CLOSED
 from rooms.models import Participant, Role, RoomEvent, RoomSnapshot
 from sfu import MediaRoom, Offer, Peer
@@ -82,6 +82,11 @@ class Session:
         self._media_state: tuple[bool, bool] | None = None
         self._hidden: frozenset[str] = frozenset()  # whose video the client does not show
 
+    @property
+    def seq(self) -> int:
+        """The room seq this socket's view of the room is up to date with."""
+        return self._seq
+
     def __repr__(self) -> str:
         who = self.participant.id if self.participant else "-"
         return f"<Session {self.id} {self.state.name} room={self.room_id} participant={who}>"
@@ -111,6 +116,9 @@ class Session:
             while (job := await self._inbox.get()) is not None:
                 try:
                     await job()
+                except StoreUnavailable as exc:
+                    log.warning("session %s: a room job could not reach the store: %s",
+                                self.id, exc)
                 except Exception:
                     # Client messages report their own errors; this is a bug in a room job.
                     log.exception("session %s: job failed", self.id)
@@ -169,6 +177,27 @@ class Session:
         """The hub resubscribed; events may be lost, so push a fresh snapshot (RoomMember)."""
         self._enqueue(self._resync)
 
+    def store_unavailable(self, retry_after: float) -> None:
+        """The room state went out of reach: tell the client (an ``error`` with no ``ref``);
+        a ``snapshot`` follows when it is back."""
+        self._enqueue(partial(
+            self._send_error,
+            wire.ErrorCode.UNAVAILABLE,
+            "room state unavailable; a snapshot follows when it is back",
+            None,
+            retry_after=retry_after,
+        ))
+
+    def lost_seat(self, reason: str) -> None:
+        """The store no longer holds this session's seat (replaced elsewhere, room closed or
+        full when it was rebuilt): leave without touching the store, tell the client."""
+        self._enqueue(partial(self._seat_lost, reason))
+
+    async def _seat_lost(self, reason: str) -> None:
+        if self.state is SessionState.JOINED:
+            await self._exit_room(reason, in_store=False)
+            await self._send(wire.Left(reason=reason))
+
     # --- client messages -------------------------------------------------------------------------
 
     async def _handle(self, message: wire.ClientMessage) -> None:
@@ -196,9 +225,21 @@ class Session:
                 await self._set_media_state(message.audio, message.video)
             else:
                 assert self.room_id is not None and self.participant is not None
-                await shopping.perform(
-                    self._node.store, self._node.limits, self.room_id, self.participant, message
-                )
+                try:
+                    await shopping.perform(
+                        self._node.store, self._node.limits, self.room_id, self.participant,
+                        message,
+                    )
+                except NotInRoom:
+                    if await self._holds_seat():
+                        raise  # a real not_found (e.g. remote_pass.to is not in the room)
+                    # The store lost our room or seat (Redis came back empty, or a reaper
+                    # took us for dead): the room is about to be reasserted, not gone.
+                    self._node.presence.mark_dirty()
+                    raise StoreUnavailable(
+                        "the room is being restored after a store outage",
+                        retry_after=self._node.settings.presence_heartbeat,
+                    ) from None
         except Exception as exc:
             code = error_code(exc)
             if code is None:
@@ -256,6 +297,16 @@ class Session:
             await self._exit_room("disconnected")
             await self._send(wire.Left(reason="media_failed"))
             raise
+
+    async def _holds_seat(self) -> bool:
+        """Whether the store still has this session in its room (same ``joined_at``)."""
+        if self.room_id is None or self.participant is None:
+            return False
+        try:
+            room_snapshot = await self._node.store.snapshot(self.room_id)
+        except NotInRoom:
+            return False
+        return self.participant in room_snapshot.participants
 
     def _room_of(self, message: wire.Join) -> str:
         if self._fixed_room is not None and message.room not in (None, self._fixed_room):
@@ -343,7 +394,15 @@ class Session:
         if self.state is not SessionState.JOINED or self.room_id is None:
             return
         assert self.participant is not None
-        room_snapshot = await self._node.store.snapshot(self.room_id)
+        try:
+            room_snapshot = await self._node.store.snapshot(self.room_id)
+        except NotInRoom:
+            # The store lost the room (Redis restarted empty): presence rebuilds it and
+            # pushes a snapshot then.
+            log.info("session %s: room %s is gone from the store; awaiting its rebuild",
+                     self.id, self.room_id)
+            self._node.presence.check_soon()
+            return
         self._seq = room_snapshot.seq
         self._watch_round(room_snapshot)
         await self._send(events.snapshot(room_snapshot, self.participant))
@@ -376,6 +435,10 @@ class Session:
                 await node.store.leave(
                     room_id, participant.id, reason=reason, joined_at=participant.joined_at
                 )
+            except StoreUnavailable as exc:
+                # The seat stays under this node's lease: reasserting removes it later.
+                log.warning("session %s: leaving %s: %s", self.id, room_id, exc)
+                node.presence.mark_dirty()
             except Exception:
                 log.exception("session %s: leaving %s failed", self.id, room_id)
         if media is not None:

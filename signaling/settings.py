@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 ENV_PREFIX = "COSHOP_"
 
@@ -112,6 +112,38 @@ class Settings(BaseModel):
     shutdown_timeout: float = Field(
         5.0, ge=0, description="Seconds to let connections close on SIGINT/SIGTERM."
     )
+    presence_heartbeat: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="Redis only: seconds between renewals of this node's presence lease. It is "
+        "also how often an unreachable Redis is retried (the retry_after of `unavailable`): "
+        "sockets get a fresh snapshot within about this plus a second of Redis returning.",
+    )
+    presence_lease: float = Field(
+        8.0,
+        gt=0,
+        le=300,
+        description="Redis only: seconds a node's participants stay in their rooms after its "
+        "last renewal; a node silent for longer (killed, cut off) is presumed dead and its "
+        "participants are removed (participant_left, reason node_lost). At least 3 heartbeats.",
+    )
+    reap_interval: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="Redis only: seconds between this node's checks for other nodes' lapsed "
+        "leases, so a dead node's participants are gone within lease + this.",
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlives_heartbeats(self) -> Settings:
+        if self.presence_lease < 3 * self.presence_heartbeat:
+            raise ValueError(
+                "presence_lease must be at least 3 x presence_heartbeat, or a live node "
+                "whose renewal is a little late would be reaped"
+            )
+        return self
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], /, **overrides: Any) -> Settings:

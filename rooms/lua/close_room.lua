@@ -3,6 +3,7 @@
 -- KEYS[1]  room meta          HASH capacity, closed, created_at
 -- KEYS[2]  room participants  HASH participant id -> participant JSON
 -- KEYS[3]  room seq           STRING integer
+-- KEYS[4]  room presence      HASH participant id -> presence owner
 -- ARGV[1]  events channel
 -- ARGV[2]  event JSON up to the seq value; ARGV[3] event JSON after it
 --
@@ -15,7 +16,7 @@ elseif closed == '1' then
     return {'closed'}
 end
 redis.call('HSET', KEYS[1], 'closed', '1')
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[4])
 local seq = redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[1], ARGV[2] .. seq .. ARGV[3])
 return {'ok', seq}

@@ -4,12 +4,14 @@
 -- KEYS[2]  room participants  HASH participant id -> participant JSON
 -- KEYS[3]  room seq           STRING integer
 -- KEYS[4 .. 11]  the shopping keys _shop_lib.shop_state reads (RoomKeys.shop_state order)
+-- KEYS[12] room presence      HASH participant id -> presence owner
 -- ARGV[1]  participant id
 -- ARGV[2]  participant JSON (joined_at already stamped)
 -- ARGV[3]  capacity to create the room with if absent (int >= 1)
 -- ARGV[4]  created_at to create the room with if absent (unix seconds)
 -- ARGV[5]  events channel (a channel is not a key, so it is not in KEYS)
 -- ARGV[6]  event JSON up to the seq value; ARGV[7] event JSON after it
+-- ARGV[8]  presence owner (the joining node's incarnation): the participant lives under its lease
 --
 -- Returns {"ok", seq, capacity, created_at, {participant JSON...}, shop_state}: the room
 -- just after the join, seq being the participant_joined event's. Returns {"closed"},
@@ -28,6 +30,7 @@ if redis.call('HLEN', KEYS[2]) >= tonumber(meta[1]) then
     return {'full'}
 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[12], ARGV[1], ARGV[8])
 local seq = redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[5], ARGV[6] .. seq .. ARGV[7])
 return {'ok', seq, meta[1], meta[2], redis.call('HVALS', KEYS[2]),

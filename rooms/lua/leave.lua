@@ -3,6 +3,7 @@
 -- KEYS[1]  room participants  HASH participant id -> participant JSON
 -- KEYS[2]  room seq           STRING integer
 -- KEYS[3]  room carousel      HASH index, version, mode, holder
+-- KEYS[4]  room presence      HASH participant id -> presence owner
 -- ARGV[1]  participant id
 -- ARGV[2]  events channel
 -- ARGV[3]  event JSON up to the seq value; ARGV[4] event JSON after it
@@ -21,6 +22,7 @@ end
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
     return false
 end
+redis.call('HDEL', KEYS[4], ARGV[1])
 if redis.call('HGET', KEYS[3], 'holder') == ARGV[1] then
     redis.call('HDEL', KEYS[3], 'holder')
 end

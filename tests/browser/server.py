@@ -91,6 +91,13 @@ class CoshopServer:
             process.kill()
             await process.wait()
 
+    async def kill(self) -> None:
+        """SIGKILL: the node dies without leaving any room or releasing anything."""
+        process, self._process = self._process, None
+        if process is not None and process.returncode is None:
+            process.kill()
+            await process.wait()
+
     async def restart(self) -> None:
         await self.stop()
         await self.start()

@@ -229,9 +229,12 @@ async def test_shopping_keys_are_the_documented_ones(
     assert await raw.hgetall(key("stats")) == {"votes_cast": "1", "chat_messages": "1"}
     assert json.loads(await raw.get(key("round")))["state"] == "open"
     # Every key of the room shares its hash tag, so its scripts touch one cluster slot.
-    room_keys = [k async for k in raw.scan_iter(match=f"{ns}:*")]
-    assert len(room_keys) == 17  # the index, then the room's 16 keys
+    room_keys = [k async for k in raw.scan_iter(match=f"{ns}:*") if "{nodes}" not in k]
+    assert len(room_keys) == 18  # the index, then the room's 17 keys (presence included)
     assert all("{room:s}" in k for k in room_keys if k != f"{ns}:rooms")
+    # The joining node's bookkeeping lives apart, under one hash tag of its own.
+    node_keys = [k async for k in raw.scan_iter(match=f"{ns}:{{nodes}}:*")]
+    assert node_keys == [f"{ns}:{{nodes}}:rooms:{redis_store.owner}"]
 
 
 async def test_shopping_state_survives_a_new_store(redis_url: str, redis_namespace: str) -> None:
