@@ -55,7 +55,7 @@ class MediaRoom:
         if peer_id in self.peers:
             # The same participant is back (a reload, a resumed connection) before its old
             # connection was torn down: the new one replaces it.
-            await self.remove_peer(peer_id, reason="replaced")
+            await self.remove_peer(peer_id, reason="replaced", keep_room=True)
         peer = Peer(
             peer_id,
             publish=publish,
@@ -75,11 +75,12 @@ class MediaRoom:
         return peer
 
     async def remove_peer(
-        self, peer_id: str, *, reason: str, peer: Peer | None = None
+        self, peer_id: str, *, reason: str, peer: Peer | None = None, keep_room: bool = False
     ) -> None:
         """Close the participant's peer connection and renegotiate the others (idempotent).
 
         With ``peer``, only that connection goes: a newer one of the same participant stays.
+        The room closes once empty, unless ``keep_room`` (a replacement is about to join).
         """
         current = self.peers.get(peer_id)
         if current is None or (peer is not None and current is not peer):
@@ -94,8 +95,10 @@ class MediaRoom:
         for other in list(self.peers.values()):
             if not other.closed and other.unsubscribe(peer_id):
                 await other.negotiate()
-        if not self.peers:
+        if not self.peers and not keep_room:
+            # Out of the registry, then closed, so its tasks (the speaker loop) end with it.
             self._on_empty(self)
+            await self.close()
 
     def _source_ready(self, source: TrackSource) -> None:
         self._tasks.spawn(

@@ -8,7 +8,6 @@ import { Emitter } from "./events.js";
 
 export const SHOPPING_EVENTS = new Set([
   "carousel_changed",
-  "catalog_loaded",
   "vote_cast",
   "vote_retracted",
   "vote_round_opened",
@@ -63,18 +62,6 @@ export class ShoppingState extends Emitter {
     switch (message.type) {
       case "carousel_changed":
         this._carousel(message.carousel, message.change, message.by);
-        break;
-      case "catalog_loaded":
-        this.catalog = message.catalog;
-        this.products = new Map(this.catalog.products.map((p) => [p.id, p]));
-        this._dropVotesNotIn(this.products);
-        this.tallies = message.tallies;
-        this.shortlist = message.shortlist;
-        this.cart = message.cart;
-        this.emit("catalog", this);
-        this._carousel(message.carousel, "catalog", null);
-        this.emit("votes", this);
-        this.emit("cart", this);
         break;
       case "vote_cast":
         this.votes.set(voteKey(message.vote), message.vote);
@@ -142,12 +129,6 @@ export class ShoppingState extends Emitter {
     this.tallies = message.tallies;
     this.shortlist = message.shortlist;
     this.emit("votes", { vote: message.vote, type: message.type });
-  }
-
-  _dropVotesNotIn(products) {
-    for (const [key, vote] of this.votes) {
-      if (!products.has(vote.product_id)) this.votes.delete(key);
-    }
   }
 
   // --- reading --------------------------------------------------------------------------------

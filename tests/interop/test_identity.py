@@ -174,7 +174,7 @@ async def test_the_server_names_the_active_speaker(serve: Callable[..., Server])
         for p in (*quiet, talker):
             await p.join("talk")
         for p in (*quiet, talker):
-            await until(lambda p=p: p.last("active_speaker") is not None, within=10,
+            await until(lambda p=p: p.last("active_speaker") is not None, within=15,
                         what=f"{p.name} told who speaks")
             said = p.last("active_speaker")
             assert said is not None and said["participant_id"] == talker.me
