@@ -1,0 +1,127 @@
+"""The client side of an impaired call, run inside the client namespace.
+
+Publishers and viewers are the protocol-only ``Stranger`` clients (real aiortc peers
+that encode and decode VP8). After every receiver decodes every publisher, it measures
+for ``--duration`` seconds and prints one JSON object: per (receiver, source) frames
+decoded against frames the publisher produced, freezes, and the server's counters.
+
+    python -m tests.impair.clients URL --publishers 2 --viewers 2 --duration 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+import aiohttp
+
+from tests.interop.stranger import Stranger
+
+FREEZE = 0.5  # seconds without a new frame that count as a freeze
+_METRIC = re.compile(r"^(coshop_sfu_\w+|process_cpu_seconds_total) ([0-9.e+-]+)$", re.M)
+
+
+async def _metrics(session: aiohttp.ClientSession, url: str) -> dict[str, float]:
+    async with session.get(url + "/metrics") as resp:
+        text = await resp.text()
+    return {name: float(value) for name, value in _METRIC.findall(text)}
+
+
+async def _wait_healthy(session: aiohttp.ClientSession, url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            async with session.get(url + "/healthz") as resp:
+                if resp.status == 200:
+                    return
+        except aiohttp.ClientError:
+            if time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.2)
+
+
+def _sent(publisher: Stranger) -> int:
+    track = publisher._video_track
+    return 0 if track is None else track._n
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    room = f"impair-{uuid.uuid4().hex[:8]}"
+    publishers = [Stranger(args.url, f"pub{i}", colour=i) for i in range(args.publishers)]
+    viewers = [Stranger(args.url, f"view{i}", colour=None, role="viewer") for i in range(args.viewers)]
+    everyone = publishers + viewers
+    async with aiohttp.ClientSession() as session:
+        await _wait_healthy(session, args.url, 20)
+        try:
+            for p in everyone:
+                await p.join(room)
+            ids = {p.name: p.me for p in everyone}
+
+            def pairs() -> list[tuple[Stranger, Stranger]]:
+                return [(r, s) for r in everyone for s in publishers if r is not s]
+
+            deadline = time.monotonic() + args.warmup
+            while not all(r.received.get(ids[s.name] or "") for r, s in pairs()):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("not every receiver decodes every publisher")
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1.0)  # past the first keyframes
+            print("measuring", flush=True)  # the harness may now change the network
+
+            def snapshot() -> dict[tuple[str, str], tuple[int, int, int]]:
+                out = {}
+                for r, s in pairs():
+                    got = r.received[ids[s.name] or ""]
+                    out[(r.name, s.name)] = (got.frames, len(got.gaps), _sent(s))
+                return out
+
+            before, m0, t0 = snapshot(), await _metrics(session, args.url), time.monotonic()
+            await asyncio.sleep(args.duration)
+            after, m1, t1 = snapshot(), await _metrics(session, args.url), time.monotonic()
+            streams = []
+            for r, s in pairs():
+                got = r.received[ids[s.name] or ""]
+                f0, g0, s0 = before[(r.name, s.name)]
+                f1, g1, s1 = after[(r.name, s.name)]
+                gaps = got.gaps[g0:g1] + [t1 - (got.last_at or t0)]
+                streams.append(
+                    {
+                        "receiver": r.name,
+                        "source": s.name,
+                        "decoded": f1 - f0,
+                        "sent": s1 - s0,
+                        "freezes": sum(1 for g in gaps if g > FREEZE),
+                        "longest": max(gaps, default=0.0),
+                    }
+                )
+            return {
+                "seconds": t1 - t0,
+                "streams": streams,
+                "server": {k: m1.get(k, 0.0) - m0.get(k, 0.0) for k in m1},
+            }
+        finally:
+            for p in everyone:
+                await p.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tests.impair.clients")
+    p.add_argument("url")
+    p.add_argument("--publishers", type=int, default=2)
+    p.add_argument("--viewers", type=int, default=2)
+    p.add_argument("--duration", type=float, default=20.0)
+    p.add_argument("--warmup", type=float, default=30.0)
+    args = p.parse_args(argv)
+    result = asyncio.run(run(args))
+    print("result " + json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
