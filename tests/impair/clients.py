@@ -69,7 +69,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             deadline = time.monotonic() + args.warmup
             while not all(r.received.get(ids[s.name] or "") for r, s in pairs()):
                 if time.monotonic() > deadline:
-                    raise TimeoutError("not every receiver decodes every publisher")
+                    missing = [
+                        (r.name, s.name, r.offers, {k: v.frames for k, v in r.received.items()})
+                        for r, s in pairs()
+                        if not r.received.get(ids[s.name] or "")
+                    ]
+                    raise TimeoutError(f"not every receiver decodes every publisher: {missing}")
                 await asyncio.sleep(0.1)
             await asyncio.sleep(1.0)  # past the first keyframes
             print("measuring", flush=True)  # the harness may now change the network

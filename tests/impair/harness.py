@@ -199,10 +199,15 @@ class ImpairedNetwork:
         publishers: int = 2,
         viewers: int = 2,
         duration: float = 20.0,
+        conditions: Conditions | None = None,
         blackout_after: float | None = None,
         blackout: float = 0.0,
     ) -> CallResult:
-        """Run one call from the client namespace and measure it."""
+        """Run one call from the client namespace and measure it.
+
+        The call is set up under the network's current conditions; ``conditions`` (if
+        given) apply once every receiver decodes every publisher, for the measurement.
+        """
         proc = await self._python(
             self.client_ns, "-m", "tests.impair.clients", self.url,
             "--publishers", str(publishers), "--viewers", str(viewers),
@@ -217,6 +222,8 @@ class ImpairedNetwork:
             async for raw in proc.stdout:
                 line = raw.decode().rstrip()
                 if line == "measuring":
+                    if conditions is not None:
+                        await self.set_conditions(conditions)
                     load_before = os.getloadavg()
                     router_before = await self.control({})
                     if blackout_after is not None:

@@ -20,8 +20,10 @@ pytestmark = pytest.mark.skipif(
 @pytest.mark.timeout(240)
 async def test_two_percent_loss_and_40_ms_keeps_every_viewer_decoding() -> None:
     conditions = Conditions(loss=0.02, delay=0.04)
-    async with impaired_network(conditions) as net:
-        result = await net.call(conditions.label(), publishers=2, viewers=2, duration=30)
+    async with impaired_network() as net:
+        result = await net.call(
+            conditions.label(), publishers=2, viewers=2, duration=30, conditions=conditions
+        )
     detail = (
         f"{result.decoded_ratio:.2%} decoded, {result.freezes} freezes, longest "
         f"{result.longest:.2f}s, rtx {result.rtx}, plis {result.plis}, load "
