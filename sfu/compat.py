@@ -23,6 +23,7 @@ _METHODS: tuple[tuple[type, str], ...] = (
     (RTCRtpSender, "_retransmit"),
     (RTCRtpReceiver, "_handle_rtp_packet"),
     (RTCRtpReceiver, "_send_rtcp_pli"),
+    (RTCRtpReceiver, "_send_rtcp_nack"),
     (RTCRtpReceiver, "_RTCRtpReceiver__stop_decoder"),
     (RTCDtlsTransport, "_send_rtp"),
 )
@@ -37,7 +38,11 @@ _SENDER_FIELDS = (
     "_RTCRtpSender__packet_count",
     "_RTCRtpSender__octet_count",
 )
-_RECEIVER_FIELDS = ("_enabled", "_RTCRtpReceiver__jitter_buffer")
+_RECEIVER_FIELDS = (
+    "_enabled",
+    "_RTCRtpReceiver__jitter_buffer",
+    "_RTCRtpReceiver__nack_generator",
+)
 _TRANSPORT_FIELDS = ("_tx_srtp", "_state")
 _ICE_FIELDS = ("_connection",)
 _TRANSCEIVER_FIELDS = ("_codecs",)

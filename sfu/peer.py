@@ -324,6 +324,8 @@ class Peer:
             "retransmissions": sum(s.forwarder.retransmissions for s in self.subscriptions),
             "keyframe_requests": sum(s.keyframe_requests for s in self.sources.values()),
             "plis_sent": sum(s.plis_sent for s in self.sources.values()),
+            "nacks_sent": sum(s.nacks_sent for s in self.sources.values()),
+            "unrepaired": sum(s.unrepaired for s in self.sources.values()),
             "subscriptions": sum(
                 1 for s in self.subscriptions if s.state is SubscriptionState.ACTIVE
             ),

@@ -21,6 +21,7 @@ from aiortc.rtp import RtpPacket, unwrap_rtx
 
 from sfu.keyframe import KeyframeDetector, KeyframeThrottle, keyframe_detector
 from sfu.tasks import cancel_and_wait
+from sfu.upstream_repair import UpstreamRepair
 
 if TYPE_CHECKING:
     from sfu.forwarder import TrackForwarder
@@ -55,6 +56,8 @@ class TrackSource:
         self.bytes_in = 0
         self.keyframe_requests = 0
         self.plis_sent = 0
+        self.nacks_sent = 0
+        self.unrepaired = 0
         #: Latest RFC 6464 audio level, (voice activity, -dBov), and when it arrived.
         self.audio_level: tuple[bool, int] | None = None
         self.audio_level_at = 0.0
@@ -67,6 +70,10 @@ class TrackSource:
         self._throttle = KeyframeThrottle(keyframe_interval)
         self._keyframe_wanted = asyncio.Event()
         self._keyframe_task: asyncio.Task[None] | None = None
+        # Video losses are NACKed by the SFU itself, and asked again until repaired.
+        self._repair = UpstreamRepair() if kind == "video" else None
+        self._repair_wanted = asyncio.Event()
+        self._repair_task: asyncio.Task[None] | None = None
         self._closed = False
         self._hook(receiver)
 
@@ -92,15 +99,23 @@ class TrackSource:
         receiver.receive = receive  # type: ignore[method-assign]
         receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
         receiver._RTCRtpReceiver__jitter_buffer = _NullJitterBuffer()  # type: ignore[attr-defined]
+        if self.kind == "video":
+            # aiortc NACKs each gap once; UpstreamRepair asks until repaired or given up.
+            receiver._RTCRtpReceiver__nack_generator = None  # type: ignore[attr-defined]
 
     def _start(self, codec: RTCRtpCodecParameters) -> None:
         # The codec of the first media packet is what flows; subscribers get exactly it.
         self.codec = codec
         if self.kind == "video":
             self._detector = keyframe_detector(codec.name)
-            self._keyframe_task = asyncio.get_running_loop().create_task(
+            loop = asyncio.get_running_loop()
+            self._keyframe_task = loop.create_task(
                 self._keyframe_loop(), name=f"keyframes:{self.owner}"
             )
+            if self._repair is not None:
+                self._repair_task = loop.create_task(
+                    self._repair_loop(), name=f"repair:{self.owner}"
+                )
         self._on_first_packet(self)
 
     @property
@@ -126,6 +141,12 @@ class TrackSource:
                 self._start(codec)
         self.packets_in += 1
         self.bytes_in += len(packet.payload)
+        repair = self._repair
+        if repair is not None:
+            lost = repair.received(packet.sequence_number, time.monotonic())
+            if lost:
+                await self._nack(packet.ssrc, lost)
+                self._repair_wanted.set()
         level = packet.extensions.audio_level
         if level is not None:
             self.audio_level = level
@@ -161,6 +182,54 @@ class TrackSource:
             )
             if pending is not None:
                 await fwd.send_slow(pending)
+
+    # -- repairing losses (RFC 4585 §6.2.1) -----------------------------------------
+
+    async def _nack(self, media_ssrc: int, lost: list[int]) -> None:
+        self.nacks_sent += 1
+        try:
+            await self._receiver._send_rtcp_nack(media_ssrc, lost)
+        except ConnectionError:
+            logger.debug("NACK to %s not sent: transport closed", self.owner)
+
+    def _wanted(self) -> bool:
+        """True while some subscriber is being sent this stream (and so wants repairs)."""
+        return any(f.rewriter.started for f in self.forwarders)
+
+    async def _repair_loop(self) -> None:
+        repair = self._repair
+        assert repair is not None
+        while True:
+            deadline = repair.next_deadline()
+            if deadline is None:
+                self._repair_wanted.clear()
+                await self._repair_wanted.wait()
+                continue
+            # Gaps found meanwhile are younger, so their deadlines come later.
+            delay = deadline - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            again, lost = repair.poll(time.monotonic())
+            if not self._wanted():
+                repair.forget()
+                continue
+            if again and self._media_ssrc is not None:
+                await self._nack(self._media_ssrc, again)
+            if lost:
+                self._unrepairable(lost)
+
+    def _unrepairable(self, lost: list[int]) -> None:
+        """A hole upstream that retransmission did not fill in time.
+
+        Forwarding what follows it would hand subscribers undecodable frames (a stale
+        burst once their buffers give up), so every started subscriber stops until a
+        fresh keyframe, which is requested now (RFC 4585 §6.3.1).
+        """
+        self.unrepaired += len(lost)
+        logger.info("%s video: %d packets lost upstream for good; keyframe", self.owner, len(lost))
+        for fwd in self.forwarders:
+            fwd.restart_at_keyframe()
+        self.request_keyframe()
 
     # -- keyframes ------------------------------------------------------------------
 
@@ -209,6 +278,8 @@ class TrackSource:
             "subscribers": len(self.forwarders),
             "keyframe_requests": self.keyframe_requests,
             "plis_sent": self.plis_sent,
+            "nacks_sent": self.nacks_sent,
+            "unrepaired": self.unrepaired,
         }
 
     async def close(self) -> None:
@@ -219,4 +290,6 @@ class TrackSource:
         for fwd in list(self.forwarders):
             fwd.detach()
         task, self._keyframe_task = self._keyframe_task, None
+        await cancel_and_wait(task)
+        task, self._repair_task = self._repair_task, None
         await cancel_and_wait(task)

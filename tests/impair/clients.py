@@ -33,8 +33,8 @@ async def _metrics(session: aiohttp.ClientSession, url: str) -> dict[str, float]
     return {name: float(value) for name, value in _METRIC.findall(text)}
 
 
-async def _wait_healthy(session: aiohttp.ClientSession, url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+async def _wait_healthy(session: aiohttp.ClientSession, url: str, within: float) -> None:
+    deadline = time.monotonic() + within
     while True:
         try:
             async with session.get(url + "/healthz") as resp:
@@ -54,7 +54,9 @@ def _sent(publisher: Stranger) -> int:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     room = f"impair-{uuid.uuid4().hex[:8]}"
     publishers = [Stranger(args.url, f"pub{i}", colour=i) for i in range(args.publishers)]
-    viewers = [Stranger(args.url, f"view{i}", colour=None, role="viewer") for i in range(args.viewers)]
+    viewers = [
+        Stranger(args.url, f"view{i}", colour=None, role="viewer") for i in range(args.viewers)
+    ]
     everyone = publishers + viewers
     async with aiohttp.ClientSession() as session:
         await _wait_healthy(session, args.url, 20)
@@ -94,7 +96,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 got = r.received[ids[s.name] or ""]
                 f0, g0, s0 = before[(r.name, s.name)]
                 f1, g1, s1 = after[(r.name, s.name)]
-                gaps = got.gaps[g0:g1] + [t1 - (got.last_at or t0)]
+                gaps = [*got.gaps[g0:g1], t1 - (got.last_at or t0)]
                 streams.append(
                     {
                         "receiver": r.name,

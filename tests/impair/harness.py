@@ -31,6 +31,7 @@ SERVER_IP = "10.77.0.1"
 CLIENT_IP = "10.77.0.2"
 PORT = 8080
 _counter = itertools.count()
+CLEAN = Conditions()
 
 
 def namespaces_available() -> str | None:
@@ -116,7 +117,7 @@ class ImpairedNetwork:
         self._made: list[str] = []
         self.url = f"http://{SERVER_IP}:{PORT}"
 
-    async def start(self, conditions: Conditions = Conditions()) -> None:
+    async def start(self, conditions: Conditions = CLEAN) -> None:
         for ns in (self.server_ns, self.client_ns, self.router_ns):
             await _ip("netns", "add", ns)
             self._made.append(ns)
@@ -127,26 +128,43 @@ class ImpairedNetwork:
             (i["c"], self.client_ns, i["b"], CLIENT_IP),
         ):
             await _ip(
-                "link", "add", end, "netns", ns, "type", "veth", "peer", "name", peer,
-                "netns", self.router_ns,
+                "link",
+                "add",
+                end,
+                "netns",
+                ns,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                peer,
+                "netns",
+                self.router_ns,
             )
             await _ip("-n", ns, "addr", "add", f"{addr}/24", "dev", end)
             await _ip("-n", ns, "link", "set", end, "up")
             await _ip("-n", self.router_ns, "link", "set", peer, "up")
             await self._python(ns, "-c", _OFFLOADS_OFF.format(end), wait=True)
         self._router = await self._python(
-            self.router_ns, "-m", "tests.impair.router", i["a"], i["b"], str(self._control),
-            "--loss", str(conditions.loss), "--delay", str(conditions.delay),
-            "--jitter", str(conditions.jitter),
+            self.router_ns,
+            "-m",
+            "tests.impair.router",
+            i["a"],
+            i["b"],
+            str(self._control),
+            "--loss",
+            str(conditions.loss),
+            "--delay",
+            str(conditions.delay),
+            "--jitter",
+            str(conditions.jitter),
         )
         assert self._router.stdout is not None
         line = await asyncio.wait_for(self._router.stdout.readline(), 10)
         if line.strip() != b"ready":
             raise RuntimeError(f"router did not start: {line!r}")
 
-    async def _python(
-        self, ns: str, *args: str, wait: bool = False
-    ) -> asyncio.subprocess.Process:
+    async def _python(self, ns: str, *args: str, wait: bool = False) -> asyncio.subprocess.Process:
         return await self._exec(ns, [sys.executable, *args], wait=wait)
 
     async def _exec(
@@ -154,8 +172,15 @@ class ImpairedNetwork:
     ) -> asyncio.subprocess.Process:
         env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
         proc = await asyncio.create_subprocess_exec(
-            "ip", "netns", "exec", ns, *argv, cwd=REPO, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            "ip",
+            "netns",
+            "exec",
+            ns,
+            *argv,
+            cwd=REPO,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         if wait:
             out, _ = await proc.communicate()
@@ -188,8 +213,16 @@ class ImpairedNetwork:
         coshop = Path(sys.executable).with_name("coshop")
         await self._exec(
             self.server_ns,
-            [str(coshop), "serve", "--host", SERVER_IP, "--port", str(PORT),
-             "--log-level", "WARNING"],
+            [
+                str(coshop),
+                "serve",
+                "--host",
+                SERVER_IP,
+                "--port",
+                str(PORT),
+                "--log-level",
+                "WARNING",
+            ],
         )
 
     async def call(
@@ -209,9 +242,16 @@ class ImpairedNetwork:
         given) apply once every receiver decodes every publisher, for the measurement.
         """
         proc = await self._python(
-            self.client_ns, "-m", "tests.impair.clients", self.url,
-            "--publishers", str(publishers), "--viewers", str(viewers),
-            "--duration", str(duration),
+            self.client_ns,
+            "-m",
+            "tests.impair.clients",
+            self.url,
+            "--publishers",
+            str(publishers),
+            "--viewers",
+            str(viewers),
+            "--duration",
+            str(duration),
         )
         assert proc.stdout is not None
         load_before = os.getloadavg()
@@ -230,7 +270,7 @@ class ImpairedNetwork:
                         await asyncio.sleep(blackout_after)
                         await self.control({"blackout": blackout})
                 elif line.startswith("result "):
-                    result = json.loads(line[len("result "):])
+                    result = json.loads(line[len("result ") :])
                 else:
                     output.append(line)
             await proc.wait()
@@ -243,9 +283,7 @@ class ImpairedNetwork:
             seconds=result["seconds"],
             streams=result["streams"],
             server=result["server"],
-            router={
-                k: {n: v[n] - router_before[k][n] for n in v} for k, v in router_after.items()
-            },
+            router={k: {n: v[n] - router_before[k][n] for n in v} for k, v in router_after.items()},
             load_before=load_before,
             load_after=os.getloadavg(),
         )
@@ -274,7 +312,7 @@ _OFFLOADS_OFF = "from tests.impair.router import disable_offloads; disable_offlo
 
 
 @contextlib.asynccontextmanager
-async def impaired_network(conditions: Conditions = Conditions()):  # type: ignore[no-untyped-def]
+async def impaired_network(conditions: Conditions = CLEAN):  # type: ignore[no-untyped-def]
     """An ImpairedNetwork with a running ``coshop serve``; removed on exit."""
     net = ImpairedNetwork()
     try:

@@ -100,7 +100,9 @@ class Router:
         with contextlib.suppress(BlockingIOError):  # a full queue is a loss, as on a wire
             out.send(frame)
 
-    def control(self, loop: asyncio.AbstractEventLoop, request: dict[str, float]) -> dict[str, object]:
+    def control(
+        self, loop: asyncio.AbstractEventLoop, request: dict[str, float]
+    ) -> dict[str, object]:
         if "loss" in request or "delay" in request or "jitter" in request:
             c = Conditions(
                 loss=float(request.get("loss", 0.0)),
