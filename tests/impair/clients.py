@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import sys
@@ -20,6 +21,7 @@ import uuid
 from typing import Any
 
 import aiohttp
+from aiortc import sdp as aiortc_sdp
 
 from tests.interop.stranger import Stranger
 
@@ -46,6 +48,41 @@ async def _wait_healthy(session: aiohttp.ClientSession, url: str, within: float)
         await asyncio.sleep(0.2)
 
 
+async def renack_like_a_browser(people: list[Stranger], every: float, max_asks: int) -> None:
+    """Re-send each video receiver's NACK for packets still missing, once per ``every``.
+
+    aiortc's receiver NACKs a gap once, and repeats the list only when a new gap
+    appears, so a lost NACK or a lost retransmission freezes it until then. Browsers
+    (libwebrtc's NackModule) ask again every round trip, up to ten times; this gives
+    the test's aiortc receivers that behaviour, so what is measured is the SFU.
+    """
+    asks: dict[tuple[int, int], int] = {}
+    while True:
+        await asyncio.sleep(every)
+        for person in people:
+            desc = person.pc.remoteDescription
+            if desc is None:
+                continue
+            ssrc_by_mid = {
+                m.rtp.muxId: m.ssrc_group[0].items[0]
+                for m in aiortc_sdp.SessionDescription.parse(desc.sdp).media
+                if m.kind == "video" and m.ssrc_group
+            }
+            for t in person.pc.getTransceivers():
+                generator = getattr(t.receiver, "_RTCRtpReceiver__nack_generator", None)
+                ssrc = ssrc_by_mid.get(t.mid)
+                if generator is None or ssrc is None or not generator.missing:
+                    continue
+                lost = []
+                for seq in sorted(generator.missing):
+                    n = asks.get((id(generator), seq), 1)
+                    if n < max_asks:
+                        asks[(id(generator), seq)] = n + 1
+                        lost.append(seq)
+                if lost:
+                    await t.receiver._send_rtcp_nack(int(ssrc), lost)
+
+
 def _sent(publisher: Stranger) -> int:
     track = publisher._video_track
     return 0 if track is None else track._n
@@ -60,6 +97,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     everyone = publishers + viewers
     async with aiohttp.ClientSession() as session:
         await _wait_healthy(session, args.url, 20)
+        renack: asyncio.Task[None] | None = None
         try:
             for p in everyone:
                 await p.join(room)
@@ -78,6 +116,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     ]
                     raise TimeoutError(f"not every receiver decodes every publisher: {missing}")
                 await asyncio.sleep(0.1)
+            if args.renack:
+                renack = asyncio.get_running_loop().create_task(
+                    renack_like_a_browser(everyone, args.renack, 10)
+                )
             await asyncio.sleep(1.0)  # past the first keyframes
             print("measuring", flush=True)  # the harness may now change the network
 
@@ -113,8 +155,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "server": {k: m1.get(k, 0.0) - m0.get(k, 0.0) for k in m1},
             }
         finally:
+            if renack is not None:
+                renack.cancel()
+                await asyncio.wait([renack])
             for p in everyone:
-                await p.close()
+                # A last offer may still be answered while its socket closes.
+                with contextlib.suppress(aiohttp.ClientError, ConnectionError):
+                    await p.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--viewers", type=int, default=2)
     p.add_argument("--duration", type=float, default=20.0)
     p.add_argument("--warmup", type=float, default=30.0)
+    p.add_argument(
+        "--renack",
+        type=float,
+        default=0.0,
+        help="receivers re-send NACKs every this many seconds, as browsers do (0: never)",
+    )
     args = p.parse_args(argv)
     result = asyncio.run(run(args))
     print("result " + json.dumps(result), flush=True)

@@ -235,11 +235,13 @@ class ImpairedNetwork:
         conditions: Conditions | None = None,
         blackout_after: float | None = None,
         blackout: float = 0.0,
+        renack: float = 0.0,
     ) -> CallResult:
         """Run one call from the client namespace and measure it.
 
         The call is set up under the network's current conditions; ``conditions`` (if
         given) apply once every receiver decodes every publisher, for the measurement.
+        ``renack`` > 0 makes the receivers re-send NACKs that often, as browsers do.
         """
         proc = await self._python(
             self.client_ns,
