@@ -69,6 +69,15 @@ class StreamRewriter:
         self._keep_ts = False
         self.needs_keyframe = video
 
+    def forwarded_since(self, seq: int) -> bool:
+        """True if this stream (re)started at or before the source's packet ``seq``."""
+        if not self._started:
+            return False
+        behind = (self._max_in_seq - seq) % _SEQ_MOD
+        if behind >= _HALF_SEQ:
+            return True  # newer than anything seen yet
+        return self._ext_max - behind >= self._ext_start
+
     def restart_at_keyframe(self) -> None:
         """Drop the current source's packets until its next keyframe, then carry on.
 

@@ -227,9 +227,11 @@ class TrackSource:
         """
         self.unrepaired += len(lost)
         logger.info("%s video: %d packets lost upstream for good; keyframe", self.owner, len(lost))
-        for fwd in self.forwarders:
+        hit = [f for f in self.forwarders if any(f.rewriter.forwarded_since(s) for s in lost)]
+        for fwd in hit:
             fwd.restart_at_keyframe()
-        self.request_keyframe()
+        if hit:
+            self.request_keyframe()
 
     # -- keyframes ------------------------------------------------------------------
 

@@ -65,3 +65,13 @@ def test_restart_before_start_changes_nothing() -> None:
     r = StreamRewriter(first_seq=10, first_ts=0, ts_step=3000, video=True)
     r.restart_at_keyframe()
     assert r.rewrite(5, 100, True) == (10, 0)
+
+
+def test_forwarded_since_tells_whether_a_source_packet_belongs_to_this_run() -> None:
+    r = StreamRewriter(first_seq=0, first_ts=0, ts_step=3000, video=True)
+    assert not r.forwarded_since(10)
+    r.rewrite(10, 0, True)
+    r.rewrite(12, 3000, False)
+    assert r.forwarded_since(11)  # a hole after the start: this subscriber has it
+    assert r.forwarded_since(20)  # not seen yet
+    assert not r.forwarded_since(9)  # before this subscriber started
