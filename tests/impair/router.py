@@ -8,9 +8,9 @@ neighbours resolve); everything else is dropped. Run inside the router's namespa
     python -m tests.impair.router IF_A IF_B CONTROL_SOCKET [--loss L --delay S --jitter S]
 
 The control socket takes one JSON object per line and answers one per line:
-``{"loss": 0.02, "delay": 0.04, "jitter": 0.0}`` sets both directions,
-``{"blackout": 1.0}`` drops everything in both directions for a second,
-``{}`` just reports the counters.
+``{"loss": 0.02, "delay": 0.04, "jitter": 0.0}`` sets both directions (with
+``"only": IF``, just frames arriving on IF); ``{"blackout": 1.0}`` drops everything in
+both directions for a second; ``{}`` just reports the counters.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import json
 import socket
 import struct
 import sys
+from typing import Any
 
 from tests.impair.link import Conditions, Link
 
@@ -101,7 +102,7 @@ class Router:
             out.send(frame)
 
     def control(
-        self, loop: asyncio.AbstractEventLoop, request: dict[str, float]
+        self, loop: asyncio.AbstractEventLoop, request: dict[str, Any]
     ) -> dict[str, object]:
         if "loss" in request or "delay" in request or "jitter" in request:
             c = Conditions(
@@ -109,8 +110,10 @@ class Router:
                 delay=float(request.get("delay", 0.0)),
                 jitter=float(request.get("jitter", 0.0)),
             )
-            for link in self.links.values():
-                link.conditions = c
+            only = request.get("only")  # one interface's incoming direction, or both
+            for name, link in self.links.items():
+                if only is None or only == name:
+                    link.conditions = c
         if "blackout" in request:
             for link in self.links.values():
                 link.blackout(loop.time(), float(request["blackout"]))
