@@ -70,7 +70,7 @@ async def renack_like_a_browser(people: list[Stranger], every: float, max_asks: 
             }
             for t in person.pc.getTransceivers():
                 generator = getattr(t.receiver, "_RTCRtpReceiver__nack_generator", None)
-                ssrc = ssrc_by_mid.get(t.mid)
+                ssrc = ssrc_by_mid.get(t.mid or "")
                 if generator is None or ssrc is None or not generator.missing:
                     continue
                 lost = []

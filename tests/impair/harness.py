@@ -87,7 +87,7 @@ class CallResult:
     def fps(self) -> float:
         """Mean decoded frames per second per received stream."""
         n = len(self.streams) or 1
-        return sum(s["decoded"] for s in self.streams) / n / self.seconds
+        return float(sum(s["decoded"] for s in self.streams)) / n / self.seconds
 
     @property
     def rtx(self) -> int:
