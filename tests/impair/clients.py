@@ -21,6 +21,7 @@ import uuid
 from typing import Any
 
 import aiohttp
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection
 from aiortc import sdp as aiortc_sdp
 
 from tests.interop.stranger import Stranger
@@ -46,6 +47,20 @@ async def _wait_healthy(session: aiohttp.ClientSession, url: str, within: float)
             if time.monotonic() > deadline:
                 raise
         await asyncio.sleep(0.2)
+
+
+class BundledStranger(Stranger):
+    """A Stranger whose peer connection uses max-bundle.
+
+    With aiortc's default (balanced) policy, an answer that adds two video m-lines to a
+    bundle whose first answer had none leaves the second on an orphan transport: its
+    packets never reach it (an aiortc client bug, not the SFU's; browsers bundle fine).
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        self.pc.on("track", self._on_track)
 
 
 async def renack_like_a_browser(people: list[Stranger], every: float, max_asks: int) -> None:
@@ -90,9 +105,10 @@ def _sent(publisher: Stranger) -> int:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     room = f"impair-{uuid.uuid4().hex[:8]}"
-    publishers = [Stranger(args.url, f"pub{i}", colour=i) for i in range(args.publishers)]
+    publishers = [BundledStranger(args.url, f"pub{i}", colour=i) for i in range(args.publishers)]
     viewers = [
-        Stranger(args.url, f"view{i}", colour=None, role="viewer") for i in range(args.viewers)
+        BundledStranger(args.url, f"view{i}", colour=None, role="viewer")
+        for i in range(args.viewers)
     ]
     everyone = publishers + viewers
     async with aiohttp.ClientSession() as session:
