@@ -18,6 +18,7 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -27,6 +28,7 @@ from aiortc import sdp as aiortc_sdp
 from tests.interop.stranger import Stranger
 
 FREEZE = 0.5  # seconds without a new frame that count as a freeze
+LAG = 0.5  # seconds from a frame's production to its decoding, at most, when all is well
 _METRIC = re.compile(r"^(coshop_sfu_\w+|process_cpu_seconds_total) ([0-9.e+-]+)$", re.M)
 
 
@@ -63,7 +65,7 @@ class BundledStranger(Stranger):
         self.pc.on("track", self._on_track)
 
 
-async def renack_like_a_browser(people: list[Stranger], every: float, max_asks: int) -> None:
+async def renack_like_a_browser(people: Sequence[Stranger], every: float, max_asks: int) -> None:
     """Re-send each video receiver's NACK for packets still missing, once per ``every``.
 
     aiortc's receiver NACKs a gap once, and repeats the list only when a new gap
@@ -139,28 +141,42 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.sleep(1.0)  # past the first keyframes
             print("measuring", flush=True)  # the harness may now change the network
 
-            def snapshot() -> dict[tuple[str, str], tuple[int, int, int]]:
+            def decoded() -> dict[tuple[str, str], tuple[int, int]]:
                 out = {}
                 for r, s in pairs():
                     got = r.received[ids[s.name] or ""]
-                    out[(r.name, s.name)] = (got.frames, len(got.gaps), _sent(s))
+                    out[(r.name, s.name)] = (got.frames, len(got.gaps))
                 return out
 
-            before, m0, t0 = snapshot(), await _metrics(session, args.url), time.monotonic()
-            await asyncio.sleep(args.duration)
-            after, m1, t1 = snapshot(), await _metrics(session, args.url), time.monotonic()
+            # A frame is decoded some time after it is produced, so decoding is counted
+            # over the production window shifted by LAG (longer than the pipeline).
+            sent0, m0, t0 = (
+                {s.name: _sent(s) for s in publishers},
+                await _metrics(session, args.url),
+                time.monotonic(),
+            )
+            await asyncio.sleep(LAG)
+            dec0 = decoded()
+            await asyncio.sleep(args.duration - LAG)
+            sent1, m1, t1 = (
+                {s.name: _sent(s) for s in publishers},
+                await _metrics(session, args.url),
+                time.monotonic(),
+            )
+            await asyncio.sleep(t1 + LAG - time.monotonic())
+            dec1, end = decoded(), time.monotonic()
             streams = []
             for r, s in pairs():
                 got = r.received[ids[s.name] or ""]
-                f0, g0, s0 = before[(r.name, s.name)]
-                f1, g1, s1 = after[(r.name, s.name)]
-                gaps = [*got.gaps[g0:g1], t1 - (got.last_at or t0)]
+                f0, g0 = dec0[(r.name, s.name)]
+                f1, g1 = dec1[(r.name, s.name)]
+                gaps = [*got.gaps[g0:g1], end - (got.last_at or t0)]
                 streams.append(
                     {
                         "receiver": r.name,
                         "source": s.name,
                         "decoded": f1 - f0,
-                        "sent": s1 - s0,
+                        "sent": sent1[s.name] - sent0[s.name],
                         "freezes": sum(1 for g in gaps if g > FREEZE),
                         "longest": max(gaps, default=0.0),
                     }
