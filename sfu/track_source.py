@@ -127,26 +127,30 @@ class TrackSource:
 
     async def _on_packet(self, packet: RtpPacket) -> None:
         codec = self._codecs.get(packet.payload_type)
-        if codec is None or not packet.payload:
-            return  # unknown payload type, or padding-only bandwidth probe
+        if codec is None:
+            return  # unknown payload type
         if is_rtx(codec):
             ssrc = self._rtx_ssrcs.get(packet.ssrc)
             apt = codec.parameters.get("apt")
             if ssrc is None or len(packet.payload) < 2 or not isinstance(apt, int):
-                return
+                return  # also RTX padding (bandwidth probes): no original packet inside
             packet = unwrap_rtx(packet, payload_type=apt, ssrc=ssrc)
-        else:
+        elif packet.payload:
             self._media_ssrc = packet.ssrc
             if self.codec is None:
                 self._start(codec)
-        self.packets_in += 1
-        self.bytes_in += len(packet.payload)
         repair = self._repair
         if repair is not None:
+            # A padding-only packet uses up a sequence number too (RFC 3550 §5.1): it is
+            # not missing, even though there is nothing in it to forward.
             lost = repair.received(packet.sequence_number, time.monotonic())
             if lost:
                 await self._nack(packet.ssrc, lost)
                 self._repair_wanted.set()
+        if not packet.payload:
+            return
+        self.packets_in += 1
+        self.bytes_in += len(packet.payload)
         level = packet.extensions.audio_level
         if level is not None:
             self.audio_level = level

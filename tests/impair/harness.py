@@ -113,6 +113,7 @@ class ImpairedNetwork:
         self._ifs = {r: f"ve{r}{tag}" for r in ("s", "a", "c", "b")}
         self._dir = Path(tempfile.mkdtemp(prefix="coshop-impair-"))
         self._control = self._dir / "router.sock"
+        self.server_log = self._dir / "server.log"
         self._procs: list[asyncio.subprocess.Process] = []
         self._made: list[str] = []
         self.url = f"http://{SERVER_IP}:{PORT}"
@@ -208,12 +209,16 @@ class ImpairedNetwork:
             {"loss": conditions.loss, "delay": conditions.delay, "jitter": conditions.jitter}
         )
 
-    async def start_server(self) -> None:
-        """A real ``coshop serve`` in the server namespace."""
+    async def start_server(self, log_level: str = "WARNING") -> None:
+        """A real ``coshop serve`` in the server namespace, logging to ``server_log``."""
         coshop = Path(sys.executable).with_name("coshop")
-        await self._exec(
-            self.server_ns,
-            [
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        with self.server_log.open("wb") as log:
+            proc = await asyncio.create_subprocess_exec(
+                "ip",
+                "netns",
+                "exec",
+                self.server_ns,
                 str(coshop),
                 "serve",
                 "--host",
@@ -221,9 +226,13 @@ class ImpairedNetwork:
                 "--port",
                 str(PORT),
                 "--log-level",
-                "WARNING",
-            ],
-        )
+                log_level,
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+        self._procs.append(proc)
 
     async def call(
         self,
