@@ -326,6 +326,7 @@ class Peer:
             "plis_sent": sum(s.plis_sent for s in self.sources.values()),
             "nacks_sent": sum(s.nacks_sent for s in self.sources.values()),
             "unrepaired": sum(s.unrepaired for s in self.sources.values()),
+            "repaired_late": sum(s.repaired_late for s in self.sources.values()),
             "subscriptions": sum(
                 1 for s in self.subscriptions if s.state is SubscriptionState.ACTIVE
             ),

@@ -196,6 +196,11 @@ class TrackSource:
         except ConnectionError:
             logger.debug("NACK to %s not sent: transport closed", self.owner)
 
+    @property
+    def repaired_late(self) -> int:
+        """Upstream losses repaired only after asking again (aiortc alone would not have)."""
+        return self._repair.repaired_late if self._repair else 0
+
     def _wanted(self) -> bool:
         """True while some subscriber is being sent this stream (and so wants repairs)."""
         return any(f.rewriter.started for f in self.forwarders)
@@ -286,6 +291,7 @@ class TrackSource:
             "plis_sent": self.plis_sent,
             "nacks_sent": self.nacks_sent,
             "unrepaired": self.unrepaired,
+            "upstream_rtt_ms": round(1000 * self._repair.srtt) if self._repair else None,
         }
 
     async def close(self) -> None:

@@ -46,6 +46,7 @@ class UpstreamRepair:
         self.srtt = initial_rtt
         self.asked = 0  # NACKed sequence numbers, first asks and re-asks
         self.repaired = 0
+        self.repaired_late = 0  # repaired only after asking more than once
         self.given_up = 0
         self._rttvar = initial_rtt / 4
         self._ext_max: int | None = None  # highest extended sequence number seen
@@ -72,6 +73,8 @@ class UpstreamRepair:
                 self.repaired += 1
                 if gap.asks == 1:
                     self._sample_rtt(now - gap.last_ask)
+                else:
+                    self.repaired_late += 1
             return []
         jump = ext - self._ext_max
         self._ext_max = ext

@@ -40,8 +40,9 @@ async def test_two_percent_loss_and_40_ms_keeps_every_viewer_decoding() -> None:
     # Loss really happened in both directions, and the SFU repaired it.
     assert all(d["dropped"] > 10 for d in result.router.values()), detail
     assert result.rtx > 0, detail
-    assert result.server.get("coshop_sfu_unrepaired_total", 0) == 0, detail
     if not result.saturated:
+        # Four asks about an RTT apart repair everything at 2 % loss.
+        assert result.server.get("coshop_sfu_unrepaired_total", 0) == 0, detail
         assert result.decoded_ratio >= 0.99, detail
         assert result.longest <= 0.5, detail
     else:

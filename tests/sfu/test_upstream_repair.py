@@ -79,3 +79,14 @@ def test_forget_drops_everything_missing() -> None:
     r.received(5, 0.0)
     r.forget()
     assert r.poll(10.0) == ([], [])
+
+
+def test_a_repair_after_a_second_ask_is_counted_and_not_an_rtt_sample() -> None:
+    r = UpstreamRepair(initial_rtt=0.1)
+    r.received(0, 0.0)
+    r.received(2, 0.0)
+    t = r.interval + 1e-6
+    assert r.poll(t) == ([1], [])
+    srtt = r.srtt
+    r.received(1, t + 0.01)
+    assert (r.repaired, r.repaired_late, r.srtt) == (1, 1, srtt)  # Karn: no sample
