@@ -26,6 +26,7 @@ _METHODS: tuple[tuple[type, str], ...] = (
     (RTCRtpSender, "_retransmit"),
     (RTCRtpReceiver, "_handle_rtp_packet"),
     (RTCRtpReceiver, "_send_rtcp_pli"),
+    (RTCRtpReceiver, "_send_rtcp_nack"),
     (RTCRtpReceiver, "_RTCRtpReceiver__stop_decoder"),
     (RTCDtlsTransport, "_send_rtp"),
 )
@@ -40,7 +41,12 @@ _SENDER_FIELDS = (
     "_RTCRtpSender__packet_count",
     "_RTCRtpSender__octet_count",
 )
-_RECEIVER_FIELDS = ("_RTCRtpReceiver__jitter_buffer",)
+_RECEIVER_FIELDS = (
+    "_enabled",
+    "_RTCRtpReceiver__jitter_buffer",
+    "_RTCRtpReceiver__nack_generator",
+)
+_TRANSCEIVER_FIELDS = ("_codecs",)  # renumbered with the offer's payload types (peer.py)
 _DTLS_FIELDS = ("_state", "_tx_srtp")  # RTCDtlsTransport (sfu/egress.py)
 _ICE_TRANSPORT_FIELDS = ("_connection",)  # RTCIceTransport -> aioice Connection
 _ICE_CONNECTION_FIELDS = ("_nominated",)  # aioice Connection: {component: CandidatePair}
@@ -51,6 +57,7 @@ HOOKED_NAMES = frozenset(
     + [
         *_SENDER_FIELDS,
         *_RECEIVER_FIELDS,
+        *_TRANSCEIVER_FIELDS,
         *_DTLS_FIELDS,
         *_ICE_TRANSPORT_FIELDS,
         *_ICE_CONNECTION_FIELDS,
@@ -77,6 +84,7 @@ def check_transceiver(transceiver: RTCRtpTransceiver) -> None:
     sender, receiver = transceiver.sender, transceiver.receiver
     missing = _missing(sender, "RTCRtpSender", _SENDER_FIELDS)
     missing += _missing(receiver, "RTCRtpReceiver", _RECEIVER_FIELDS)
+    missing += _missing(transceiver, "RTCRtpTransceiver", _TRANSCEIVER_FIELDS)
     dtls = sender.transport
     missing += _missing(dtls, "RTCDtlsTransport", _DTLS_FIELDS)
     ice = dtls.transport

@@ -133,6 +133,10 @@ class TrackForwarder:
             if self.source is not None and self._writer is not None:
                 self.source.request_keyframe()
 
+    def restart_at_keyframe(self) -> None:
+        """Send nothing more until the source's next keyframe (an unrepairable hole)."""
+        self.rewriter.restart_at_keyframe()
+
     def detach(self) -> None:
         """Stop forwarding (idempotent)."""
         source, self.source = self.source, None

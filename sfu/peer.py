@@ -25,6 +25,7 @@ from sfu.errors import InvalidSdp, NegotiationError
 from sfu.forwarder import IdleTrack, TrackForwarder
 from sfu.listener import PeerListener
 from sfu.negotiation import NegotiationState, Negotiator
+from sfu.payload_types import PayloadTypePlan
 from sfu.slot import Offer, Slot
 from sfu.tasks import TaskSet
 from sfu.track_source import TrackSource
@@ -112,6 +113,7 @@ class Peer:
         self._on_source_ready = on_source_ready
         self._on_failed = on_failed
         self._negotiator = Negotiator()
+        self._payload_types = PayloadTypePlan()
         self._tasks = TaskSet(f"peer:{peer_id}")
         self.pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         self.pc.on("connectionstatechange", self._on_connection_state)
@@ -222,13 +224,28 @@ class Peer:
         if self.closed:
             return  # the peer was closed while this offer was being prepared
         try:
-            await self.pc.setLocalDescription(await self.pc.createOffer())
+            offer = await self.pc.createOffer()
+            sdp = self._own_payload_types(offer.sdp)
+            await self.pc.setLocalDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         except SDP_ERRORS:
             if self.closed:
                 return
             self._negotiator.offer_failed()
             raise
         await self.listener.on_offer(Offer(sdp=self.pc.localDescription.sdp, slots=self.slots()))
+
+    def _own_payload_types(self, sdp: str) -> str:
+        """Give each subscription video m-line payload types of its own in ``sdp``.
+
+        Its RTX is then routable by payload type (RFC 8843 §9.2, RFC 4588 §4). createOffer
+        resets every transceiver's codecs to aiortc's numbers, and a sender that starts
+        later takes them from there, so they are renumbered to match the offer too.
+        """
+        videos = [s.transceiver for s in self.subscriptions if s.forwarder.kind == "video"]
+        sdp = self._payload_types.apply(sdp, {t.sender._ssrc for t in videos})
+        for t in videos:
+            t._codecs = self._payload_types.renumber(t.sender._ssrc, t._codecs)
+        return sdp
 
     def slots(self) -> list[Slot]:
         """The meaning of each negotiated m-line, in m-line order."""
@@ -325,6 +342,9 @@ class Peer:
             "retransmissions": sum(s.forwarder.retransmissions for s in self.subscriptions),
             "keyframe_requests": sum(s.keyframe_requests for s in self.sources.values()),
             "plis_sent": sum(s.plis_sent for s in self.sources.values()),
+            "nacks_sent": sum(s.nacks_sent for s in self.sources.values()),
+            "unrepaired": sum(s.unrepaired for s in self.sources.values()),
+            "repaired_late": sum(s.repaired_late for s in self.sources.values()),
             "subscriptions": sum(
                 1 for s in self.subscriptions if s.state is SubscriptionState.ACTIVE
             ),

@@ -92,7 +92,10 @@ class RtpWriter:
 
 
 def wrap_rtx(packet: bytes, header_len: int, *, payload_type: int, seq: int, ssrc: int) -> bytes:
-    """The RTX form of a sent packet: RTX PT/seq/SSRC, original seq first (RFC 4588 §4)."""
+    """The RTX form of a sent packet: RTX PT/seq/SSRC, original seq first (RFC 4588 §4).
+
+    The header extensions are kept, so the MID routes it too (RFC 8843 §9.2).
+    """
     b1 = (packet[1] & 0x80) | payload_type
     ts = int.from_bytes(packet[4:8], "big")
     return (

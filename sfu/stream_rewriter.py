@@ -23,6 +23,7 @@ class StreamRewriter:
     __slots__ = (
         "_ext_max",
         "_ext_start",
+        "_keep_ts",
         "_max_in_seq",
         "_next_seq",
         "_next_ts",
@@ -41,6 +42,7 @@ class StreamRewriter:
         self._next_seq = first_seq % _SEQ_MOD
         self._next_ts = first_ts % _TS_MOD
         self._started = False
+        self._keep_ts = False
         self._seq_offset = 0
         self._ts_offset = 0
         self._max_in_seq = 0
@@ -64,7 +66,32 @@ class StreamRewriter:
             self._next_seq = (self.last_seq + 1) % _SEQ_MOD
             self._next_ts = (self.last_ts + self._ts_step) % _TS_MOD
         self._started = False
+        self._keep_ts = False
         self.needs_keyframe = video
+
+    def forwarded_since(self, seq: int) -> bool:
+        """True if this stream (re)started at or before the source's packet ``seq``."""
+        if not self._started:
+            return False
+        behind = (self._max_in_seq - seq) % _SEQ_MOD
+        if behind >= _HALF_SEQ:
+            return True  # newer than anything seen yet
+        return self._ext_max - behind >= self._ext_start
+
+    def restart_at_keyframe(self) -> None:
+        """Drop the current source's packets until its next keyframe, then carry on.
+
+        For a hole upstream that cannot be repaired: the frames that follow it are not
+        decodable, so none is sent; the keyframe continues the numbering right after the
+        last packet sent (what was skipped leaves no gap for the subscriber to NACK) and
+        keeps the source's timestamp offset (its timing stays true, RFC 3550 §5.1).
+        """
+        if not self._started:
+            return
+        self._next_seq = (self.last_seq + 1) % _SEQ_MOD
+        self._keep_ts = True
+        self._started = False
+        self.needs_keyframe = True
 
     def rewrite(self, seq: int, ts: int, keyframe_start: bool) -> tuple[int, int] | None:
         """The outgoing (seq, ts) for an incoming packet, or None to drop it."""
@@ -73,7 +100,9 @@ class StreamRewriter:
                 return None
             self._started = True
             self._seq_offset = (self._next_seq - seq) % _SEQ_MOD
-            self._ts_offset = (self._next_ts - ts) % _TS_MOD
+            if not self._keep_ts:
+                self._ts_offset = (self._next_ts - ts) % _TS_MOD
+            self._keep_ts = False
             self._max_in_seq = seq
             self._ext_max = self._ext_start = 0
         else:

@@ -21,6 +21,7 @@ from aiortc.rtp import RtpPacket, unwrap_rtx
 
 from sfu.keyframe import KeyframeDetector, KeyframeThrottle, keyframe_detector
 from sfu.tasks import cancel_and_wait
+from sfu.upstream_repair import UpstreamRepair
 
 if TYPE_CHECKING:
     from sfu.forwarder import TrackForwarder
@@ -55,6 +56,8 @@ class TrackSource:
         self.bytes_in = 0
         self.keyframe_requests = 0
         self.plis_sent = 0
+        self.nacks_sent = 0
+        self.unrepaired = 0
         #: Latest RFC 6464 audio level, (voice activity, -dBov), and when it arrived.
         self.audio_level: tuple[bool, int] | None = None
         self.audio_level_at = 0.0
@@ -67,6 +70,10 @@ class TrackSource:
         self._throttle = KeyframeThrottle(keyframe_interval)
         self._keyframe_wanted = asyncio.Event()
         self._keyframe_task: asyncio.Task[None] | None = None
+        # Video losses are NACKed by the SFU itself, and asked again until repaired.
+        self._repair = UpstreamRepair() if kind == "video" else None
+        self._repair_wanted = asyncio.Event()
+        self._repair_task: asyncio.Task[None] | None = None
         self._closed = False
         self._hook(receiver)
 
@@ -92,15 +99,23 @@ class TrackSource:
         receiver.receive = receive  # type: ignore[method-assign]
         receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
         receiver._RTCRtpReceiver__jitter_buffer = _NullJitterBuffer()  # type: ignore[attr-defined]
+        if self.kind == "video":
+            # aiortc NACKs each gap once; UpstreamRepair asks until repaired or given up.
+            receiver._RTCRtpReceiver__nack_generator = None  # type: ignore[attr-defined]
 
     def _start(self, codec: RTCRtpCodecParameters) -> None:
         # The codec of the first media packet is what flows; subscribers get exactly it.
         self.codec = codec
         if self.kind == "video":
             self._detector = keyframe_detector(codec.name)
-            self._keyframe_task = asyncio.get_running_loop().create_task(
+            loop = asyncio.get_running_loop()
+            self._keyframe_task = loop.create_task(
                 self._keyframe_loop(), name=f"keyframes:{self.owner}"
             )
+            if self._repair is not None:
+                self._repair_task = loop.create_task(
+                    self._repair_loop(), name=f"repair:{self.owner}"
+                )
         self._on_first_packet(self)
 
     @property
@@ -112,18 +127,28 @@ class TrackSource:
 
     async def _on_packet(self, packet: RtpPacket) -> None:
         codec = self._codecs.get(packet.payload_type)
-        if codec is None or not packet.payload:
-            return  # unknown payload type, or padding-only bandwidth probe
+        if codec is None:
+            return  # unknown payload type
         if is_rtx(codec):
             ssrc = self._rtx_ssrcs.get(packet.ssrc)
             apt = codec.parameters.get("apt")
             if ssrc is None or len(packet.payload) < 2 or not isinstance(apt, int):
-                return
+                return  # also RTX padding (bandwidth probes): no original packet inside
             packet = unwrap_rtx(packet, payload_type=apt, ssrc=ssrc)
-        else:
+        elif packet.payload:
             self._media_ssrc = packet.ssrc
             if self.codec is None:
                 self._start(codec)
+        repair = self._repair
+        if repair is not None:
+            # A padding-only packet uses up a sequence number too (RFC 3550 §5.1): it is
+            # not missing, even though there is nothing in it to forward.
+            lost = repair.received(packet.sequence_number, time.monotonic())
+            if lost:
+                await self._nack(packet.ssrc, lost)
+                self._repair_wanted.set()
+        if not packet.payload:
+            return
         self.packets_in += 1
         self.bytes_in += len(packet.payload)
         level = packet.extensions.audio_level
@@ -161,6 +186,61 @@ class TrackSource:
             )
             if pending is not None:
                 await fwd.send_slow(pending)
+
+    # -- repairing losses (RFC 4585 §6.2.1) -----------------------------------------
+
+    async def _nack(self, media_ssrc: int, lost: list[int]) -> None:
+        self.nacks_sent += 1
+        try:
+            await self._receiver._send_rtcp_nack(media_ssrc, lost)
+        except ConnectionError:
+            logger.debug("NACK to %s not sent: transport closed", self.owner)
+
+    @property
+    def repaired_late(self) -> int:
+        """Upstream losses repaired only after asking again (aiortc alone would not have)."""
+        return self._repair.repaired_late if self._repair else 0
+
+    def _wanted(self) -> bool:
+        """True while some subscriber is being sent this stream (and so wants repairs)."""
+        return any(f.rewriter.started for f in self.forwarders)
+
+    async def _repair_loop(self) -> None:
+        repair = self._repair
+        assert repair is not None
+        while True:
+            deadline = repair.next_deadline()
+            if deadline is None:
+                self._repair_wanted.clear()
+                await self._repair_wanted.wait()
+                continue
+            # Gaps found meanwhile are younger, so their deadlines come later.
+            delay = deadline - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            again, lost = repair.poll(time.monotonic())
+            if not self._wanted():
+                repair.forget()
+                continue
+            if again and self._media_ssrc is not None:
+                await self._nack(self._media_ssrc, again)
+            if lost:
+                self._unrepairable(lost)
+
+    def _unrepairable(self, lost: list[int]) -> None:
+        """A hole upstream that retransmission did not fill in time.
+
+        Forwarding what follows it would hand subscribers undecodable frames (a stale
+        burst once their buffers give up), so every started subscriber stops until a
+        fresh keyframe, which is requested now (RFC 4585 §6.3.1).
+        """
+        self.unrepaired += len(lost)
+        logger.info("%s video: %d packets lost upstream for good; keyframe", self.owner, len(lost))
+        hit = [f for f in self.forwarders if any(f.rewriter.forwarded_since(s) for s in lost)]
+        for fwd in hit:
+            fwd.restart_at_keyframe()
+        if hit:
+            self.request_keyframe()
 
     # -- keyframes ------------------------------------------------------------------
 
@@ -209,6 +289,9 @@ class TrackSource:
             "subscribers": len(self.forwarders),
             "keyframe_requests": self.keyframe_requests,
             "plis_sent": self.plis_sent,
+            "nacks_sent": self.nacks_sent,
+            "unrepaired": self.unrepaired,
+            "upstream_rtt_ms": round(1000 * self._repair.srtt) if self._repair else None,
         }
 
     async def close(self) -> None:
@@ -219,4 +302,6 @@ class TrackSource:
         for fwd in list(self.forwarders):
             fwd.detach()
         task, self._keyframe_task = self._keyframe_task, None
+        await cancel_and_wait(task)
+        task, self._repair_task = self._repair_task, None
         await cancel_and_wait(task)

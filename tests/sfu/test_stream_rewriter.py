@@ -46,3 +46,32 @@ def test_switching_source_continues_numbering() -> None:
     assert rw.waiting_for_keyframe()
     assert rw.rewrite(9000, 123, keyframe_start=False) is None
     assert rw.rewrite(9001, 456, keyframe_start=True) == (12, 7000)
+
+
+def test_restart_at_keyframe_skips_to_the_keyframe_without_a_gap() -> None:
+    r = StreamRewriter(first_seq=1000, first_ts=0, ts_step=3000, video=True)
+    assert r.rewrite(50, 9000, True) == (1000, 0)
+    assert r.rewrite(51, 12000, False) == (1001, 3000)
+    r.restart_at_keyframe()
+    assert r.waiting_for_keyframe()
+    assert r.rewrite(53, 15000, False) is None  # depends on the lost packet 52
+    assert r.rewrite(52, 15000, False) is None  # a late repair of the old stream too
+    # The keyframe follows the last packet sent; timestamps keep the source's offset.
+    assert r.rewrite(60, 24000, True) == (1002, 15000)
+    assert r.rewrite(61, 27000, False) == (1003, 18000)
+
+
+def test_restart_before_start_changes_nothing() -> None:
+    r = StreamRewriter(first_seq=10, first_ts=0, ts_step=3000, video=True)
+    r.restart_at_keyframe()
+    assert r.rewrite(5, 100, True) == (10, 0)
+
+
+def test_forwarded_since_tells_whether_a_source_packet_belongs_to_this_run() -> None:
+    r = StreamRewriter(first_seq=0, first_ts=0, ts_step=3000, video=True)
+    assert not r.forwarded_since(10)
+    r.rewrite(10, 0, True)
+    r.rewrite(12, 3000, False)
+    assert r.forwarded_since(11)  # a hole after the start: this subscriber has it
+    assert r.forwarded_since(20)  # not seen yet
+    assert not r.forwarded_since(9)  # before this subscriber started
