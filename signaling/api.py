@@ -7,6 +7,7 @@ import logging
 import math
 import secrets
 import time
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -19,7 +20,7 @@ from rooms.errors import NotInRoom, RoomClosed
 from rooms.models import Role, RoomInfo
 from rooms.shopping import Move, VoteClosed
 from signaling import untrusted_json
-from signaling.auth import Grant
+from signaling.auth import Grant, Permissions
 from signaling.errors import (
     error_code,
     error_details,
@@ -56,6 +57,9 @@ class TokenRequest(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     role: Role = Role.GUEST
     ttl: float | None = Field(None, gt=0, le=MAX_TOKEN_TTL)
+    can_publish: bool | None = Field(
+        None, description="Grant canPublish; default: every role but viewer."
+    )
 
 
 class MoveCarousel(BaseModel):
@@ -206,12 +210,16 @@ async def mint_token(request: web.Request) -> web.Response:
     info = await node.store.get_room(room_id)
     if info is not None and info.closed:
         raise RoomClosed(f"room {room_id} is closed")
+    permissions = Permissions.of_role(body.role)
+    if body.can_publish is not None:
+        permissions = replace(permissions, can_publish=body.can_publish)
     grant = Grant(
         room=room_id,
         identity=body.identity or secrets.token_hex(6),
         name=body.name,
         role=body.role,
         exp=time.time() + (body.ttl or node.settings.token_ttl),
+        permissions=permissions,
     )
     base = node.settings.base_url
     ws_base = "ws" + base.removeprefix("http") if base.startswith("http") else base

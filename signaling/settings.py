@@ -8,9 +8,19 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from signaling.auth import PublicKey, load_public_key
 
 ENV_PREFIX = "COSHOP_"
 
@@ -48,8 +58,14 @@ class Settings(BaseModel):
     secret: str | None = Field(
         None,
         repr=False,
-        description="HMAC secret for join tokens and the HTTP API bearer key. Unset = demo mode: "
-        "tokens are optional and the HTTP API is open. Set it in production.",
+        description="HS256 key of the join tokens (JWT) and the HTTP API bearer key; at least 32 "
+        "bytes. Unset = demo mode: tokens are optional and the HTTP API is open. Set it in "
+        "production.",
+    )
+    jwt_public_key: Path | None = Field(
+        None,
+        description="PEM file of a brand's public key (RSA or EC P-256): join tokens signed "
+        "RS256/ES256 with its private key are accepted besides the node's HS256 ones.",
     )
     token_ttl: float = Field(
         6 * 3600.0, gt=0, description="Lifetime of minted join tokens, in seconds."
@@ -135,6 +151,20 @@ class Settings(BaseModel):
         description="Redis only: seconds between this node's checks for other nodes' lapsed "
         "leases, so a dead node's participants are gone within lease + this.",
     )
+
+    @field_validator("jwt_public_key")
+    @classmethod
+    def _readable_key(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            try:
+                load_public_key(path)
+            except OSError as exc:
+                raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+        return path
+
+    def jwt_key(self) -> PublicKey | None:
+        """The brand's token-signing public key, loaded from ``jwt_public_key``."""
+        return None if self.jwt_public_key is None else load_public_key(self.jwt_public_key)
 
     @model_validator(mode="after")
     def _lease_outlives_heartbeats(self) -> Settings:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from rooms.models import Role
+from signaling.auth import TokenAuthority
 from signaling.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,3 +27,12 @@ def test_ci_runs_the_readme_test_command() -> None:
     test_command = blocks[1].strip()
     assert test_command == "bash tests/run.sh"
     assert test_command.split()[-1] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_jwt_example_mints_a_token_the_node_accepts() -> None:
+    (example,) = re.findall(r"```python\n(.*?)\n```", README, flags=re.S)
+    secret = "a-brand-secret-of-at-least-32-bytes"
+    scope: dict[str, object] = {"COSHOP_SECRET": secret}
+    exec(example, scope)
+    grant = TokenAuthority(secret).verify(str(scope["token"]), room="spring-drop")
+    assert (grant.identity, grant.name, grant.role) == ("shopper-42", "Ann", Role.GUEST)

@@ -190,7 +190,7 @@ async def test_production_mode_requires_keys(make_client: MakeClient) -> None:
                                    message="a join token is required", ref="join")
         demo_token = TokenAuthority(None).mint(
             TokenAuthority("s3cret").verify(minted["token"], room="vip")
-        )
+        )  # the same grant under the public demo key
         assert (await ws.join("vip", "ann", token=demo_token)).code == "unauthorized"
         assert (await ws.join("other", "ann", token=minted["token"])).code == "unauthorized"
         await ws.ping()
