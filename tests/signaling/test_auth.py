@@ -26,11 +26,11 @@ from signaling.auth import (
 
 SECRET = "s3cret-of-at-least-thirty-two-bytes"
 NOW = time.time()
-GRANT = Grant.of_role("r1", "u1", "Ann", Role.HOST, NOW + 60)
+GRANT = Grant.of_role("r1", "u1", "Ann", Role.HOST, NOW + 3600)
 
 
 def _claims(**changes: Any) -> dict[str, Any]:
-    base = {"sub": "u1", "name": "Ann", "room": "r1", "role": "host", "exp": NOW + 60}
+    base = {"sub": "u1", "name": "Ann", "room": "r1", "role": "host", "exp": time.time() + 60}
     return {k: v for k, v in {**base, **changes}.items() if v is not None}
 
 
@@ -45,7 +45,7 @@ def test_round_trip_is_a_standard_jwt() -> None:
     assert auth.verify(token, room="r1") == GRANT
     assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT"}
     assert jwt.decode(token, SECRET, algorithms=["HS256"]) == {
-        "sub": "u1", "name": "Ann", "room": "r1", "role": "host", "exp": NOW + 60,
+        "sub": "u1", "name": "Ann", "room": "r1", "role": "host", "exp": NOW + 3600,
         "nbf": NOW, "iat": NOW, "canPublish": True, "canSubscribe": True, "canModerate": True,
     }
 
@@ -121,14 +121,15 @@ def test_only_the_configured_algorithms(algorithm: str) -> None:
 
 def test_time_claims_with_a_small_leeway() -> None:
     auth = TokenAuthority(SECRET)
-    assert auth.verify(_signed(_claims(exp=NOW - LEEWAY / 2)), room="r1")
+    now = time.time()
+    assert auth.verify(_signed(_claims(exp=now - LEEWAY / 2)), room="r1")
     with pytest.raises(InvalidToken, match="expired"):
-        auth.verify(_signed(_claims(exp=NOW - LEEWAY - 1)), room="r1")
-    assert auth.verify(_signed(_claims(nbf=NOW + LEEWAY / 2)), room="r1")
+        auth.verify(_signed(_claims(exp=now - LEEWAY - 1)), room="r1")
+    assert auth.verify(_signed(_claims(nbf=now + LEEWAY / 2)), room="r1")
     with pytest.raises(InvalidToken, match="not yet valid"):
-        auth.verify(_signed(_claims(nbf=NOW + LEEWAY + 60)), room="r1")
+        auth.verify(_signed(_claims(nbf=now + LEEWAY + 60)), room="r1")
     with pytest.raises(InvalidToken, match="not yet valid"):
-        auth.verify(_signed(_claims(iat=NOW + LEEWAY + 60)), room="r1")
+        auth.verify(_signed(_claims(iat=now + LEEWAY + 60)), room="r1")
 
 
 def test_wrong_room() -> None:
