@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import jsonschema
+import jwt
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -187,7 +188,9 @@ async def test_every_documented_response_shape_validates_real_responses(
     await a.join("shape", "ann")
     detail = await call("GET", room, 200, **rid)
     assert detail["participants"][0]["name"] == "ann"
-    await call("POST", room + "/tokens", 201, {"name": "Bo", "can_publish": False}, **rid)
+    quiet = await call("POST", room + "/tokens", 201, {"name": "Bo", "can_publish": False}, **rid)
+    claims = jwt.decode(quiet["token"], options={"verify_signature": False})
+    assert (claims["role"], claims["canPublish"], claims["canModerate"]) == ("guest", False, False)
     await call("POST", room + "/tokens", 400, {"name": ""}, **rid)
     await call("PUT", room + "/catalog", 200, **rid, query="?sample=1")
     catalog = await call("GET", room + "/catalog", 200, **rid)
