@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from signaling import http_models as models
 from signaling.protocol import ROOM_ID_PATTERN, CatalogInfo
@@ -32,9 +32,11 @@ def _body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
 def schemas() -> dict[str, Any]:
     """Components generated from the models: request bodies as validated, responses as
     dumped."""
-    pairs = [(m, "validation") for m in models.REQUESTS]
-    pairs += [(m, "serialization") for m in models.RESPONSES]
-    _, top = models_json_schema(pairs, ref_template=REF_TEMPLATE)  # type: ignore[arg-type]
+    pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        *((m, "validation") for m in models.REQUESTS),
+        *((m, "serialization") for m in models.RESPONSES),
+    ]
+    _, top = models_json_schema(pairs, ref_template=REF_TEMPLATE)
     generated: dict[str, Any] = top["$defs"]
     return generated
 
