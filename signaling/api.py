@@ -7,19 +7,20 @@ import logging
 import math
 import secrets
 import time
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from rooms.catalog import import_coshop_json, sample_catalog
 from rooms.catalog.report import problem_lines
 from rooms.errors import NotInRoom, RoomClosed
-from rooms.models import Role, RoomInfo
+from rooms.models import RoomInfo
 from rooms.shopping import Move, VoteClosed
 from signaling import untrusted_json
-from signaling.auth import Grant
+from signaling.auth import Grant, Permissions
 from signaling.errors import (
     error_code,
     error_details,
@@ -27,52 +28,41 @@ from signaling.errors import (
     http_error_code,
     http_status,
 )
+from signaling.http_models import (
+    ApiError,
+    CarouselMoved,
+    CatalogLoaded,
+    CatalogSummary,
+    ClosedRoom,
+    CreateRoom,
+    MoveCarousel,
+    OpenRound,
+    Recap,
+    Room,
+    RoomDetail,
+    RoomList,
+    RoundChange,
+    Tallies,
+    Token,
+    TokenRequest,
+)
 from signaling.keys import NODE
 from signaling.node import SAMPLE_IMAGE_BASE
 from signaling.openapi import OPENAPI
-from signaling.protocol import ROOM_ID_PATTERN, ErrorCode, is_room_id
+from signaling.protocol import (
+    CarouselInfo,
+    CatalogInfo,
+    ErrorCode,
+    ParticipantInfo,
+    RoundInfo,
+    is_room_id,
+)
 
 log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
 PUBLIC_PATHS = frozenset({"/api/openapi.json"})
-MAX_TOKEN_TTL = 7 * 24 * 3600.0
-
-
-class CreateRoom(BaseModel):
-    """Body of ``POST /api/rooms``."""
-
-    model_config = ConfigDict(extra="forbid")
-    id: str | None = Field(None, pattern=ROOM_ID_PATTERN)
-    capacity: int | None = Field(None, ge=1, le=100)
-
-
-class TokenRequest(BaseModel):
-    """Body of ``POST /api/rooms/{id}/tokens``."""
-
-    model_config = ConfigDict(extra="forbid")
-    identity: str | None = Field(None, pattern=ROOM_ID_PATTERN)
-    name: str = Field(min_length=1, max_length=64)
-    role: Role = Role.GUEST
-    ttl: float | None = Field(None, gt=0, le=MAX_TOKEN_TTL)
-
-
-class MoveCarousel(BaseModel):
-    """Body of ``POST /api/rooms/{id}/carousel``."""
-
-    model_config = ConfigDict(extra="forbid")
-    action: Move
-    product_id: str | None = Field(None, min_length=1, max_length=128)
-    version: int | None = Field(None, ge=0)
-
-
-class OpenRound(BaseModel):
-    """Body of ``POST /api/rooms/{id}/vote-round``."""
-
-    model_config = ConfigDict(extra="forbid")
-    duration: float = Field(ge=5, le=3600)
-    product_ids: list[str] | None = Field(None, min_length=1, max_length=1000)
 
 
 def api_error(
@@ -80,10 +70,8 @@ def api_error(
 ) -> web.Response:
     """The JSON error body every HTTP failure uses (``details``: e.g. a stale carousel;
     ``status``: for HTTP-level refusals such as 405, instead of the code's own)."""
-    response = web.json_response(
-        {"error": {"code": str(code), "message": message}, **details},
-        status=http_status(code) if status is None else status,
-    )
+    body = ApiError.model_validate({"error": {"code": code, "message": message}, **details})
+    response = respond(body, status=http_status(code) if status is None else status)
     if code is ErrorCode.UNAUTHORIZED:
         response.headers["WWW-Authenticate"] = 'Bearer realm="coshop"'  # RFC 6750 §3
     if code is ErrorCode.UNAVAILABLE and "retry_after" in details:
@@ -130,15 +118,21 @@ def _bearer_matches(header: str, secret: str) -> bool:
     return scheme.lower() == "bearer" and same
 
 
-def room_json(info: RoomInfo) -> dict[str, Any]:
+def respond(body: BaseModel, *, status: int = 200) -> web.Response:
+    """``body`` as the JSON response (unset optional fields, such as an error's retry_after,
+    left out)."""
+    return web.json_response(body.model_dump(mode="json", exclude_unset=True), status=status)
+
+
+def room_model(info: RoomInfo) -> Room:
     """A RoomInfo as the API shows it."""
-    return {
-        "id": info.id,
-        "capacity": info.capacity,
-        "closed": info.closed,
-        "created_at": info.created_at,
-        "participant_count": info.participant_count,
-    }
+    return Room(
+        id=info.id,
+        capacity=info.capacity,
+        closed=info.closed,
+        created_at=info.created_at,
+        participant_count=info.participant_count,
+    )
 
 
 async def _body(request: web.Request) -> Any:
@@ -160,14 +154,14 @@ async def create_room(request: web.Request) -> web.Response:
     body = CreateRoom.model_validate(await _body(request))
     room_id = body.id or secrets.token_urlsafe(8).replace("-", "_")
     info = await request.app[NODE].create_room(room_id, capacity=body.capacity)
-    return web.json_response(room_json(info), status=201)
+    return respond(room_model(info), status=201)
 
 
 @routes.get("/api/rooms")
 async def list_rooms(request: web.Request) -> web.Response:
     """Every room the store knows."""
     rooms = await request.app[NODE].store.list_rooms()
-    return web.json_response({"rooms": [room_json(r) for r in rooms]})
+    return respond(RoomList(rooms=[room_model(r) for r in rooms]))
 
 
 @routes.get("/api/rooms/{room_id}")
@@ -179,13 +173,13 @@ async def get_room(request: web.Request) -> web.Response:
     if info is None:
         raise NotInRoom(f"no room {room_id}")
     if info.closed:
-        return web.json_response(dict(room_json(info), seq=None, participants=[]))
+        return respond(RoomDetail(**room_model(info).model_dump(), seq=None, participants=[]))
     snap = await store.snapshot(room_id)
-    return web.json_response(
-        dict(
-            room_json(snap.room),
+    return respond(
+        RoomDetail(
+            **room_model(snap.room).model_dump(),
             seq=snap.seq,
-            participants=[p.to_dict() for p in snap.participants],
+            participants=[ParticipantInfo.model_validate(p.to_dict()) for p in snap.participants],
         )
     )
 
@@ -194,7 +188,7 @@ async def get_room(request: web.Request) -> web.Response:
 async def close_room(request: web.Request) -> web.Response:
     """Close a room: everyone in it gets ``room_closed`` and leaves; it cannot be rejoined."""
     event = await request.app[NODE].store.close_room(_room_id(request))
-    return web.json_response({"id": event.room_id, "closed": True, "seq": event.seq})
+    return respond(ClosedRoom(id=event.room_id, closed=True, seq=event.seq))
 
 
 @routes.post("/api/rooms/{room_id}/tokens")
@@ -206,27 +200,29 @@ async def mint_token(request: web.Request) -> web.Response:
     info = await node.store.get_room(room_id)
     if info is not None and info.closed:
         raise RoomClosed(f"room {room_id} is closed")
+    permissions = Permissions.of_role(body.role)
+    if body.can_publish is not None:
+        permissions = replace(permissions, can_publish=body.can_publish)
     grant = Grant(
         room=room_id,
         identity=body.identity or secrets.token_hex(6),
         name=body.name,
         role=body.role,
         exp=time.time() + (body.ttl or node.settings.token_ttl),
+        permissions=permissions,
     )
     base = node.settings.base_url
     ws_base = "ws" + base.removeprefix("http") if base.startswith("http") else base
-    return web.json_response(
-        {
-            "token": node.auth.mint(grant),
-            "room": grant.room,
-            "identity": grant.identity,
-            "name": grant.name,
-            "role": str(grant.role),
-            "expires_at": grant.exp,
-            "ws_url": f"{ws_base}/rooms/{room_id}/ws",
-        },
-        status=201,
+    token = Token(
+        token=node.auth.mint(grant),
+        room=grant.room,
+        identity=grant.identity,
+        name=grant.name,
+        role=grant.role,
+        expires_at=grant.exp,
+        ws_url=f"{ws_base}/rooms/{room_id}/ws",
     )
+    return respond(token, status=201)
 
 
 @routes.put("/api/rooms/{room_id}/catalog")
@@ -249,24 +245,20 @@ async def load_catalog(request: web.Request) -> web.Response:
     if not catalog.products:
         return api_error(ErrorCode.BAD_MESSAGE, "a catalog needs at least one product")
     event = await store.load_catalog(room_id, catalog, image_base=image_base)
-    return web.json_response(
-        {
-            "catalog": {
-                "revision": event.data["revision"],
-                "currency": catalog.currency,
-                "product_count": len(catalog.products),
-            },
-            "carousel": event.data["carousel"],
-            "seq": event.seq,
-        }
+    summary = CatalogSummary(
+        revision=event.data["revision"],
+        currency=catalog.currency,
+        product_count=len(catalog.products),
     )
+    carousel = CarouselInfo.model_validate(event.data["carousel"])
+    return respond(CatalogLoaded(catalog=summary, carousel=carousel, seq=event.seq))
 
 
 @routes.get("/api/rooms/{room_id}/catalog")
 async def get_catalog(request: web.Request) -> web.Response:
     """The room's catalog, products in carousel order."""
     catalog = await request.app[NODE].store.room_catalog(_room_id(request))
-    return web.json_response(catalog.to_dict())
+    return respond(CatalogInfo.model_validate(catalog.to_dict()))
 
 
 @routes.post("/api/rooms/{room_id}/carousel")
@@ -279,7 +271,8 @@ async def move_carousel(request: web.Request) -> web.Response:
     event = await request.app[NODE].store.move_carousel(
         room_id, body.action, by=None, product_id=body.product_id, expected_version=body.version
     )
-    return web.json_response({"carousel": event.data["carousel"], "seq": event.seq})
+    carousel = CarouselInfo.model_validate(event.data["carousel"])
+    return respond(CarouselMoved(carousel=carousel, seq=event.seq))
 
 
 @routes.post("/api/rooms/{room_id}/vote-round")
@@ -290,7 +283,8 @@ async def open_vote_round(request: web.Request) -> web.Response:
     event = await request.app[NODE].store.open_vote_round(
         room_id, by=None, duration=body.duration, product_ids=body.product_ids
     )
-    return web.json_response({"round": event.data["round"], "seq": event.seq}, status=201)
+    round = RoundInfo.model_validate(event.data["round"])
+    return respond(RoundChange(round=round, seq=event.seq), status=201)
 
 
 @routes.delete("/api/rooms/{room_id}/vote-round")
@@ -300,7 +294,8 @@ async def close_vote_round(request: web.Request) -> web.Response:
     event = await request.app[NODE].store.close_vote_round(room_id, by=None)
     if event is None:
         raise VoteClosed(f"no vote round is open in room {room_id}")
-    return web.json_response({"round": event.data["round"], "seq": event.seq})
+    round = RoundInfo.model_validate(event.data["round"])
+    return respond(RoundChange(round=round, seq=event.seq))
 
 
 @routes.get("/api/rooms/{room_id}/tallies")
@@ -308,22 +303,20 @@ async def tallies(request: web.Request) -> web.Response:
     """Live vote results: tallies, ranked shortlist, the round, every vote."""
     snap = await request.app[NODE].store.snapshot(_room_id(request))
     shopping = snap.shopping.to_dict()
-    return web.json_response(
-        {
-            "seq": snap.seq,
-            "tallies": shopping["tallies"],
-            "shortlist": shopping["shortlist"],
-            "round": shopping["round"],
-            "votes": shopping["votes"],
-        }
-    )
+    return respond(Tallies.model_validate({
+        "seq": snap.seq,
+        "tallies": shopping["tallies"],
+        "shortlist": shopping["shortlist"],
+        "round": shopping["round"],
+        "votes": shopping["votes"],
+    }))
 
 
 @routes.get("/api/rooms/{room_id}/recap")
 async def recap(request: web.Request) -> web.Response:
     """The session recap: products shown, votes, shortlist, cart, reactions."""
     result = await request.app[NODE].store.recap(_room_id(request))
-    return web.json_response(result.to_dict())
+    return respond(Recap.model_validate(result.to_dict()))
 
 
 @routes.get("/api/openapi.json")

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from sfu.errors import IncompatibleAiortc
 from signaling.app import create_app
+from signaling.flags import add_settings_flags
 from signaling.settings import Settings, SettingsError
 
 log = logging.getLogger("coshop")
@@ -31,18 +32,7 @@ def add_serve_command(subparsers: Subparsers) -> None:
         help="run a coshop node (signaling, SFU, web client)",
         description="Run a coshop node. Flags override the COSHOP_* environment variables.",
     )
-    p.add_argument("--host", help="interface to bind (COSHOP_HOST, default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="TCP port (COSHOP_PORT, default 8080)")
-    p.add_argument("--redis-url", help="Redis URL for shared rooms (COSHOP_REDIS_URL; "
-                   "default: in-memory, single node)")
-    p.add_argument("--capacity", dest="room_capacity", type=int,
-                   help="participants per room (COSHOP_ROOM_CAPACITY, default 10)")
-    p.add_argument("--secret", help="token/API secret; unset = demo mode (COSHOP_SECRET)")
-    p.add_argument("--public-url", help="URL clients use to reach this node (COSHOP_PUBLIC_URL)")
-    p.add_argument("--node-id", help="node name in logs and metrics (COSHOP_NODE_ID)")
-    p.add_argument("--log-level", type=str.upper,
-                   choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
-                   help="logging level (COSHOP_LOG_LEVEL, default INFO)")
+    add_settings_flags(p)
     p.set_defaults(func=_serve_command)
 
 
@@ -90,8 +80,6 @@ def _catalog_import_command(args: argparse.Namespace) -> int:
 #: Every subcommand; later ones add their registrar here.
 COMMANDS: list[CommandRegistrar] = [add_serve_command, add_loadtest_command, add_catalog_command]
 
-_SERVE_FLAGS = ("host", "port", "redis_url", "room_capacity", "secret", "public_url", "node_id",
-                "log_level")
 
 
 def build_parser(commands: Sequence[CommandRegistrar] = ()) -> argparse.ArgumentParser:
@@ -113,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve_command(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env(
-            os.environ, **{name: getattr(args, name) for name in _SERVE_FLAGS}
+            os.environ, **{name: getattr(args, name) for name in Settings.model_fields}
         )
     except SettingsError as exc:
         print(f"coshop: invalid setting: {exc}", file=sys.stderr)

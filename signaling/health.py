@@ -8,6 +8,7 @@ import time
 import psutil
 from aiohttp import web
 
+from signaling.http_models import Health
 from signaling.keys import NODE
 from signaling.metrics import CONTENT_TYPE, Sample, metric_name, render
 from signaling.node import Node
@@ -21,19 +22,18 @@ SFU_GAUGES = frozenset({"rooms", "peers", "subscriptions"})
 async def healthz(request: web.Request) -> web.Response:
     """Liveness plus what this node serves."""
     node = request.app[NODE]
-    return web.json_response(
-        {
-            "status": "ok",
-            "node_id": node.settings.node_id,
-            "store": node.settings.store_kind,
-            # "down": Redis unreachable (operations answer `unavailable`). Still live: every
-            # node shares the one Redis, so taking this one out of rotation would not help.
-            "store_state": node.presence.state.value,
-            "rooms": len(node.hubs.room_ids()),
-            "peers": len(node.joined_sessions()),
-            "connections": len(node.sessions),
-        }
+    health = Health(
+        status="ok",
+        node_id=node.settings.node_id,
+        store="memory" if node.settings.redis_url is None else "redis",
+        # "down": Redis unreachable (operations answer `unavailable`). Still live: every
+        # node shares the one Redis, so taking this one out of rotation would not help.
+        store_state=node.presence.state.value,
+        rooms=len(node.hubs.room_ids()),
+        peers=len(node.joined_sessions()),
+        connections=len(node.sessions),
     )
+    return web.json_response(health.model_dump(mode="json"))
 
 
 async def metrics(request: web.Request) -> web.Response:

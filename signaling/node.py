@@ -79,7 +79,7 @@ class Node:
             settings=settings,
             store=store,
             sfu=sfu,
-            auth=TokenAuthority(settings.secret),
+            auth=TokenAuthority(settings.secret, public_key=settings.jwt_key()),
             hubs=RoomHubs(store),
             limits=ShoppingLimits(enabled=settings.rate_limits),
         )

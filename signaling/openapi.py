@@ -1,20 +1,47 @@
-"""The hand-written OpenAPI 3.1 description of the HTTP API (served at /api/openapi.json)."""
+"""The OpenAPI 3.1 description of the HTTP API (served at /api/openapi.json).
+
+Only the path/operation table is written here; every body schema is generated from the pydantic
+models of signaling/http_models.py and signaling/protocol.py that the handlers really use.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from signaling.protocol import ROOM_ID_PATTERN, ErrorCode
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from signaling import http_models as models
+from signaling.protocol import ROOM_ID_PATTERN, CatalogInfo
+
+REF_TEMPLATE = "#/components/schemas/{model}"
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF_TEMPLATE.format(model=model.__name__)}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def schemas() -> dict[str, Any]:
+    """Components generated from the models: request bodies as validated, responses as
+    dumped."""
+    pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        *((m, "validation") for m in models.REQUESTS),
+        *((m, "serialization") for m in models.RESPONSES),
+    ]
+    _, top = models_json_schema(pairs, ref_template=REF_TEMPLATE)
+    generated: dict[str, Any] = top["$defs"]
+    return generated
+
+
+_ERROR = _ref(models.ApiError)
 _ERRORS = {
     "400": {"$ref": "#/components/responses/BadRequest"},
     "401": {"$ref": "#/components/responses/Unauthorized"},
@@ -26,41 +53,10 @@ _ROOM_PARAM = {
     "schema": {"type": "string", "pattern": ROOM_ID_PATTERN},
 }
 _NOT_FOUND = {"404": {"$ref": "#/components/responses/NotFound"}}
-_GONE = {"410": _json(_ref("Error"), "The room is closed (code `room_closed`).")}
+_GONE = {"410": _json(_ERROR, "The room is closed (code `room_closed`).")}
 _UNKNOWN_PRODUCT = {
-    "404": _json(_ref("Error"), "No such room (`not_found`) or product (`unknown_product`).")
+    "404": _json(_ERROR, "No such room (`not_found`) or product (`unknown_product`).")
 }
-_SEQ = {"type": "integer", "description": "Seq of the room event announcing the change."}
-_TALLY: dict[str, Any] = {
-    "type": "object",
-    "required": ["yes", "no", "score_count", "score_total"],
-    "properties": {
-        "yes": {"type": "integer"},
-        "no": {"type": "integer"},
-        "score_count": {"type": "integer"},
-        "score_total": {"type": "integer"},
-        "by_variant": {
-            "type": "object",
-            "additionalProperties": {"$ref": "#/components/schemas/Tally"},
-            "description": "Votes that named a variant, counted again per variant.",
-        },
-    },
-}
-_SHORTLIST: dict[str, Any] = {
-    "type": "array",
-    "description": "Liked products, best first (docs/PROTOCOL.md, Shopping).",
-    "items": {
-        "type": "object",
-        "required": ["rank", "product_id", "variant_id", "tally"],
-        "properties": {
-            "rank": {"type": "integer"},
-            "product_id": {"type": "string"},
-            "variant_id": {"type": ["string", "null"]},
-            "tally": _ref("Tally"),
-        },
-    },
-}
-_TALLIES = {"type": "object", "additionalProperties": _ref("Tally")}
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -80,12 +76,7 @@ OPENAPI: dict[str, Any] = {
                 "operationId": "listRooms",
                 "responses": {
                     "200": _json(
-                        {
-                            "type": "object",
-                            "required": ["rooms"],
-                            "properties": {"rooms": {"type": "array", "items": _ref("Room")}},
-                        },
-                        "Every room the store knows, closed ones included.",
+                        _ref(models.RoomList), "Every room the store knows, closed ones included."
                     ),
                     **_ERRORS,
                 },
@@ -93,12 +84,11 @@ OPENAPI: dict[str, Any] = {
             "post": {
                 "summary": "Create a room (idempotent for an existing id)",
                 "operationId": "createRoom",
-                "requestBody": {
-                    "required": False,
-                    "content": {"application/json": {"schema": _ref("CreateRoom")}},
-                },
+                "requestBody": _body(models.CreateRoom, required=False),
                 "responses": {
-                    "201": _json(_ref("Room"), "The room (the existing one if the id is taken)."),
+                    "201": _json(
+                        _ref(models.Room), "The room (the existing one if the id is taken)."
+                    ),
                     **_ERRORS,
                     **_GONE,
                 },
@@ -110,7 +100,7 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Get a room and its participants",
                 "operationId": "getRoom",
                 "responses": {
-                    "200": _json(_ref("RoomDetail"), "The room now."),
+                    "200": _json(_ref(models.RoomDetail), "The room now."),
                     **_ERRORS,
                     **_NOT_FOUND,
                 },
@@ -122,16 +112,7 @@ OPENAPI: dict[str, Any] = {
                 "operationId": "closeRoom",
                 "responses": {
                     "200": _json(
-                        {
-                            "type": "object",
-                            "required": ["id", "closed", "seq"],
-                            "properties": {
-                                "id": {"type": "string"},
-                                "closed": {"const": True},
-                                "seq": {"type": "integer"},
-                            },
-                        },
-                        "Closed; `seq` numbers the room_closed event.",
+                        _ref(models.ClosedRoom), "Closed; `seq` numbers the room_closed event."
                     ),
                     **_ERRORS,
                     **_NOT_FOUND,
@@ -146,11 +127,12 @@ OPENAPI: dict[str, Any] = {
                 "description": "The token goes in the `join` message's `token` field. It fixes "
                 "the participant's id (`identity`), name and role.",
                 "operationId": "mintToken",
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("TokenRequest")}},
+                "requestBody": _body(models.TokenRequest),
+                "responses": {
+                    "201": _json(_ref(models.Token), "A signed token (JWT)."),
+                    **_ERRORS,
+                    **_GONE,
                 },
-                "responses": {"201": _json(_ref("Token"), "A signed token."), **_ERRORS, **_GONE},
             },
         },
         "/api/rooms/{room_id}/catalog": {
@@ -159,7 +141,7 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Get the room's catalog",
                 "operationId": "getCatalog",
                 "responses": {
-                    "200": _json(_ref("Catalog"), "Products in carousel order."),
+                    "200": _json(_ref(CatalogInfo), "Products in carousel order."),
                     **_ERRORS,
                     **_NOT_FOUND,
                 },
@@ -186,7 +168,7 @@ OPENAPI: dict[str, Any] = {
                     "content": {"application/json": {"schema": {"type": "object"}}},
                 },
                 "responses": {
-                    "200": _json(_ref("CatalogLoaded"), "Loaded."),
+                    "200": _json(_ref(models.CatalogLoaded), "Loaded."),
                     **_ERRORS,
                     **_NOT_FOUND,
                     **_GONE,
@@ -201,22 +183,12 @@ OPENAPI: dict[str, Any] = {
                 "the move only happens from that version (else 409 `stale_version`, with the "
                 "current `carousel`).",
                 "operationId": "moveCarousel",
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("MoveCarousel")}},
-                },
+                "requestBody": _body(models.MoveCarousel),
                 "responses": {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "required": ["carousel", "seq"],
-                            "properties": {"carousel": _ref("Carousel"), "seq": _SEQ},
-                        },
-                        "Moved.",
-                    ),
+                    "200": _json(_ref(models.CarouselMoved), "Moved."),
                     **_ERRORS,
                     **_UNKNOWN_PRODUCT,
-                    "409": _json(_ref("Error"), "`stale_version`; the body has `carousel`."),
+                    "409": _json(_ERROR, "`stale_version`; the body has `carousel`."),
                     **_GONE,
                 },
             },
@@ -228,12 +200,9 @@ OPENAPI: dict[str, Any] = {
                 "description": "Replaces a round still open. Everyone gets "
                 "`vote_round_opened`; `vote_round_closed` follows at the deadline.",
                 "operationId": "openVoteRound",
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("OpenRound")}},
-                },
+                "requestBody": _body(models.OpenRound),
                 "responses": {
-                    "201": _json(_ref("RoundChange"), "Opened."),
+                    "201": _json(_ref(models.RoundChange), "Opened."),
                     **_ERRORS,
                     **_UNKNOWN_PRODUCT,
                     **_GONE,
@@ -243,10 +212,10 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Close the open vote round",
                 "operationId": "closeVoteRound",
                 "responses": {
-                    "200": _json(_ref("RoundChange"), "Closed."),
+                    "200": _json(_ref(models.RoundChange), "Closed."),
                     **_ERRORS,
                     **_NOT_FOUND,
-                    "409": _json(_ref("Error"), "No round is open (`vote_closed`)."),
+                    "409": _json(_ERROR, "No round is open (`vote_closed`)."),
                     **_GONE,
                 },
             },
@@ -257,20 +226,7 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Read the live vote results",
                 "operationId": "getTallies",
                 "responses": {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "required": ["seq", "tallies", "shortlist", "round", "votes"],
-                            "properties": {
-                                "seq": _SEQ,
-                                "tallies": _TALLIES,
-                                "shortlist": _SHORTLIST,
-                                "round": {"oneOf": [_ref("Round"), {"type": "null"}]},
-                                "votes": {"type": "array", "items": _ref("Vote")},
-                            },
-                        },
-                        "Results as of `seq`.",
-                    ),
+                    "200": _json(_ref(models.Tallies), "Results as of `seq`."),
                     **_ERRORS,
                     **_NOT_FOUND,
                 },
@@ -284,7 +240,7 @@ OPENAPI: dict[str, Any] = {
                 "reactions; closed rooms too.",
                 "operationId": "getRecap",
                 "responses": {
-                    "200": _json(_ref("Recap"), "The recap."),
+                    "200": _json(_ref(models.Recap), "The recap."),
                     **_ERRORS,
                     **_NOT_FOUND,
                 },
@@ -303,7 +259,7 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Liveness and a summary of this node",
                 "operationId": "health",
                 "security": [],
-                "responses": {"200": _json(_ref("Health"), "The node is up.")},
+                "responses": {"200": _json(_ref(models.Health), "The node is up.")},
             }
         },
         "/metrics": {
@@ -329,256 +285,10 @@ OPENAPI: dict[str, Any] = {
             }
         },
         "responses": {
-            "BadRequest": _json(_ref("Error"), "Invalid body or parameter (`bad_message`)."),
-            "Unauthorized": _json(_ref("Error"), "Missing or wrong bearer key (`unauthorized`)."),
-            "NotFound": _json(_ref("Error"), "No such room (`not_found`)."),
+            "BadRequest": _json(_ERROR, "Invalid body or parameter (`bad_message`)."),
+            "Unauthorized": _json(_ERROR, "Missing or wrong bearer key (`unauthorized`)."),
+            "NotFound": _json(_ERROR, "No such room (`not_found`)."),
         },
-        "schemas": {
-            "Error": {
-                "type": "object",
-                "required": ["error"],
-                "properties": {
-                    "error": {
-                        "type": "object",
-                        "required": ["code", "message"],
-                        "properties": {
-                            "code": {"enum": [str(c) for c in ErrorCode]},
-                            "message": {"type": "string"},
-                        },
-                    },
-                    "retry_after": {
-                        "type": "number",
-                        "description": "With `rate_limited` (429) and `unavailable` (503, also "
-                        "in the Retry-After header): seconds to wait before trying again.",
-                    },
-                },
-            },
-            "CreateRoom": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "id": {"type": "string", "pattern": ROOM_ID_PATTERN,
-                           "description": "Random when omitted."},
-                    "capacity": {"type": "integer", "minimum": 1, "maximum": 100,
-                                 "description": "The node's default (10) when omitted."},
-                },
-            },
-            "Room": {
-                "type": "object",
-                "required": ["id", "capacity", "closed", "created_at", "participant_count"],
-                "properties": {
-                    "id": {"type": "string"},
-                    "capacity": {"type": "integer"},
-                    "closed": {"type": "boolean"},
-                    "created_at": {"type": "number", "description": "Unix seconds."},
-                    "participant_count": {"type": "integer"},
-                },
-            },
-            "Participant": {
-                "type": "object",
-                "required": ["id", "name", "role", "joined_at"],
-                "properties": {
-                    "id": {"type": "string"},
-                    "name": {"type": "string"},
-                    "role": {"enum": ["viewer", "guest", "host", "admin"]},
-                    "joined_at": {"type": "number", "description": "Unix seconds."},
-                },
-            },
-            "RoomDetail": {
-                "allOf": [
-                    _ref("Room"),
-                    {
-                        "type": "object",
-                        "required": ["seq", "participants"],
-                        "properties": {
-                            "seq": {"type": ["integer", "null"],
-                                    "description": "The room's latest event number."},
-                            "participants": {"type": "array", "items": _ref("Participant")},
-                        },
-                    },
-                ]
-            },
-            "TokenRequest": {
-                "type": "object",
-                "required": ["name"],
-                "additionalProperties": False,
-                "properties": {
-                    "identity": {"type": "string", "pattern": ROOM_ID_PATTERN,
-                                 "description": "Participant id; random when omitted."},
-                    "name": {"type": "string", "minLength": 1, "maxLength": 64},
-                    "role": {"enum": ["viewer", "guest", "host", "admin"], "default": "guest"},
-                    "ttl": {"type": "number", "exclusiveMinimum": 0, "maximum": 604800,
-                            "description": "Seconds; the node's COSHOP_TOKEN_TTL when omitted."},
-                },
-            },
-            "Token": {
-                "type": "object",
-                "required": ["token", "room", "identity", "name", "role", "expires_at", "ws_url"],
-                "properties": {
-                    "token": {"type": "string"},
-                    "room": {"type": "string"},
-                    "identity": {"type": "string"},
-                    "name": {"type": "string"},
-                    "role": {"type": "string"},
-                    "expires_at": {"type": "number", "description": "Unix seconds."},
-                    "ws_url": {"type": "string", "description": "Where to open the socket."},
-                },
-            },
-            "Tally": _TALLY,
-            "Carousel": {
-                "type": "object",
-                "required": ["index", "current", "version", "mode", "holder"],
-                "properties": {
-                    "index": {"type": "integer"},
-                    "current": {"type": ["string", "null"]},
-                    "version": {"type": "integer"},
-                    "mode": {"enum": ["host_led", "everyone"]},
-                    "holder": {"type": ["string", "null"]},
-                },
-            },
-            "Catalog": {
-                "type": "object",
-                "required": ["revision", "currency", "products"],
-                "properties": {
-                    "revision": {"type": "integer"},
-                    "currency": {"type": ["string", "null"]},
-                    "products": {"type": "array", "items": {"type": "object"}},
-                },
-            },
-            "CatalogLoaded": {
-                "type": "object",
-                "required": ["catalog", "carousel", "seq"],
-                "properties": {
-                    "catalog": {
-                        "type": "object",
-                        "required": ["revision", "currency", "product_count"],
-                        "properties": {
-                            "revision": {"type": "integer"},
-                            "currency": {"type": ["string", "null"]},
-                            "product_count": {"type": "integer"},
-                        },
-                    },
-                    "carousel": _ref("Carousel"),
-                    "seq": _SEQ,
-                },
-            },
-            "MoveCarousel": {
-                "type": "object",
-                "required": ["action"],
-                "additionalProperties": False,
-                "properties": {
-                    "action": {"enum": ["next", "prev", "goto"]},
-                    "product_id": {"type": "string", "description": "With `goto` only."},
-                    "version": {"type": "integer", "minimum": 0,
-                                "description": "Move only from this version."},
-                },
-            },
-            "OpenRound": {
-                "type": "object",
-                "required": ["duration"],
-                "additionalProperties": False,
-                "properties": {
-                    "duration": {"type": "number", "minimum": 5, "maximum": 3600,
-                                 "description": "Seconds."},
-                    "product_ids": {"type": "array", "items": {"type": "string"},
-                                    "minItems": 1, "description": "Default: every product."},
-                },
-            },
-            "Round": {
-                "type": "object",
-                "required": ["id", "state", "opens_at", "closes_at", "product_ids"],
-                "properties": {
-                    "id": {"type": "integer", "description": "Seq of its opening."},
-                    "state": {"enum": ["scheduled", "open", "closed"]},
-                    "opens_at": {"type": "number"},
-                    "closes_at": {"type": "number"},
-                    "product_ids": {"type": ["array", "null"], "items": {"type": "string"}},
-                },
-            },
-            "RoundChange": {
-                "type": "object",
-                "required": ["round", "seq"],
-                "properties": {"round": _ref("Round"), "seq": _SEQ},
-            },
-            "Vote": {
-                "type": "object",
-                "required": ["participant_id", "product_id", "variant_id", "value"],
-                "properties": {
-                    "participant_id": {"type": "string"},
-                    "product_id": {"type": "string"},
-                    "variant_id": {"type": ["string", "null"]},
-                    "value": {"oneOf": [{"enum": ["yes", "no"]},
-                                        {"type": "integer", "minimum": 1, "maximum": 5}]},
-                },
-            },
-            "CartItem": {
-                "type": "object",
-                "required": ["product_id", "variant_id", "quantity", "added_by",
-                             "added_by_name", "added_at"],
-                "properties": {
-                    "product_id": {"type": "string"},
-                    "variant_id": {"type": ["string", "null"]},
-                    "quantity": {"type": "integer"},
-                    "added_by": {"type": ["string", "null"]},
-                    "added_by_name": {"type": ["string", "null"]},
-                    "added_at": {"type": "number"},
-                },
-            },
-            "Recap": {
-                "type": "object",
-                "required": ["room", "products_shown", "tallies", "shortlist", "cart",
-                             "reactions", "votes_cast", "chat_messages"],
-                "properties": {
-                    "room": {"type": "string"},
-                    "products_shown": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["product_id", "title", "times"],
-                            "properties": {
-                                "product_id": {"type": "string"},
-                                "title": {"type": ["string", "null"]},
-                                "times": {"type": "integer",
-                                          "description": "Times it became current."},
-                            },
-                        },
-                    },
-                    "tallies": _TALLIES,
-                    "shortlist": _SHORTLIST,
-                    "cart": {"type": "array", "items": _ref("CartItem")},
-                    "reactions": {
-                        "type": "object",
-                        "required": ["total", "by_emoji", "by_product"],
-                        "properties": {
-                            "total": {"type": "integer"},
-                            "by_emoji": {"type": "object",
-                                         "additionalProperties": {"type": "integer"}},
-                            "by_product": {"type": "object", "additionalProperties": {
-                                "type": "object", "additionalProperties": {"type": "integer"}}},
-                        },
-                    },
-                    "votes_cast": {"type": "integer"},
-                    "chat_messages": {"type": "integer"},
-                },
-            },
-            "Health": {
-                "type": "object",
-                "required": ["status", "node_id", "store", "store_state", "rooms", "peers",
-                             "connections"],
-                "properties": {
-                    "status": {"const": "ok"},
-                    "node_id": {"type": "string"},
-                    "store": {"enum": ["memory", "redis"]},
-                    "store_state": {
-                        "enum": ["starting", "up", "down", "closed"],
-                        "description": "`down`: Redis unreachable; operations answer "
-                        "`unavailable` (503) until it is back.",
-                    },
-                    "rooms": {"type": "integer", "description": "Rooms with a socket here."},
-                    "peers": {"type": "integer", "description": "Joined sockets here."},
-                    "connections": {"type": "integer", "description": "Open sockets here."},
-                },
-            },
-        },
+        "schemas": schemas(),
     },
 }

@@ -23,7 +23,7 @@ from rooms.models import Participant, Role, RoomEvent, RoomSnapshot
 from sfu import MediaRoom, Offer, Peer
 from signaling import events, shopping
 from signaling import protocol as wire
-from signaling.auth import Grant
+from signaling.auth import Grant, Permissions
 from signaling.errors import SignalingError, error_code, error_details, error_message
 from signaling.node import Node
 
@@ -81,6 +81,8 @@ class Session:
         #: What the participant said of its microphone and camera (None: never said).
         self._media_state: tuple[bool, bool] | None = None
         self._hidden: frozenset[str] = frozenset()  # whose video the client does not show
+        #: The grants of the token (or resume credential) this session joined with.
+        self._permissions = Permissions()
 
     @property
     def seq(self) -> int:
@@ -254,7 +256,7 @@ class Session:
         if self.state is SessionState.JOINED:
             raise SignalingError(wire.ErrorCode.ALREADY_JOINED, f"already in room {self.room_id}")
         room_id = self._room_of(message)
-        participant = self._admit(message, room_id)
+        participant, permissions = self._admit(message, room_id)
         # A token or a resume credential names a person; the same person on a new
         # connection (a reload, a drop not noticed yet, another tab) replaces the old one.
         returning = message.resume is not None or message.token is not None
@@ -280,6 +282,7 @@ class Session:
         )
         self.state = SessionState.JOINED
         self.room_id, self.participant, self._seq = room_id, participant, room_snapshot.seq
+        self._permissions = permissions
         log.info("session %s: %s joined %s as %s (seq %d)", self.id, participant.id, room_id,
                  participant.role, room_snapshot.seq)
         self._watch_round(room_snapshot)
@@ -289,7 +292,8 @@ class Session:
         try:
             self._peer = await media.add_peer(
                 participant.id,
-                publish=participant.role is not Role.VIEWER,
+                # A viewer, or a token without canPublish: an offer with no publish slots.
+                publish=participant.role is not Role.VIEWER and permissions.can_publish,
                 listener=_PeerListener(self, participant.id),
             )
             self._peer.set_hidden(self._hidden)
@@ -319,7 +323,8 @@ class Session:
         return room_id
 
     def _resume_for(self, participant: Participant) -> str:
-        """A credential that brings ``participant`` back (same id, name and role)."""
+        """A credential that brings ``participant`` back (same id, name, role and grants):
+        a join token of this node, valid COSHOP_RESUME_TTL seconds."""
         assert self.room_id is not None
         return self._node.auth.mint(
             Grant(
@@ -328,31 +333,35 @@ class Session:
                 name=participant.name,
                 role=participant.role,
                 exp=time.time() + self._node.settings.resume_ttl,
+                permissions=self._permissions,
             )
         )
 
-    def _admit(self, message: wire.Join, room_id: str) -> Participant:
+    def _admit(self, message: wire.Join, room_id: str) -> tuple[Participant, Permissions]:
         auth = self._node.auth
         if message.resume is not None:
             grant = auth.verify(message.resume, room=room_id)
-            return Participant(
+            participant = Participant(
                 id=grant.identity, name=grant.name, role=grant.role, joined_at=time.time()
             )
+            return participant, grant.permissions
         if message.token is None:
             if auth.required:
                 raise SignalingError(wire.ErrorCode.UNAUTHORIZED, "a join token is required")
             if message.name is None:
                 raise SignalingError(wire.ErrorCode.BAD_MESSAGE, "name: field required")
-            return Participant(
-                id=secrets.token_hex(6),
-                name=message.name,
-                role=Role(message.role),
-                joined_at=time.time(),
+            role = Role(message.role)
+            participant = Participant(
+                id=secrets.token_hex(6), name=message.name, role=role, joined_at=time.time()
             )
+            return participant, Permissions.of_role(role)
         grant = auth.verify(message.token, room=room_id)
         # The token decides identity, name and role; a client may only step down to viewer.
         role = Role.VIEWER if message.role == "viewer" else grant.role
-        return Participant(id=grant.identity, name=grant.name, role=role, joined_at=time.time())
+        participant = Participant(
+            id=grant.identity, name=grant.name, role=role, joined_at=time.time()
+        )
+        return participant, grant.permissions
 
     async def _answer(self, sdp: str) -> None:
         if self._peer is None:

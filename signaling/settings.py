@@ -1,16 +1,28 @@
 """Settings of one coshop node, read from ``COSHOP_*`` environment variables and CLI flags.
 
-This module is the only place in the project that reads the environment: ``rooms`` and ``sfu``
-receive explicit config objects built from these settings.
+One pydantic-settings model is the source of truth: its fields are the variables, and
+signaling/cli.py generates the ``coshop serve`` flags from them. This module is the only place in
+the project that reads the environment: ``rooms`` and ``sfu`` receive explicit config objects.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from contextvars import ContextVar
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources.utils import parse_env_vars
+
+from signaling.auth import PublicKey, load_public_key
 
 ENV_PREFIX = "COSHOP_"
 
@@ -25,10 +37,13 @@ class SettingsError(ValueError):
     """A setting from the environment or the command line is invalid."""
 
 
-class Settings(BaseModel):
-    """Everything a node needs to start. Each field ``x`` is read from ``COSHOP_X``."""
+class Settings(BaseSettings):
+    """Everything a node needs to start. Each field ``x`` is read from ``COSHOP_X`` (an empty
+    value counts as unset); keyword arguments win."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True, extra="forbid"
+    )
 
     host: str = Field("127.0.0.1", description="Interface the HTTP/WebSocket server binds to.")
     port: int = Field(8080, ge=0, le=65535, description="TCP port to listen on (0 = any free).")
@@ -48,8 +63,14 @@ class Settings(BaseModel):
     secret: str | None = Field(
         None,
         repr=False,
-        description="HMAC secret for join tokens and the HTTP API bearer key. Unset = demo mode: "
-        "tokens are optional and the HTTP API is open. Set it in production.",
+        description="HS256 key of the join tokens (JWT) and the HTTP API bearer key; at least 32 "
+        "bytes. Unset = demo mode: tokens are optional and the HTTP API is open. Set it in "
+        "production.",
+    )
+    jwt_public_key: Path | None = Field(
+        None,
+        description="PEM file of a brand's public key (RSA or EC P-256): join tokens signed "
+        "RS256/ES256 with its private key are accepted besides the node's HS256 ones.",
     )
     token_ttl: float = Field(
         6 * 3600.0, gt=0, description="Lifetime of minted join tokens, in seconds."
@@ -136,6 +157,20 @@ class Settings(BaseModel):
         "leases, so a dead node's participants are gone within lease + this.",
     )
 
+    @field_validator("jwt_public_key")
+    @classmethod
+    def _readable_key(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            try:
+                load_public_key(path)
+            except OSError as exc:
+                raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+        return path
+
+    def jwt_key(self) -> PublicKey | None:
+        """The brand's token-signing public key, loaded from ``jwt_public_key``."""
+        return None if self.jwt_public_key is None else load_public_key(self.jwt_public_key)
+
     @model_validator(mode="after")
     def _lease_outlives_heartbeats(self) -> Settings:
         if self.presence_lease < 3 * self.presence_heartbeat:
@@ -146,19 +181,30 @@ class Settings(BaseModel):
         return self
 
     @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Arguments, then the environment: from_env's mapping, else os.environ. No .env files.
+        environ = _ENVIRON.get()
+        env = env_settings if environ is None else _MappingEnvSource(settings_cls, environ)
+        return init_settings, env
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str], /, **overrides: Any) -> Settings:
-        """Read ``COSHOP_*`` variables; ``overrides`` that are not None win (CLI flags)."""
-        values: dict[str, Any] = {}
-        for name in cls.model_fields:
-            raw = environ.get(ENV_PREFIX + name.upper())
-            if raw is not None and raw != "":
-                values[name] = raw
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        """Read ``COSHOP_*`` variables from ``environ``; ``overrides`` that are not None win
+        (CLI flags). Raises SettingsError naming the variable."""
+        token = _ENVIRON.set(environ)
         try:
-            # Environment values are strings; pydantic's lax mode converts "8080" -> 8080.
-            return cls.model_validate(values)
+            return cls(**{k: v for k, v in overrides.items() if v is not None})
         except ValidationError as exc:
             raise SettingsError(_describe(exc)) from exc
+        finally:
+            _ENVIRON.reset(token)
 
     @property
     def demo_mode(self) -> bool:
@@ -177,6 +223,23 @@ class Settings(BaseModel):
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
+
+
+#: The mapping from_env reads instead of os.environ, for the duration of one construction.
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("coshop_environ", default=None)
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping instead of os.environ."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ  # read by _load_env_vars, which the base __init__ calls
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(
+            self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
+        )
 
 
 def _describe(exc: ValidationError) -> str:

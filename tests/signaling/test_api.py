@@ -6,6 +6,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import jsonschema
+import jwt
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -153,6 +155,73 @@ async def test_openapi_describes_every_api_route(client: Client) -> None:
         assert name in spec["components"][section], ref
 
 
+async def test_every_documented_response_shape_validates_real_responses(
+    client: Client, connect: Connect
+) -> None:
+    spec = await _json(await client.get("/api/openapi.json"), 200)
+    checked: set[tuple[str, str, str]] = set()
+    shapes: set[str] = set()
+
+    async def call(
+        method: str, template: str, status: int, body: Any = None, query: str = "", **ids: str
+    ) -> Any:
+        path = template.format(**ids) + query
+        response = await client.request(method, path, json=body)
+        data = await _json(response, status)
+        operation = spec["paths"][template][method.lower()]
+        documented = operation["responses"][str(status)]
+        if "$ref" in documented:  # a shared response (BadRequest, NotFound, ...)
+            documented = spec["components"]["responses"][documented["$ref"].split("/")[-1]]
+        schema = documented["content"]["application/json"]["schema"]
+        # The document is the root, so "#/components/schemas/..." refs resolve.
+        jsonschema.Draft202012Validator({**schema, "components": spec["components"]}).validate(
+            data
+        )
+        checked.add((method, template, str(status)))
+        shapes.add(schema["$ref"])
+        return data
+
+    room, rid = "/api/rooms/{room_id}", {"room_id": "shape"}
+    await call("POST", "/api/rooms", 201, {"id": "shape"})
+    await call("GET", "/api/rooms", 200)
+    a = await connect()
+    await a.join("shape", "ann")
+    detail = await call("GET", room, 200, **rid)
+    assert detail["participants"][0]["name"] == "ann"
+    quiet = await call("POST", room + "/tokens", 201, {"name": "Bo", "can_publish": False}, **rid)
+    claims = jwt.decode(quiet["token"], options={"verify_signature": False})
+    assert (claims["role"], claims["canPublish"], claims["canModerate"]) == ("guest", False, False)
+    await call("POST", room + "/tokens", 400, {"name": ""}, **rid)
+    await call("PUT", room + "/catalog", 200, **rid, query="?sample=1")
+    catalog = await call("GET", room + "/catalog", 200, **rid)
+    first = catalog["products"][0]["id"]
+    await call("POST", room + "/carousel", 200, {"action": "goto", "product_id": first}, **rid)
+    await call("POST", room + "/carousel", 409, {"action": "next", "version": 0}, **rid)
+    await a.send({"type": "vote", "product_id": first, "value": "yes"})
+    await a.until("vote_cast")
+    await call("POST", room + "/vote-round", 201, {"duration": 60}, **rid)
+    await call("GET", room + "/tallies", 200, **rid)
+    await call("DELETE", room + "/vote-round", 200, **rid)
+    await call("DELETE", room + "/vote-round", 409, **rid)
+    await call("GET", room + "/recap", 200, **rid)
+    await call("GET", "/healthz", 200)
+    await call("DELETE", room, 200, **rid)
+    closed = await call("GET", room, 200, **rid)
+    assert closed["seq"] is None
+    await call("POST", room + "/tokens", 410, {"name": "Late"}, **rid)
+    await call("GET", room, 404, room_id="nowhere")
+    assert len(checked) == 18
+    # Every response shape the document names was met by a real response.
+    operations = [op for item in spec["paths"].values() for op in item.values()]
+    responses = [op["responses"] for op in operations if isinstance(op, dict)]
+    documented = {
+        ref
+        for ref in _refs([*responses, spec["components"]["responses"]])
+        if ref.startswith("#/components/schemas/")
+    }
+    assert documented == shapes
+
+
 def _refs(node: Any) -> list[str]:
     if isinstance(node, dict):
         return [v for k, v in node.items() if k == "$ref"] + [
@@ -190,7 +259,7 @@ async def test_production_mode_requires_keys(make_client: MakeClient) -> None:
                                    message="a join token is required", ref="join")
         demo_token = TokenAuthority(None).mint(
             TokenAuthority("s3cret").verify(minted["token"], room="vip")
-        )
+        )  # the same grant under the public demo key
         assert (await ws.join("vip", "ann", token=demo_token)).code == "unauthorized"
         assert (await ws.join("other", "ann", token=minted["token"])).code == "unauthorized"
         await ws.ping()

@@ -14,6 +14,7 @@ import pytest
 
 from rooms.catalog import SAMPLE_CATALOG_FILE, import_coshop_json
 from signaling.cli import COMMANDS, Subparsers, build_parser, main
+from signaling.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVE = [sys.executable, "-c", "import sys; from signaling.cli import main; sys.exit(main())",
@@ -31,6 +32,26 @@ def test_subcommands_register_through_the_registry() -> None:
     assert args.func(args) == 7
     serve = parser.parse_args(["serve", "--port", "9", "--capacity", "4", "--log-level", "debug"])
     assert (serve.port, serve.room_capacity, serve.log_level, serve.host) == (9, 4, "DEBUG", None)
+
+
+def test_serve_has_a_flag_for_every_setting() -> None:
+    parser = build_parser()
+    given = parser.parse_args(["serve"])
+    assert {name: getattr(given, name) for name in Settings.model_fields} == dict.fromkeys(
+        Settings.model_fields
+    )  # nothing given: the environment and the defaults decide
+    args = parser.parse_args([
+        "serve", "--no-rate-limits", "--allow-h264", "--token-ttl", "60", "--room-capacity", "5",
+        "--jwt-public-key", "brand.pem",
+    ])
+    assert (args.rate_limits, args.allow_h264, args.token_ttl, args.room_capacity) == (
+        False, True, 60.0, 5
+    )
+    assert args.jwt_public_key == Path("brand.pem")
+    help_text = parser._subparsers._group_actions[0].choices["serve"].format_help()  # type: ignore[union-attr]
+    for name, field in Settings.model_fields.items():
+        assert f"COSHOP_{name.upper()}" in help_text
+        assert field.description and field.description.split()[0] in help_text
 
 
 def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

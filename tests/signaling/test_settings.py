@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from signaling.settings import Settings, SettingsError
 
@@ -60,3 +64,26 @@ def test_invalid_values_name_the_variable(env: dict[str, str], names: str) -> No
 def test_every_setting_is_documented() -> None:
     for name, field in Settings.model_fields.items():
         assert field.description, name
+
+
+def test_the_process_environment_is_read_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COSHOP_ROOM_CAPACITY", "7")
+    monkeypatch.setenv("COSHOP_NODE_ID", "")
+    assert Settings().room_capacity == 7  # a BaseSettings: os.environ unless from_env's mapping
+    assert Settings.from_env({}).room_capacity == 10
+    assert Settings(room_capacity=3).room_capacity == 3
+
+
+def test_a_jwt_public_key_must_be_a_readable_key(tmp_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    pem = tmp_path / "brand.pem"
+    pem.write_bytes(key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ))
+    s = Settings.from_env({"COSHOP_JWT_PUBLIC_KEY": str(pem)})
+    assert s.jwt_public_key == pem and s.jwt_key() == key
+    with pytest.raises(SettingsError, match=r"^COSHOP_JWT_PUBLIC_KEY: .*cannot read"):
+        Settings.from_env({"COSHOP_JWT_PUBLIC_KEY": str(tmp_path / "missing.pem")})
+    (tmp_path / "junk.pem").write_text("junk")
+    with pytest.raises(SettingsError, match=r"^COSHOP_JWT_PUBLIC_KEY: "):
+        Settings.from_env({"COSHOP_JWT_PUBLIC_KEY": str(tmp_path / "junk.pem")})

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
+import jwt
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from signaling import protocol as wire
+from signaling.auth import DEMO_SECRET
 from signaling.node import Node
 from signaling.session import SessionState
 from tests.helpers import wait_for
@@ -43,6 +46,30 @@ async def test_viewer_gets_no_offer_until_there_is_media(connect: Connect, node:
     await v.ping()  # Nothing (no offer) arrived before the pong.
     assert v.offers == [] and [m.type for m in v.received] == ["joined", "pong"]
     assert list(node.sfu.room("shop1").peers) == [joined.you.id]
+
+
+async def test_a_token_without_can_publish_joins_as_a_non_publisher(
+    connect: Connect, node: Node
+) -> None:
+    token = jwt.encode(
+        {"sub": "quiet", "name": "Qui", "room": "shop1", "role": "host", "exp": time.time() + 60,
+         "canPublish": False},
+        DEMO_SECRET,
+        algorithm="HS256",
+    )
+    q = await connect()
+    joined = await q.join("shop1", token=token)
+    assert (joined.you.id, joined.you.role) == ("quiet", "host")  # the role stays
+    await q.ping()  # like a viewer: no offer with publish slots
+    assert q.offers == [] and [m.type for m in q.received] == ["joined", "pong"]
+    # The resume credential carries the grant: coming back does not make it a publisher.
+    assert node.auth.verify(joined.resume, room="shop1").permissions.can_publish is False
+    await q.close()
+    again = await connect()
+    rejoined = await again.join("shop1", resume=joined.resume)
+    assert rejoined.you.id == "quiet"
+    await again.ping()
+    assert again.offers == []
 
 
 async def test_second_participant_is_announced_with_next_seq(connect: Connect) -> None:

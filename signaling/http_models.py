@@ -1,0 +1,235 @@
+"""The HTTP API's bodies as pydantic models: requests validated from JSON, responses dumped to
+it. signaling/openapi.py generates its schema components from these, so they are the contract."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rooms.models import Role
+from rooms.shopping import Move
+from signaling.protocol import (
+    ROOM_ID_PATTERN,
+    CarouselInfo,
+    CartItemInfo,
+    CatalogInfo,
+    ErrorCode,
+    ParticipantInfo,
+    RoundInfo,
+    ShortlistEntryInfo,
+    TallyInfo,
+    VoteInfo,
+)
+
+MAX_TOKEN_TTL = 7 * 24 * 3600.0
+
+Seq = Field(description="Seq of the room event announcing the change.")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- requests ------------------------------------------------------------------------------------
+
+
+class CreateRoom(_Body):
+    """Body of ``POST /api/rooms``."""
+
+    id: str | None = Field(None, pattern=ROOM_ID_PATTERN, description="Random when omitted.")
+    capacity: int | None = Field(
+        None, ge=1, le=100, description="The node's default (COSHOP_ROOM_CAPACITY) when omitted."
+    )
+
+
+class TokenRequest(_Body):
+    """Body of ``POST /api/rooms/{id}/tokens``."""
+
+    identity: str | None = Field(
+        None, pattern=ROOM_ID_PATTERN, description="Participant id; random when omitted."
+    )
+    name: str = Field(min_length=1, max_length=64)
+    role: Role = Role.GUEST
+    ttl: float | None = Field(
+        None, gt=0, le=MAX_TOKEN_TTL, description="Seconds; COSHOP_TOKEN_TTL when omitted."
+    )
+    can_publish: bool | None = Field(
+        None, description="Grant canPublish; default: every role but viewer."
+    )
+
+
+class MoveCarousel(_Body):
+    """Body of ``POST /api/rooms/{id}/carousel``."""
+
+    action: Move
+    product_id: str | None = Field(
+        None, min_length=1, max_length=128, description="With `goto` only."
+    )
+    version: int | None = Field(None, ge=0, description="Move only from this version.")
+
+
+class OpenRound(_Body):
+    """Body of ``POST /api/rooms/{id}/vote-round``."""
+
+    duration: float = Field(ge=5, le=3600, description="Seconds.")
+    product_ids: list[str] | None = Field(
+        None, min_length=1, max_length=1000, description="Default: every product."
+    )
+
+
+# --- responses -----------------------------------------------------------------------------------
+
+
+class ErrorInfo(_Body):
+    """What went wrong: a wire error code (docs/PROTOCOL.md) and a message."""
+
+    code: ErrorCode
+    message: str
+
+
+class ApiError(_Body):
+    """The body of every failed request."""
+
+    error: ErrorInfo
+    retry_after: float | None = Field(
+        None,
+        description="With `rate_limited` (429) and `unavailable` (503, also in the "
+        "Retry-After header): seconds to wait before trying again.",
+    )
+    carousel: CarouselInfo | None = Field(None, description="With `stale_version`: the current.")
+
+
+class Room(_Body):
+    """A room as the API shows it."""
+
+    id: str
+    capacity: int
+    closed: bool
+    created_at: float = Field(description="Unix seconds.")
+    participant_count: int
+
+
+class RoomList(_Body):
+    """Every room the store knows, closed ones included."""
+
+    rooms: list[Room]
+
+
+class RoomDetail(Room):
+    """A room with its participants (none once closed)."""
+
+    seq: int | None = Field(description="The room's latest event number; null once closed.")
+    participants: list[ParticipantInfo]
+
+
+class ClosedRoom(_Body):
+    """A room just closed; ``seq`` numbers its room_closed event."""
+
+    id: str
+    closed: Literal[True]
+    seq: int
+
+
+class Token(_Body):
+    """A signed join token (a JWT, docs/PROTOCOL.md "Auth") and what it grants."""
+
+    token: str
+    room: str
+    identity: str
+    name: str
+    role: Role
+    expires_at: float = Field(description="Unix seconds.")
+    ws_url: str = Field(description="Where to open the socket.")
+
+
+class CatalogSummary(_Body):
+    """The catalog just loaded."""
+
+    revision: int
+    currency: str | None
+    product_count: int
+
+
+class CatalogLoaded(_Body):
+    """A catalog was loaded."""
+
+    catalog: CatalogSummary
+    carousel: CarouselInfo
+    seq: int = Seq
+
+
+class CarouselMoved(_Body):
+    """The carousel moved."""
+
+    carousel: CarouselInfo
+    seq: int = Seq
+
+
+class RoundChange(_Body):
+    """A vote round opened or closed."""
+
+    round: RoundInfo
+    seq: int = Seq
+
+
+class Tallies(_Body):
+    """Live vote results as of ``seq``."""
+
+    seq: int
+    tallies: dict[str, TallyInfo]
+    shortlist: list[ShortlistEntryInfo]
+    round: RoundInfo | None
+    votes: list[VoteInfo]
+
+
+class ShownProduct(_Body):
+    """A product that was current, and how often."""
+
+    product_id: str
+    title: str | None
+    times: int = Field(description="Times it became current.")
+
+
+class Reactions(_Body):
+    """Reaction counts."""
+
+    total: int
+    by_emoji: dict[str, int]
+    by_product: dict[str, dict[str, int]]
+
+
+class Recap(_Body):
+    """The session recap."""
+
+    room: str
+    products_shown: list[ShownProduct]
+    tallies: dict[str, TallyInfo]
+    shortlist: list[ShortlistEntryInfo]
+    cart: list[CartItemInfo]
+    reactions: Reactions
+    votes_cast: int
+    chat_messages: int
+
+
+class Health(_Body):
+    """Liveness and a summary of this node."""
+
+    status: Literal["ok"]
+    node_id: str
+    store: Literal["memory", "redis"]
+    store_state: Literal["starting", "up", "down", "closed"] = Field(
+        description="`down`: Redis unreachable; operations answer `unavailable` (503) until it "
+        "is back."
+    )
+    rooms: int = Field(description="Rooms with a socket here.")
+    peers: int = Field(description="Joined sockets here.")
+    connections: int = Field(description="Open sockets here.")
+
+
+#: Request bodies (validation schemas) and response bodies (serialization schemas).
+REQUESTS: tuple[type[BaseModel], ...] = (CreateRoom, TokenRequest, MoveCarousel, OpenRound)
+RESPONSES: tuple[type[BaseModel], ...] = (
+    ApiError, Room, RoomList, RoomDetail, ClosedRoom, Token, CatalogInfo, CatalogLoaded,
+    CarouselMoved, RoundChange, Tallies, Recap, Health,
+)
