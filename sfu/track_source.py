@@ -21,6 +21,7 @@ from aiortc.rtp import RtpPacket, unwrap_rtx
 
 from sfu.keyframe import KeyframeDetector, KeyframeThrottle, keyframe_detector
 from sfu.tasks import cancel_and_wait
+from sfu.traffic import Traffic
 
 if TYPE_CHECKING:
     from sfu.forwarder import TrackForwarder
@@ -55,6 +56,8 @@ class TrackSource:
         self.bytes_in = 0
         self.keyframe_requests = 0
         self.plis_sent = 0
+        #: What forwarders sent of this track while attached, up to their detaching.
+        self._forwarded = Traffic()
         #: Latest RFC 6464 audio level, (voice activity, -dBov), and when it arrived.
         self.audio_level: tuple[bool, int] | None = None
         self.audio_level_at = 0.0
@@ -210,6 +213,21 @@ class TrackSource:
             "keyframe_requests": self.keyframe_requests,
             "plis_sent": self.plis_sent,
         }
+
+    def fold_forwarded(self, sent: Traffic) -> None:
+        """A forwarder detached: keep what it sent of this track."""
+        self._forwarded.add(sent)
+
+    def traffic(self) -> Traffic:
+        """Everything this track received and had forwarded so far (never decreases)."""
+        out = self._forwarded.copy()
+        out.packets_in += self.packets_in
+        out.bytes_in += self.bytes_in
+        out.keyframe_requests += self.keyframe_requests
+        out.plis_sent += self.plis_sent
+        for fwd in self.forwarders:
+            out.add(fwd.attributed())
+        return out
 
     async def close(self) -> None:
         """Stop the keyframe task and detach every forwarder (idempotent)."""
