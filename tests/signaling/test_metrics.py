@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from prometheus_client import REGISTRY
 
@@ -15,6 +17,9 @@ from signaling.metrics import TRAFFIC_HELP
 from tests.helpers import wait_for
 from tests.scrape import Client, scrape, value
 from tests.signaling.wsclient import WsClient
+
+Connect = Callable[..., Awaitable[WsClient]]
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 async def test_each_app_has_its_own_registry(
@@ -73,3 +78,24 @@ async def test_loop_lag_measures_a_blocked_loop() -> None:
 
 def test_every_traffic_figure_has_help() -> None:
     assert set(TRAFFIC_HELP) == set(TRAFFIC_FIELDS)
+
+
+async def test_readme_documents_every_exported_metric(client: Client, connect: Connect) -> None:
+    ws = await connect()
+    await ws.join("doc", "ann")  # a media room and its peer's tracks exist now
+    section = README.split("## Metrics", 1)[1].split("\n## ", 1)[0]
+    names = set(re.findall(r"^\| `([a-z_<>]+)` \|", section, flags=re.M))
+    documented = {
+        n.replace("<figure>", figure) for n in names for figure in TRAFFIC_FIELDS
+    }
+    page = await scrape(client)
+    assert value(page, "coshop_room_peers", room="doc") == 1
+    text = await (await client.get("/metrics")).text()
+    # Families from their TYPE lines: a labelled family with no child yet has one too.
+    exported = {
+        re.sub(r"_created$", "", name) for name in re.findall(r"^# TYPE (\S+) ", text, flags=re.M)
+    }
+    assert exported - documented == set(), "metrics missing from the README's table"
+    assert {n for n in documented if n.startswith("coshop_")} - exported == set(), (
+        "README documents coshop metrics that are not exported"
+    )
