@@ -177,7 +177,14 @@ class TrackForwarder:
 
     def attributed(self) -> Traffic:
         """What this slot sent (and was asked) since the current source was attached."""
-        return self._counts().minus(self._base)
+        base = self._base
+        return Traffic(
+            packets_out=self.packets_sent - base.packets_out,
+            bytes_out=self.bytes_sent - base.bytes_out,
+            nacks_received=self.nacks_received - base.nacks_received,
+            retransmissions=self.retransmissions - base.retransmissions,
+            plis_received=self.plis_received - base.plis_received,
+        )
 
     # -- hot path ---------------------------------------------------------------------
 

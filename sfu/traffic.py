@@ -29,20 +29,24 @@ class Traffic:
     plis_sent: int = 0  # PLIs sent to the publisher (after throttling)
 
     def add(self, other: Traffic) -> None:
-        """Add ``other`` into this one."""
-        for f in _FIELDS:
-            setattr(self, f, getattr(self, f) + getattr(other, f))
-
-    def minus(self, other: Traffic) -> Traffic:
-        """This one less ``other`` (figures since ``other`` was taken)."""
-        return Traffic(*(getattr(self, f) - getattr(other, f) for f in _FIELDS))
+        """Add ``other`` into this one (spelt out: a scrape calls it per forwarder)."""
+        self.packets_in += other.packets_in
+        self.bytes_in += other.bytes_in
+        self.packets_out += other.packets_out
+        self.bytes_out += other.bytes_out
+        self.nacks_received += other.nacks_received
+        self.retransmissions += other.retransmissions
+        self.plis_received += other.plis_received
+        self.keyframe_requests += other.keyframe_requests
+        self.plis_sent += other.plis_sent
 
     def copy(self) -> Traffic:
-        return Traffic(*(getattr(self, f) for f in _FIELDS))
+        out = Traffic()
+        out.add(self)
+        return out
 
 
-_FIELDS = tuple(f.name for f in fields(Traffic))
-TRAFFIC_FIELDS = _FIELDS
+TRAFFIC_FIELDS = tuple(f.name for f in fields(Traffic))
 """The names of Traffic's figures, in order."""
 
 

@@ -21,7 +21,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from sfu.traffic import TRAFFIC_FIELDS
+from sfu.traffic import TRAFFIC_FIELDS, Traffic
 from signaling.loop_lag import LoopLagMonitor
 
 if TYPE_CHECKING:
@@ -187,15 +187,19 @@ class NodeCollector(Collector):
             for key in TRAFFIC_FIELDS
         }
         for room_id, room in rooms:
-            room_stats = room.stats()
-            room_peers.add_metric([room_id], room_stats["peers"])
-            room_subs.add_metric([room_id], room_stats["subscriptions"])
-            for key in TRAFFIC_FIELDS:
-                per_room[key].add_metric([room_id], room_stats[key])
+            peers = list(room.peers.values())
+            room_peers.add_metric([room_id], len(peers))
+            room_subs.add_metric([room_id], sum(p.active_subscriptions for p in peers))
+            # One pass over the room's sources per scrape: its total is the sum of its tracks.
+            total = Traffic()
             for (participant, kind), traffic in sorted(room.traffic_by_track().items()):
+                total.add(traffic)
                 figures = asdict(traffic)
                 for key in TRAFFIC_FIELDS:
                     per_track[key].add_metric([room_id, participant, kind], figures[key])
+            figures = asdict(total)
+            for key in TRAFFIC_FIELDS:
+                per_room[key].add_metric([room_id], figures[key])
         yield room_peers
         yield room_subs
         yield from per_room.values()

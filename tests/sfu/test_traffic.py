@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sfu.traffic import Traffic, TrafficLedger
+from sfu.traffic import TRAFFIC_FIELDS, Traffic, TrafficLedger
 
 
 @dataclass(eq=False)
@@ -41,7 +41,8 @@ def test_closing_a_track_keeps_its_figures() -> None:
     assert node.by_track() == {("b", "audio"): Traffic(packets_in=5)}  # node keeps no history
 
 
-def test_minus_and_add() -> None:
-    t = Traffic(packets_out=5, bytes_out=50)
-    t.add(Traffic(packets_out=1, nacks_received=2))
-    assert t.minus(Traffic(packets_out=6)) == Traffic(bytes_out=50, nacks_received=2)
+def test_add_covers_every_figure() -> None:
+    ones = Traffic(*range(1, len(TRAFFIC_FIELDS) + 1))
+    t = ones.copy()
+    t.add(ones)
+    assert t == Traffic(*(2 * n for n in range(1, len(TRAFFIC_FIELDS) + 1)))
