@@ -138,7 +138,7 @@ class TrackForwarder:
         self.detach()
         self.source = source
         self._base = self._counts()
-        if self._on_first_forward is not None:
+        if self._on_first_forward is not None and not self.paused:
             self._first_wait = time.monotonic() if since is None else since
         self.rewriter.switch_source(video=self.kind == "video")
         source.forwarders.append(self)
