@@ -222,8 +222,8 @@ def run(
     stats = [p for w in workers for p in w.call({"cmd": "stats"})["peers"]]
     elapsed = t1 - t0
 
-    out_pkts = pick(m1, "packets_out") - pick(m0, "packets_out")
-    in_pkts = pick(m1, "packets_in") - pick(m0, "packets_in")
+    out_pkts = pick(m1, "sfu_packets_out") - pick(m0, "sfu_packets_out")
+    in_pkts = pick(m1, "sfu_packets_in") - pick(m0, "sfu_packets_in")
     cores = (cpu1 - cpu0) / elapsed if cpu0 is not None and cpu1 is not None else None
     us_per_pkt = (
         (cpu1 - cpu0) / out_pkts * 1e6

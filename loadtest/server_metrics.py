@@ -1,9 +1,10 @@
 """The server's own figures from its Prometheus ``/metrics`` page (sans-IO).
 
 Scrapes become samples; consecutive samples become rates: CPU cores, forwarded packets/s
-and CPU microseconds per forwarded packet. Metrics are found by name fragment
-(``packets_out``, ``packets_in``, ``loop_lag``) so the tester keeps working as the
-server's metric names grow.
+and CPU microseconds per forwarded packet. coshop's own names are read first
+(``coshop_sfu_packets_out_total``, ``coshop_event_loop_lag_seconds``...); failing those,
+metrics are found by name fragment (``packets_out``, ``packets_in``, ``loop_lag``) so the
+tester also reads servers with other names.
 """
 
 from __future__ import annotations
@@ -13,6 +14,16 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Any
+
+#: The node-wide series coshop exports; per-room and per-track ones share their fragments
+#: but drop out when a room ends, so they must never be taken for these.
+PREFERRED = {
+    "packets_out": "coshop_sfu_packets_out_total",
+    "packets_in": "coshop_sfu_packets_in_total",
+    "loop_lag": "coshop_event_loop_lag_seconds",
+}
+#: Parts of a histogram or summary, not values of their own.
+_SUB_SERIES = ("_bucket", "_count", "_sum", "_created")
 
 _LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)")
 
@@ -36,8 +47,12 @@ def parse(text: str) -> dict[str, float]:
 
 
 def find(metrics: dict[str, float], fragment: str) -> tuple[str, float] | None:
-    """The metric whose name contains ``fragment`` (counters ``_total`` first), if any."""
-    names = sorted((n for n in metrics if fragment in n),
+    """coshop's metric for ``fragment`` if present, else the metric whose name contains it
+    (counters ``_total`` first; histogram parts never), if any."""
+    preferred = PREFERRED.get(fragment)
+    if preferred is not None and preferred in metrics:
+        return preferred, metrics[preferred]
+    names = sorted((n for n in metrics if fragment in n and not n.endswith(_SUB_SERIES)),
                    key=lambda n: (not n.endswith("_total"), n))
     return (names[0], metrics[names[0]]) if names else None
 
@@ -92,8 +107,9 @@ def _delta(a: float | None, b: float | None) -> float | None:
 def interval(a: ServerSample, b: ServerSample) -> Interval | None:
     """The rates from ``a`` to ``b``; None if a counter went backwards.
 
-    The SFU's packet totals only sum the peers still connected, so a peer leaving can
-    lower them: such an interval is left out rather than counted as negative traffic.
+    coshop's totals keep departed peers' figures, but a restarted server (or another
+    server's per-peer sums) can go down: such an interval is left out rather than counted
+    as negative traffic.
     """
     dt = b.t - a.t
     if dt <= 0:

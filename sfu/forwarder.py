@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aiortc import RTCRtpSender
@@ -21,6 +23,7 @@ from aiortc.rtp import RtpPacket
 from sfu.egress import Egress
 from sfu.rtp_writer import RtpWriter, wrap_rtx
 from sfu.stream_rewriter import StreamRewriter
+from sfu.traffic import Traffic
 
 if TYPE_CHECKING:
     from sfu.track_source import TrackSource
@@ -29,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 _AUDIO_TS_STEP = 960  # 20 ms of Opus at 48 kHz
 _VIDEO_TS_STEP = 3000  # one frame at 30 fps on the 90 kHz clock
+
+#: Told (kind, seconds) when a new subscription forwards its first packet.
+FirstForwardCallback = Callable[[str, float], None]
 
 
 class IdleTrack(MediaStreamTrack):
@@ -47,7 +53,13 @@ class TrackForwarder:
     """Forwards one source at a time onto one subscriber sender."""
 
     def __init__(
-        self, sender: RTCRtpSender, kind: str, *, history_size: int, direct_send: bool = True
+        self,
+        sender: RTCRtpSender,
+        kind: str,
+        *,
+        history_size: int,
+        direct_send: bool = True,
+        on_first_forward: FirstForwardCallback | None = None,
     ) -> None:
         self.kind = kind
         self._direct_send = direct_send
@@ -58,6 +70,13 @@ class TrackForwarder:
         self.packets_sent = 0
         self.bytes_sent = 0
         self.retransmissions = 0
+        self.nacks_received = 0
+        self.plis_received = 0
+        #: The counters when the current source was attached: what is since is its.
+        self._base = Traffic()
+        self._on_first_forward = on_first_forward
+        #: When the current subscription was asked for, until its first packet goes out.
+        self._first_wait: float | None = None
         self._sender = sender
         self._writer: RtpWriter | None = None
         self._rtx_pt: int | None = None
@@ -113,10 +132,14 @@ class TrackForwarder:
 
     # -- source ---------------------------------------------------------------------
 
-    def attach(self, source: TrackSource) -> None:
-        """Start forwarding ``source`` (continuing this slot's numbering)."""
+    def attach(self, source: TrackSource, *, since: float | None = None) -> None:
+        """Start forwarding ``source`` (continuing this slot's numbering). ``since``: when
+        the subscription was asked for (time.monotonic), if earlier than now."""
         self.detach()
         self.source = source
+        self._base = self._counts()
+        if self._on_first_forward is not None and not self.paused:
+            self._first_wait = time.monotonic() if since is None else since
         self.rewriter.switch_source(video=self.kind == "video")
         source.forwarders.append(self)
         if self.kind == "video" and self._writer is not None:
@@ -128,7 +151,9 @@ class TrackForwarder:
         if self.kind != "video" or paused == self.paused:
             return
         self.paused = paused
-        if not paused:
+        if paused:
+            self._first_wait = None  # not shown: its start is the viewer's choice, not ours
+        else:
             self.rewriter.switch_source(video=True)
             if self.source is not None and self._writer is not None:
                 self.source.request_keyframe()
@@ -140,8 +165,30 @@ class TrackForwarder:
     def detach(self) -> None:
         """Stop forwarding (idempotent)."""
         source, self.source = self.source, None
+        self._first_wait = None
         if source is not None and self in source.forwarders:
             source.forwarders.remove(self)
+            source.fold_forwarded(self.attributed())
+
+    def _counts(self) -> Traffic:
+        return Traffic(
+            packets_out=self.packets_sent,
+            bytes_out=self.bytes_sent,
+            nacks_received=self.nacks_received,
+            retransmissions=self.retransmissions,
+            plis_received=self.plis_received,
+        )
+
+    def attributed(self) -> Traffic:
+        """What this slot sent (and was asked) since the current source was attached."""
+        base = self._base
+        return Traffic(
+            packets_out=self.packets_sent - base.packets_out,
+            bytes_out=self.bytes_sent - base.bytes_out,
+            nacks_received=self.nacks_received - base.nacks_received,
+            retransmissions=self.retransmissions - base.retransmissions,
+            plis_received=self.plis_received - base.plis_received,
+        )
 
     # -- hot path ---------------------------------------------------------------------
 
@@ -182,6 +229,8 @@ class TrackForwarder:
             self._history[seq % self._history_size] = (seq, data, header_len)
         self.packets_sent += 1
         self.bytes_sent += len(data)
+        if self._first_wait is not None:  # once per subscription: one attribute test per packet
+            self._first_forwarded()
         # Keep aiortc's RTCP sender reports truthful (RFC 3550 §6.4.1): the last
         # packet's NTP/RTP timestamp pair and the running packet/octet counts.
         sender._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]
@@ -192,6 +241,11 @@ class TrackForwarder:
         if egress is not None and egress.try_send(data):
             return None
         return data
+
+    def _first_forwarded(self) -> None:
+        since, self._first_wait = self._first_wait, None
+        if since is not None and self._on_first_forward is not None:
+            self._on_first_forward(self.kind, time.monotonic() - since)
 
     async def send_slow(self, data: bytes) -> None:
         """Send through aiortc's own (coroutine) path."""
@@ -205,6 +259,7 @@ class TrackForwarder:
     # -- RTCP from the subscriber -------------------------------------------------------
 
     async def _retransmit(self, sequence_number: int) -> None:
+        self.nacks_received += 1
         if not self._history_size:
             return
         entry = self._history[sequence_number % self._history_size]
@@ -225,5 +280,6 @@ class TrackForwarder:
         await self.send_slow(data)
 
     def _on_keyframe_request(self) -> None:
+        self.plis_received += 1
         if self.source is not None:
             self.source.request_keyframe()

@@ -6,15 +6,18 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import Any
 
 from sfu.config import SFUConfig
 from sfu.errors import SFUError
+from sfu.forwarder import FirstForwardCallback
 from sfu.listener import PeerListener
 from sfu.peer import Peer
 from sfu.speaker import SpeakerDetector
 from sfu.tasks import TaskSet
 from sfu.track_source import TrackSource
+from sfu.traffic import TrackKey, Traffic, TrafficLedger
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,9 @@ class MediaRoom:
         config: SFUConfig,
         on_empty: Callable[[MediaRoom], None],
         on_active_speaker: SpeakerCallback | None = None,
+        *,
+        node_traffic: TrafficLedger | None = None,
+        on_first_forward: FirstForwardCallback | None = None,
     ) -> None:
         self.room_id = room_id
         self.peers: dict[str, Peer] = {}
@@ -44,6 +50,10 @@ class MediaRoom:
         self._on_active_speaker = on_active_speaker
         self.speakers = SpeakerDetector()
         self._speaker_loop_started = False
+        #: This room's totals per track; the node's ledger sees the same sources.
+        self.traffic = TrafficLedger(per_track=True)
+        self._ledgers = [self.traffic] + ([node_traffic] if node_traffic is not None else [])
+        self._on_first_forward = on_first_forward
 
     def _ready_sources(self) -> list[TrackSource]:
         return [s for p in self.peers.values() for s in p.sources.values() if s.ready]
@@ -63,7 +73,11 @@ class MediaRoom:
             config=self._config,
             on_source_ready=self._source_ready,
             on_failed=self._peer_failed,
+            on_first_forward=self._on_first_forward,
         )
+        for source in peer.sources.values():
+            for ledger in self._ledgers:
+                ledger.open(source)
         self.peers[peer_id] = peer
         if self._on_active_speaker is not None and not self._speaker_loop_started:
             self._speaker_loop_started = True
@@ -85,13 +99,13 @@ class MediaRoom:
         current = self.peers.get(peer_id)
         if current is None or (peer is not None and current is not peer):
             if peer is not None:
-                await peer.close()
+                await self._close_peer(peer)
             return
         del self.peers[peer_id]
         peer = current
         self.speakers.forget(peer_id)
         logger.info("peer %s leaves media room %s: %s", peer_id, self.room_id, reason)
-        await peer.close()
+        await self._close_peer(peer)
         for other in list(self.peers.values()):
             if not other.closed and other.unsubscribe(peer_id):
                 await other.negotiate()
@@ -99,6 +113,13 @@ class MediaRoom:
             # Out of the registry, then closed, so its tasks (the speaker loop) end with it.
             self._on_empty(self)
             await self.close()
+
+    async def _close_peer(self, peer: Peer) -> None:
+        await peer.close()
+        # Only now: until the connection is closed its sources still count packets.
+        for source in peer.sources.values():
+            for ledger in self._ledgers:
+                ledger.close(source)
 
     def _source_ready(self, source: TrackSource) -> None:
         self._tasks.spawn(
@@ -145,11 +166,16 @@ class MediaRoom:
         await peer.listener.on_closed(peer.id, reason)
 
     def stats(self) -> dict[str, Any]:
-        totals: dict[str, Any] = {"peers": len(self.peers)}
-        for peer in self.peers.values():
-            for key, value in peer.stats().items():
-                totals[key] = totals.get(key, 0) + value
-        return totals
+        """Peers and active subscriptions now, and this room's traffic so far."""
+        return {
+            "peers": len(self.peers),
+            "subscriptions": sum(p.active_subscriptions for p in self.peers.values()),
+            **asdict(self.traffic.total()),
+        }
+
+    def traffic_by_track(self) -> dict[TrackKey, Traffic]:
+        """This room's traffic per published track (tracks of departed peers too)."""
+        return self.traffic.by_track()
 
     async def close(self) -> None:
         """Close every peer and background task (idempotent)."""
@@ -159,4 +185,4 @@ class MediaRoom:
         await self._tasks.close()
         peers, self.peers = list(self.peers.values()), {}
         for peer in peers:
-            await peer.close()
+            await self._close_peer(peer)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -22,7 +23,7 @@ from sfu.answer import SDP_ERRORS, parse_answer
 from sfu.compat import check_transceiver
 from sfu.config import SFUConfig
 from sfu.errors import InvalidSdp, NegotiationError
-from sfu.forwarder import IdleTrack, TrackForwarder
+from sfu.forwarder import FirstForwardCallback, IdleTrack, TrackForwarder
 from sfu.listener import PeerListener
 from sfu.negotiation import NegotiationState, Negotiator
 from sfu.payload_types import PayloadTypePlan
@@ -103,6 +104,7 @@ class Peer:
         config: SFUConfig,
         on_source_ready: Callable[[TrackSource], None],
         on_failed: Callable[[Peer, str], None],
+        on_first_forward: FirstForwardCallback | None = None,
     ) -> None:
         self.id = peer_id
         self.listener = listener
@@ -112,6 +114,7 @@ class Peer:
         self._config = config
         self._on_source_ready = on_source_ready
         self._on_failed = on_failed
+        self._on_first_forward = on_first_forward
         self._negotiator = Negotiator()
         self._payload_types = PayloadTypePlan()
         self._tasks = TaskSet(f"peer:{peer_id}")
@@ -122,6 +125,7 @@ class Peer:
         #: Whose video the participant does not show now: paused.
         self._hidden: frozenset[str] = frozenset()
         self._deferred: list[TrackSource] = []  # subscriptions held back until the first answer
+        self._deferred_since: dict[TrackSource, float] = {}  # when each was asked for
         if publish:
             for kind in KINDS:
                 transceiver = self.pc.addTransceiver(kind, direction="recvonly")
@@ -157,6 +161,7 @@ class Peer:
             # (RFC 8843 §7.3.2 is not followed), so the others would never get media.
             # Once the first answer is applied, later m-lines join the bundle properly.
             self._deferred.append(source)
+            self._deferred_since[source] = time.monotonic()
             return True
         key = _codec_key(source.codec)
         sub = next(
@@ -178,6 +183,7 @@ class Peer:
                 source.kind,
                 history_size=self._config.retransmission_history,
                 direct_send=self._config.direct_send,
+                on_first_forward=self._on_first_forward,
             )
             sub = Subscription(transceiver, forwarder, key, None, SubscriptionState.ACTIVE)
             self.subscriptions.append(sub)
@@ -187,7 +193,7 @@ class Peer:
         sub.transceiver.sender._stream_id = source.owner
         sub.source = source.owner
         sub.state = SubscriptionState.ACTIVE
-        sub.forwarder.attach(source)
+        sub.forwarder.attach(source, since=self._deferred_since.pop(source, None))
         sub.forwarder.set_paused(source.owner in self._hidden)
         return True
 
@@ -203,6 +209,7 @@ class Peer:
         """Stop receiving every track of ``owner``; True if negotiation is needed."""
         changed = False
         self._deferred = [s for s in self._deferred if s.owner != owner]
+        self._deferred_since = {s: t for s, t in self._deferred_since.items() if s.owner != owner}
         for sub in self.subscriptions:
             if sub.source == owner and sub.state is SubscriptionState.ACTIVE:
                 sub.forwarder.detach()
@@ -294,6 +301,7 @@ class Peer:
             for source in deferred:
                 if source.ready and self.subscribe(source):
                     self._negotiator.request()  # folded into the follow-up offer
+            self._deferred_since.clear()
         if self._negotiator.answered():
             await self._send_offer()
 
@@ -334,18 +342,7 @@ class Peer:
     def negotiation_state(self) -> NegotiationState:
         return self._negotiator.state
 
-    def stats(self) -> dict[str, int]:
-        return {
-            "packets_in": sum(s.packets_in for s in self.sources.values()),
-            "packets_out": sum(s.forwarder.packets_sent for s in self.subscriptions),
-            "bytes_out": sum(s.forwarder.bytes_sent for s in self.subscriptions),
-            "retransmissions": sum(s.forwarder.retransmissions for s in self.subscriptions),
-            "keyframe_requests": sum(s.keyframe_requests for s in self.sources.values()),
-            "plis_sent": sum(s.plis_sent for s in self.sources.values()),
-            "nacks_sent": sum(s.nacks_sent for s in self.sources.values()),
-            "unrepaired": sum(s.unrepaired for s in self.sources.values()),
-            "repaired_late": sum(s.repaired_late for s in self.sources.values()),
-            "subscriptions": sum(
-                1 for s in self.subscriptions if s.state is SubscriptionState.ACTIVE
-            ),
-        }
+    @property
+    def active_subscriptions(self) -> int:
+        """m-lines forwarding (or about to forward) a source to this participant."""
+        return sum(1 for s in self.subscriptions if s.state is SubscriptionState.ACTIVE)

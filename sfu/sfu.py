@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from sfu.compat import check_aiortc
 from sfu.config import SFUConfig
+from sfu.forwarder import FirstForwardCallback
 from sfu.media_room import MediaRoom, SpeakerCallback
+from sfu.traffic import Traffic, TrafficLedger
 
 
 class SFU:
@@ -18,13 +21,22 @@ class SFU:
         self._rooms: dict[str, MediaRoom] = {}
         #: Told when a room's active speaker changes (set by the owner before rooms exist).
         self.on_active_speaker: SpeakerCallback | None = None
+        #: Told (kind, seconds) when a new subscription forwards its first packet (same rule).
+        self.on_first_forward: FirstForwardCallback | None = None
+        #: Every track this node ever carried: live ones read now, closed ones folded in.
+        self.traffic = TrafficLedger(per_track=False)
 
     def room(self, room_id: str) -> MediaRoom:
         """The media room ``room_id``, created on first use."""
         room = self._rooms.get(room_id)
         if room is None:
             room = MediaRoom(
-                room_id, self.config, self._room_empty, on_active_speaker=self.on_active_speaker
+                room_id,
+                self.config,
+                self._room_empty,
+                on_active_speaker=self.on_active_speaker,
+                node_traffic=self.traffic,
+                on_first_forward=self.on_first_forward,
             )
             self._rooms[room_id] = room
         return room
@@ -41,12 +53,19 @@ class SFU:
             del self._rooms[room.room_id]
 
     def stats(self) -> dict[str, Any]:
-        """Totals for /metrics: rooms, peers and forwarding counters."""
-        totals: dict[str, Any] = {"rooms": len(self._rooms), "peers": 0}
-        for room in self._rooms.values():
-            for key, value in room.stats().items():
-                totals[key] = totals.get(key, 0) + value
-        return totals
+        """For /metrics: rooms, peers and subscriptions now; traffic since start (never
+        decreases: the figures of closed peers are kept)."""
+        rooms = list(self._rooms.values())
+        return {
+            "rooms": len(rooms),
+            "peers": sum(len(r.peers) for r in rooms),
+            "subscriptions": sum(p.active_subscriptions for r in rooms for p in r.peers.values()),
+            **asdict(self.total_traffic()),
+        }
+
+    def total_traffic(self) -> Traffic:
+        """Everything forwarded since start, by this node's every room, ended or not."""
+        return self.traffic.total()
 
     async def close(self) -> None:
         """Close every room and peer connection (idempotent)."""

@@ -21,6 +21,7 @@ from aiortc.rtp import RtpPacket, unwrap_rtx
 
 from sfu.keyframe import KeyframeDetector, KeyframeThrottle, keyframe_detector
 from sfu.tasks import cancel_and_wait
+from sfu.traffic import Traffic
 from sfu.upstream_repair import UpstreamRepair
 
 if TYPE_CHECKING:
@@ -58,6 +59,8 @@ class TrackSource:
         self.plis_sent = 0
         self.nacks_sent = 0
         self.unrepaired = 0
+        #: What forwarders sent of this track while attached, up to their detaching.
+        self._forwarded = Traffic()
         #: Latest RFC 6464 audio level, (voice activity, -dBov), and when it arrived.
         self.audio_level: tuple[bool, int] | None = None
         self.audio_level_at = 0.0
@@ -293,6 +296,24 @@ class TrackSource:
             "unrepaired": self.unrepaired,
             "upstream_rtt_ms": round(1000 * self._repair.srtt) if self._repair else None,
         }
+
+    def fold_forwarded(self, sent: Traffic) -> None:
+        """A forwarder detached: keep what it sent of this track."""
+        self._forwarded.add(sent)
+
+    def traffic(self) -> Traffic:
+        """Everything this track received and had forwarded so far (never decreases)."""
+        out = self._forwarded.copy()
+        out.packets_in += self.packets_in
+        out.bytes_in += self.bytes_in
+        out.keyframe_requests += self.keyframe_requests
+        out.plis_sent += self.plis_sent
+        out.nacks_sent += self.nacks_sent
+        out.unrepaired += self.unrepaired
+        out.repaired_late += self.repaired_late
+        for fwd in self.forwarders:
+            out.add(fwd.attributed())
+        return out
 
     async def close(self) -> None:
         """Stop the keyframe task and detach every forwarder (idempotent)."""

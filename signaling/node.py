@@ -1,4 +1,4 @@
-"""Everything one running signaling node owns: store, SFU, event hubs, sockets, counters."""
+"""Everything one running signaling node owns: store, SFU, event hubs, sockets, metrics."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from sfu import SFU, SFUConfig
 from signaling.auth import TokenAuthority
 from signaling.events import ACTIVE_SPEAKER, EventMessages
 from signaling.hub import RoomHubs
-from signaling.metrics import Counters
+from signaling.metrics import Counters, NodeMetrics
 from signaling.presence import Presence
 from signaling.settings import Settings
 from signaling.shopping import ShoppingLimits
@@ -48,10 +48,12 @@ class Node:
     limits: ShoppingLimits = field(default_factory=ShoppingLimits)
     messages: EventMessages = field(default_factory=EventMessages)
     presence: Presence = field(init=False)
+    metrics: NodeMetrics = field(init=False)
     _closed: bool = False
 
     def __post_init__(self) -> None:
         self.presence = Presence(self)
+        self.metrics = NodeMetrics(self)
         self.hubs.feed_lost = self.presence.check_soon
 
     @classmethod
@@ -84,7 +86,9 @@ class Node:
             limits=ShoppingLimits(enabled=settings.rate_limits),
         )
         sfu.on_active_speaker = node.publish_speaker
+        sfu.on_first_forward = node.metrics.observe_first_forward
         node.presence.start()
+        node.metrics.start()
         return node
 
     async def publish_speaker(self, room_id: str, participant_id: str | None) -> None:
@@ -129,8 +133,8 @@ class Node:
         )
 
     async def close(self) -> None:
-        """Close sockets, subscriptions, presence, the SFU and the store, in that order
-        (idempotent)."""
+        """Close sockets, subscriptions, presence, the SFU, the store and the metrics' probe,
+        in that order (idempotent)."""
         if self._closed:
             return
         self._closed = True
@@ -139,3 +143,4 @@ class Node:
         await self.presence.close()
         await self.sfu.close()
         await self.store.close()
+        await self.metrics.close()

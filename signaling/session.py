@@ -78,6 +78,7 @@ class Session:
         self._close_code: int = WSCloseCode.OK
         self._task: asyncio.Task[None] | None = None
         self._answer_timer: asyncio.TimerHandle | None = None
+        self._offer_sent_at: float | None = None  # time.monotonic() of the unanswered offer
         #: What the participant said of its microphone and camera (None: never said).
         self._media_state: tuple[bool, bool] | None = None
         self._hidden: frozenset[str] = frozenset()  # whose video the client does not show
@@ -153,6 +154,7 @@ class Session:
     def receive(self, text: str) -> None:
         """A text frame from the client."""
         self._node.counters.messages_received += 1
+        received_at = time.monotonic()
         try:
             message = wire.parse_client_message(text)
         except wire.ProtocolError as exc:
@@ -164,7 +166,7 @@ class Session:
             internal = wire.ErrorCode.INTERNAL
             self._enqueue(partial(self._send_error, internal, "internal error", None))
             return
-        self._enqueue(partial(self._handle, message))
+        self._enqueue(partial(self._handle, message, received_at))
 
     def receive_invalid(self, why: str) -> None:
         """A frame that cannot be a message (binary)."""
@@ -202,12 +204,12 @@ class Session:
 
     # --- client messages -------------------------------------------------------------------------
 
-    async def _handle(self, message: wire.ClientMessage) -> None:
+    async def _handle(self, message: wire.ClientMessage, received_at: float) -> None:
         try:
             if isinstance(message, wire.Ping):
                 await self._send(wire.Pong(nonce=message.nonce))
             elif isinstance(message, wire.Join):
-                await self._join(message)
+                await self._join(message, received_at)
             elif self.state is not SessionState.JOINED:
                 raise SignalingError(
                     wire.ErrorCode.NOT_JOINED, f"join a room before sending {message.type}"
@@ -252,7 +254,7 @@ class Session:
                     code, error_message(exc), message.type, **error_details(exc)
                 )
 
-    async def _join(self, message: wire.Join) -> None:
+    async def _join(self, message: wire.Join, received_at: float) -> None:
         if self.state is SessionState.JOINED:
             raise SignalingError(wire.ErrorCode.ALREADY_JOINED, f"already in room {self.room_id}")
         room_id = self._room_of(message)
@@ -288,6 +290,7 @@ class Session:
         self._watch_round(room_snapshot)
         self._media_state = None
         await self._send(events.joined(room_snapshot, participant, self._resume_for(participant)))
+        node.metrics.join_seconds.observe(time.monotonic() - received_at)
         self._media = media = node.sfu.room(room_id)
         try:
             self._peer = await media.add_peer(
@@ -368,6 +371,9 @@ class Session:
             raise SignalingError(wire.ErrorCode.NEGOTIATION_FAILED, "no offer is pending")
         await self._peer.set_answer(sdp)
         self._stop_answer_timer()
+        sent_at, self._offer_sent_at = self._offer_sent_at, None
+        if sent_at is not None:
+            self._node.metrics.offer_answer_seconds.observe(time.monotonic() - sent_at)
 
     def _stop_answer_timer(self) -> None:
         if self._answer_timer is not None:
@@ -434,6 +440,7 @@ class Session:
         self.state = SessionState.LEFT
         self.room_id, self.participant, self._media, self._peer = None, None, None, None
         self._stop_answer_timer()
+        self._offer_sent_at = None
         node = self._node
         await node.hubs.remove(room_id, self)
         # The seat first, so it is free the moment its holder leaves (a rejoin never meets
@@ -494,6 +501,7 @@ class Session:
     async def _send_offer(self, peer_id: str, offer: Offer) -> None:
         if self._is_current(peer_id):
             await self._send(events.offer(offer))
+            self._offer_sent_at = time.monotonic()
             peer = self._peer
             if self._answer_timer is None and peer is not None:
                 self._answer_timer = asyncio.get_running_loop().call_later(

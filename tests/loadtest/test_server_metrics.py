@@ -72,3 +72,26 @@ def test_a_server_without_packet_counters_says_so() -> None:
     assert (w["cpu_cores"], w["packets_out_per_s"], w["us_per_forwarded_packet"]) == (1.0, None,
                                                                                       None)
     assert w["packet_metrics_exposed"] is False
+
+
+def test_node_wide_names_win_over_per_room_ones_and_histogram_parts() -> None:
+    # Per-room series share the fragment but vanish with their room; histogram parts are
+    # not values. coshop's node-wide series must be the ones read.
+    s = sample(parse(
+        'coshop_room_packets_out_total{room="a"} 5\n'
+        "coshop_sfu_packets_out_total 900\n"
+        'coshop_track_packets_in_total{room="a",participant="p",kind="video"} 3\n'
+        "coshop_sfu_packets_in_total 400\n"
+        'coshop_event_loop_lag_distribution_seconds_bucket{le="0.001"} 7\n'
+        "coshop_event_loop_lag_distribution_seconds_count 7\n"
+        "coshop_event_loop_lag_seconds 0.002\n"
+    ), 0)
+    assert (s.packets_out, s.packets_in) == (900, 400)
+    assert s.loop_lag_ms == pytest.approx(2.0)
+
+
+def test_fragment_search_skips_histogram_parts() -> None:
+    s = sample(parse(
+        'other_loop_lag_hist_seconds_bucket{le="1"} 9\nother_loop_lag_seconds 0.5\n'
+    ), 0)
+    assert s.loop_lag_ms == pytest.approx(500.0)

@@ -114,21 +114,29 @@ async def test_healthz_and_metrics(client: Client, connect: Connect) -> None:
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     text = await response.text()
-    values = dict(
-        line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#")
-    )
-    assert values['coshop_node_info{node_id="test-node",store="memory"}'] == "1"
-    assert values["coshop_rooms"] == "1"
-    assert values["coshop_participants"] == "1"
-    assert values["coshop_ws_connections"] == "1"
-    assert values["coshop_ws_connections_total"] == "1"
-    assert values['coshop_ws_errors_total{code="bad_message"}'] == "1"
-    assert int(values["coshop_ws_messages_received_total"]) == 2
-    assert int(values["coshop_ws_messages_sent_total"]) >= 2
-    assert values["coshop_sfu_peers"] == "1"
+    values = {
+        name: float(number)
+        for name, number in (
+            line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#")
+        )
+    }
+    assert values['coshop_node_info{node_id="test-node",store="memory"}'] == 1
+    assert values["coshop_rooms"] == 1
+    assert values["coshop_participants"] == 1
+    assert values["coshop_ws_connections"] == 1
+    assert values["coshop_ws_connections_total"] == 1
+    assert values['coshop_ws_errors_total{code="bad_message"}'] == 1
+    assert values["coshop_ws_messages_received_total"] == 2
+    assert values["coshop_ws_messages_sent_total"] >= 2
+    assert values["coshop_sfu_peers"] == 1
     assert "coshop_sfu_packets_in_total" in values
-    assert float(values["process_cpu_seconds_total"]) > 0
-    assert int(values["process_resident_memory_bytes"]) > 0
+    assert values["process_cpu_seconds_total"] > 0
+    assert values["process_resident_memory_bytes"] > 0
+    assert values["process_open_fds"] > 0
+    assert values["coshop_asyncio_tasks"] > 0
+    assert values["coshop_join_seconds_count"] == 1
+    assert values['coshop_room_peers{room="m1"}'] == 1
+    assert "coshop_event_loop_lag_seconds" in values
 
 
 async def test_openapi_describes_every_api_route(client: Client) -> None:
