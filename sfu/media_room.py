@@ -47,6 +47,7 @@ class MediaRoom:
         self._on_empty = on_empty
         self._tasks = TaskSet(f"room:{room_id}")
         self._closed = False
+        self._sdp_lane = asyncio.Lock()  # one SDP step at a time in this room (Peer._lane)
         self._on_active_speaker = on_active_speaker
         self.speakers = SpeakerDetector()
         self._speaker_loop_started = False
@@ -74,6 +75,7 @@ class MediaRoom:
             on_source_ready=self._source_ready,
             on_failed=self._peer_failed,
             on_first_forward=self._on_first_forward,
+            lane=self._sdp_lane,
         )
         for source in peer.sources.values():
             for ledger in self._ledgers:

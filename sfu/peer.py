@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -105,8 +106,14 @@ class Peer:
         on_source_ready: Callable[[TrackSource], None],
         on_failed: Callable[[Peer, str], None],
         on_first_forward: FirstForwardCallback | None = None,
+        lane: asyncio.Lock | None = None,
     ) -> None:
         self.id = peer_id
+        #: Held for each SDP step (createOffer, setLocalDescription, parsing and applying an
+        #: answer). A room shares one, so a join or a leave that renegotiates everyone runs
+        #: those ~10 ms steps one at a time, with forwarding in between, instead of piling
+        #: them into one long stall of every stream (issue 18).
+        self._lane = lane or asyncio.Lock()
         self.listener = listener
         self.state = PeerState.NEW
         self.sources: dict[str, TrackSource] = {}
@@ -231,9 +238,11 @@ class Peer:
         if self.closed:
             return  # the peer was closed while this offer was being prepared
         try:
-            offer = await self.pc.createOffer()
-            sdp = self._own_payload_types(offer.sdp)
-            await self.pc.setLocalDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            async with self._lane:
+                offer = await self.pc.createOffer()
+                sdp = self._own_payload_types(offer.sdp)
+            async with self._lane:
+                await self.pc.setLocalDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         except SDP_ERRORS:
             if self.closed:
                 return
@@ -269,9 +278,11 @@ class Peer:
     async def set_answer(self, sdp: str) -> None:
         """Apply the participant's answer to the latest offer."""
         self._negotiator.check_answer()
-        parse_answer(sdp)
+        async with self._lane:
+            parse_answer(sdp)
         try:
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+            async with self._lane:
+                await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         except SDP_ERRORS as exc:
             if self.closed:
                 raise NegotiationError("peer connection is closed") from exc
