@@ -100,9 +100,9 @@ class Fillers:
             self.proc.wait()
 
 
-async def room_settled(url: str, room: str, size: int, timeout: float = 15) -> None:
+async def room_settled(url: str, room: str, size: int, limit: float = 15) -> None:
     """Wait until the room holds ``size`` participants again, then let renegotiation finish."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit
     async with aiohttp.ClientSession() as session:
         while True:
             async with session.get(f"{url}/api/rooms/{room}") as resp:
@@ -121,7 +121,7 @@ def _ms(t: float | None, start: float) -> float | None:
     return None if t is None else 1000 * (t - start)
 
 
-async def sfu_join(url: str, room: str, colours: dict[str, int], timeout: float) -> dict[str, Any]:
+async def sfu_join(url: str, room: str, colours: dict[str, int], limit: float) -> dict[str, Any]:
     """One timed join into a room whose publishers are ``colours`` (id -> colour)."""
     client = RoomClient(url, "joiner", JOINER_COLOUR)
     client.expected_colour = colours.get
@@ -129,7 +129,7 @@ async def sfu_join(url: str, room: str, colours: dict[str, int], timeout: float)
     try:
         await client.join(room)
         expected = set(colours)
-        complete = await client.wait_frames(expected, timeout)
+        complete = await client.wait_frames(expected, limit)
         tl = client.timeline
         unexpected = client.remote_publishers() - expected
     finally:
@@ -172,23 +172,23 @@ def _progress(monitor: LoadMonitor, text: str) -> None:
 
 
 async def aiortc_room(
-    url: str, size: int, joins: int, timeout: float, monitor: LoadMonitor
+    url: str, size: int, joins: int, limit: float, monitor: LoadMonitor
 ) -> dict[str, Any]:
     room = f"join{size}-{int(time.time())}"
     fillers = Fillers()
     try:
         _progress(monitor, f"aiortc {size}-room: {size - 1} publishers joining (worker process)")
         colours = await fillers.fill(url, room, size - 1)
-        await sfu_join(url, room, colours, timeout)  # warm-up: not counted
+        await sfu_join(url, room, colours, limit)  # warm-up: not counted
         await room_settled(url, room, size - 1)
         sfu: list[dict[str, Any]] = []
         direct: list[dict[str, Any]] = []
         m0 = scrape(url)
         for k in range(joins):
             # Interleaved: SFU join k, then direct call k, under the same machine load.
-            s = await sfu_join(url, room, colours, timeout)
+            s = await sfu_join(url, room, colours, limit)
             await room_settled(url, room, size - 1)
-            d = direct_sample(await direct_first_frame(*DIRECT_COLOURS, timeout=timeout))
+            d = direct_sample(await direct_first_frame(*DIRECT_COLOURS, limit=limit))
             sfu.append(s)
             direct.append(d)
             _progress(
@@ -225,10 +225,14 @@ def summarize_aiortc(
         ]
         per_pub[colour] = {"from_join": stats(from_join), "from_subscribe": stats(from_sub)}
     pairs = [v for s in sfu for v in s["per_publisher_from_subscribe_ms"].values()]
-    phases = {
-        name: stats([s["phases_ms"][name] for s in sfu if s["phases_ms"][name] is not None])
-        for name in sfu[0]["phases_ms"]
-    } if sfu else {}
+    phases = (
+        {
+            name: stats([s["phases_ms"][name] for s in sfu if s["phases_ms"][name] is not None])
+            for name in sfu[0]["phases_ms"]
+        }
+        if sfu
+        else {}
+    )
     d_first = [d["first_ms"] for d in direct if d["first_ms"] is not None]
     d_answer = [d["from_answer_ms"] for d in direct if d["from_answer_ms"] is not None]
     return {
@@ -258,7 +262,9 @@ def summarize_browser(result: dict[str, Any]) -> dict[str, Any]:
         "fill": result["fill"],
         "joins": len(samples),
         "incomplete_joins": sum(1 for s in samples if not s["complete"]),
-        "click_to_joined_ms": stats([s["joined_ms"] for s in samples if s["joined_ms"] is not None]),
+        "click_to_joined_ms": stats(
+            [s["joined_ms"] for s in samples if s["joined_ms"] is not None]
+        ),
         "click_to_first_tile_ms": stats(
             [s["first_ms"] for s in samples if s["first_ms"] is not None]
         ),
@@ -291,7 +297,11 @@ def print_report(out: dict[str, Any]) -> None:
     print(
         f"machine: {m['cores']} cores; load average before {m['load_before']}, "
         f"after {m['load_after']}, peak 1-min {m['load_peak']:.2f}"
-        + ("  ** SATURATED (load > cores): figures include waiting for CPU **" if m["saturated"] else "")
+        + (
+            "  ** SATURATED (load > cores): figures include waiting for CPU **"
+            if m["saturated"]
+            else ""
+        )
     )
     print(f"server: coshop serve on loopback ({out['server']}), its own process")
     for r in out["aiortc"]:
@@ -302,32 +312,65 @@ def print_report(out: dict[str, Any]) -> None:
             f"process, received undecoded) + 1 joiner (publishes, decodes) in this process; "
             f"{r['joins']} joins, {r['incomplete_joins']} incomplete"
         )
-        print(_row("join -> first remote frame decoded", r["join_to_first_frame_ms"], TARGETS_MS["first"]))
-        print(_row(f"join -> frames from all {n - 1} publishers", r["join_to_all_frames_ms"], TARGETS_MS["all"]))
+        print(
+            _row(
+                "join -> first remote frame decoded",
+                r["join_to_first_frame_ms"],
+                TARGETS_MS["first"],
+            )
+        )
+        print(
+            _row(
+                f"join -> frames from all {n - 1} publishers",
+                r["join_to_all_frames_ms"],
+                TARGETS_MS["all"],
+            )
+        )
         worst = max(
-            (p["from_subscribe"]["p95"] for p in r["per_publisher"].values() if p["from_subscribe"]["p95"] is not None),
+            (
+                p["from_subscribe"]["p95"]
+                for p in r["per_publisher"].values()
+                if p["from_subscribe"]["p95"] is not None
+            ),
             default=None,
         )
         print(
-            _row("late joiner: slot answered -> 1st frame, all pairs", r["late_joiner_subscribe_to_first_frame_ms"])
+            _row(
+                "late joiner: slot answered -> 1st frame, all pairs",
+                r["late_joiner_subscribe_to_first_frame_ms"],
+            )
         )
         print(
             f"  {'  worst publisher p95':44s} {_fmt(worst):>22s}        "
             f"target p95 < {TARGETS_MS['late_every_publisher']:.0f} ms: "
             f"{_mark(worst, TARGETS_MS['late_every_publisher'])}"
         )
-        print("  per publisher (pubI joined I-th)          from join p50/p95      from slot answered p50/p95")
+        print(
+            "  per publisher (pubI joined I-th)"
+            "          from join p50/p95      from slot answered p50/p95"
+        )
         for colour, p in r["per_publisher"].items():
             fj, fs = p["from_join"], p["from_subscribe"]
             print(
                 f"    pub{colour:<3d} {'':33s}{_fmt(fj['p50']):>8s} / {_fmt(fj['p95']):<8s}   "
                 f"{_fmt(fs['p50']):>8s} / {_fmt(fs['p95']):<8s}"
             )
-        print(_row("baseline: direct aiortc call, offer -> 1st frame", r["direct_setup_to_first_frame_ms"]))
-        print(_row("baseline: direct, answer applied -> 1st frame", r["direct_answer_to_first_frame_ms"]))
+        print(
+            _row(
+                "baseline: direct aiortc call, offer -> 1st frame",
+                r["direct_setup_to_first_frame_ms"],
+            )
+        )
+        print(
+            _row(
+                "baseline: direct, answer applied -> 1st frame",
+                r["direct_answer_to_first_frame_ms"],
+            )
+        )
         sf, df = r["join_to_first_frame_ms"], r["direct_setup_to_first_frame_ms"]
         if sf["p50"] is not None and df["p50"] is not None:
-            print(f"  {'SFU added (first frame, p50 / p95)':44s} {sf['p50'] - df['p50']:.0f} ms / {sf['p95'] - df['p95']:.0f} ms")
+            added = f"{sf['p50'] - df['p50']:.0f} ms / {sf['p95'] - df['p95']:.0f} ms"
+            print(f"  {'SFU added (first frame, p50 / p95)':44s} {added}")
         ph = r["phases_ms"]
         print(
             "  phases after join, p50 (ms): "
@@ -335,8 +378,9 @@ def print_report(out: dict[str, Any]) -> None:
             + f"; offers per join p50 {_fmt(r['offers_per_join']['p50'], '')}"
         )
         print(
-            f"  server: {r['server_keyframe_requests']:.0f} keyframe requests, {r['server_plis_sent']:.0f} PLIs "
-            f"sent during the joins; frames with the wrong colour on a slot: {r['wrong_colour_frames']}"
+            f"  server: {r['server_keyframe_requests']:.0f} keyframe requests, "
+            f"{r['server_plis_sent']:.0f} PLIs sent during the joins; "
+            f"frames with the wrong colour on a slot: {r['wrong_colour_frames']}"
         )
     for note in out["chromium_notes"]:
         print()
@@ -350,12 +394,25 @@ def print_report(out: dict[str, Any]) -> None:
         )
         print()
         print(
-            f"Chromium, {n}-person room: {who} + 1 Chromium joiner page, headless, fake camera/mic, "
-            f"one browser process tree on this machine; {r['joins']} joins, {r['incomplete_joins']} incomplete"
+            f"Chromium, {n}-person room: {who} + 1 Chromium joiner page, headless, "
+            f"fake camera/mic, one browser process tree on this machine; {r['joins']} joins, "
+            f"{r['incomplete_joins']} incomplete"
         )
         print(_row("join click -> joined (snapshot)", r["click_to_joined_ms"]))
-        print(_row("join click -> first remote tile playing", r["click_to_first_tile_ms"], TARGETS_MS["first"]))
-        print(_row(f"join click -> all {n - 1} remote tiles playing", r["click_to_all_tiles_ms"], TARGETS_MS["all"]))
+        print(
+            _row(
+                "join click -> first remote tile playing",
+                r["click_to_first_tile_ms"],
+                TARGETS_MS["first"],
+            )
+        )
+        print(
+            _row(
+                f"join click -> all {n - 1} remote tiles playing",
+                r["click_to_all_tiles_ms"],
+                TARGETS_MS["all"],
+            )
+        )
     print()
     print(
         "targets (issue 8, not a test): first remote frame p95 < 500 ms, all tiles p95 < 1 s, "
@@ -390,7 +447,11 @@ def main() -> int:
     max_pages = args.max_pages if args.max_pages is not None else 2 * monitor.cores
     print(
         f"{monitor.cores} cores, load average {tuple(round(x, 2) for x in monitor.before)}"
-        + (" (already above the core count: expect slow figures)" if monitor.before[0] > monitor.cores else ""),
+        + (
+            " (already above the core count: expect slow figures)"
+            if monitor.before[0] > monitor.cores
+            else ""
+        ),
         flush=True,
     )
     port = free_port()
@@ -400,7 +461,9 @@ def main() -> int:
     out: dict[str, Any] = {"server": url, "aiortc": [], "chromium": [], "chromium_notes": []}
     try:
         for size in sizes:
-            out["aiortc"].append(asyncio.run(aiortc_room(url, size, args.joins, args.timeout, monitor)))
+            out["aiortc"].append(
+                asyncio.run(aiortc_room(url, size, args.joins, args.timeout, monitor))
+            )
         why = unavailable(args.chromium) if browser_sizes else None
         if why is not None:
             out["chromium_notes"].append(f"not run: {why}")
@@ -413,8 +476,13 @@ def main() -> int:
                     f"camera and decodes every other tile); {size - 1} aiortc publishers fill the "
                     "room and one Chromium page joins"
                 )
-            _progress(monitor, f"Chromium {size}-room: filling with {size - 1} {'pages' if chromium_fill else 'aiortc publishers'}")
-            out["chromium"].append(summarize_browser(asyncio.run(browser_room(url, size, args, chromium_fill, monitor))))
+            fill = "Chromium pages" if chromium_fill else "aiortc publishers"
+            _progress(monitor, f"Chromium {size}-room: filling with {size - 1} {fill}")
+            out["chromium"].append(
+                summarize_browser(
+                    asyncio.run(browser_room(url, size, args, chromium_fill, monitor))
+                )
+            )
     finally:
         server.terminate()
         server.wait(timeout=15)
@@ -458,7 +526,7 @@ async def browser_room(
             aiortc_fill=aiortc_fill,
             room_settled=settled,
             progress=lambda text: _progress(monitor, text),
-            timeout=max(args.timeout, 20.0),
+            limit=max(args.timeout, 20.0),
         )
     finally:
         if fillers is not None:

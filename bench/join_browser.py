@@ -99,13 +99,13 @@ class BrowserRoom:
         self.fillers.append((context, page))
         return str(await page.evaluate("() => window.coshop.room.you.id"))
 
-    async def fillers_playing(self, timeout: float = 60) -> None:
+    async def fillers_playing(self, limit: float = 60) -> None:
         """Every filler page shows every other filler's video decoding."""
         n = len(self.fillers) - 1
         for _context, page in self.fillers:
-            await page.wait_for_function(_PLAYING, arg=n, timeout=timeout * 1000)
+            await page.wait_for_function(_PLAYING, arg=n, timeout=limit * 1000)
 
-    async def timed_join(self, name: str, expected: set[str], timeout: float) -> dict[str, Any]:
+    async def timed_join(self, name: str, expected: set[str], limit: float) -> dict[str, Any]:
         """Open a page, click join, wait until every expected remote tile plays; then leave."""
         context, page = await self._open()
         try:
@@ -117,7 +117,7 @@ class BrowserRoom:
                 await page.wait_for_function(
                     "() => Object.keys(window.__joinbench.first).length >= "
                     "window.__joinbench.expected",
-                    timeout=timeout * 1000,
+                    timeout=limit * 1000,
                 )
             except Exception as exc:  # playwright's TimeoutError: keep what arrived
                 if type(exc).__name__ != "TimeoutError":
@@ -153,7 +153,7 @@ async def run_browser_room(
     aiortc_fill: Callable[[str, int], Awaitable[dict[str, int]]],
     room_settled: Callable[[str, int], Awaitable[None]],
     progress: Progress,
-    timeout: float = 20,
+    limit: float = 20,
 ) -> dict[str, Any]:
     """Time ``joins`` Chromium joins into a room of ``size`` (the joiner included)."""
     from playwright.async_api import async_playwright
@@ -170,17 +170,19 @@ async def run_browser_room(
                 await broom.fillers_playing()
             else:
                 ids = set(await aiortc_fill(room, size - 1))
-            progress(f"  room ready ({size - 1} {'Chromium pages' if chromium_fill else 'aiortc publishers'}); warm-up join")
-            await broom.timed_join("warmup", ids, timeout)
+            fill = "Chromium pages" if chromium_fill else "aiortc publishers"
+            progress(f"  room ready ({size - 1} {fill}); warm-up join")
+            await broom.timed_join("warmup", ids, limit)
             await room_settled(room, size - 1)
             for k in range(joins):
                 started = time.monotonic()
-                sample = await broom.timed_join(f"joiner{k}", ids, timeout)
+                sample = await broom.timed_join(f"joiner{k}", ids, limit)
                 samples.append(sample)
                 await room_settled(room, size - 1)
                 progress(
-                    f"  chromium {size}-room join {k + 1}/{joins}: first {_ms(sample['first_ms'])}, "
-                    f"all {_ms(sample['all_ms'])} ({time.monotonic() - started:.1f} s incl. page load)"
+                    f"  chromium {size}-room join {k + 1}/{joins}: "
+                    f"first {_ms(sample['first_ms'])}, all {_ms(sample['all_ms'])} "
+                    f"({time.monotonic() - started:.1f} s incl. page load)"
                 )
         finally:
             await broom.close()

@@ -56,7 +56,7 @@ async def main() -> None:
         elif cmd["cmd"] == "quit":
             break
     for client in clients:
-        await client.leave(timeout=1)
+        await client.leave(limit=1)
 
 
 if __name__ == "__main__":

@@ -163,9 +163,9 @@ class Participant:
                 self.timeline.first_frame[source] = now
                 self._progress.set()
 
-    async def wait_frames(self, sources: set[str], timeout: float) -> bool:
-        """Wait until a first frame arrived from every one of ``sources``; False on timeout."""
-        deadline = time.monotonic() + timeout
+    async def wait_frames(self, sources: set[str], limit: float) -> bool:
+        """Wait until a first frame arrived from every one of ``sources``; False on time-out."""
+        deadline = time.monotonic() + limit
         while not sources <= set(self.timeline.first_frame):
             left = deadline - time.monotonic()
             if left <= 0:
@@ -200,6 +200,7 @@ class RoomClient(Participant):
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
         self._joined = asyncio.Event()
+        self._left = asyncio.Event()
         self._attached = False
         self._answering = asyncio.Lock()
         self.pending_offer = False
@@ -210,12 +211,12 @@ class RoomClient(Participant):
         self._ws = await self._session.ws_connect(self.base_url.replace("http", "ws", 1) + "/ws")
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
-    async def join(self, room: str, timeout: float = 10) -> None:
+    async def join(self, room: str, limit: float = 10) -> None:
         """Send ``join`` (the timeline starts here) and wait for ``joined``."""
         assert self._ws is not None
         self.timeline.started = time.monotonic()
         await self._ws.send_str(json.dumps({"type": "join", "room": room, "name": self.name}))
-        await asyncio.wait_for(self._joined.wait(), timeout)
+        await asyncio.wait_for(self._joined.wait(), limit)
         if self.me is None:
             raise RuntimeError(f"{self.name}: join refused: {self.errors[-1:]}")
 
@@ -256,6 +257,7 @@ class RoomClient(Participant):
                     self._joined.set()
             elif kind == "left":
                 self.left = msg["reason"]
+                self._left.set()
 
     async def _answer(self, msg: dict[str, Any]) -> None:
         assert self._ws is not None
@@ -281,14 +283,13 @@ class RoomClient(Participant):
             self.timeline.subscribed.setdefault(source, now)
         self.pending_offer = False
 
-    async def leave(self, timeout: float = 5) -> None:
+    async def leave(self, limit: float = 5) -> None:
         """Send ``leave`` and wait for ``left`` (best effort), then close everything."""
         if self._ws is not None and not self._ws.closed and self.me is not None:
             with contextlib.suppress(ConnectionError):
                 await self._ws.send_str(json.dumps({"type": "leave"}))
-            deadline = time.monotonic() + timeout
-            while self.left is None and time.monotonic() < deadline:
-                await asyncio.sleep(0.02)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._left.wait(), limit)
         await self.close()
 
     async def close(self) -> None:
@@ -303,7 +304,7 @@ class RoomClient(Participant):
         await super().close()
 
 
-async def direct_first_frame(index_a: int, index_b: int, timeout: float = 10) -> JoinTimeline:
+async def direct_first_frame(index_a: int, index_b: int, limit: float = 10) -> JoinTimeline:
     """A direct aiortc-to-aiortc call over loopback, signaled in-process: the baseline.
 
     The timeline starts when A begins its offer and ends at B's first decoded frame from A.
@@ -314,8 +315,6 @@ async def direct_first_frame(index_a: int, index_b: int, timeout: float = 10) ->
     try:
         timeline = b.timeline
         timeline.started = time.monotonic()
-        for p in (a, b):
-            assert p.audio is not None and p.video is not None
         assert a.audio is not None and a.video is not None
         a.pc.addTrack(a.audio)
         a.pc.addTrack(a.video)
@@ -332,7 +331,7 @@ async def direct_first_frame(index_a: int, index_b: int, timeout: float = 10) ->
         timeline.answers.append(time.monotonic())
         timeline.subscribed["direct-a"] = timeline.answers[-1]
         await a.pc.setRemoteDescription(b.pc.localDescription)
-        if not await b.wait_frames({"direct-a"}, timeout):
+        if not await b.wait_frames({"direct-a"}, limit):
             raise RuntimeError("direct baseline: no frame decoded")
         return timeline
     finally:
