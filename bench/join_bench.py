@@ -269,6 +269,10 @@ def summarize_browser(result: dict[str, Any]) -> dict[str, Any]:
             [s["first_ms"] for s in samples if s["first_ms"] is not None]
         ),
         "click_to_all_tiles_ms": stats([s["all_ms"] for s in samples if s["all_ms"] is not None]),
+        "phases_ms": {
+            name: stats([s["phases_ms"][name] for s in samples if s["phases_ms"][name] is not None])
+            for name in (samples[0]["phases_ms"] if samples else {})
+        },
         "samples": samples,
     }
 
@@ -398,7 +402,10 @@ def print_report(out: dict[str, Any]) -> None:
             f"fake camera/mic, one browser process tree on this machine; {r['joins']} joins, "
             f"{r['incomplete_joins']} incomplete"
         )
-        print(_row("join click -> joined (snapshot)", r["click_to_joined_ms"]))
+        print(
+            "  phases after the click, p50 (ms): "
+            + ", ".join(f"{k} {_fmt(v['p50'], '')}" for k, v in r["phases_ms"].items())
+        )
         print(
             _row(
                 "join click -> first remote tile playing",

@@ -53,6 +53,31 @@ _INSTALL_TIMER = """
 }
 """
 
+# Stamps the page's signaling: when the socket opened, each message type sent and received.
+_WATCH_SOCKET = """
+(() => {
+  const log = (window.__joinbenchWs = { open: null, sent: {}, recv: {} });
+  const stamp = (table, data) => {
+    try {
+      const type = JSON.parse(data).type;
+      (table[type] = table[type] || []).push(performance.now());
+    } catch (e) { /* not JSON: not ours to time */ }
+  };
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('open', () => { log.open = performance.now(); });
+      this.addEventListener('message', (event) => stamp(log.recv, event.data));
+    }
+    send(data) {
+      stamp(log.sent, data);
+      return super.send(data);
+    }
+  };
+})();
+"""
+
 _PLAYING = """
 (n) => [...document.querySelectorAll('#grid .tile:not(.self) video')]
   .filter((v) => v.getVideoPlaybackQuality().totalVideoFrames > 0).length >= n
@@ -85,6 +110,7 @@ class BrowserRoom:
         context = await self.browser.new_context(
             viewport={"width": 1280, "height": 720}, permissions=["camera", "microphone"]
         )
+        await context.add_init_script(_WATCH_SOCKET)
         page = await context.new_page()
         await page.goto(f"{self.url}/r/{self.room}")
         await page.wait_for_function("() => window.coshop && !window.coshop.media.starting")
@@ -124,13 +150,31 @@ class BrowserRoom:
                     raise
                 complete = False
             t: dict[str, Any] = await page.evaluate("() => window.__joinbench")
+            ws: dict[str, Any] = await page.evaluate("() => window.__joinbenchWs")
         finally:
             await context.close()
         click = t["click"]
+
+        def nth(table: dict[str, list[float]], kind: str, i: int) -> float | None:
+            stamps = table.get(kind, [])
+            return stamps[i] - click if len(stamps) > i else None
+
+        phases = {
+            "ws_open": None if ws["open"] is None else ws["open"] - click,
+            "join_sent": nth(ws["sent"], "join", 0),
+            "joined": nth(ws["recv"], "joined", 0),
+            "offer1": nth(ws["recv"], "offer", 0),
+            "answer1": nth(ws["sent"], "answer", 0),
+            "offer2": nth(ws["recv"], "offer", 1),
+            "answer2": nth(ws["sent"], "answer", 1),
+            "joined_shown": None if t["joined"] is None else t["joined"] - click,
+        }
         first = {pid: at - click for pid, at in t["first"].items() if pid in expected}
         return {
             "complete": complete and set(first) == expected,
-            "joined_ms": None if t["joined"] is None else t["joined"] - click,
+            "joined_ms": phases["joined_shown"],
+            "phases_ms": phases,
+            "offers": len(ws["recv"].get("offer", [])),
             "first_ms": min(first.values()) if first else None,
             "all_ms": max(first.values()) if complete and set(first) == expected else None,
             "per_source_ms": first,
