@@ -43,12 +43,19 @@ class LoadMonitor:
         self.cores = os.cpu_count() or 1
         self.before = os.getloadavg()
         self.peak = self.before[0]
+        self.section_peak = self.peak
         self.after: tuple[float, float, float] | None = None
+        self.started = time.monotonic()
 
     def sample(self) -> float:
         load = os.getloadavg()[0]
         self.peak = max(self.peak, load)
+        self.section_peak = max(self.section_peak, load)
         return load
+
+    def start_section(self) -> None:
+        """Track the peak load of one part of the run separately."""
+        self.section_peak = os.getloadavg()[0]
 
     def finish(self) -> None:
         self.after = os.getloadavg()
@@ -175,6 +182,7 @@ async def aiortc_room(
     url: str, size: int, joins: int, limit: float, monitor: LoadMonitor
 ) -> dict[str, Any]:
     room = f"join{size}-{int(time.time())}"
+    monitor.start_section()
     fillers = Fillers()
     try:
         _progress(monitor, f"aiortc {size}-room: {size - 1} publishers joining (worker process)")
@@ -199,7 +207,8 @@ async def aiortc_room(
         m1 = scrape(url)
     finally:
         fillers.close()
-    return summarize_aiortc(size, sfu, direct, m0, m1)
+    monitor.sample()
+    return dict(summarize_aiortc(size, sfu, direct, m0, m1), load_peak=monitor.section_peak)
 
 
 def summarize_aiortc(
@@ -287,6 +296,11 @@ def _mark(p95: float | int | None, target: float) -> str:
     return "pass" if p95 < target else "MISS"
 
 
+def _load_line(peak: float, cores: int) -> str:
+    flag = "  ** SATURATED: these figures include waiting for CPU **" if peak > cores else ""
+    return f"  1-min load average peaked at {peak:.1f} on {cores} cores during this part{flag}"
+
+
 def _row(label: str, st: dict[str, Any], target: float | None = None) -> str:
     text = f"  {label:44s} p50 {_fmt(st['p50']):>8s}  p95 {_fmt(st['p95']):>8s}  n={st['n']:<3d}"
     if target is not None:
@@ -307,7 +321,10 @@ def print_report(out: dict[str, Any]) -> None:
             else ""
         )
     )
-    print(f"server: coshop serve on loopback ({out['server']}), its own process")
+    print(
+        f"server: coshop serve on loopback ({out['server']}), its own process; "
+        f"run took {m['elapsed_s']:.0f} s"
+    )
     for r in out["aiortc"]:
         n = r["size"]
         print()
@@ -316,6 +333,7 @@ def print_report(out: dict[str, Any]) -> None:
             f"process, received undecoded) + 1 joiner (publishes, decodes) in this process; "
             f"{r['joins']} joins, {r['incomplete_joins']} incomplete"
         )
+        print(_load_line(r["load_peak"], m["cores"]))
         print(
             _row(
                 "join -> first remote frame decoded",
@@ -402,6 +420,7 @@ def print_report(out: dict[str, Any]) -> None:
             f"fake camera/mic, one browser process tree on this machine; {r['joins']} joins, "
             f"{r['incomplete_joins']} incomplete"
         )
+        print(_load_line(r["load_peak"], m["cores"]))
         print(
             "  phases after the click, p50 (ms): "
             + ", ".join(f"{k} {_fmt(v['p50'], '')}" for k, v in r["phases_ms"].items())
@@ -479,17 +498,16 @@ def main() -> int:
             if not chromium_fill:
                 out["chromium_notes"].append(
                     f"a {size}-person room of Chromium pages was not run: this machine has "
-                    f"{monitor.cores} cores and takes at most {max_pages} pages (each encodes its "
-                    f"camera and decodes every other tile); {size - 1} aiortc publishers fill the "
-                    "room and one Chromium page joins"
+                    f"{monitor.cores} cores, and at most {max_pages} Chromium page(s) run on it "
+                    f"(each encodes its camera and decodes every other tile); {size - 1} aiortc "
+                    "publishers fill the room and one Chromium page joins"
                 )
             fill = "Chromium pages" if chromium_fill else "aiortc publishers"
             _progress(monitor, f"Chromium {size}-room: filling with {size - 1} {fill}")
-            out["chromium"].append(
-                summarize_browser(
-                    asyncio.run(browser_room(url, size, args, chromium_fill, monitor))
-                )
-            )
+            monitor.start_section()
+            result = asyncio.run(browser_room(url, size, args, chromium_fill, monitor))
+            monitor.sample()
+            out["chromium"].append(dict(summarize_browser(result), load_peak=monitor.section_peak))
     finally:
         server.terminate()
         server.wait(timeout=15)
@@ -501,6 +519,7 @@ def main() -> int:
         "load_after": [round(x, 2) for x in monitor.after],
         "load_peak": monitor.peak,
         "saturated": monitor.saturated,
+        "elapsed_s": round(time.monotonic() - monitor.started, 1),
     }
     print_report(out)
     if args.json:
