@@ -66,8 +66,8 @@ class LoadMonitor:
         return self.peak > self.cores
 
 
-class Fillers:
-    """A join_fillers.py subprocess holding the room's other publishers."""
+class FillerProcess:
+    """One join_fillers.py subprocess (JSON lines on stdio)."""
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
@@ -87,14 +87,11 @@ class Fillers:
         reply: dict[str, Any] = json.loads(line)
         return reply
 
-    async def fill(self, url: str, room: str, count: int) -> dict[str, int]:
-        """Join ``count`` publishers; their participant ids and colours."""
+    async def call(self, cmd: dict[str, Any]) -> dict[str, Any]:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps({"cmd": "fill", "url": url, "room": room, "count": count}))
-        self.proc.stdin.write("\n")
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
         self.proc.stdin.flush()
-        reply = await asyncio.get_running_loop().run_in_executor(None, self._recv)
-        return {pid: int(colour) for pid, colour in reply["ids"].items()}
+        return await asyncio.get_running_loop().run_in_executor(None, self._recv)
 
     def close(self) -> None:
         try:
@@ -105,6 +102,44 @@ class Fillers:
         except (OSError, subprocess.TimeoutExpired):
             self.proc.kill()
             self.proc.wait()
+
+
+class Fillers:
+    """The room's other publishers, at most ``per_process`` in each worker process.
+
+    Many aiortc peers in one process share one event loop: a renegotiation of all of them
+    (every join renegotiates everyone) delays their answers to keyframe requests, and that
+    would be measured as the SFU's join time.
+    """
+
+    def __init__(self, per_process: int) -> None:
+        self.per_process = per_process
+        self.procs: list[FillerProcess] = []
+
+    async def fill(self, url: str, room: str, count: int) -> dict[str, int]:
+        """Join ``count`` publishers; their participant ids and colours."""
+        ids: dict[str, int] = {}
+        for first in range(0, count, self.per_process):
+            proc = FillerProcess()
+            self.procs.append(proc)
+            n = min(self.per_process, count - first)
+            reply = await proc.call(
+                {"cmd": "join", "url": url, "room": room, "first": first, "count": n}
+            )
+            ids.update({pid: int(colour) for pid, colour in reply["ids"].items()})
+        for proc in self.procs:
+            await proc.call({"cmd": "wait", "ids": sorted(ids)})
+        return ids
+
+    async def worst_lag_ms(self) -> float:
+        """The worst event-loop lag of any filler process since the last call."""
+        replies = [await proc.call({"cmd": "lag"}) for proc in self.procs]
+        return max((float(r["max_ms"]) for r in replies), default=0.0)
+
+    def close(self) -> None:
+        for proc in self.procs:
+            proc.close()
+        self.procs.clear()
 
 
 async def room_settled(url: str, room: str, size: int, limit: float = 15) -> None:
@@ -179,13 +214,17 @@ def _progress(monitor: LoadMonitor, text: str) -> None:
 
 
 async def aiortc_room(
-    url: str, size: int, joins: int, limit: float, monitor: LoadMonitor
+    url: str, size: int, joins: int, limit: float, per_process: int, monitor: LoadMonitor
 ) -> dict[str, Any]:
     room = f"join{size}-{int(time.time())}"
     monitor.start_section()
-    fillers = Fillers()
+    fillers = Fillers(per_process)
     try:
-        _progress(monitor, f"aiortc {size}-room: {size - 1} publishers joining (worker process)")
+        _progress(
+            monitor,
+            f"aiortc {size}-room: {size - 1} publishers joining "
+            f"({len(range(0, size - 1, per_process))} worker processes)",
+        )
         colours = await fillers.fill(url, room, size - 1)
         await sfu_join(url, room, colours, limit)  # warm-up: not counted
         await room_settled(url, room, size - 1)
@@ -194,7 +233,9 @@ async def aiortc_room(
         m0 = scrape(url)
         for k in range(joins):
             # Interleaved: SFU join k, then direct call k, under the same machine load.
+            await fillers.worst_lag_ms()  # start a fresh lag window
             s = await sfu_join(url, room, colours, limit)
+            s["filler_lag_ms"] = await fillers.worst_lag_ms()
             await room_settled(url, room, size - 1)
             d = direct_sample(await direct_first_frame(*DIRECT_COLOURS, limit=limit))
             sfu.append(s)
@@ -255,6 +296,7 @@ def summarize_aiortc(
         "phases_ms": phases,
         "offers_per_join": stats([float(s["offers"]) for s in sfu]),
         "wrong_colour_frames": sum(s["wrong_colour_frames"] for s in sfu),
+        "filler_loop_lag_ms": stats([s["filler_lag_ms"] for s in sfu]),
         "direct_setup_to_first_frame_ms": stats(d_first),
         "direct_answer_to_first_frame_ms": stats(d_answer),
         "server_keyframe_requests": pick(m1, "keyframe_requests") - pick(m0, "keyframe_requests"),
@@ -296,6 +338,11 @@ def _mark(p95: float | int | None, target: float) -> str:
     return "pass" if p95 < target else "MISS"
 
 
+def _procs(size: int, machine: dict[str, Any]) -> int:
+    """Worker processes that hold the other ``size - 1`` publishers."""
+    return -(-(size - 1) // int(machine["fillers_per_process"]))
+
+
 def _load_line(peak: float, cores: int) -> str:
     flag = "  ** SATURATED: these figures include waiting for CPU **" if peak > cores else ""
     return f"  1-min load average peaked at {peak:.1f} on {cores} cores during this part{flag}"
@@ -329,8 +376,9 @@ def print_report(out: dict[str, Any]) -> None:
         n = r["size"]
         print()
         print(
-            f"aiortc, {n}-person room: {n - 1} publishers (160x120 painted VP8 + Opus, one worker "
-            f"process, received undecoded) + 1 joiner (publishes, decodes) in this process; "
+            f"aiortc, {n}-person room: {n - 1} publishers (160x120 painted VP8 + Opus, in "
+            f"{_procs(n, m)} worker processes, receive undecoded) + 1 joiner "
+            f"(publishes, decodes) in this process, all on this machine; "
             f"{r['joins']} joins, {r['incomplete_joins']} incomplete"
         )
         print(_load_line(r["load_peak"], m["cores"]))
@@ -404,6 +452,11 @@ def print_report(out: dict[str, Any]) -> None:
             f"{r['server_plis_sent']:.0f} PLIs sent during the joins; "
             f"frames with the wrong colour on a slot: {r['wrong_colour_frames']}"
         )
+        lag = r["filler_loop_lag_ms"]
+        print(
+            f"  load generator: worst event-loop lag of the publishers' processes per join "
+            f"p50 {_fmt(lag['p50'])}, p95 {_fmt(lag['p95'])} (late keyframes if large)"
+        )
     for note in out["chromium_notes"]:
         print()
         print(f"chromium: {note}")
@@ -412,7 +465,7 @@ def print_report(out: dict[str, Any]) -> None:
         who = (
             f"{n - 1} Chromium pages"
             if r["fill"] == "chromium"
-            else f"{n - 1} aiortc publishers (worker process)"
+            else f"{n - 1} aiortc publishers ({_procs(n, m)} worker processes)"
         )
         print()
         print(
@@ -460,6 +513,12 @@ def main() -> int:
         help="most Chromium pages to run at once (default 2 per core); a bigger room is "
         "filled with aiortc publishers and one Chromium joiner",
     )
+    ap.add_argument(
+        "--fillers-per-process",
+        type=int,
+        default=3,
+        help="aiortc publishers per worker process (default 3)",
+    )
     ap.add_argument("--chromium", type=Path, default=Path("/usr/bin/chromium"))
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds one join may take")
     ap.add_argument("--json", type=Path, help="write every figure and sample here")
@@ -488,7 +547,11 @@ def main() -> int:
     try:
         for size in sizes:
             out["aiortc"].append(
-                asyncio.run(aiortc_room(url, size, args.joins, args.timeout, monitor))
+                asyncio.run(
+                    aiortc_room(
+                        url, size, args.joins, args.timeout, args.fillers_per_process, monitor
+                    )
+                )
             )
         why = unavailable(args.chromium) if browser_sizes else None
         if why is not None:
@@ -520,6 +583,7 @@ def main() -> int:
         "load_peak": monitor.peak,
         "saturated": monitor.saturated,
         "elapsed_s": round(time.monotonic() - monitor.started, 1),
+        "fillers_per_process": args.fillers_per_process,
     }
     print_report(out)
     if args.json:
@@ -535,7 +599,7 @@ async def browser_room(
 
     async def aiortc_fill(room: str, count: int) -> dict[str, int]:
         nonlocal fillers
-        fillers = Fillers()
+        fillers = Fillers(args.fillers_per_process)
         return await fillers.fill(url, room, count)
 
     async def settled(room: str, n: int) -> None:
