@@ -152,7 +152,10 @@ async def room_settled(url: str, room: str, size: int, limit: float = 15) -> Non
             if len(body.get("participants", [])) == size:
                 break
             if time.monotonic() > deadline:
-                raise RuntimeError(f"room {room} did not settle at {size} participants")
+                got = len(body.get("participants", []))
+                raise RuntimeError(
+                    f"room {room} holds {got} participants, not {size}, after {limit} s"
+                )
             await asyncio.sleep(0.05)
     # The leave renegotiates every filler (one offer/answer each); don't time the next join
     # on top of that.
@@ -231,12 +234,20 @@ async def aiortc_room(
         sfu: list[dict[str, Any]] = []
         direct: list[dict[str, Any]] = []
         m0 = scrape(url)
+        aborted = None
         for k in range(joins):
             # Interleaved: SFU join k, then direct call k, under the same machine load.
             await fillers.worst_lag_ms()  # start a fresh lag window
             s = await sfu_join(url, room, colours, limit)
             s["filler_lag_ms"] = await fillers.worst_lag_ms()
-            await room_settled(url, room, size - 1)
+            try:
+                await room_settled(url, room, size - 1)
+            except RuntimeError as exc:
+                # Keep what was measured; the room is no longer the one being measured.
+                aborted = f"stopped after join {k + 1}: {exc}"
+                sfu.append(s)
+                _progress(monitor, f"  aiortc {size}-room {aborted}")
+                break
             d = direct_sample(await direct_first_frame(*DIRECT_COLOURS, limit=limit))
             sfu.append(s)
             direct.append(d)
@@ -249,7 +260,8 @@ async def aiortc_room(
     finally:
         fillers.close()
     monitor.sample()
-    return dict(summarize_aiortc(size, sfu, direct, m0, m1), load_peak=monitor.section_peak)
+    summary = summarize_aiortc(size, sfu, direct, m0, m1)
+    return dict(summary, load_peak=monitor.section_peak, aborted=aborted)
 
 
 def summarize_aiortc(
@@ -382,6 +394,8 @@ def print_report(out: dict[str, Any]) -> None:
             f"{r['joins']} joins, {r['incomplete_joins']} incomplete"
         )
         print(_load_line(r["load_peak"], m["cores"]))
+        if r["aborted"]:
+            print(f"  ** {r['aborted']} **")
         print(
             _row(
                 "join -> first remote frame decoded",
