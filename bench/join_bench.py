@@ -323,6 +323,7 @@ def summarize_browser(result: dict[str, Any]) -> dict[str, Any]:
     return {
         "size": result["size"],
         "fill": result["fill"],
+        "aborted": result["aborted"],
         "joins": len(samples),
         "incomplete_joins": sum(1 for s in samples if not s["complete"]),
         "click_to_joined_ms": stats(
@@ -488,6 +489,8 @@ def print_report(out: dict[str, Any]) -> None:
             f"{r['incomplete_joins']} incomplete"
         )
         print(_load_line(r["load_peak"], m["cores"]))
+        if r["aborted"]:
+            print(f"  ** {r['aborted']} **")
         print(
             "  phases after the click, p50 (ms): "
             + ", ".join(f"{k} {_fmt(v['p50'], '')}" for k, v in r["phases_ms"].items())

@@ -203,6 +203,7 @@ async def run_browser_room(
     from playwright.async_api import async_playwright
 
     samples: list[dict[str, Any]] = []
+    aborted: str | None = None
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
             executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
@@ -222,7 +223,13 @@ async def run_browser_room(
                 started = time.monotonic()
                 sample = await broom.timed_join(f"joiner{k}", ids, limit)
                 samples.append(sample)
-                await room_settled(room, size - 1)
+                try:
+                    await room_settled(room, size - 1)
+                except RuntimeError as exc:
+                    # Keep what was measured; the room is no longer the one being measured.
+                    aborted = f"stopped after join {k + 1}: {exc}"
+                    progress(f"  chromium {size}-room {aborted}")
+                    break
                 progress(
                     f"  chromium {size}-room join {k + 1}/{joins}: "
                     f"first {_ms(sample['first_ms'])}, all {_ms(sample['all_ms'])} "
@@ -231,7 +238,8 @@ async def run_browser_room(
         finally:
             await broom.close()
             await browser.close()
-    return {"size": size, "fill": "chromium" if chromium_fill else "aiortc", "samples": samples}
+    fill = "chromium" if chromium_fill else "aiortc"
+    return {"size": size, "fill": fill, "samples": samples, "aborted": aborted}
 
 
 def _ms(v: float | None) -> str:
