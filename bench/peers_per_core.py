@@ -29,20 +29,11 @@ from loadtest.runner import Runner
 from loadtest.scenario import Scenario
 
 
-def measure(
-    url: str, rooms: int, peers: int, preset: str, seconds: float, warmup: float, prefix: str
-) -> dict[str, Any]:
+def measure(url: str, rooms: int, peers: int, preset: str, seconds: float, warmup: float,
+            prefix: str) -> dict[str, Any]:
     """One run: ``rooms`` full rooms in one worker; the worker's CPU over the window."""
-    scenario = Scenario(
-        url=url,
-        rooms=rooms,
-        peers=peers,
-        preset=preset,
-        workers=1,
-        duration=warmup + seconds,
-        warmup=warmup,
-        room_prefix=prefix,
-    )
+    scenario = Scenario(url=url, rooms=rooms, peers=peers, preset=preset, workers=1,
+                        duration=warmup + seconds, warmup=warmup, room_prefix=prefix)
     report, _ = asyncio.run(Runner(scenario, progress=io.StringIO()).run())
     cores = report["tester"]["worker_cores"][0]
     n = rooms * peers
@@ -64,13 +55,11 @@ def measure(
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", help="an already running coshop node (default: start one)")
-    ap.add_argument(
-        "--rooms", type=int, nargs="+", default=[1, 2], help="room counts to measure, one run each"
-    )
+    ap.add_argument("--rooms", type=int, nargs="+", default=[1, 2],
+                    help="room counts to measure, one run each")
     ap.add_argument("--peers", type=int, default=10, help="peers per room, all publishing")
     ap.add_argument("--preset", default="360p", choices=sorted(PRESETS))
     ap.add_argument("--duration", type=float, default=15.0, help="measurement window, s")
@@ -89,46 +78,26 @@ def main() -> int:
     results = []
     try:
         for rooms in args.rooms:
-            print(
-                f"{rooms} room(s) x {args.peers} publishers in one worker, "
-                f"{args.preset}, {args.duration:g} s window ...",
-                flush=True,
-            )
-            r = measure(
-                url,
-                rooms,
-                args.peers,
-                args.preset,
-                args.duration,
-                args.warmup,
-                f"ppc{int(time.time())}r{rooms}",
-            )
+            print(f"{rooms} room(s) x {args.peers} publishers in one worker, "
+                  f"{args.preset}, {args.duration:g} s window ...", flush=True)
+            r = measure(url, rooms, args.peers, args.preset, args.duration, args.warmup,
+                        f"ppc{int(time.time())}r{rooms}")
             results.append(r)
-            print(
-                f"  worker {r['worker_cores']:.3f} cores -> {r['peers_per_core']:.0f} "
-                f"peers/core; {r['streams_received']} streams in, {r['rx_mbps']:.1f} "
-                f"Mbit/s; lost {r['frames_lost']}; latency p50/p99 "
-                f"{r['latency_p50_ms']:.1f}/{r['latency_p99_ms']:.1f} ms; worker loop lag "
-                f"p99 {r['worker_loop_lag_p99_ms']:.1f} ms; server "
-                f"{r['server_cores'] or 0:.2f} cores",
-                flush=True,
-            )
+            print(f"  worker {r['worker_cores']:.3f} cores -> {r['peers_per_core']:.0f} "
+                  f"peers/core; {r['streams_received']} streams in, {r['rx_mbps']:.1f} "
+                  f"Mbit/s; lost {r['frames_lost']}; latency p50/p99 "
+                  f"{r['latency_p50_ms']:.1f}/{r['latency_p99_ms']:.1f} ms; worker loop lag "
+                  f"p99 {r['worker_loop_lag_p99_ms']:.1f} ms; server "
+                  f"{r['server_cores'] or 0:.2f} cores", flush=True)
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=15)
-    out = {
-        "preset": args.preset,
-        "window_s": args.duration,
-        "cpu_count": os.cpu_count(),
-        "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
-        "runs": results,
-    }
-    print(
-        f"load average before/after: {load_before[0]:.2f} / {out['load_average_after'][0]:.2f}"
-        f" on {os.cpu_count()} cores"
-    )
+    out = {"preset": args.preset, "window_s": args.duration, "cpu_count": os.cpu_count(),
+           "load_average_before": load_before, "load_average_after": os.getloadavg(),
+           "runs": results}
+    print(f"load average before/after: {load_before[0]:.2f} / {out['load_average_after'][0]:.2f}"
+          f" on {os.cpu_count()} cores")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
         print(f"wrote {args.json}")

@@ -93,11 +93,8 @@ class Client:
                 self.acks.put_nowait(kind)
 
     def vote(self, n: int) -> dict[str, Any]:
-        return {
-            "type": "vote",
-            "product_id": PRODUCTS[n % len(PRODUCTS)],
-            "value": VALUES[n % len(VALUES)],
-        }
+        return {"type": "vote", "product_id": PRODUCTS[n % len(PRODUCTS)],
+                "value": VALUES[n % len(VALUES)]}
 
     def move(self) -> dict[str, Any]:
         return {"type": "carousel_move", "action": "next", "version": self.version}
@@ -116,16 +113,16 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[index]
 
 
-async def connect(
-    urls: list[str], rooms: int, per_room: int, tag: str, http: aiohttp.ClientSession
-) -> dict[str, list[Client]]:
+async def connect(urls: list[str], rooms: int, per_room: int, tag: str,
+                  http: aiohttp.ClientSession) -> dict[str, list[Client]]:
     by_room: dict[str, list[Client]] = {}
     node = itertools.cycle(urls)
     for r in range(rooms):
         room = f"bench-{tag}-{r}"
         clients = []
         for i in range(per_room):
-            ws = await http.ws_connect(next(node).replace("http", "ws", 1) + "/ws", max_msg_size=0)
+            ws = await http.ws_connect(next(node).replace("http", "ws", 1) + "/ws",
+                                       max_msg_size=0)
             client = Client(ws, room)
             await client.join(f"c{i}")
             clients.append(client)
@@ -140,9 +137,8 @@ def all_clients(by_room: dict[str, list[Client]]) -> Iterator[Client]:
         yield from clients
 
 
-async def vote_throughput(
-    by_room: dict[str, list[Client]], seconds: float, window: int
-) -> dict[str, float]:
+async def vote_throughput(by_room: dict[str, list[Client]], seconds: float,
+                          window: int) -> dict[str, float]:
     clients = list(all_clients(by_room))
     counter = itertools.count()
     stop = time.perf_counter() + seconds
@@ -167,10 +163,8 @@ async def vote_throughput(
     counts = await asyncio.gather(*(run(c) for c in clients))
     elapsed = max(time.perf_counter(), stop) - start
     votes = sum(counts)
-    return {
-        "votes_per_s": votes / elapsed,
-        "deliveries_per_s": votes * len(clients) / len(by_room) / elapsed,
-    }
+    return {"votes_per_s": votes / elapsed,
+            "deliveries_per_s": votes * len(clients) / len(by_room) / elapsed}
 
 
 async def move_throughput(by_room: dict[str, list[Client]], seconds: float) -> dict[str, float]:
@@ -190,9 +184,8 @@ async def move_throughput(by_room: dict[str, list[Client]], seconds: float) -> d
     return {"moves_per_s": sum(counts) / (time.perf_counter() - start)}
 
 
-async def latency(
-    by_room: dict[str, list[Client]], actions: int, interval: float
-) -> dict[str, float]:
+async def latency(by_room: dict[str, list[Client]], actions: int,
+                  interval: float) -> dict[str, float]:
     """Each room: ``actions`` actions (votes and moves in turn) by rotating senders."""
     sent: dict[tuple[str, str], list[float]] = defaultdict(list)
     before = {id(c): {k: len(v) for k, v in c.seen.items()} for c in all_clients(by_room)}
@@ -259,19 +252,8 @@ def redis_server() -> Iterator[str]:
     port = free_port()
     with tempfile.TemporaryDirectory() as workdir:
         proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                workdir,
-            ],
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", workdir],
             stdout=subprocess.DEVNULL,
         )
         try:
@@ -317,9 +299,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per throughput run")
     parser.add_argument("--window", type=int, default=4, help="unacknowledged votes per client")
     parser.add_argument("--actions", type=int, default=200, help="latency actions per room")
-    parser.add_argument(
-        "--interval", type=float, default=0.02, help="pause between latency actions in a room (s)"
-    )
+    parser.add_argument("--interval", type=float, default=0.02,
+                        help="pause between latency actions in a room (s)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
 
@@ -330,29 +311,16 @@ def main() -> None:
                 label = f"{count} node" + ("s" if count > 1 else "")
                 results[label] = asyncio.run(scenario(urls, args, f"n{count}"))
 
-    print(
-        f"shopping through the WebSocket API, Redis store: {args.rooms} rooms x "
-        f"{args.clients} clients, window {args.window}"
-    )
-    header = (
-        "",
-        "votes/s",
-        "deliv/s",
-        "moves/s",
-        "all-seen p50",
-        "p99",
-        "delivery p50",
-        "p99",
-        "errors",
-    )
+    print(f"shopping through the WebSocket API, Redis store: {args.rooms} rooms x "
+          f"{args.clients} clients, window {args.window}")
+    header = ("", "votes/s", "deliv/s", "moves/s", "all-seen p50", "p99", "delivery p50",
+              "p99", "errors")
     print("{:<8} {:>8} {:>9} {:>8} {:>13} {:>8} {:>13} {:>8} {:>7}".format(*header))
     for label, r in results.items():
-        print(
-            f"{label:<8} {r['votes_per_s']:>8.0f} {r['deliveries_per_s']:>9.0f} "
-            f"{r['moves_per_s']:>8.0f} {r['all_seen_p50_ms']:>10.2f} ms "
-            f"{r['all_seen_p99_ms']:>5.2f} ms {r['delivery_p50_ms']:>10.2f} ms "
-            f"{r['delivery_p99_ms']:>5.2f} ms {r['errors']:>7.0f}"
-        )
+        print(f"{label:<8} {r['votes_per_s']:>8.0f} {r['deliveries_per_s']:>9.0f} "
+              f"{r['moves_per_s']:>8.0f} {r['all_seen_p50_ms']:>10.2f} ms "
+              f"{r['all_seen_p99_ms']:>5.2f} ms {r['delivery_p50_ms']:>10.2f} ms "
+              f"{r['delivery_p99_ms']:>5.2f} ms {r['errors']:>7.0f}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
