@@ -8,7 +8,8 @@ class SFUConfig:
     """Tunables of the SFU; defaults suit a ten-person room on loopback or a LAN."""
 
     #: Minimum gap between two keyframe requests (PLI) sent to one publisher track.
-    #: Requests inside the window are deferred to its end, never dropped.
+    #: Requests inside the window are deferred to its end, never dropped (a keyframe that
+    #: arrives meanwhile answers them, and then no PLI is needed).
     keyframe_request_interval: float = 0.3
     #: Video packets kept per forwarded stream to answer a subscriber's NACK with RTX
     #: (256 is about 3 s at 360p and 1 s at 720p: well beyond a NACK's round trip).

@@ -237,6 +237,10 @@ class Peer:
     async def _send_offer(self) -> None:
         if self.closed:
             return  # the peer was closed while this offer was being prepared
+        if self.pc.signalingState == "closed":
+            # aiortc closed the connection itself (every DTLS transport closed, see
+            # _on_connection_state): no offer; the room drops this peer.
+            return
         try:
             async with self._lane:
                 offer = await self.pc.createOffer()
@@ -326,8 +330,11 @@ class Peer:
         state = self.pc.connectionState
         if state == "connected":
             self.state = PeerState.CONNECTED
-        elif state == "failed" and self.state is not PeerState.CLOSED:
-            self._on_failed(self, "connection_failed")
+        elif state in ("failed", "closed") and self.state is not PeerState.CLOSED:
+            # "closed" without our close(): aiortc shuts a connection down by itself once all
+            # its DTLS transports are closed (the client closed, or consent was lost). The
+            # peer is as gone as a failed one, and must leave the room the same way.
+            self._on_failed(self, f"connection_{state}")
 
     # -- lifecycle ---------------------------------------------------------------------
 

@@ -77,6 +77,7 @@ class TrackSource:
         self._repair = UpstreamRepair() if kind == "video" else None
         self._repair_wanted = asyncio.Event()
         self._repair_task: asyncio.Task[None] | None = None
+        self._retry: asyncio.TimerHandle | None = None
         self._closed = False
         self._hook(receiver)
 
@@ -164,10 +165,13 @@ class TrackSource:
         keyframe_start = False
         detector = self._detector
         if detector is not None:
-            for fwd in forwarders:
-                if fwd.rewriter.waiting_for_keyframe():
-                    keyframe_start = detector(packet.payload)
-                    break
+            wanted = self._keyframe_wanted.is_set()
+            if wanted or any(fwd.rewriter.waiting_for_keyframe() for fwd in forwarders):
+                keyframe_start = detector(packet.payload)
+            if keyframe_start and wanted:
+                # Every subscriber gets this keyframe: it answers the request that is still
+                # waiting out the throttle, so no PLI (and no second keyframe) for it.
+                self._keyframe_wanted.clear()
         ntp = current_ntp_time()
         # Everything per packet is read once here, not once per subscriber.
         seq = packet.sequence_number
@@ -261,6 +265,8 @@ class TrackSource:
             delay = self._throttle.delay(loop.time())
             if delay:
                 await asyncio.sleep(delay)
+                if not self._keyframe_wanted.is_set():
+                    continue  # a keyframe arrived meanwhile and answered the request
             self._keyframe_wanted.clear()
             if self._media_ssrc is None:
                 # Nothing received yet: the first packets will start with a keyframe
@@ -276,10 +282,17 @@ class TrackSource:
             except ConnectionError:
                 logger.debug("PLI to %s not sent: transport closed", self.owner)
             # Encoders may ignore a request that comes too soon after the last keyframe
-            # (Chrome: ~300 ms), so keep asking while a started subscriber still waits.
-            await asyncio.sleep(2 * self._throttle.interval)
-            if any(f.negotiated and f.rewriter.waiting_for_keyframe() for f in self.forwarders):
-                self._keyframe_wanted.set()
+            # (Chrome: ~300 ms), so keep asking while a started subscriber still waits. A
+            # timer, not a sleep here: a new subscriber's request must only wait out the
+            # throttle interval, not twice that.
+            if self._retry is not None:
+                self._retry.cancel()
+            self._retry = loop.call_later(2 * self._throttle.interval, self._retry_if_waiting)
+
+    def _retry_if_waiting(self) -> None:
+        self._retry = None
+        if any(f.negotiated and f.rewriter.waiting_for_keyframe() for f in self.forwarders):
+            self._keyframe_wanted.set()
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -322,6 +335,9 @@ class TrackSource:
         self._closed = True
         for fwd in list(self.forwarders):
             fwd.detach()
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
         task, self._keyframe_task = self._keyframe_task, None
         await cancel_and_wait(task)
         task, self._repair_task = self._repair_task, None

@@ -1,0 +1,73 @@
+"""TrackSource keyframe requests with real aiortc peers over loopback (signaling bypassed).
+
+A one-second throttle interval makes the windows wide enough to tell apart on a busy machine.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sfu import SFU, SFUConfig
+from sfu.track_source import TrackSource
+from tests.helpers import wait_for
+from tests.media import ClientPeer
+from tests.sfu.harness import DirectParticipant
+
+INTERVAL = 1.0
+
+
+async def _room_of_two(sfu: SFU) -> tuple[DirectParticipant, DirectParticipant, TrackSource]:
+    room = sfu.room("r1")
+    a = DirectParticipant(ClientPeer("a", index=0))
+    b = DirectParticipant(ClientPeer("b", index=1, publish=False))
+    await a.join(room)
+    await b.join(room, publish=False)
+    await wait_for(lambda: b.client.video_from("a").frames >= 10, timeout=15)
+    return a, b, room.peers["a"].sources["video"]
+
+
+def _frames(b: DirectParticipant) -> int:
+    return b.client.video_from("a").frames
+
+
+async def test_request_after_the_interval_is_sent_at_once() -> None:
+    """The throttle allows one PLI per interval: a request made after it goes out at once,
+    not after twice the interval (a late joiner's first frame waited that long)."""
+    sfu = SFU(SFUConfig(keyframe_request_interval=INTERVAL))
+    a, b, source = await _room_of_two(sfu)
+    try:
+        source.request_keyframe()
+        first = source.plis_sent + 1
+        await wait_for(lambda: source.plis_sent >= first, timeout=2 * INTERVAL + 1)
+        # 1.3 s of video later: past the interval, short of twice the interval.
+        seen = _frames(b)
+        await wait_for(lambda: _frames(b) >= seen + 39, timeout=10)
+        source.request_keyframe()
+        await wait_for(lambda: source.plis_sent > first, timeout=0.4)
+    finally:
+        await a.close()
+        await b.close()
+        await sfu.close()
+
+
+async def test_request_answered_by_a_keyframe_sends_no_pli() -> None:
+    """A request still waiting out the throttle is answered by the next keyframe that
+    arrives; no PLI (and no second keyframe to every subscriber) follows it."""
+    sfu = SFU(SFUConfig(keyframe_request_interval=INTERVAL))
+    a, b, source = await _room_of_two(sfu)
+    try:
+        source.request_keyframe()
+        first = source.plis_sent + 1
+        await wait_for(lambda: source.plis_sent >= first, timeout=2 * INTERVAL + 1)
+        seen = _frames(b)
+        await wait_for(lambda: _frames(b) >= seen + 9, timeout=10)  # inside the interval
+        source.request_keyframe()  # e.g. a subscriber's PLI: deferred by the throttle
+        # The publisher's encoder makes a keyframe by itself (as encoders do periodically).
+        sender = next(t.sender for t in a.client.pc.getTransceivers() if t.kind == "video")
+        sender._send_keyframe()
+        with pytest.raises(AssertionError):
+            await wait_for(lambda: source.plis_sent > first, timeout=2 * INTERVAL + 0.6)
+    finally:
+        await a.close()
+        await b.close()
+        await sfu.close()
