@@ -87,3 +87,22 @@ class KeyframeThrottle:
     def sent(self, now: float) -> None:
         """Record that a request went out at ``now``."""
         self._last_sent = now
+
+
+class KeyframePacer:
+    """Spaces a room's keyframe requests across its publishers, ``spacing`` seconds apart.
+
+    A join asks every publisher for a keyframe at once; their keyframes, forwarded to every
+    subscriber together, are a burst of several hundred packets that delays everyone's video
+    (issue 18). Spread out, each publisher's keyframe is a small burst of its own.
+    """
+
+    def __init__(self, spacing: float) -> None:
+        self.spacing = spacing
+        self._next = -math.inf
+
+    def reserve(self, now: float) -> float:
+        """Seconds to wait before a request made at ``now`` may go (the slot is taken)."""
+        start = max(now, self._next)
+        self._next = start + self.spacing
+        return start - now

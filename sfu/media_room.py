@@ -12,6 +12,7 @@ from typing import Any
 from sfu.config import SFUConfig
 from sfu.errors import SFUError
 from sfu.forwarder import FirstForwardCallback
+from sfu.keyframe import KeyframePacer
 from sfu.listener import PeerListener
 from sfu.peer import Peer
 from sfu.speaker import SpeakerDetector
@@ -48,6 +49,7 @@ class MediaRoom:
         self._tasks = TaskSet(f"room:{room_id}")
         self._closed = False
         self._sdp_lane = asyncio.Lock()  # one SDP step at a time in this room (Peer._lane)
+        self._pacer = KeyframePacer(config.keyframe_spacing)
         self._on_active_speaker = on_active_speaker
         self.speakers = SpeakerDetector()
         self._speaker_loop_started = False
@@ -76,6 +78,7 @@ class MediaRoom:
             on_failed=self._peer_failed,
             on_first_forward=self._on_first_forward,
             lane=self._sdp_lane,
+            pacer=self._pacer,
         )
         for source in peer.sources.values():
             for ledger in self._ledgers:

@@ -25,6 +25,7 @@ from sfu.compat import check_transceiver
 from sfu.config import SFUConfig
 from sfu.errors import InvalidSdp, NegotiationError
 from sfu.forwarder import FirstForwardCallback, IdleTrack, TrackForwarder
+from sfu.keyframe import KeyframePacer
 from sfu.listener import PeerListener
 from sfu.negotiation import NegotiationState, Negotiator
 from sfu.payload_types import PayloadTypePlan
@@ -107,6 +108,7 @@ class Peer:
         on_failed: Callable[[Peer, str], None],
         on_first_forward: FirstForwardCallback | None = None,
         lane: asyncio.Lock | None = None,
+        pacer: KeyframePacer | None = None,
     ) -> None:
         self.id = peer_id
         #: Held for each SDP step (createOffer, setLocalDescription, parsing and applying an
@@ -144,6 +146,7 @@ class Peer:
                     kind=kind,
                     receiver=transceiver.receiver,
                     keyframe_interval=config.keyframe_request_interval,
+                    pacer=pacer,
                     on_first_packet=self._source_started,
                 )
 

@@ -19,7 +19,7 @@ from aiortc.codecs import is_rtx
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
 from aiortc.rtp import RtpPacket, unwrap_rtx
 
-from sfu.keyframe import KeyframeDetector, KeyframeThrottle, keyframe_detector
+from sfu.keyframe import KeyframeDetector, KeyframePacer, KeyframeThrottle, keyframe_detector
 from sfu.tasks import cancel_and_wait
 from sfu.traffic import Traffic
 from sfu.upstream_repair import UpstreamRepair
@@ -48,7 +48,9 @@ class TrackSource:
         receiver: RTCRtpReceiver,
         keyframe_interval: float,
         on_first_packet: Callable[[TrackSource], None],
+        pacer: KeyframePacer | None = None,
     ) -> None:
+        self._pacer = pacer  # shared by the room: PLIs to its publishers spaced out
         self.owner = owner
         self.kind = kind
         self.codec: RTCRtpCodecParameters | None = None
@@ -274,6 +276,10 @@ class TrackSource:
                 await asyncio.sleep(self._throttle.interval)
                 self._keyframe_wanted.set()
                 continue
+            if self._pacer is not None:
+                wait = self._pacer.reserve(loop.time())
+                if wait:
+                    await asyncio.sleep(wait)
             self._throttle.sent(loop.time())
             self.plis_sent += 1
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -138,6 +139,11 @@ async def serve(settings: Settings, *, ready: Callable[[str], None] | None = Non
             url = settings.base_url
         else:
             url = settings.model_copy(update={"port": port}).base_url
+        # Everything imported and built so far lives as long as the process: move it out of
+        # the collector's reach, so a full collection (which stops forwarding on every room
+        # of the node) walks only what calls create. Measured: 170-200 ms -> under 60 ms.
+        gc.collect()
+        gc.freeze()
         print(f"coshop serving on {url} (store: {settings.store_kind})", flush=True)
         if ready is not None:
             ready(url)

@@ -62,6 +62,7 @@ class Node:
         sfu = SFU(
             SFUConfig(
                 keyframe_request_interval=settings.pli_interval,
+                keyframe_spacing=settings.pli_spacing,
                 allow_h264=settings.allow_h264,
                 direct_send=settings.direct_send,
             )

@@ -86,6 +86,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Minimum seconds between two keyframe requests (PLI) to one published track.",
     )
+    pli_spacing: float = Field(
+        0.04,
+        ge=0,
+        description="Minimum seconds between keyframe requests to different publishers of one "
+        "room: a join's keyframes arrive one after another, not as one burst that delays "
+        "everyone's video.",
+    )
     allow_h264: bool = Field(
         True, description="Offer H264 besides VP8 to publishers (forwarded, never transcoded)."
     )

@@ -6,6 +6,7 @@ import fractions
 
 import av
 import numpy as np
+import pytest
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
 
@@ -90,3 +91,12 @@ def test_throttle_defers_but_never_drops() -> None:
     throttle.sent(10.0)
     assert abs(throttle.delay(10.1) - 0.2) < 1e-9
     assert throttle.delay(10.3) == 0.0
+
+
+def test_pacer_spaces_requests_across_publishers() -> None:
+    from sfu.keyframe import KeyframePacer
+
+    pacer = KeyframePacer(0.04)
+    waits = [pacer.reserve(10.0) for _ in range(4)]  # four publishers asked at once
+    assert waits == pytest.approx([0.0, 0.04, 0.08, 0.12])
+    assert pacer.reserve(11.0) == 0.0  # long after: no wait
