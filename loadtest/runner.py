@@ -314,7 +314,13 @@ class Runner:
                     self.errors.append(f"server metrics: {exc or type(exc).__name__}")
                 return None
             self.series.failures = 0
-            return self.series.add(server_metrics.sample(server_metrics.parse(text), time.time()))
+            try:
+                metrics = server_metrics.parse(text)
+            except ValueError as exc:  # the server answered, but not in the text format
+                if f"server metrics: unreadable page: {exc}" not in self.errors:
+                    self.errors.append(f"server metrics: unreadable page: {exc}")
+                return None
+            return self.series.add(server_metrics.sample(metrics, time.time()))
 
     # -- driving peers -------------------------------------------------------------------
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
 
 #: The node-wide series coshop exports; per-room and per-track ones share their fragments
 #: but drop out when a room ends, so they must never be taken for these.
@@ -25,24 +26,17 @@ PREFERRED = {
 #: Parts of a histogram or summary, not values of their own.
 _SUB_SERIES = ("_bucket", "_count", "_sum", "_created")
 
-_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)")
-
 
 def parse(text: str) -> dict[str, float]:
-    """Every metric of a text exposition, labelled samples summed by name."""
+    """Every sample of a text exposition, labelled samples summed by name (NaN/inf left out).
+
+    Read with prometheus-client's own parser; a malformed page raises ValueError.
+    """
     out: dict[str, float] = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = _LINE.match(line)
-        if m is None:
-            continue
-        try:
-            value = float(m.group(3))
-        except ValueError:
-            continue
-        if math.isfinite(value):
-            out[m.group(1)] = out.get(m.group(1), 0.0) + value
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if math.isfinite(s.value):
+                out[s.name] = out.get(s.name, 0.0) + s.value
     return out
 
 

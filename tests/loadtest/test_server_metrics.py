@@ -95,3 +95,14 @@ def test_fragment_search_skips_histogram_parts() -> None:
         'other_loop_lag_hist_seconds_bucket{le="1"} 9\nother_loop_lag_seconds 0.5\n'
     ), 0)
     assert s.loop_lag_ms == pytest.approx(500.0)
+
+
+def test_typed_families_keep_their_sample_names_and_a_malformed_page_raises() -> None:
+    # prometheus-client names a counter's family without _total; the samples keep it.
+    m = parse("# TYPE coshop_sfu_packets_out counter\ncoshop_sfu_packets_out_total 7\n"
+              "# TYPE h histogram\n"
+              'h_bucket{le="1"} 2\nh_bucket{le="+Inf"} 3\nh_count 3\nh_sum 1.5\n')
+    assert m["coshop_sfu_packets_out_total"] == 7
+    assert (m["h_bucket"], m["h_count"], m["h_sum"]) == (5, 3, 1.5)
+    with pytest.raises(ValueError):
+        parse("not a metric line at all\n")
