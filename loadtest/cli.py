@@ -119,9 +119,9 @@ def command(args: argparse.Namespace) -> int:
         print("coshop loadtest: interrupted", file=sys.stderr)
         return EXIT_USAGE
     print(render(report, verdicts))
-    if scenario.json:
-        Path(scenario.json).write_text(json.dumps(report, indent=1, default=str))
-        print(f"wrote {scenario.json}")
+    if scenario.json_file:
+        Path(scenario.json_file).write_text(json.dumps(report, indent=1, default=str))
+        print(f"wrote {scenario.json_file}")
     if scenario.plot:
         write_plot(report, scenario.plot)
         print(f"wrote {scenario.plot}")

@@ -1,19 +1,32 @@
 """What a load test does (sans-IO): rooms x peers, publishers, ramp, churn, faults, thresholds.
 
 A scenario comes from a TOML (or YAML) file, command-line flags, or both (flags win).
-Every field is validated here, with an error that names the file, the field and the fix.
+Every key is a field of the pydantic model ``Scenario`` (``extra="forbid"``); a validation
+error becomes a ScenarioError that names the file (or "flags"), the key and the fix.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SkipValidation,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from loadtest.presets import PRESETS
 from loadtest.thresholds import Threshold, ThresholdError, parse_threshold
@@ -33,55 +46,170 @@ def peer_name(room: int, index: int) -> str:
     return f"r{room}p{index}"
 
 
+def _seconds(value: object) -> object:
+    """Seconds from ``60``, ``"60s"``, ``"500ms"``, ``"2m"`` or ``"1h"`` (a field validator)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and (m := _DURATION.match(value)):
+        return float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+    raise ValueError("must be a duration like 60s, 2m or 500ms")
+
+
 def parse_duration(value: object, what: str = "duration") -> float:
-    """Seconds from ``60``, ``"60s"``, ``"500ms"``, ``"2m"`` or ``"1h"``."""
-    if isinstance(value, bool):
-        raise ScenarioError(f"{what} must be a duration like 60s or 500ms, got {value!r}")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (m := _DURATION.match(value)):
-        seconds = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
-    else:
-        raise ScenarioError(f"{what} must be a duration like 60s or 500ms, got {value!r}")
-    if seconds < 0:
-        raise ScenarioError(f"{what} must not be negative, got {value!r}")
-    return seconds
+    """Seconds from ``60``, ``"60s"``, ``"500ms"``, ``"2m"`` or ``"1h"``; never negative."""
+    try:
+        seconds = _DURATION_ADAPTER.validate_python(value)
+    except ValidationError as exc:
+        raise ScenarioError(_describe(exc, what)) from None
+    return float(seconds)
 
 
-@dataclass(frozen=True, slots=True)
-class Fault:
+def _thresholds(value: object) -> object:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError("must be a list of strings like 'latency.p99>200ms'")
+    out = []
+    for x in items:
+        if isinstance(x, Threshold):
+            out.append(x)
+        elif isinstance(x, str):
+            try:
+                out.append(parse_threshold(x))
+            except ThresholdError as exc:
+                raise ValueError(str(exc)) from None
+        else:
+            raise ValueError("must be a list of strings like 'latency.p99>200ms'")
+    return tuple(out)
+
+
+def _matching(pattern: str, hint: str) -> AfterValidator:
+    """A string check whose error says what the value should look like, not the regex."""
+    regex = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not regex.match(value):
+            raise ValueError(hint)
+        return value
+
+    return AfterValidator(check)
+
+
+def _fault_list(value: object) -> object:
+    if not isinstance(value, list | tuple):
+        raise ValueError("must be a list of tables ([[faults]] in TOML)")
+    return value
+
+
+def _preset(value: object) -> object:
+    if value not in PRESETS:
+        raise ValueError(f"must be one of {', '.join(sorted(PRESETS))}")
+    return value
+
+
+#: Seconds, written as a number or a string with a unit; never negative.
+Duration = Annotated[float, BeforeValidator(_seconds), Field(ge=0)]
+_DURATION_ADAPTER: TypeAdapter[float] = TypeAdapter(Duration)
+#: Joins (or leaves) per second.
+Rate = Annotated[float, Field(strict=True, ge=0)]
+_Count = Annotated[int, Field(strict=True)]
+_Text = Annotated[str, Field(strict=True, min_length=1)]
+
+
+class Fault(BaseModel):
     """An induced fault: ``block_video`` drops ``peer``'s outgoing video from ``at`` on,
-    for ``duration`` seconds (None: until the end)."""
+    for ``duration`` seconds (``for`` in a file; None: until the end)."""
 
-    kind: str
-    peer: str
-    at: float
-    duration: float | None = None
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    kind: Literal["block_video"] = Field(
+        description="what goes wrong: block_video drops the peer's outgoing video")
+    peer: Annotated[str, _matching(_PEER_NAME.pattern, "must name a peer like 'r0p1'")] = Field(
+        strict=True, description="the publisher it happens to, like r0p1 (room 0, peer 1)")
+    at: Duration = Field(0.0, description="when, from the start of the run")
+    duration: Duration | None = Field(None, alias="for",
+                                      description="how long (default: until the end)")
 
 
-@dataclass(frozen=True)
-class Scenario:
-    """Everything one load test run needs to know."""
+class Scenario(BaseModel):
+    """Everything one load test run needs to know: every `coshop loadtest` flag and every
+    key of a scenario file (keys may use - or _)."""
 
-    url: str | None = None
-    rooms: int = 1
-    peers: int = 2  # per room
-    publishers: int | None = None  # per room; None: every peer publishes
-    preset: str = "360p"
-    duration: float = 30.0  # seconds; with max_rooms: the measurement window of each step
-    warmup: float = 0.0  # seconds of the run left out of the figures (join phases excepted)
-    ramp: float | None = None  # joins per second; None: all at once
-    churn: float = 0.0  # peers leaving and rejoining per second
-    workers: int | None = None  # None: one per core
-    max_rooms: bool = False  # capacity discovery: add rooms until a threshold breaks
-    max_rooms_limit: int = 50  # stop the search there
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    url: Annotated[_Text, _matching(r"^https?://[^/\s]+", "must look like http://host:port")
+                   ] | None = Field(
+        None, description="the coshop node, like http://127.0.0.1:8080")
+    rooms: _Count = Field(1, ge=1, description="rooms (with max_rooms: the first step)")
+    peers: _Count = Field(2, ge=1, description="peers per room")
+    publishers: _Count | None = Field(
+        None, ge=0, description="publishing peers per room; the rest only receive "
+                                "(default: every peer publishes)")
+    preset: Annotated[str, BeforeValidator(_preset)] = Field(
+        "360p", description="video preset: " + ", ".join(sorted(PRESETS)))
+    duration: Duration = Field(30.0, gt=0, description="run length; with max_rooms: the "
+                                                       "measurement window of each step")
+    warmup: Duration = Field(0.0, description="the first part of the run, left out of the "
+                                              "figures (join phases excepted)")
+    ramp: Annotated[float, Field(strict=True, gt=0)] | None = Field(
+        None, description="joins per second (default: all at once)")
+    churn: Rate = Field(0.0, description="peers leaving and rejoining per second")
+    workers: _Count | None = Field(None, ge=1, description="worker processes (default: one "
+                                                            "per core)")
+    max_rooms: bool = Field(False, strict=True, description="capacity discovery: add rooms "
+                            "until a threshold breaks (a number: also the limit)")
+    max_rooms_limit: _Count = Field(50, ge=1, description="where the capacity search stops")
     # A fresh prefix per run: rooms a previous run is still leaving are not reused.
-    room_prefix: str = field(default_factory=lambda: f"load-{secrets.token_hex(3)}")
-    join_timeout: float = 20.0
-    thresholds: tuple[Threshold, ...] = ()
-    faults: tuple[Fault, ...] = ()
-    json: str | None = None
-    plot: str | None = None
+    room_prefix: Annotated[_Text, _matching(r"^[A-Za-z0-9_-]{1,40}$",
+                                            "must be 1-40 of A-Z a-z 0-9 _ -")] = Field(
+        default_factory=lambda: f"load-{secrets.token_hex(3)}",
+                             description="room names are PREFIX-0, PREFIX-1...")
+    join_timeout: Duration = Field(20.0, description="how long a join may take")
+    thresholds: Annotated[tuple[SkipValidation[Threshold], ...],
+                          BeforeValidator(_thresholds)] = Field(
+        (), validation_alias=AliasChoices("fail_if", "thresholds"),
+        description="fail (exit 1) when one holds, like 'latency.p99>200ms'")
+    faults: Annotated[tuple[Fault, ...], BeforeValidator(_fault_list)] = Field(
+        (), description="induced faults ([[faults]] in TOML)")
+    json_file: _Text | None = Field(None, alias="json",
+                                    description="write every figure to this JSON file")
+    plot: _Text | None = Field(None, description="draw the run into this PNG (matplotlib)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _max_rooms_limit(cls, data: Any) -> Any:
+        # `max_rooms = true` searches up to the default limit; `max_rooms = 8` up to 8 rooms.
+        if isinstance(data, Mapping):
+            value = data.get("max_rooms")
+            if isinstance(value, int) and not isinstance(value, bool):
+                if value < 1:
+                    raise ValueError(f"max_rooms must be true/false or a room limit >= 1, "
+                                     f"got {value!r}")
+                data = {**data, "max_rooms": True, "max_rooms_limit": value}
+            elif value is not None and not isinstance(value, bool):
+                raise ValueError(f"max_rooms must be true/false or a room limit >= 1, "
+                                 f"got {value!r}")
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        """The rules that tie fields together."""
+        if self.publishers is not None and self.publishers > self.peers:
+            raise ValueError(f"publishers ({self.publishers}) cannot exceed peers per room "
+                             f"({self.peers})")
+        if self.warmup >= self.duration:
+            raise ValueError(f"warmup ({self.warmup:g}s) must be shorter than the "
+                             f"duration ({self.duration:g}s)")
+        rooms = self.max_rooms_limit if self.max_rooms else self.rooms
+        for f in self.faults:
+            m = _PEER_NAME.match(f.peer)
+            assert m is not None  # the field's pattern
+            room, index = int(m.group(1)), int(m.group(2))
+            if room >= rooms or index >= self.peers:
+                raise ValueError(f"fault peer {f.peer!r} is not in this scenario "
+                                 f"(rooms r0..r{rooms - 1}, peers p0..p{self.peers - 1})")
+            if index >= self.publishers_per_room:
+                raise ValueError(f"fault peer {f.peer!r} is a viewer: it sends no video")
+        return self
 
     @property
     def publishers_per_room(self) -> int:
@@ -92,121 +220,45 @@ class Scenario:
         return self.rooms * self.peers
 
 
-_INT_FIELDS = {"rooms": 1, "peers": 1, "publishers": 0, "workers": 1, "max_rooms_limit": 1}
-_DURATION_FIELDS = ("duration", "warmup", "join_timeout")
-_RATE_FIELDS = ("ramp", "churn")
-_STR_FIELDS = ("url", "room_prefix", "json", "plot")
-FIELDS = (*(f.name for f in dataclasses.fields(Scenario)), "fail_if")
+#: Every key a scenario file (or the flags) may set.
+FIELDS = ("fail_if", *(f.alias or n for n, f in Scenario.model_fields.items()
+                      if n != "thresholds"))
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    """One line per problem: the file (or flags), the key, what is wrong and the value."""
+    lines = []
+    for e in exc.errors():
+        # "fail_if" comes back under its first alias; a tagged or union part is noise.
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith(
+            ("function-", "constrained-", "lax-", "strict-", "nullable"))))
+        key = _where(loc)
+        if e["type"] == "extra_forbidden":
+            known = FIELDS if len(loc) == 1 else ("kind", "peer", "at", "for")
+            lines.append(f"{source}: unknown field {key!r}; fields are {', '.join(sorted(known))}")
+            continue
+        if e["type"] == "value_error":
+            msg = str(e["ctx"]["error"])
+        else:
+            msg = e["msg"][0].lower() + e["msg"][1:]
+        if not key:  # a rule over several fields: the message names them
+            lines.append(f"{source}: {msg}")
+        else:
+            lines.append(f"{source}: {key}: {msg}, got {e['input']!r}")
+    return "\n".join(lines)
 
 
 def from_mapping(data: Mapping[str, Any], source: str = "scenario") -> Scenario:
-    """A validated Scenario from a parsed file or flags (keys may use - or _)."""
-    values: dict[str, Any] = {}
-    for raw_key, value in data.items():
-        key = str(raw_key).replace("-", "_")
-        where = f"{source}: {key}"
-        if value is None:
-            continue
-        if key in _INT_FIELDS:
-            if isinstance(value, bool) or not isinstance(value, int) or value < _INT_FIELDS[key]:
-                raise ScenarioError(
-                    f"{where} must be an integer >= {_INT_FIELDS[key]}, got {value!r}")
-            values[key] = value
-        elif key in _DURATION_FIELDS:
-            values[key] = parse_duration(value, where)
-        elif key in _RATE_FIELDS:
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ScenarioError(f"{where} must be a rate >= 0 (per second), got {value!r}")
-            values[key] = float(value)
-        elif key in _STR_FIELDS:
-            if not isinstance(value, str) or not value:
-                raise ScenarioError(f"{where} must be a non-empty string, got {value!r}")
-            values[key] = value
-        elif key == "preset":
-            if value not in PRESETS:
-                raise ScenarioError(
-                    f"{where} must be one of {', '.join(sorted(PRESETS))}, got {value!r}")
-            values[key] = value
-        elif key == "max_rooms":
-            values.update(_max_rooms(value, where))
-        elif key in ("fail_if", "thresholds"):
-            values["thresholds"] = _thresholds(value, where)
-        elif key == "faults":
-            values["faults"] = _faults(value, where)
-        else:
-            raise ScenarioError(
-                f"{source}: unknown field {key!r}; fields are {', '.join(sorted(FIELDS))}")
-    return validate(Scenario(**values), source)
-
-
-def _max_rooms(value: object, where: str) -> dict[str, Any]:
-    # `max_rooms = true` searches up to the default limit; `max_rooms = 8` up to 8 rooms.
-    if isinstance(value, bool):
-        return {"max_rooms": value}
-    if isinstance(value, int) and value >= 1:
-        return {"max_rooms": True, "max_rooms_limit": value}
-    raise ScenarioError(f"{where} must be true/false or a room limit >= 1, got {value!r}")
-
-
-def _thresholds(value: object, where: str) -> tuple[Threshold, ...]:
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
-        raise ScenarioError(f"{where} must be a list of strings like 'latency.p99>200ms'")
+    """A validated Scenario from a parsed file or flags (keys may use - or _; None: unset)."""
+    values = {str(k).replace("-", "_"): v for k, v in data.items() if v is not None}
     try:
-        return tuple(parse_threshold(x) for x in items)
-    except ThresholdError as exc:
-        raise ScenarioError(f"{where}: {exc}") from None
-
-
-def _faults(value: object, where: str) -> tuple[Fault, ...]:
-    if not isinstance(value, list):
-        raise ScenarioError(f"{where} must be a list of tables ([[faults]] in TOML)")
-    out = []
-    for i, item in enumerate(value):
-        at = f"{where}[{i}]"
-        if not isinstance(item, Mapping):
-            raise ScenarioError(f"{at} must be a table with kind, peer, at (and for)")
-        unknown = set(item) - {"kind", "peer", "at", "for"}
-        if unknown:
-            raise ScenarioError(f"{at}: unknown field(s) {', '.join(sorted(unknown))}")
-        if item.get("kind") != "block_video":
-            raise ScenarioError(f"{at}.kind must be 'block_video', got {item.get('kind')!r}")
-        peer = item.get("peer")
-        if not isinstance(peer, str) or not _PEER_NAME.match(peer):
-            raise ScenarioError(f"{at}.peer must name a peer like 'r0p1', got {peer!r}")
-        for_ = item.get("for")
-        out.append(Fault("block_video", peer, parse_duration(item.get("at", 0), f"{at}.at"),
-                         None if for_ is None else parse_duration(for_, f"{at}.for")))
-    return tuple(out)
-
-
-def validate(s: Scenario, source: str = "scenario") -> Scenario:
-    """Check the rules that tie fields together; return ``s``."""
-    if s.publishers is not None and s.publishers > s.peers:
-        raise ScenarioError(
-            f"{source}: publishers ({s.publishers}) cannot exceed peers per room ({s.peers})")
-    if s.duration <= 0:
-        raise ScenarioError(f"{source}: duration must be more than 0")
-    if s.warmup >= s.duration:
-        raise ScenarioError(f"{source}: warmup ({s.warmup:g}s) must be shorter than the "
-                            f"duration ({s.duration:g}s)")
-    if s.ramp == 0:
-        raise ScenarioError(f"{source}: ramp must be more than 0 joins/s (omit it: all at once)")
-    if s.url is not None and not re.match(r"^https?://[^/\s]+", s.url):
-        raise ScenarioError(f"{source}: url must look like http://host:port, got {s.url!r}")
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", s.room_prefix):
-        raise ScenarioError(f"{source}: room_prefix must be 1-40 of A-Z a-z 0-9 _ -")
-    for f in s.faults:
-        m = _PEER_NAME.match(f.peer)
-        assert m is not None  # checked when parsed
-        room, index = int(m.group(1)), int(m.group(2))
-        rooms = s.max_rooms_limit if s.max_rooms else s.rooms
-        if room >= rooms or index >= s.peers:
-            raise ScenarioError(f"{source}: fault peer {f.peer!r} is not in this scenario "
-                                f"(rooms r0..r{rooms - 1}, peers p0..p{s.peers - 1})")
-        if index >= s.publishers_per_room:
-            raise ScenarioError(f"{source}: fault peer {f.peer!r} is a viewer: it sends no video")
-    return s
+        return Scenario.model_validate(values)
+    except ValidationError as exc:
+        raise ScenarioError(_describe(exc, source)) from None
 
 
 def load_file(path: str | Path) -> dict[str, Any]:

@@ -130,7 +130,8 @@ def test_unreachable_server_and_bad_usage_exit_2(
     bad = tmp_path / "bad.toml"
     bad.write_text("rooms = 0\n")
     code, _, err = run("--scenario", str(bad), "--url", "http://127.0.0.1:9")
-    assert (code, f"{bad}: rooms must be an integer >= 1, got 0" in err) == (2, True)
+    message = f"{bad}: rooms: input should be greater than or equal to 1, got 0"
+    assert (code, message in err) == (2, True)
     code, _, err = run("--rooms", "1")
     assert (code, "no server" in err) == (2, True)
     code, out, _ = run("--list-metrics")

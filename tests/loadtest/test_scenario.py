@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from loadtest.scenario import (
+    FIELDS,
     JoinSchedule,
     Scenario,
     ScenarioError,
@@ -69,25 +70,50 @@ def test_flags_override_the_file_and_add_thresholds(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"rooms": 0}, "rooms must be an integer >= 1, got 0"),
-        ({"peers": "ten"}, "peers must be an integer >= 1, got 'ten'"),
-        ({"rooms": True}, "rooms must be an integer"),
-        ({"duration": "soon"}, "duration must be a duration like 60s"),
-        ({"duration": 0}, "duration must be more than 0"),
+        # ranges and types
+        ({"rooms": 0}, "rooms: input should be greater than or equal to 1, got 0"),
+        ({"peers": "ten"}, "peers: input should be a valid integer, got 'ten'"),
+        ({"rooms": True}, "rooms: input should be a valid integer, got True"),
+        ({"workers": 0}, "workers: input should be greater than or equal to 1, got 0"),
+        ({"publishers": -1}, "publishers: input should be greater than or equal to 0"),
+        ({"max_rooms_limit": 0}, "max_rooms_limit: input should be greater than or equal to 1"),
+        ({"ramp": -1}, "ramp: input should be greater than 0, got -1"),
+        ({"ramp": 0}, "ramp: input should be greater than 0, got 0"),
+        ({"churn": -0.5}, "churn: input should be greater than or equal to 0, got -0.5"),
+        ({"churn": True}, "churn: input should be a valid number, got True"),
+        # durations
+        ({"duration": "soon"}, "duration: must be a duration like 60s, 2m or 500ms, got 'soon'"),
+        ({"warmup": "-3s"}, "warmup: must be a duration like 60s"),
+        ({"join_timeout": -1}, "join_timeout: input should be greater than or equal to 0"),
+        ({"duration": 0}, "duration: input should be greater than 0, got 0.0"),
+        ({"duration": True}, "duration: must be a duration like 60s"),
+        # strings
+        ({"preset": "4k"}, "preset: must be one of 180p, 360p, 720p, got '4k'"),
+        ({"url": "localhost:8080"}, "url: must look like http://host:port, got 'localhost:8080'"),
+        ({"room_prefix": "a b"}, "room_prefix: must be 1-40 of A-Z a-z 0-9 _ -, got 'a b'"),
+        ({"json": ""}, "json: string should have at least 1 character"),
+        ({"plot": 3}, "plot: input should be a valid string, got 3"),
+        # keys
+        ({"rooms_count": 3}, "unknown field 'rooms_count'; fields are churn, duration, fail_if"),
+        # thresholds
+        ({"fail_if": ["latency.p99>>2"]}, "fail_if: cannot parse threshold 'latency.p99>>2'"),
+        ({"fail_if": ["latency.p42>3ms"]}, "fail_if: unknown metric 'latency.p42'"),
+        ({"fail_if": [3]}, "fail_if: must be a list of strings"),
+        ({"max_rooms": "yes"}, "max_rooms must be true/false or a room limit >= 1, got 'yes'"),
+        ({"max_rooms": 0}, "max_rooms must be true/false or a room limit >= 1, got 0"),
+        # faults
+        ({"faults": {"kind": "block_video"}}, "faults: must be a list of tables"),
+        ({"faults": [{"kind": "drop_all", "peer": "r0p0"}]},
+         "faults[0].kind: input should be 'block_video', got 'drop_all'"),
+        ({"faults": [{"kind": "block_video", "peer": "alice"}]},
+         "faults[0].peer: must name a peer like 'r0p1', got 'alice'"),
+        ({"faults": [{"kind": "block_video", "peer": "r0p1", "when": 1}]},
+         "unknown field 'faults[0].when'; fields are at, for, kind, peer"),
+        ({"faults": [{"kind": "block_video", "peer": "r0p1", "for": "a while"}]},
+         "faults[0].for: must be a duration like 60s"),
+        # rules over several fields
         ({"warmup": "40s"}, "warmup (40s) must be shorter than the duration (30s)"),
-        ({"ramp": -1}, "ramp must be a rate >= 0"),
-        ({"ramp": 0}, "ramp must be more than 0 joins/s"),
-        ({"preset": "4k"}, "preset must be one of 180p, 360p, 720p"),
         ({"peers": 2, "publishers": 3}, "publishers (3) cannot exceed peers per room (2)"),
-        ({"url": "localhost:8080"}, "url must look like http://host:port"),
-        ({"rooms_count": 3}, "unknown field 'rooms_count'; fields are"),
-        ({"fail_if": ["latency.p99>>2"]}, "cannot parse threshold"),
-        ({"fail_if": [3]}, "fail_if must be a list of strings"),
-        ({"max_rooms": "yes"}, "max_rooms must be true/false or a room limit"),
-        ({"faults": {"kind": "block_video"}}, "faults must be a list of tables"),
-        ({"faults": [{"kind": "drop_all", "peer": "r0p0"}]}, "kind must be 'block_video'"),
-        ({"faults": [{"kind": "block_video", "peer": "alice"}]}, "must name a peer like 'r0p1'"),
-        ({"faults": [{"kind": "block_video", "peer": "r0p1", "when": 1}]}, "unknown field(s) when"),
         ({"faults": [{"kind": "block_video", "peer": "r4p0"}]}, "fault peer 'r4p0' is not in"),
         ({"peers": 3, "publishers": 1, "faults": [{"kind": "block_video", "peer": "r0p2"}]},
          "is a viewer"),
@@ -120,8 +146,22 @@ def test_bad_files(tmp_path: Path) -> None:
 def test_durations() -> None:
     assert [parse_duration(x) for x in (60, 1.5, "60s", "500ms", "2m", "1h", " 3 s ")] == [
         60.0, 1.5, 60.0, 0.5, 120.0, 3600.0, 3.0]
-    with pytest.raises(ScenarioError):
+    with pytest.raises(ScenarioError, match="must be a duration like 60s"):
         parse_duration("-3s")
+    with pytest.raises(ScenarioError, match="greater than or equal to 0"):
+        parse_duration(-3)
+
+
+def test_every_problem_is_reported_and_the_model_documents_every_key() -> None:
+    with pytest.raises(ScenarioError) as info:
+        from_mapping({"rooms": 0, "peers": 0}, "flags")
+    assert str(info.value).splitlines() == [
+        "flags: rooms: input should be greater than or equal to 1, got 0",
+        "flags: peers: input should be greater than or equal to 1, got 0"]
+    schema = Scenario.model_json_schema(by_alias=True)
+    assert set(schema["properties"]) == set(FIELDS)
+    assert all(p.get("description") for p in schema["properties"].values())
+    assert schema["additionalProperties"] is False
 
 
 def test_plans_put_publishers_first_and_name_peers_for_faults() -> None:
