@@ -98,7 +98,7 @@ def command(args: argparse.Namespace) -> int:
     # The heavy part (aiortc, av, matplotlib) loads only when a run really starts.
     from loadtest.plot import PlotUnavailable, check_available, write_plot
     from loadtest.runner import ConnectError, Runner, WorkerError
-    from loadtest.summary import render
+    from loadtest.summary import console, render, tables
 
     if scenario.plot:
         try:
@@ -118,7 +118,10 @@ def command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("coshop loadtest: interrupted", file=sys.stderr)
         return EXIT_USAGE
-    print(render(report, verdicts))
+    if sys.stdout.isatty():
+        console(sys.stdout).print(tables(report, verdicts))  # styled, the terminal's width
+    else:
+        print(render(report, verdicts))  # plain text for logs and pipes
     if scenario.json_file:
         Path(scenario.json_file).write_text(json.dumps(report, indent=1, default=str))
         print(f"wrote {scenario.json_file}")

@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import aiohttp
+from rich.live import Live as LiveDisplay
+from rich.text import Text
 
 import loadtest
-from loadtest import server_metrics
+from loadtest import server_metrics, summary
 from loadtest.aggregate import aggregate, flatten
 from loadtest.capacity import CapacitySearch, Step
 from loadtest.histogram import Histogram
@@ -154,7 +156,10 @@ class Runner:
             raise ValueError("the scenario has no url")
         self.s = scenario
         self.url = scenario.url.rstrip("/")
-        self.out = progress if progress is not None else sys.stderr
+        # Progress goes to stderr (the summary to stdout): a live line on a terminal, a plain
+        # line every 5 s otherwise (CI logs: no control characters).
+        self.console = summary.console(progress if progress is not None else sys.stderr)
+        self._live: LiveDisplay | None = None
         self.workers: list[WorkerProcess] = []
         self.series = server_metrics.ServerSeries()
         self.timeline: list[dict[str, Any]] = []
@@ -203,6 +208,10 @@ class Runner:
         try:
             await self._open()
             ticker = asyncio.get_running_loop().create_task(self._tick_forever())
+            if self.console.is_terminal:
+                self._live = LiveDisplay(console=self.console, auto_refresh=False,
+                                  redirect_stdout=False, redirect_stderr=False)
+                self._live.start()
             try:
                 return await body()
             finally:
@@ -210,8 +219,9 @@ class Runner:
                 await asyncio.wait([ticker])
                 if not ticker.cancelled() and (exc := ticker.exception()) is not None:
                     self.errors.append(f"progress: {exc!r}")
-                if self.out.isatty():
-                    self.out.write("\n")
+                if self._live is not None:
+                    self._live.stop()  # the last progress line stays on the screen
+                    self._live = None
         finally:
             await self._close()
 
@@ -271,36 +281,41 @@ class Runner:
             self.aborted = "the server went away (metrics and every peer's socket lost)"
         self._show(now)
 
-    def _show(self, now: float) -> None:
+    def progress_line(self, now: float) -> Text:
+        """The live figures: run time, peers, rooms, traffic, loss, latency, errors, server."""
         live = self.live
         p95 = live.latency.percentile(95)
         rooms = len({p.room for p in self._plans})
-        parts = [
-            f"[{now - live.started:6.1f}s]",
-            f"peers {live.joined}/{live.target}",
-            f"rooms {rooms}",
-            f"rx {live.rx_bps / 1e6:6.1f} Mbit/s",
-            f"lost {live.lost_frames}",
-            f"p95 {'-' if p95 is None else f'{p95:.1f} ms'}",
-            f"errors {live.errors}",
+        line = Text(f"[{now - live.started:6.1f}s]", style="dim")
+        parts: list[tuple[str, str, str]] = [
+            ("peers", f"{live.joined}/{live.target}",
+             "green" if live.target and live.joined == live.target else "yellow"),
+            ("rooms", str(rooms), ""),
+            ("rx", f"{live.rx_bps / 1e6:6.1f} Mbit/s", ""),
+            ("lost", str(live.lost_frames), "red" if live.lost_frames else ""),
+            ("p95", "-" if p95 is None else f"{p95:.1f} ms", ""),
+            ("errors", str(live.errors), "red" if live.errors else ""),
         ]
         if live.server_cpu is not None:
-            parts.append(f"server {live.server_cpu:.2f} cores")
+            parts.append(("server", f"{live.server_cpu:.2f} cores", ""))
+        for label, value, style in parts:
+            line.append(f"  {label} ")
+            line.append(value, style=style or "bold")
         if live.server_pps:
-            parts.append(f"{live.server_pps:,.0f} pkt/s")
-        line = "  ".join(parts)
-        if self.out.isatty():
-            self.out.write("\r" + line.ljust(120))
-            self.out.flush()
+            line.append(f"  {live.server_pps:,.0f} pkt/s", style="bold")
+        return line
+
+    def _show(self, now: float) -> None:
+        line = self.progress_line(now)
+        if self._live is not None:
+            self._live.update(line, refresh=True)
         elif now - self._last_print >= 5:
             self._last_print = now
-            self._say(line)
+            self.console.print(line)
 
     def _say(self, text: str) -> None:
-        if self.out.isatty():
-            text = "\r" + text.ljust(120)
-        self.out.write(text + "\n")
-        self.out.flush()
+        # Above the live line on a terminal; a line of its own otherwise.
+        self.console.print(Text(text))
 
     async def _scrape(self) -> server_metrics.Interval | None:
         assert self._http is not None
