@@ -182,3 +182,9 @@ def test_join_schedule_paces_joins() -> None:
     assert ramp.done
     burst = JoinSchedule(plans, rate=None, start=0.0)
     assert len(burst.due(0.0)) == 5 and burst.done
+
+
+def test_every_key_is_documented() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "LOADTEST.md").read_text()
+    for key in FIELDS:
+        assert f"`--{key.replace('_', '-')}" in doc or f"`{key}`" in doc, key
