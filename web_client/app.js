@@ -185,7 +185,10 @@ function statedStatus(status) {
   for (const [id, said] of call.mediaStates) {
     const s = out.get(id);
     if (!s) continue;
-    out.set(id, { ...s, audio: said.audio ? s.audio : "off", video: said.video ? s.video : "off" });
+    // "none" (no such track at all) stays; a track said to be off is off even while packets
+    // still trickle in.
+    const stated = (kind) => (said[kind] || s[kind] === "none" ? s[kind] : "off");
+    out.set(id, { ...s, audio: stated("audio"), video: stated("video") });
   }
   return out;
 }
@@ -237,6 +240,9 @@ function renderGrid() {
 // --- start -----------------------------------------------------------------------------------------
 
 async function main() {
+  // Connect now, while the camera starts and the name is typed: the Join click then costs
+  // one message, not a WebSocket handshake (the socket waits, unjoined, until then).
+  call.connection.start();
   const fromUrl = parseLocation();
   const active = loadActive();
   // A reload (or a restored tab) goes straight back into the room it was in.
