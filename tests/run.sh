@@ -18,6 +18,8 @@ echo "==> installing coshop[test]"
 
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# `ip netns` for the impairment harness (tests/impair: network namespaces, run as root).
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 # Debian's Chromium for tests/browser (Playwright drives it; its own browser downloads are never
 # used), with a colour emoji font so reaction buttons show in the screenshots under artifacts/.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium fonts-noto-color-emoji)
