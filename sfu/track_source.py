@@ -145,11 +145,12 @@ class TrackSource:
             self._media_ssrc = packet.ssrc
             if self.codec is None:
                 self._start(codec)
+        now = time.monotonic()
         repair = self._repair
         if repair is not None:
             # A padding-only packet uses up a sequence number too (RFC 3550 §5.1): it is
             # not missing, even though there is nothing in it to forward.
-            lost = repair.received(packet.sequence_number, time.monotonic())
+            lost = repair.received(packet.sequence_number, now)
             if lost:
                 await self._nack(packet.ssrc, lost)
                 self._repair_wanted.set()
@@ -160,7 +161,7 @@ class TrackSource:
         level = packet.extensions.audio_level
         if level is not None:
             self.audio_level = level
-            self.audio_level_at = time.monotonic()
+            self.audio_level_at = now
         forwarders = self.forwarders
         if not forwarders:
             return

@@ -78,6 +78,8 @@ class UpstreamRepair:
             return []
         jump = ext - self._ext_max
         self._ext_max = ext
+        if jump == 1:
+            return []  # the next packet in order: the common case, nothing to look at
         if jump > MAX_DROPOUT:
             self._missing.clear()  # a restarted stream: nothing before it is wanted
             return []
