@@ -26,7 +26,7 @@ from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSess
 
 from loadtest.media import PRESETS, cached_video, encode_audio
 from loadtest.peer import ReplayAudioTrack, ReplayVideoTrack
-from sfu import SFU, Offer
+from sfu import SFU, Offer, Slot
 from sfu.track_source import TrackSource
 
 
@@ -44,6 +44,9 @@ class Client:
 
     async def on_offer(self, offer: Offer) -> None:
         await self.offers.put(offer)
+
+    async def on_slots(self, slots: list[Slot]) -> None:
+        pass
 
     async def on_track_published(self, peer_id: str, kind: str) -> None:
         pass

@@ -251,6 +251,10 @@ class RoomClient(Participant):
                 self.timeline.offers.append(time.monotonic())
                 self.pending_offer = True
                 await self._answer(msg)
+            elif kind == "slots":
+                for slot in msg["slots"]:
+                    source = slot["source"] if slot["direction"] == "sendonly" else None
+                    self.set_source(slot["mid"], source)
             elif kind == "error":
                 self.errors.append(msg)
                 if msg.get("ref") == "join":

@@ -295,12 +295,13 @@ class SyntheticPeer:
             self.joined.set()
         elif kind == "offer":
             self.result.phases.mark("offer")
-            for slot in message["slots"]:
-                self._slots[slot["mid"]] = slot
+            self._apply_slots(message["slots"])
             sdp = await self._answer(message["sdp"])
             assert self._ws is not None
             await self._ws.send_str(json.dumps({"type": "answer", "sdp": sdp}))
             self.result.phases.mark("answer_sent")
+        elif kind == "slots":
+            self._apply_slots(message["slots"])
         elif kind == "left":
             if not self._leaving:
                 self.result.errors.append(f"left the room: {message.get('reason')}")
@@ -348,6 +349,17 @@ class SyntheticPeer:
                     sender._send_keyframe = track.request_keyframe  # type: ignore[method-assign]
         await pc.setLocalDescription(await pc.createAnswer())
         return pc.localDescription.sdp
+
+    def _apply_slots(self, slots: list[dict[str, Any]]) -> None:
+        """An offer's or a ``slots`` message's map: updated in place, so the SSRC table
+        (which holds these same dicts) follows a reused m-line to its new source."""
+        for slot in slots:
+            known = self._slots.get(slot["mid"])
+            if known is None:
+                self._slots[slot["mid"]] = dict(slot)
+            else:
+                known.clear()
+                known.update(slot)
 
     def _learn_ssrcs(self, sdp: str) -> None:
         """Map each offered SSRC to its slot (a=mid + a=ssrc lines of the offer)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from sfu.slot import Offer
+from sfu.slot import Offer, Slot
 
 
 class PeerListener(Protocol):
@@ -12,6 +12,10 @@ class PeerListener(Protocol):
 
     async def on_offer(self, offer: Offer) -> None:
         """Deliver this offer to the participant; its answer goes to Peer.set_answer."""
+        ...
+
+    async def on_slots(self, slots: list[Slot]) -> None:
+        """The participant's m-lines carry other sources now (no offer needed)."""
         ...
 
     async def on_track_published(self, peer_id: str, kind: str) -> None:

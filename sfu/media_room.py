@@ -96,7 +96,7 @@ class MediaRoom:
     async def remove_peer(
         self, peer_id: str, *, reason: str, peer: Peer | None = None, keep_room: bool = False
     ) -> None:
-        """Close the participant's peer connection and renegotiate the others (idempotent).
+        """Close the participant's peer connection and free its slots at the others' (idempotent).
 
         With ``peer``, only that connection goes: a newer one of the same participant stays.
         The room closes once empty, unless ``keep_room`` (a replacement is about to join).
@@ -113,7 +113,7 @@ class MediaRoom:
         await self._close_peer(peer)
         for other in list(self.peers.values()):
             if not other.closed and other.unsubscribe(peer_id):
-                await other.negotiate()
+                await other.announce_slots()  # its m-lines stay for the next publisher
         if not self.peers and not keep_room:
             # Out of the registry, then closed, so its tasks (the speaker loop) end with it.
             self._on_empty(self)
@@ -134,8 +134,8 @@ class MediaRoom:
     async def _subscribe_all(self, source: TrackSource) -> None:
         for peer in list(self.peers.values()):
             eligible = peer.id != source.owner and not peer.closed and source.ready
-            if eligible and peer.subscribe(source):
-                await peer.negotiate()
+            if eligible:
+                await peer.apply(peer.subscribe(source))
 
     async def _speaker_loop(self, tell: SpeakerCallback) -> None:
         """Re-decide the active speaker from the latest RFC 6464 levels; tell on a change."""

@@ -48,8 +48,15 @@ class PeerState(Enum):
 
 class SubscriptionState(Enum):
     ACTIVE = "active"  # forwarding (or about to) the source's track
-    RELEASING = "releasing"  # offered as inactive, answer not applied yet
-    FREE = "free"  # negotiated inactive: may carry another source of the same codec
+    FREE = "free"  # its source left: the m-line stays sendonly, ready for the next one
+
+
+class SlotChange(Enum):
+    """What telling the participant about a subscription change takes."""
+
+    NONE = "none"  # nothing changed
+    SLOTS = "slots"  # a `slots` message: an m-line the participant has was (re)assigned
+    OFFER = "offer"  # a new m-line: only an offer can add it
 
 
 @dataclass(slots=True)
@@ -152,16 +159,19 @@ class Peer:
 
     # -- subscriptions -----------------------------------------------------------------
 
-    def subscribe(self, source: TrackSource) -> bool:
-        """Add (or reuse) a sendonly m-line for ``source``; False if already subscribed.
+    def subscribe(self, source: TrackSource) -> SlotChange:
+        """Give ``source`` an m-line towards this participant: a free one of the same codec
+        when there is one (no renegotiation: say ``slots``), else a new one (``negotiate``).
 
-        Call ``negotiate`` after.
+        Reusing m-lines is what keeps a join or a leave from renegotiating everyone else
+        (issue 18): the m-line of a participant who left stays sendonly and carries the next
+        publisher, under the same SSRC with continuous numbering, from a keyframe.
         """
         assert source.codec is not None
         if source in self._deferred or any(
             s.forwarder.source is source for s in self.subscriptions
         ):
-            return False
+            return SlotChange.NONE
         if not self._answered_once and any(
             t.kind == source.kind for t in self.pc.getTransceivers()
         ):
@@ -172,7 +182,7 @@ class Peer:
             # Once the first answer is applied, later m-lines join the bundle properly.
             self._deferred.append(source)
             self._deferred_since[source] = time.monotonic()
-            return True
+            return SlotChange.OFFER
         key = _codec_key(source.codec)
         sub = next(
             (
@@ -184,7 +194,9 @@ class Peer:
             ),
             None,
         )
+        change = SlotChange.SLOTS
         if sub is None:
+            change = SlotChange.OFFER
             transceiver = self.pc.addTransceiver(IdleTrack(source.kind), direction="sendonly")
             check_transceiver(transceiver)  # a viewer has no publish transceiver checked yet
             transceiver.setCodecPreferences(_capabilities_for(source.codec, source.kind))
@@ -205,7 +217,9 @@ class Peer:
         sub.state = SubscriptionState.ACTIVE
         sub.forwarder.attach(source, since=self._deferred_since.pop(source, None))
         sub.forwarder.set_paused(source.owner in self._hidden)
-        return True
+        if change is SlotChange.SLOTS and sub.forwarder.negotiated and source.kind == "video":
+            source.request_keyframe()  # the reused m-line starts at the new source's keyframe
+        return change
 
     def set_hidden(self, hidden: frozenset[str]) -> None:
         """The participant does not show the video of ``hidden``: pause it, so no downlink
@@ -216,17 +230,31 @@ class Peer:
                 sub.forwarder.set_paused(sub.source in hidden)
 
     def unsubscribe(self, owner: str) -> bool:
-        """Stop receiving every track of ``owner``; True if negotiation is needed."""
+        """Stop receiving every track of ``owner``; True if the participant's slots changed
+        (tell it with ``announce_slots``: the m-lines stay, no renegotiation)."""
         changed = False
         self._deferred = [s for s in self._deferred if s.owner != owner]
         self._deferred_since = {s: t for s, t in self._deferred_since.items() if s.owner != owner}
         for sub in self.subscriptions:
             if sub.source == owner and sub.state is SubscriptionState.ACTIVE:
                 sub.forwarder.detach()
-                sub.transceiver.direction = "inactive"
-                sub.state = SubscriptionState.RELEASING
+                sub.state = SubscriptionState.FREE
+                sub.source = None
                 changed = True
         return changed
+
+    async def announce_slots(self) -> None:
+        """Tell the participant what each of its m-lines carries now, without an offer."""
+        if self.closed:
+            return
+        await self.listener.on_slots(self.slots())
+
+    async def apply(self, change: SlotChange) -> None:
+        """Tell the participant about a ``subscribe``: an offer, or just the new slots."""
+        if change is SlotChange.OFFER:
+            await self.negotiate()
+        elif change is SlotChange.SLOTS:
+            await self.announce_slots()
 
     # -- offer / answer ----------------------------------------------------------------
 
@@ -298,12 +326,6 @@ class Peer:
             return
         for sub in self.subscriptions:
             if (
-                sub.state is SubscriptionState.RELEASING
-                and sub.transceiver.currentDirection == "inactive"
-            ):
-                sub.state = SubscriptionState.FREE
-                sub.source = None
-            elif (
                 sub.state is SubscriptionState.ACTIVE
                 and sub.forwarder.negotiated
                 and sub.forwarder.source is not None
@@ -317,7 +339,7 @@ class Peer:
             self._answered_once = True
             deferred, self._deferred = self._deferred, []
             for source in deferred:
-                if source.ready and self.subscribe(source):
+                if source.ready and self.subscribe(source) is not SlotChange.NONE:
                     self._negotiator.request()  # folded into the follow-up offer
             self._deferred_since.clear()
         if self._negotiator.answered():

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True, slots=True)
 class Slot:
     """One m-line: ``recvonly`` = the participant publishes here, ``sendonly`` = it
-    receives ``source``'s track here (``inactive`` = nothing flows any more)."""
+    receives ``source``'s track here (``source`` None: nothing for now; the m-line waits
+    for the next publisher)."""
 
     mid: str
     kind: str

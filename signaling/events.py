@@ -12,7 +12,7 @@ from rooms.events import PARTICIPANT_JOINED, PARTICIPANT_LEFT, ROOM_CLOSED
 from rooms.models import Participant, RoomEvent, RoomInfo, RoomSnapshot
 from rooms.shopping import shortlist
 from rooms.shopping_state import parse_tallies, shortlist_dicts
-from sfu import Offer
+from sfu import Offer, Slot
 from signaling import protocol as wire
 
 log = logging.getLogger(__name__)
@@ -65,17 +65,23 @@ def snapshot(snapshot: RoomSnapshot, you: Participant) -> wire.Snapshot:
     )
 
 
+def _wire_slots(slots: list[Slot]) -> list[wire.Slot]:
+    return [
+        wire.Slot.model_validate(
+            {"mid": s.mid, "kind": s.kind, "direction": s.direction, "source": s.source}
+        )
+        for s in slots
+    ]
+
+
 def offer(offer: Offer) -> wire.Offer:
     """An SFU offer and its slot map."""
-    return wire.Offer(
-        sdp=offer.sdp,
-        slots=[
-            wire.Slot.model_validate(
-                {"mid": s.mid, "kind": s.kind, "direction": s.direction, "source": s.source}
-            )
-            for s in offer.slots
-        ],
-    )
+    return wire.Offer(sdp=offer.sdp, slots=_wire_slots(offer.slots))
+
+
+def slots(slots: list[Slot]) -> wire.Slots:
+    """A new slot map for m-lines already negotiated (no offer)."""
+    return wire.Slots(slots=_wire_slots(slots))
 
 
 def event_message(event: RoomEvent) -> wire.ServerMessage | None:

@@ -415,6 +415,14 @@ class Offer(_Message):
     slots: list[Slot]
 
 
+class Slots(_Message):
+    """What each already-negotiated m-line carries now: someone left (``source`` null) or a
+    free m-line carries a new publisher. Replaces the slot map of the latest offer."""
+
+    type: Literal["slots"] = "slots"
+    slots: list[Slot]
+
+
 class ParticipantJoined(_Message):
     """Somebody entered the room."""
 
@@ -591,6 +599,7 @@ ServerMessage = Annotated[
     Joined
     | Snapshot
     | Offer
+    | Slots
     | ParticipantJoined
     | ParticipantLeft
     | TrackPublished

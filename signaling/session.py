@@ -20,7 +20,7 @@ from aiohttp import WSCloseCode
 from rooms.errors import AlreadyJoined, NotInRoom, StoreUnavailable
 from rooms.events import CATALOG_LOADED, PARTICIPANT_JOINED, ROOM_CLOSED
 from rooms.models import Participant, Role, RoomEvent, RoomSnapshot
-from sfu import MediaRoom, Offer, Peer
+from sfu import MediaRoom, Offer, Peer, Slot
 from signaling import events, shopping
 from signaling import protocol as wire
 from signaling.auth import Grant, Permissions
@@ -510,6 +510,10 @@ class Session:
                     partial(self._answer_overdue, peer),
                 )
 
+    async def _send_slots(self, peer_id: str, slots: list[Slot]) -> None:
+        if self._is_current(peer_id):
+            await self._send(events.slots(slots))
+
     async def _publish_track(self, peer_id: str, kind: str) -> None:
         if self._is_current(peer_id) and self.room_id is not None:
             await self._node.store.publish(
@@ -551,6 +555,9 @@ class _PeerListener:
 
     async def on_offer(self, offer: Offer) -> None:
         self._session._enqueue(partial(self._session._send_offer, self._peer_id, offer))
+
+    async def on_slots(self, slots: list[Slot]) -> None:
+        self._session._enqueue(partial(self._session._send_slots, self._peer_id, slots))
 
     async def on_track_published(self, peer_id: str, kind: str) -> None:
         self._session._enqueue(partial(self._session._publish_track, peer_id, kind))

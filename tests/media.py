@@ -193,11 +193,15 @@ class ClientPeer:
                 samples = frame.to_ndarray().astype(np.float64)
                 a.rms.append(float(np.sqrt((samples**2).mean())))
 
+    def apply_slots(self, slots: list[dict[str, Any]]) -> None:
+        """A ``slots`` message (or an offer's slot map): what each mid carries now."""
+        for slot in slots:
+            self.slots[slot["mid"]] = slot
+
     async def answer(self, sdp: str, slots: list[dict[str, Any]]) -> str:
         """Apply a server offer and return the answer SDP."""
         self.offers += 1
-        for slot in slots:
-            self.slots[slot["mid"]] = slot
+        self.apply_slots(slots)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         if not self._published and (self.audio_track or self.video_track):
             self._published = True

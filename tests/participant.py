@@ -42,6 +42,8 @@ class Participant:
             message = await self.ws.recv(seconds=60)
             if isinstance(message, wire.Offer):
                 await self._answer(message)
+            elif isinstance(message, wire.Slots):
+                self.peer.apply_slots([s.model_dump() for s in message.slots])
             elif isinstance(message, wire.Error):
                 self.errors.append(message)
             else:

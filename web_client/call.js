@@ -217,6 +217,9 @@ export class Call extends Emitter {
       case "offer":
         await this._answer(message);
         break;
+      case "slots":
+        if (this.session && this.phase === Phase.JOINED) this.session.applySlots(message.slots);
+        break;
       case "participant_joined":
         this.room.addParticipant(message.participant);
         break;

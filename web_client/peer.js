@@ -3,7 +3,8 @@
 // The server is always the offerer (PROTOCOL.md, "Media model"). In each offer, `slots` says what
 // every m-line (mid) is for: "recvonly" slots are ours to publish on (we attach our microphone and
 // camera and answer sendonly), "sendonly" slots carry one track of another participant (`source`),
-// "inactive" slots are unused. ICE is not trickled: the answer goes out once gathering is complete.
+// "inactive" slots are unused. A `slots` message re-maps m-lines already negotiated (someone left: source
+// null; a new publisher on a free m-line) without an offer. ICE is not trickled: the answer goes out once gathering is complete.
 
 import { Emitter } from "./events.js";
 
@@ -48,6 +49,12 @@ export class MediaSession extends Emitter {
 
   get connectionState() {
     return this.pc.connectionState;
+  }
+
+  /** A `slots` message: reused m-lines carry someone else now (no renegotiation). */
+  applySlots(slots) {
+    for (const slot of slots) this.slots.set(slot.mid, slot);
+    this._collectRemote();
   }
 
   /** Apply a server `offer` and return the answer SDP (ICE gathering complete). */

@@ -54,6 +54,8 @@ class ProtocolPeer:
             if message["type"] == "offer":
                 sdp = await self.peer.answer(message["sdp"], message["slots"])
                 await self._ws.send_json({"type": "answer", "sdp": sdp})
+            elif message["type"] == "slots":
+                self.peer.apply_slots(message["slots"])
 
     def frames_from(self, participant_id: str) -> int:
         return self.peer.video_from(participant_id).frames

@@ -166,6 +166,7 @@ class Stranger:
     errors: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     offers: int = 0
+    slot_maps: int = 0  # `slots` messages received
     left: str | None = None
     resume: str | None = None
 
@@ -226,6 +227,12 @@ class Stranger:
                 self.participants.pop(msg["participant_id"], None)
             elif kind == "offer":
                 await self._answer(msg)
+            elif kind == "slots":  # PROTOCOL.md: the slot map changed, no answer expected
+                self.slot_maps += 1
+                for slot in msg["slots"]:
+                    self._slots[slot["mid"]] = (
+                        slot["source"] if slot["direction"] == "sendonly" else None
+                    )
             elif kind == "error":
                 self.errors.append(msg)
                 if not self._joined.is_set() and msg.get("ref") == "join":

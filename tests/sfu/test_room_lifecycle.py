@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sfu import SFU, Offer
+from sfu import SFU, Offer, Slot
 
 
 class _Quiet:
@@ -15,6 +15,9 @@ class _Quiet:
 
     async def on_offer(self, offer: Offer) -> None:
         self.offers.append(offer)
+
+    async def on_slots(self, slots: list[Slot]) -> None:
+        return None
 
     async def on_track_published(self, peer_id: str, kind: str) -> None:
         return None

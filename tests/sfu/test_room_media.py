@@ -227,6 +227,9 @@ async def test_bad_answers_are_refused_and_the_peer_carries_on() -> None:
             async def on_offer(self, offer):  # type: ignore[no-untyped-def]
                 offers.append(offer)
 
+            async def on_slots(self, slots):  # type: ignore[no-untyped-def]
+                pass
+
             async def on_track_published(self, peer_id, kind):  # type: ignore[no-untyped-def]
                 pass
 

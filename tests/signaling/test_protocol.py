@@ -90,6 +90,12 @@ SERVER_MESSAGES: list[wire.ServerMessage] = [
             wire.Slot(mid="3", kind="video", direction="inactive", source=None),
         ],
     ),
+    wire.Slots(
+        slots=[
+            wire.Slot(mid="2", kind="video", direction="sendonly", source=None),
+            wire.Slot(mid="3", kind="video", direction="sendonly", source="p4"),
+        ],
+    ),
     wire.ParticipantJoined(seq=2, participant=P),
     wire.ParticipantLeft(seq=3, participant_id="p1", reason="left"),
     wire.TrackPublished(seq=4, participant_id="p1", kind="video"),

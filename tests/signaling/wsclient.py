@@ -20,6 +20,7 @@ class WsClient:
         self.ws = ws
         self.received: list[wire.ServerMessage] = []
         self.offers: list[wire.Offer] = []
+        self.slot_maps: list[wire.Slots] = []
 
     async def send(self, message: dict[str, Any] | str) -> None:
         await self.ws.send_str(message if isinstance(message, str) else json.dumps(message))
@@ -37,6 +38,9 @@ class WsClient:
             message = await self.recv(seconds)
             if isinstance(message, wire.Offer) and type_ != "offer":
                 self.offers.append(message)
+                continue
+            if isinstance(message, wire.Slots) and type_ != "slots":
+                self.slot_maps.append(message)
                 continue
             assert message.type == type_, f"expected {type_}, got {message!r}"
             return message
