@@ -16,6 +16,7 @@ from aiohttp import web
 
 from sfu.errors import IncompatibleAiortc
 from signaling.app import create_app
+from signaling.event_loop import run_loop
 from signaling.flags import add_settings_flags
 from signaling.settings import Settings, SettingsError
 
@@ -111,7 +112,7 @@ def _serve_command(args: argparse.Namespace) -> int:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        asyncio.run(serve(settings))
+        run_loop(serve(settings), settings.event_loop)
     except IncompatibleAiortc as exc:
         print(f"coshop: {exc}", file=sys.stderr)
         return 1
@@ -144,7 +145,9 @@ async def serve(settings: Settings, *, ready: Callable[[str], None] | None = Non
         # of the node) walks only what calls create. Measured: 170-200 ms -> under 60 ms.
         gc.collect()
         gc.freeze()
-        print(f"coshop serving on {url} (store: {settings.store_kind})", flush=True)
+        loop_name = type(loop).__module__.split(".")[0]  # "uvloop" or "asyncio"
+        print(f"coshop serving on {url} (store: {settings.store_kind}, loop: {loop_name})",
+              flush=True)
         if ready is not None:
             ready(url)
         await stop.wait()

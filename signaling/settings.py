@@ -23,6 +23,7 @@ from pydantic_settings import (
 from pydantic_settings.sources.utils import parse_env_vars
 
 from signaling.auth import PublicKey, load_public_key
+from signaling.event_loop import EventLoopKind
 
 ENV_PREFIX = "COSHOP_"
 
@@ -95,6 +96,12 @@ class Settings(BaseSettings):
     )
     allow_h264: bool = Field(
         True, description="Offer H264 besides VP8 to publishers (forwarded, never transcoded)."
+    )
+    event_loop: EventLoopKind = Field(
+        "uvloop",
+        description="Event loop of `coshop serve`: uvloop (libuv: drains a media socket up to "
+        "32 datagrams per wake-up) or Python's asyncio loop (one datagram per socket per loop "
+        "turn; under load, media queues up in the socket buffers and arrives late).",
     )
     direct_send: bool = Field(
         True,
