@@ -82,7 +82,8 @@ async def test_serve_prints_url_and_stops_gracefully(signum: signal.Signals) -> 
     assert process.stdout is not None and process.stderr is not None
     try:
         line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-        match = re.fullmatch(r"coshop serving on (http://127\.0\.0\.1:\d+) \(store: memory\)\n",
+        match = re.fullmatch(r"coshop serving on (http://127\.0\.0\.1:\d+) "
+                             r"\(store: memory, loop: uvloop\)\n",
                              line)
         assert match, line
         url = match.group(1)
