@@ -133,6 +133,7 @@ def aggregate(
                 "source": pub["name"] if pub else r["source"], "kind": r["kind"],
                 "packets": r["packets"], "lost_packets": r["lost_packets"],
                 "frames": r["frames"], "lost_frames": route_lost, "freezes": route_freezes,
+                "freeze_log": r.get("freeze_log", []),
                 "latency_p50_ms": Histogram.from_dict(r["latency"]).percentile(50),
                 "latency_p99_ms": Histogram.from_dict(r["latency"]).percentile(99),
                 "jitter_ms": r["jitter_ms"],
@@ -149,6 +150,12 @@ def aggregate(
     sent = frames + lost_frames
     return {
         "window": {"start": t0, "end": t1, "seconds": t1 - t0},
+        # Who was in when (epoch seconds): freezes can be laid beside the joins and leaves.
+        "sessions": [
+            {"name": s["name"], "generation": s["generation"], "started_at": s["started_at"],
+             "ended_at": s["ended_at"]}
+            for s in sessions
+        ],
         "peers": {
             "target": len({s["name"] for s in sessions}),
             "sessions": len(sessions),

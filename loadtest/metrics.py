@@ -14,6 +14,7 @@ from typing import Any
 from loadtest.histogram import Histogram
 from loadtest.stamp import Stamp
 
+FREEZE_LOG = 50  # freezes whose time is kept per route (a run's JSON tells when they were)
 _FREEZE_FLOOR_S = 0.150  # W3C webrtc-stats freezeCount: max(3 x mean, mean + 150 ms)
 
 
@@ -72,6 +73,8 @@ class RouteStats:
     lost_frames: int = 0
     freezes: int = 0
     freeze_seconds: float = 0.0
+    #: When each freeze ended (epoch seconds) and how long it was: the first ``FREEZE_LOG``.
+    freeze_log: list[tuple[float, float]] = field(default_factory=list)
     first_packet_at: float | None = None
     first_frame_at: float | None = None
     latencies_ms: list[float] = field(default_factory=list)
@@ -155,6 +158,8 @@ class RouteStats:
                 if gap >= max(3 * mean, mean + _FREEZE_FLOOR_S):
                     self.freezes += 1
                     self.freeze_seconds += gap
+                    if len(self.freeze_log) < FREEZE_LOG:
+                        self.freeze_log.append((now, gap))
             self._frame_gap_sum += gap
             self._frame_gaps += 1
         self.last_frame_at = now
@@ -175,6 +180,7 @@ class RouteStats:
             "lost_frames": self.lost_frames,
             "freezes": self.freezes,
             "freeze_seconds": self.freeze_seconds,
+            "freeze_log": [[round(t, 3), round(g, 3)] for t, g in self.freeze_log],
             "bitrate_bps": 8 * self.bytes / duration if duration > 0 else None,
             "jitter_ms": 1000 * self.jitter / self._clock_rate,
             "latency_ms": self.latency.summary(),

@@ -217,9 +217,7 @@ class Peer:
         sub.state = SubscriptionState.ACTIVE
         sub.forwarder.attach(source, since=self._deferred_since.pop(source, None))
         sub.forwarder.set_paused(source.owner in self._hidden)
-        if change is SlotChange.SLOTS and sub.forwarder.negotiated and source.kind == "video":
-            source.request_keyframe()  # the reused m-line starts at the new source's keyframe
-        return change
+        return change  # attach() asked for a keyframe if the m-line is already negotiated
 
     def set_hidden(self, hidden: frozenset[str]) -> None:
         """The participant does not show the video of ``hidden``: pause it, so no downlink
