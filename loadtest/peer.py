@@ -411,12 +411,15 @@ class SyntheticPeer:
 
         transport._handle_rtp_data = handle
 
-    async def leave(self) -> None:
-        """Ask the server to take this peer out of its room (the socket stays open)."""
+    async def leave(self, *, wait: float = 5.0) -> None:
+        """Ask the server to take this peer out of its room and wait (at most ``wait`` s) for
+        its ``left``: the seat is free then, so a rejoin right after never meets room_full."""
         self._leaving = True
         if self._ws is not None and not self._ws.closed:
             with contextlib.suppress(aiohttp.ClientError, ConnectionError):
                 await self._ws.send_str(json.dumps({"type": "leave"}))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.ended.wait(), wait)
 
     async def close(self) -> None:
         """Close the socket, the peer connection and the session task (idempotent)."""
