@@ -17,6 +17,9 @@ class SFUConfig:
     #: Video packets kept per forwarded stream to answer a subscriber's NACK with RTX
     #: (256 is about 3 s at 360p and 1 s at 720p: well beyond a NACK's round trip).
     retransmission_history: int = 256
+    #: Retransmissions to one subscriber stay within this share of its video bytes (over
+    #: about a second, plus a few packets); a packet is re-sent at most once per 50 ms.
+    retransmission_share: float = 0.10
     #: Write forwarded packets straight to the ICE socket (False: through aiortc's
     #: coroutine chain; only useful to measure the difference, see bench/).
     direct_send: bool = True

@@ -21,6 +21,7 @@ from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtp import RtpPacket
 
 from sfu.egress import Egress
+from sfu.retransmit_budget import RetransmitBudget
 from sfu.rtp_writer import RtpWriter, wrap_rtx
 from sfu.stream_rewriter import StreamRewriter
 from sfu.traffic import Traffic
@@ -58,6 +59,7 @@ class TrackForwarder:
         kind: str,
         *,
         history_size: int,
+        retransmission_share: float = 0.10,
         direct_send: bool = True,
         on_first_forward: FirstForwardCallback | None = None,
     ) -> None:
@@ -86,6 +88,7 @@ class TrackForwarder:
         history_size = history_size if kind == "video" else 0
         self._history: list[tuple[int, bytes, int] | None] = [None] * history_size
         self._history_size = history_size
+        self._budget = RetransmitBudget(share=retransmission_share)
         video = kind == "video"
         self.rewriter = StreamRewriter(
             first_seq=sender._ssrc & 0x7FFF,  # any value works; stay well clear of wrap
@@ -176,6 +179,7 @@ class TrackForwarder:
             bytes_out=self.bytes_sent,
             nacks_received=self.nacks_received,
             retransmissions=self.retransmissions,
+            retransmissions_refused=self._budget.refused,
             plis_received=self.plis_received,
         )
 
@@ -187,6 +191,7 @@ class TrackForwarder:
             bytes_out=self.bytes_sent - base.bytes_out,
             nacks_received=self.nacks_received - base.nacks_received,
             retransmissions=self.retransmissions - base.retransmissions,
+            retransmissions_refused=self._budget.refused - base.retransmissions_refused,
             plis_received=self.plis_received - base.plis_received,
         )
 
@@ -266,6 +271,8 @@ class TrackForwarder:
         if entry is None or entry[0] != sequence_number:
             return  # too old: the subscriber will ask for a keyframe instead
         _, data, header_len = entry
+        if not self._budget.allow(sequence_number, len(data), self.bytes_sent, time.monotonic()):
+            return  # asked again too soon, or over the RTX budget: a keyframe request follows
         if self._rtx_pt is not None:
             # RFC 4588 §4: retransmit on the RTX stream, original seq in front.
             data = wrap_rtx(

@@ -204,6 +204,7 @@ class Peer:
                 transceiver.sender,
                 source.kind,
                 history_size=self._config.retransmission_history,
+                retransmission_share=self._config.retransmission_share,
                 direct_send=self._config.direct_send,
                 on_first_forward=self._on_first_forward,
             )

@@ -24,6 +24,8 @@ class Traffic:
     bytes_out: int = 0  # their bytes (RTP header included, before SRTP)
     nacks_received: int = 0  # sequence numbers NACKed by subscribers (RFC 4585 §6.2.1)
     retransmissions: int = 0  # packets re-sent for those NACKs (RTX, RFC 4588)
+    retransmissions_refused: int = 0  # NACKed packets not re-sent: asked again too soon, or
+    # over the subscriber's RTX budget (sfu/retransmit_budget.py)
     plis_received: int = 0  # PLI/FIR from subscribers (RFC 4585 §6.3.1, RFC 5104 §4.3.1)
     keyframe_requests: int = 0  # keyframes wanted for any reason (before throttling)
     plis_sent: int = 0  # PLIs sent to the publisher (after throttling)
@@ -39,6 +41,7 @@ class Traffic:
         self.bytes_out += other.bytes_out
         self.nacks_received += other.nacks_received
         self.retransmissions += other.retransmissions
+        self.retransmissions_refused += other.retransmissions_refused
         self.plis_received += other.plis_received
         self.keyframe_requests += other.keyframe_requests
         self.plis_sent += other.plis_sent

@@ -45,6 +45,8 @@ TRAFFIC_HELP = {
     "bytes_out": "RTP bytes forwarded to subscribers (headers included, before SRTP)",
     "nacks_received": "Sequence numbers NACKed by subscribers",
     "retransmissions": "Packets retransmitted (RTX) for subscribers' NACKs",
+    "retransmissions_refused": "NACKed packets not re-sent: asked again within 50 ms, or over "
+    "the subscriber's RTX budget (COSHOP_RTX_SHARE)",
     "plis_received": "PLI/FIR keyframe requests from subscribers",
     "keyframe_requests": "Keyframes wanted for a track, before throttling",
     "plis_sent": "PLIs sent to publishers, after throttling",

@@ -63,6 +63,7 @@ class Node:
             SFUConfig(
                 keyframe_request_interval=settings.pli_interval,
                 keyframe_spacing=settings.pli_spacing,
+                retransmission_share=settings.rtx_share,
                 allow_h264=settings.allow_h264,
                 direct_send=settings.direct_send,
             )

@@ -94,6 +94,14 @@ class Settings(BaseSettings):
         "room: a join's keyframes arrive one after another, not as one burst that delays "
         "everyone's video.",
     )
+    rtx_share: float = Field(
+        0.10,
+        ge=0,
+        description="Retransmissions (RTX) to one subscriber stay within this share of the "
+        "video bytes it is sent (over about a second, plus a few packets), and one packet is "
+        "re-sent at most once per 50 ms: a failing link gets no retransmission storm on top "
+        "(what is refused, the subscriber recovers with a keyframe request).",
+    )
     allow_h264: bool = Field(
         True, description="Offer H264 besides VP8 to publishers (forwarded, never transcoded)."
     )

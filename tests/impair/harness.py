@@ -94,6 +94,12 @@ class CallResult:
         return int(self.server.get("coshop_sfu_retransmissions_total", 0))
 
     @property
+    def rtx_share(self) -> float:
+        """Retransmitted packets per forwarded media packet (issue 9: under 10 %)."""
+        out = self.server.get("coshop_sfu_packets_out_total", 0)
+        return self.rtx / out if out else 0.0
+
+    @property
     def plis(self) -> int:
         return int(self.server.get("coshop_sfu_plis_sent_total", 0))
 

@@ -38,13 +38,16 @@ async def test_two_percent_loss_and_40_ms_keeps_every_viewer_decoding() -> None:
         )
     detail = (
         f"{result.decoded_ratio:.2%} decoded, {result.freezes} freezes, longest "
-        f"{result.longest:.2f}s, rtx {result.rtx}, plis {result.plis}, load "
+        f"{result.longest:.2f}s, rtx {result.rtx} ({result.rtx_share:.1%}), "
+        f"plis {result.plis}, load "
         f"{result.load_before}->{result.load_after}, router {result.router}, "
         f"server {result.server}, streams {result.streams}"
     )
     # Loss really happened in both directions, and the SFU repaired it.
     assert all(d["dropped"] > 10 for d in result.router.values()), detail
     assert result.rtx > 0, detail
+    # De-duplicated and budgeted (COSHOP_RTX_SHARE): repair costs a few % of the media.
+    assert result.rtx_share < 0.10, detail
     if not result.saturated:
         # Four asks about an RTT apart repair everything at 2 % loss.
         assert result.server.get("coshop_sfu_unrepaired_total", 0) == 0, detail
