@@ -311,8 +311,10 @@ def summarize_aiortc(
         "filler_loop_lag_ms": stats([s["filler_lag_ms"] for s in sfu]),
         "direct_setup_to_first_frame_ms": stats(d_first),
         "direct_answer_to_first_frame_ms": stats(d_answer),
-        "server_keyframe_requests": pick(m1, "keyframe_requests") - pick(m0, "keyframe_requests"),
-        "server_plis_sent": pick(m1, "plis") - pick(m0, "plis"),
+        "server_keyframe_requests": pick(m1, "coshop_sfu_keyframe_requests_total")
+        - pick(m0, "coshop_sfu_keyframe_requests_total"),
+        "server_plis_sent": pick(m1, "coshop_sfu_plis_sent_total")
+        - pick(m0, "coshop_sfu_plis_sent_total"),
         "samples": sfu,
         "direct_samples": direct,
     }

@@ -13,7 +13,7 @@ class SFUConfig:
     keyframe_request_interval: float = 0.3
     #: Minimum gap between keyframe requests to different publishers of one room, so the
     #: keyframes a join asks for do not all arrive (and get forwarded) at once.
-    keyframe_spacing: float = 0.04
+    keyframe_spacing: float = 0.015
     #: Video packets kept per forwarded stream to answer a subscriber's NACK with RTX
     #: (256 is about 3 s at 360p and 1 s at 720p: well beyond a NACK's round trip).
     retransmission_history: int = 256

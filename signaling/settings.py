@@ -88,7 +88,7 @@ class Settings(BaseSettings):
         description="Minimum seconds between two keyframe requests (PLI) to one published track.",
     )
     pli_spacing: float = Field(
-        0.04,
+        0.015,
         ge=0,
         description="Minimum seconds between keyframe requests to different publishers of one "
         "room: a join's keyframes arrive one after another, not as one burst that delays "
