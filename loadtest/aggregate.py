@@ -53,8 +53,14 @@ def aggregate(
     """
     t0, t1 = window
     seconds = max(t1 - t0, 1e-9)
+    workers = list(workers)
     sessions = [s for w in workers for s in w["sessions"]]
     by_pid = {s["participant_id"]: s for s in sessions if s["participant_id"]}
+    # Which worker hosts whom, and when each worker itself stalled (see _tester_stalled).
+    stalls = [[(t - d, t) for t, d in w.get("stalls", [])] for w in workers]
+    worker_of = {s["participant_id"]: i for i, w in enumerate(workers) for s in w["sessions"]
+                 if s["participant_id"]}
+    tester_freezes = 0
 
     # Join phases and time to first frame: every session, whenever it joined.
     phases: dict[str, list[float]] = {p: [] for p in JOIN_PHASES}
@@ -107,6 +113,10 @@ def aggregate(
             route_lost, route_freezes, route_freeze_s = r["lost_frames"], r["freezes"], \
                 r["freeze_seconds"]
             if r["kind"] == "video":
+                for end, gap in r.get("freeze_log", []):
+                    ends = {worker_of.get(s["participant_id"]), worker_of.get(r["source"])}
+                    if any(_overlaps(stalls[w], end - gap, end) for w in ends if w is not None):
+                        tester_freezes += 1
                 frames += r["frames"]
                 h = Histogram.from_dict(r["latency"])
                 latency.merge(h)
@@ -180,7 +190,10 @@ def aggregate(
         "packets": {"received": packets, "lost": lost_packets,
                     "lost_pct": 100 * lost_packets / (packets + lost_packets)
                     if packets + lost_packets else None},
-        "freezes": {"count": freezes, "seconds": freeze_seconds},
+        # while_tester_stalled: freezes during a stall (>= 100 ms) of the worker process that
+        # publishes or receives the route: the tester's own doing, as far as it can tell.
+        "freezes": {"count": freezes, "seconds": freeze_seconds,
+                    "while_tester_stalled": tester_freezes},
         "latency_ms": latency.summary(),
         "bitrate_bps": {"rx": 8 * total_bytes / seconds,
                         "video_route_p50": percentile(video_bitrates, 50),
@@ -265,3 +278,8 @@ def merge_histograms(parts: Iterable[Mapping[str, Any]]) -> Histogram:
     for p in parts:
         h.merge(Histogram.from_dict(p))
     return h
+
+
+def _overlaps(intervals: list[tuple[float, float]], start: float, end: float) -> bool:
+    """True if any (a, b) of ``intervals`` overlaps [start, end]."""
+    return any(a < end and b > start for a, b in intervals)

@@ -64,7 +64,9 @@ def _figures(report: Mapping[str, Any]) -> Table:
     t.add_row("frames", f"{fr['received']:,} received, {fr['lost']:,} lost "
                         f"({_n(fr['lost_pct'], 3, '%')}; {fr['lost_at_end']:,} after a stream "
                         "stopped)")
-    t.add_row("freezes", f"{fz['count']} ({fz['seconds']:.1f} s frozen)")
+    stalled = fz.get("while_tester_stalled", 0)
+    t.add_row("freezes", f"{fz['count']} ({fz['seconds']:.1f} s frozen)"
+              + (f", {stalled} while the tester itself stalled" if stalled else ""))
     t.add_row("packets", f"{pk['received']:,} received, {pk['lost']:,} lost "
                          f"({_n(pk['lost_pct'], 3, '%')})")
     lat = report["latency_ms"]

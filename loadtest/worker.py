@@ -34,6 +34,8 @@ from loadtest.scenario import PeerPlan
 log = logging.getLogger(__name__)
 
 LAG_PERIOD_S = 0.05
+STALL_MS = 100.0  # a worker stall this long delays its publishers' frames into freeze range
+MAX_STALLS = 2_000
 
 
 class LoopLag:
@@ -42,6 +44,9 @@ class LoopLag:
     def __init__(self) -> None:
         self.window = Histogram()  # ms, since the window started
         self.interval_max = 0.0  # ms, since the last progress poll
+        #: This worker's own stalls of STALL_MS or more: (epoch seconds it ended, seconds).
+        #: Its publishers sent nothing and its receivers timed nothing meanwhile.
+        self.stalls: list[tuple[float, float]] = []
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -51,6 +56,8 @@ class LoopLag:
             lag = max(0.0, (loop.time() - due) * 1000)
             self.window.add(lag)
             self.interval_max = max(self.interval_max, lag)
+            if lag >= STALL_MS and len(self.stalls) < MAX_STALLS:
+                self.stalls.append((time.time(), (lag + LAG_PERIOD_S * 1000) / 1000))
 
     def take_interval_max(self) -> float:
         value, self.interval_max = self.interval_max, 0.0
@@ -198,6 +205,7 @@ class PeerHost:
         self.tally.lost_frames = 0
         self.tally.take_latency()
         self.lag.window = Histogram()
+        self.lag.stalls = []
         for s in self.current.values():
             s.peer.reset_routes()
 
@@ -235,6 +243,7 @@ class PeerHost:
             "cpu": time.process_time(),
             "window_start": self.window_start,
             "loop_lag_ms": self.lag.window.summary(),
+            "stalls": [[round(t, 3), round(d, 3)] for t, d in self.lag.stalls],
             "sessions": [self._session_stats(s, now) for s in self.sessions],
         }
 
