@@ -6,10 +6,10 @@ timed on arrival (W3C webrtc-stats freeze rule: an inter-frame gap above max(3 x
 interval, mean + 150 ms)). A long freeze, a route that freezes again and again, or a rejoin that
 meets ``room_full`` (a seat still held by the leaver's own previous session) fails the test.
 
-Two causes found with this set-up (the load tester, 360p): every change renegotiated every other participant
-(now a ``slots`` message), and asyncio's loop read one datagram per socket per loop turn, so a
-slower turn left media queued in the kernel for seconds (now uvloop, in the server and in the
-tester's workers).
+Two causes found with this set-up (the load tester, 360p): every change renegotiated every
+other participant (now a ``slots`` message), and asyncio's loop read one datagram per socket
+per loop turn, so a slower turn left media queued in the kernel for seconds (now uvloop, in the
+server and in the tester's workers).
 """
 
 from __future__ import annotations
