@@ -19,7 +19,7 @@ class SFUConfig:
     retransmission_history: int = 256
     #: Retransmissions to one subscriber stay within this share of its video bytes (over
     #: about a second, plus a few packets); a packet is re-sent at most once per 50 ms.
-    retransmission_share: float = 0.10
+    retransmission_share: float = 0.25
     #: Write forwarded packets straight to the ICE socket (False: through aiortc's
     #: coroutine chain; only useful to measure the difference, see bench/).
     direct_send: bool = True

@@ -95,7 +95,7 @@ class Settings(BaseSettings):
         "everyone's video.",
     )
     rtx_share: float = Field(
-        0.10,
+        0.25,
         ge=0,
         description="Retransmissions (RTX) to one subscriber stay within this share of the "
         "video bytes it is sent (over about a second, plus a few packets), and one packet is "

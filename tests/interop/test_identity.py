@@ -97,6 +97,7 @@ async def test_reload_replaces_the_old_connection_at_once(serve: Callable[..., S
         assert [i["added_by"] for i in joined["shopping"]["cart"]] == [ann.me]
         await until(lambda: ann.left == "replaced", what="old connection told it was replaced")
         # Bob sees the same person leave and come back; never two of them.
+        await until(lambda: bob.last("participant_left") is not None, what="bob sees ann go")
         await until(lambda: ann.me in bob.participants, what="bob sees ann back")
         left = [m for m in bob.messages if m["type"] == "participant_left"]
         assert [(m["participant_id"], m["reason"]) for m in left] == [(ann.me, "replaced")]
