@@ -56,7 +56,7 @@ def aggregate(
     workers = list(workers)
     sessions = [s for w in workers for s in w["sessions"]]
     by_pid = {s["participant_id"]: s for s in sessions if s["participant_id"]}
-    # Which worker hosts whom, and when each worker itself stalled (see _tester_stalled).
+    # Which worker hosts whom, and when each worker itself stalled (freezes.while_tester_stalled).
     stalls = [[(t - d, t) for t, d in w.get("stalls", [])] for w in workers]
     worker_of = {s["participant_id"]: i for i, w in enumerate(workers) for s in w["sessions"]
                  if s["participant_id"]}

@@ -59,7 +59,7 @@ class TrackForwarder:
         kind: str,
         *,
         history_size: int,
-        retransmission_share: float = 0.25,
+        retransmission_share: float,
         direct_send: bool = True,
         on_first_forward: FirstForwardCallback | None = None,
     ) -> None:

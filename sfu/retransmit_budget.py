@@ -18,7 +18,7 @@ _REMEMBERED = 512
 
 @dataclass(slots=True)
 class RetransmitBudget:
-    share: float = 0.25
+    share: float  # of the media bytes (SFUConfig.retransmission_share)
     window: float = 1.0
     burst: int = 6_000  # bytes: a handful of packets is always repairable
     repeat_after: float = 0.05

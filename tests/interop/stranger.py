@@ -166,7 +166,6 @@ class Stranger:
     errors: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     offers: int = 0
-    slot_maps: int = 0  # `slots` messages received
     left: str | None = None
     resume: str | None = None
 
@@ -228,7 +227,6 @@ class Stranger:
             elif kind == "offer":
                 await self._answer(msg)
             elif kind == "slots":  # PROTOCOL.md: the slot map changed, no answer expected
-                self.slot_maps += 1
                 for slot in msg["slots"]:
                     self._slots[slot["mid"]] = (
                         slot["source"] if slot["direction"] == "sendonly" else None

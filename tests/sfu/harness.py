@@ -19,7 +19,6 @@ class DirectParticipant:
         self.peer: Peer | None = None
         self.published: list[str] = []
         self.closed_reason: str | None = None
-        self.slot_messages = 0
         self._offers: asyncio.Queue[Offer] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -27,7 +26,6 @@ class DirectParticipant:
         await self._offers.put(offer)
 
     async def on_slots(self, slots: list[Slot]) -> None:
-        self.slot_messages += 1
         self.client.apply_slots([asdict(s) for s in slots])
 
     async def on_track_published(self, peer_id: str, kind: str) -> None:

@@ -10,7 +10,7 @@ PACKET = 1_200
 
 
 def test_a_packet_asked_again_within_50_ms_is_sent_once() -> None:
-    budget = RetransmitBudget()
+    budget = RetransmitBudget(share=0.25)
     assert budget.allow(7, PACKET, media_bytes=1_000_000, now=10.0)
     assert not budget.allow(7, PACKET, media_bytes=1_000_000, now=10.03)
     assert budget.refused_duplicate == 1
