@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
+import uvloop
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection
 from aiortc import sdp as aiortc_sdp
 
@@ -210,7 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         help="receivers re-send NACKs every this many seconds, as browsers do (0: never)",
     )
     args = p.parse_args(argv)
-    result = asyncio.run(run(args))
+    # uvloop reads each socket dry per wake-up, as a browser does; asyncio's loop reads one
+    # datagram per socket per turn, so with several clients in one process RTCP and media
+    # queued in the kernel behind each other (see tests/interop/conftest.py).
+    result = uvloop.run(run(args))
     print("result " + json.dumps(result), flush=True)
     return 0
 
