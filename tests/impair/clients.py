@@ -25,7 +25,9 @@ import aiohttp
 import uvloop
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection
 from aiortc import sdp as aiortc_sdp
+from playwright.async_api import async_playwright
 
+from tests.impair.browser import BrowserViewer, launch, missing
 from tests.interop.stranger import Stranger
 
 FREEZE = 0.5  # seconds without a new frame that count as a freeze
@@ -114,27 +116,49 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for i in range(args.viewers)
     ]
     everyone = publishers + viewers
-    async with aiohttp.ClientSession() as session:
+    async with contextlib.AsyncExitStack() as stack:
+        session = await stack.enter_async_context(aiohttp.ClientSession())
         await _wait_healthy(session, args.url, 20)
         renack: asyncio.Task[None] | None = None
+        browsers: list[BrowserViewer] = []
         try:
             for p in everyone:
                 await p.join(room)
-            ids = {p.name: p.me for p in everyone}
+            ids = {p.name: p.me or "" for p in everyone}
 
             def pairs() -> list[tuple[Stranger, Stranger]]:
                 return [(r, s) for r in everyone for s in publishers if r is not s]
 
             deadline = time.monotonic() + args.warmup
-            while not all(r.received.get(ids[s.name] or "") for r, s in pairs()):
+            while not all(r.received.get(ids[s.name]) for r, s in pairs()):
                 if time.monotonic() > deadline:
                     missing = [
                         (r.name, s.name, r.offers, {k: v.frames for k, v in r.received.items()})
                         for r, s in pairs()
-                        if not r.received.get(ids[s.name] or "")
+                        if not r.received.get(ids[s.name])
                     ]
                     raise TimeoutError(f"not every receiver decodes every publisher: {missing}")
                 await asyncio.sleep(0.1)
+            if args.browsers:
+                playwright = await stack.enter_async_context(async_playwright())
+                chromium = await launch(playwright)
+                stack.push_async_callback(chromium.close)
+                for i in range(args.browsers):
+                    browsers.append(
+                        await BrowserViewer.join(chromium, args.url, room, f"chromium{i}")
+                    )
+                deadline = time.monotonic() + args.warmup
+                while True:
+                    seen = [await b.sample() for b in browsers]
+                    if all(
+                        t.get(ids[s.name], {}).get("frames", 0) > 0
+                        for t in seen
+                        for s in publishers
+                    ):
+                        break
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"not every browser decodes every publisher: {seen}")
+                    await asyncio.sleep(0.2)
             if args.renack:
                 renack = asyncio.get_running_loop().create_task(
                     renack_like_a_browser(everyone, args.renack, 10)
@@ -142,11 +166,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.sleep(1.0)  # past the first keyframes
             print("measuring", flush=True)  # the harness may now change the network
 
-            def decoded() -> dict[tuple[str, str], tuple[int, int]]:
-                out = {}
+            browser_counts: dict[tuple[str, str], dict[str, int]] = {}
+
+            async def decoded() -> dict[tuple[str, str], tuple[int, int, list[float]]]:
+                """Per (receiver, source): frames decoded, gaps recorded, every gap so far
+                (browsers: and the seconds since the last frame). Browsers' own counters
+                (frames dropped, NACKs, packets lost) go to ``browser_counts``."""
+                out: dict[tuple[str, str], tuple[int, int, list[float]]] = {}
                 for r, s in pairs():
-                    got = r.received[ids[s.name] or ""]
-                    out[(r.name, s.name)] = (got.frames, len(got.gaps))
+                    got = r.received[ids[s.name]]
+                    out[(r.name, s.name)] = (got.frames, len(got.gaps), got.gaps)
+                for b in browsers:
+                    tiles = await b.sample()
+                    for s in publishers:
+                        t = tiles.get(ids[s.name], {"frames": 0, "all_gaps": [], "since_last": 0})
+                        gaps = [*t["all_gaps"], t["since_last"] or 0.0]
+                        out[(b.name, s.name)] = (t["frames"], len(t["all_gaps"]), gaps)
+                        browser_counts[(b.name, s.name)] = {
+                            k: t.get(k, 0) for k in ("dropped", "nacks", "lost")
+                        }
                 return out
 
             # A frame is decoded some time after it is produced, so decoding is counted
@@ -157,7 +195,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 time.monotonic(),
             )
             await asyncio.sleep(LAG)
-            dec0 = decoded()
+            dec0 = await decoded()
+            counts0 = dict(browser_counts)
             await asyncio.sleep(args.duration - LAG)
             sent1, m1, t1 = (
                 {s.name: _sent(s) for s in publishers},
@@ -165,23 +204,29 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 time.monotonic(),
             )
             await asyncio.sleep(t1 + LAG - time.monotonic())
-            dec1, end = decoded(), time.monotonic()
+            dec1, end = await decoded(), time.monotonic()
             streams = []
-            for r, s in pairs():
-                got = r.received[ids[s.name] or ""]
-                f0, g0 = dec0[(r.name, s.name)]
-                f1, g1 = dec1[(r.name, s.name)]
-                gaps = [*got.gaps[g0:g1], end - (got.last_at or t0)]
-                streams.append(
-                    {
-                        "receiver": r.name,
-                        "source": s.name,
-                        "decoded": f1 - f0,
-                        "sent": sent1[s.name] - sent0[s.name],
-                        "freezes": sum(1 for g in gaps if g > FREEZE),
-                        "longest": max(gaps, default=0.0),
-                    }
-                )
+            for (receiver, source), (f1, g1, all_gaps) in dec1.items():
+                f0, g0, _ = dec0[(receiver, source)]
+                if receiver.startswith("chromium"):
+                    # The last entry is the time since the newest frame, as of this read.
+                    gaps = [*all_gaps[g0:g1], all_gaps[-1]]
+                else:
+                    person = next(p for p in everyone if p.name == receiver)
+                    last_at = person.received[ids[source]].last_at
+                    gaps = [*all_gaps[g0:g1], end - (last_at or t0)]
+                stream = {
+                    "receiver": receiver,
+                    "source": source,
+                    "decoded": f1 - f0,
+                    "sent": sent1[source] - sent0[source],
+                    "freezes": sum(1 for g in gaps if g > FREEZE),
+                    "longest": max(gaps, default=0.0),
+                }
+                if (receiver, source) in counts0:
+                    before, after = counts0[(receiver, source)], browser_counts[(receiver, source)]
+                    stream.update({k: after[k] - before[k] for k in after})
+                streams.append(stream)
             return {
                 "seconds": t1 - t0,
                 "streams": streams,
@@ -203,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--publishers", type=int, default=2)
     p.add_argument("--viewers", type=int, default=2)
     p.add_argument("--duration", type=float, default=20.0)
+    p.add_argument(
+        "--browsers",
+        type=int,
+        default=0,
+        help="Chromium pages on the web client that join too and are measured as receivers",
+    )
     p.add_argument("--warmup", type=float, default=30.0)
     p.add_argument(
         "--renack",
@@ -211,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         help="receivers re-send NACKs every this many seconds, as browsers do (0: never)",
     )
     args = p.parse_args(argv)
+    if args.browsers and (problem := missing()):
+        p.error(problem)
     # uvloop reads each socket dry per wake-up, as a browser does; asyncio's loop reads one
     # datagram per socket per turn, so with several clients in one process RTCP and media
     # queued in the kernel behind each other (see tests/interop/conftest.py).

@@ -251,12 +251,14 @@ class ImpairedNetwork:
         blackout_after: float | None = None,
         blackout: float = 0.0,
         renack: float = 0.0,
+        browsers: int = 0,
     ) -> CallResult:
         """Run one call from the client namespace and measure it.
 
         The call is set up under the network's current conditions; ``conditions`` (if
         given) apply once every receiver decodes every publisher, for the measurement.
         ``renack`` > 0 makes the receivers re-send NACKs that often, as browsers do.
+        ``browsers``: Chromium pages on the web client that join and are measured too.
         """
         proc = await self._python(
             self.client_ns,
@@ -269,6 +271,10 @@ class ImpairedNetwork:
             str(viewers),
             "--duration",
             str(duration),
+            "--browsers",
+            str(browsers),
+            "--renack",
+            str(renack),
         )
         assert proc.stdout is not None
         load_before = os.getloadavg()

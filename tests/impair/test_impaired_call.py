@@ -2,7 +2,8 @@
 
 2 % loss and 40 ms one-way delay in both directions (80 ms RTT): every lost packet has to
 be repaired by NACK/RTX (RFC 4585 §6.2.1, RFC 4588) on the publisher's uplink, the
-subscribers' downlinks or both, fast enough that no viewer freezes.
+subscribers' downlinks or both, fast enough that no viewer freezes. The viewers are aiortc
+peers and a Chromium page on the web client (its decoder's own frame count, getStats).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ async def test_two_percent_loss_and_40_ms_keeps_every_viewer_decoding() -> None:
             # Receivers re-ask every ~RTT like browsers; aiortc's own receiver asks once
             # per new gap, which this SFU cannot change (see tests/impair/clients.py).
             renack=0.1,
+            browsers=1,
         )
     detail = (
         f"{result.decoded_ratio:.2%} decoded, {result.freezes} freezes, longest "
@@ -43,6 +45,8 @@ async def test_two_percent_loss_and_40_ms_keeps_every_viewer_decoding() -> None:
         f"{result.load_before}->{result.load_after}, router {result.router}, "
         f"server {result.server}, streams {result.streams}"
     )
+    # Chromium received and was measured like the others (one stream per publisher).
+    assert sum(s["receiver"].startswith("chromium") for s in result.streams) == 2, detail
     # Loss really happened in both directions, and the SFU repaired it.
     assert all(d["dropped"] > 10 for d in result.router.values()), detail
     assert result.rtx > 0, detail
