@@ -150,10 +150,12 @@ class TrackSource:
         if repair is not None:
             # A padding-only packet uses up a sequence number too (RFC 3550 §5.1): it is
             # not missing, even though there is nothing in it to forward.
-            lost = repair.received(packet.sequence_number, now)
-            if lost:
-                await self._nack(packet.ssrc, lost)
+            gaps = repair.received(packet.sequence_number, now)
+            if gaps.nack:
+                await self._nack(packet.ssrc, gaps.nack)
                 self._repair_wanted.set()
+            elif gaps.stale:
+                self._unrepairable(gaps.stale)
         if not packet.payload:
             return
         self.packets_in += 1

@@ -6,6 +6,13 @@ asks as soon as a gap shows, asks again about once per round trip while the pack
 still missing, and after ``max_asks`` unanswered asks gives the packet up: the caller
 then requests a keyframe (RFC 4585 §6.3.1 PLI) so subscribers restart cleanly.
 
+A hole that opens after the stream fell silent for longer than ``stale_after`` (the
+publisher's link went dark, then came back) is given up at once instead: what it held
+is seconds old, and repairing it would only hand subscribers a burst of stale frames
+before the fresh ones. The caller restarts them at a keyframe requested now. A stream
+whose packets are that far apart anyway (a still picture at 1 fps) is exempt: a silence
+counts only when it is also many times the stream's usual spacing.
+
 The round trip is measured from the asks themselves: a packet repaired after a single
 ask gives one sample (Karn's rule: never from a packet asked twice), smoothed as in
 RFC 6298 §2.
@@ -19,6 +26,19 @@ _SEQ_MOD = 1 << 16
 _HALF = 1 << 15
 #: A jump larger than this is a restarted stream, not loss (RFC 3550 §A.1 MAX_DROPOUT).
 MAX_DROPOUT = 3000
+#: A silence is a dark link, not the stream's pace, only past this many usual spacings.
+_SILENT_SPACINGS = 8
+
+
+@dataclass(slots=True)
+class Gaps:
+    """What one received packet revealed: sequence numbers to NACK, and ones given up."""
+
+    nack: list[int]
+    stale: list[int]
+
+
+_NONE = Gaps(nack=[], stale=[])
 
 
 @dataclass(slots=True)
@@ -38,8 +58,10 @@ class UpstreamRepair:
         min_interval: float = 0.02,
         max_interval: float = 0.5,
         max_missing: int = 256,
+        stale_after: float = 0.4,
     ) -> None:
         self.max_asks = max_asks
+        self.stale_after = stale_after
         self.min_interval = min_interval
         self.max_interval = max_interval
         self.max_missing = max_missing
@@ -50,6 +72,8 @@ class UpstreamRepair:
         self.given_up = 0
         self._rttvar = initial_rtt / 4
         self._ext_max: int | None = None  # highest extended sequence number seen
+        self._last_at: float | None = None  # when the last packet arrived
+        self._spacing = 0.0  # smoothed time between packets (EWMA, 1/16)
         self._missing: dict[int, _Missing] = {}
 
     # -- packets in -------------------------------------------------------------------
@@ -61,11 +85,15 @@ class UpstreamRepair:
             delta -= _SEQ_MOD
         return self._ext_max + delta
 
-    def received(self, seq: int, now: float) -> list[int]:
-        """Record a packet (first transmission or repair); the new gaps to NACK now."""
+    def received(self, seq: int, now: float) -> Gaps:
+        """Record a packet (first transmission or repair): the new gaps it shows."""
+        last_at, self._last_at = self._last_at, now
+        silence = 0.0 if last_at is None else now - last_at
+        stale = silence > self.stale_after and silence > _SILENT_SPACINGS * self._spacing
+        self._spacing += (silence - self._spacing) / 16
         if self._ext_max is None:
             self._ext_max = seq
-            return []
+            return _NONE
         ext = self._extend(seq)
         if ext <= self._ext_max:
             gap = self._missing.pop(ext, None)
@@ -75,22 +103,25 @@ class UpstreamRepair:
                     self._sample_rtt(now - gap.last_ask)
                 else:
                     self.repaired_late += 1
-            return []
+            return _NONE
         jump = ext - self._ext_max
         self._ext_max = ext
         if jump == 1:
-            return []  # the next packet in order: the common case, nothing to look at
+            return _NONE  # the next packet in order: the common case, nothing to look at
         if jump > MAX_DROPOUT:
             self._missing.clear()  # a restarted stream: nothing before it is wanted
-            return []
+            return _NONE
         new = list(range(ext - jump + 1, ext))
+        if stale:
+            self.given_up += len(new)  # a silence, then a hole: too old to be worth repairing
+            return Gaps(nack=[], stale=[m % _SEQ_MOD for m in new])
         for missing in new:
             self._missing[missing] = _Missing(asks=1, last_ask=now)
         self.asked += len(new)
         while len(self._missing) > self.max_missing:
             del self._missing[next(iter(self._missing))]  # oldest first (insertion order)
             self.given_up += 1
-        return [m % _SEQ_MOD for m in new]
+        return Gaps(nack=[m % _SEQ_MOD for m in new], stale=[])
 
     def _sample_rtt(self, sample: float) -> None:
         # RFC 6298 §2.3: RTTVAR <- 3/4 RTTVAR + 1/4 |SRTT - R'|; SRTT <- 7/8 SRTT + 1/8 R'.
