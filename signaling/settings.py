@@ -117,10 +117,17 @@ class Settings(BaseSettings):
         "coroutine chain (false only to measure the difference).",
     )
     ws_heartbeat: float = Field(
-        2.5,
+        1.0,
         gt=0,
-        description="Seconds between WebSocket pings; a client that does not answer one within "
-        "half this is dropped (so a silent connection is noticed within 1.5x this).",
+        description="Seconds of silence from a client after which its WebSocket is pinged "
+        "(and again as often while it stays silent).",
+    )
+    ws_timeout: float = Field(
+        4.5,
+        gt=0,
+        description="Seconds without anything from a client (message, ping or pong) after "
+        "which its WebSocket is dropped: a silent drop is noticed this fast, and a network "
+        "outage shorter than this (minus TCP's retransmission delay) keeps the session.",
     )
     answer_timeout: float = Field(
         15.0,
@@ -202,6 +209,15 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _timeout_outlasts_pings(self) -> Settings:
+        if self.ws_timeout <= self.ws_heartbeat:
+            raise ValueError(
+                "ws_timeout must be longer than ws_heartbeat, or a client would be dropped "
+                "before it was ever pinged"
+            )
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -268,5 +284,6 @@ def _describe(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
         name = ".".join(str(p) for p in err["loc"])
-        parts.append(f"{ENV_PREFIX}{name.upper()}: {err['msg']}")
+        # A rule across settings (a model validator) has no location: its message names them.
+        parts.append(f"{ENV_PREFIX}{name.upper()}: {err['msg']}" if name else err["msg"])
     return "; ".join(parts)

@@ -22,12 +22,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.asyncio(loop_s
 async def server(
     tmp_path_factory: pytest.TempPathFactory, redis_url: str
 ) -> AsyncIterator[CoshopServer]:
-    # A short heartbeat: the server drops a socket that vanished in a blip within seconds.
-    node = CoshopServer(
-        tmp_path_factory.mktemp("coshop-redis"),
-        redis_url=redis_url,
-        settings={"COSHOP_WS_HEARTBEAT": "2"},
-    )
+    # The default liveness (COSHOP_WS_TIMEOUT 4.5 s): the server drops a socket that
+    # vanished in a blip within seconds.
+    node = CoshopServer(tmp_path_factory.mktemp("coshop-redis"), redis_url=redis_url)
     await node.start()
     yield node
     await node.stop()

@@ -23,7 +23,9 @@ MakeParticipant = Callable[..., Awaitable[Participant]]
 
 @pytest.fixture
 async def client(aiohttp_client: Callable[..., Awaitable[Client]]) -> Client:
-    return await aiohttp_client(create_app(Settings(port=0, node_id="e2e", ws_heartbeat=30.0)))
+    return await aiohttp_client(
+        create_app(Settings(port=0, node_id="e2e", ws_heartbeat=30.0, ws_timeout=60.0))
+    )
 
 
 @pytest.fixture

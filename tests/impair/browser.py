@@ -59,6 +59,23 @@ _WATCH_JS = """
     });
   };
   setInterval(tick, 50);
+  // What is painted, sampled synchronously: tells a decoder stall from a getStats stall.
+  const paint = () => {
+    const now = performance.now();
+    document.querySelectorAll('#grid .tile:not(.self)').forEach((figure) => {
+      const video = figure.querySelector('video');
+      const id = figure.dataset.participant;
+      if (!video || !id) return;
+      const frames = video.getVideoPlaybackQuality().totalVideoFrames;
+      const t = (w.tiles[id] ||= { frames: 0, last: null, gaps: [] });
+      if (frames > (t.painted || 0)) {
+        if (t.painted_at) t.paint_gaps = Math.max(t.paint_gaps || 0, (now - t.painted_at) / 1000);
+        t.painted = frames;
+        t.painted_at = now;
+      }
+    });
+  };
+  setInterval(paint, 20);
 }
 """
 
@@ -68,7 +85,7 @@ _READ_JS = """
   const now = performance.now();
   for (const [id, t] of Object.entries(window.__impair.tiles)) {
     out[id] = { frames: t.frames, gaps: t.gaps.length, dropped: t.dropped, nacks: t.nacks,
-                lost: t.lost,
+                lost: t.lost, longest_paint_gap: t.paint_gaps || 0,
                 since_last: t.last === null ? null : (now - t.last) / 1000,
                 all_gaps: t.gaps };
   }

@@ -183,7 +183,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         gaps = [*t["all_gaps"], t["since_last"] or 0.0]
                         out[(b.name, s.name)] = (t["frames"], len(t["all_gaps"]), gaps)
                         browser_counts[(b.name, s.name)] = {
-                            k: t.get(k, 0) for k in ("dropped", "nacks", "lost")
+                            k: t.get(k, 0)
+                            for k in ("dropped", "nacks", "lost", "longest_paint_gap")
                         }
                 return out
 

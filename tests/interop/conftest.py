@@ -7,6 +7,8 @@ a user starts it, from the console script.
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import os
 import shutil
 import signal
@@ -15,9 +17,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvloop
@@ -111,3 +114,34 @@ def pytest_asyncio_loop_factories(
     test measured the test process, not the server.
     """
     return {"uvloop": uvloop.new_event_loop}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Bound every test here with asyncio.timeout, a little inside its pytest-timeout.
+
+    pytest-timeout interrupts a test by raising from a SIGALRM handler; uvloop runs signal
+    handlers inside a callback and logs what they raise, so a hung test would hang the run.
+    Cancelling from the loop itself fails the test, with the await it hung in.
+    """
+    here = Path(__file__).parent
+    default = 120.0
+    for item in items:
+        if not isinstance(item, pytest.Function) or here not in Path(item.path).parents:
+            continue
+        test = item.obj
+        if not inspect.iscoroutinefunction(test):
+            continue
+        marker = item.get_closest_marker("timeout")
+        limit = float(marker.args[0]) if marker and marker.args else default
+        item.obj = _bounded(test, max(1.0, limit - 5))
+
+
+def _bounded(
+    test: Callable[..., Coroutine[Any, Any, None]], seconds: float
+) -> Callable[..., Coroutine[Any, Any, None]]:
+    @functools.wraps(test)
+    async def bounded(*args: Any, **kwargs: Any) -> None:
+        async with asyncio.timeout(seconds):
+            await test(*args, **kwargs)
+
+    return bounded

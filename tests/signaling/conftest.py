@@ -19,7 +19,7 @@ Client = TestClient[web.Request, web.Application]
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(port=0, node_id="test-node", ws_heartbeat=30.0)
+    return Settings(port=0, node_id="test-node", ws_heartbeat=30.0, ws_timeout=60.0)
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ NODE_SETTINGS = {
     # The test clients never answer the SDP offer nor need WebSocket pings checked.
     "COSHOP_ANSWER_TIMEOUT": "300",
     "COSHOP_WS_HEARTBEAT": "30",
+    "COSHOP_WS_TIMEOUT": "60",
 }
 
 

@@ -111,7 +111,7 @@ async def nodes(redis_server: RedisServer) -> AsyncIterator[tuple[Client, Client
     for name in ("A", "B"):
         settings = Settings(
             port=0, node_id=name, redis_url=redis_server.url, rate_limits=False,
-            ws_heartbeat=30.0, answer_timeout=300.0,
+            ws_heartbeat=30.0, ws_timeout=60.0, answer_timeout=300.0,
         )
         client = TestClient(TestServer(create_app(settings)))
         await client.start_server()
