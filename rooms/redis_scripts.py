@@ -112,23 +112,6 @@ def fill(template: list[str], *values: str) -> str:
     return "".join(out)
 
 
-SHOPPING_SCRIPTS: Final = (
-    "snapshot",
-    "shop_load_catalog",
-    "shop_move",
-    "shop_pass_remote",
-    "shop_set_mode",
-    "shop_cast_vote",
-    "shop_retract_vote",
-    "shop_open_round",
-    "shop_close_round",
-    "shop_chat",
-    "shop_react",
-    "shop_cart_add",
-    "shop_cart_remove",
-)
-
-
 @dataclass(frozen=True, slots=True)
 class RoomScripts:
     """The scripts registered on one client (redis-py loads them, and reloads after NOSCRIPT)."""
