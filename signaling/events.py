@@ -16,6 +16,7 @@ from typing import Literal, cast
 from pydantic import BaseModel
 
 from rooms import events as room_events
+from rooms.event_shapes import TallyInfo
 from rooms.events import EventBody
 from rooms.models import Participant, RoomEvent, RoomInfo, RoomSnapshot
 from rooms.shopping import Tally, shortlist
@@ -146,8 +147,13 @@ def _with_shortlist(event: RoomEvent) -> dict[str, object]:
     """Vote messages also carry the shortlist of their tallies (derived here, so the stores
     publish only what they count)."""
     assert isinstance(event.body, room_events.VoteCast | room_events.VoteRetracted)
-    tallies = {pid: Tally.from_dict(t.model_dump()) for pid, t in event.body.tallies.items()}
+    tallies = {pid: _tally(t) for pid, t in event.body.tallies.items()}
     return {"shortlist": shortlist_dicts(shortlist(tallies))}
+
+
+def _tally(info: TallyInfo) -> Tally:
+    variants = {vid: _tally(v) for vid, v in sorted(info.by_variant.items())}
+    return Tally(info.yes, info.no, info.score_count, info.score_total, variants)
 
 
 #: What some messages add to their event's fields.
