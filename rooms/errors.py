@@ -36,3 +36,8 @@ class StoreUnavailable(RoomsError):
     def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class MalformedEvent(RoomsError, ValueError):
+    """An event read from the shared store does not match its kind's declaration (or is not an
+    event at all): it is dropped where it enters, never delivered."""

@@ -1,19 +1,30 @@
 """The shopping state of one room held in memory: MemoryStore's half of the shopping operations.
 
-Each method checks, changes and returns the ``(type, data)`` of the one event announcing the
-change, or raises before changing anything. The Lua scripts of RedisStore (rooms/lua/shop_*.lua)
-implement the same operations; the store contract suite holds both to the same behaviour.
+Each method checks, changes and returns the body of the one event announcing the change (typed
+by its declaration in rooms.events), or raises before changing anything. The Lua scripts of
+RedisStore (rooms/lua/shop_*.lua) implement the same operations; the store contract suite holds
+both to the same behaviour.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import Any
+from typing import Literal
 
 from rooms import events
 from rooms.catalog.models import Catalog, Product
 from rooms.errors import Forbidden, NotInRoom
+from rooms.event_shapes import (
+    CarouselInfo,
+    CartItemInfo,
+    ChatMessageInfo,
+    VoteInfo,
+    tally_infos,
+)
+from rooms.event_shapes import (
+    RoundInfo as RoundShape,
+)
 from rooms.models import Participant, Role
 from rooms.shopping import (
     CHAT_HISTORY_SIZE,
@@ -46,11 +57,7 @@ from rooms.shopping_state import (
     ordered_cart,
     ordered_votes,
     shown_products,
-    tallies_dict,
 )
-
-Change = tuple[str, dict[str, Any]]
-"""An event's type and data."""
 
 #: Who acts for the HTTP API (``by=None``): it may do what an admin may.
 API_ROLE = Role.ADMIN
@@ -103,7 +110,9 @@ class RoomShop:
 
     # --- changes ---------------------------------------------------------------------------------
 
-    def load_catalog(self, catalog: Catalog, image_base: str | None, seq: int) -> Change:
+    def load_catalog(
+        self, catalog: Catalog, image_base: str | None, seq: int
+    ) -> events.CatalogLoaded:
         before = self.carousel.state.current
         state = self.carousel.state
         self.carousel = dataclasses.replace(
@@ -117,13 +126,13 @@ class RoomShop:
         for key, item in list(self.cart.items()):
             if not _offers(catalog, item.product_id, item.variant_id):
                 del self.cart[key]
-        return events.CATALOG_LOADED, {
-            "revision": seq,
-            "product_count": len(catalog.products),
-            "currency": catalog.currency,
-            "image_base": image_base,
-            "carousel": self.carousel.to_dict(),
-        }
+        return events.CatalogLoaded(
+            revision=seq,
+            product_count=len(catalog.products),
+            currency=catalog.currency,
+            image_base=image_base,
+            carousel=CarouselInfo.of(self.carousel),
+        )
 
     def move(
         self,
@@ -131,7 +140,7 @@ class RoomShop:
         move: Move,
         product_id: str | None,
         expected_version: int | None,
-    ) -> Change:
+    ) -> events.CarouselChanged:
         by, role = _who(actor)
         carousel = self.carousel
         if not can_move(carousel.mode, role, by is not None and carousel.holder == by):
@@ -148,7 +157,7 @@ class RoomShop:
 
     def set_remote(
         self, actor: Participant | None, holder: Participant | None, holder_id: str | None
-    ) -> Change:
+    ) -> events.CarouselChanged:
         """Hand the remote to ``holder`` (``holder_id`` names it; None frees the remote)."""
         by, role = _who(actor)
         carousel = self.carousel
@@ -162,7 +171,7 @@ class RoomShop:
         self.carousel = dataclasses.replace(carousel, holder=holder_id)
         return self._carousel_changed("remote", by)
 
-    def set_mode(self, actor: Participant | None, mode: RemoteMode) -> Change:
+    def set_mode(self, actor: Participant | None, mode: RemoteMode) -> events.CarouselChanged:
         by, role = _who(actor)
         _require_host(role, "set the remote mode")
         self.carousel = dataclasses.replace(self.carousel, mode=mode)
@@ -173,27 +182,28 @@ class RoomShop:
         if self.carousel.holder == participant_id:
             self.carousel = dataclasses.replace(self.carousel, holder=None)
 
-    def cast_vote(self, vote: Vote, now: float) -> Change:
+    def cast_vote(self, vote: Vote, now: float) -> events.VoteCast:
         self._check_offered(vote.product_id, vote.variant_id)
         self._check_vote_open(vote.product_id, now)
         previous = self.ballot.cast(vote)
         self.votes_cast += 1
-        return events.VOTE_CAST, {
-            "vote": vote.to_dict(),
-            "previous": None if previous is None else previous.to_dict(),
-            "tallies": tallies_dict(self.ballot.tally()),
-        }
+        return events.VoteCast(
+            vote=VoteInfo.of(vote),
+            previous=None if previous is None else VoteInfo.of(previous),
+            tallies=tally_infos(self.ballot.tally()),
+        )
 
-    def retract_vote(self, participant_id: str, product_id: str, now: float) -> Change | None:
+    def retract_vote(
+        self, participant_id: str, product_id: str, now: float
+    ) -> events.VoteRetracted | None:
         self._check_offered(product_id, None)
         self._check_vote_open(product_id, now)
         removed = self.ballot.retract(participant_id, product_id)
         if removed is None:
             return None
-        return events.VOTE_RETRACTED, {
-            "vote": removed.to_dict(),
-            "tallies": tallies_dict(self.ballot.tally()),
-        }
+        return events.VoteRetracted(
+            vote=VoteInfo.of(removed), tallies=tally_infos(self.ballot.tally())
+        )
 
     def open_round(
         self,
@@ -202,17 +212,21 @@ class RoomShop:
         product_ids: tuple[str, ...] | None,
         now: float,
         seq: int,
-    ) -> Change:
+    ) -> events.VoteRoundOpened:
         _, role = _who(actor)
         _require_host(role, "open a vote round")
         for product_id in product_ids or ():
             self._check_offered(product_id, None)
         self.round = RoundInfo(seq, VoteRound.open_now(now, duration, product_ids))
-        return events.VOTE_ROUND_OPENED, {"round": self.round.to_dict()}
+        return events.VoteRoundOpened(round=RoundShape.of(self.round))
 
     def close_round(
-        self, actor: Participant | None, round_id: int | None, reason: str, now: float
-    ) -> Change | None:
+        self,
+        actor: Participant | None,
+        round_id: int | None,
+        reason: Literal["host", "deadline"],
+        now: float,
+    ) -> events.VoteRoundClosed | None:
         _, role = _who(actor)
         _require_host(role, "close a vote round")
         current = self.round
@@ -227,25 +241,23 @@ class RoomShop:
         else:
             closed = current.round.close(now)
         self.round = RoundInfo(current.id, closed)
-        return events.VOTE_ROUND_CLOSED, {"round": self.round.to_dict(), "reason": reason}
+        return events.VoteRoundClosed(round=RoundShape.of(self.round), reason=reason)
 
-    def post_chat(self, actor: Participant, text: str, now: float, seq: int) -> Change:
+    def post_chat(
+        self, actor: Participant, text: str, now: float, seq: int
+    ) -> events.ChatMessage:
         message = ChatMessage(seq, actor.id, actor.name, text, now)
         self.chat.append(message)
         self.chat_messages += 1
-        return events.CHAT_MESSAGE, {"message": message.to_dict()}
+        return events.ChatMessage(message=ChatMessageInfo.of(message))
 
-    def react(self, actor: Participant, emoji: str, product_id: str | None) -> Change:
+    def react(self, actor: Participant, emoji: str, product_id: str | None) -> events.Reaction:
         if product_id is not None:
             self._check_offered(product_id, None)
         else:
             product_id = self.carousel.state.current
         self.reactions[(product_id, emoji)] += 1
-        return events.REACTION, {
-            "participant_id": actor.id,
-            "emoji": emoji,
-            "product_id": product_id,
-        }
+        return events.Reaction(participant_id=actor.id, emoji=emoji, product_id=product_id)
 
     def add_to_cart(
         self,
@@ -254,7 +266,7 @@ class RoomShop:
         variant_id: str | None,
         quantity: int,
         now: float,
-    ) -> Change:
+    ) -> events.CartItemAdded:
         by, role = _who(actor)
         _require_buyer(role)
         self._check_offered(product_id, variant_id)
@@ -265,27 +277,25 @@ class RoomShop:
         if existing is not None:
             item = dataclasses.replace(existing, quantity=quantity)
         self.cart[item.key] = item
-        return events.CART_ITEM_ADDED, {"item": item.to_dict()}
+        return events.CartItemAdded(item=CartItemInfo.of(item))
 
     def remove_from_cart(
         self, actor: Participant | None, product_id: str, variant_id: str | None
-    ) -> Change | None:
+    ) -> events.CartItemRemoved | None:
         by, role = _who(actor)
         _require_buyer(role)
         key = CartItem(product_id, variant_id, 1, None, None, 0.0).key
         item = self.cart.pop(key, None)
         if item is None:
             return None
-        return events.CART_ITEM_REMOVED, {"item": item.to_dict(), "by": by}
+        return events.CartItemRemoved(item=CartItemInfo.of(item), by=by)
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    def _carousel_changed(self, change: str, by: str | None) -> Change:
-        return events.CAROUSEL_CHANGED, {
-            "carousel": self.carousel.to_dict(),
-            "change": change,
-            "by": by,
-        }
+    def _carousel_changed(
+        self, change: Literal["move", "remote", "mode"], by: str | None
+    ) -> events.CarouselChanged:
+        return events.CarouselChanged(carousel=CarouselInfo.of(self.carousel), change=change, by=by)
 
     def _count_shown(self, before: str | None) -> None:
         current = self.carousel.state.current

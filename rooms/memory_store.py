@@ -5,20 +5,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, TypeVar
 
+from rooms import events
 from rooms.catalog.models import Catalog
 from rooms.errors import AlreadyJoined, NotInRoom, RoomClosed, RoomFull
-from rooms.events import (
-    PARTICIPANT_JOINED,
-    PARTICIPANT_LEFT,
-    ROOM_CLOSED,
-    json_data,
-    participant_joined_data,
-    participant_left_data,
-    validate_custom_type,
-)
-from rooms.memory_shop import Change, RoomShop
+from rooms.event_shapes import ParticipantInfo
+from rooms.events import EventBody
+from rooms.memory_shop import RoomShop
 from rooms.models import (
     DEFAULT_CAPACITY,
     Participant,
@@ -38,6 +32,8 @@ from rooms.shopping_state import (
 from rooms.snapshots import make_snapshot
 from rooms.subscription import DEFAULT_SUBSCRIPTION_BUFFER, EventQueue, QueueSubscription
 from rooms.validation import validate_capacity, validate_room_id
+
+_B = TypeVar("_B", bound=EventBody)
 
 
 @dataclasses.dataclass(slots=True)
@@ -100,7 +96,7 @@ class MemoryStore:
         self._check_open()
         return [self._info(room_id, self._rooms[room_id]) for room_id in sorted(self._rooms)]
 
-    async def close_room(self, room_id: str) -> RoomEvent:
+    async def close_room(self, room_id: str) -> RoomEvent[events.RoomClosed]:
         """Close the room, remove everyone, publish ``room_closed``.
 
         Raises NotInRoom, or RoomClosed if it was already closed.
@@ -108,9 +104,11 @@ class MemoryStore:
         room = self._existing_open(room_id)
         room.closed = True
         room.participants.clear()
-        return self._emit(room_id, room, ROOM_CLOSED, {})
+        return self._emit(room_id, room, events.RoomClosed())
 
-    async def join(self, room_id: str, participant: Participant) -> tuple[RoomSnapshot, RoomEvent]:
+    async def join(
+        self, room_id: str, participant: Participant
+    ) -> tuple[RoomSnapshot, RoomEvent[events.ParticipantJoined]]:
         """Admit under capacity, creating the room if absent; publish ``participant_joined``."""
         room = self._create_if_absent(room_id, None)
         if room.closed:
@@ -121,12 +119,13 @@ class MemoryStore:
             raise RoomFull(room_id)
         joined = dataclasses.replace(participant, joined_at=self._clock())
         room.participants[joined.id] = joined
-        event = self._emit(room_id, room, PARTICIPANT_JOINED, participant_joined_data(joined))
+        body = events.ParticipantJoined(participant=ParticipantInfo.of(joined))
+        event = self._emit(room_id, room, body)
         return self._snapshot(room_id, room), event
 
     async def leave(
         self, room_id: str, participant_id: str, *, reason: str, joined_at: float | None = None
-    ) -> RoomEvent | None:
+    ) -> RoomEvent[events.ParticipantLeft] | None:
         """Remove the participant and publish ``participant_left``; None if they were not in
         (or, with ``joined_at``, if the one in the room joined at another time)."""
         self._check_open()
@@ -138,8 +137,8 @@ class MemoryStore:
             return None
         del room.participants[participant_id]
         room.shop.release_remote(participant_id)
-        data = participant_left_data(participant_id, reason)
-        return self._emit(room_id, room, PARTICIPANT_LEFT, data)
+        body = events.ParticipantLeft(participant_id=participant_id, reason=reason)
+        return self._emit(room_id, room, body)
 
     async def snapshot(self, room_id: str) -> RoomSnapshot:
         """The room's state now. Raises NotInRoom for an unknown room."""
@@ -150,19 +149,20 @@ class MemoryStore:
         return self._snapshot(room_id, room)
 
     async def publish(self, room_id: str, type: str, data: dict[str, Any]) -> RoomEvent:
-        """Number and publish a free-form event. Raises NotInRoom, RoomClosed, ValueError."""
-        validate_custom_type(type)
-        data = json_data(data)  # before any change: data that cannot be JSON changes nothing
+        """Number and publish an event the store does not emit itself (rooms.events.publishable).
+        Raises NotInRoom, RoomClosed, ValueError."""
+        body = events.publishable(type, data)  # before any change: invalid data changes nothing
         room = self._existing_open(room_id)
-        return self._emit(room_id, room, type, data)
+        return self._emit(room_id, room, body)
 
     # --- shopping (see RoomStore for the contracts) -----------------------------------------------
 
     async def load_catalog(
         self, room_id: str, catalog: Catalog, *, image_base: str | None = None
-    ) -> RoomEvent:
+    ) -> RoomEvent[events.CatalogLoaded]:
         room = self._existing_open(room_id)
-        return self._apply(room_id, room, room.shop.load_catalog(catalog, image_base, room.seq + 1))
+        body = room.shop.load_catalog(catalog, image_base, room.seq + 1)
+        return self._emit(room_id, room, body)
 
     async def room_catalog(self, room_id: str) -> RoomCatalog:
         return self._existing(room_id).shop.catalog
@@ -175,37 +175,39 @@ class MemoryStore:
         by: str | None,
         product_id: str | None = None,
         expected_version: int | None = None,
-    ) -> RoomEvent:
+    ) -> RoomEvent[events.CarouselChanged]:
         move = Move(move)
         room = self._existing_open(room_id)
-        change = room.shop.move(self._actor(room, by), move, product_id, expected_version)
-        return self._apply(room_id, room, change)
+        body = room.shop.move(self._actor(room, by), move, product_id, expected_version)
+        return self._emit(room_id, room, body)
 
-    async def pass_remote(self, room_id: str, *, by: str | None, to: str | None) -> RoomEvent:
+    async def pass_remote(
+        self, room_id: str, *, by: str | None, to: str | None
+    ) -> RoomEvent[events.CarouselChanged]:
         room = self._existing_open(room_id)
         actor = self._actor(room, by)
         holder = None if to is None else room.participants.get(to)
-        return self._apply(room_id, room, room.shop.set_remote(actor, holder, to))
+        return self._emit(room_id, room, room.shop.set_remote(actor, holder, to))
 
     async def set_remote_mode(
         self, room_id: str, mode: RemoteMode, *, by: str | None
-    ) -> RoomEvent:
+    ) -> RoomEvent[events.CarouselChanged]:
         mode = RemoteMode(mode)
         room = self._existing_open(room_id)
-        return self._apply(room_id, room, room.shop.set_mode(self._actor(room, by), mode))
+        return self._emit(room_id, room, room.shop.set_mode(self._actor(room, by), mode))
 
-    async def cast_vote(self, room_id: str, vote: Vote) -> RoomEvent:
+    async def cast_vote(self, room_id: str, vote: Vote) -> RoomEvent[events.VoteCast]:
         room = self._existing_open(room_id)
-        self._actor(room, vote.participant_id)
-        return self._apply(room_id, room, room.shop.cast_vote(vote, self._now()))
+        self._participant(room, vote.participant_id)
+        return self._emit(room_id, room, room.shop.cast_vote(vote, self._now()))
 
     async def retract_vote(
         self, room_id: str, participant_id: str, product_id: str
-    ) -> RoomEvent | None:
+    ) -> RoomEvent[events.VoteRetracted] | None:
         room = self._existing_open(room_id)
-        self._actor(room, participant_id)
-        change = room.shop.retract_vote(participant_id, product_id, self._now())
-        return None if change is None else self._apply(room_id, room, change)
+        self._participant(room, participant_id)
+        body = room.shop.retract_vote(participant_id, product_id, self._now())
+        return None if body is None else self._emit(room_id, room, body)
 
     async def open_vote_round(
         self,
@@ -214,13 +216,13 @@ class MemoryStore:
         by: str | None,
         duration: float,
         product_ids: tuple[str, ...] | list[str] | None = None,
-    ) -> RoomEvent:
+    ) -> RoomEvent[events.VoteRoundOpened]:
         duration = check_duration(duration)
         ids = check_round_products(product_ids)
         room = self._existing_open(room_id)
         actor = self._actor(room, by)
-        change = room.shop.open_round(actor, duration, ids, self._now(), room.seq + 1)
-        return self._apply(room_id, room, change)
+        body = room.shop.open_round(actor, duration, ids, self._now(), room.seq + 1)
+        return self._emit(room_id, room, body)
 
     async def close_vote_round(
         self,
@@ -228,27 +230,29 @@ class MemoryStore:
         *,
         by: str | None,
         round_id: int | None = None,
-        reason: str = "host",
-    ) -> RoomEvent | None:
+        reason: Literal["host", "deadline"] = "host",
+    ) -> RoomEvent[events.VoteRoundClosed] | None:
         room = self._existing_open(room_id)
         actor = self._actor(room, by)
-        change = room.shop.close_round(actor, round_id, reason, self._now())
-        return None if change is None else self._apply(room_id, room, change)
+        body = room.shop.close_round(actor, round_id, reason, self._now())
+        return None if body is None else self._emit(room_id, room, body)
 
-    async def post_chat(self, room_id: str, participant_id: str, text: str) -> RoomEvent:
+    async def post_chat(
+        self, room_id: str, participant_id: str, text: str
+    ) -> RoomEvent[events.ChatMessage]:
         text = clean_chat_message(text)
         room = self._existing_open(room_id)
         actor = self._participant(room, participant_id)
-        change = room.shop.post_chat(actor, text, self._now(), room.seq + 1)
-        return self._apply(room_id, room, change)
+        body = room.shop.post_chat(actor, text, self._now(), room.seq + 1)
+        return self._emit(room_id, room, body)
 
     async def react(
         self, room_id: str, participant_id: str, emoji: str, *, product_id: str | None = None
-    ) -> RoomEvent:
+    ) -> RoomEvent[events.Reaction]:
         emoji = clean_emoji(emoji)
         room = self._existing_open(room_id)
         actor = self._participant(room, participant_id)
-        return self._apply(room_id, room, room.shop.react(actor, emoji, product_id))
+        return self._emit(room_id, room, room.shop.react(actor, emoji, product_id))
 
     async def add_to_cart(
         self,
@@ -258,19 +262,19 @@ class MemoryStore:
         product_id: str,
         variant_id: str | None = None,
         quantity: int = 1,
-    ) -> RoomEvent:
+    ) -> RoomEvent[events.CartItemAdded]:
         quantity = check_quantity(quantity)
         room = self._existing_open(room_id)
         actor = self._actor(room, by)
-        change = room.shop.add_to_cart(actor, product_id, variant_id, quantity, self._now())
-        return self._apply(room_id, room, change)
+        body = room.shop.add_to_cart(actor, product_id, variant_id, quantity, self._now())
+        return self._emit(room_id, room, body)
 
     async def remove_from_cart(
         self, room_id: str, *, by: str | None, product_id: str, variant_id: str | None = None
-    ) -> RoomEvent | None:
+    ) -> RoomEvent[events.CartItemRemoved] | None:
         room = self._existing_open(room_id)
-        change = room.shop.remove_from_cart(self._actor(room, by), product_id, variant_id)
-        return None if change is None else self._apply(room_id, room, change)
+        body = room.shop.remove_from_cart(self._actor(room, by), product_id, variant_id)
+        return None if body is None else self._emit(room_id, room, body)
 
     async def recap(self, room_id: str) -> Recap:
         return self._existing(room_id).shop.recap(room_id)
@@ -282,7 +286,7 @@ class MemoryStore:
         self._check_open()
         return True
 
-    async def reap_lost_nodes(self) -> list[RoomEvent]:
+    async def reap_lost_nodes(self) -> list[RoomEvent[events.ParticipantLeft]]:
         """No other nodes: nothing to reap."""
         self._check_open()
         return []
@@ -360,13 +364,9 @@ class MemoryStore:
         """The participant acting, or None for the HTTP API (which acts as an admin)."""
         return None if by is None else cls._participant(room, by)
 
-    def _apply(self, room_id: str, room: _Room, change: Change) -> RoomEvent:
-        type, data = change
-        return self._emit(room_id, room, type, json_data(data))
-
-    def _emit(self, room_id: str, room: _Room, type: str, data: dict[str, Any]) -> RoomEvent:
+    def _emit(self, room_id: str, room: _Room, body: _B) -> RoomEvent[_B]:
         room.seq += 1
-        event = RoomEvent(room_id=room_id, seq=room.seq, type=type, data=data)
+        event = RoomEvent(room_id, room.seq, body)
         for queue in self._subscribers.get(room_id, ()):
             queue.put(event)
         return event

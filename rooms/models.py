@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import builtins
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from typing_extensions import TypeVar
+
+from rooms import events
+from rooms.errors import MalformedEvent
+from rooms.events import EventBody
 
 if TYPE_CHECKING:
     from rooms.shopping_state import ShoppingSnapshot
 
 DEFAULT_CAPACITY = 10
+
+K = TypeVar("K", bound=EventBody)
 
 
 class Role(StrEnum):
@@ -56,22 +66,78 @@ class Participant:
         return cls.from_dict(json.loads(raw))
 
 
+B = TypeVar("B", bound=EventBody, default=EventBody, covariant=True)
+
+
 @dataclass(frozen=True, slots=True)
-class RoomEvent:
-    """A change to a room, numbered by the room's own sequence (1, 2, 3, ...)."""
+class RoomEvent(Generic[B]):
+    """A change to a room, numbered by the room's own sequence (1, 2, 3, ...); ``body`` says
+    what changed, typed by its kind's declaration (rooms.events)."""
+
+    room_id: str
+    seq: int
+    body: B
+
+    @property
+    def type(self) -> str:
+        return self.body.type
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The body as JSON ``data`` (what to_json carries)."""
+        return self.body.to_data()
+
+    def of_kind(self, kind: builtins.type[K]) -> RoomEvent[K]:
+        """This event, checked to be of ``kind``; TypeError otherwise."""
+        body = self.body
+        if not isinstance(body, kind):
+            raise TypeError(f"expected a {kind.KIND} event, got {self.type!r}")
+        return RoomEvent(self.room_id, self.seq, body)
+
+    def to_json(self) -> str:
+        return json.dumps(envelope(self.room_id, self.seq, self.type, self.data),
+                          separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> RoomEvent:
+        """Decode an event the way the stores publish it, its data validated against its
+        kind's declaration: how events from outside this process (Redis) get in. Raises
+        MalformedEvent."""
+        try:
+            decoded = _Envelope.model_validate_json(raw)
+        except ValidationError as exc:
+            raise MalformedEvent(f"not a room event: {_problems(exc)}") from None
+        try:
+            body = events.parse(decoded.type, decoded.data)
+        except ValidationError as exc:
+            raise MalformedEvent(
+                f"{decoded.type} event (room {decoded.room_id}, seq {decoded.seq}) is not as "
+                f"declared: {_problems(exc)}"
+            ) from None
+        return RoomEvent(decoded.room_id, decoded.seq, body)
+
+
+def envelope(room_id: str, seq: object, type: str, data: object) -> dict[str, object]:
+    """An event's JSON object (RoomEvent.to_json), also the layout of the scripts' templates."""
+    return {"room_id": room_id, "seq": seq, "type": type, "data": data}
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}"
+        for e in exc.errors(include_url=False)
+    )
+
+
+class _Envelope(BaseModel):
+    """The JSON of a RoomEvent before its data is checked against its kind."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     room_id: str
     seq: int
     type: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
-
-    @classmethod
-    def from_json(cls, raw: str | bytes) -> RoomEvent:
-        d = json.loads(raw)
-        return cls(room_id=d["room_id"], seq=int(d["seq"]), type=d["type"], data=d.get("data", {}))
+    data: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,9 @@ published after it was entered. Channels are refcounted: UNSUBSCRIBE goes out wh
 subscriber leaves. Redis confirms (UN)SUBSCRIBEs in the order they were sent, which is how a
 confirmation is matched to its subscriber.
 
+Each message is decoded once and validated against its kind's declaration (RoomEvent.from_json):
+a malformed one is dropped there, with a warning, and the subscriptions carry on.
+
 If the connection fails, every subscriber gets SubscriptionLagged (events may be lost) and
 the next subscription opens a new connection; the connection's client never retries,
 since a silent reconnect would hide the gap.
@@ -25,7 +28,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from rooms.errors import SubscriptionLagged
+from rooms.errors import MalformedEvent, SubscriptionLagged
 from rooms.models import RoomEvent
 from rooms.subscription import EventQueue
 
@@ -157,8 +160,9 @@ class RedisEventHub:
                 return  # its subscribers left while the message was in flight
             try:
                 event = RoomEvent.from_json(message["data"])
-            except (ValueError, KeyError, TypeError) as exc:
-                logger.warning("dropping a malformed event on %s: %r", channel, exc)
+            except MalformedEvent as exc:
+                # Not what its declaration says (another version's, or forged): nobody gets it.
+                logger.warning("dropping an event on %s: %s", channel, exc)
                 return
             for queue in state.active:
                 queue.put(event)

@@ -1,4 +1,9 @@
-"""The rooms' Lua scripts (rooms/lua/*.lua) and the event encoding they splice a seq into."""
+"""The rooms' Lua scripts (rooms/lua/*.lua) and the event templates they fill in.
+
+A script knows some of an event's values only as it runs (the seq it INCRs, a stored item, the
+tallies), yet the event must be exactly the JSON its declaration (rooms.events) describes. So
+the Python side encodes the whole event from its kind, leaving holes (HOLE) the script fills.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,12 @@ from dataclasses import dataclass, fields
 from importlib import resources
 from typing import Any, Final
 
+from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
-from rooms.models import RoomEvent
+from rooms.events import EventBody
+from rooms.models import envelope
 
 # Script statuses: the first element of a script's reply (see each script's header).
 OK = "ok"
@@ -31,25 +38,10 @@ NONE = "none"
 LIBRARY: Final = "_shop_lib"
 """Helpers prepended to every script (rooms/lua/_shop_lib.lua)."""
 
-_SEQ_MARK = ',"seq":0,'
-
 
 def lua_source(name: str) -> str:
     """The text of rooms/lua/<name>.lua."""
     return resources.files("rooms").joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
-
-
-def event_json_parts(room_id: str, type: str, data: dict[str, Any]) -> tuple[str, str]:
-    """RoomEvent.to_json() of this event cut where its seq goes: ``head + str(seq) + tail``.
-
-    The seq is only known inside the script (INCR), yet subscribers must get exactly
-    RoomEvent.to_json(); the room id (no quotes allowed) precedes the seq, so the first mark is it.
-    """
-    encoded = RoomEvent(room_id=room_id, seq=0, type=type, data=data).to_json()
-    head, mark, tail = encoded.partition(_SEQ_MARK)
-    if not mark or not head.startswith('{"room_id":'):
-        raise RuntimeError(f"RoomEvent.to_json() no longer starts room_id, seq: {encoded[:80]}")
-    return head + ',"seq":', "," + tail
 
 
 class _Hole:
@@ -75,12 +67,29 @@ def json_template(value: Any) -> list[str]:
     return re.split(re.escape(json.dumps(marker)), text)
 
 
-def event_template(room_id: str, type: str, data: dict[str, Any]) -> list[str]:
-    """RoomEvent.to_json() of this event as a template whose first hole is the seq."""
-    names = [f.name for f in fields(RoomEvent)]
-    if names != ["room_id", "seq", "type", "data"]:
-        raise RuntimeError(f"RoomEvent fields changed: {names}")
-    return json_template({"room_id": room_id, "seq": HOLE, "type": type, "data": data})
+def event_template(room_id: str, kind: type[EventBody], **fields: object) -> list[str]:
+    """The JSON of a ``kind`` event of the room (RoomEvent.to_json) as a template for a script:
+    its first hole is the seq, then come the fields given as HOLE, in the order given here.
+
+    Every field ``kind`` declares must be given (values as JSON, or shapes); what the script
+    makes of the template is validated against the declaration when it is read back.
+    """
+    declared = [name for name in kind.model_fields if name != "type"]
+    if sorted(fields) != sorted(declared):
+        raise TypeError(f"{kind.KIND} declares {declared}, got {list(fields)}")
+    data = {name: _json(value) for name, value in fields.items()}
+    return json_template(envelope(room_id, HOLE, kind.KIND, data))
+
+
+def body_template(room_id: str, body: EventBody) -> list[str]:
+    """RoomEvent(room_id, seq, body).to_json() as a template whose one hole is the seq."""
+    return json_template(envelope(room_id, HOLE, body.type, body.to_data()))
+
+
+def _json(value: object) -> object:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_unset=True)
+    return value
 
 
 def _mark(value: Any, marker: str) -> Any:
@@ -101,23 +110,6 @@ def fill(template: list[str], *values: str) -> str:
     for value, part in zip(values, template[1:], strict=True):
         out += [value, part]
     return "".join(out)
-
-
-SHOPPING_SCRIPTS: Final = (
-    "snapshot",
-    "shop_load_catalog",
-    "shop_move",
-    "shop_pass_remote",
-    "shop_set_mode",
-    "shop_cast_vote",
-    "shop_retract_vote",
-    "shop_open_round",
-    "shop_close_round",
-    "shop_chat",
-    "shop_react",
-    "shop_cart_add",
-    "shop_cart_remove",
-)
 
 
 @dataclass(frozen=True, slots=True)

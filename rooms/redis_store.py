@@ -1,7 +1,9 @@
 """RedisStore: the RoomStore shared by every node, one Lua script per read-check-write.
 
 Key layout in rooms.redis_keys, script contracts in rooms/lua/*.lua. Events are published by
-the same script that INCRs the seq, so channel order is seq order.
+the same script that INCRs the seq, so channel order is seq order; each is encoded here from
+its kind's declaration (rooms.events) as a template the script fills in (rooms.redis_scripts),
+and decoded, validated, from the script's reply or the channel (RoomEvent.from_json).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Iterable, Sequence
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -34,16 +36,8 @@ from rooms.errors import (
     RoomFull,
     StoreUnavailable,
 )
-from rooms.events import (
-    NODE_LOST,
-    PARTICIPANT_JOINED,
-    PARTICIPANT_LEFT,
-    ROOM_CLOSED,
-    json_data,
-    participant_joined_data,
-    participant_left_data,
-    validate_custom_type,
-)
+from rooms.event_shapes import ParticipantInfo, VoteInfo
+from rooms.events import NODE_LOST, EventBody
 from rooms.models import (
     DEFAULT_CAPACITY,
     Participant,
@@ -60,7 +54,7 @@ from rooms.redis_keys import (
     rooms_index_key,
     validate_namespace,
 )
-from rooms.redis_scripts import HOLE, RoomScripts, event_json_parts, event_template, json_template
+from rooms.redis_scripts import HOLE, RoomScripts, body_template, event_template, json_template
 from rooms.shopping import (
     CHAT_HISTORY_SIZE,
     Carousel,
@@ -111,6 +105,7 @@ _OWNER_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
+_B = TypeVar("_B", bound=EventBody)
 
 
 def _unavailable_on_outage(
@@ -250,26 +245,28 @@ class RedisStore:
         ]
 
     @_unavailable_on_outage
-    async def close_room(self, room_id: str) -> RoomEvent:
+    async def close_room(self, room_id: str) -> RoomEvent[events.RoomClosed]:
         """Close the room, remove everyone, publish ``room_closed``.
 
         Raises NotInRoom, or RoomClosed if it was already closed.
         """
         keys = self._keys(room_id)
-        head, tail = event_json_parts(room_id, ROOM_CLOSED, {})
+        body = events.RoomClosed()
         reply = await self._scripts.close_room(
             keys=[keys.meta, keys.participants, keys.seq, keys.presence],
-            args=[keys.events, head, tail],
+            args=[keys.events, *body_template(room_id, body)],
         )
-        return RoomEvent(room_id=room_id, seq=_ok_seq(room_id, reply), type=ROOM_CLOSED, data={})
+        return RoomEvent(room_id, _ok_seq(room_id, reply), body)
 
     @_unavailable_on_outage
-    async def join(self, room_id: str, participant: Participant) -> tuple[RoomSnapshot, RoomEvent]:
+    async def join(
+        self, room_id: str, participant: Participant
+    ) -> tuple[RoomSnapshot, RoomEvent[events.ParticipantJoined]]:
         """Admit under capacity, creating the room if absent; publish ``participant_joined``."""
         keys = self._keys(room_id)
         joined = dataclasses.replace(participant, joined_at=self._clock())
-        data = participant_joined_data(joined)
-        head, tail = event_json_parts(room_id, PARTICIPANT_JOINED, data)
+        body = events.ParticipantJoined(participant=ParticipantInfo.of(joined))
+        head, tail = body_template(room_id, body)
         await self._index(room_id, presence=True)
         reply = await self._scripts.join(
             keys=[keys.meta, keys.participants, keys.seq, *keys.shop_state, keys.presence],
@@ -301,18 +298,17 @@ class RedisStore:
             participants=(Participant.from_json(raw) for raw in participants),
             shopping=self._shop_state(room_id, shop),
         )
-        event = RoomEvent(room_id, int(seq), PARTICIPANT_JOINED, json_data(data))
-        return snapshot, event
+        return snapshot, RoomEvent(room_id, int(seq), body)
 
     @_unavailable_on_outage
     async def leave(
         self, room_id: str, participant_id: str, *, reason: str, joined_at: float | None = None
-    ) -> RoomEvent | None:
+    ) -> RoomEvent[events.ParticipantLeft] | None:
         """Remove the participant and publish ``participant_left``; None if they were not in
         (or, with ``joined_at``, if the one in the room joined at another time)."""
         keys = self._keys(room_id)
-        data = participant_left_data(participant_id, reason)
-        head, tail = event_json_parts(room_id, PARTICIPANT_LEFT, data)
+        body = events.ParticipantLeft(participant_id=participant_id, reason=reason)
+        head, tail = body_template(room_id, body)
         seq = await self._scripts.leave(
             keys=[keys.participants, keys.seq, keys.carousel, keys.presence],
             args=[participant_id, keys.events, head, tail,
@@ -320,7 +316,7 @@ class RedisStore:
         )
         if seq is None:
             return None
-        return RoomEvent(room_id=room_id, seq=int(seq), type=PARTICIPANT_LEFT, data=data)
+        return RoomEvent(room_id, int(seq), body)
 
     @_unavailable_on_outage
     async def snapshot(self, room_id: str) -> RoomSnapshot:
@@ -344,31 +340,31 @@ class RedisStore:
 
     @_unavailable_on_outage
     async def publish(self, room_id: str, type: str, data: dict[str, Any]) -> RoomEvent:
-        """Number and publish a free-form event. Raises NotInRoom, RoomClosed, ValueError."""
+        """Number and publish an event the store does not emit itself (rooms.events.publishable).
+        Raises NotInRoom, RoomClosed, ValueError."""
         keys = self._keys(room_id)
-        validate_custom_type(type)
-        data = json_data(data)
-        head, tail = event_json_parts(room_id, type, data)
+        body = events.publishable(type, data)
         reply = await self._scripts.publish(
-            keys=[keys.meta, keys.seq], args=[keys.events, head, tail]
+            keys=[keys.meta, keys.seq], args=[keys.events, *body_template(room_id, body)]
         )
-        return RoomEvent(room_id=room_id, seq=_ok_seq(room_id, reply), type=type, data=data)
+        return RoomEvent(room_id, _ok_seq(room_id, reply), body)
 
     # --- shopping (see RoomStore for the contracts; scripts in rooms/lua/shop_*.lua) ------------
 
     @_unavailable_on_outage
     async def load_catalog(
         self, room_id: str, catalog: Catalog, *, image_base: str | None = None
-    ) -> RoomEvent:
+    ) -> RoomEvent[events.CatalogLoaded]:
         keys = self._keys(room_id)
-        data = {
-            "revision": HOLE,
-            "product_count": len(catalog.products),
-            "currency": catalog.currency,
-            "image_base": image_base,
-            "carousel": HOLE,
-        }
-        args = _catalog_args(catalog, image_base)
+        template = event_template(
+            room_id,
+            events.CatalogLoaded,
+            revision=HOLE,
+            product_count=len(catalog.products),
+            currency=catalog.currency,
+            image_base=image_base,
+            carousel=HOLE,
+        )
         reply = await self._scripts.shop_load_catalog(
             keys=[
                 keys.meta,
@@ -383,13 +379,9 @@ class RedisStore:
                 keys.cart,
                 keys.shown,
             ],
-            args=[
-                keys.events,
-                *args,
-                *event_template(room_id, events.CATALOG_LOADED, data),
-            ],
+            args=[keys.events, *_catalog_args(catalog, image_base), *template],
         )
-        return _event(room_id, reply)
+        return _event(room_id, reply, events.CatalogLoaded)
 
     @_unavailable_on_outage
     async def room_catalog(self, room_id: str) -> RoomCatalog:
@@ -413,10 +405,9 @@ class RedisStore:
         by: str | None,
         product_id: str | None = None,
         expected_version: int | None = None,
-    ) -> RoomEvent:
+    ) -> RoomEvent[events.CarouselChanged]:
         move = Move(move)
         keys = self._keys(room_id)
-        data = {"carousel": HOLE, "change": "move", "by": by}
         reply = await self._scripts.shop_move(
             keys=[keys.meta, keys.participants, keys.seq, keys.product_ids, keys.carousel,
                   keys.shown],
@@ -426,7 +417,7 @@ class RedisStore:
                 move.value,
                 product_id or "",
                 "" if expected_version is None else int(expected_version),
-                *event_template(room_id, events.CAROUSEL_CHANGED, data),
+                *_carousel_changed(room_id, "move", by),
             ],
         )
         if reply[0] == scripts.STALE:
@@ -434,45 +425,36 @@ class RedisStore:
             carousel = Carousel.from_dict(json.loads(carousel_json), ids)
             assert expected_version is not None
             raise StaleVersion(expected_version, carousel.state, carousel=carousel)
-        return _event(room_id, reply, what=f"move the carousel to {product_id or move.value}")
+        what = f"move the carousel to {product_id or move.value}"
+        return _event(room_id, reply, events.CarouselChanged, what=what)
 
     @_unavailable_on_outage
-    async def pass_remote(self, room_id: str, *, by: str | None, to: str | None) -> RoomEvent:
+    async def pass_remote(
+        self, room_id: str, *, by: str | None, to: str | None
+    ) -> RoomEvent[events.CarouselChanged]:
         keys = self._keys(room_id)
-        data = {"carousel": HOLE, "change": "remote", "by": by}
         reply = await self._scripts.shop_pass_remote(
             keys=[keys.meta, keys.participants, keys.seq, keys.product_ids, keys.carousel],
-            args=[
-                keys.events,
-                by or "",
-                to or "",
-                *event_template(room_id, events.CAROUSEL_CHANGED, data),
-            ],
+            args=[keys.events, by or "", to or "", *_carousel_changed(room_id, "remote", by)],
         )
-        return _event(room_id, reply, what="hand the remote now")
+        return _event(room_id, reply, events.CarouselChanged, what="hand the remote now")
 
     @_unavailable_on_outage
     async def set_remote_mode(
         self, room_id: str, mode: RemoteMode, *, by: str | None
-    ) -> RoomEvent:
+    ) -> RoomEvent[events.CarouselChanged]:
         mode = RemoteMode(mode)
         keys = self._keys(room_id)
-        data = {"carousel": HOLE, "change": "mode", "by": by}
         reply = await self._scripts.shop_set_mode(
             keys=[keys.meta, keys.participants, keys.seq, keys.product_ids, keys.carousel],
-            args=[
-                keys.events,
-                by or "",
-                mode.value,
-                *event_template(room_id, events.CAROUSEL_CHANGED, data),
-            ],
+            args=[keys.events, by or "", mode.value, *_carousel_changed(room_id, "mode", by)],
         )
-        return _event(room_id, reply, what="set the remote mode (hosts only)")
+        what = "set the remote mode (hosts only)"
+        return _event(room_id, reply, events.CarouselChanged, what=what)
 
     @_unavailable_on_outage
-    async def cast_vote(self, room_id: str, vote: Vote) -> RoomEvent:
+    async def cast_vote(self, room_id: str, vote: Vote) -> RoomEvent[events.VoteCast]:
         keys = self._keys(room_id)
-        data = {"vote": vote.to_dict(), "previous": HOLE, "tallies": HOLE}
         reply = await self._scripts.shop_cast_vote(
             keys=[keys.meta, keys.participants, keys.seq, keys.products, keys.variants,
                   keys.round, keys.votes, keys.tallies, keys.stats],
@@ -483,17 +465,19 @@ class RedisStore:
                 vote.variant_id or "",
                 json.dumps(vote.to_dict(), separators=(",", ":")),
                 repr(self._now()),
-                *event_template(room_id, events.VOTE_CAST, data),
+                *event_template(
+                    room_id, events.VoteCast, vote=VoteInfo.of(vote), previous=HOLE, tallies=HOLE
+                ),
             ],
         )
-        return _event(room_id, reply, what=_product(vote.product_id, vote.variant_id))
+        what = _product(vote.product_id, vote.variant_id)
+        return _event(room_id, reply, events.VoteCast, what=what)
 
     @_unavailable_on_outage
     async def retract_vote(
         self, room_id: str, participant_id: str, product_id: str
-    ) -> RoomEvent | None:
+    ) -> RoomEvent[events.VoteRetracted] | None:
         keys = self._keys(room_id)
-        data = {"vote": HOLE, "tallies": HOLE}
         reply = await self._scripts.shop_retract_vote(
             keys=[keys.meta, keys.participants, keys.seq, keys.products, keys.round,
                   keys.votes, keys.tallies],
@@ -502,10 +486,12 @@ class RedisStore:
                 participant_id,
                 product_id,
                 repr(self._now()),
-                *event_template(room_id, events.VOTE_RETRACTED, data),
+                *event_template(room_id, events.VoteRetracted, vote=HOLE, tallies=HOLE),
             ],
         )
-        return _event_or_none(room_id, reply, what=_product(product_id, None))
+        return _event_or_none(
+            room_id, reply, events.VoteRetracted, what=_product(product_id, None)
+        )
 
     @_unavailable_on_outage
     async def open_vote_round(
@@ -515,7 +501,7 @@ class RedisStore:
         by: str | None,
         duration: float,
         product_ids: tuple[str, ...] | list[str] | None = None,
-    ) -> RoomEvent:
+    ) -> RoomEvent[events.VoteRoundOpened]:
         duration = check_duration(duration)
         ids = check_round_products(product_ids)
         keys = self._keys(room_id)
@@ -530,10 +516,11 @@ class RedisStore:
                 round_tail,
                 len(ids or ()),
                 *(ids or ()),
-                *event_template(room_id, events.VOTE_ROUND_OPENED, {"round": HOLE}),
+                *event_template(room_id, events.VoteRoundOpened, round=HOLE),
             ],
         )
-        return _event(room_id, reply, what="open a vote round (hosts only)")
+        what = "open a vote round (hosts only)"
+        return _event(room_id, reply, events.VoteRoundOpened, what=what)
 
     @_unavailable_on_outage
     async def close_vote_round(
@@ -542,10 +529,9 @@ class RedisStore:
         *,
         by: str | None,
         round_id: int | None = None,
-        reason: str = "host",
-    ) -> RoomEvent | None:
+        reason: Literal["host", "deadline"] = "host",
+    ) -> RoomEvent[events.VoteRoundClosed] | None:
         keys = self._keys(room_id)
-        data = {"round": HOLE, "reason": HOLE}
         reply = await self._scripts.shop_close_round(
             keys=[keys.meta, keys.participants, keys.seq, keys.round],
             args=[
@@ -554,13 +540,16 @@ class RedisStore:
                 "" if round_id is None else int(round_id),
                 reason,
                 repr(self._now()),
-                *event_template(room_id, events.VOTE_ROUND_CLOSED, data),
+                *event_template(room_id, events.VoteRoundClosed, round=HOLE, reason=HOLE),
             ],
         )
-        return _event_or_none(room_id, reply, what="close a vote round (hosts only)")
+        what = "close a vote round (hosts only)"
+        return _event_or_none(room_id, reply, events.VoteRoundClosed, what=what)
 
     @_unavailable_on_outage
-    async def post_chat(self, room_id: str, participant_id: str, text: str) -> RoomEvent:
+    async def post_chat(
+        self, room_id: str, participant_id: str, text: str
+    ) -> RoomEvent[events.ChatMessage]:
         text = clean_chat_message(text)
         keys = self._keys(room_id)
         message = json_template(
@@ -580,18 +569,20 @@ class RedisStore:
                 CHAT_HISTORY_SIZE,
                 len(message),
                 *message,
-                *event_template(room_id, events.CHAT_MESSAGE, {"message": HOLE}),
+                *event_template(room_id, events.ChatMessage, message=HOLE),
             ],
         )
-        return _event(room_id, reply)
+        return _event(room_id, reply, events.ChatMessage)
 
     @_unavailable_on_outage
     async def react(
         self, room_id: str, participant_id: str, emoji: str, *, product_id: str | None = None
-    ) -> RoomEvent:
+    ) -> RoomEvent[events.Reaction]:
         emoji = clean_emoji(emoji)
         keys = self._keys(room_id)
-        data = {"participant_id": participant_id, "emoji": emoji, "product_id": HOLE}
+        template = event_template(
+            room_id, events.Reaction, participant_id=participant_id, emoji=emoji, product_id=HOLE
+        )
         reply = await self._scripts.shop_react(
             keys=[keys.meta, keys.participants, keys.seq, keys.products, keys.product_ids,
                   keys.carousel, keys.reactions],
@@ -600,10 +591,10 @@ class RedisStore:
                 participant_id,
                 emoji,
                 product_id or "",
-                *event_template(room_id, events.REACTION, data),
+                *template,
             ],
         )
-        return _event(room_id, reply, what=_product(product_id or "", None))
+        return _event(room_id, reply, events.Reaction, what=_product(product_id or "", None))
 
     @_unavailable_on_outage
     async def add_to_cart(
@@ -614,7 +605,7 @@ class RedisStore:
         product_id: str,
         variant_id: str | None = None,
         quantity: int = 1,
-    ) -> RoomEvent:
+    ) -> RoomEvent[events.CartItemAdded]:
         quantity = check_quantity(quantity)
         keys = self._keys(room_id)
         item = json_template(
@@ -638,15 +629,16 @@ class RedisStore:
                 quantity,
                 len(item),
                 *item,
-                *event_template(room_id, events.CART_ITEM_ADDED, {"item": HOLE}),
+                *event_template(room_id, events.CartItemAdded, item=HOLE),
             ],
         )
-        return _event(room_id, reply, what=_product(product_id, variant_id))
+        what = _product(product_id, variant_id)
+        return _event(room_id, reply, events.CartItemAdded, what=what)
 
     @_unavailable_on_outage
     async def remove_from_cart(
         self, room_id: str, *, by: str | None, product_id: str, variant_id: str | None = None
-    ) -> RoomEvent | None:
+    ) -> RoomEvent[events.CartItemRemoved] | None:
         keys = self._keys(room_id)
         reply = await self._scripts.shop_cart_remove(
             keys=[keys.meta, keys.participants, keys.seq, keys.cart],
@@ -655,10 +647,10 @@ class RedisStore:
                 by or "",
                 product_id,
                 variant_id or "",
-                *event_template(room_id, events.CART_ITEM_REMOVED, {"item": HOLE, "by": by}),
+                *event_template(room_id, events.CartItemRemoved, item=HOLE, by=by),
             ],
         )
-        return _event_or_none(room_id, reply, what="change the cart")
+        return _event_or_none(room_id, reply, events.CartItemRemoved, what="change the cart")
 
     @_unavailable_on_outage
     async def recap(self, room_id: str) -> Recap:
@@ -752,7 +744,7 @@ class RedisStore:
         return bool(held)
 
     @_unavailable_on_outage
-    async def reap_lost_nodes(self) -> list[RoomEvent]:
+    async def reap_lost_nodes(self) -> list[RoomEvent[events.ParticipantLeft]]:
         """Remove the participants of every other owner whose lease lapsed, one
         ``participant_left`` (reason ``node_lost``) each, then forget those owners."""
         self._check_open()
@@ -765,7 +757,7 @@ class RedisStore:
             for owner in owners:
                 pipe.exists(NodeKeys.of(self.namespace, owner).lease)
             alive = await pipe.execute()
-        reaped: list[RoomEvent] = []
+        reaped: list[RoomEvent[events.ParticipantLeft]] = []
         for owner, is_alive in zip(owners, alive, strict=True):
             if is_alive:
                 continue
@@ -775,16 +767,20 @@ class RedisStore:
             await self._scripts.forget_node(keys=[nk.lease, nk.index, nk.rooms], args=[owner])
         return reaped
 
-    async def _reap_room(self, room_id: str, owner: str) -> list[RoomEvent]:
+    async def _reap_room(
+        self, room_id: str, owner: str
+    ) -> list[RoomEvent[events.ParticipantLeft]]:
         keys = RoomKeys.of(self.namespace, room_id)
-        data = {"participant_id": HOLE, "reason": NODE_LOST}
+        left = event_template(
+            room_id, events.ParticipantLeft, participant_id=HOLE, reason=NODE_LOST
+        )
         removed = await self._scripts.reap(
             keys=[keys.participants, keys.presence, keys.seq, keys.carousel],
-            args=[owner, keys.events, *event_template(room_id, PARTICIPANT_LEFT, data)],
+            args=[owner, keys.events, *left],
         )
         # The seqs are in the published events; callers only need who left.
         return [
-            RoomEvent(room_id, 0, PARTICIPANT_LEFT, participant_left_data(pid, NODE_LOST))
+            RoomEvent(room_id, 0, events.ParticipantLeft(participant_id=pid, reason=NODE_LOST))
             for pid in removed
         ]
 
@@ -796,9 +792,9 @@ class RedisStore:
         stamped ``joined_at``) under this store's lease; see rooms/lua/reassert.lua."""
         keys = self._keys(room_id)
         await self._index(room_id, presence=True)
-        joined = event_template(room_id, PARTICIPANT_JOINED, {"participant": HOLE})
+        joined = event_template(room_id, events.ParticipantJoined, participant=HOLE)
         left = event_template(
-            room_id, PARTICIPANT_LEFT, {"participant_id": HOLE, "reason": "disconnected"}
+            room_id, events.ParticipantLeft, participant_id=HOLE, reason="disconnected"
         )
         triples: list[str] = []
         for p in participants:
@@ -927,18 +923,27 @@ def _product(product_id: str, variant_id: str | None) -> str:
     return repr(product_id if variant_id is None else f"{product_id}/{variant_id}")
 
 
-def _event(room_id: str, reply: list[Any], *, what: str = "") -> RoomEvent:
-    """The RoomEvent of a shopping script's {"ok", event JSON}, or the error its status names."""
-    event = _event_or_none(room_id, reply, what=what)
+def _carousel_changed(
+    room_id: str, change: Literal["move", "remote", "mode"], by: str | None
+) -> list[str]:
+    return event_template(room_id, events.CarouselChanged, carousel=HOLE, change=change, by=by)
+
+
+def _event(room_id: str, reply: list[Any], kind: type[_B], *, what: str = "") -> RoomEvent[_B]:
+    """The ``kind`` event of a shopping script's {"ok", event JSON} (validated), or the error
+    its status names."""
+    event = _event_or_none(room_id, reply, kind, what=what)
     if event is None:
         raise RuntimeError(f"unexpected reply {reply[:1]!r}")
     return event
 
 
-def _event_or_none(room_id: str, reply: list[Any], *, what: str = "") -> RoomEvent | None:
+def _event_or_none(
+    room_id: str, reply: list[Any], kind: type[_B], *, what: str = ""
+) -> RoomEvent[_B] | None:
     status = reply[0]
     if status == scripts.OK:
-        return RoomEvent.from_json(reply[1])
+        return RoomEvent.from_json(reply[1]).of_kind(kind)
     if status == scripts.NONE:
         return None
     if status == scripts.UNKNOWN:

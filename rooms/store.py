@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
+from rooms import events
 from rooms.catalog.models import Catalog
 from rooms.models import Participant, Reassertion, RoomEvent, RoomInfo, RoomSnapshot
 from rooms.shopping import Move, RemoteMode, Vote
@@ -43,7 +44,8 @@ class RoomStore(Protocol):
     not in the room; their role decides, see rooms.shopping), or None for the HTTP API, which
     may do what an admin may. Every change raises RoomClosed / NotInRoom for a closed / unknown
     room, and any refusal (Forbidden, UnknownProduct, StaleVersion, VoteClosed, ValueError for
-    malformed input) changes nothing. Event data shapes are listed in rooms.events.
+    malformed input) changes nothing. Each method's return type names the kind of event it
+    publishes (rooms.events declares each kind's fields).
     """
 
     async def create_room(
@@ -64,14 +66,16 @@ class RoomStore(Protocol):
 
     async def list_rooms(self) -> list[RoomInfo]: ...
 
-    async def close_room(self, room_id: str) -> RoomEvent:
+    async def close_room(self, room_id: str) -> RoomEvent[events.RoomClosed]:
         """Close the room, remove everyone, publish ``room_closed``.
 
         Raises NotInRoom, or RoomClosed if it was already closed.
         """
         ...
 
-    async def join(self, room_id: str, participant: Participant) -> tuple[RoomSnapshot, RoomEvent]:
+    async def join(
+        self, room_id: str, participant: Participant
+    ) -> tuple[RoomSnapshot, RoomEvent[events.ParticipantJoined]]:
         """Admit under capacity atomically; publish ``participant_joined``.
 
         Raises RoomFull, RoomClosed or AlreadyJoined. Returns the snapshot just after the
@@ -81,7 +85,7 @@ class RoomStore(Protocol):
 
     async def leave(
         self, room_id: str, participant_id: str, *, reason: str, joined_at: float | None = None
-    ) -> RoomEvent | None:
+    ) -> RoomEvent[events.ParticipantLeft] | None:
         """Remove the participant and publish ``participant_left``; None if they were not in.
 
         With ``joined_at`` (the store's stamp from ``join``) only that session of the
@@ -94,12 +98,15 @@ class RoomStore(Protocol):
         ...
 
     async def publish(self, room_id: str, type: str, data: dict[str, Any]) -> RoomEvent:
-        """Number and publish a free-form event (e.g. ``track_published``)."""
+        """Number and publish an event of a type the store does not emit itself: one of a kind
+        declared elsewhere (e.g. signaling's ``track_published``), its ``data`` validated against
+        the declaration, or of any other type with free-form JSON ``data``. Raises ValueError
+        for a store kind's type or invalid data (rooms.events.publishable)."""
         ...
 
     async def load_catalog(
         self, room_id: str, catalog: Catalog, *, image_base: str | None = None
-    ) -> RoomEvent:
+    ) -> RoomEvent[events.CatalogLoaded]:
         """Replace the room's catalog; ``catalog_loaded``. The carousel keeps its product if
         still offered (else the first), version + 1; votes and cart items of products or
         variants no longer offered are dropped."""
@@ -117,7 +124,7 @@ class RoomStore(Protocol):
         by: str | None,
         product_id: str | None = None,
         expected_version: int | None = None,
-    ) -> RoomEvent:
+    ) -> RoomEvent[events.CarouselChanged]:
         """Move the carousel (``product_id`` for Move.GOTO); ``carousel_changed``.
 
         Checks, in order: may ``by`` move it (Forbidden), is ``expected_version`` current
@@ -126,7 +133,9 @@ class RoomStore(Protocol):
         """
         ...
 
-    async def pass_remote(self, room_id: str, *, by: str | None, to: str | None) -> RoomEvent:
+    async def pass_remote(
+        self, room_id: str, *, by: str | None, to: str | None
+    ) -> RoomEvent[events.CarouselChanged]:
         """Hand the remote to participant ``to`` (None: free it); ``carousel_changed``.
 
         Forbidden unless ``by`` may hand it (rooms.shopping.can_hand_remote) and ``to`` may
@@ -136,11 +145,11 @@ class RoomStore(Protocol):
 
     async def set_remote_mode(
         self, room_id: str, mode: RemoteMode, *, by: str | None
-    ) -> RoomEvent:
+    ) -> RoomEvent[events.CarouselChanged]:
         """Host-led or everyone; hosts/admins only (Forbidden); ``carousel_changed``."""
         ...
 
-    async def cast_vote(self, room_id: str, vote: Vote) -> RoomEvent:
+    async def cast_vote(self, room_id: str, vote: Vote) -> RoomEvent[events.VoteCast]:
         """Record ``vote`` (replacing the voter's earlier one on that product); ``vote_cast``.
 
         Raises NotInRoom for a voter not in the room, UnknownProduct for a product or variant
@@ -151,7 +160,7 @@ class RoomStore(Protocol):
 
     async def retract_vote(
         self, room_id: str, participant_id: str, product_id: str
-    ) -> RoomEvent | None:
+    ) -> RoomEvent[events.VoteRetracted] | None:
         """Remove the participant's vote on the product; ``vote_retracted``, or None (no
         event) if there was none. Same refusals as ``cast_vote``."""
         ...
@@ -163,7 +172,7 @@ class RoomStore(Protocol):
         by: str | None,
         duration: float,
         product_ids: tuple[str, ...] | list[str] | None = None,
-    ) -> RoomEvent:
+    ) -> RoomEvent[events.VoteRoundOpened]:
         """Open a round on ``product_ids`` (None: all) for ``duration`` seconds, replacing
         the current one; hosts/admins only; ``vote_round_opened``. The round's id is its seq."""
         ...
@@ -174,8 +183,8 @@ class RoomStore(Protocol):
         *,
         by: str | None,
         round_id: int | None = None,
-        reason: str = "host",
-    ) -> RoomEvent | None:
+        reason: Literal["host", "deadline"] = "host",
+    ) -> RoomEvent[events.VoteRoundClosed] | None:
         """Close the open round (only round ``round_id``, if given); ``vote_round_closed``.
 
         None (no event) when no round is open. A round past its deadline, or closed with
@@ -183,14 +192,16 @@ class RoomStore(Protocol):
         """
         ...
 
-    async def post_chat(self, room_id: str, participant_id: str, text: str) -> RoomEvent:
+    async def post_chat(
+        self, room_id: str, participant_id: str, text: str
+    ) -> RoomEvent[events.ChatMessage]:
         """Append a chat message (cleaned: InvalidChatMessage) to the bounded history;
         ``chat_message``."""
         ...
 
     async def react(
         self, room_id: str, participant_id: str, emoji: str, *, product_id: str | None = None
-    ) -> RoomEvent:
+    ) -> RoomEvent[events.Reaction]:
         """Count a reaction (InvalidReaction unless one emoji) to ``product_id`` or the current
         product; ``reaction``."""
         ...
@@ -203,14 +214,14 @@ class RoomStore(Protocol):
         product_id: str,
         variant_id: str | None = None,
         quantity: int = 1,
-    ) -> RoomEvent:
+    ) -> RoomEvent[events.CartItemAdded]:
         """Put an item in the shared cart, or set the quantity of the one there (which keeps
         who added it); viewers may not (Forbidden); ``cart_item_added``."""
         ...
 
     async def remove_from_cart(
         self, room_id: str, *, by: str | None, product_id: str, variant_id: str | None = None
-    ) -> RoomEvent | None:
+    ) -> RoomEvent[events.CartItemRemoved] | None:
         """Take an item out of the cart; ``cart_item_removed``, or None if it was not there."""
         ...
 
@@ -226,7 +237,7 @@ class RoomStore(Protocol):
         Raises StoreUnavailable (so may every method, when the shared store is down)."""
         ...
 
-    async def reap_lost_nodes(self) -> list[RoomEvent]:
+    async def reap_lost_nodes(self) -> list[RoomEvent[events.ParticipantLeft]]:
         """Remove the participants of other nodes whose lease lapsed, publishing
         ``participant_left`` with reason ``node_lost`` for each; return those events."""
         ...

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Self
 
 from rooms.errors import SubscriptionLagged
-from rooms.events import ROOM_CLOSED
+from rooms.events import RoomClosed
 from rooms.models import RoomEvent
 
 DEFAULT_SUBSCRIPTION_BUFFER = 1024
@@ -50,7 +50,7 @@ class EventQueue:
             self.fail(SubscriptionLagged(behind))
             return
         self._items.append(event)
-        if event.type == ROOM_CLOSED:
+        if isinstance(event.body, RoomClosed):
             self._outcome = StopAsyncIteration()
         self._wakeup.set()
 

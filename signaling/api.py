@@ -50,11 +50,9 @@ from signaling.keys import NODE
 from signaling.node import SAMPLE_IMAGE_BASE
 from signaling.openapi import OPENAPI
 from signaling.protocol import (
-    CarouselInfo,
     CatalogInfo,
     ErrorCode,
     ParticipantInfo,
-    RoundInfo,
     is_room_id,
 )
 
@@ -246,12 +244,11 @@ async def load_catalog(request: web.Request) -> web.Response:
         return api_error(ErrorCode.BAD_MESSAGE, "a catalog needs at least one product")
     event = await store.load_catalog(room_id, catalog, image_base=image_base)
     summary = CatalogSummary(
-        revision=event.data["revision"],
+        revision=event.body.revision,
         currency=catalog.currency,
         product_count=len(catalog.products),
     )
-    carousel = CarouselInfo.model_validate(event.data["carousel"])
-    return respond(CatalogLoaded(catalog=summary, carousel=carousel, seq=event.seq))
+    return respond(CatalogLoaded(catalog=summary, carousel=event.body.carousel, seq=event.seq))
 
 
 @routes.get("/api/rooms/{room_id}/catalog")
@@ -271,8 +268,7 @@ async def move_carousel(request: web.Request) -> web.Response:
     event = await request.app[NODE].store.move_carousel(
         room_id, body.action, by=None, product_id=body.product_id, expected_version=body.version
     )
-    carousel = CarouselInfo.model_validate(event.data["carousel"])
-    return respond(CarouselMoved(carousel=carousel, seq=event.seq))
+    return respond(CarouselMoved(carousel=event.body.carousel, seq=event.seq))
 
 
 @routes.post("/api/rooms/{room_id}/vote-round")
@@ -283,8 +279,7 @@ async def open_vote_round(request: web.Request) -> web.Response:
     event = await request.app[NODE].store.open_vote_round(
         room_id, by=None, duration=body.duration, product_ids=body.product_ids
     )
-    round = RoundInfo.model_validate(event.data["round"])
-    return respond(RoundChange(round=round, seq=event.seq), status=201)
+    return respond(RoundChange(round=event.body.round, seq=event.seq), status=201)
 
 
 @routes.delete("/api/rooms/{room_id}/vote-round")
@@ -294,8 +289,7 @@ async def close_vote_round(request: web.Request) -> web.Response:
     event = await request.app[NODE].store.close_vote_round(room_id, by=None)
     if event is None:
         raise VoteClosed(f"no vote round is open in room {room_id}")
-    round = RoundInfo.model_validate(event.data["round"])
-    return respond(RoundChange(round=round, seq=event.seq))
+    return respond(RoundChange(round=event.body.round, seq=event.seq))
 
 
 @routes.get("/api/rooms/{room_id}/tallies")

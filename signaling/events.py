@@ -1,30 +1,63 @@
-"""Room state and media offers translated into wire messages (pure functions)."""
+"""Room state, room events and media offers as wire messages; the room events signaling
+publishes itself.
+
+A room event's message follows from its kind's declaration: it is the wire message of the same
+``type``, carrying the event's seq and every field the kind declares, exactly as declared.
+``_CARRIERS`` checks that for every declared kind when this module loads, so a kind the wire
+cannot carry stops the server from starting instead of being dropped while it runs.
+"""
 
 from __future__ import annotations
 
-import logging
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import Literal, cast
 
-from pydantic import ValidationError
+from pydantic import BaseModel
 
 from rooms import events as room_events
-from rooms.events import PARTICIPANT_JOINED, PARTICIPANT_LEFT, ROOM_CLOSED
+from rooms.event_shapes import TallyInfo
+from rooms.events import EventBody
 from rooms.models import Participant, RoomEvent, RoomInfo, RoomSnapshot
-from rooms.shopping import shortlist
-from rooms.shopping_state import parse_tallies, shortlist_dicts
+from rooms.shopping import Tally, shortlist
+from rooms.shopping_state import shortlist_dicts
+from rooms.store import RoomStore
 from sfu import Offer, Slot
 from signaling import protocol as wire
 
-log = logging.getLogger(__name__)
+# --- the events signaling publishes (RoomStore.publish validates them against these) -------------
 
-#: The event signaling publishes (RoomStore.publish) when the SFU reports a published track;
-#: data {"participant_id": str, "kind": "audio" | "video"}.
-TRACK_PUBLISHED = "track_published"
-#: Published when a participant says its microphone or camera changed (``media_state``);
-#: data {"participant_id": str, "audio": bool, "video": bool}.
-MEDIA_STATE = "media_state"
-#: Published when the SFU hears a new active speaker; data {"participant_id": str | None}.
-ACTIVE_SPEAKER = "active_speaker"
+
+class TrackPublished(EventBody):
+    """The SFU forwards a participant's audio or video (it reached the server)."""
+
+    type: Literal["track_published"] = "track_published"
+    participant_id: str
+    kind: Literal["audio", "video"]
+
+
+class MediaState(EventBody):
+    """A participant said its microphone or camera changed (the ``media_state`` message)."""
+
+    type: Literal["media_state"] = "media_state"
+    participant_id: str
+    audio: bool
+    video: bool
+
+
+class ActiveSpeaker(EventBody):
+    """The SFU hears a new active speaker (None: nobody speaks)."""
+
+    type: Literal["active_speaker"] = "active_speaker"
+    participant_id: str | None
+
+
+async def publish(store: RoomStore, room_id: str, body: EventBody) -> RoomEvent:
+    """Number and publish one of the events above in the room."""
+    return await store.publish(room_id, body.type, body.to_data())
+
+
+# --- room state and media ------------------------------------------------------------------------
 
 
 def participant_info(participant: Participant) -> wire.ParticipantInfo:
@@ -84,36 +117,65 @@ def slots(slots: list[Slot]) -> wire.Slots:
     return wire.Slots(slots=_wire_slots(slots))
 
 
+# --- room events ---------------------------------------------------------------------------------
+
+ANSWERED_BY_SNAPSHOT: frozenset[type[EventBody]] = frozenset({room_events.CatalogLoaded})
+"""Kinds no message announces: a new catalog changes so much of the shopping state that every
+socket is sent a whole ``snapshot`` instead (Session)."""
+
+
+def _carrier(kind: type[EventBody]) -> type[BaseModel]:
+    """The message announcing ``kind`` events: the one of its type, with each of its fields."""
+    message = wire.SERVER_MESSAGES.get(kind.KIND)
+    if message is None:
+        raise TypeError(f"no wire message carries {kind.KIND!r} events")
+    for name, field in kind.model_fields.items():
+        carried = message.model_fields.get(name)
+        if carried is None or carried.annotation != field.annotation:
+            raise TypeError(f"{message.__name__} does not carry {kind.__name__}.{name} as declared")
+    return message
+
+
+_CARRIERS = {
+    kind: _carrier(kind)
+    for kind in room_events.declared_kinds()
+    if kind not in ANSWERED_BY_SNAPSHOT
+}
+
+
+def _with_shortlist(event: RoomEvent) -> dict[str, object]:
+    """Vote messages also carry the shortlist of their tallies (derived here, so the stores
+    publish only what they count)."""
+    assert isinstance(event.body, room_events.VoteCast | room_events.VoteRetracted)
+    tallies = {pid: _tally(t) for pid, t in event.body.tallies.items()}
+    return {"shortlist": shortlist_dicts(shortlist(tallies))}
+
+
+def _tally(info: TallyInfo) -> Tally:
+    variants = {vid: _tally(v) for vid, v in sorted(info.by_variant.items())}
+    return Tally(info.yes, info.no, info.score_count, info.score_total, variants)
+
+
+#: What some messages add to their event's fields.
+_DERIVED: dict[type[EventBody], Callable[[RoomEvent], dict[str, object]]] = {
+    room_events.VoteCast: _with_shortlist,
+    room_events.VoteRetracted: _with_shortlist,
+    room_events.RoomClosed: lambda event: {"room": event.room_id},
+}
+
+
 def event_message(event: RoomEvent) -> wire.ServerMessage | None:
-    """The message announcing ``event``; None for event types protocol v1 does not carry."""
-    data = event.data
-    try:
-        if event.type == PARTICIPANT_JOINED:
-            return wire.ParticipantJoined(
-                seq=event.seq,
-                participant=participant_info(Participant.from_dict(data["participant"])),
-            )
-        if event.type == PARTICIPANT_LEFT:
-            return wire.ParticipantLeft(
-                seq=event.seq, participant_id=data["participant_id"], reason=data["reason"]
-            )
-        if event.type == TRACK_PUBLISHED:
-            return wire.TrackPublished.model_validate(
-                {"seq": event.seq, "participant_id": data["participant_id"], "kind": data["kind"]}
-            )
-        if event.type == ACTIVE_SPEAKER:
-            return wire.ActiveSpeaker(seq=event.seq, participant_id=data["participant_id"])
-        if event.type == MEDIA_STATE:
-            return wire.MediaStateChanged.model_validate({"seq": event.seq, **data})
-        if event.type == ROOM_CLOSED:
-            return wire.RoomClosed(seq=event.seq, room=event.room_id)
-        if event.type in _SHOPPING_MESSAGES:
-            return _SHOPPING_MESSAGES[event.type].model_validate(_shopping_fields(event))
-    except (KeyError, TypeError, ValueError, ValidationError):
-        log.warning("room %s: malformed %s event seq=%d: %r", event.room_id, event.type,
-                    event.seq, data)
+    """The message announcing ``event``; None for custom events and ANSWERED_BY_SNAPSHOT."""
+    kind = type(event.body)
+    message = _CARRIERS.get(kind)
+    if message is None:
         return None
-    return None
+    fields = {"seq": event.seq, **dict(event.body)}
+    derive = _DERIVED.get(kind)
+    if derive is not None:
+        fields |= derive(event)
+    # The carriers are ServerMessage members (wire.SERVER_MESSAGES).
+    return cast(wire.ServerMessage, message.model_validate(fields))
 
 
 class EventMessages:
@@ -136,28 +198,3 @@ class EventMessages:
         if len(self._built) > self._size:
             self._built.popitem(last=False)
         return built
-
-
-#: The shopping events and the message announcing each (catalog_loaded is answered with a
-#: snapshot instead: see Session).
-_SHOPPING_MESSAGES: dict[str, type[wire.ServerMessage]] = {
-    room_events.CAROUSEL_CHANGED: wire.CarouselChanged,
-    room_events.VOTE_CAST: wire.VoteCast,
-    room_events.VOTE_RETRACTED: wire.VoteRetracted,
-    room_events.VOTE_ROUND_OPENED: wire.VoteRoundOpened,
-    room_events.VOTE_ROUND_CLOSED: wire.VoteRoundClosed,
-    room_events.CHAT_MESSAGE: wire.ChatMessage,
-    room_events.REACTION: wire.Reaction,
-    room_events.CART_ITEM_ADDED: wire.CartItemAdded,
-    room_events.CART_ITEM_REMOVED: wire.CartItemRemoved,
-}
-
-
-def _shopping_fields(event: RoomEvent) -> dict[str, object]:
-    """The event's data as message fields; vote events also get the shortlist of their
-    tallies (derived here, so the stores publish only what they count)."""
-    fields: dict[str, object] = {"seq": event.seq, **event.data}
-    if event.type in (room_events.VOTE_CAST, room_events.VOTE_RETRACTED):
-        tallies = parse_tallies(event.data["tallies"])
-        fields["shortlist"] = shortlist_dicts(shortlist(tallies))
-    return fields

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from rooms.errors import StoreUnavailable, SubscriptionLagged
-from rooms.events import ROOM_CLOSED, VOTE_ROUND_CLOSED, VOTE_ROUND_OPENED
+from rooms.event_shapes import RoundInfo
+from rooms.events import RoomClosed, VoteRoundClosed, VoteRoundOpened
 from rooms.models import RoomEvent
 from rooms.store import RoomStore
 from signaling.rounds import RoundCloser
@@ -75,11 +76,11 @@ class RoomHub:
                         self._ready.set_result(None)
                     delay = RETRY_MIN
                     async for event in subscription:
-                        if event.type in (VOTE_ROUND_OPENED, VOTE_ROUND_CLOSED):
-                            self.rounds.watch(event.data.get("round"))
+                        if isinstance(event.body, VoteRoundOpened | VoteRoundClosed):
+                            self.rounds.watch(event.body.round)
                         for member in tuple(self.members):
                             member.deliver(event)
-                        if event.type == ROOM_CLOSED:
+                        if isinstance(event.body, RoomClosed):
                             return  # The room's last event; members leave on their own.
                 log.warning("room %s: event feed ended; resubscribing", self.room_id)
             except SubscriptionLagged as exc:
@@ -135,7 +136,7 @@ class RoomHubs:
             del self._hubs[room_id]
             await hub.close()
 
-    def watch_round(self, room_id: str, round: dict[str, Any] | None) -> None:
+    def watch_round(self, room_id: str, round: RoundInfo | None) -> None:
         """A member saw the room's round in a snapshot: close it at its deadline."""
         hub = self._hubs.get(room_id)
         if hub is not None:

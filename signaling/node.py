@@ -18,7 +18,7 @@ from rooms.shopping import RemoteMode
 from rooms.store import RoomStore
 from sfu import SFU, SFUConfig
 from signaling.auth import TokenAuthority
-from signaling.events import ACTIVE_SPEAKER, EventMessages
+from signaling.events import ActiveSpeaker, EventMessages, publish
 from signaling.hub import RoomHubs
 from signaling.metrics import Counters, NodeMetrics
 from signaling.presence import Presence
@@ -97,7 +97,7 @@ class Node:
         """The SFU heard a new active speaker in ``room_id``: tell the room (an event)."""
         # An outage, or the room is gone: the next change is told again.
         with contextlib.suppress(StoreUnavailable, NotInRoom, RoomClosed):
-            await self.store.publish(room_id, ACTIVE_SPEAKER, {"participant_id": participant_id})
+            await publish(self.store, room_id, ActiveSpeaker(participant_id=participant_id))
 
     def default_catalog(self) -> tuple[Catalog | None, str | None]:
         """The catalog (and its image base) a room is created with: the sample in demo."""

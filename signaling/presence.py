@@ -158,7 +158,7 @@ class Presence:
                 continue
             for event in reaped:
                 log.warning("room %s: %s reaped (its node's presence lease lapsed)",
-                            event.room_id, event.data.get("participant_id"))
+                            event.room_id, event.body.participant_id)
 
     # --- recovery --------------------------------------------------------------------------------
 

@@ -22,6 +22,14 @@ from pydantic import (
 )
 
 from rooms import validation
+from rooms.event_shapes import CarouselInfo as CarouselInfo
+from rooms.event_shapes import CartItemInfo as CartItemInfo
+from rooms.event_shapes import ChatMessageInfo as ChatMessageInfo
+from rooms.event_shapes import ParticipantInfo as ParticipantInfo
+from rooms.event_shapes import RoundInfo as RoundInfo
+from rooms.event_shapes import TallyInfo as TallyInfo
+from rooms.event_shapes import VoteInfo as VoteInfo
+from rooms.event_shapes import VoteValue as VoteValue
 from rooms.shopping import InvalidReaction, clean_emoji
 from signaling import untrusted_json
 
@@ -32,8 +40,6 @@ RoomId = Annotated[str, Field(pattern=ROOM_ID_PATTERN)]
 Name = Annotated[str, Field(min_length=1, max_length=64)]
 #: A catalog product or variant id (rooms.catalog.models.MAX_ID_LENGTH).
 ItemId = Annotated[str, Field(min_length=1, max_length=128)]
-#: A vote: yes/no, or a score 1-5 (a JSON true is not a score).
-VoteValue = Literal["yes", "no"] | Annotated[int, Field(strict=True, ge=1, le=5)]
 
 
 class ErrorCode(StrEnum):
@@ -73,16 +79,7 @@ class _Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-# --- shared shapes -------------------------------------------------------------------------------
-
-
-class ParticipantInfo(_Message):
-    """A participant as the wire shows it."""
-
-    id: str
-    name: str
-    role: Literal["viewer", "guest", "host", "admin"]
-    joined_at: float
+# --- shared shapes (and those of room events, from rooms.event_shapes) ---------------------------
 
 
 class RoomRef(_Message):
@@ -101,35 +98,6 @@ class Slot(_Message):
     source: str | None = None
 
 
-class CarouselInfo(_Message):
-    """The room's carousel (its product order is the catalog's)."""
-
-    index: int
-    current: str | None
-    version: int
-    mode: Literal["host_led", "everyone"]
-    holder: str | None
-
-
-class VoteInfo(_Message):
-    """One participant's vote on one product (and maybe one of its variants)."""
-
-    participant_id: str
-    product_id: str
-    variant_id: str | None
-    value: VoteValue
-
-
-class TallyInfo(_Message):
-    """Vote counts of one product, or of one variant inside ``by_variant``."""
-
-    yes: int
-    no: int
-    score_count: int
-    score_total: int
-    by_variant: dict[str, TallyInfo] = Field(default_factory=dict)
-
-
 class ShortlistEntryInfo(_Message):
     """A liked product, best first."""
 
@@ -137,37 +105,6 @@ class ShortlistEntryInfo(_Message):
     product_id: str
     variant_id: str | None
     tally: TallyInfo
-
-
-class RoundInfo(_Message):
-    """A vote round; ``id`` is the seq that opened it, ``product_ids`` None = every product."""
-
-    id: int
-    state: Literal["scheduled", "open", "closed"]
-    opens_at: float
-    closes_at: float
-    product_ids: list[str] | None
-
-
-class CartItemInfo(_Message):
-    """A line of the shared cart and who put it there (None: the HTTP API)."""
-
-    product_id: str
-    variant_id: str | None
-    quantity: int
-    added_by: str | None
-    added_by_name: str | None
-    added_at: float
-
-
-class ChatMessageInfo(_Message):
-    """A chat line; ``seq`` is its event's."""
-
-    seq: int
-    participant_id: str
-    name: str
-    text: str
-    at: float
 
 
 class CatalogInfo(_Message):
@@ -423,6 +360,10 @@ class Slots(_Message):
     slots: list[Slot]
 
 
+# Room events: each message below carries its event's seq and every field its kind declares
+# (rooms.events, and signaling.events for media), as declared; signaling.events checks that.
+
+
 class ParticipantJoined(_Message):
     """Somebody entered the room."""
 
@@ -625,13 +566,15 @@ _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 _server_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
 
 
-def _types_of(union: Any) -> frozenset[str]:
+def _by_type(union: Any) -> dict[str, type[BaseModel]]:
     members = get_args(get_args(union)[0])
-    return frozenset(get_args(m.model_fields["type"].annotation)[0] for m in members)
+    return {get_args(m.model_fields["type"].annotation)[0]: m for m in members}
 
 
-CLIENT_TYPES = _types_of(ClientMessage)
-SERVER_TYPES = _types_of(ServerMessage)
+CLIENT_TYPES = frozenset(_by_type(ClientMessage))
+SERVER_MESSAGES = _by_type(ServerMessage)
+"""Every server message class by its ``type``."""
+SERVER_TYPES = frozenset(SERVER_MESSAGES)
 
 
 def parse_client_message(raw: str | bytes) -> ClientMessage:

@@ -11,9 +11,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 from rooms.errors import NotInRoom, RoomClosed
+from rooms.event_shapes import RoundInfo
 from rooms.store import RoomStore
 
 log = logging.getLogger(__name__)
@@ -32,13 +32,13 @@ class RoundCloser:
         self._changed = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name=f"round-closer:{room_id}")
 
-    def watch(self, round: dict[str, Any] | None) -> None:
-        """The room's latest round (RoundInfo.to_dict(), or None), from an event or snapshot."""
-        if round is None or round.get("state") != "open":
-            if round is None or self._round is None or self._round[0] == round.get("id"):
+    def watch(self, round: RoundInfo | None) -> None:
+        """The room's latest round (or None), from an event or a snapshot."""
+        if round is None or round.state != "open":
+            if round is None or self._round is None or self._round[0] == round.id:
                 self._round = None
         else:
-            self._round = (int(round["id"]), float(round["closes_at"]))
+            self._round = (round.id, round.closes_at)
         self._changed.set()
 
     @property

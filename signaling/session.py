@@ -18,7 +18,8 @@ from typing import Any, Protocol
 from aiohttp import WSCloseCode
 
 from rooms.errors import AlreadyJoined, NotInRoom, StoreUnavailable
-from rooms.events import CATALOG_LOADED, PARTICIPANT_JOINED, ROOM_CLOSED
+from rooms.event_shapes import RoundInfo
+from rooms.events import CatalogLoaded, ParticipantJoined, ParticipantLeft, RoomClosed
 from rooms.models import Participant, Role, RoomEvent, RoomSnapshot
 from sfu import MediaRoom, Offer, Peer, Slot
 from signaling import events, shopping
@@ -399,11 +400,8 @@ class Session:
         if self.room_id is None or self.participant is None or self._media_state is None:
             return
         audio, video = self._media_state
-        await self._node.store.publish(
-            self.room_id,
-            events.MEDIA_STATE,
-            {"participant_id": self.participant.id, "audio": audio, "video": video},
-        )
+        body = events.MediaState(participant_id=self.participant.id, audio=audio, video=video)
+        await events.publish(self._node.store, self.room_id, body)
 
     async def _resync(self) -> None:
         if self.state is not SessionState.JOINED or self.room_id is None:
@@ -425,7 +423,7 @@ class Session:
     def _watch_round(self, room_snapshot: RoomSnapshot) -> None:
         round = room_snapshot.shopping.round
         self._node.hubs.watch_round(
-            room_snapshot.room.id, None if round is None else round.to_dict()
+            room_snapshot.room.id, None if round is None else RoundInfo.of(round)
         )
 
     async def _exit_room(self, reason: str, *, in_store: bool = True) -> None:
@@ -470,28 +468,25 @@ class Session:
         if self.room_id != event.room_id or event.seq <= self._seq or self.participant is None:
             return  # Not our room any more, or already covered by joined/snapshot.
         self._seq = event.seq
-        if event.type == CATALOG_LOADED:
+        body = event.body
+        if isinstance(body, CatalogLoaded):
             # A new catalog changes much of the shopping state: send all of it.
             await self._resync()
             return
         built = self._node.messages.get(event)
-        message = None if built is None else built[0]
         if built is not None:
             await self._send(*built)
-        if event.type == PARTICIPANT_JOINED and self._media_state not in (None, (True, True)):
+        if isinstance(body, ParticipantJoined) and self._media_state not in (None, (True, True)):
             # Tell the newcomer that our microphone or camera is off (events are not replayed).
             await self._announce_media_state()
-        if event.type == ROOM_CLOSED:
+        if isinstance(body, RoomClosed):
             await self._exit_room("room_closed")
             await self._send(wire.Left(reason="room_closed"))
-        elif (
-            isinstance(message, wire.ParticipantLeft)
-            and message.participant_id == self.participant.id
-        ):
+        elif isinstance(body, ParticipantLeft) and body.participant_id == self.participant.id:
             # Someone else took us out of the room (a host removed us, or we came back
             # on a newer connection): the store already let us go.
-            await self._exit_room(message.reason, in_store=False)
-            await self._send(wire.Left(reason=message.reason))
+            await self._exit_room(body.reason, in_store=False)
+            await self._send(wire.Left(reason=body.reason))
 
     # --- SFU callbacks (via _PeerListener) -------------------------------------------------------
 
@@ -516,9 +511,8 @@ class Session:
 
     async def _publish_track(self, peer_id: str, kind: str) -> None:
         if self._is_current(peer_id) and self.room_id is not None:
-            await self._node.store.publish(
-                self.room_id, events.TRACK_PUBLISHED, {"participant_id": peer_id, "kind": kind}
-            )
+            body = events.TrackPublished.model_validate({"participant_id": peer_id, "kind": kind})
+            await events.publish(self._node.store, self.room_id, body)
 
     async def _peer_closed(self, peer_id: str, reason: str) -> None:
         if not self._is_current(peer_id):

@@ -4,17 +4,6 @@
 -- The rules mirror rooms.shopping (can_move / can_hand_remote, vote_allowed, tally) and
 -- rooms.memory_shop; the store contract suite holds both stores to the same results.
 
--- nil if the room (meta HASH) is open, else the status to return: 'unknown' or 'closed'.
-local function room_refusal(meta_key)
-    local closed = redis.call('HGET', meta_key, 'closed')
-    if not closed then
-        return 'unknown'
-    elseif closed == '1' then
-        return 'closed'
-    end
-    return nil
-end
-
 -- The participant acting, {id, name, role}: '' is the HTTP API (an admin, no id or name).
 -- nil if the participant is not in the room.
 local function actor(participants_key, id)
@@ -31,6 +20,34 @@ end
 
 local function is_host(role)
     return role == 'host' or role == 'admin'
+end
+
+-- The checks every change to a room starts with, refusing it before anything is written:
+--   local who, refused = enter(KEYS[1], KEYS[2], ARGV[2], 'host')
+--   if refused then return refused end
+-- The room (meta HASH) must exist ({'unknown'}) and be open ({'closed'}). Without a
+-- participants key that is all (who is true). Else `id` acts: a participant in the room
+-- ({'not_in_room'}) or, for '', the HTTP API (an admin); `rule` says who may
+-- ({'forbidden'} otherwise): nil anyone, 'participant' participants only (not the API,
+-- which is then {'not_in_room'}), 'buyer' all but viewers, 'host' hosts and admins.
+-- Returns who ({id, name, role}, see actor), or nil and the refusal to return.
+local function enter(meta_key, participants_key, id, rule)
+    local closed = redis.call('HGET', meta_key, 'closed')
+    if not closed then
+        return nil, {'unknown'}
+    elseif closed == '1' then
+        return nil, {'closed'}
+    elseif not participants_key then
+        return true
+    end
+    local who = actor(participants_key, id)
+    if not who or (rule == 'participant' and not who.id) then
+        return nil, {'not_in_room'}
+    elseif (rule == 'host' and not is_host(who.role))
+        or (rule == 'buyer' and who.role == 'viewer') then
+        return nil, {'forbidden'}
+    end
+    return who
 end
 
 -- rooms.shopping.can_move, and can_hand_remote (the same rule): hosts always, viewers never,

@@ -9,11 +9,9 @@
 --
 -- Returns {"ok", seq} with the room_closed event's seq, or {"unknown"} / {"closed"} with
 -- nothing written.
-local closed = redis.call('HGET', KEYS[1], 'closed')
-if not closed then
-    return {'unknown'}
-elseif closed == '1' then
-    return {'closed'}
+local _, refused = enter(KEYS[1])
+if refused then
+    return refused
 end
 redis.call('HSET', KEYS[1], 'closed', '1')
 redis.call('DEL', KEYS[2], KEYS[4])

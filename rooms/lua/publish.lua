@@ -6,11 +6,9 @@
 -- ARGV[2]  event JSON up to the seq value; ARGV[3] event JSON after it
 --
 -- Returns {"ok", seq} with the event's seq, or {"unknown"} / {"closed"} with nothing written.
-local closed = redis.call('HGET', KEYS[1], 'closed')
-if not closed then
-    return {'unknown'}
-elseif closed == '1' then
-    return {'closed'}
+local _, refused = enter(KEYS[1])
+if refused then
+    return refused
 end
 local seq = redis.call('INCR', KEYS[2])
 redis.call('PUBLISH', ARGV[1], ARGV[2] .. seq .. ARGV[3])

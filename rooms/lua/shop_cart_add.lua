@@ -16,16 +16,11 @@
 -- An item already there keeps who added it and when; only its quantity changes.
 -- Returns {"ok", event JSON}, or {"unknown"}, {"closed"}, {"not_in_room"}, {"forbidden"}
 -- (viewers), {"unknown_product"} with nothing written.
-local refusal = room_refusal(KEYS[1])
-if refusal then
-    return {refusal}
+local who, refused = enter(KEYS[1], KEYS[2], ARGV[2], 'buyer')
+if refused then
+    return refused
 end
-local who = actor(KEYS[2], ARGV[2])
-if not who then
-    return {'not_in_room'}
-elseif who.role == 'viewer' then
-    return {'forbidden'}
-elseif not offers(KEYS[4], KEYS[5], ARGV[3], ARGV[4]) then
+if not offers(KEYS[4], KEYS[5], ARGV[3], ARGV[4]) then
     return {'unknown_product'}
 end
 local key = pair_key(ARGV[3], ARGV[4])

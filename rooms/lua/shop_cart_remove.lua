@@ -11,15 +11,9 @@
 --
 -- Returns {"ok", event JSON}; {"none"} if the item is not in the cart; or {"unknown"},
 -- {"closed"}, {"not_in_room"}, {"forbidden"} (viewers); nothing is written unless "ok".
-local refusal = room_refusal(KEYS[1])
-if refusal then
-    return {refusal}
-end
-local who = actor(KEYS[2], ARGV[2])
-if not who then
-    return {'not_in_room'}
-elseif who.role == 'viewer' then
-    return {'forbidden'}
+local _, refused = enter(KEYS[1], KEYS[2], ARGV[2], 'buyer')
+if refused then
+    return refused
 end
 local key = pair_key(ARGV[3], ARGV[4])
 local item = redis.call('HGET', KEYS[4], key)

@@ -19,13 +19,11 @@
 -- Returns {"ok", event JSON}, or {"unknown"}, {"closed"}, {"not_in_room"},
 -- {"unknown_product"} (product or variant not in the catalog), {"vote_closed"}
 -- (rooms.shopping.vote_allowed) with nothing written.
-local refusal = room_refusal(KEYS[1])
-if refusal then
-    return {refusal}
+local _, refused = enter(KEYS[1], KEYS[2], ARGV[2], 'participant')
+if refused then
+    return refused
 end
-if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 0 then
-    return {'not_in_room'}
-elseif not offers(KEYS[4], KEYS[5], ARGV[3], ARGV[4]) then
+if not offers(KEYS[4], KEYS[5], ARGV[3], ARGV[4]) then
     return {'unknown_product'}
 elseif not vote_allowed(KEYS[6], tonumber(ARGV[6]), ARGV[3]) then
     return {'vote_closed'}

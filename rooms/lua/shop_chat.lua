@@ -13,13 +13,9 @@
 --
 -- Returns {"ok", event JSON}, or {"unknown"}, {"closed"}, {"not_in_room"} with nothing
 -- written.
-local refusal = room_refusal(KEYS[1])
-if refusal then
-    return {refusal}
-end
-local who = actor(KEYS[2], ARGV[2])
-if not who then
-    return {'not_in_room'}
+local who, refused = enter(KEYS[1], KEYS[2], ARGV[2], 'participant')
+if refused then
+    return refused
 end
 local n = tonumber(ARGV[4])
 return emit(KEYS[3], ARGV[1], argv_from(5 + n), function(seq)

@@ -15,15 +15,9 @@
 -- "deadline" (rooms.shopping.VoteRound.close / at).
 -- Returns {"ok", event JSON}; {"none"} when no round (or not that one) is open; or
 -- {"unknown"}, {"closed"}, {"not_in_room"}, {"forbidden"}; nothing is written unless "ok".
-local refusal = room_refusal(KEYS[1])
-if refusal then
-    return {refusal}
-end
-local who = actor(KEYS[2], ARGV[2])
-if not who then
-    return {'not_in_room'}
-elseif not is_host(who.role) then
-    return {'forbidden'}
+local _, refused = enter(KEYS[1], KEYS[2], ARGV[2], 'host')
+if refused then
+    return refused
 end
 local raw = redis.call('GET', KEYS[4])
 if not raw then

@@ -20,9 +20,9 @@
 -- The carousel keeps its product if still offered (else the first) with version + 1; votes
 -- and cart items of products or variants no longer offered are dropped (tallies follow).
 -- Returns {"ok", event JSON}, or {"unknown"} / {"closed"} with nothing written.
-local refusal = room_refusal(KEYS[1])
-if refusal then
-    return {refusal}
+local _, refused = enter(KEYS[1])
+if refused then
+    return refused
 end
 local n, m = tonumber(ARGV[4]), tonumber(ARGV[5])
 local c = carousel_get(KEYS[7])

@@ -17,13 +17,9 @@
 -- Returns {"ok", event JSON}; {"stale", carousel JSON, product id...} when ARGV[5] is not
 -- the version; {"unknown"}, {"closed"}, {"not_in_room"}, {"forbidden"}, {"unknown_product"};
 -- nothing is written unless "ok".
-local refusal = room_refusal(KEYS[1])
-if refusal then
-    return {refusal}
-end
-local who = actor(KEYS[2], ARGV[2])
-if not who then
-    return {'not_in_room'}
+local who, refused = enter(KEYS[1], KEYS[2], ARGV[2])
+if refused then
+    return refused
 end
 local c = carousel_get(KEYS[5])
 if not may_move(c.mode, who.role, who.id and c.holder == who.id) then

@@ -14,12 +14,9 @@
 --
 -- Returns {"ok", event JSON}, or {"unknown"}, {"closed"}, {"not_in_room"},
 -- {"unknown_product"} with nothing written.
-local refusal = room_refusal(KEYS[1])
-if refusal then
-    return {refusal}
-end
-if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 0 then
-    return {'not_in_room'}
+local _, refused = enter(KEYS[1], KEYS[2], ARGV[2], 'participant')
+if refused then
+    return refused
 end
 local product = ARGV[4]
 if product == '' then

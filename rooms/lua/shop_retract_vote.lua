@@ -15,13 +15,11 @@
 -- Returns {"ok", event JSON}; {"none"} if there was no such vote; or {"unknown"},
 -- {"closed"}, {"not_in_room"}, {"unknown_product"}, {"vote_closed"}; nothing is written
 -- unless "ok".
-local refusal = room_refusal(KEYS[1])
-if refusal then
-    return {refusal}
+local _, refused = enter(KEYS[1], KEYS[2], ARGV[2], 'participant')
+if refused then
+    return refused
 end
-if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 0 then
-    return {'not_in_room'}
-elseif redis.call('HEXISTS', KEYS[4], ARGV[3]) == 0 then
+if redis.call('HEXISTS', KEYS[4], ARGV[3]) == 0 then
     return {'unknown_product'}
 elseif not vote_allowed(KEYS[5], tonumber(ARGV[4]), ARGV[3]) then
     return {'vote_closed'}

@@ -12,15 +12,9 @@
 --
 -- Returns {"ok", event JSON}, or {"unknown"}, {"closed"}, {"not_in_room"}, {"forbidden"}
 -- (hosts and admins only) with nothing written.
-local refusal = room_refusal(KEYS[1])
-if refusal then
-    return {refusal}
-end
-local who = actor(KEYS[2], ARGV[2])
-if not who then
-    return {'not_in_room'}
-elseif not is_host(who.role) then
-    return {'forbidden'}
+local _, refused = enter(KEYS[1], KEYS[2], ARGV[2], 'host')
+if refused then
+    return refused
 end
 local c = carousel_get(KEYS[5])
 c.mode = ARGV[3]

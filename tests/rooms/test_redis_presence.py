@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 
 from rooms import Participant, RedisStore
 from rooms.errors import RoomClosed, StoreUnavailable
-from rooms.events import NODE_LOST, PARTICIPANT_JOINED, PARTICIPANT_LEFT
+from rooms.events import NODE_LOST, ParticipantJoined, ParticipantLeft
 from tests.browser.server import free_port
 from tests.helpers import take, wait_for
 
@@ -53,9 +53,7 @@ async def test_a_lapsed_lease_is_reaped_once_and_frees_the_seat(
             return bool(await b.reap_lost_nodes())
         await wait_for(a_lapsed, timeout=5, interval=0.05, message="a's lease to lapse")
         (left,) = await take(events, 1)
-        assert (left.type, left.data) == (
-            PARTICIPANT_LEFT, {"participant_id": "ann", "reason": NODE_LOST}
-        )
+        assert left.body == ParticipantLeft(participant_id="ann", reason=NODE_LOST)
     assert await b.reap_lost_nodes() == []  # forgotten: nothing twice
     info = await b.get_room("r")
     assert info is not None and info.participant_count == 1
@@ -82,7 +80,7 @@ async def test_reassert_rebuilds_a_room_redis_lost(
         result = await a.reassert("r", live, min_seq=snapshot.seq)
         joined = await take(events, 2)
     assert result.created and set(result.rejoined) == {"ann", "bob"}
-    assert [e.type for e in joined] == [PARTICIPANT_JOINED] * 2
+    assert [type(e.body) for e in joined] == [ParticipantJoined] * 2
     assert [e.seq for e in joined] == [snapshot.seq + 1, snapshot.seq + 2]  # numbering goes on
     rebuilt = await a.snapshot("r")
     assert set(rebuilt.participants) == set(live)  # same joined_at: guarded leaves still work

@@ -1,4 +1,4 @@
-"""The seq splice the Lua scripts rely on, and the scripts' documented contracts."""
+"""The event templates the Lua scripts fill in, and the scripts' documented contracts."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ from typing import Any
 
 import pytest
 
+from rooms import events
+from rooms.event_shapes import CartItemInfo, ParticipantInfo
+from rooms.events import CustomEvent, EventBody
 from rooms.models import RoomEvent
 from rooms.redis_scripts import (
     HOLE,
     LIBRARY,
     RoomScripts,
-    event_json_parts,
+    body_template,
     event_template,
     fill,
     json_template,
@@ -25,19 +28,23 @@ LUA_DIR = Path(__file__).resolve().parents[2] / "rooms" / "lua"
 
 
 @pytest.mark.parametrize(
-    "data",
+    "body",
     [
-        {},
-        {"participant": {"id": "p", "name": "Zoë", "role": "guest", "joined_at": 1.5}},
-        {"text": ',"seq":0,', "seq": 0},  # the splice mark inside data must not be taken
-        {"nested": [{"seq": 0}, None, True, 2.5, "\"quoted\""]},
+        CustomEvent(type="chat", data={}),
+        events.ParticipantJoined(
+            participant=ParticipantInfo(id="p", name="Zoë", role="guest", joined_at=1.5)
+        ),
+        # The seq's place inside data must not be taken for it.
+        CustomEvent(type="chat", data={"text": ',"seq":0,', "seq": 0}),
+        CustomEvent(type="chat", data={"nested": [{"seq": 0}, None, True, 2.5, "\"quoted\""]}),
+        events.RoomClosed(),
     ],
 )
 @pytest.mark.parametrize("seq", [1, 42, 2**40])
-def test_spliced_json_is_room_event_to_json(data: dict[str, Any], seq: int) -> None:
-    head, tail = event_json_parts("room-1", "chat", data)
+def test_spliced_json_is_room_event_to_json(body: EventBody, seq: int) -> None:
+    head, tail = body_template("room-1", body)
     spliced = head + str(seq) + tail  # what the scripts do with `..`
-    event = RoomEvent(room_id="room-1", seq=seq, type="chat", data=data)
+    event = RoomEvent("room-1", seq, body)
     assert spliced == event.to_json()
     assert RoomEvent.from_json(spliced) == event
 
@@ -59,21 +66,25 @@ def test_the_library_says_what_it_is() -> None:
     assert lua_source(LIBRARY).startswith("-- _shop_lib.lua: ")
 
 
-@pytest.mark.parametrize(
-    "data",
-    [
-        {"a": 1},
-        {"x": ',"seq":0,', "hole": "\x00hole", "nested": [{"seq": 0}, "\u0000"]},
-        {"text": "the marker is random", "n": None},
-    ],
-)
-def test_event_templates_fill_to_room_event_to_json(data: dict[str, Any]) -> None:
-    template = event_template("room-1", "chat_message", {**data, "filled": HOLE, "more": [HOLE]})
-    assert len(template) == 4  # seq plus two holes
-    text = fill(template, "42", '{"k":"v"}', "null")
-    filled = {**data, "filled": {"k": "v"}, "more": [None]}
-    expected = RoomEvent("room-1", 42, "chat_message", filled)
+@pytest.mark.parametrize("who", ["ann", ',"seq":0,', "\x00hole", "the marker is \u0000random"])
+def test_event_templates_fill_to_their_declared_event(who: str) -> None:
+    template = event_template("room-1", events.CartItemRemoved, item=HOLE, by=who)
+    assert len(template) == 3  # the seq and the item
+    item = CartItemInfo(product_id="tee", variant_id=None, quantity=2, added_by=who,
+                        added_by_name="Ann", added_at=1.25)
+    text = fill(template, "42", item.model_dump_json())
+    expected = RoomEvent("room-1", 42, events.CartItemRemoved(item=item, by=who))
+    assert RoomEvent.from_json(text) == expected
     assert text == expected.to_json()
+
+
+def test_event_templates_name_every_declared_field() -> None:
+    given: dict[str, Any] = {"participant_id": "p", "emoji": "🔥", "product_id": HOLE}
+    assert len(event_template("r", events.Reaction, **given)) == 3
+    with pytest.raises(TypeError, match="declares"):
+        event_template("r", events.Reaction, participant_id="p", emoji="🔥")
+    with pytest.raises(TypeError, match="declares"):
+        event_template("r", events.Reaction, **given, extra=1)
 
 
 def test_json_template_without_holes_is_the_json() -> None:

@@ -74,6 +74,35 @@ async def test_published_payload_is_room_event_to_json(
     assert custom.data == tricky
 
 
+async def test_a_malformed_event_is_dropped_where_it_enters(
+    redis_store: RedisStore, raw: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = RoomKeys.of(redis_store.namespace, "r").events
+    await redis_store.create_room("r")
+    vote = {"participant_id": "a", "product_id": "tee", "variant_id": None, "value": "yes"}
+    forged = [
+        "not json",
+        json.dumps({"room_id": "r", "seq": 1, "type": "tick"}),  # no data
+        json.dumps({"room_id": "r", "seq": "1", "type": "tick", "data": {}}),
+        # Declared kinds whose data is not what their declaration says:
+        json.dumps({"room_id": "r", "seq": 1, "type": "room_closed", "data": {"why": "x"}}),
+        json.dumps({"room_id": "r", "seq": 1, "type": "vote_cast",
+                    "data": {"vote": vote, "previous": None, "tallies": {"tee": {"yes": "x"}}}}),
+        json.dumps({"room_id": "r", "seq": 1, "type": "participant_left",
+                    "data": {"participant_id": "a"}}),
+    ]
+    async with redis_store.subscribe("r") as subscription:
+        with caplog.at_level("WARNING", logger="rooms.redis_events"):
+            for text in forged:
+                assert await raw.publish(channel, text) == 1
+            # The feed carries on: the next real event is the next one delivered.
+            event = await redis_store.publish("r", "tick", {"n": 1})
+            assert await take(subscription, 1) == [event]
+    dropped = [r.getMessage() for r in caplog.records if "dropping an event" in r.getMessage()]
+    assert len(dropped) == len(forged)
+    assert "participant_left event" in dropped[-1] and "reason: Field required" in dropped[-1]
+
+
 async def test_one_pubsub_connection_serves_every_subscription(
     redis_store: RedisStore, raw: aioredis.Redis
 ) -> None:

@@ -21,9 +21,11 @@ from rooms import (
     RoomInfo,
     RoomStore,
     SubscriptionLagged,
+    events,
 )
 from rooms.errors import Forbidden
-from rooms.events import SHOPPING_TYPES
+from rooms.event_shapes import ParticipantInfo
+from rooms.events import SHOPPING_TYPES, CustomEvent
 from rooms.models import RoomSnapshot
 from rooms.shopping import (
     CHAT_HISTORY_SIZE,
@@ -115,15 +117,14 @@ async def test_join_and_leave(store: RoomStore) -> None:
     (joined,) = snapshot.participants
     assert (joined.id, joined.name, joined.role) == ("host", "name of host", Role.HOST)
     assert before <= joined.joined_at <= time.time()  # stamped by the store
-    assert event == RoomEvent("r", 1, "participant_joined", {"participant": joined.to_dict()})
+    announced = events.ParticipantJoined(participant=ParticipantInfo.of(joined))
+    assert event == RoomEvent("r", 1, announced)
 
     snapshot, _ = await store.join("r", person("guest"))
     assert [p.id for p in snapshot.participants] == ["host", "guest"]
 
     left = await store.leave("r", "host", reason="left")
-    assert left == RoomEvent(
-        "r", 3, "participant_left", {"participant_id": "host", "reason": "left"}
-    )
+    assert left == RoomEvent("r", 3, events.ParticipantLeft(participant_id="host", reason="left"))
     assert await store.leave("r", "host", reason="left") is None
     assert await store.leave("r", "nobody", reason="left") is None
     assert await store.leave("no-such-room", "host", reason="left") is None
@@ -236,7 +237,7 @@ async def test_close_room_removes_everyone_and_publishes_room_closed(store: Room
     await store.join("r", person("b"))
     async with store.subscribe("r") as subscription:
         closed = await store.close_room("r")
-        assert closed == RoomEvent("r", 3, "room_closed", {})
+        assert closed == RoomEvent("r", 3, events.RoomClosed())
         assert await drain(subscription) == [closed]
 
     info = await store.get_room("r")
@@ -311,7 +312,7 @@ async def test_publish_rules(store: RoomStore) -> None:
         await store.create_room("s", capacity=0)
     # Data is delivered as JSON sees it, identically in both stores.
     event = await store.publish("r", "vote", {"ids": ("p1", "p2"), "n": 1})
-    assert event == RoomEvent("r", 1, "vote", {"ids": ["p1", "p2"], "n": 1})
+    assert event == RoomEvent("r", 1, CustomEvent(type="vote", data={"ids": ["p1", "p2"], "n": 1}))
     assert (await store.snapshot("r")).seq == 1  # the refused publishes consumed nothing
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from rooms import RoomEvent, SubscriptionLagged
+from rooms.events import CustomEvent, RoomClosed
 from rooms.subscription import EventQueue, QueueSubscription, SubscriptionState
 
 
 def tick(seq: int, type: str = "tick") -> RoomEvent:
-    return RoomEvent(room_id="r", seq=seq, type=type)
+    body = RoomClosed() if type == "room_closed" else CustomEvent(type=type, data={})
+    return RoomEvent("r", seq, body)
 
 
 async def test_events_come_out_in_the_order_they_went_in() -> None:

@@ -20,7 +20,7 @@ async def test_rounds_close_once_at_their_deadline() -> None:
         async with store.subscribe("r") as sub:
             opened = await store.open_vote_round("r", by=None, duration=0.2)
             for closer in closers:
-                closer.watch(opened.data["round"])
+                closer.watch(opened.body.round)
             (_, closed) = await take(sub, 2)
             assert closed.type == "vote_round_closed"
             assert closed.data["reason"] == "deadline"
@@ -40,16 +40,17 @@ async def test_the_latest_round_is_the_one_watched() -> None:
     closer = RoundCloser(store, "r")
     try:
         first = await store.open_vote_round("r", by=None, duration=30)
-        closer.watch(first.data["round"])
+        closer.watch(first.body.round)
         assert closer.deadline == first.data["round"]["closes_at"]
         second = await store.open_vote_round("r", by=None, duration=60)
-        closer.watch(second.data["round"])
+        closer.watch(second.body.round)
         assert closer.deadline == second.data["round"]["closes_at"]
-        closer.watch(first.data["round"] | {"state": "closed"})  # an older round: ignored
+        older = first.body.round.model_copy(update={"state": "closed"})
+        closer.watch(older)  # an older round: ignored
         assert closer.deadline == second.data["round"]["closes_at"]
         early = await store.close_vote_round("r", by=None)
         assert early is not None
-        closer.watch(early.data["round"])
+        closer.watch(early.body.round)
         assert closer.deadline is None
         closer.watch(None)
         assert closer.deadline is None
@@ -65,7 +66,7 @@ async def test_an_overdue_round_closes_at_once() -> None:
     try:
         async with store.subscribe("r") as sub:
             opened = await store.open_vote_round("r", by=None, duration=600)
-            closer.watch(opened.data["round"])
+            closer.watch(opened.body.round)
             (_, closed) = await take(sub, 2)
         assert closed.data["reason"] == "deadline"
         assert closed.data["round"]["closes_at"] == opened.data["round"]["closes_at"]
@@ -79,7 +80,7 @@ async def test_a_closed_room_stops_the_closer() -> None:
     closer = RoundCloser(store, "r", clock=lambda: time.time() + 3600)
     opened = await store.open_vote_round("r", by=None, duration=60)
     await store.close_room("r")
-    closer.watch(opened.data["round"])
+    closer.watch(opened.body.round)
     await wait_for(lambda: closer._task.done())
     await closer.close()
     await closer.close()  # idempotent

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from rooms.events import ParticipantLeft
 from rooms.models import RoomEvent
 from signaling import Settings
 from signaling.node import Node
@@ -45,7 +46,8 @@ async def test_slow_consumer_is_dropped(node: Node) -> None:
     session.receive('{"type": "ping"}')  # The pong send blocks forever.
     await wait_for(lambda: session._inbox.empty())
     for seq in range(1, 12):
-        session.deliver(RoomEvent(room_id="r", seq=seq, type="participant_left", data={}))
+        left = ParticipantLeft(participant_id=f"p{seq}", reason="left")
+        session.deliver(RoomEvent("r", seq, left))
     await wait_for(lambda: session.state is SessionState.CLOSED)
     assert transport.aborted.is_set()
     assert transport.closed_with == (1013, b"slow consumer")
