@@ -55,11 +55,10 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             reason = f"{reason} (code {ws.close_code})"
     finally:
         watchdog.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watchdog
         # Also on cancellation (aiohttp may cancel the handler when the peer vanishes): the
         # session's own task finishes the leave either way.
         await session.close(reason)
+        await asyncio.wait([watchdog])  # never raises: the watchdog is owned to its end
     return ws
 
 
