@@ -36,3 +36,12 @@ class StoreUnavailable(RoomsError):
     def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class NoNodeAvailable(RoomsError):
+    """No live node takes new rooms (every node is draining or silent): a room without a
+    node cannot be placed. Try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

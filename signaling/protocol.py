@@ -565,6 +565,19 @@ class Left(_Message):
     reason: str
 
 
+class Redirect(_Message):
+    """This room's media is served by another node: connect to ``url`` and send the same
+    ``join`` there (with ``resume`` if you had been in the room). Sent in reply to ``join``
+    before anything is set up, or to a joined socket whose room moves (its node drains, or
+    the room was re-pinned elsewhere); the socket stays open but is of no more use."""
+
+    type: Literal["redirect"] = "redirect"
+    url: str
+    room: str
+    node: str
+    reason: Literal["placement", "draining", "moved"]
+
+
 class Error(_Message):
     """A request failed; the socket and the room carry on."""
 
@@ -616,6 +629,7 @@ ServerMessage = Annotated[
     | CartItemAdded
     | CartItemRemoved
     | Left
+    | Redirect
     | Error
     | Pong,
     Field(discriminator="type"),

@@ -20,6 +20,7 @@ from aiohttp import WSCloseCode
 from rooms.errors import AlreadyJoined, NotInRoom, StoreUnavailable
 from rooms.events import CATALOG_LOADED, PARTICIPANT_JOINED, ROOM_CLOSED
 from rooms.models import Participant, Role, RoomEvent, RoomSnapshot
+from rooms.placement import NodeEntry
 from sfu import MediaRoom, Offer, Peer, Slot
 from signaling import events, shopping
 from signaling import protocol as wire
@@ -84,6 +85,8 @@ class Session:
         self._hidden: frozenset[str] = frozenset()  # whose video the client does not show
         #: The grants of the token (or resume credential) this session joined with.
         self._permissions = Permissions()
+        #: The room whose placement claim this session holds (signaling.placement).
+        self._claim: str | None = None
 
     @property
     def seq(self) -> int:
@@ -197,6 +200,20 @@ class Session:
         full when it was rebuilt): leave without touching the store, tell the client."""
         self._enqueue(partial(self._seat_lost, reason))
 
+    def move_to(self, node: NodeEntry, reason: str) -> None:
+        """This session's room is served by ``node`` now (this node drains, or the room was
+        re-pinned there): leave it here and send the client a ``redirect``."""
+        self._enqueue(partial(self._move, self.room_id, node, reason))
+
+    async def _move(self, room_id: str | None, node: NodeEntry, reason: str) -> None:
+        if self.state is not SessionState.JOINED or room_id is None or self.room_id != room_id:
+            return
+        await self._exit_room("moved")
+        await self._send(wire.Redirect(
+            url=node.ws_url, room=room_id, node=node.node_id,
+            reason="draining" if reason == "draining" else "moved",
+        ))
+
     async def _seat_lost(self, reason: str) -> None:
         if self.state is SessionState.JOINED:
             await self._exit_room(reason, in_store=False)
@@ -263,8 +280,22 @@ class Session:
         # connection (a reload, a drop not noticed yet, another tab) replaces the old one.
         returning = message.resume is not None or message.token is not None
         node = self._node
-        await node.prepare_room(room_id)
-        await node.hubs.add(room_id, self)
+        # Media lives on one node per room: before anything is set up, make sure it is this one.
+        owner = await node.placement.claim(room_id)
+        if owner is not None:
+            log.info("session %s: room %s is served by node %s; redirecting", self.id, room_id,
+                     owner.node_id)
+            await self._send(wire.Redirect(
+                url=owner.ws_url, room=room_id, node=owner.node_id, reason="placement"
+            ))
+            return
+        self._claim = room_id
+        try:
+            await node.prepare_room(room_id)
+            await node.hubs.add(room_id, self)
+        except BaseException:
+            self._release_claim()
+            raise
         try:
             try:
                 room_snapshot, _ = await node.store.join(room_id, participant)
@@ -277,6 +308,7 @@ class Session:
                 room_snapshot, _ = await node.store.join(room_id, participant)
         except BaseException:
             await node.hubs.remove(room_id, self)
+            self._release_claim()
             raise
         # The store stamps joined_at: keep its copy of us.
         participant = next(
@@ -304,6 +336,11 @@ class Session:
             await self._exit_room("disconnected")
             await self._send(wire.Left(reason="media_failed"))
             raise
+
+    def _release_claim(self) -> None:
+        room_id, self._claim = self._claim, None
+        if room_id is not None:
+            self._node.placement.release(room_id)
 
     async def _holds_seat(self) -> bool:
         """Whether the store still has this session in its room (same ``joined_at``)."""
@@ -436,6 +473,7 @@ class Session:
         room_id, participant, media = self.room_id, self.participant, self._media
         peer = self._peer
         if room_id is None or participant is None:
+            self._release_claim()
             return
         self.state = SessionState.LEFT
         self.room_id, self.participant, self._media, self._peer = None, None, None, None
@@ -462,6 +500,7 @@ class Session:
                 await media.remove_peer(participant.id, reason=reason, peer=peer)
             except Exception:
                 log.exception("session %s: remove_peer(%s) failed", self.id, participant.id)
+        self._release_claim()
         log.info("session %s: %s left %s (%s)", self.id, participant.id, room_id, reason)
 
     # --- room events -----------------------------------------------------------------------------

@@ -179,6 +179,29 @@ class Settings(BaseSettings):
         "leases, so a dead node's participants are gone within lease + this.",
     )
 
+    node_timeout: float = Field(
+        3.0,
+        gt=0,
+        le=300,
+        description="Redis only: seconds without a heartbeat (every presence_heartbeat) after "
+        "which other nodes presume this node dead for placement: its rooms are pinned to a "
+        "live node at their next join. At least 2 heartbeats.",
+    )
+    placement_cpu_weight: float = Field(
+        10.0,
+        ge=0,
+        description="Redis only: weight of one core of CPU in a node's placement score "
+        "(pinned rooms + participants + this x cores used); a new room goes to the live node "
+        "with the lowest score.",
+    )
+    drain_timeout: float = Field(
+        30.0,
+        ge=0,
+        description="Redis only: on SIGTERM (or POST /api/node/drain) the node drains: it takes "
+        "no new rooms, sends its rooms' clients to other nodes (redirect) and exits once they "
+        "are gone, or after this many seconds.",
+    )
+
     @field_validator("jwt_public_key")
     @classmethod
     def _readable_key(cls, path: Path | None) -> Path | None:
@@ -195,6 +218,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _lease_outlives_heartbeats(self) -> Settings:
+        if self.node_timeout < 2 * self.presence_heartbeat:
+            raise ValueError(
+                "node_timeout must be at least 2 x presence_heartbeat, or a live node whose "
+                "heartbeat is a little late would lose its rooms"
+            )
         if self.presence_lease < 3 * self.presence_heartbeat:
             raise ValueError(
                 "presence_lease must be at least 3 x presence_heartbeat, or a live node "

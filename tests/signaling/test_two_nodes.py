@@ -1,10 +1,13 @@
-"""Two signaling nodes sharing one real Redis: capacity holds across nodes, events cross them."""
+"""Two signaling nodes sharing one real Redis: a room's media lives on one of them (a join that
+reaches the other is redirected there before anything is set up); its state, events and HTTP
+API are the same through either."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -13,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from signaling import Settings, create_app
 from signaling import protocol as wire
+from tests.browser.server import free_port
 from tests.signaling.wsclient import WsClient
 
 pytestmark = pytest.mark.redis
@@ -34,26 +38,89 @@ async def room_id(redis_url: str) -> AsyncIterator[str]:
         await r.aclose()
 
 
+def _node_settings(node_id: str, redis_url: str) -> Settings:
+    port = free_port()
+    return Settings(port=port, public_url=f"http://127.0.0.1:{port}", node_id=node_id,
+                    redis_url=redis_url)
+
+
 @pytest.fixture
 async def nodes(
     aiohttp_client: Callable[..., Awaitable[Client]], redis_url: str
 ) -> AsyncIterator[tuple[Client, Client]]:
-    a = await aiohttp_client(create_app(Settings(port=0, node_id="A", redis_url=redis_url)))
-    b = await aiohttp_client(create_app(Settings(port=0, node_id="B", redis_url=redis_url)))
-    yield a, b
+    clients = []
+    for node_id in ("A", "B"):
+        settings = _node_settings(node_id, redis_url)
+        clients.append(await aiohttp_client(
+            create_app(settings), server_kwargs={"port": settings.port}
+        ))
+    yield clients[0], clients[1]
 
 
 async def _sockets(client: Client, n: int) -> list[WsClient]:
     return [WsClient(await client.ws_connect("/ws")) for _ in range(n)]
 
 
+class Sockets:
+    """Sockets that follow ``redirect`` to the node it names (one of ``nodes``)."""
+
+    def __init__(self, nodes: tuple[Client, ...]) -> None:
+        self.by_url = {f"ws://127.0.0.1:{c.port}/ws": c for c in nodes}
+        self.open: list[WsClient] = []
+        self.redirects: list[wire.Redirect] = []
+
+    async def join(self, via: Client, room: str, name: str) -> tuple[WsClient, Any]:
+        ws = WsClient(await via.ws_connect("/ws"))
+        self.open.append(ws)
+        reply = await ws.join(room, name)
+        if isinstance(reply, wire.Redirect):
+            self.redirects.append(reply)
+            assert not ws.offers, "media was set up before the redirect"
+            await ws.close()
+            ws = WsClient(await self.by_url[reply.url].ws_connect("/ws"))
+            self.open.append(ws)
+            reply = await ws.join(room, name)
+        assert not isinstance(reply, wire.Redirect), "redirected twice"
+        return ws, reply
+
+    async def close(self) -> None:
+        await asyncio.gather(*(ws.close() for ws in self.open))
+
+
+async def test_a_join_on_the_other_node_is_redirected_before_any_media(
+    nodes: tuple[Client, Client], room_id: str
+) -> None:
+    a, b = nodes
+    (on_a,), (on_b,) = await _sockets(a, 1), await _sockets(b, 1)
+    try:
+        ja = await on_a.join(room_id, "ann")
+        assert isinstance(ja, wire.Joined)
+        reply = await on_b.join(room_id, "bob")
+        assert isinstance(reply, wire.Redirect), reply
+        assert (reply.url, reply.room, reply.node, reply.reason) == (
+            f"ws://127.0.0.1:{a.port}/ws", room_id, "A", "placement")
+        # Nothing was set up on B: no seat, no offer; the socket still answers.
+        await on_b.ping()
+        assert not on_b.offers
+        info = await (await b.get(f"/api/rooms/{room_id}")).json()
+        assert [p["name"] for p in info["participants"]] == ["ann"]
+        health = await (await b.get("/healthz")).json()
+        assert (health["rooms"], health["peers"]) == (0, 0)
+    finally:
+        await on_a.close()
+        await on_b.close()
+
+
 async def test_capacity_holds_across_nodes(nodes: tuple[Client, Client], room_id: str) -> None:
     a, b = nodes
-    sockets = await _sockets(a, 6) + await _sockets(b, 6)
+    follow = Sockets(nodes)
     try:
-        replies = await asyncio.gather(
-            *(ws.join(room_id, f"p{i}") for i, ws in enumerate(sockets))
+        pairs = await asyncio.gather(
+            *(follow.join(a if i % 2 else b, room_id, f"p{i}") for i in range(12))
         )
+        sockets = [ws for ws, _ in pairs]
+        replies = [reply for _, reply in pairs]
+        assert len(follow.redirects) == 6  # every join through the other node
         joined = [r for r in replies if isinstance(r, wire.Joined)]
         refused = [r for r in replies if isinstance(r, wire.Error)]
         assert len(joined) == 10
@@ -69,15 +136,17 @@ async def test_capacity_holds_across_nodes(nodes: tuple[Client, Client], room_id
         info = await (await a.get(f"/api/rooms/{room_id}")).json()
         assert info["participant_count"] == 10 and len(info["participants"]) == 10
     finally:
-        await asyncio.gather(*(ws.close() for ws in sockets))
+        await follow.close()
 
 
-async def test_events_cross_nodes(nodes: tuple[Client, Client], room_id: str) -> None:
+async def test_events_reach_sockets_entering_through_either_node(
+    nodes: tuple[Client, Client], room_id: str
+) -> None:
     a, b = nodes
-    (on_a,), (on_b,) = await _sockets(a, 1), await _sockets(b, 1)
+    follow = Sockets(nodes)
     try:
-        jb = await on_b.join(room_id, "bob")
-        ja = await on_a.join(room_id, "ann")
+        on_b, jb = await follow.join(b, room_id, "bob")
+        on_a, ja = await follow.join(a, room_id, "ann")
         seen = await on_b.until("participant_joined")
         assert seen.seq == jb.seq + 1 and seen.participant == ja.you
         assert {p.name for p in ja.participants} == {"ann", "bob"}
@@ -92,32 +161,31 @@ async def test_events_cross_nodes(nodes: tuple[Client, Client], room_id: str) ->
         assert (await on_b.expect("left")).reason == "room_closed"
         await on_b.ping()
     finally:
-        await on_a.close()
-        await on_b.close()
+        await follow.close()
 
 
 async def test_disconnect_on_one_node_reaches_the_other(
     nodes: tuple[Client, Client], room_id: str
 ) -> None:
     a, b = nodes
-    (on_a,), (on_b,) = await _sockets(a, 1), await _sockets(b, 1)
+    follow = Sockets(nodes)
     try:
-        await on_b.join(room_id, "bob")
-        ja = await on_a.join(room_id, "ann")
+        on_b, _ = await follow.join(b, room_id, "bob")
+        on_a, ja = await follow.join(a, room_id, "ann")
         await on_b.until("participant_joined")
         await on_a.close()
         gone = await on_b.until("participant_left")
         assert (gone.participant_id, gone.reason) == (ja.you.id, "disconnected")
     finally:
-        await on_b.close()
+        await follow.close()
 
 
 async def test_shopping_crosses_nodes(nodes: tuple[Client, Client], room_id: str) -> None:
     a, b = nodes
-    (on_a,), (on_b,) = await _sockets(a, 1), await _sockets(b, 1)
+    follow = Sockets(nodes)
     try:
-        jb = await on_b.join(room_id, "bob")
-        ja = await on_a.join(room_id, "ann")
+        on_b, jb = await follow.join(b, room_id, "bob")
+        on_a, ja = await follow.join(a, room_id, "ann")
         assert ja.shopping == jb.shopping  # one state, whichever node
         first, second = (p["id"] for p in ja.shopping.catalog.products[:2])
 
@@ -148,15 +216,13 @@ async def test_shopping_crosses_nodes(nodes: tuple[Client, Client], room_id: str
         error = await on_b.next_error("stale_version")
         assert error.carousel is not None and error.carousel.version == version + 1
     finally:
-        await on_a.close()
-        await on_b.close()
+        await follow.close()
 
 
 async def test_shopping_state_survives_a_node_restart(redis_url: str, room_id: str) -> None:
     async def start(node_id: str) -> Client:
-        client = TestClient(TestServer(create_app(
-            Settings(port=0, node_id=node_id, redis_url=redis_url)
-        )))
+        settings = _node_settings(node_id, redis_url)
+        client = TestClient(TestServer(create_app(settings), port=settings.port))
         await client.start_server()
         return client
 
