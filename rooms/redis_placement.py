@@ -18,6 +18,9 @@ from rooms.redis_scripts import lua_source
 from rooms.redis_store import COMMAND_TIMEOUT, CONNECT_TIMEOUT, OUTAGE_ERRORS
 from rooms.validation import validate_room_id
 
+PLACEMENT_SCRIPTS = ("node_beat", "pin_room", "unpin_room")
+"""rooms/lua scripts of the placement (standalone: they do not use the shop library)."""
+
 FORGET_AFTER_TIMEOUTS = 20
 """A registry entry silent for this many node timeouts is deleted (the node is long gone)."""
 
