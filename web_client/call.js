@@ -138,6 +138,8 @@ export class Call extends Emitter {
 
   // The socket went away: media goes with it; the connection is already retrying.
   _lost() {
+    // A redirect to a node we cannot reach (it just died) is no loop: start counting again.
+    this._redirects = 0;
     if (this.phase === Phase.ENDED || this.phase === Phase.IDLE) return;
     this._closeSession();
     if (this.phase === Phase.JOINED || this.phase === Phase.RECONNECTING) {

@@ -174,6 +174,7 @@ class Stranger:
     #: (when, url) of every WebSocket opened; monotonic seconds.
     connections: list[tuple[float, str]] = field(default_factory=list)
     lost_at: list[float] = field(default_factory=list)  # when an open socket was lost
+    resets: list[float] = field(default_factory=list)  # when our media was dropped for a rejoin
 
     def __post_init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
@@ -181,6 +182,7 @@ class Stranger:
         self._reader: asyncio.Task[None] | None = None
         self._mover: asyncio.Task[None] | None = None
         self._closing = False
+        self._hops = 0  # redirects in a row, each from the node the previous one named
         self._room: str | None = None
         self._extra: dict[str, Any] = {}
         self._joined = asyncio.Event()
@@ -243,6 +245,7 @@ class Stranger:
                 self.me = msg["you"]["id"]
                 self.resume = msg.get("resume", self.resume)
                 self.participants = {p["id"]: p for p in msg["participants"]}
+                self._hops = 0
                 self._joined.set()
             elif kind == "participant_joined":
                 self.participants[msg["participant"]["id"]] = msg["participant"]
@@ -258,7 +261,8 @@ class Stranger:
             elif kind == "redirect":
                 # PROTOCOL.md: this socket is of no more use; join at `url` instead.
                 self.redirects.append(msg)
-                if len(self.redirects) > 20:
+                self._hops += 1
+                if self._hops > 5:
                     self.errors.append({"code": "redirect_loop", "message": msg["url"]})
                     self._joined.set()
                     return
@@ -293,11 +297,14 @@ class Stranger:
                 await self._enter(url)
                 return
             except (aiohttp.ClientError, OSError):
-                # The node is gone: start over at the first URL, with backoff.
+                # The node is gone: start over at the first URL, with backoff (not a loop:
+                # the room is re-pinned once the node's heartbeat is old enough).
+                self._hops = 0
                 url = self.base_url.replace("http", "ws", 1) + "/ws"
                 delay = min(2.0, max(0.25, delay * 2))
 
     async def _reset_media(self) -> None:
+        self.resets.append(time.monotonic())
         for task in self._consumers:
             task.cancel()
         self._consumers = []
