@@ -159,3 +159,53 @@ async def test_sigkill_of_the_rooms_node_media_flows_again_through_the_balancer(
     print(f"\nkill -> media flowing again: {', '.join(f'{r:.2f}' for r in recoveries)} s; "
           f"median {statistics.median(recoveries):.2f} s, p95 {p95:.2f} s")
     assert p95 < RECOVERY_TARGET
+
+
+async def test_sigterm_drains_the_rooms_node_and_its_people_move_as_themselves(
+    cluster: tuple[Haproxy, list[Server]],
+) -> None:
+    balancer, nodes = cluster
+    people: list[Stranger] = []
+    try:
+        people = await join_room(balancer, f"drain-{uuid.uuid4().hex[:6]}", 3)
+        ids = [p.me for p in people]
+        await until(everyone_decodes(people, 0.0, 10), 30, "media before the drain")
+        joined = people[0].last("joined")
+        assert joined is not None
+        product = joined["shopping"]["carousel"]["current"]
+        await people[0].send({"type": "vote", "product_id": product, "value": "yes"})
+        await people[1].send({"type": "cart_add", "product_id": product})
+        await until(lambda: all(p.last("cart_item_added") for p in people), 10, "cart seen")
+
+        draining = await serving(nodes)
+        termed_at = time.monotonic()
+        draining.process.send_signal(signal.SIGTERM)
+        try:
+            await until(everyone_decodes(people, termed_at, 10), 30,
+                        "every peer decodes both others on the new node")
+        except AssertionError:
+            raise AssertionError(describe(people, termed_at)) from None
+        moved = [media_back_at(p, [q for q in people if q is not p], termed_at) - termed_at
+                 for p in people]
+        # The drained node exits by itself once its people are gone, well before the timeout.
+        exit_code = await asyncio.to_thread(draining.process.wait, 15)
+        exited = time.monotonic() - termed_at
+        assert exit_code == 0
+        assert "drained: no participant left here" in draining.log_text()
+        survivor = await serving(nodes)
+        assert survivor is not draining
+        # The same people, told why they moved, with their votes and cart.
+        assert [p.me for p in people] == ids
+        assert all(p.redirects and p.redirects[-1]["reason"] == "draining" for p in people)
+        for p in people:
+            rejoined = p.last("joined")
+            assert rejoined is not None
+            shopping = rejoined["shopping"]
+            assert [(v["participant_id"], v["value"]) for v in shopping["votes"]] == [
+                (ids[0], "yes")]
+            assert [i["added_by"] for i in shopping["cart"]] == [ids[1]]
+        assert all(p.errors == [] for p in people), [p.errors for p in people]
+    finally:
+        await asyncio.gather(*(p.close() for p in people))
+    print(f"\ndrain: media back on the new node after {', '.join(f'{m:.2f}' for m in moved)} s; "
+          f"the drained node exited after {exited:.2f} s")
