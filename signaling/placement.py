@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MIN_BEAT_SPACING = 0.1
+"""Seconds between two beats at least: a join or leave here triggers one (so the others place
+new rooms by this node's current load), a burst of them one per this."""
+
 
 class RoomPlacement:
     """Heartbeat loop, claims and drain of one node (started and closed with the Node)."""
@@ -77,6 +81,7 @@ class RoomPlacement:
             if pin.node.owner != self.owner:
                 return pin.node
             self._claims[room_id] += 1
+            self._wake.set()  # report the new load soon: placement elsewhere counts it
             if pin.status.value != "kept":
                 log.info("room %s pinned to this node (%s)", room_id, pin.status.value)
             return None
@@ -84,6 +89,7 @@ class RoomPlacement:
     def release(self, room_id: str) -> None:
         """A claim of ``claim`` ends (its session left the room or never got in)."""
         self._claims[room_id] -= 1
+        self._wake.set()
         if self._claims[room_id] > 0:
             return
         del self._claims[room_id]
@@ -135,8 +141,10 @@ class RoomPlacement:
                 pass  # presence reports the outage; the next beat retries
             except Exception:
                 log.exception("placement heartbeat failed")
+            # A change of load is reported at once, but at most every MIN_BEAT_SPACING.
+            await asyncio.sleep(MIN_BEAT_SPACING)
             try:
-                async with asyncio.timeout(interval):
+                async with asyncio.timeout(max(0.0, interval - MIN_BEAT_SPACING)):
                     await self._wake.wait()
             except TimeoutError:
                 pass

@@ -38,7 +38,7 @@ async def redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
 
 @pytest.fixture
 async def cluster(
-    serve: Callable[..., Server], redis: RedisServer, tmp_path: Path
+    redis: RedisServer, serve: Callable[..., Server], tmp_path: Path
 ) -> AsyncIterator[tuple[Haproxy, list[Server]]]:
     nodes = [serve(redis_url=redis.url, node_id=f"node-{i}") for i in (1, 2, 3)]
     balancer = Haproxy(tmp_path, [urlsplit(n.url).netloc for n in nodes])

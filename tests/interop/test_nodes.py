@@ -54,7 +54,7 @@ def decoded_table(people: list[Stranger]) -> str:
 
 
 async def test_friends_entering_through_different_nodes_decode_each_other(
-    serve: Callable[..., Server], redis: RedisServer
+    redis: RedisServer, serve: Callable[..., Server]
 ) -> None:
     a = serve(redis_url=redis.url, node_id="node-a")
     b = serve(redis_url=redis.url, node_id="node-b")
