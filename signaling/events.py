@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -37,10 +38,17 @@ def room_ref(info: RoomInfo) -> wire.RoomRef:
     return wire.RoomRef(id=info.id, capacity=info.capacity)
 
 
-def joined(snapshot: RoomSnapshot, you: Participant, resume: str) -> wire.Joined:
-    """The reply to a successful join (``resume``: the credential to come back with)."""
+def joined(
+    snapshot: RoomSnapshot,
+    you: Participant,
+    resume: str,
+    ice_servers: list[dict[str, Any]] | None = None,
+) -> wire.Joined:
+    """The reply to a successful join (``resume``: the credential to come back with;
+    ``ice_servers``: signaling.ice.ice_servers_for)."""
     return wire.Joined(
         resume=resume,
+        ice_servers=[wire.IceServerInfo.model_validate(s) for s in ice_servers or []],
         seq=snapshot.seq,
         room=room_ref(snapshot.room),
         you=participant_info(you),

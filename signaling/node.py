@@ -23,6 +23,7 @@ from sfu import SFU, SFUConfig
 from signaling.auth import TokenAuthority
 from signaling.events import ACTIVE_SPEAKER, EventMessages
 from signaling.hub import RoomHubs
+from signaling.ice import IceServer
 from signaling.metrics import Counters, NodeMetrics
 from signaling.placement import RoomPlacement
 from signaling.presence import Presence
@@ -52,6 +53,7 @@ class Node:
     limits: ShoppingLimits = field(default_factory=ShoppingLimits)
     messages: EventMessages = field(default_factory=EventMessages)
     shared_placement: Placement | None = None
+    ice_servers: list[IceServer] = field(default_factory=list)
     presence: Presence = field(init=False)
     placement: RoomPlacement = field(init=False)
     metrics: NodeMetrics = field(init=False)
@@ -107,6 +109,7 @@ class Node:
             hubs=RoomHubs(store),
             limits=ShoppingLimits(enabled=settings.rate_limits),
             shared_placement=shared,
+            ice_servers=settings.ice_server_list(),
         )
         sfu.on_active_speaker = node.publish_speaker
         sfu.on_first_forward = node.metrics.observe_first_forward

@@ -383,6 +383,22 @@ ClientMessage = Annotated[
 # --- server -> client ----------------------------------------------------------------------------
 
 
+class IceServerInfo(_Message):
+    """An ICE server for the client's RTCPeerConnection (its RTCIceServer)."""
+
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _only_present(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in ("username", "credential"):
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
+
 class Joined(_Message):
     """Reply to ``join``: the room as of event ``seq`` (the join itself)."""
 
@@ -394,6 +410,8 @@ class Joined(_Message):
     shopping: ShoppingInfo
     #: Present this in a later ``join`` (after a reload or a drop) to be the same participant.
     resume: str
+    #: Configure the RTCPeerConnection with these (STUN, TURN with credentials for you).
+    ice_servers: list[IceServerInfo] = Field(default_factory=list)
 
 
 class Snapshot(_Message):

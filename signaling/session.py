@@ -26,6 +26,7 @@ from signaling import events, shopping
 from signaling import protocol as wire
 from signaling.auth import Grant, Permissions
 from signaling.errors import SignalingError, error_code, error_details, error_message
+from signaling.ice import ice_servers_for
 from signaling.node import Node
 
 log = logging.getLogger(__name__)
@@ -321,7 +322,13 @@ class Session:
                  participant.role, room_snapshot.seq)
         self._watch_round(room_snapshot)
         self._media_state = None
-        await self._send(events.joined(room_snapshot, participant, self._resume_for(participant)))
+        await self._send(events.joined(
+            room_snapshot, participant, self._resume_for(participant),
+            ice_servers_for(
+                node.ice_servers, participant.id, secret=node.settings.turn_secret,
+                now=time.time(), ttl=node.settings.turn_ttl,
+            ),
+        ))
         node.metrics.join_seconds.observe(time.monotonic() - received_at)
         self._media = media = node.sfu.room(room_id)
         try:

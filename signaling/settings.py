@@ -24,6 +24,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 from signaling.auth import PublicKey, load_public_key
 from signaling.event_loop import EventLoopKind
+from signaling.ice import IceServer, parse_ice_servers
 
 ENV_PREFIX = "COSHOP_"
 
@@ -201,6 +202,36 @@ class Settings(BaseSettings):
         "no new rooms, sends its rooms' clients to other nodes (redirect) and exits once they "
         "are gone, or after this many seconds.",
     )
+
+    ice_servers: str | None = Field(
+        None,
+        description="ICE servers handed to clients in `joined` (a JSON list of RTCIceServer "
+        'objects, e.g. [{"urls": "stun:stun.example.com:3478"}, {"urls": '
+        '["turn:turn.example.com:3478?transport=udp", "turn:turn.example.com:3478?transport='
+        'tcp"]}]); TURN entries without username/credential get time-limited credentials '
+        "from turn_secret. Unset = none (host candidates only).",
+    )
+    turn_secret: str | None = Field(
+        None,
+        repr=False,
+        description="coturn's static-auth-secret (use-auth-secret): the node mints each "
+        "participant TURN credentials valid turn_ttl seconds (username <expiry>:<participant "
+        "id>, password base64 HMAC-SHA1).",
+    )
+    turn_ttl: float = Field(
+        86400.0, gt=0, description="Lifetime, in seconds, of minted TURN credentials."
+    )
+
+    @field_validator("ice_servers")
+    @classmethod
+    def _ice_servers_parse(cls, text: str | None) -> str | None:
+        if text is not None:
+            parse_ice_servers(text)
+        return text
+
+    def ice_server_list(self) -> list[IceServer]:
+        """``ice_servers`` parsed (empty when unset)."""
+        return [] if self.ice_servers is None else parse_ice_servers(self.ice_servers)
 
     @field_validator("jwt_public_key")
     @classmethod

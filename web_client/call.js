@@ -164,9 +164,11 @@ export class Call extends Emitter {
     }
   }
 
-  _newSession() {
+  _newSession(iceServers = []) {
     this._closeSession();
-    const session = new MediaSession(this.localMedia);
+    // `?ice=relay` in the page's URL: TURN relays only (to check a TURN set-up; README).
+    const relayOnly = new URLSearchParams(location.search).get("ice") === "relay";
+    const session = new MediaSession(this.localMedia, { iceServers, relayOnly });
     session.on("tracks", (tracks) => this.emit("tracks", tracks));
     session.on("state", (state) => {
       clearTimeout(this._failTimer);
@@ -205,7 +207,7 @@ export class Call extends Emitter {
         this._joinRetries = 0;
         this._redirects = 0;
         if (message.resume) sessionStorage.setItem(RESUME_KEY + message.room.id, message.resume);
-        this._newSession();
+        this._newSession(message.ice_servers || []);
         this.mediaStates = new Map();
         this.activeSpeaker = undefined;
         this._sentMediaState = null;

@@ -20,6 +20,8 @@ import av
 import numpy as np
 from aiortc import (
     MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceServer,
     RTCPeerConnection,
     RTCRtpTransceiver,
     RTCSessionDescription,
@@ -183,6 +185,7 @@ class Stranger:
         self._mover: asyncio.Task[None] | None = None
         self._closing = False
         self._hops = 0  # redirects in a row, each from the node the previous one named
+        self._ice_servers: list[dict[str, Any]] = []
         self._room: str | None = None
         self._extra: dict[str, Any] = {}
         self._joined = asyncio.Event()
@@ -198,7 +201,12 @@ class Stranger:
         self._new_pc()
 
     def _new_pc(self) -> None:
-        self.pc = RTCPeerConnection()
+        # PROTOCOL.md: configure the connection with the ice_servers of `joined`.
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[
+            RTCIceServer(urls=s["urls"], username=s.get("username"),
+                         credential=s.get("credential"))
+            for s in self._ice_servers
+        ]))
         self._slots: dict[str, str | None] = {}  # mid -> source participant id
         self._attached = False
         self.pc.on("track", self._on_track)
@@ -241,6 +249,11 @@ class Stranger:
             msg = json.loads(raw.data)
             self.messages.append(msg)
             kind = msg.get("type")
+            if kind == "joined" and msg.get("ice_servers") and not self._attached:
+                self._ice_servers = msg["ice_servers"]
+                old = self.pc
+                self._new_pc()
+                await old.close()
             if kind in ("joined", "snapshot"):
                 self.me = msg["you"]["id"]
                 self.resume = msg.get("resume", self.resume)
