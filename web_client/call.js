@@ -36,6 +36,9 @@ const MEDIA_FAILED_GRACE_MS = 4000;
 const MAX_REDIRECTS = 5; // in a row without getting in: the deployment is broken, say so
 const RESUME_KEY = "coshop.resume."; // + room id: this tab's credential to come back as itself
 const TRACE_SIZE = 200;
+// `?ice=relay` in the page's first URL (read before app.js tidies the address bar): TURN relays
+// only, iceTransportPolicy "relay", to check a TURN set-up (README).
+const RELAY_ONLY = new URLSearchParams(location.search).get("ice") === "relay";
 
 /**
  * Events: "phase" {phase, reason}, "error" (a server error about a request of ours),
@@ -166,9 +169,7 @@ export class Call extends Emitter {
 
   _newSession(iceServers = []) {
     this._closeSession();
-    // `?ice=relay` in the page's URL: TURN relays only (to check a TURN set-up; README).
-    const relayOnly = new URLSearchParams(location.search).get("ice") === "relay";
-    const session = new MediaSession(this.localMedia, { iceServers, relayOnly });
+    const session = new MediaSession(this.localMedia, { iceServers, relayOnly: RELAY_ONLY });
     session.on("tracks", (tracks) => this.emit("tracks", tracks));
     session.on("state", (state) => {
       clearTimeout(this._failTimer);
