@@ -78,6 +78,7 @@ class Node:
                 retransmission_share=settings.rtx_share,
                 allow_h264=settings.allow_h264,
                 direct_send=settings.direct_send,
+                announced_address=settings.public_ip,
             )
         )
         try:

@@ -7,6 +7,7 @@ the project that reads the environment: ``rooms`` and ``sfu`` receive explicit c
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -53,6 +54,12 @@ class Settings(BaseSettings):
         None,
         description="Base URL clients use to reach this node (printed at start-up and returned "
         "with join tokens); defaults to http://HOST:PORT.",
+    )
+    public_ip: str | None = Field(
+        None,
+        description="IPv4 address browsers reach this node's media (UDP) at, when it is not one "
+        "the node binds: a cloud VM behind 1:1 NAT announces its public address. Each ICE host "
+        "candidate is also announced at this address, same port. Unset = its own addresses.",
     )
     redis_url: str | None = Field(
         None,
@@ -221,6 +228,13 @@ class Settings(BaseSettings):
     turn_ttl: float = Field(
         86400.0, gt=0, description="Lifetime, in seconds, of minted TURN credentials."
     )
+
+    @field_validator("public_ip")
+    @classmethod
+    def _ipv4(cls, address: str | None) -> str | None:
+        if address is not None:
+            ipaddress.IPv4Address(address)
+        return address
 
     @field_validator("ice_servers")
     @classmethod

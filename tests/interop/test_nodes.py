@@ -78,3 +78,27 @@ async def test_friends_entering_through_different_nodes_decode_each_other(
     finally:
         print("\ndecoded right frames:", decoded_table(people))
         await asyncio.gather(*(p.close() for p in people))
+
+
+async def test_a_node_announces_its_public_address_in_every_offer(
+    serve: Callable[..., Server],
+) -> None:
+    # A VM behind 1:1 NAT: browsers must be told the public address (here a documentation
+    # address nothing answers at; the node's own candidates still carry the call).
+    server = serve(public_ip="203.0.113.7")
+    ann, bob = Stranger(server.url, "ann", 0), Stranger(server.url, "bob", 1)
+    try:
+        await ann.join("nat")
+        await bob.join("nat")
+        colours = {ann.me: 0, bob.me: 1}
+        for p in (ann, bob):
+            p.colour_of = colours.get  # type: ignore[assignment]
+        await until(sees_everyone([ann, bob], 10), 20, "ann and bob decode each other")
+        offers = [m["sdp"] for p in (ann, bob) for m in p.messages if m["type"] == "offer"]
+        assert offers
+        for sdp in offers:
+            hosts = [line.split()[4] for line in sdp.split("\r\n")
+                     if line.startswith("a=candidate:") and " typ host" in line]
+            assert "203.0.113.7" in hosts and len(set(hosts)) >= 2, hosts
+    finally:
+        await asyncio.gather(ann.close(), bob.close())
