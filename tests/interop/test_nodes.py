@@ -83,9 +83,10 @@ async def test_friends_entering_through_different_nodes_decode_each_other(
 async def test_a_node_announces_its_public_address_in_every_offer(
     serve: Callable[..., Server],
 ) -> None:
-    # A VM behind 1:1 NAT: browsers must be told the public address (here a documentation
-    # address nothing answers at; the node's own candidates still carry the call).
-    server = serve(public_ip="203.0.113.7")
+    # A VM behind 1:1 NAT: browsers must be told the public address (here a loopback address
+    # the node does not bind: tests send nothing off the machine; the node's own candidates
+    # still carry the call).
+    server = serve(public_ip="127.0.0.2")
     ann, bob = Stranger(server.url, "ann", 0), Stranger(server.url, "bob", 1)
     try:
         await ann.join("nat")
@@ -99,6 +100,6 @@ async def test_a_node_announces_its_public_address_in_every_offer(
         for sdp in offers:
             hosts = [line.split()[4] for line in sdp.split("\r\n")
                      if line.startswith("a=candidate:") and " typ host" in line]
-            assert "203.0.113.7" in hosts and len(set(hosts)) >= 2, hosts
+            assert "127.0.0.2" in hosts and len(set(hosts)) >= 2, hosts
     finally:
         await asyncio.gather(ann.close(), bob.close())
