@@ -209,3 +209,51 @@ async def test_sigterm_drains_the_rooms_node_and_its_people_move_as_themselves(
         await asyncio.gather(*(p.close() for p in people))
     print(f"\ndrain: media back on the new node after {', '.join(f'{m:.2f}' for m in moved)} s; "
           f"the drained node exited after {exited:.2f} s")
+
+
+async def test_a_rolling_restart_loses_no_room(
+    cluster: tuple[Haproxy, list[Server]], redis: RedisServer, serve: Callable[..., Server],
+) -> None:
+    """Every node in turn is drained (the first through the admin call, the others with
+    SIGTERM) and started again on its port, as a rolling upgrade does: the room and its people
+    stay, media flows after each step."""
+    balancer, nodes = cluster
+    room = f"rolling-{uuid.uuid4().hex[:6]}"
+    people: list[Stranger] = []
+    steps: list[str] = []
+    try:
+        people = await join_room(balancer, room, 3)
+        ids = [p.me for p in people]
+        await until(everyone_decodes(people, 0.0, 10), 30, "media before the restarts")
+        for i, node in enumerate(list(nodes)):
+            was_serving = (await health(node))["peers"] > 0
+            started = time.monotonic()
+            if i == 0:
+                async with aiohttp.ClientSession() as http, http.post(
+                    node.url + "/api/node/drain"
+                ) as response:
+                    assert response.status == 202
+            else:
+                node.process.send_signal(signal.SIGTERM)
+            assert await asyncio.to_thread(node.process.wait, 20) == 0
+            port = int(urlsplit(node.url).port or 0)
+            nodes[i] = serve(port=port, redis_url=redis.url, node_id=f"node-{i + 1}")
+            try:
+                await until(everyone_decodes(people, started, 10) if was_serving else
+                            lambda: all(frames_since(p, q.me or "", time.monotonic() - 1) > 5
+                                        for p in people for q in people if q is not p),
+                            30, f"media after restarting node {i + 1}")
+            except AssertionError:
+                raise AssertionError(describe(people, started)) from None
+            steps.append(f"node-{i + 1} ({'served the room' if was_serving else 'idle'}): "
+                         f"{time.monotonic() - started:.2f} s")
+        async with aiohttp.ClientSession() as http, http.get(
+            f"{balancer.url}/api/rooms/{room}"
+        ) as response:
+            info = await response.json()
+        assert sorted(p["id"] for p in info["participants"]) == sorted(ids)  # type: ignore[type-var]
+        assert [p.me for p in people] == ids
+        assert all(p.errors == [] for p in people), [p.errors for p in people]
+    finally:
+        await asyncio.gather(*(p.close() for p in people))
+    print("\nrolling restart, drain to media flowing:", "; ".join(steps))
