@@ -16,7 +16,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from signaling import Settings, create_app
 from signaling import protocol as wire
+from signaling.keys import NODE
 from tests.browser.server import free_port
+from tests.helpers import wait_for
 from tests.signaling.wsclient import WsClient
 
 pytestmark = pytest.mark.redis
@@ -257,3 +259,34 @@ async def test_shopping_state_survives_a_node_restart(redis_url: str, room_id: s
         await ws.close()
     finally:
         await second.close()
+
+
+async def test_a_join_no_node_can_serve_is_told_so(
+    nodes: tuple[Client, Client], room_id: str
+) -> None:
+    # Both nodes drain: nobody takes a new room. The join is refused with `unavailable`
+    # and a retry_after, never left without an answer or half set up.
+    a = nodes[0]
+    for client in nodes:
+        placement = client.app[NODE].placement
+        placement.draining = True
+        placement.set_url(placement.url)  # beat now, as draining
+    registry = a.app[NODE].placement.placement
+    ours = {c.app[NODE].placement.owner for c in nodes}
+
+    async def all_draining() -> bool:
+        entries = [e for e in await registry.nodes() if e.owner in ours]
+        return len(entries) == 2 and all(e.draining for e in entries)
+
+    await wait_for(all_draining, timeout=5, message="both nodes registered as draining")
+    ws = WsClient(await a.ws_connect("/ws"))
+    try:
+        reply = await ws.join(room_id, "ann")
+        assert isinstance(reply, wire.Error), reply
+        assert reply.code == "unavailable" and reply.retry_after is not None
+        assert not ws.offers
+        health = await a.get("/healthz")
+        body = await health.json()
+        assert health.status == 503 and body["status"] == "draining" and body["peers"] == 0
+    finally:
+        await ws.close()
