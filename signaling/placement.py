@@ -21,7 +21,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from rooms.errors import NoNodeAvailable, StoreUnavailable
-from rooms.placement import NodeEntry, NodeLoad, Placement
+from rooms.placement import NodeEntry, NodeLoad, PinStatus, Placement
 
 if TYPE_CHECKING:
     from signaling.node import Node
@@ -82,7 +82,7 @@ class RoomPlacement:
                 return pin.node
             self._claims[room_id] += 1
             self._wake.set()  # report the new load soon: placement elsewhere counts it
-            if pin.status.value != "kept":
+            if pin.status is not PinStatus.KEPT:
                 log.info("room %s pinned to this node (%s)", room_id, pin.status.value)
             return None
 

@@ -584,6 +584,8 @@ class Session:
         ))
 
     async def _send(self, message: wire.ServerMessage, text: str | None = None) -> None:
+        if isinstance(message, wire.Redirect):
+            self._node.counters.redirects[message.reason] += 1
         try:
             await self._transport.send_str(wire.dump(message) if text is None else text)
         except ConnectionError as exc:

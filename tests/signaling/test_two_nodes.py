@@ -112,6 +112,8 @@ async def test_a_join_on_the_other_node_is_redirected_before_any_media(
         assert [p["name"] for p in info["participants"]] == ["ann"]
         health = await (await other.get("/healthz")).json()
         assert (health["rooms"], health["peers"]) == (0, 0)
+        metrics = await (await other.get("/metrics")).text()
+        assert 'coshop_redirects_total{reason="placement"} 1.0' in metrics
     finally:
         await follow.close()
 
