@@ -15,9 +15,12 @@ have their sessions sent to the room's node with a ``redirect``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rooms.errors import NoNodeAvailable, StoreUnavailable
@@ -33,6 +36,12 @@ MIN_BEAT_SPACING = 0.1
 new rooms by this node's current load), a burst of them one per this."""
 
 
+@dataclass(eq=False)
+class _RoomLock:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
 class RoomPlacement:
     """Heartbeat loop, claims and drain of one node (started and closed with the Node)."""
 
@@ -42,7 +51,7 @@ class RoomPlacement:
         self.url = node.settings.base_url
         self.draining = False
         self._claims: Counter[str] = Counter()
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, _RoomLock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -76,7 +85,7 @@ class RoomPlacement:
         node that does. Raises NoNodeAvailable, StoreUnavailable."""
         if not self._registered.is_set():
             await self._beat()  # the first beat, so that this node can be chosen
-        async with self._lock(room_id):
+        async with self._room_lock(room_id):
             pin = await self.placement.pin(room_id)
             if pin.node.owner != self.owner:
                 return pin.node
@@ -98,7 +107,7 @@ class RoomPlacement:
         task.add_done_callback(self._tasks.discard)
 
     async def _unpin(self, room_id: str) -> None:
-        async with self._lock(room_id):
+        async with self._room_lock(room_id):
             if self._claims[room_id] > 0:
                 return  # somebody joined here meanwhile
             self._claims.pop(room_id, None)
@@ -106,14 +115,21 @@ class RoomPlacement:
                 await self.placement.unpin(room_id)
             except StoreUnavailable as exc:
                 log.warning("room %s: could not unpin: %s", room_id, exc)
-        if self._claims.get(room_id, 0) == 0:
-            self._locks.pop(room_id, None)
 
-    def _lock(self, room_id: str) -> asyncio.Lock:
-        lock = self._locks.get(room_id)
-        if lock is None:
-            lock = self._locks[room_id] = asyncio.Lock()
-        return lock
+    @contextlib.asynccontextmanager
+    async def _room_lock(self, room_id: str) -> AsyncIterator[None]:
+        """Serializes this node's pins and unpins of one room; dropped when nobody uses it."""
+        entry = self._locks.get(room_id)
+        if entry is None:
+            entry = self._locks[room_id] = _RoomLock()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self._locks[room_id]
 
     # --- heartbeat -------------------------------------------------------------------------------
 

@@ -295,3 +295,28 @@ async def test_a_join_no_node_can_serve_is_told_so(
         assert health.status == 503 and body["status"] == "draining" and body["peers"] == 0
     finally:
         await ws.close()
+
+
+async def test_a_room_is_let_go_when_its_last_participant_leaves_its_node(
+    nodes: tuple[Client, Client], room_id: str
+) -> None:
+    follow = Sockets(nodes)
+    try:
+        ws, joined = await follow.join(nodes[0], room_id, "ann")
+        assert isinstance(joined, wire.Joined)
+        registry = nodes[0].app[NODE].placement.placement
+        owners = {c.app[NODE].placement.owner for c in nodes}
+        assert (await registry.pinned_to([room_id]))[room_id] in owners
+        await ws.send({"type": "leave"})
+        await ws.until("left")
+
+        async def unpinned() -> bool:
+            return (await registry.pinned_to([room_id]))[room_id] is None
+
+        await wait_for(unpinned, timeout=5, message="the empty room unpinned")
+        # The next join (through either node) pins it again; the room and its state remain.
+        _, again = await follow.join(nodes[1], room_id, "bob")
+        assert isinstance(again, wire.Joined) and again.room.id == room_id
+        assert (await registry.pinned_to([room_id]))[room_id] in owners
+    finally:
+        await follow.close()
