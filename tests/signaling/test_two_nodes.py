@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from rooms.redis_keys import PlacementKeys
 from signaling import Settings, create_app
 from signaling import protocol as wire
 from signaling.keys import NODE
@@ -113,7 +114,8 @@ async def test_a_join_on_the_other_node_is_redirected_before_any_media(
         health = await (await other.get("/healthz")).json()
         assert (health["rooms"], health["peers"]) == (0, 0)
         metrics = await (await other.get("/metrics")).text()
-        assert 'coshop_redirects_total{reason="placement"} 1.0' in metrics
+        sent = 1 + len(follow.redirects)  # bob's, and ann's if she too reached it first
+        assert f'coshop_redirects_total{{reason="placement"}} {sent:.1f}' in metrics
     finally:
         await follow.close()
 
@@ -319,4 +321,33 @@ async def test_a_room_is_let_go_when_its_last_participant_leaves_its_node(
         assert isinstance(again, wire.Joined) and again.room.id == room_id
         assert (await registry.pinned_to([room_id]))[room_id] in owners
     finally:
+        await follow.close()
+
+
+async def test_participants_of_a_room_pinned_elsewhere_are_sent_there(
+    nodes: tuple[Client, Client], room_id: str, redis_url: str
+) -> None:
+    # The room's node stalled past COSHOP_NODE_TIMEOUT and the room was pinned to the other
+    # node meanwhile (written here straight into Redis, as pin_room.lua would have): at its
+    # next heartbeat the stalled node sends its participants there, never leaves them silent.
+    follow = Sockets(nodes)
+    r = aioredis.Redis.from_url(redis_url)
+    try:
+        ws, joined = await follow.join(nodes[0], room_id, "ann")
+        assert isinstance(joined, wire.Joined)
+        owner = next(c for c in nodes if c.app[NODE].placement.rooms())
+        other = nodes[1] if owner is nodes[0] else nodes[0]
+        keys = PlacementKeys.of("coshop")
+        await r.hset(keys.pins, room_id, other.app[NODE].placement.owner)
+        moved = await ws.until("redirect", seconds=5)
+        assert (moved.url, moved.reason, moved.room) == (
+            f"ws://127.0.0.1:{other.port}/ws", "moved", room_id)
+        assert owner.app[NODE].placement.rooms() == {}
+        # Joining there as the same person works, with the resume credential.
+        back = WsClient(await other.ws_connect("/ws"))
+        follow.open.append(back)
+        again = await back.join(room_id, "ann", resume=joined.resume)
+        assert isinstance(again, wire.Joined) and again.you.id == joined.you.id
+    finally:
+        await r.aclose()
         await follow.close()
