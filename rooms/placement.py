@@ -57,6 +57,10 @@ class NodeEntry:
             return "ws://" + base[len("http://"):] + "/ws"
         return base + "/ws"
 
+    def room_ws_url(self, room_id: str) -> str:
+        """The node's room-fixed WebSocket endpoint (``/rooms/{room_id}/ws``)."""
+        return self.ws_url.removesuffix("/ws") + f"/rooms/{room_id}/ws"
+
     def to_json(self) -> str:
         """The registry's JSON of this entry (without ``owner``, the hash field)."""
         data = asdict(self)

@@ -211,7 +211,7 @@ class Session:
             return
         await self._exit_room("moved")
         await self._send(wire.Redirect(
-            url=node.ws_url, room=room_id, node=node.node_id,
+            url=self._endpoint(node, room_id), room=room_id, node=node.node_id,
             reason="draining" if reason == "draining" else "moved",
         ))
 
@@ -287,7 +287,8 @@ class Session:
             log.info("session %s: room %s is served by node %s; redirecting", self.id, room_id,
                      owner.node_id)
             await self._send(wire.Redirect(
-                url=owner.ws_url, room=room_id, node=owner.node_id, reason="placement"
+                url=self._endpoint(owner, room_id), room=room_id, node=owner.node_id,
+                reason="placement",
             ))
             return
         self._claim = room_id
@@ -343,6 +344,10 @@ class Session:
             await self._exit_room("disconnected")
             await self._send(wire.Left(reason="media_failed"))
             raise
+
+    def _endpoint(self, node: NodeEntry, room_id: str) -> str:
+        """Where to send this client on ``node``: the same kind of endpoint it came to."""
+        return node.ws_url if self._fixed_room is None else node.room_ws_url(room_id)
 
     def _release_claim(self) -> None:
         room_id, self._claim = self._claim, None

@@ -116,6 +116,12 @@ async def test_a_join_on_the_other_node_is_redirected_before_any_media(
         metrics = await (await other.get("/metrics")).text()
         sent = 1 + len(follow.redirects)  # bob's, and ann's if she too reached it first
         assert f'coshop_redirects_total{{reason="placement"}} {sent:.1f}' in metrics
+        # A socket opened for the room itself is sent to the same form of endpoint.
+        fixed = WsClient(await other.ws_connect(f"/rooms/{room_id}/ws"))
+        follow.open.append(fixed)
+        to_fixed = await fixed.join(None, "cat")
+        assert isinstance(to_fixed, wire.Redirect)
+        assert to_fixed.url == f"ws://127.0.0.1:{owner.port}/rooms/{room_id}/ws"
     finally:
         await follow.close()
 
