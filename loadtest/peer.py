@@ -31,6 +31,10 @@ logger = logging.getLogger(__name__)
 _VP8_CHUNKS = (vpx.PACKET_MAX - 4,)
 
 
+MAX_REDIRECTS = 5
+"""``redirect`` messages followed in a row before a join counts as failed."""
+
+
 class _PacedTrack(MediaStreamTrack):
     """A track that yields one item every ``period`` seconds and can be paused."""
 
@@ -149,6 +153,7 @@ class JoinPhases:
     dtls_connected: float | None = None
     first_rtp: float | None = None
     first_frame: float | None = None
+    redirected: float | None = None  # the server sent us to the room's node (PROTOCOL.md)
 
     def mark(self, phase: str) -> None:
         if getattr(self, phase) is None:
@@ -168,6 +173,7 @@ class PeerResult:
     errors: list[str] = field(default_factory=list)
     # Epoch time of the first video frame from each source; kept when routes are reset.
     first_frames: dict[str, float] = field(default_factory=dict)
+    redirects: int = 0  # `redirect` messages followed before getting in
 
 
 class SyntheticPeer:
@@ -210,6 +216,7 @@ class SyntheticPeer:
         self._task: asyncio.Task[None] | None = None
         self._leaving = False
         self._closing = False
+        self._redirect_to: str | None = None
         self.joined = asyncio.Event()
         self.failed = asyncio.Event()
         self.ended = asyncio.Event()  # the signaling session is over, for whatever reason
@@ -255,10 +262,7 @@ class SyntheticPeer:
         try:
             self._ws = await self._session.ws_connect(ws_url, heartbeat=20)
             self.result.phases.mark("socket_open")
-            role = "guest" if self.publishing else "viewer"
-            await self._ws.send_str(
-                json.dumps({"type": "join", "room": self.room, "name": self.name, "role": role})
-            )
+            await self._send_join()
         except (aiohttp.ClientError, OSError) as exc:
             self.result.errors.append(f"connect: {exc or type(exc).__name__}")
             self.failed.set()
@@ -266,13 +270,30 @@ class SyntheticPeer:
             return
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"peer:{self.name}")
 
+    async def _send_join(self) -> None:
+        assert self._ws is not None
+        role = "guest" if self.publishing else "viewer"
+        await self._ws.send_str(
+            json.dumps({"type": "join", "room": self.room, "name": self.name, "role": role})
+        )
+
     async def _run(self) -> None:
         assert self._ws is not None
         try:
-            async for msg in self._ws:
-                if msg.type != aiohttp.WSMsgType.TEXT:
+            while True:
+                async for msg in self._ws:
+                    if msg.type != aiohttp.WSMsgType.TEXT:
+                        break
+                    await self._handle(json.loads(msg.data))
+                    if self._redirect_to is not None:
+                        break
+                if self._redirect_to is None:
                     break
-                await self._handle(json.loads(msg.data))
+                # Another node serves the room: join there instead (docs/PROTOCOL.md).
+                url, self._redirect_to = self._redirect_to, None
+                await self._ws.close()
+                self._ws = await self._session.ws_connect(url, heartbeat=20)
+                await self._send_join()
         except (aiohttp.ClientError, ConnectionError) as exc:
             self.result.errors.append(f"signaling: {exc or type(exc).__name__}")
         except Exception as exc:  # e.g. an offer aiortc rejects: report, not crash
@@ -302,6 +323,15 @@ class SyntheticPeer:
             self.result.phases.mark("answer_sent")
         elif kind == "slots":
             self._apply_slots(message["slots"])
+        elif kind == "redirect" and not self.joined.is_set():
+            self.result.redirects += 1
+            self.result.phases.mark("redirected")
+            if self.result.redirects > MAX_REDIRECTS:
+                self.result.errors.append(f"redirected more than {MAX_REDIRECTS} times")
+                self.failed.set()
+                self.ended.set()
+            else:
+                self._redirect_to = str(message["url"])
         elif kind == "left":
             if not self._leaving:
                 self.result.errors.append(f"left the room: {message.get('reason')}")

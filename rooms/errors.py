@@ -41,3 +41,12 @@ class StoreUnavailable(RoomsError):
 class MalformedEvent(RoomsError, ValueError):
     """An event read from the shared store does not match its kind's declaration (or is not an
     event at all): it is dropped where it enters, never delivered."""
+
+
+class NoNodeAvailable(RoomsError):
+    """No live node takes new rooms (every node is draining or silent): a room without a
+    node cannot be placed. Try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

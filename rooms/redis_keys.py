@@ -52,6 +52,25 @@ NODE_ROOMS = "{ns}:{{nodes}}:rooms:{owner}"
 """SET of room ids where the owner has (or had) participants: the rooms a reaper visits once
 the owner's lease lapsed. Added to before every join / reassert; deleted by forget_node.lua."""
 
+# --- node registry and room placement (same {nodes} hash tag; rooms/lua/node_beat.lua,
+# pin_room.lua, unpin_room.lua) --------------------------------------------------------------------
+
+NODE_REGISTRY = "{ns}:{{nodes}}:registry"
+"""HASH presence owner -> node entry JSON ``{node_id, url, rooms, peers, cpu, draining,
+beat_ms}`` (rooms.placement.NodeEntry): written by each node's heartbeat, ``beat_ms`` from
+Redis's clock. An entry silent for longer than the node timeout is a dead node; one silent for
+much longer is deleted by the next beat of any node."""
+
+ROOM_PINS = "{ns}:{{nodes}}:pins"
+"""HASH room id -> presence owner of the node that serves the room's media. Set by
+pin_room.lua on a room's first join (or when its node died or drains), removed by
+unpin_room.lua when the room's last participant there is gone."""
+
+PINNED_COUNTS = "{ns}:{{nodes}}:pinned"
+"""HASH presence owner -> number of rooms pinned to it, kept in step with ROOM_PINS by the
+same scripts (the placement score counts rooms without scanning the pins)."""
+
+
 # --- shopping (shapes in rooms.shopping_state; written only by rooms/lua/*.lua) -------------------
 
 ROOM_CATALOG = "{ns}:{{room:{room_id}}}:catalog"
@@ -125,6 +144,24 @@ class NodeKeys:
             index=NODES_INDEX.format(ns=namespace),
             lease=NODE_LEASE.format(ns=namespace, owner=owner),
             rooms=NODE_ROOMS.format(ns=namespace, owner=owner),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementKeys:
+    """The names of the placement keys (see NODE_REGISTRY, ROOM_PINS, PINNED_COUNTS)."""
+
+    registry: str
+    pins: str
+    pinned: str
+
+    @classmethod
+    def of(cls, namespace: str) -> PlacementKeys:
+        """The names in ``namespace`` (already validated)."""
+        return cls(
+            registry=NODE_REGISTRY.format(ns=namespace),
+            pins=ROOM_PINS.format(ns=namespace),
+            pinned=PINNED_COUNTS.format(ns=namespace),
         )
 
 

@@ -25,3 +25,6 @@ class SFUConfig:
     direct_send: bool = True
     #: Offer H264 besides VP8 to publishers (forwarded as-is to subscribers).
     allow_h264: bool = True
+    #: The IPv4 address clients reach this node's media at, when it differs from the
+    #: addresses it binds (1:1 NAT): announced next to each host candidate (sfu.announce).
+    announced_address: str | None = None

@@ -20,6 +20,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 
+from sfu.announce import announce_address
 from sfu.answer import SDP_ERRORS, parse_answer
 from sfu.compat import check_transceiver
 from sfu.config import SFUConfig
@@ -282,7 +283,10 @@ class Peer:
                 return
             self._negotiator.offer_failed()
             raise
-        await self.listener.on_offer(Offer(sdp=self.pc.localDescription.sdp, slots=self.slots()))
+        sdp = self.pc.localDescription.sdp
+        if self._config.announced_address is not None:
+            sdp = announce_address(sdp, self._config.announced_address)
+        await self.listener.on_offer(Offer(sdp=sdp, slots=self.slots()))
 
     def _own_payload_types(self, sdp: str) -> str:
         """Give each subscription video m-line payload types of its own in ``sdp``.

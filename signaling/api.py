@@ -35,6 +35,7 @@ from signaling.http_models import (
     CatalogSummary,
     ClosedRoom,
     CreateRoom,
+    Drain,
     MoveCarousel,
     OpenRound,
     Recap,
@@ -311,6 +312,15 @@ async def recap(request: web.Request) -> web.Response:
     """The session recap: products shown, votes, shortlist, cart, reactions."""
     result = await request.app[NODE].store.recap(_room_id(request))
     return respond(Recap.model_validate(result.to_dict()))
+
+
+@routes.post("/api/node/drain")
+async def drain_node(request: web.Request) -> web.Response:
+    """Drain this node, then exit (as SIGTERM does)."""
+    node = request.app[NODE]
+    node.request_drain()
+    body = Drain(status="draining", node_id=node.settings.node_id)
+    return web.json_response(body.model_dump(mode="json"), status=202)
 
 
 @routes.get("/api/openapi.json")

@@ -9,8 +9,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
-from typing import TypeAlias
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeAlias
 
 from aiohttp import web
 
@@ -18,6 +18,7 @@ from sfu.errors import IncompatibleAiortc
 from signaling.app import create_app
 from signaling.event_loop import run_loop
 from signaling.flags import add_settings_flags
+from signaling.keys import NODE
 from signaling.settings import Settings, SettingsError
 
 log = logging.getLogger("coshop")
@@ -130,8 +131,16 @@ async def serve(settings: Settings, *, ready: Callable[[str], None] | None = Non
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    node = runner.app[NODE]
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+
+    def terminate() -> None:
+        # The first SIGTERM drains (a rolling restart loses no room); a second one stops now.
+        if node.placement.draining:
+            stop.set()
+        node.request_drain()
+
+    loop.add_signal_handler(signal.SIGTERM, terminate)
     try:
         site = web.TCPSite(runner, settings.host, settings.port)
         await site.start()
@@ -148,11 +157,26 @@ async def serve(settings: Settings, *, ready: Callable[[str], None] | None = Non
         loop_name = type(loop).__module__.split(".")[0]  # "uvloop" or "asyncio"
         print(f"coshop serving on {url} (store: {settings.store_kind}, loop: {loop_name})",
               flush=True)
+        node.placement.set_url(url)
         if ready is not None:
             ready(url)
-        await stop.wait()
-        log.info("signal received; shutting down")
+        await _first(stop.wait(), node.drain_requested())
+        if not stop.is_set():
+            log.info("draining before shutting down (SIGTERM again: at once)")
+            await _first(stop.wait(), node.drain())
+        log.info("shutting down")
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await runner.cleanup()
+
+
+async def _first(*aws: Coroutine[Any, Any, object]) -> None:
+    """Run ``aws`` until the first one returns; cancel (and await) the others."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -10,6 +10,7 @@ from rooms.catalog import CatalogError
 from rooms.errors import (
     AlreadyJoined,
     Forbidden,
+    NoNodeAvailable,
     NotInRoom,
     RoomClosed,
     RoomFull,
@@ -50,6 +51,7 @@ class RateLimited(SignalingError):
 # First match wins: InvalidSdp must precede its base class NegotiationError.
 _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (StoreUnavailable, ErrorCode.UNAVAILABLE),
+    (NoNodeAvailable, ErrorCode.UNAVAILABLE),
     (RoomFull, ErrorCode.ROOM_FULL),
     (RoomClosed, ErrorCode.ROOM_CLOSED),
     (AlreadyJoined, ErrorCode.ALREADY_JOINED),
@@ -116,7 +118,7 @@ def error_details(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, StaleVersion):
         carousel = exc.carousel or Carousel(exc.current)
         return {"carousel": carousel.to_dict()}
-    if isinstance(exc, RateLimited | StoreUnavailable):
+    if isinstance(exc, RateLimited | StoreUnavailable | NoNodeAvailable):
         return {"retry_after": round(exc.retry_after, 3)}
     return {}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel
 
@@ -70,10 +70,17 @@ def room_ref(info: RoomInfo) -> wire.RoomRef:
     return wire.RoomRef(id=info.id, capacity=info.capacity)
 
 
-def joined(snapshot: RoomSnapshot, you: Participant, resume: str) -> wire.Joined:
-    """The reply to a successful join (``resume``: the credential to come back with)."""
+def joined(
+    snapshot: RoomSnapshot,
+    you: Participant,
+    resume: str,
+    ice_servers: list[dict[str, Any]] | None = None,
+) -> wire.Joined:
+    """The reply to a successful join (``resume``: the credential to come back with;
+    ``ice_servers``: signaling.ice.ice_servers_for)."""
     return wire.Joined(
         resume=resume,
+        ice_servers=[wire.IceServerInfo.model_validate(s) for s in ice_servers or []],
         seq=snapshot.seq,
         room=room_ref(snapshot.room),
         you=participant_info(you),

@@ -12,8 +12,9 @@ from signaling.metrics import CONTENT_TYPE
 async def healthz(request: web.Request) -> web.Response:
     """Liveness plus what this node serves."""
     node = request.app[NODE]
+    draining = node.placement.draining
     health = Health(
-        status="ok",
+        status="draining" if draining else "ok",
         node_id=node.settings.node_id,
         store="memory" if node.settings.redis_url is None else "redis",
         # "down": Redis unreachable (operations answer `unavailable`). Still live: every
@@ -23,7 +24,7 @@ async def healthz(request: web.Request) -> web.Response:
         peers=len(node.joined_sessions()),
         connections=len(node.sessions),
     )
-    return web.json_response(health.model_dump(mode="json"))
+    return web.json_response(health.model_dump(mode="json"), status=503 if draining else 200)
 
 
 async def metrics(request: web.Request) -> web.Response:

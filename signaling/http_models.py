@@ -215,7 +215,10 @@ class Recap(_Body):
 class Health(_Body):
     """Liveness and a summary of this node."""
 
-    status: Literal["ok"]
+    status: Literal["ok", "draining"] = Field(
+        description="`draining` (HTTP 503, so a load balancer stops sending new connections): "
+        "the node takes no new rooms and is sending its participants to other nodes."
+    )
     node_id: str
     store: Literal["memory", "redis"]
     store_state: Literal["starting", "up", "down", "closed"] = Field(
@@ -227,9 +230,16 @@ class Health(_Body):
     connections: int = Field(description="Open sockets here.")
 
 
+class Drain(_Body):
+    """The node drains (``POST /api/node/drain``)."""
+
+    status: Literal["draining"]
+    node_id: str
+
+
 #: Request bodies (validation schemas) and response bodies (serialization schemas).
 REQUESTS: tuple[type[BaseModel], ...] = (CreateRoom, TokenRequest, MoveCarousel, OpenRound)
 RESPONSES: tuple[type[BaseModel], ...] = (
     ApiError, Room, RoomList, RoomDetail, ClosedRoom, Token, CatalogInfo, CatalogLoaded,
-    CarouselMoved, RoundChange, Tallies, Recap, Health,
+    CarouselMoved, RoundChange, Tallies, Recap, Health, Drain,
 )

@@ -64,6 +64,8 @@ class Counters:
     messages_received: int = 0
     messages_sent: int = 0
     errors: Counter[str] = field(default_factory=Counter)
+    #: ``redirect`` messages sent, by reason (placement, draining, moved).
+    redirects: Counter[str] = field(default_factory=Counter)
 
 
 class NodeMetrics:
@@ -161,6 +163,15 @@ class NodeCollector(Collector):
         for code, n in sorted(c.errors.items()):
             errors.add_metric([str(code)], n)
         yield errors
+        redirects = CounterMetricFamily(
+            "coshop_redirects", "Redirect messages sent (to the room's node), by reason.",
+            labels=["reason"],
+        )
+        for reason in ("placement", "draining", "moved"):
+            redirects.add_metric([reason], c.redirects[reason])
+        yield redirects
+        yield GaugeMetricFamily("coshop_draining", "1 while this node drains, else 0.",
+                                value=int(self._node.placement.draining))
         yield GaugeMetricFamily("coshop_asyncio_tasks", "Tasks alive on this node's event loop.",
                                 value=_task_count())
         yield from self._sfu()

@@ -14,13 +14,18 @@ from rooms.catalog import Catalog, sample_catalog
 from rooms.errors import NotInRoom, RoomClosed, StoreUnavailable
 from rooms.factory import open_store
 from rooms.models import RoomInfo
+from rooms.placement import LocalPlacement, NodeEntry, Placement
+from rooms.redis_placement import RedisPlacement
+from rooms.redis_store import RedisStore
 from rooms.shopping import RemoteMode
 from rooms.store import RoomStore
 from sfu import SFU, SFUConfig
 from signaling.auth import TokenAuthority
 from signaling.events import ActiveSpeaker, EventMessages, publish
 from signaling.hub import RoomHubs
+from signaling.ice import IceServer
 from signaling.metrics import Counters, NodeMetrics
+from signaling.placement import RoomPlacement
 from signaling.presence import Presence
 from signaling.settings import Settings
 from signaling.shopping import ShoppingLimits
@@ -47,12 +52,19 @@ class Node:
     counters: Counters = field(default_factory=Counters)
     limits: ShoppingLimits = field(default_factory=ShoppingLimits)
     messages: EventMessages = field(default_factory=EventMessages)
+    shared_placement: Placement | None = None
+    ice_servers: list[IceServer] = field(default_factory=list)
     presence: Presence = field(init=False)
+    placement: RoomPlacement = field(init=False)
     metrics: NodeMetrics = field(init=False)
     _closed: bool = False
+    _drain_requested: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.presence = Presence(self)
+        self.placement = RoomPlacement(
+            self, self.shared_placement or LocalPlacement(self.settings.node_id)
+        )
         self.metrics = NodeMetrics(self)
         self.hubs.feed_lost = self.presence.check_soon
 
@@ -66,6 +78,7 @@ class Node:
                 retransmission_share=settings.rtx_share,
                 allow_h264=settings.allow_h264,
                 direct_send=settings.direct_send,
+                announced_address=settings.public_ip,
             )
         )
         try:
@@ -79,6 +92,16 @@ class Node:
         except BaseException:
             await sfu.close()
             raise
+        shared: Placement | None = None
+        if settings.redis_url is not None and isinstance(store, RedisStore):
+            shared = RedisPlacement(
+                settings.redis_url,
+                owner=store.owner,
+                node_id=settings.node_id,
+                node_timeout=settings.node_timeout,
+                cpu_weight=settings.placement_cpu_weight,
+                retry_after=settings.presence_heartbeat,
+            )
         node = cls(
             settings=settings,
             store=store,
@@ -86,10 +109,13 @@ class Node:
             auth=TokenAuthority(settings.secret, public_key=settings.jwt_key()),
             hubs=RoomHubs(store),
             limits=ShoppingLimits(enabled=settings.rate_limits),
+            shared_placement=shared,
+            ice_servers=settings.ice_server_list(),
         )
         sfu.on_active_speaker = node.publish_speaker
         sfu.on_first_forward = node.metrics.observe_first_forward
         node.presence.start()
+        node.placement.start()
         node.metrics.start()
         return node
 
@@ -121,6 +147,36 @@ class Node:
         if await self.store.get_room(room_id) is None:
             await self.create_room(room_id)
 
+    @property
+    def shared(self) -> bool:
+        """Whether other nodes share this node's rooms (Redis): placement, redirect, drain."""
+        return self.shared_placement is not None
+
+    def move_room(self, room_id: str, to: NodeEntry, reason: str) -> None:
+        """Send every participant of ``room_id`` here to node ``to`` (a ``redirect``)."""
+        for session in self.joined_sessions():
+            if session.room_id == room_id:
+                session.move_to(to, reason)
+
+    def request_drain(self) -> None:
+        """Ask ``coshop serve`` to drain and exit (the admin call; SIGTERM does the same)."""
+        self._drain_requested.set()
+
+    async def drain_requested(self) -> None:
+        """Return once a drain was requested (``request_drain``)."""
+        await self._drain_requested.wait()
+
+    async def drain(self) -> None:
+        """Send every participant here to other nodes and wait until they are gone (at most
+        ``drain_timeout``). Nothing to do without a shared store, or with no other live node
+        to take the rooms."""
+        if not self.shared:
+            return
+        if not await self.placement.has_other_nodes():
+            log.info("drain: no other live node takes rooms; shutting down at once")
+            return
+        await self.placement.drain(self.settings.drain_timeout)
+
     def joined_sessions(self) -> list[Session]:
         """Sockets currently in a room."""
         return [s for s in self.sessions if s.room_id is not None]
@@ -142,6 +198,7 @@ class Node:
         self._closed = True
         await self.close_sessions("server shutting down")
         await self.hubs.close()
+        await self.placement.close()
         await self.presence.close()
         await self.sfu.close()
         await self.store.close()

@@ -254,12 +254,29 @@ OPENAPI: dict[str, Any] = {
                 "responses": {"200": {"description": "OpenAPI 3.1 JSON."}},
             }
         },
+        "/api/node/drain": {
+            "post": {
+                "summary": "Drain this node",
+                "description": "Like SIGTERM: the node takes no new rooms, sends its rooms' "
+                "participants to other nodes (a `redirect` each; they come back as themselves) "
+                "and exits once they are gone or after COSHOP_DRAIN_TIMEOUT. /healthz answers "
+                "503 meanwhile.",
+                "operationId": "drainNode",
+                "responses": {
+                    "202": _json(_ref(models.Drain), "Draining has begun."),
+                    **_ERRORS,
+                },
+            }
+        },
         "/healthz": {
             "get": {
                 "summary": "Liveness and a summary of this node",
                 "operationId": "health",
                 "security": [],
-                "responses": {"200": _json(_ref(models.Health), "The node is up.")},
+                "responses": {
+                    "200": _json(_ref(models.Health), "The node is up."),
+                    "503": _json(_ref(models.Health), "The node is draining."),
+                },
             }
         },
         "/metrics": {

@@ -320,6 +320,22 @@ ClientMessage = Annotated[
 # --- server -> client ----------------------------------------------------------------------------
 
 
+class IceServerInfo(_Message):
+    """An ICE server for the client's RTCPeerConnection (its RTCIceServer)."""
+
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _only_present(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in ("username", "credential"):
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
+
 class Joined(_Message):
     """Reply to ``join``: the room as of event ``seq`` (the join itself)."""
 
@@ -331,6 +347,8 @@ class Joined(_Message):
     shopping: ShoppingInfo
     #: Present this in a later ``join`` (after a reload or a drop) to be the same participant.
     resume: str
+    #: Configure the RTCPeerConnection with these (STUN, TURN with credentials for you).
+    ice_servers: list[IceServerInfo] = Field(default_factory=list)
 
 
 class Snapshot(_Message):
@@ -506,6 +524,19 @@ class Left(_Message):
     reason: str
 
 
+class Redirect(_Message):
+    """This room's media is served by another node: connect to ``url`` and send the same
+    ``join`` there (with ``resume`` if you had been in the room). Sent in reply to ``join``
+    before anything is set up, or to a joined socket whose room moves (its node drains, or
+    the room was re-pinned elsewhere); the socket stays open but is of no more use."""
+
+    type: Literal["redirect"] = "redirect"
+    url: str
+    room: str
+    node: str
+    reason: Literal["placement", "draining", "moved"]
+
+
 class Error(_Message):
     """A request failed; the socket and the room carry on."""
 
@@ -557,6 +588,7 @@ ServerMessage = Annotated[
     | CartItemAdded
     | CartItemRemoved
     | Left
+    | Redirect
     | Error
     | Pong,
     Field(discriminator="type"),

@@ -21,11 +21,13 @@ from rooms.errors import AlreadyJoined, NotInRoom, StoreUnavailable
 from rooms.event_shapes import RoundInfo
 from rooms.events import CatalogLoaded, ParticipantJoined, ParticipantLeft, RoomClosed
 from rooms.models import Participant, Role, RoomEvent, RoomSnapshot
+from rooms.placement import NodeEntry
 from sfu import MediaRoom, Offer, Peer, Slot
 from signaling import events, shopping
 from signaling import protocol as wire
 from signaling.auth import Grant, Permissions
 from signaling.errors import SignalingError, error_code, error_details, error_message
+from signaling.ice import ice_servers_for
 from signaling.node import Node
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,8 @@ class Session:
         self._hidden: frozenset[str] = frozenset()  # whose video the client does not show
         #: The grants of the token (or resume credential) this session joined with.
         self._permissions = Permissions()
+        #: The room whose placement claim this session holds (signaling.placement).
+        self._claim: str | None = None
 
     @property
     def seq(self) -> int:
@@ -198,6 +202,20 @@ class Session:
         full when it was rebuilt): leave without touching the store, tell the client."""
         self._enqueue(partial(self._seat_lost, reason))
 
+    def move_to(self, node: NodeEntry, reason: str) -> None:
+        """This session's room is served by ``node`` now (this node drains, or the room was
+        re-pinned there): leave it here and send the client a ``redirect``."""
+        self._enqueue(partial(self._move, self.room_id, node, reason))
+
+    async def _move(self, room_id: str | None, node: NodeEntry, reason: str) -> None:
+        if self.state is not SessionState.JOINED or room_id is None or self.room_id != room_id:
+            return
+        await self._exit_room("moved")
+        await self._send(wire.Redirect(
+            url=self._endpoint(node, room_id), room=room_id, node=node.node_id,
+            reason="draining" if reason == "draining" else "moved",
+        ))
+
     async def _seat_lost(self, reason: str) -> None:
         if self.state is SessionState.JOINED:
             await self._exit_room(reason, in_store=False)
@@ -264,8 +282,23 @@ class Session:
         # connection (a reload, a drop not noticed yet, another tab) replaces the old one.
         returning = message.resume is not None or message.token is not None
         node = self._node
-        await node.prepare_room(room_id)
-        await node.hubs.add(room_id, self)
+        # Media lives on one node per room: before anything is set up, make sure it is this one.
+        owner = await node.placement.claim(room_id)
+        if owner is not None:
+            log.info("session %s: room %s is served by node %s; redirecting", self.id, room_id,
+                     owner.node_id)
+            await self._send(wire.Redirect(
+                url=self._endpoint(owner, room_id), room=room_id, node=owner.node_id,
+                reason="placement",
+            ))
+            return
+        self._claim = room_id
+        try:
+            await node.prepare_room(room_id)
+            await node.hubs.add(room_id, self)
+        except BaseException:
+            self._release_claim()
+            raise
         try:
             try:
                 room_snapshot, _ = await node.store.join(room_id, participant)
@@ -278,6 +311,7 @@ class Session:
                 room_snapshot, _ = await node.store.join(room_id, participant)
         except BaseException:
             await node.hubs.remove(room_id, self)
+            self._release_claim()
             raise
         # The store stamps joined_at: keep its copy of us.
         participant = next(
@@ -290,7 +324,13 @@ class Session:
                  participant.role, room_snapshot.seq)
         self._watch_round(room_snapshot)
         self._media_state = None
-        await self._send(events.joined(room_snapshot, participant, self._resume_for(participant)))
+        await self._send(events.joined(
+            room_snapshot, participant, self._resume_for(participant),
+            ice_servers_for(
+                node.ice_servers, participant.id, secret=node.settings.turn_secret,
+                now=time.time(), ttl=node.settings.turn_ttl,
+            ),
+        ))
         node.metrics.join_seconds.observe(time.monotonic() - received_at)
         self._media = media = node.sfu.room(room_id)
         try:
@@ -305,6 +345,15 @@ class Session:
             await self._exit_room("disconnected")
             await self._send(wire.Left(reason="media_failed"))
             raise
+
+    def _endpoint(self, node: NodeEntry, room_id: str) -> str:
+        """Where to send this client on ``node``: the same kind of endpoint it came to."""
+        return node.ws_url if self._fixed_room is None else node.room_ws_url(room_id)
+
+    def _release_claim(self) -> None:
+        room_id, self._claim = self._claim, None
+        if room_id is not None:
+            self._node.placement.release(room_id)
 
     async def _holds_seat(self) -> bool:
         """Whether the store still has this session in its room (same ``joined_at``)."""
@@ -434,6 +483,7 @@ class Session:
         room_id, participant, media = self.room_id, self.participant, self._media
         peer = self._peer
         if room_id is None or participant is None:
+            self._release_claim()
             return
         self.state = SessionState.LEFT
         self.room_id, self.participant, self._media, self._peer = None, None, None, None
@@ -460,6 +510,7 @@ class Session:
                 await media.remove_peer(participant.id, reason=reason, peer=peer)
             except Exception:
                 log.exception("session %s: remove_peer(%s) failed", self.id, participant.id)
+        self._release_claim()
         log.info("session %s: %s left %s (%s)", self.id, participant.id, room_id, reason)
 
     # --- room events -----------------------------------------------------------------------------
@@ -532,6 +583,8 @@ class Session:
         ))
 
     async def _send(self, message: wire.ServerMessage, text: str | None = None) -> None:
+        if isinstance(message, wire.Redirect):
+            self._node.counters.redirects[message.reason] += 1
         try:
             await self._transport.send_str(wire.dump(message) if text is None else text)
         except ConnectionError as exc:

@@ -7,6 +7,7 @@ the project that reads the environment: ``rooms`` and ``sfu`` receive explicit c
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -24,6 +25,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 from signaling.auth import PublicKey, load_public_key
 from signaling.event_loop import EventLoopKind
+from signaling.ice import IceServer, parse_ice_servers
 
 ENV_PREFIX = "COSHOP_"
 
@@ -52,6 +54,12 @@ class Settings(BaseSettings):
         None,
         description="Base URL clients use to reach this node (printed at start-up and returned "
         "with join tokens); defaults to http://HOST:PORT.",
+    )
+    public_ip: str | None = Field(
+        None,
+        description="IPv4 address browsers reach this node's media (UDP) at, when it is not one "
+        "the node binds: a cloud VM behind 1:1 NAT announces its public address. Each ICE host "
+        "candidate is also announced at this address, same port. Unset = its own addresses.",
     )
     redis_url: str | None = Field(
         None,
@@ -186,6 +194,66 @@ class Settings(BaseSettings):
         "leases, so a dead node's participants are gone within lease + this.",
     )
 
+    node_timeout: float = Field(
+        3.0,
+        gt=0,
+        le=300,
+        description="Redis only: seconds without a heartbeat (every presence_heartbeat) after "
+        "which other nodes presume this node dead for placement: its rooms are pinned to a "
+        "live node at their next join. At least 2 heartbeats.",
+    )
+    placement_cpu_weight: float = Field(
+        10.0,
+        ge=0,
+        description="Redis only: weight of one core of CPU in a node's placement score "
+        "(pinned rooms + participants + this x cores used); a new room goes to the live node "
+        "with the lowest score.",
+    )
+    drain_timeout: float = Field(
+        30.0,
+        ge=0,
+        description="Redis only: on SIGTERM (or POST /api/node/drain) the node drains: it takes "
+        "no new rooms, sends its rooms' clients to other nodes (redirect) and exits once they "
+        "are gone, or after this many seconds.",
+    )
+
+    ice_servers: str | None = Field(
+        None,
+        description="ICE servers handed to clients in `joined` (a JSON list of RTCIceServer "
+        'objects, e.g. [{"urls": "stun:stun.example.com:3478"}, {"urls": '
+        '["turn:turn.example.com:3478?transport=udp", "turn:turn.example.com:3478?transport='
+        'tcp"]}]); TURN entries without username/credential get time-limited credentials '
+        "from turn_secret. Unset = none (host candidates only).",
+    )
+    turn_secret: str | None = Field(
+        None,
+        repr=False,
+        description="coturn's static-auth-secret (use-auth-secret): the node mints each "
+        "participant TURN credentials valid turn_ttl seconds (username <expiry>:<participant "
+        "id>, password base64 HMAC-SHA1).",
+    )
+    turn_ttl: float = Field(
+        86400.0, gt=0, description="Lifetime, in seconds, of minted TURN credentials."
+    )
+
+    @field_validator("public_ip")
+    @classmethod
+    def _ipv4(cls, address: str | None) -> str | None:
+        if address is not None:
+            ipaddress.IPv4Address(address)
+        return address
+
+    @field_validator("ice_servers")
+    @classmethod
+    def _ice_servers_parse(cls, text: str | None) -> str | None:
+        if text is not None:
+            parse_ice_servers(text)
+        return text
+
+    def ice_server_list(self) -> list[IceServer]:
+        """``ice_servers`` parsed (empty when unset)."""
+        return [] if self.ice_servers is None else parse_ice_servers(self.ice_servers)
+
     @field_validator("jwt_public_key")
     @classmethod
     def _readable_key(cls, path: Path | None) -> Path | None:
@@ -202,6 +270,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _lease_outlives_heartbeats(self) -> Settings:
+        if self.node_timeout < 2 * self.presence_heartbeat:
+            raise ValueError(
+                "node_timeout must be at least 2 x presence_heartbeat, or a live node whose "
+                "heartbeat is a little late would lose its rooms"
+            )
         if self.presence_lease < 3 * self.presence_heartbeat:
             raise ValueError(
                 "presence_lease must be at least 3 x presence_heartbeat, or a live node "

@@ -18,6 +18,10 @@ echo "==> installing coshop[test]"
 
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# Debian's haproxy: the load balancer in front of several nodes (tests/interop/test_balancer.py).
+[ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null 2>&1 || need_apt+=(haproxy)
+# Debian's coturn: the TURN relay of the relay-only browser test (tests/interop/test_turn_relay.py).
+[ -x /usr/bin/turnserver ] || command -v turnserver >/dev/null 2>&1 || need_apt+=(coturn)
 # `ip netns` for the impairment harness (tests/impair: network namespaces, run as root).
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 # Debian's Chromium for tests/browser (Playwright drives it; its own browser downloads are never

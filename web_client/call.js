@@ -33,8 +33,12 @@ const FINAL_JOIN_ERRORS = new Set(["room_full", "room_closed", "unauthorized", "
 const ALREADY_JOINED_RETRY_MS = 1000; // our old socket may not be gone yet (e.g. after a reload)
 const MAX_JOIN_RETRIES = 15;
 const MEDIA_FAILED_GRACE_MS = 4000;
+const MAX_REDIRECTS = 5; // in a row without getting in: the deployment is broken, say so
 const RESUME_KEY = "coshop.resume."; // + room id: this tab's credential to come back as itself
 const TRACE_SIZE = 200;
+// `?ice=relay` in the page's first URL (read before app.js tidies the address bar): TURN relays
+// only, iceTransportPolicy "relay", to check a TURN set-up (README).
+const RELAY_ONLY = new URLSearchParams(location.search).get("ice") === "relay";
 
 /**
  * Events: "phase" {phase, reason}, "error" (a server error about a request of ours),
@@ -53,6 +57,7 @@ export class Call extends Emitter {
     this.target = null; // {room, name, role, token}
     this._inbox = Promise.resolve();
     this._joinRetries = 0;
+    this._redirects = 0; // redirects since we were last in the room
     this._retryTimer = null;
     this._failTimer = null;
     this.trace = []; // the last TRACE_SIZE things that happened, for debugging (window.coshop)
@@ -136,6 +141,8 @@ export class Call extends Emitter {
 
   // The socket went away: media goes with it; the connection is already retrying.
   _lost() {
+    // A redirect to a node we cannot reach (it just died) is no loop: start counting again.
+    this._redirects = 0;
     if (this.phase === Phase.ENDED || this.phase === Phase.IDLE) return;
     this._closeSession();
     if (this.phase === Phase.JOINED || this.phase === Phase.RECONNECTING) {
@@ -160,9 +167,9 @@ export class Call extends Emitter {
     }
   }
 
-  _newSession() {
+  _newSession(iceServers = []) {
     this._closeSession();
-    const session = new MediaSession(this.localMedia);
+    const session = new MediaSession(this.localMedia, { iceServers, relayOnly: RELAY_ONLY });
     session.on("tracks", (tracks) => this.emit("tracks", tracks));
     session.on("state", (state) => {
       clearTimeout(this._failTimer);
@@ -199,8 +206,9 @@ export class Call extends Emitter {
     switch (type) {
       case "joined":
         this._joinRetries = 0;
+        this._redirects = 0;
         if (message.resume) sessionStorage.setItem(RESUME_KEY + message.room.id, message.resume);
-        this._newSession();
+        this._newSession(message.ice_servers || []);
         this.mediaStates = new Map();
         this.activeSpeaker = undefined;
         this._sentMediaState = null;
@@ -241,6 +249,9 @@ export class Call extends Emitter {
       case "left":
         this._onLeft(message.reason);
         break;
+      case "redirect":
+        this._onRedirect(message);
+        break;
       case "error":
         this._onError(message);
         break;
@@ -276,6 +287,22 @@ export class Call extends Emitter {
     if (session === this.session && socket === this.connection.socketId) {
       this.connection.send({ type: "answer", sdp });
     }
+  }
+
+  // Another node serves the room (docs/PROTOCOL.md, Several nodes): join there, as ourselves.
+  _onRedirect(message) {
+    this._redirects += 1;
+    if (this._redirects > MAX_REDIRECTS) {
+      this.failure = { code: "redirect_loop", message: `redirected ${MAX_REDIRECTS} times` };
+      this._end(EndReason.FAILED);
+      return;
+    }
+    if (this.phase === Phase.JOINED) {
+      this.emit("notice", "Moving to another server…");
+      this._closeSession();
+      this._setPhase(Phase.RECONNECTING);
+    }
+    this.connection.redirect(message.url);
   }
 
   _onLeft(reason) {

@@ -33,10 +33,18 @@ export function iceGatheringComplete(pc, timeout = ICE_GATHERING_TIMEOUT_MS) {
  * `remote` maps participant id -> {audio, video} (MediaStreamTrack or null).
  */
 export class MediaSession extends Emitter {
-  constructor(localMedia) {
+  /**
+   * `iceServers`: those of `joined` (STUN, TURN with our credentials). `relayOnly`: use TURN
+   * relays only (iceTransportPolicy "relay"), as behind a firewall that blocks direct UDP.
+   */
+  constructor(localMedia, { iceServers = [], relayOnly = false } = {}) {
     super();
     this.localMedia = localMedia;
-    this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+    this.pc = new RTCPeerConnection({
+      bundlePolicy: "max-bundle",
+      iceServers,
+      iceTransportPolicy: relayOnly ? "relay" : "all",
+    });
     this.slots = new Map(); // mid -> slot
     this.remote = new Map();
     this.publishing = { audio: null, video: null }; // kind -> transceiver of our publish slot

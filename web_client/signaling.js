@@ -37,7 +37,8 @@ export function socketUrl(loc = location) {
 export class SignalingConnection extends Emitter {
   constructor(url = socketUrl()) {
     super();
-    this.url = url;
+    this.homeUrl = url; // where every reconnection starts (the load balancer, if any)
+    this.url = url; // where the next socket goes: homeUrl, or a node a `redirect` named
     this.state = SocketState.IDLE;
     this.attempt = 0;
     this.socketId = 0;
@@ -85,6 +86,19 @@ export class SignalingConnection extends Emitter {
     if (this.state === SocketState.STOPPED || this.state === SocketState.IDLE) return;
     clearTimeout(this._retryTimer);
     this._detach(4000, "restart");
+    this._open();
+  }
+
+  /**
+   * The server sent `redirect` (docs/PROTOCOL.md, Several nodes): drop this socket and connect
+   * to `url` now. Only that one connection goes there: after any loss we start over at homeUrl,
+   * as the node `url` names may be the one that died.
+   */
+  redirect(url) {
+    if (this.state === SocketState.STOPPED || this.state === SocketState.IDLE) return;
+    clearTimeout(this._retryTimer);
+    this._detach(1000, "redirect");
+    this.url = url;
     this._open();
   }
 
@@ -145,6 +159,7 @@ export class SignalingConnection extends Emitter {
   _lost(id, code, reason) {
     if (id !== this.socketId || this.state === SocketState.STOPPED) return;
     this._detach(4000, reason || "lost");
+    this.url = this.homeUrl;
     this.emit("close", { code, reason, socket: id });
     this._scheduleRetry();
   }

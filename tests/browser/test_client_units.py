@@ -156,3 +156,34 @@ async def test_shopping_rules(open_page: OpenPage) -> None:
     assert got["closed"] == [True, False]  # after it, its products' results stand
     assert got["current"] == "p2"
     assert got["mine"] == "yes" and got["yes"] == 1
+
+
+async def test_a_redirect_is_followed_once_and_a_loss_starts_over_at_the_first_url(
+    open_page: OpenPage,
+) -> None:
+    """docs/PROTOCOL.md, Several nodes: only the redirected connection goes to the named node;
+    when it fails (a dead node) the next attempt goes back to the first URL (the balancer)."""
+    page = await open_page("/")
+    got = await run(page, "signaling.js", """
+        const home = `ws://${location.host}/ws`;
+        const conn = new m.SignalingConnection(home);
+        const opened = [];
+        conn.on("open", () => opened.push(conn.url));
+        const opens = (n) => new Promise((resolve) => {
+          const timer = setInterval(() => {
+            if (opened.length >= n) { clearInterval(timer); resolve(); }
+          }, 20);
+        });
+        conn.start();
+        await opens(1);
+        // A node that does not answer (port 9 on loopback: refused at once).
+        conn.redirect("ws://127.0.0.1:9/ws");
+        const redirectedTo = conn.url;
+        await opens(2);
+        const after = conn.url;
+        conn.stop();
+        return {opened, redirectedTo, after, home};
+    """)
+    assert got["redirectedTo"] == "ws://127.0.0.1:9/ws"
+    assert got["after"] == got["home"]
+    assert got["opened"][0] == got["home"] and got["opened"][-1] == got["home"]

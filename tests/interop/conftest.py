@@ -63,11 +63,11 @@ def coshop_binary() -> str:
     return which
 
 
-def start_server(tmp: Path, env: dict[str, str] | None = None) -> Server:
-    port = _free_port()
+def start_server(tmp: Path, env: dict[str, str] | None = None, port: int | None = None) -> Server:
+    port = port or _free_port()
     log = tmp / f"coshop-{port}.log"
     full_env = {**os.environ, "COSHOP_PORT": str(port), "COSHOP_HOST": "127.0.0.1", **(env or {})}
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         process = subprocess.Popen(
             [coshop_binary(), "serve"], stdout=out, stderr=subprocess.STDOUT, env=full_env
         )
@@ -90,8 +90,11 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     """Start ``coshop serve`` processes (environment overrides as keyword arguments)."""
     servers: list[Server] = []
 
-    def start(**env: str) -> Server:
-        server = start_server(tmp_path, {f"COSHOP_{k.upper()}": v for k, v in env.items()})
+    def start(port: int | None = None, **env: str) -> Server:
+        """A node (on ``port``, e.g. a restart in place of a stopped one)."""
+        server = start_server(
+            tmp_path, {f"COSHOP_{k.upper()}": v for k, v in env.items()}, port=port
+        )
         servers.append(server)
         return server
 

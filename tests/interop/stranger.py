@@ -20,6 +20,8 @@ import av
 import numpy as np
 from aiortc import (
     MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceServer,
     RTCPeerConnection,
     RTCRtpTransceiver,
     RTCSessionDescription,
@@ -169,14 +171,23 @@ class Stranger:
     left: str | None = None
     resume: str | None = None
 
+    auto_reconnect: bool = False  # a lost socket: join again through base_url, as a browser
+    redirects: list[dict[str, Any]] = field(default_factory=list)
+    #: (when, url) of every WebSocket opened; monotonic seconds.
+    connections: list[tuple[float, str]] = field(default_factory=list)
+    lost_at: list[float] = field(default_factory=list)  # when an open socket was lost
+    resets: list[float] = field(default_factory=list)  # when our media was dropped for a rejoin
+
     def __post_init__(self) -> None:
-        self.pc = RTCPeerConnection()
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._consumers: list[asyncio.Task[None]] = []
-        self._slots: dict[str, str | None] = {}  # mid -> source participant id
-        self._attached = False
+        self._mover: asyncio.Task[None] | None = None
+        self._closing = False
+        self._hops = 0  # redirects in a row, each from the node the previous one named
+        self._ice_servers: list[dict[str, Any]] = []
+        self._room: str | None = None
+        self._extra: dict[str, Any] = {}
         self._joined = asyncio.Event()
         self._video_track = (
             None
@@ -186,39 +197,68 @@ class Stranger:
         self._audio_track: MediaStreamTrack | None = None
         if self.role != "viewer":
             self._audio_track = ToneTrack() if self.tone else AudioStreamTrack()
+        self._consumers: list[asyncio.Task[None]] = []
+        self._new_pc()
+
+    def _new_pc(self) -> None:
+        # PROTOCOL.md: configure the connection with the ice_servers of `joined`.
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[
+            RTCIceServer(urls=s["urls"], username=s.get("username"),
+                         credential=s.get("credential"))
+            for s in self._ice_servers
+        ]))
+        self._slots: dict[str, str | None] = {}  # mid -> source participant id
+        self._attached = False
         self.pc.on("track", self._on_track)
 
     # -- signaling ---------------------------------------------------------------------
 
     async def join(self, room: str, *, extra: dict[str, Any] | None = None) -> None:
+        """Join ``room`` through ``base_url``, following ``redirect`` (PROTOCOL.md, Several
+        nodes) to the node that serves it."""
+        self._room, self._extra = room, dict(extra or {})
         self._session = aiohttp.ClientSession()
-        url = self.base_url.replace("http", "ws", 1) + "/ws"
-        self._ws = await self._session.ws_connect(url, max_msg_size=0)
-        self._reader = asyncio.get_running_loop().create_task(self._read())
-        msg: dict[str, Any] = {"type": "join", "room": room, "name": self.name, "role": self.role}
-        msg.update(extra or {})
         self.joined_at = time.monotonic()
-        await self._ws.send_json(msg)
+        await self._enter(self.base_url.replace("http", "ws", 1) + "/ws")
         await asyncio.wait_for(self._joined.wait(), 10)
         if self.me is None:
             raise JoinRefused(self.errors[-1])
+
+    async def _enter(self, url: str) -> None:
+        """Open a socket to ``url`` and send our join there (as ourselves again if we were
+        in the room: ``resume``)."""
+        assert self._session is not None and self._room is not None
+        self._ws = await self._session.ws_connect(url, max_msg_size=0)
+        self.connections.append((time.monotonic(), url))
+        self._reader = asyncio.get_running_loop().create_task(self._read(self._ws))
+        msg: dict[str, Any] = {"type": "join", "room": self._room, "name": self.name,
+                               "role": self.role}
+        msg.update(self._extra)
+        if self.resume is not None:
+            msg["resume"] = self.resume
+        await self._ws.send_json(msg)
 
     async def send(self, msg: dict[str, Any]) -> None:
         assert self._ws is not None
         await self._ws.send_json(msg)
 
-    async def _read(self) -> None:
-        assert self._ws is not None
-        async for raw in self._ws:
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for raw in ws:
             if raw.type != aiohttp.WSMsgType.TEXT:
                 break
             msg = json.loads(raw.data)
             self.messages.append(msg)
             kind = msg.get("type")
+            if kind == "joined" and msg.get("ice_servers") and not self._attached:
+                self._ice_servers = msg["ice_servers"]
+                old = self.pc
+                self._new_pc()
+                await old.close()
             if kind in ("joined", "snapshot"):
                 self.me = msg["you"]["id"]
                 self.resume = msg.get("resume", self.resume)
                 self.participants = {p["id"]: p for p in msg["participants"]}
+                self._hops = 0
                 self._joined.set()
             elif kind == "participant_joined":
                 self.participants[msg["participant"]["id"]] = msg["participant"]
@@ -231,12 +271,66 @@ class Stranger:
                     self._slots[slot["mid"]] = (
                         slot["source"] if slot["direction"] == "sendonly" else None
                     )
+            elif kind == "redirect":
+                # PROTOCOL.md: this socket is of no more use; join at `url` instead.
+                self.redirects.append(msg)
+                self._hops += 1
+                if self._hops > 5:
+                    self.errors.append({"code": "redirect_loop", "message": msg["url"]})
+                    self._joined.set()
+                    return
+                self._move(msg["url"], delay=0.0)
+                return
             elif kind == "error":
                 self.errors.append(msg)
                 if not self._joined.is_set() and msg.get("ref") == "join":
                     self._joined.set()  # join() raises with the error
             elif kind == "left":
                 self.left = msg["reason"]
+        if not self._closing and ws is self._ws:
+            self.lost_at.append(time.monotonic())
+            if self.auto_reconnect and self.me is not None:
+                # Back through the first URL (the balancer): the node we were on may be dead.
+                self._move(self.base_url.replace("http", "ws", 1) + "/ws", delay=0.25)
+
+    def _move(self, url: str, *, delay: float) -> None:
+        """Leave this socket (and our media, if we were in) and join again at ``url``."""
+        self._mover = asyncio.get_running_loop().create_task(self._moving(url, delay))
+
+    async def _moving(self, url: str, delay: float) -> None:
+        ws = self._ws
+        if ws is not None:
+            self._ws = None
+            await ws.close()
+        if self.me is not None and self._attached:
+            await self._reset_media()
+        while not self._closing:
+            await asyncio.sleep(delay)
+            try:
+                await self._enter(url)
+                return
+            except (aiohttp.ClientError, OSError):
+                # The node is gone: start over at the first URL, with backoff (not a loop:
+                # the room is re-pinned once the node's heartbeat is old enough).
+                self._hops = 0
+                url = self.base_url.replace("http", "ws", 1) + "/ws"
+                delay = min(2.0, max(0.25, delay * 2))
+
+    async def _reset_media(self) -> None:
+        self.resets.append(time.monotonic())
+        for task in self._consumers:
+            task.cancel()
+        self._consumers = []
+        old = self.pc
+        self._new_pc()
+        await old.close()
+        # New tracks for the new connection: a track ends with its sender's connection.
+        if self.colour is not None:
+            self._video_track = ColourTrack(
+                self.colour, moving=self.moving, fps=self.fps, size=self.size
+            )
+        if self.role != "viewer":
+            self._audio_track = ToneTrack() if self.tone else AudioStreamTrack()
 
     async def _answer(self, msg: dict[str, Any]) -> None:
         assert self._ws is not None
@@ -305,6 +399,7 @@ class Stranger:
 
     def freeze(self) -> None:
         """Go silent without closing anything: stop reading, so pings go unanswered."""
+        self._closing = True
         if self._reader is not None:
             self._reader.cancel()
 
@@ -314,6 +409,11 @@ class Stranger:
         await self.send({"type": "leave"})
 
     async def close(self) -> None:
+        self._closing = True
+        if self._mover is not None:
+            self._mover.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._mover
         for task in self._consumers:
             task.cancel()
         if self._reader is not None:

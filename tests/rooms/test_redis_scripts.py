@@ -12,6 +12,7 @@ from rooms import events
 from rooms.event_shapes import CartItemInfo, ParticipantInfo
 from rooms.events import CustomEvent, EventBody
 from rooms.models import RoomEvent
+from rooms.redis_placement import PLACEMENT_SCRIPTS
 from rooms.redis_scripts import (
     HOLE,
     LIBRARY,
@@ -59,7 +60,7 @@ def test_every_script_states_its_contract(name: str) -> None:
 
 def test_every_lua_file_is_registered() -> None:
     on_disk = {path.stem for path in LUA_DIR.glob("*.lua")}
-    assert on_disk == set(SCRIPTS) | {LIBRARY}
+    assert on_disk == set(SCRIPTS) | set(PLACEMENT_SCRIPTS) | {LIBRARY}
 
 
 def test_the_library_says_what_it_is() -> None:

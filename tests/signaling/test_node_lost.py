@@ -50,43 +50,56 @@ def test_the_default_timings_keep_the_promise() -> None:
     assert settings.presence_lease + settings.reap_interval < REAP_DEADLINE
 
 
-async def test_a_killed_nodes_participants_are_reaped(
+async def test_a_killed_nodes_room_moves_and_its_participants_are_reaped(
     nodes: tuple[CoshopServer, CoshopServer],
 ) -> None:
-    doomed, survivor = nodes
     room = f"node-lost-{uuid.uuid4().hex[:8]}"
     loop = asyncio.get_running_loop()
     async with aiohttp.ClientSession() as http:
-        created = await http.post(f"{survivor.url}/api/rooms", json={"id": room, "capacity": 2})
+        created = await http.post(f"{nodes[1].url}/api/rooms", json={"id": room, "capacity": 3})
         assert created.status == 201
-        ann = WsClient(await http.ws_connect(f"{doomed.url}/ws"))
-        bob = WsClient(await http.ws_connect(f"{survivor.url}/ws"))
+        ann = WsClient(await http.ws_connect(f"{nodes[0].url}/ws"))
         joined_ann = await ann.join(room, "ann")
+        doomed, survivor = nodes  # the room's node (the less loaded one) is killed
+        if isinstance(joined_ann, wire.Redirect):
+            survivor, doomed = nodes
+            await ann.close()
+            ann = WsClient(await http.ws_connect(joined_ann.url))
+            joined_ann = await ann.join(room, "ann")
         assert isinstance(joined_ann, wire.Joined)
+        # Bob enters through the other node: sent to the room's node before any media.
+        bob = WsClient(await http.ws_connect(f"{survivor.url}/ws"))
+        redirect = await bob.join(room, "bob")
+        assert isinstance(redirect, wire.Redirect), redirect
+        assert redirect.url == doomed.url.replace("http", "ws", 1) + "/ws"
+        await bob.close()
+        bob = WsClient(await http.ws_connect(redirect.url))
         joined_bob = await bob.join(room, "bob")
         assert isinstance(joined_bob, wire.Joined) and len(joined_bob.participants) == 2
 
-        # The room is full: nobody else gets in while ann holds her seat.
-        cat = WsClient(await http.ws_connect(f"{survivor.url}/ws"))
-        refused = await cat.join(room, "cat")
-        assert isinstance(refused, wire.Error) and refused.code == "room_full"
-
         await doomed.kill()
         killed_at = loop.time()
-        gone = await bob.until("participant_left", seconds=REAP_DEADLINE)
+        # Cat comes in through the survivor: redirected to the dead node until its heartbeat
+        # is older than COSHOP_NODE_TIMEOUT, then the room is pinned to the survivor.
+        while True:
+            cat = WsClient(await http.ws_connect(f"{survivor.url}/ws"))
+            reply = await cat.join(room, "cat")
+            if isinstance(reply, wire.Joined):
+                break
+            assert isinstance(reply, wire.Redirect) and reply.url == redirect.url, reply
+            await cat.close()
+            assert loop.time() - killed_at < 6, "the room stayed pinned to the dead node"
+            await asyncio.sleep(0.1)
+        repinned = loop.time() - killed_at
+        ghosts = {joined_ann.you.id, joined_bob.you.id}
+        assert {p.id for p in reply.participants} == ghosts | {reply.you.id}
+        gone = [await cat.until("participant_left", seconds=REAP_DEADLINE) for _ in ghosts]
         reap_time = loop.time() - killed_at
-        assert (gone.participant_id, gone.reason) == (joined_ann.you.id, "node_lost")
+        assert {(g.participant_id, g.reason) for g in gone} == {(p, "node_lost") for p in ghosts}
         assert reap_time < REAP_DEADLINE
 
         info = await (await http.get(f"{survivor.url}/api/rooms/{room}")).json()
-        assert info["participant_count"] == 1
-        assert [p["id"] for p in info["participants"]] == [joined_bob.you.id]
-
-        # The seat is free: a new friend takes it, and bob sees them arrive.
-        taken = await cat.join(room, "cat")
-        assert isinstance(taken, wire.Joined), taken
-        arrived = await bob.until("participant_joined")
-        assert arrived.participant.id == taken.you.id
+        assert [p["id"] for p in info["participants"]] == [reply.you.id]
         await asyncio.gather(bob.close(), cat.close(), ann.close())
-    print(f"\nreap time after SIGKILL: {reap_time:.2f} s")
+    print(f"\nre-pinned {repinned:.2f} s and reaped {reap_time:.2f} s after SIGKILL")
     assert "Traceback" not in survivor.log(tail=100_000)

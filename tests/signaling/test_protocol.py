@@ -122,6 +122,7 @@ SERVER_MESSAGES: list[wire.ServerMessage] = [
     wire.CartItemAdded(seq=13, item=ITEM),
     wire.CartItemRemoved(seq=14, item=ITEM, by=None),
     wire.Left(reason="left"),
+    wire.Redirect(url="ws://10.0.0.2:8080/ws", room="r1", node="n2", reason="placement"),
     wire.Error(code=wire.ErrorCode.ROOM_FULL, message="full", ref="join"),
     wire.Error(code=wire.ErrorCode.BAD_MESSAGE, message="not JSON"),
     wire.Error(code=wire.ErrorCode.STALE_VERSION, message="moved", ref="carousel_move",

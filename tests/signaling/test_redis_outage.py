@@ -26,6 +26,7 @@ from signaling import Settings, create_app
 from signaling import protocol as wire
 from signaling.keys import NODE
 from signaling.presence import PresenceState
+from tests.browser.server import free_port
 from tests.helpers import wait_for
 from tests.redis_server import RedisServer
 from tests.signaling.wsclient import WsClient
@@ -109,11 +110,13 @@ async def redis_server(
 async def nodes(redis_server: RedisServer) -> AsyncIterator[tuple[Client, Client]]:
     clients = []
     for name in ("A", "B"):
+        port = free_port()
         settings = Settings(
-            port=0, node_id=name, redis_url=redis_server.url, rate_limits=False,
-            ws_heartbeat=30.0, ws_timeout=60.0, answer_timeout=300.0,
+            port=port, public_url=f"http://127.0.0.1:{port}", node_id=name,
+            redis_url=redis_server.url, rate_limits=False, ws_heartbeat=30.0,
+            ws_timeout=60.0, answer_timeout=300.0,
         )
-        client = TestClient(TestServer(create_app(settings)))
+        client = TestClient(TestServer(create_app(settings), port=port))
         await client.start_server()
         clients.append(client)
     yield clients[0], clients[1]
@@ -131,9 +134,14 @@ async def test_votes_across_a_redis_restart(
     room = f"outage-{uuid.uuid4().hex[:8]}"
     loop = asyncio.get_running_loop()
     voters: list[Voter] = []
+    by_url = {f"ws://127.0.0.1:{c.port}/ws": c for c in nodes}
     for client, name in ((a, "ann"), (a, "bob"), (b, "cat")):
         ws = WsClient(await client.ws_connect("/ws"))
         joined = await ws.join(room, name)
+        if isinstance(joined, wire.Redirect):  # the room's media is on the other node
+            await ws.close()
+            ws = WsClient(await by_url[joined.url].ws_connect("/ws"))
+            joined = await ws.join(room, name)
         assert isinstance(joined, wire.Joined), joined
         products = [p["id"] for p in joined.shopping.catalog.products[:4]]
         voters.append(Voter(ws, joined.you.id, products))

@@ -52,7 +52,7 @@ class WsClient:
         return message
 
     async def join(self, room: str | None, name: str = "ann", **fields: Any) -> Any:
-        """Send join and return the reply (joined or error)."""
+        """Send join and return the reply (joined, error or redirect)."""
         body: dict[str, Any] = {"type": "join", "name": name, **fields}
         if room is not None:
             body["room"] = room
@@ -62,7 +62,7 @@ class WsClient:
             if isinstance(message, wire.Offer):
                 self.offers.append(message)
                 continue
-            assert message.type in ("joined", "error"), message
+            assert message.type in ("joined", "error", "redirect"), message
             return message
 
     async def expect_error(self, code: str, ref: str | None = None) -> wire.Error:
