@@ -13,22 +13,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tests.chromium import CHROMIUM_ARGS
+
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page
 
-# Same flags as tests/browser/conftest.py: no GPU, no sandbox, loopback only, fake media devices.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
 
 _INSTALL_TIMER = """
 (expected) => {

@@ -6,7 +6,6 @@ tests fail, they are never skipped. Playwright's own browser downloads are not u
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -16,25 +15,10 @@ from playwright.async_api import Browser, BrowserContext, Playwright, async_play
 
 from tests.browser.room_page import RoomPage
 from tests.browser.server import CoshopServer
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = Path(os.environ.get("COSHOP_TEST_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
 
-# How Chromium runs on these machines (no GPU, no sandbox as root, no network but loopback: the
-# background-networking flags keep it from calling home), plus a fake camera and microphone
-# that need no permission prompt.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
 
 DESKTOP = {"width": 1366, "height": 820}
 PHONE = {"width": 390, "height": 844}

@@ -9,26 +9,11 @@ publisher, the decoded frame count and every gap between two newly decoded frame
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, Page, Playwright
 
-CHROMIUM = Path(os.environ.get("COSHOP_TEST_CHROMIUM", "/usr/bin/chromium"))
-# As tests/browser/conftest.py: no GPU, no sandbox as root, nothing but the test network.
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
 # Per remote participant: frames decoded so far (the decoder's count, inbound-rtp
 # framesDecoded, mapped to its publisher through the client's slot map), the time of the last
@@ -123,13 +108,6 @@ class BrowserViewer:
         return tiles
 
 
-def missing() -> str | None:
-    """Why Chromium cannot run here, or None."""
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} not found: apt-get install chromium (tests/run.sh does)"
-    return None
-
-
 async def launch(playwright: Playwright) -> Browser:
-    """Debian's Chromium (check ``missing()`` first)."""
-    return await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    """Debian's Chromium (check ``tests.chromium.chromium_missing()`` first)."""
+    return await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

@@ -27,7 +27,8 @@ from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection
 from aiortc import sdp as aiortc_sdp
 from playwright.async_api import async_playwright
 
-from tests.impair.browser import BrowserViewer, launch, missing
+from tests.chromium import chromium_missing
+from tests.impair.browser import BrowserViewer, launch
 from tests.interop.stranger import Stranger
 
 FREEZE = 0.5  # seconds without a new frame that count as a freeze
@@ -263,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         help="receivers re-send NACKs every this many seconds, as browsers do (0: never)",
     )
     args = p.parse_args(argv)
-    if args.browsers and (problem := missing()):
+    if args.browsers and (problem := chromium_missing()):
         p.error(problem)
     # uvloop reads each socket dry per wake-up, as a browser does; asyncio's loop reads one
     # datagram per socket per turn, so with several clients in one process RTCP and media
