@@ -1,7 +1,8 @@
 """A real ``coshop serve`` process for the interop suite, its log kept for inspection.
 
 Like the clients in stranger.py, nothing here imports coshop: the server is started the way
-a user starts it, from the console script.
+a user starts it, from the console script. Also here: a real redis-server and three nodes behind
+haproxy for the multi-node tests, and the event loop and time bounds of the whole suite.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import uvloop
+
+from tests.haproxy import Haproxy
+from tests.redis_server import RedisServer
 
 
 def _free_port() -> int:
@@ -104,6 +109,27 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     for server in servers:
         text = server.log_text()
         assert "Traceback" not in text, f"server logged a traceback:\n{text[-4000:]}"
+
+
+@pytest.fixture
+async def redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
+    """A real redis-server of this test's own, without persistence."""
+    server = RedisServer(tmp_path, aof=False)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def cluster(
+    redis: RedisServer, serve: Callable[..., Server], tmp_path: Path
+) -> AsyncIterator[tuple[Haproxy, list[Server]]]:
+    """Three real nodes on one Redis behind haproxy (round-robin, no stickiness)."""
+    nodes = [serve(redis_url=redis.url, node_id=f"node-{i}") for i in (1, 2, 3)]
+    balancer = Haproxy(tmp_path, [urlsplit(n.url).netloc for n in nodes])
+    await balancer.start()
+    yield balancer, nodes
+    await balancer.stop()
 
 
 def pytest_asyncio_loop_factories(

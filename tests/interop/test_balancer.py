@@ -6,14 +6,9 @@ docs/PROTOCOL.md, and the product's web client in Chromium, all end up with ever
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
-import aiohttp
 import pytest
 
 from tests.browser.room_page import RoomPage
@@ -21,44 +16,11 @@ from tests.haproxy import Haproxy
 from tests.interop.conftest import Server
 from tests.interop.stranger import Stranger
 from tests.interop.test_chromium_publishers import chromium, chromium_page, playwright
-from tests.redis_server import RedisServer
+from tests.interop.waiting import health, until
 
 pytestmark = [pytest.mark.media, pytest.mark.redis]
 
 __all__ = ["chromium", "playwright"]  # fixtures used below
-
-
-@pytest.fixture
-async def redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
-    server = RedisServer(tmp_path, aof=False)
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def cluster(
-    redis: RedisServer, serve: Callable[..., Server], tmp_path: Path
-) -> AsyncIterator[tuple[Haproxy, list[Server]]]:
-    nodes = [serve(redis_url=redis.url, node_id=f"node-{i}") for i in (1, 2, 3)]
-    balancer = Haproxy(tmp_path, [urlsplit(n.url).netloc for n in nodes])
-    await balancer.start()
-    yield balancer, nodes
-    await balancer.stop()
-
-
-async def until(predicate: Callable[[], object], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within} s: {what}")
-        await asyncio.sleep(0.1)
-
-
-async def health(server: Server) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as http, http.get(server.url + "/healthz") as response:
-        body: dict[str, Any] = await response.json()
-        return body
 
 
 def ws_url(server: Server) -> str:

@@ -9,7 +9,7 @@ import asyncio
 import signal
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,27 +21,12 @@ from tests.haproxy import Haproxy
 from tests.interop.conftest import Server
 from tests.interop.stranger import Stranger
 from tests.interop.test_chromium_publishers import chromium, chromium_page, playwright
+from tests.interop.waiting import until
 from tests.redis_server import RedisServer
 
 pytestmark = [pytest.mark.media, pytest.mark.browser, pytest.mark.redis]
 
 __all__ = ["chromium", "playwright"]  # fixtures used below
-
-
-@pytest.fixture
-async def redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
-    server = RedisServer(tmp_path, aof=False)
-    await server.start()
-    yield server
-    await server.stop()
-
-
-async def until(predicate: Callable[[], object], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within} s: {what}")
-        await asyncio.sleep(0.1)
 
 
 async def peers(server: Server) -> int:

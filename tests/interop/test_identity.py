@@ -14,16 +14,9 @@ import pytest
 
 from tests.interop.conftest import Server
 from tests.interop.stranger import Stranger
+from tests.interop.waiting import until
 
 pytestmark = pytest.mark.media
-
-
-async def until(predicate: Callable[[], object], within: float = 10, what: str = "") -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within} s: {what}")
-        await asyncio.sleep(0.05)
 
 
 def yes_votes(p: Stranger, product: str) -> int:

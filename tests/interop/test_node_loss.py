@@ -13,9 +13,7 @@ import signal
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -24,45 +22,13 @@ import pytest
 from tests.haproxy import Haproxy
 from tests.interop.conftest import Server
 from tests.interop.stranger import Stranger
+from tests.interop.waiting import health, until
 from tests.redis_server import RedisServer
 
 pytestmark = [pytest.mark.media, pytest.mark.redis]
 
 RECOVERY_TARGET = 5.0
 """Seconds from the kill to media flowing again, p95 (the issue's target)."""
-
-
-@pytest.fixture
-async def redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
-    server = RedisServer(tmp_path, aof=False)
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def cluster(
-    redis: RedisServer, serve: Callable[..., Server], tmp_path: Path
-) -> AsyncIterator[tuple[Haproxy, list[Server]]]:
-    nodes = [serve(redis_url=redis.url, node_id=f"node-{i}") for i in (1, 2, 3)]
-    balancer = Haproxy(tmp_path, [urlsplit(n.url).netloc for n in nodes])
-    await balancer.start()
-    yield balancer, nodes
-    await balancer.stop()
-
-
-async def until(predicate: Callable[[], object], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within} s: {what}")
-        await asyncio.sleep(0.05)
-
-
-async def health(server: Server) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as http, http.get(server.url + "/healthz") as response:
-        body: dict[str, Any] = await response.json()
-        return body
 
 
 async def serving(nodes: list[Server]) -> Server:

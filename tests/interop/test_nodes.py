@@ -5,7 +5,6 @@ follow ``redirect`` as docs/PROTOCOL.md describes it)."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from tests.interop.conftest import Server
 from tests.interop.stranger import Stranger
+from tests.interop.waiting import until
 from tests.redis_server import RedisServer
 
 pytestmark = [pytest.mark.media, pytest.mark.redis]
@@ -26,14 +26,6 @@ async def redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
     await server.start()
     yield server
     await server.stop()
-
-
-async def until(predicate: Callable[[], object], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within} s: {what}")
-        await asyncio.sleep(0.05)
 
 
 def sees_everyone(people: list[Stranger], frames: int) -> Callable[[], bool]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,14 +24,6 @@ pytestmark = pytest.mark.redis
 
 ROOMS = 200
 PARALLEL = 8  # rooms being filled at once
-
-
-@pytest.fixture
-async def redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
-    server = RedisServer(tmp_path, aof=False)
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def size(i: int) -> int:
@@ -61,7 +53,8 @@ async def join(http: aiohttp.ClientSession, url: str, room: str, name: str
 async def test_two_hundred_rooms_spread_within_20_percent_by_load(
     redis: RedisServer, serve: Callable[..., Server], tmp_path: Path
 ) -> None:
-    nodes = [serve(redis_url=redis.url, node_id=f"node-{i}", ws_heartbeat="30")
+    nodes = [serve(redis_url=redis.url, node_id=f"node-{i}", ws_heartbeat="30",
+                   ws_timeout="60")
              for i in (1, 2, 3)]
     balancer = Haproxy(tmp_path, [urlsplit(n.url).netloc for n in nodes])
     await balancer.start()
