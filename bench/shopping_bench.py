@@ -24,10 +24,7 @@ import asyncio
 import contextlib
 import itertools
 import json
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -39,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
 
-from bench._common import free_port, start_server
+from bench._common import free_port, redis_server, start_server
 from rooms.catalog import sample_catalog
 
 PRODUCTS = sample_catalog().product_ids
@@ -242,37 +239,6 @@ async def scenario(urls: list[str], args: argparse.Namespace, tag: str) -> dict[
             return result
         finally:
             await asyncio.gather(*(c.close() for c in all_clients(by_room)))
-
-
-@contextlib.contextmanager
-def redis_server() -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server not found on PATH (apt-get install redis-server)")
-    port = free_port()
-    with tempfile.TemporaryDirectory() as workdir:
-        proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", workdir],
-            stdout=subprocess.DEVNULL,
-        )
-        try:
-            url = f"redis://127.0.0.1:{port}/0"
-            deadline = time.time() + 10
-            import redis
-
-            while True:
-                try:
-                    redis.Redis.from_url(url).ping()
-                    break
-                except redis.ConnectionError:
-                    if time.time() > deadline:
-                        raise
-                    time.sleep(0.05)
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait()
 
 
 @contextlib.contextmanager

@@ -3,19 +3,18 @@ unpin_room.lua; keys in rooms.redis_keys: NODE_REGISTRY, ROOM_PINS, PINNED_COUNT
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from collections.abc import Sequence
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from rooms.errors import NoNodeAvailable, StoreUnavailable
+from rooms.errors import NoNodeAvailable
 from rooms.placement import NodeEntry, NodeLoad, Pin, PinStatus
 from rooms.redis_keys import DEFAULT_NAMESPACE, PlacementKeys, validate_namespace
+from rooms.redis_outage import unavailable_on_outage
 from rooms.redis_scripts import lua_source
-from rooms.redis_store import COMMAND_TIMEOUT, CONNECT_TIMEOUT, OUTAGE_ERRORS
+from rooms.redis_store import COMMAND_TIMEOUT, CONNECT_TIMEOUT
 from rooms.validation import validate_room_id
 
 PLACEMENT_SCRIPTS = ("node_beat", "pin_room", "unpin_room")
@@ -24,23 +23,7 @@ PLACEMENT_SCRIPTS = ("node_beat", "pin_room", "unpin_room")
 FORGET_AFTER_TIMEOUTS = 20
 """A registry entry silent for this many node timeouts is deleted (the node is long gone)."""
 
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
-
-
-def _unavailable_on_outage(
-    method: Callable[Concatenate[RedisPlacement, _P], Coroutine[Any, Any, _T]],
-) -> Callable[Concatenate[RedisPlacement, _P], Coroutine[Any, Any, _T]]:
-    @functools.wraps(method)
-    async def wrapper(self: RedisPlacement, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        try:
-            return await method(self, *args, **kwargs)
-        except OUTAGE_ERRORS as exc:
-            raise StoreUnavailable(
-                f"node registry unavailable (Redis: {exc})", retry_after=self.retry_after
-            ) from exc
-
-    return wrapper
+_unavailable_on_outage = unavailable_on_outage("node registry")
 
 
 class RedisPlacement:

@@ -9,21 +9,17 @@ and decoded, validated, from the script's reply or the channel (RoomEvent.from_j
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import re
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Iterable, Sequence
-from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal, ParamSpec, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from rooms import events
 from rooms import redis_scripts as scripts
@@ -54,6 +50,7 @@ from rooms.redis_keys import (
     rooms_index_key,
     validate_namespace,
 )
+from rooms.redis_outage import OUTAGE_ERRORS, unavailable_on_outage
 from rooms.redis_scripts import HOLE, RoomScripts, body_template, event_template, json_template
 from rooms.shopping import (
     CHAT_HISTORY_SIZE,
@@ -91,10 +88,6 @@ from rooms.snapshots import make_snapshot
 from rooms.subscription import DEFAULT_SUBSCRIPTION_BUFFER, EventQueue, QueueSubscription
 from rooms.validation import validate_capacity, validate_room_id
 
-OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
-"""Redis is down, restarting (``LOADING`` is a ConnectionError), unreachable, or a replica
-that has not been promoted yet: the store is unavailable, which is not a bug."""
-
 CONNECT_TIMEOUT = 1.0
 """Seconds to open a connection: a Redis that is down must fail an operation fast."""
 
@@ -108,21 +101,7 @@ _T = TypeVar("_T")
 _B = TypeVar("_B", bound=EventBody)
 
 
-def _unavailable_on_outage(
-    method: Callable[Concatenate[RedisStore, _P], Coroutine[Any, Any, _T]],
-) -> Callable[Concatenate[RedisStore, _P], Coroutine[Any, Any, _T]]:
-    """Raise StoreUnavailable instead of redis-py's connection errors (rooms.errors)."""
-
-    @functools.wraps(method)
-    async def wrapper(self: RedisStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        try:
-            return await method(self, *args, **kwargs)
-        except OUTAGE_ERRORS as exc:
-            raise StoreUnavailable(
-                f"room state unavailable (Redis: {exc})", retry_after=self.retry_after
-            ) from exc
-
-    return wrapper
+_unavailable_on_outage = unavailable_on_outage("room state")
 
 
 class RedisStore:
