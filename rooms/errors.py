@@ -9,6 +9,14 @@ class RoomFull(RoomsError):
     """The room already holds its capacity of participants."""
 
 
+class AudienceFull(RoomFull):
+    """The audience of a live room already holds its capacity of viewers (the stage may not)."""
+
+
+class Banned(RoomsError):
+    """The participant was banned from the room by a host: barred for the room's life."""
+
+
 class RoomClosed(RoomsError):
     """The room was closed; nobody may join it again."""
 

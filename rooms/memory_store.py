@@ -9,16 +9,19 @@ from typing import Any, Literal, TypeVar
 
 from rooms import events
 from rooms.catalog.models import Catalog
-from rooms.errors import AlreadyJoined, NotInRoom, RoomClosed, RoomFull
+from rooms.errors import AlreadyJoined, Banned, NotInRoom, RoomClosed
 from rooms.event_shapes import ParticipantInfo
 from rooms.events import EventBody
+from rooms.live import check_seat, seat_of
 from rooms.memory_shop import RoomShop
 from rooms.models import (
+    DEFAULT_AUDIENCE_CAPACITY,
     DEFAULT_CAPACITY,
     Participant,
     Reassertion,
     RoomEvent,
     RoomInfo,
+    RoomKind,
     RoomSnapshot,
 )
 from rooms.shopping import Move, RemoteMode, Vote, clean_chat_message, clean_emoji
@@ -29,7 +32,7 @@ from rooms.shopping_state import (
     check_quantity,
     check_round_products,
 )
-from rooms.snapshots import make_snapshot
+from rooms.snapshots import audience_count, make_snapshot
 from rooms.subscription import DEFAULT_SUBSCRIPTION_BUFFER, EventQueue, QueueSubscription
 from rooms.validation import validate_capacity, validate_room_id
 
@@ -40,9 +43,12 @@ _B = TypeVar("_B", bound=EventBody)
 class _Room:
     capacity: int
     created_at: float
+    kind: RoomKind = RoomKind.GROUP
+    audience_capacity: int = DEFAULT_AUDIENCE_CAPACITY
     closed: bool = False
     seq: int = 0
     participants: dict[str, Participant] = dataclasses.field(default_factory=dict)
+    banned: set[str] = dataclasses.field(default_factory=set)
     shop: RoomShop = dataclasses.field(default_factory=RoomShop)
 
 
@@ -57,10 +63,12 @@ class MemoryStore:
         self,
         *,
         default_capacity: int = DEFAULT_CAPACITY,
+        audience_capacity: int = DEFAULT_AUDIENCE_CAPACITY,
         subscription_buffer: int = DEFAULT_SUBSCRIPTION_BUFFER,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.default_capacity = validate_capacity(default_capacity)
+        self.audience_capacity = validate_capacity(audience_capacity)
         self._subscription_buffer = subscription_buffer
         self._clock = clock
         self._rooms: dict[str, _Room] = {}
@@ -75,11 +83,19 @@ class MemoryStore:
         catalog: Catalog | None = None,
         image_base: str | None = None,
         remote_mode: RemoteMode = RemoteMode.HOST_LED,
+        kind: RoomKind = RoomKind.GROUP,
+        audience_capacity: int | None = None,
     ) -> RoomInfo:
         """Create the room if absent, with ``catalog`` if given (an existing room keeps its
-        capacity, catalog and mode). Raises RoomClosed."""
+        capacity, kind, catalog and mode). Raises RoomClosed."""
+        kind = RoomKind(kind)
+        audience = (
+            self.audience_capacity if audience_capacity is None
+            else validate_capacity(audience_capacity)
+        )
         room = self._create_if_absent(
-            room_id, capacity, RoomShop(catalog, image_base, RemoteMode(remote_mode))
+            room_id, capacity, RoomShop(catalog, image_base, RemoteMode(remote_mode)),
+            kind=kind, audience_capacity=audience,
         )
         if room.closed:
             raise RoomClosed(room_id)
@@ -113,10 +129,19 @@ class MemoryStore:
         room = self._create_if_absent(room_id, None)
         if room.closed:
             raise RoomClosed(room_id)
+        if participant.id in room.banned:
+            raise Banned(f"{participant.id} is banned from {room_id}")
         if participant.id in room.participants:
             raise AlreadyJoined(f"{participant.id} in {room_id}")
-        if len(room.participants) >= room.capacity:
-            raise RoomFull(room_id)
+        audience = audience_count(room.kind, room.participants.values())
+        check_seat(
+            room_id,
+            seat_of(room.kind, participant.role),
+            stage_count=len(room.participants) - audience,
+            audience_count=audience,
+            capacity=room.capacity,
+            audience_capacity=room.audience_capacity,
+        )
         joined = dataclasses.replace(participant, joined_at=self._clock())
         room.participants[joined.id] = joined
         body = events.ParticipantJoined(participant=ParticipantInfo.of(joined))
@@ -327,7 +352,13 @@ class MemoryStore:
         return round(self._clock(), 3)
 
     def _create_if_absent(
-        self, room_id: str, capacity: int | None, shop: RoomShop | None = None
+        self,
+        room_id: str,
+        capacity: int | None,
+        shop: RoomShop | None = None,
+        *,
+        kind: RoomKind = RoomKind.GROUP,
+        audience_capacity: int | None = None,
     ) -> _Room:
         self._check_open()
         validate_room_id(room_id)
@@ -335,7 +366,11 @@ class MemoryStore:
         room = self._rooms.get(room_id)
         if room is None:
             room = self._rooms[room_id] = _Room(
-                capacity=wanted, created_at=self._clock(), shop=shop or RoomShop()
+                capacity=wanted,
+                created_at=self._clock(),
+                kind=kind,
+                audience_capacity=audience_capacity or self.audience_capacity,
+                shop=shop or RoomShop(),
             )
         return room
 
@@ -390,6 +425,9 @@ class MemoryStore:
             closed=room.closed,
             created_at=room.created_at,
             participant_count=len(room.participants),
+            kind=room.kind,
+            audience_capacity=room.audience_capacity,
+            audience_count=audience_count(room.kind, room.participants.values()),
         )
 
     @staticmethod
@@ -402,4 +440,6 @@ class MemoryStore:
             seq=room.seq,
             participants=room.participants.values(),
             shopping=room.shop.snapshot(),
+            kind=room.kind,
+            audience_capacity=room.audience_capacity,
         )

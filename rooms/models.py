@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 DEFAULT_CAPACITY = 10
 
+DEFAULT_AUDIENCE_CAPACITY = 1000
+"""Viewers a live room admits (across every node) unless the store is given another figure."""
+
 K = TypeVar("K", bound=EventBody)
 
 
@@ -30,6 +33,14 @@ class Role(StrEnum):
     GUEST = "guest"
     HOST = "host"
     ADMIN = "admin"
+
+
+class RoomKind(StrEnum):
+    """A friends' ``group`` room (everyone takes a seat), or a ``live`` room: a stage of
+    publishers (the room's capacity) and a receive-only audience of viewers (rooms.live)."""
+
+    GROUP = "group"
+    LIVE = "live"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +157,16 @@ class RoomInfo:
 
     id: str
     capacity: int = DEFAULT_CAPACITY
+    """Seats: everyone in a group room, the stage of a live room."""
     closed: bool = False
     created_at: float = 0.0
     participant_count: int = 0
+    """Everyone in the room, the audience of a live room included."""
+    kind: RoomKind = RoomKind.GROUP
+    audience_capacity: int = DEFAULT_AUDIENCE_CAPACITY
+    """Viewers a live room admits besides its stage (unused in a group room)."""
+    audience_count: int = 0
+    """Viewers in the audience of a live room (always 0 in a group room)."""
 
 
 @dataclass(frozen=True, slots=True)

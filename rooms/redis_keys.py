@@ -20,8 +20,22 @@ ROOMS_INDEX = "{ns}:rooms"
 an id without a meta hash (a creator crashed in between) is skipped by list_rooms."""
 
 ROOM_META = "{ns}:{{room:{room_id}}}:meta"
-"""HASH ``capacity`` -> int, ``closed`` -> "0" | "1", ``created_at`` -> float unix seconds.
-Its existence is the room's existence."""
+"""HASH ``capacity`` -> int, ``closed`` -> "0" | "1", ``created_at`` -> float unix seconds,
+``kind`` -> "group" | "live" (absent = group), ``audience_capacity`` -> int (absent = the
+store's default), ``slow_mode`` -> float seconds between two chat messages of one participant
+(absent or 0 = off). Its existence is the room's existence."""
+
+ROOM_AUDIENCE = "{ns}:{{room:{room_id}}}:audience"
+"""SET of the participant ids sitting in a live room's audience (its viewers; rooms.live): a
+subset of ROOM_PARTICIPANTS kept in step by every script that adds or removes one. Its SCARD
+is the audience, HLEN(participants) - SCARD the stage. Always empty in a group room."""
+
+ROOM_BANS = "{ns}:{{room:{room_id}}}:bans"
+"""SET of participant ids a host banned: join and reassert refuse them for the room's life."""
+
+ROOM_LAST_CHAT = "{ns}:{{room:{room_id}}}:last_chat"
+"""HASH participant id -> float unix seconds of their latest accepted chat message (slow
+mode compares against it)."""
 
 ROOM_PARTICIPANTS = "{ns}:{{room:{room_id}}}:participants"
 """HASH participant id -> Participant.to_json(), joined_at stamped by the store. Absent if empty."""
@@ -187,6 +201,9 @@ class RoomKeys:
     reactions: str
     shown: str
     stats: str
+    audience: str
+    bans: str
+    last_chat: str
 
     @classmethod
     def of(cls, namespace: str, room_id: str) -> RoomKeys:
@@ -214,6 +231,9 @@ class RoomKeys:
             reactions=name(ROOM_REACTIONS),
             shown=name(ROOM_SHOWN),
             stats=name(ROOM_STATS),
+            audience=name(ROOM_AUDIENCE),
+            bans=name(ROOM_BANS),
+            last_chat=name(ROOM_LAST_CHAT),
         )
 
     @property

@@ -25,6 +25,8 @@ from rooms.models import envelope
 OK = "ok"
 CLOSED = "closed"
 FULL = "full"
+AUDIENCE_FULL = "audience_full"
+BANNED = "banned"
 ALREADY_JOINED = "already_joined"
 UNKNOWN = "unknown"
 NOT_IN_ROOM = "not_in_room"

@@ -26,6 +26,8 @@ from rooms import redis_scripts as scripts
 from rooms.catalog.models import Catalog, Product
 from rooms.errors import (
     AlreadyJoined,
+    AudienceFull,
+    Banned,
     Forbidden,
     NotInRoom,
     RoomClosed,
@@ -35,11 +37,13 @@ from rooms.errors import (
 from rooms.event_shapes import ParticipantInfo, VoteInfo
 from rooms.events import NODE_LOST, EventBody
 from rooms.models import (
+    DEFAULT_AUDIENCE_CAPACITY,
     DEFAULT_CAPACITY,
     Participant,
     Reassertion,
     RoomEvent,
     RoomInfo,
+    RoomKind,
     RoomSnapshot,
 )
 from rooms.redis_events import RedisEventHub
@@ -118,6 +122,7 @@ class RedisStore:
         redis_url: str,
         *,
         default_capacity: int = DEFAULT_CAPACITY,
+        audience_capacity: int = DEFAULT_AUDIENCE_CAPACITY,
         namespace: str = DEFAULT_NAMESPACE,
         subscription_buffer: int = DEFAULT_SUBSCRIPTION_BUFFER,
         clock: Callable[[], float] = time.time,
@@ -126,6 +131,7 @@ class RedisStore:
         retry_after: float = 1.0,
     ) -> None:
         self.default_capacity = validate_capacity(default_capacity)
+        self.audience_capacity = validate_capacity(audience_capacity)
         self.namespace = validate_namespace(namespace)
         self.node_id = node_id
         #: This store's incarnation of the node: a restarted node never inherits a dead lease.
@@ -159,12 +165,19 @@ class RedisStore:
         catalog: Catalog | None = None,
         image_base: str | None = None,
         remote_mode: RemoteMode = RemoteMode.HOST_LED,
+        kind: RoomKind = RoomKind.GROUP,
+        audience_capacity: int | None = None,
     ) -> RoomInfo:
         """Create the room if absent, with ``catalog`` if given (an existing room keeps its
-        capacity, catalog and mode). Raises RoomClosed."""
+        capacity, kind, catalog and mode). Raises RoomClosed."""
         remote_mode = RemoteMode(remote_mode)
+        kind = RoomKind(kind)
         keys = self._keys(room_id)
         wanted = self.default_capacity if capacity is None else validate_capacity(capacity)
+        audience = (
+            self.audience_capacity if audience_capacity is None
+            else validate_capacity(audience_capacity)
+        )
         await self._index(room_id)
         reply = await self._scripts.create_room(
             keys=[
@@ -176,22 +189,28 @@ class RedisStore:
                 keys.variants,
                 keys.carousel,
                 keys.shown,
+                keys.audience,
             ],
             args=[
                 wanted,
                 repr(self._clock()),
                 remote_mode.value,
+                kind.value,
+                audience,
                 *_catalog_args(catalog or Catalog(), image_base),
             ],
         )
         if reply[0] == scripts.CLOSED:
             raise RoomClosed(room_id)
-        _, capacity_s, created_s, count = reply
+        _, capacity_s, created_s, count, kind_s, audience_s, audience_count = reply
         return RoomInfo(
             id=room_id,
             capacity=int(capacity_s),
             created_at=float(created_s),
             participant_count=int(count),
+            kind=RoomKind(kind_s),
+            audience_capacity=self._audience_capacity(audience_s),
+            audience_count=int(audience_count),
         )
 
     @_unavailable_on_outage
@@ -201,8 +220,9 @@ class RedisStore:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hgetall(keys.meta)
             pipe.hlen(keys.participants)
-            meta, count = await pipe.execute()
-        return _info(room_id, meta, count) if meta else None
+            pipe.scard(keys.audience)
+            meta, count, audience = await pipe.execute()
+        return self._info(room_id, meta, count, audience) if meta else None
 
     @_unavailable_on_outage
     async def list_rooms(self) -> list[RoomInfo]:
@@ -215,11 +235,14 @@ class RedisStore:
                 keys = RoomKeys.of(self.namespace, room_id)
                 pipe.hgetall(keys.meta)
                 pipe.hlen(keys.participants)
+                pipe.scard(keys.audience)
             replies = await pipe.execute()
-        metas, counts = replies[0::2], replies[1::2]
+        metas, counts, audiences = replies[0::3], replies[1::3], replies[2::3]
         return [
-            _info(room_id, meta, count)
-            for room_id, meta, count in zip(room_ids, metas, counts, strict=True)
+            self._info(room_id, meta, count, audience)
+            for room_id, meta, count, audience in zip(
+                room_ids, metas, counts, audiences, strict=True
+            )
             if meta  # indexed, but its creator never got to create it
         ]
 
@@ -232,7 +255,7 @@ class RedisStore:
         keys = self._keys(room_id)
         body = events.RoomClosed()
         reply = await self._scripts.close_room(
-            keys=[keys.meta, keys.participants, keys.seq, keys.presence],
+            keys=[keys.meta, keys.participants, keys.seq, keys.presence, keys.audience],
             args=[keys.events, *body_template(room_id, body)],
         )
         return RoomEvent(room_id, _ok_seq(room_id, reply), body)
@@ -248,7 +271,8 @@ class RedisStore:
         head, tail = body_template(room_id, body)
         await self._index(room_id, presence=True)
         reply = await self._scripts.join(
-            keys=[keys.meta, keys.participants, keys.seq, *keys.shop_state, keys.presence],
+            keys=[keys.meta, keys.participants, keys.seq, *keys.shop_state, keys.presence,
+                  keys.audience, keys.bans],
             args=[
                 joined.id,
                 joined.to_json(),
@@ -258,16 +282,22 @@ class RedisStore:
                 head,
                 tail,
                 self.owner,
+                joined.role.value,
+                self.audience_capacity,
             ],
         )
         status = reply[0]
         if status == scripts.CLOSED:
             raise RoomClosed(room_id)
+        if status == scripts.BANNED:
+            raise Banned(f"{participant.id} is banned from {room_id}")
         if status == scripts.ALREADY_JOINED:
             raise AlreadyJoined(f"{participant.id} in {room_id}")
+        if status == scripts.AUDIENCE_FULL:
+            raise AudienceFull(room_id)
         if status == scripts.FULL:
             raise RoomFull(room_id)
-        _, seq, capacity_s, created_s, participants, shop = reply
+        _, seq, capacity_s, created_s, participants, shop, kind_s, audience_s = reply
         snapshot = make_snapshot(
             room_id,
             capacity=int(capacity_s),
@@ -276,6 +306,8 @@ class RedisStore:
             seq=int(seq),
             participants=(Participant.from_json(raw) for raw in participants),
             shopping=self._shop_state(room_id, shop),
+            kind=RoomKind(kind_s),
+            audience_capacity=self._audience_capacity(audience_s),
         )
         return snapshot, RoomEvent(room_id, int(seq), body)
 
@@ -289,7 +321,7 @@ class RedisStore:
         body = events.ParticipantLeft(participant_id=participant_id, reason=reason)
         head, tail = body_template(room_id, body)
         seq = await self._scripts.leave(
-            keys=[keys.participants, keys.seq, keys.carousel, keys.presence],
+            keys=[keys.participants, keys.seq, keys.carousel, keys.presence, keys.audience],
             args=[participant_id, keys.events, head, tail,
                   "" if joined_at is None else repr(joined_at)],
         )
@@ -306,7 +338,7 @@ class RedisStore:
         )
         if reply[0] == scripts.UNKNOWN:
             raise NotInRoom(room_id)
-        _, seq, capacity_s, created_s, closed_s, participants, shop = reply
+        _, seq, capacity_s, created_s, closed_s, participants, shop, kind_s, audience_s = reply
         return make_snapshot(
             room_id,
             capacity=int(capacity_s),
@@ -315,6 +347,8 @@ class RedisStore:
             seq=int(seq),
             participants=(Participant.from_json(raw) for raw in participants),
             shopping=self._shop_state(room_id, shop),
+            kind=RoomKind(kind_s),
+            audience_capacity=self._audience_capacity(audience_s),
         )
 
     @_unavailable_on_outage
@@ -665,6 +699,24 @@ class RedisStore:
             chat_messages=int(stats.get("chat_messages", 0)),
         )
 
+    def _audience_capacity(self, stored: str | None) -> int:
+        """A room's audience capacity as its meta has it (absent: this store's default)."""
+        return int(stored) if stored else self.audience_capacity
+
+    def _info(
+        self, room_id: str, meta: dict[str, str], count: int, audience: int
+    ) -> RoomInfo:
+        return RoomInfo(
+            id=room_id,
+            capacity=int(meta["capacity"]),
+            closed=meta["closed"] == "1",
+            created_at=float(meta["created_at"]),
+            participant_count=int(count),
+            kind=RoomKind(meta.get("kind", RoomKind.GROUP)),
+            audience_capacity=self._audience_capacity(meta.get("audience_capacity")),
+            audience_count=int(audience),
+        )
+
     def _now(self) -> float:
         # Milliseconds: survives the Lua scripts' cjson (14 significant digits) unchanged.
         return round(self._clock(), 3)
@@ -754,7 +806,7 @@ class RedisStore:
             room_id, events.ParticipantLeft, participant_id=HOLE, reason=NODE_LOST
         )
         removed = await self._scripts.reap(
-            keys=[keys.participants, keys.presence, keys.seq, keys.carousel],
+            keys=[keys.participants, keys.presence, keys.seq, keys.carousel, keys.audience],
             args=[owner, keys.events, *left],
         )
         # The seqs are in the published events; callers only need who left.
@@ -779,7 +831,8 @@ class RedisStore:
         for p in participants:
             triples += [p.id, p.to_json(), repr(p.joined_at)]
         reply = await self._scripts.reassert(
-            keys=[keys.meta, keys.participants, keys.presence, keys.seq, keys.carousel],
+            keys=[keys.meta, keys.participants, keys.presence, keys.seq, keys.carousel,
+                  keys.audience, keys.bans],
             args=[
                 self.owner,
                 keys.events,
@@ -862,14 +915,6 @@ class RedisStore:
             await pipe.execute()
 
 
-def _info(room_id: str, meta: dict[str, str], count: int) -> RoomInfo:
-    return RoomInfo(
-        id=room_id,
-        capacity=int(meta["capacity"]),
-        closed=meta["closed"] == "1",
-        created_at=float(meta["created_at"]),
-        participant_count=int(count),
-    )
 
 
 _CATALOG_CACHE_SIZE = 64

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rooms.models import Participant, RoomInfo, RoomSnapshot
+from rooms.live import Seat, seat_of
+from rooms.models import (
+    DEFAULT_AUDIENCE_CAPACITY,
+    Participant,
+    RoomInfo,
+    RoomKind,
+    RoomSnapshot,
+)
 from rooms.shopping_state import ShoppingSnapshot
 
 
@@ -22,8 +29,11 @@ def make_snapshot(
     seq: int,
     participants: Iterable[Participant],
     shopping: ShoppingSnapshot,
+    kind: RoomKind = RoomKind.GROUP,
+    audience_capacity: int = DEFAULT_AUDIENCE_CAPACITY,
 ) -> RoomSnapshot:
-    """A snapshot whose ``participant_count`` always matches its participants."""
+    """A snapshot whose ``participant_count`` (and ``audience_count``) always match its
+    participants."""
     ordered = ordered_participants(participants)
     info = RoomInfo(
         id=room_id,
@@ -31,5 +41,13 @@ def make_snapshot(
         closed=closed,
         created_at=created_at,
         participant_count=len(ordered),
+        kind=kind,
+        audience_capacity=audience_capacity,
+        audience_count=audience_count(kind, ordered),
     )
     return RoomSnapshot(room=info, seq=seq, participants=ordered, shopping=shopping)
+
+
+def audience_count(kind: RoomKind, participants: Iterable[Participant]) -> int:
+    """How many of ``participants`` sit in the audience (viewers of a live room)."""
+    return sum(1 for p in participants if seat_of(kind, p.role) is Seat.AUDIENCE)

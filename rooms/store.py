@@ -8,7 +8,14 @@ from typing import Any, Literal, Protocol
 
 from rooms import events
 from rooms.catalog.models import Catalog
-from rooms.models import Participant, Reassertion, RoomEvent, RoomInfo, RoomSnapshot
+from rooms.models import (
+    Participant,
+    Reassertion,
+    RoomEvent,
+    RoomInfo,
+    RoomKind,
+    RoomSnapshot,
+)
 from rooms.shopping import Move, RemoteMode, Vote
 from rooms.shopping_state import Recap, RoomCatalog
 
@@ -56,10 +63,13 @@ class RoomStore(Protocol):
         catalog: Catalog | None = None,
         image_base: str | None = None,
         remote_mode: RemoteMode = RemoteMode.HOST_LED,
+        kind: RoomKind = RoomKind.GROUP,
+        audience_capacity: int | None = None,
     ) -> RoomInfo:
         """Create the room if absent (idempotent), showing ``catalog`` (revision 0; no event:
         creating a room is not one) with its carousel in ``remote_mode``; return its info.
-        Raises RoomClosed."""
+        A ``live`` room's capacity is its stage; its viewers sit in an audience of
+        ``audience_capacity`` (the store's default when None; rooms.live). Raises RoomClosed."""
         ...
 
     async def get_room(self, room_id: str) -> RoomInfo | None: ...
@@ -76,10 +86,11 @@ class RoomStore(Protocol):
     async def join(
         self, room_id: str, participant: Participant
     ) -> tuple[RoomSnapshot, RoomEvent[events.ParticipantJoined]]:
-        """Admit under capacity atomically; publish ``participant_joined``.
+        """Admit under capacity atomically (a live room's viewers under its audience
+        capacity: rooms.live); publish ``participant_joined``.
 
-        Raises RoomFull, RoomClosed or AlreadyJoined. Returns the snapshot just after the
-        join and the event that announced it.
+        Raises RoomFull (AudienceFull), Banned, RoomClosed or AlreadyJoined. Returns the
+        snapshot just after the join and the event that announced it.
         """
         ...
 

@@ -131,6 +131,9 @@ def room_model(info: RoomInfo) -> Room:
         closed=info.closed,
         created_at=info.created_at,
         participant_count=info.participant_count,
+        kind=info.kind,
+        audience_capacity=info.audience_capacity,
+        audience_count=info.audience_count,
     )
 
 
@@ -152,7 +155,9 @@ async def create_room(request: web.Request) -> web.Response:
     """Create a room (idempotent for an existing id)."""
     body = CreateRoom.model_validate(await _body(request))
     room_id = body.id or secrets.token_urlsafe(8).replace("-", "_")
-    info = await request.app[NODE].create_room(room_id, capacity=body.capacity)
+    info = await request.app[NODE].create_room(
+        room_id, capacity=body.capacity, kind=body.kind, audience_capacity=body.audience_capacity
+    )
     return respond(room_model(info), status=201)
 
 

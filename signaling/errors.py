@@ -9,6 +9,8 @@ from pydantic import ValidationError
 from rooms.catalog import CatalogError
 from rooms.errors import (
     AlreadyJoined,
+    AudienceFull,
+    Banned,
     Forbidden,
     NoNodeAvailable,
     NotInRoom,
@@ -48,11 +50,14 @@ class RateLimited(SignalingError):
         self.retry_after = retry_after
 
 
-# First match wins: InvalidSdp must precede its base class NegotiationError.
+# First match wins: InvalidSdp must precede its base class NegotiationError, AudienceFull
+# its base class RoomFull.
 _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (StoreUnavailable, ErrorCode.UNAVAILABLE),
     (NoNodeAvailable, ErrorCode.UNAVAILABLE),
+    (AudienceFull, ErrorCode.AUDIENCE_FULL),
     (RoomFull, ErrorCode.ROOM_FULL),
+    (Banned, ErrorCode.BANNED),
     (RoomClosed, ErrorCode.ROOM_CLOSED),
     (AlreadyJoined, ErrorCode.ALREADY_JOINED),
     (NotInRoom, ErrorCode.NOT_FOUND),
@@ -77,6 +82,8 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_JOINED: 409,
     ErrorCode.ALREADY_JOINED: 409,
     ErrorCode.ROOM_FULL: 409,
+    ErrorCode.AUDIENCE_FULL: 409,
+    ErrorCode.BANNED: 403,
     ErrorCode.ROOM_CLOSED: 410,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.BAD_SDP: 400,

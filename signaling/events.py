@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from rooms import events as room_events
 from rooms.event_shapes import TallyInfo
 from rooms.events import EventBody
-from rooms.models import Participant, RoomEvent, RoomInfo, RoomSnapshot
+from rooms.models import Participant, RoomEvent, RoomInfo, RoomKind, RoomSnapshot
 from rooms.shopping import Tally, shortlist
 from rooms.shopping_state import shortlist_dicts
 from rooms.store import RoomStore
@@ -67,7 +67,15 @@ def participant_info(participant: Participant) -> wire.ParticipantInfo:
 
 def room_ref(info: RoomInfo) -> wire.RoomRef:
     """The client-facing part of a RoomInfo."""
-    return wire.RoomRef(id=info.id, capacity=info.capacity)
+    if info.kind is RoomKind.GROUP:
+        return wire.RoomRef(id=info.id, capacity=info.capacity)
+    return wire.RoomRef(
+        id=info.id,
+        capacity=info.capacity,
+        kind="live",
+        audience_capacity=info.audience_capacity,
+        audience_count=info.audience_count,
+    )
 
 
 def joined(

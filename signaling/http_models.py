@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rooms.models import Role
+from rooms.models import Role, RoomKind
 from rooms.shopping import Move
 from signaling.protocol import (
     ROOM_ID_PATTERN,
@@ -39,7 +39,18 @@ class CreateRoom(_Body):
 
     id: str | None = Field(None, pattern=ROOM_ID_PATTERN, description="Random when omitted.")
     capacity: int | None = Field(
-        None, ge=1, le=100, description="The node's default (COSHOP_ROOM_CAPACITY) when omitted."
+        None, ge=1, le=100, description="The node's default (COSHOP_ROOM_CAPACITY) when omitted; "
+        "a live room's stage (host and guests)."
+    )
+    kind: RoomKind = Field(
+        RoomKind.GROUP,
+        description="`group`: everyone takes a seat; `live`: a stage of `capacity` publishers "
+        "and a receive-only audience of viewers.",
+    )
+    audience_capacity: int | None = Field(
+        None, ge=1, le=1_000_000,
+        description="Viewers a live room admits, across every node; the node's default "
+        "(COSHOP_AUDIENCE_CAPACITY) when omitted.",
     )
 
 
@@ -107,7 +118,10 @@ class Room(_Body):
     capacity: int
     closed: bool
     created_at: float = Field(description="Unix seconds.")
-    participant_count: int
+    participant_count: int = Field(description="Everyone in the room, a live room's audience too.")
+    kind: RoomKind = RoomKind.GROUP
+    audience_capacity: int = Field(description="Viewers a live room admits (not used by groups).")
+    audience_count: int = Field(description="Viewers in a live room's audience (0 in groups).")
 
 
 class RoomList(_Body):

@@ -13,7 +13,7 @@ from aiohttp import WSCloseCode
 from rooms.catalog import Catalog, sample_catalog
 from rooms.errors import NotInRoom, RoomClosed, StoreUnavailable
 from rooms.factory import open_store
-from rooms.models import RoomInfo
+from rooms.models import RoomInfo, RoomKind
 from rooms.placement import LocalPlacement, NodeEntry, Placement
 from rooms.redis_placement import RedisPlacement
 from rooms.redis_store import RedisStore
@@ -85,6 +85,7 @@ class Node:
             store = open_store(
                 settings.redis_url,
                 default_capacity=settings.room_capacity,
+                audience_capacity=settings.audience_capacity,
                 node_id=settings.node_id,
                 presence_lease=settings.presence_lease,
                 retry_after=settings.presence_heartbeat,
@@ -131,14 +132,22 @@ class Node:
             return sample_catalog(), SAMPLE_IMAGE_BASE
         return None, None
 
-    async def create_room(self, room_id: str, *, capacity: int | None = None) -> RoomInfo:
+    async def create_room(
+        self,
+        room_id: str,
+        *,
+        capacity: int | None = None,
+        kind: RoomKind = RoomKind.GROUP,
+        audience_capacity: int | None = None,
+    ) -> RoomInfo:
         """Create the room if absent, with the default catalog (RoomStore.create_room)."""
         catalog, image_base = self.default_catalog()
         # A demo room is a group of friends passing the remote (nobody is host without a
         # token); a production room is led by its host until they say otherwise.
         mode = RemoteMode.EVERYONE if self.settings.demo_mode else RemoteMode.HOST_LED
         return await self.store.create_room(
-            room_id, capacity=capacity, catalog=catalog, image_base=image_base, remote_mode=mode
+            room_id, capacity=capacity, catalog=catalog, image_base=image_base, remote_mode=mode,
+            kind=kind, audience_capacity=audience_capacity,
         )
 
     async def prepare_room(self, room_id: str) -> None:

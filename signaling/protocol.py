@@ -50,6 +50,8 @@ class ErrorCode(StrEnum):
     NOT_JOINED = "not_joined"
     ALREADY_JOINED = "already_joined"
     ROOM_FULL = "room_full"
+    AUDIENCE_FULL = "audience_full"
+    BANNED = "banned"
     ROOM_CLOSED = "room_closed"
     UNAUTHORIZED = "unauthorized"
     BAD_SDP = "bad_sdp"
@@ -87,6 +89,19 @@ class RoomRef(_Message):
 
     id: str
     capacity: int
+    #: ``group``, or ``live``: ``capacity`` is then the stage; viewers sit in the audience.
+    kind: Literal["group", "live"] = "group"
+    audience_capacity: int | None = None
+    audience_count: int | None = None
+
+    @model_serializer(mode="wrap")
+    def _audience_of_live_rooms(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A group room has no audience: its fields stay as they were before room kinds.
+        data: dict[str, Any] = handler(self)
+        for name in ("audience_capacity", "audience_count"):
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
 
 class Slot(_Message):

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     room_capacity: int = Field(
         10, ge=1, le=100, description="Participants per room unless a room is created with its own."
     )
+    audience_capacity: int = Field(
+        1000,
+        ge=1,
+        le=1_000_000,
+        description="Viewers a live room admits besides its stage (host and guests), counted "
+        "across every node, unless the room was created with its own figure.",
+    )
     secret: str | None = Field(
         None,
         repr=False,

@@ -4,6 +4,7 @@
 -- KEYS[2]  room participants  HASH participant id -> participant JSON
 -- KEYS[3]  room seq           STRING integer
 -- KEYS[4]  room presence      HASH participant id -> presence owner
+-- KEYS[5]  room audience      SET participant ids in a live room's audience
 -- ARGV[1]  events channel
 -- ARGV[2]  event JSON up to the seq value; ARGV[3] event JSON after it
 --
@@ -14,7 +15,7 @@ if refused then
     return refused
 end
 redis.call('HSET', KEYS[1], 'closed', '1')
-redis.call('DEL', KEYS[2], KEYS[4])
+redis.call('DEL', KEYS[2], KEYS[4], KEYS[5])
 local seq = redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[1], ARGV[2] .. seq .. ARGV[3])
 return {'ok', seq}

@@ -1,10 +1,12 @@
 -- join.lua: admit one participant under capacity, creating the room if absent; publish the event.
 --
--- KEYS[1]  room meta          HASH capacity, closed, created_at
+-- KEYS[1]  room meta          HASH capacity, closed, created_at, kind, audience_capacity
 -- KEYS[2]  room participants  HASH participant id -> participant JSON
 -- KEYS[3]  room seq           STRING integer
 -- KEYS[4 .. 11]  the shopping keys _shop_lib.shop_state reads (RoomKeys.shop_state order)
 -- KEYS[12] room presence      HASH participant id -> presence owner
+-- KEYS[13] room audience      SET participant ids in a live room's audience
+-- KEYS[14] room bans          SET banned participant ids
 -- ARGV[1]  participant id
 -- ARGV[2]  participant JSON (joined_at already stamped)
 -- ARGV[3]  capacity to create the room with if absent (int >= 1)
@@ -12,21 +14,36 @@
 -- ARGV[5]  events channel (a channel is not a key, so it is not in KEYS)
 -- ARGV[6]  event JSON up to the seq value; ARGV[7] event JSON after it
 -- ARGV[8]  presence owner (the joining node's incarnation): the participant lives under its lease
+-- ARGV[9]  the participant's role
+-- ARGV[10] audience capacity of a room created here (a group room: unused)
 --
--- Returns {"ok", seq, capacity, created_at, {participant JSON...}, shop_state}: the room
--- just after the join, seq being the participant_joined event's. Returns {"closed"},
--- {"already_joined"} or {"full"} (checked in that order) with nothing written.
+-- rooms.live: in a live room a viewer takes an audience seat (audience capacity), anyone else
+-- a stage seat (capacity = participants - audience); in a group room everyone a stage seat.
+-- Returns {"ok", seq, capacity, created_at, {participant JSON...}, shop_state, kind,
+-- audience_capacity}: the room just after the join, seq being the participant_joined event's.
+-- Returns {"closed"}, {"banned"}, {"already_joined"}, {"audience_full"} or {"full"}
+-- (checked in that order) with nothing written.
 local closed = redis.call('HGET', KEYS[1], 'closed')
 if not closed then
-    redis.call('HSET', KEYS[1], 'capacity', ARGV[3], 'closed', '0', 'created_at', ARGV[4])
+    redis.call('HSET', KEYS[1], 'capacity', ARGV[3], 'closed', '0', 'created_at', ARGV[4],
+               'kind', 'group', 'audience_capacity', ARGV[10])
 elseif closed == '1' then
     return {'closed'}
+end
+if redis.call('SISMEMBER', KEYS[14], ARGV[1]) == 1 then
+    return {'banned'}
 end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
     return {'already_joined'}
 end
-local meta = redis.call('HMGET', KEYS[1], 'capacity', 'created_at')
-if redis.call('HLEN', KEYS[2]) >= tonumber(meta[1]) then
+local meta = redis.call('HMGET', KEYS[1], 'capacity', 'created_at', 'kind', 'audience_capacity')
+local audience = redis.call('SCARD', KEYS[13])
+if meta[3] == 'live' and ARGV[9] == 'viewer' then
+    if audience >= tonumber(meta[4]) then
+        return {'audience_full'}
+    end
+    redis.call('SADD', KEYS[13], ARGV[1])
+elseif redis.call('HLEN', KEYS[2]) - audience >= tonumber(meta[1]) then
     return {'full'}
 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
@@ -34,4 +51,5 @@ redis.call('HSET', KEYS[12], ARGV[1], ARGV[8])
 local seq = redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[5], ARGV[6] .. seq .. ARGV[7])
 return {'ok', seq, meta[1], meta[2], redis.call('HVALS', KEYS[2]),
-        shop_state({KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]})}
+        shop_state({KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]}),
+        meta[3] or 'group', meta[4] or ''}

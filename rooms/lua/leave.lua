@@ -4,6 +4,7 @@
 -- KEYS[2]  room seq           STRING integer
 -- KEYS[3]  room carousel      HASH index, version, mode, holder
 -- KEYS[4]  room presence      HASH participant id -> presence owner
+-- KEYS[5]  room audience      SET participant ids in a live room's audience
 -- ARGV[1]  participant id
 -- ARGV[2]  events channel
 -- ARGV[3]  event JSON up to the seq value; ARGV[4] event JSON after it
@@ -23,6 +24,7 @@ if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
     return false
 end
 redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('SREM', KEYS[5], ARGV[1])
 if redis.call('HGET', KEYS[3], 'holder') == ARGV[1] then
     redis.call('HDEL', KEYS[3], 'holder')
 end

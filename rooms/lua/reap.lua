@@ -5,6 +5,7 @@
 -- KEYS[2]  room presence      HASH participant id -> presence owner
 -- KEYS[3]  room seq           STRING integer
 -- KEYS[4]  room carousel      HASH index, version, mode, holder
+-- KEYS[5]  room audience      SET participant ids in a live room's audience
 -- ARGV[1]  the presence owner whose lease lapsed
 -- ARGV[2]  events channel
 -- ARGV[3 ..] participant_left event template (holes: seq, participant id as JSON text)
@@ -18,6 +19,7 @@ for i = 1, #presence, 2 do
     local id, owner = presence[i], presence[i + 1]
     if owner == ARGV[1] then
         redis.call('HDEL', KEYS[2], id)
+        redis.call('SREM', KEYS[5], id)
         if redis.call('HDEL', KEYS[1], id) == 1 then
             if redis.call('HGET', KEYS[4], 'holder') == id then
                 redis.call('HDEL', KEYS[4], 'holder')

@@ -6,6 +6,8 @@
 -- KEYS[3]  room presence      HASH participant id -> presence owner
 -- KEYS[4]  room seq           STRING integer
 -- KEYS[5]  room carousel      HASH index, version, mode, holder
+-- KEYS[6]  room audience      SET participant ids in a live room's audience
+-- KEYS[7]  room bans          SET banned participant ids
 -- ARGV[1]  presence owner (this node's incarnation)
 -- ARGV[2]  events channel
 -- ARGV[3]  lowest seq the room may have: the highest the node's sockets saw, so a room rebuilt
@@ -20,7 +22,8 @@
 --
 -- For each live participant: in the room with the same joined_at -> its lease is (re)claimed;
 -- in with another joined_at -> "superseded" (a newer session of the same person, elsewhere);
--- absent -> re-joined (participant_joined) under capacity, else "refused". Entries leased to
+-- absent -> re-joined (participant_joined) under capacity (a live room's viewers under its
+-- audience capacity, rooms.live), else "refused" (a banned one too). Entries leased to
 -- this owner without a live session (a leave that failed during the outage) are removed
 -- (participant_left, "disconnected").
 --
@@ -41,6 +44,8 @@ local n, j, l = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local joined_template = argv_from(9 + 3 * n, 8 + 3 * n + j)
 local left_template = argv_from(9 + 3 * n + j, 8 + 3 * n + j + l)
 local capacity = tonumber(redis.call('HGET', KEYS[1], 'capacity'))
+local live_room = redis.call('HGET', KEYS[1], 'kind') == 'live'
+local audience_capacity = tonumber(redis.call('HGET', KEYS[1], 'audience_capacity') or 0)
 local live, rejoined, superseded, refused, removed = {}, {}, {}, {}, {}
 for i = 9, 8 + 3 * n, 3 do
     local id, json, joined_at = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
@@ -52,13 +57,22 @@ for i = 9, 8 + 3 * n, 3 do
         else
             superseded[#superseded + 1] = id
         end
-    elseif redis.call('HLEN', KEYS[2]) >= capacity then
-        refused[#refused + 1] = id
     else
-        redis.call('HSET', KEYS[2], id, json)
-        redis.call('HSET', KEYS[3], id, ARGV[1])
-        emit(KEYS[4], ARGV[2], joined_template, {json})
-        rejoined[#rejoined + 1] = id
+        local viewer = live_room and cjson.decode(json)['role'] == 'viewer'
+        local audience = redis.call('SCARD', KEYS[6])
+        if redis.call('SISMEMBER', KEYS[7], id) == 1
+            or (viewer and audience >= audience_capacity)
+            or (not viewer and redis.call('HLEN', KEYS[2]) - audience >= capacity) then
+            refused[#refused + 1] = id
+        else
+            if viewer then
+                redis.call('SADD', KEYS[6], id)
+            end
+            redis.call('HSET', KEYS[2], id, json)
+            redis.call('HSET', KEYS[3], id, ARGV[1])
+            emit(KEYS[4], ARGV[2], joined_template, {json})
+            rejoined[#rejoined + 1] = id
+        end
     end
 end
 local presence = redis.call('HGETALL', KEYS[3])
@@ -66,6 +80,7 @@ for i = 1, #presence, 2 do
     local id, owner = presence[i], presence[i + 1]
     if owner == ARGV[1] and not live[id] then
         redis.call('HDEL', KEYS[3], id)
+        redis.call('SREM', KEYS[6], id)
         if redis.call('HDEL', KEYS[2], id) == 1 then
             if redis.call('HGET', KEYS[5], 'holder') == id then
                 redis.call('HDEL', KEYS[5], 'holder')

@@ -44,7 +44,13 @@ async def test_key_layout_is_the_documented_one(
 
     assert await raw.smembers(f"{ns}:rooms") == {"r1"} == await raw.smembers(rooms_index_key(ns))
     meta = await raw.hgetall(f"{ns}:{{room:r1}}:meta")
-    assert meta == {"capacity": "3", "closed": "0", "created_at": meta["created_at"]}
+    assert meta == {
+        "capacity": "3",
+        "closed": "0",
+        "created_at": meta["created_at"],
+        "kind": "group",
+        "audience_capacity": "1000",
+    }
     assert float(meta["created_at"]) == snapshot.room.created_at
     participants = await raw.hgetall(f"{ns}:{{room:r1}}:participants")
     assert participants == {"p1": snapshot.participants[0].to_json()}
