@@ -17,6 +17,15 @@ class Banned(RoomsError):
     """The participant was banned from the room by a host: barred for the room's life."""
 
 
+class SlowMode(RoomsError):
+    """The room's slow mode does not allow this participant another chat message yet; try
+    again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class RoomClosed(RoomsError):
     """The room was closed; nobody may join it again."""
 

@@ -233,6 +233,54 @@ class CartItemRemoved(ShoppingEvent):
     by: str | None
 
 
+class ModerationEvent(StoreEvent):
+    """A host control (``by``: the host's participant id, None for the HTTP API). Removing and
+    banning also take the participant out (``participant_left``, reason ``removed`` or
+    ``banned``, just before)."""
+
+
+class ParticipantMuted(ModerationEvent):
+    """A host muted the participant's microphone (``audio``) or camera (``video``)."""
+
+    type: Literal["participant_muted"] = "participant_muted"
+    participant_id: str
+    kind: Literal["audio", "video"]
+    by: str | None
+
+
+class ParticipantBanned(ModerationEvent):
+    """The participant id may not join the room again while it lives."""
+
+    type: Literal["participant_banned"] = "participant_banned"
+    participant_id: str
+    by: str | None
+
+
+class RoleChanged(ModerationEvent):
+    """A live room's viewer came up to the stage (``guest``) or went back to the audience."""
+
+    type: Literal["role_changed"] = "role_changed"
+    participant_id: str
+    role: Literal["viewer", "guest"]
+    by: str | None
+
+
+class SlowModeChanged(ModerationEvent):
+    """Chat allows one message per ``seconds`` per participant (0: off; hosts never wait)."""
+
+    type: Literal["slow_mode_changed"] = "slow_mode_changed"
+    seconds: float
+    by: str | None
+
+
+class ChatHidden(ModerationEvent):
+    """The chat message of seq ``message_seq`` was taken out of the history: stop showing it."""
+
+    type: Literal["chat_hidden"] = "chat_hidden"
+    message_seq: int
+    by: str | None
+
+
 RESERVED_TYPES = frozenset(k.KIND for k in declared_kinds() if issubclass(k, StoreEvent))
 """Types only the store emits."""
 

@@ -9,7 +9,7 @@ from typing import Any, Literal, TypeVar
 
 from rooms import events
 from rooms.catalog.models import Catalog
-from rooms.errors import AlreadyJoined, Banned, NotInRoom, RoomClosed
+from rooms.errors import AlreadyJoined, Banned, NotInRoom, RoomClosed, SlowMode
 from rooms.event_shapes import ParticipantInfo
 from rooms.events import EventBody
 from rooms.live import check_seat, seat_of
@@ -19,10 +19,18 @@ from rooms.models import (
     DEFAULT_CAPACITY,
     Participant,
     Reassertion,
+    Role,
     RoomEvent,
     RoomInfo,
     RoomKind,
     RoomSnapshot,
+)
+from rooms.moderation import (
+    check_moderator,
+    check_slow_mode,
+    check_stage_move,
+    check_target,
+    slow_mode_wait,
 )
 from rooms.shopping import Move, RemoteMode, Vote, clean_chat_message, clean_emoji
 from rooms.shopping_state import (
@@ -49,6 +57,8 @@ class _Room:
     seq: int = 0
     participants: dict[str, Participant] = dataclasses.field(default_factory=dict)
     banned: set[str] = dataclasses.field(default_factory=set)
+    slow_mode: float = 0.0
+    last_chat: dict[str, float] = dataclasses.field(default_factory=dict)
     shop: RoomShop = dataclasses.field(default_factory=RoomShop)
 
 
@@ -268,7 +278,12 @@ class MemoryStore:
         text = clean_chat_message(text)
         room = self._existing_open(room_id)
         actor = self._participant(room, participant_id)
-        body = room.shop.post_chat(actor, text, self._now(), room.seq + 1)
+        now = self._now()
+        wait = slow_mode_wait(room.slow_mode, actor.role, room.last_chat.get(actor.id), now)
+        if wait is not None:
+            raise SlowMode(f"slow mode: one message per {room.slow_mode:g}s", retry_after=wait)
+        body = room.shop.post_chat(actor, text, now, room.seq + 1)
+        room.last_chat[actor.id] = now
         return self._emit(room_id, room, body)
 
     async def react(
@@ -303,6 +318,89 @@ class MemoryStore:
 
     async def recap(self, room_id: str) -> Recap:
         return self._existing(room_id).shop.recap(room_id)
+
+    # --- host controls (see RoomStore; rules in rooms.moderation) ---------------------------------
+
+    async def mute(
+        self, room_id: str, participant_id: str, kind: Literal["audio", "video"], *, by: str | None
+    ) -> RoomEvent[events.ParticipantMuted]:
+        body = events.ParticipantMuted(participant_id=participant_id, kind=kind, by=by)
+        room = self._existing_open(room_id)
+        actor = self._actor(room, by)
+        check_moderator(actor, "mute")
+        self._participant(room, participant_id)
+        return self._emit(room_id, room, body)
+
+    async def remove_participant(
+        self, room_id: str, participant_id: str, *, by: str | None
+    ) -> RoomEvent[events.ParticipantLeft]:
+        room = self._existing_open(room_id)
+        actor = self._actor(room, by)
+        check_moderator(actor, "remove people")
+        check_target(actor, self._participant(room, participant_id), "remove")
+        return self._take_out(room_id, room, participant_id, "removed")
+
+    async def ban(
+        self, room_id: str, participant_id: str, *, by: str | None
+    ) -> RoomEvent[events.ParticipantBanned]:
+        room = self._existing_open(room_id)
+        actor = self._actor(room, by)
+        check_moderator(actor, "ban people")
+        target = room.participants.get(participant_id)
+        if target is not None:
+            check_target(actor, target, "ban")
+            self._take_out(room_id, room, participant_id, "banned")
+        room.banned.add(participant_id)
+        return self._emit(room_id, room, events.ParticipantBanned(participant_id=participant_id,
+                                                                  by=by))
+
+    async def set_role(
+        self, room_id: str, participant_id: str, role: Role, *, by: str | None
+    ) -> RoomEvent[events.RoleChanged]:
+        role = Role(role)
+        room = self._existing_open(room_id)
+        actor = self._actor(room, by)
+        target = self._participant(room, participant_id)
+        audience = audience_count(room.kind, room.participants.values())
+        check_stage_move(
+            room_id, room.kind, actor, target, role,
+            stage_count=len(room.participants) - audience, capacity=room.capacity,
+        )
+        room.participants[participant_id] = dataclasses.replace(target, role=role)
+        if role is Role.VIEWER:
+            room.shop.release_remote(participant_id)
+        new_role: Literal["viewer", "guest"] = "viewer" if role is Role.VIEWER else "guest"
+        body = events.RoleChanged(participant_id=participant_id, role=new_role, by=by)
+        return self._emit(room_id, room, body)
+
+    async def set_slow_mode(
+        self, room_id: str, seconds: float, *, by: str | None
+    ) -> RoomEvent[events.SlowModeChanged]:
+        seconds = check_slow_mode(seconds)
+        room = self._existing_open(room_id)
+        check_moderator(self._actor(room, by), "set slow mode")
+        room.slow_mode = seconds
+        return self._emit(room_id, room, events.SlowModeChanged(seconds=seconds, by=by))
+
+    async def hide_chat(
+        self, room_id: str, message_seq: int, *, by: str | None
+    ) -> RoomEvent[events.ChatHidden] | None:
+        room = self._existing_open(room_id)
+        check_moderator(self._actor(room, by), "hide chat messages")
+        kept = [m for m in room.shop.chat if m.seq != message_seq]
+        if len(kept) == len(room.shop.chat):
+            return None
+        room.shop.chat.clear()
+        room.shop.chat.extend(kept)
+        return self._emit(room_id, room, events.ChatHidden(message_seq=message_seq, by=by))
+
+    def _take_out(
+        self, room_id: str, room: _Room, participant_id: str, reason: str
+    ) -> RoomEvent[events.ParticipantLeft]:
+        del room.participants[participant_id]
+        room.shop.release_remote(participant_id)
+        body = events.ParticipantLeft(participant_id=participant_id, reason=reason)
+        return self._emit(room_id, room, body)
 
     # --- presence: one process holds every participant, so nothing is ever lost or leased --
 
@@ -428,6 +526,7 @@ class MemoryStore:
             kind=room.kind,
             audience_capacity=room.audience_capacity,
             audience_count=audience_count(room.kind, room.participants.values()),
+            slow_mode=room.slow_mode,
         )
 
     @staticmethod
@@ -442,4 +541,5 @@ class MemoryStore:
             shopping=room.shop.snapshot(),
             kind=room.kind,
             audience_capacity=room.audience_capacity,
+            slow_mode=room.slow_mode,
         )

@@ -167,6 +167,8 @@ class RoomInfo:
     """Viewers a live room admits besides its stage (unused in a group room)."""
     audience_count: int = 0
     """Viewers in the audience of a live room (always 0 in a group room)."""
+    slow_mode: float = 0.0
+    """Seconds between two chat messages of one participant (0: off; rooms.moderation)."""
 
 
 @dataclass(frozen=True, slots=True)

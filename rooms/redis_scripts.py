@@ -27,6 +27,7 @@ CLOSED = "closed"
 FULL = "full"
 AUDIENCE_FULL = "audience_full"
 BANNED = "banned"
+SLOW = "slow"
 ALREADY_JOINED = "already_joined"
 UNKNOWN = "unknown"
 NOT_IN_ROOM = "not_in_room"
@@ -136,6 +137,11 @@ class RoomScripts:
     shop_react: AsyncScript
     shop_cart_add: AsyncScript
     shop_cart_remove: AsyncScript
+    mod_mute: AsyncScript
+    mod_remove: AsyncScript
+    mod_set_role: AsyncScript
+    mod_slow_mode: AsyncScript
+    mod_hide_chat: AsyncScript
     reassert: AsyncScript
     reap: AsyncScript
     renew_lease: AsyncScript

@@ -32,6 +32,7 @@ from rooms.errors import (
     NotInRoom,
     RoomClosed,
     RoomFull,
+    SlowMode,
     StoreUnavailable,
 )
 from rooms.event_shapes import ParticipantInfo, VoteInfo
@@ -41,11 +42,13 @@ from rooms.models import (
     DEFAULT_CAPACITY,
     Participant,
     Reassertion,
+    Role,
     RoomEvent,
     RoomInfo,
     RoomKind,
     RoomSnapshot,
 )
+from rooms.moderation import check_slow_mode
 from rooms.redis_events import RedisEventHub
 from rooms.redis_keys import (
     DEFAULT_NAMESPACE,
@@ -297,7 +300,7 @@ class RedisStore:
             raise AudienceFull(room_id)
         if status == scripts.FULL:
             raise RoomFull(room_id)
-        _, seq, capacity_s, created_s, participants, shop, kind_s, audience_s = reply
+        _, seq, capacity_s, created_s, participants, shop, kind_s, audience_s, slow_s = reply
         snapshot = make_snapshot(
             room_id,
             capacity=int(capacity_s),
@@ -308,6 +311,7 @@ class RedisStore:
             shopping=self._shop_state(room_id, shop),
             kind=RoomKind(kind_s),
             audience_capacity=self._audience_capacity(audience_s),
+            slow_mode=float(slow_s),
         )
         return snapshot, RoomEvent(room_id, int(seq), body)
 
@@ -338,7 +342,8 @@ class RedisStore:
         )
         if reply[0] == scripts.UNKNOWN:
             raise NotInRoom(room_id)
-        _, seq, capacity_s, created_s, closed_s, participants, shop, kind_s, audience_s = reply
+        (_, seq, capacity_s, created_s, closed_s, participants, shop, kind_s, audience_s,
+         slow_s) = reply
         return make_snapshot(
             room_id,
             capacity=int(capacity_s),
@@ -349,6 +354,7 @@ class RedisStore:
             shopping=self._shop_state(room_id, shop),
             kind=RoomKind(kind_s),
             audience_capacity=self._audience_capacity(audience_s),
+            slow_mode=float(slow_s),
         )
 
     @_unavailable_on_outage
@@ -565,26 +571,31 @@ class RedisStore:
     ) -> RoomEvent[events.ChatMessage]:
         text = clean_chat_message(text)
         keys = self._keys(room_id)
+        now = self._now()
         message = json_template(
             {
                 "seq": HOLE,
                 "participant_id": participant_id,
                 "name": HOLE,
                 "text": text,
-                "at": self._now(),
+                "at": now,
             }
         )
         reply = await self._scripts.shop_chat(
-            keys=[keys.meta, keys.participants, keys.seq, keys.chat, keys.stats],
+            keys=[keys.meta, keys.participants, keys.seq, keys.chat, keys.stats, keys.last_chat],
             args=[
                 keys.events,
                 participant_id,
                 CHAT_HISTORY_SIZE,
+                repr(now),
                 len(message),
                 *message,
                 *event_template(room_id, events.ChatMessage, message=HOLE),
             ],
         )
+        if reply[0] == scripts.SLOW:
+            raise SlowMode("slow mode: wait before your next message",
+                           retry_after=round(float(reply[1]), 3))
         return _event(room_id, reply, events.ChatMessage)
 
     @_unavailable_on_outage
@@ -715,7 +726,99 @@ class RedisStore:
             kind=RoomKind(meta.get("kind", RoomKind.GROUP)),
             audience_capacity=self._audience_capacity(meta.get("audience_capacity")),
             audience_count=int(audience),
+            slow_mode=float(meta.get("slow_mode", 0)),
         )
+
+    # --- host controls (see RoomStore; rules in rooms.moderation, scripts rooms/lua/mod_*.lua) --
+
+    @_unavailable_on_outage
+    async def mute(
+        self, room_id: str, participant_id: str, kind: Literal["audio", "video"], *, by: str | None
+    ) -> RoomEvent[events.ParticipantMuted]:
+        keys = self._keys(room_id)
+        body = events.ParticipantMuted(participant_id=participant_id, kind=kind, by=by)
+        reply = await self._scripts.mod_mute(
+            keys=[keys.meta, keys.participants, keys.seq],
+            args=[keys.events, by or "", participant_id, *body_template(room_id, body)],
+        )
+        return _event(room_id, reply, events.ParticipantMuted, what="mute (hosts only)")
+
+    @_unavailable_on_outage
+    async def remove_participant(
+        self, room_id: str, participant_id: str, *, by: str | None
+    ) -> RoomEvent[events.ParticipantLeft]:
+        reply = await self._remove(room_id, participant_id, by, ban=False)
+        return _event(room_id, reply, events.ParticipantLeft, what="remove them")
+
+    @_unavailable_on_outage
+    async def ban(
+        self, room_id: str, participant_id: str, *, by: str | None
+    ) -> RoomEvent[events.ParticipantBanned]:
+        reply = await self._remove(room_id, participant_id, by, ban=True)
+        return _event(room_id, reply, events.ParticipantBanned, what="ban them")
+
+    async def _remove(
+        self, room_id: str, participant_id: str, by: str | None, *, ban: bool
+    ) -> list[Any]:
+        keys = self._keys(room_id)
+        reason = "banned" if ban else "removed"
+        left = body_template(
+            room_id, events.ParticipantLeft(participant_id=participant_id, reason=reason)
+        )
+        banned = body_template(
+            room_id, events.ParticipantBanned(participant_id=participant_id, by=by)
+        )
+        reply: list[Any] = await self._scripts.mod_remove(
+            keys=[keys.meta, keys.participants, keys.seq, keys.presence, keys.audience,
+                  keys.carousel, keys.bans],
+            args=[keys.events, by or "", participant_id, "1" if ban else "0", len(left),
+                  *left, *(banned if ban else [])],
+        )
+        return reply
+
+    @_unavailable_on_outage
+    async def set_role(
+        self, room_id: str, participant_id: str, role: Role, *, by: str | None
+    ) -> RoomEvent[events.RoleChanged]:
+        role = Role(role)
+        keys = self._keys(room_id)
+        # Any other role is the script's to refuse (after its other checks, as in memory);
+        # the template then is never used.
+        new_role: Literal["viewer", "guest"] = "viewer" if role is Role.VIEWER else "guest"
+        body = events.RoleChanged(participant_id=participant_id, role=new_role, by=by)
+        reply = await self._scripts.mod_set_role(
+            keys=[keys.meta, keys.participants, keys.seq, keys.audience, keys.carousel],
+            args=[keys.events, by or "", participant_id, role.value,
+                  *body_template(room_id, body)],
+        )
+        if reply[0] == scripts.FULL:
+            raise RoomFull(room_id)
+        return _event(room_id, reply, events.RoleChanged, what="move them (hosts only)")
+
+    @_unavailable_on_outage
+    async def set_slow_mode(
+        self, room_id: str, seconds: float, *, by: str | None
+    ) -> RoomEvent[events.SlowModeChanged]:
+        seconds = check_slow_mode(seconds)
+        keys = self._keys(room_id)
+        body = events.SlowModeChanged(seconds=seconds, by=by)
+        reply = await self._scripts.mod_slow_mode(
+            keys=[keys.meta, keys.participants, keys.seq],
+            args=[keys.events, by or "", repr(seconds), *body_template(room_id, body)],
+        )
+        return _event(room_id, reply, events.SlowModeChanged, what="set slow mode (hosts only)")
+
+    @_unavailable_on_outage
+    async def hide_chat(
+        self, room_id: str, message_seq: int, *, by: str | None
+    ) -> RoomEvent[events.ChatHidden] | None:
+        keys = self._keys(room_id)
+        body = events.ChatHidden(message_seq=message_seq, by=by)
+        reply = await self._scripts.mod_hide_chat(
+            keys=[keys.meta, keys.participants, keys.seq, keys.chat],
+            args=[keys.events, by or "", int(message_seq), *body_template(room_id, body)],
+        )
+        return _event_or_none(room_id, reply, events.ChatHidden, what="hide chat (hosts only)")
 
     def _now(self) -> float:
         # Milliseconds: survives the Lua scripts' cjson (14 significant digits) unchanged.

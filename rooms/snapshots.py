@@ -31,6 +31,7 @@ def make_snapshot(
     shopping: ShoppingSnapshot,
     kind: RoomKind = RoomKind.GROUP,
     audience_capacity: int = DEFAULT_AUDIENCE_CAPACITY,
+    slow_mode: float = 0.0,
 ) -> RoomSnapshot:
     """A snapshot whose ``participant_count`` (and ``audience_count``) always match its
     participants."""
@@ -44,6 +45,7 @@ def make_snapshot(
         kind=kind,
         audience_capacity=audience_capacity,
         audience_count=audience_count(kind, ordered),
+        slow_mode=slow_mode,
     )
     return RoomSnapshot(room=info, seq=seq, participants=ordered, shopping=shopping)
 

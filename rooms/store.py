@@ -11,6 +11,7 @@ from rooms.catalog.models import Catalog
 from rooms.models import (
     Participant,
     Reassertion,
+    Role,
     RoomEvent,
     RoomInfo,
     RoomKind,
@@ -207,7 +208,8 @@ class RoomStore(Protocol):
         self, room_id: str, participant_id: str, text: str
     ) -> RoomEvent[events.ChatMessage]:
         """Append a chat message (cleaned: InvalidChatMessage) to the bounded history;
-        ``chat_message``."""
+        ``chat_message``. Raises SlowMode when the room's slow mode wants the participant
+        to wait (rooms.moderation.slow_mode_wait)."""
         ...
 
     async def react(
@@ -238,6 +240,51 @@ class RoomStore(Protocol):
 
     async def recap(self, room_id: str) -> Recap:
         """The room's session recap (closed rooms too). Raises NotInRoom."""
+        ...
+
+    # --- host controls (rooms.moderation: hosts, admins and the HTTP API; Forbidden else) -------
+
+    async def mute(
+        self, room_id: str, participant_id: str, kind: Literal["audio", "video"], *, by: str | None
+    ) -> RoomEvent[events.ParticipantMuted]:
+        """Tell the room (and the participant) that a host muted its microphone or camera;
+        ``participant_muted``. NotInRoom if the participant is not in the room."""
+        ...
+
+    async def remove_participant(
+        self, room_id: str, participant_id: str, *, by: str | None
+    ) -> RoomEvent[events.ParticipantLeft]:
+        """Take the participant out; ``participant_left`` with reason ``removed``. NotInRoom
+        if it is not in the room; hosts are not removed (Forbidden)."""
+        ...
+
+    async def ban(
+        self, room_id: str, participant_id: str, *, by: str | None
+    ) -> RoomEvent[events.ParticipantBanned]:
+        """Bar the participant id from the room for its life (join raises Banned), taking it
+        out if in (``participant_left``, reason ``banned``); ``participant_banned``."""
+        ...
+
+    async def set_role(
+        self, room_id: str, participant_id: str, role: Role, *, by: str | None
+    ) -> RoomEvent[events.RoleChanged]:
+        """Bring a live room's viewer up to the stage (``guest``, RoomFull past its capacity)
+        or a guest back to the audience (``viewer``; a guest may step down by itself);
+        ``role_changed``. Forbidden in a group room or for any other change."""
+        ...
+
+    async def set_slow_mode(
+        self, room_id: str, seconds: float, *, by: str | None
+    ) -> RoomEvent[events.SlowModeChanged]:
+        """One chat message per ``seconds`` per participant (0: off); ``slow_mode_changed``.
+        post_chat then raises SlowMode for a participant (not a host) too early."""
+        ...
+
+    async def hide_chat(
+        self, room_id: str, message_seq: int, *, by: str | None
+    ) -> RoomEvent[events.ChatHidden] | None:
+        """Take the chat message of seq ``message_seq`` out of the history; ``chat_hidden``,
+        or None (no event) if the history does not hold it."""
         ...
 
     # --- presence (shared stores: participants live under their node's lease) ------------------

@@ -20,7 +20,7 @@
 -- rooms.live: in a live room a viewer takes an audience seat (audience capacity), anyone else
 -- a stage seat (capacity = participants - audience); in a group room everyone a stage seat.
 -- Returns {"ok", seq, capacity, created_at, {participant JSON...}, shop_state, kind,
--- audience_capacity}: the room just after the join, seq being the participant_joined event's.
+-- audience_capacity, slow_mode}: the room just after the join, seq being the participant_joined event's.
 -- Returns {"closed"}, {"banned"}, {"already_joined"}, {"audience_full"} or {"full"}
 -- (checked in that order) with nothing written.
 local closed = redis.call('HGET', KEYS[1], 'closed')
@@ -36,7 +36,8 @@ end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
     return {'already_joined'}
 end
-local meta = redis.call('HMGET', KEYS[1], 'capacity', 'created_at', 'kind', 'audience_capacity')
+local meta = redis.call('HMGET', KEYS[1], 'capacity', 'created_at', 'kind', 'audience_capacity',
+                        'slow_mode')
 local audience = redis.call('SCARD', KEYS[13])
 if meta[3] == 'live' and ARGV[9] == 'viewer' then
     if audience >= tonumber(meta[4]) then
@@ -52,4 +53,4 @@ local seq = redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[5], ARGV[6] .. seq .. ARGV[7])
 return {'ok', seq, meta[1], meta[2], redis.call('HVALS', KEYS[2]),
         shop_state({KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]}),
-        meta[3] or 'group', meta[4] or ''}
+        meta[3] or 'group', meta[4] or '', meta[5] or '0'}

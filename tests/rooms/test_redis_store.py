@@ -265,7 +265,9 @@ async def test_shopping_keys_are_the_documented_ones(
     assert json.loads(await raw.get(key("round")))["state"] == "open"
     # Every key of the room shares its hash tag, so its scripts touch one cluster slot.
     room_keys = [k async for k in raw.scan_iter(match=f"{ns}:*") if "{nodes}" not in k]
-    assert len(room_keys) == 18  # the index, then the room's 17 keys (presence included)
+    assert await raw.hkeys(key("last_chat")) == ["h"]  # slow mode's clock, written by chat
+    # the index, then the room's 18 keys (presence and last_chat included)
+    assert len(room_keys) == 19
     assert all("{room:s}" in k for k in room_keys if k != f"{ns}:rooms")
     # The joining node's bookkeeping lives apart, under one hash tag of its own.
     node_keys = [k async for k in raw.scan_iter(match=f"{ns}:{{nodes}}:*")]
