@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from rooms.catalog import import_coshop_json, sample_catalog
 from rooms.catalog.report import problem_lines
 from rooms.errors import NotInRoom, RoomClosed
-from rooms.models import RoomInfo
+from rooms.models import Role, RoomInfo
 from rooms.shopping import Move, VoteClosed
 from signaling import untrusted_json
 from signaling.auth import Grant, Permissions
@@ -30,19 +30,24 @@ from signaling.errors import (
 )
 from signaling.http_models import (
     ApiError,
+    BanRequest,
     CarouselMoved,
     CatalogLoaded,
     CatalogSummary,
     ClosedRoom,
     CreateRoom,
     Drain,
+    Moderated,
     MoveCarousel,
+    MuteRequest,
     OpenRound,
     Recap,
+    RoleRequest,
     Room,
     RoomDetail,
     RoomList,
     RoundChange,
+    SlowModeRequest,
     Tallies,
     Token,
     TokenRequest,
@@ -317,6 +322,74 @@ async def recap(request: web.Request) -> web.Response:
     """The session recap: products shown, votes, shortlist, cart, reactions."""
     result = await request.app[NODE].store.recap(_room_id(request))
     return respond(Recap.model_validate(result.to_dict()))
+
+
+# --- host controls (the HTTP API acts as an admin; rooms.moderation) -----------------------------
+
+
+def _participant_id(request: web.Request) -> str:
+    participant_id = request.match_info["participant_id"]
+    if not is_room_id(participant_id):  # the same pattern as room ids
+        raise NotInRoom(f"no participant {participant_id!r}")
+    return participant_id
+
+
+@routes.post("/api/rooms/{room_id}/participants/{participant_id}/mute")
+async def mute(request: web.Request) -> web.Response:
+    """Mute a participant's microphone or camera."""
+    room_id, participant_id = _room_id(request), _participant_id(request)
+    body = MuteRequest.model_validate(await _body(request))
+    event = await request.app[NODE].store.mute(room_id, participant_id, body.kind, by=None)
+    return respond(Moderated(seq=event.seq))
+
+
+@routes.delete("/api/rooms/{room_id}/participants/{participant_id}")
+async def remove_participant(request: web.Request) -> web.Response:
+    """Take a participant out of the room (they may come back)."""
+    room_id, participant_id = _room_id(request), _participant_id(request)
+    event = await request.app[NODE].store.remove_participant(room_id, participant_id, by=None)
+    return respond(Moderated(seq=event.seq))
+
+
+@routes.put("/api/rooms/{room_id}/participants/{participant_id}/role")
+async def set_role(request: web.Request) -> web.Response:
+    """Bring a live room's viewer up to the stage, or a guest back to the audience."""
+    room_id, participant_id = _room_id(request), _participant_id(request)
+    body = RoleRequest.model_validate(await _body(request))
+    store = request.app[NODE].store
+    event = await store.set_role(room_id, participant_id, Role(body.role), by=None)
+    return respond(Moderated(seq=event.seq))
+
+
+@routes.post("/api/rooms/{room_id}/bans")
+async def ban(request: web.Request) -> web.Response:
+    """Bar an identity from the room for its life (taking it out if it is in)."""
+    room_id = _room_id(request)
+    body = BanRequest.model_validate(await _body(request))
+    event = await request.app[NODE].store.ban(room_id, body.participant_id, by=None)
+    return respond(Moderated(seq=event.seq), status=201)
+
+
+@routes.put("/api/rooms/{room_id}/slow-mode")
+async def slow_mode(request: web.Request) -> web.Response:
+    """Set the chat's slow mode (0: off)."""
+    room_id = _room_id(request)
+    body = SlowModeRequest.model_validate(await _body(request))
+    event = await request.app[NODE].store.set_slow_mode(room_id, body.seconds, by=None)
+    return respond(Moderated(seq=event.seq))
+
+
+@routes.delete("/api/rooms/{room_id}/chat/{seq}")
+async def hide_chat(request: web.Request) -> web.Response:
+    """Hide one chat message (by its seq) from everyone."""
+    room_id = _room_id(request)
+    raw = request.match_info["seq"]
+    if not raw.isdecimal() or len(raw) > 18:
+        raise NotInRoom(f"no chat message {raw!r}")
+    event = await request.app[NODE].store.hide_chat(room_id, int(raw), by=None)
+    if event is None:
+        raise NotInRoom(f"the chat history of room {room_id} holds no message {raw}")
+    return respond(Moderated(seq=event.seq))
 
 
 @routes.post("/api/node/drain")

@@ -16,6 +16,7 @@ from rooms.errors import (
     NotInRoom,
     RoomClosed,
     RoomFull,
+    SlowMode,
     StoreUnavailable,
 )
 from rooms.shopping import (
@@ -58,6 +59,7 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (AudienceFull, ErrorCode.AUDIENCE_FULL),
     (RoomFull, ErrorCode.ROOM_FULL),
     (Banned, ErrorCode.BANNED),
+    (SlowMode, ErrorCode.SLOW_MODE),
     (RoomClosed, ErrorCode.ROOM_CLOSED),
     (AlreadyJoined, ErrorCode.ALREADY_JOINED),
     (NotInRoom, ErrorCode.NOT_FOUND),
@@ -84,6 +86,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.ROOM_FULL: 409,
     ErrorCode.AUDIENCE_FULL: 409,
     ErrorCode.BANNED: 403,
+    ErrorCode.SLOW_MODE: 429,
     ErrorCode.ROOM_CLOSED: 410,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.BAD_SDP: 400,
@@ -125,7 +128,7 @@ def error_details(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, StaleVersion):
         carousel = exc.carousel or Carousel(exc.current)
         return {"carousel": carousel.to_dict()}
-    if isinstance(exc, RateLimited | StoreUnavailable | NoNodeAvailable):
+    if isinstance(exc, RateLimited | StoreUnavailable | NoNodeAvailable | SlowMode):
         return {"retry_after": round(exc.retry_after, 3)}
     return {}
 

@@ -52,6 +52,15 @@ class ActiveSpeaker(EventBody):
     participant_id: str | None
 
 
+class HandRaised(EventBody):
+    """A viewer raised (or lowered) its hand to come up to the stage (the ``raise_hand``
+    message); hosts answer with ``set_role``."""
+
+    type: Literal["hand_raised"] = "hand_raised"
+    participant_id: str
+    raised: bool
+
+
 async def publish(store: RoomStore, room_id: str, body: EventBody) -> RoomEvent:
     """Number and publish one of the events above in the room."""
     return await store.publish(room_id, body.type, body.to_data())
@@ -67,14 +76,16 @@ def participant_info(participant: Participant) -> wire.ParticipantInfo:
 
 def room_ref(info: RoomInfo) -> wire.RoomRef:
     """The client-facing part of a RoomInfo."""
+    slow_mode = info.slow_mode or None
     if info.kind is RoomKind.GROUP:
-        return wire.RoomRef(id=info.id, capacity=info.capacity)
+        return wire.RoomRef(id=info.id, capacity=info.capacity, slow_mode=slow_mode)
     return wire.RoomRef(
         id=info.id,
         capacity=info.capacity,
         kind="live",
         audience_capacity=info.audience_capacity,
         audience_count=info.audience_count,
+        slow_mode=slow_mode,
     )
 
 

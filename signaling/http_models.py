@@ -89,6 +89,34 @@ class OpenRound(_Body):
     )
 
 
+class MuteRequest(_Body):
+    """Body of ``POST /api/rooms/{id}/participants/{participant_id}/mute``."""
+
+    kind: Literal["audio", "video"] = Field(description="Microphone or camera.")
+
+
+class BanRequest(_Body):
+    """Body of ``POST /api/rooms/{id}/bans``."""
+
+    participant_id: str = Field(
+        pattern=ROOM_ID_PATTERN, description="The identity barred (the token's `sub`)."
+    )
+
+
+class RoleRequest(_Body):
+    """Body of ``PUT /api/rooms/{id}/participants/{participant_id}/role``."""
+
+    role: Literal["viewer", "guest"] = Field(
+        description="`guest`: up to a live room's stage; `viewer`: back to its audience."
+    )
+
+
+class SlowModeRequest(_Body):
+    """Body of ``PUT /api/rooms/{id}/slow-mode``."""
+
+    seconds: float = Field(ge=0, le=3600, description="Between two chat messages; 0 = off.")
+
+
 # --- responses -----------------------------------------------------------------------------------
 
 
@@ -244,6 +272,12 @@ class Health(_Body):
     connections: int = Field(description="Open sockets here.")
 
 
+class Moderated(_Body):
+    """A host control took effect."""
+
+    seq: int = Seq
+
+
 class Drain(_Body):
     """The node drains (``POST /api/node/drain``)."""
 
@@ -252,8 +286,11 @@ class Drain(_Body):
 
 
 #: Request bodies (validation schemas) and response bodies (serialization schemas).
-REQUESTS: tuple[type[BaseModel], ...] = (CreateRoom, TokenRequest, MoveCarousel, OpenRound)
+REQUESTS: tuple[type[BaseModel], ...] = (
+    CreateRoom, TokenRequest, MoveCarousel, OpenRound, MuteRequest, BanRequest, RoleRequest,
+    SlowModeRequest,
+)
 RESPONSES: tuple[type[BaseModel], ...] = (
     ApiError, Room, RoomList, RoomDetail, ClosedRoom, Token, CatalogInfo, CatalogLoaded,
-    CarouselMoved, RoundChange, Tallies, Recap, Health, Drain,
+    CarouselMoved, RoundChange, Tallies, Recap, Health, Drain, Moderated,
 )

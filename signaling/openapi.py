@@ -42,6 +42,13 @@ def schemas() -> dict[str, Any]:
 
 
 _ERROR = _ref(models.ApiError)
+_FORBIDDEN = {"403": _json(_ref(models.ApiError), "Not allowed (`forbidden`): e.g. a host.")}
+_PARTICIPANT_PARAM = {
+    "name": "participant_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": ROOM_ID_PATTERN},
+}
 _ERRORS = {
     "400": {"$ref": "#/components/responses/BadRequest"},
     "401": {"$ref": "#/components/responses/Unauthorized"},
@@ -57,6 +64,86 @@ _GONE = {"410": _json(_ERROR, "The room is closed (code `room_closed`).")}
 _UNKNOWN_PRODUCT = {
     "404": _json(_ERROR, "No such room (`not_found`) or product (`unknown_product`).")
 }
+
+def _moderated(status: str, description: str) -> dict[str, Any]:
+    return {status: _json(_ref(models.Moderated), description), **_ERRORS, **_NOT_FOUND,
+            **_FORBIDDEN, **_GONE}
+
+
+_MODERATION: dict[str, Any] = {
+    "/api/rooms/{room_id}/participants/{participant_id}/mute": {
+        "parameters": [_ROOM_PARAM, _PARTICIPANT_PARAM],
+        "post": {
+            "summary": "Mute a participant's microphone or camera",
+            "description": "Everyone gets `participant_muted`; the participant's client turns "
+            "it off and its `media_state` follows.",
+            "operationId": "muteParticipant",
+            "requestBody": _body(models.MuteRequest),
+            "responses": _moderated("200", "Muted; `seq` numbers the event."),
+        },
+    },
+    "/api/rooms/{room_id}/participants/{participant_id}": {
+        "parameters": [_ROOM_PARAM, _PARTICIPANT_PARAM],
+        "delete": {
+            "summary": "Remove a participant",
+            "description": "Its socket gets `left` (reason `removed`); it may join again.",
+            "operationId": "removeParticipant",
+            "responses": _moderated("200", "Removed; `seq` numbers `participant_left`."),
+        },
+    },
+    "/api/rooms/{room_id}/participants/{participant_id}/role": {
+        "parameters": [_ROOM_PARAM, _PARTICIPANT_PARAM],
+        "put": {
+            "summary": "Move a live room's participant between audience and stage",
+            "description": "`guest`: a viewer comes up to the stage (409 `room_full` when it "
+            "is full); `viewer`: a guest goes back to the audience. Everyone gets "
+            "`role_changed`.",
+            "operationId": "setRole",
+            "requestBody": _body(models.RoleRequest),
+            "responses": {
+                **_moderated("200", "Moved; `seq` numbers `role_changed`."),
+                "409": _json(_ERROR, "The stage is full (`room_full`)."),
+            },
+        },
+    },
+    "/api/rooms/{room_id}/bans": {
+        "parameters": [_ROOM_PARAM],
+        "post": {
+            "summary": "Ban an identity from the room",
+            "description": "Taken out if in (`left`, reason `banned`); its joins are refused "
+            "with `banned` (403) for the room's life.",
+            "operationId": "ban",
+            "requestBody": _body(models.BanRequest),
+            "responses": _moderated("201", "Banned; `seq` numbers `participant_banned`."),
+        },
+    },
+    "/api/rooms/{room_id}/slow-mode": {
+        "parameters": [_ROOM_PARAM],
+        "put": {
+            "summary": "Set the chat's slow mode",
+            "description": "One message per `seconds` per participant (hosts never wait); a "
+            "faster one is refused with `slow_mode` (429).",
+            "operationId": "setSlowMode",
+            "requestBody": _body(models.SlowModeRequest),
+            "responses": _moderated("200", "Set; `seq` numbers `slow_mode_changed`."),
+        },
+    },
+    "/api/rooms/{room_id}/chat/{seq}": {
+        "parameters": [
+            _ROOM_PARAM,
+            {"name": "seq", "in": "path", "required": True,
+             "schema": {"type": "integer", "minimum": 1}},
+        ],
+        "delete": {
+            "summary": "Hide a chat message",
+            "description": "Taken out of the history; everyone gets `chat_hidden`. 404 "
+            "`not_found` when the history (the last 100) does not hold it.",
+            "operationId": "hideChat",
+            "responses": _moderated("200", "Hidden; `seq` numbers `chat_hidden`."),
+        },
+    },
+}
+
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -246,6 +333,7 @@ OPENAPI: dict[str, Any] = {
                 },
             },
         },
+        **_MODERATION,
         "/api/openapi.json": {
             "get": {
                 "summary": "This document",

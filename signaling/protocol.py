@@ -52,6 +52,7 @@ class ErrorCode(StrEnum):
     ROOM_FULL = "room_full"
     AUDIENCE_FULL = "audience_full"
     BANNED = "banned"
+    SLOW_MODE = "slow_mode"
     ROOM_CLOSED = "room_closed"
     UNAUTHORIZED = "unauthorized"
     BAD_SDP = "bad_sdp"
@@ -93,12 +94,14 @@ class RoomRef(_Message):
     kind: Literal["group", "live"] = "group"
     audience_capacity: int | None = None
     audience_count: int | None = None
+    #: Seconds between two chat messages of one participant; absent = off.
+    slow_mode: float | None = None
 
     @model_serializer(mode="wrap")
     def _audience_of_live_rooms(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         # A group room has no audience: its fields stay as they were before room kinds.
         data: dict[str, Any] = handler(self)
-        for name in ("audience_capacity", "audience_count"):
+        for name in ("audience_capacity", "audience_count", "slow_mode"):
             if data.get(name) is None:
                 data.pop(name, None)
         return data
@@ -308,6 +311,63 @@ class CartRemove(_Message):
     variant_id: ItemId | None = None
 
 
+# Host controls (hosts and admins; ``forbidden`` otherwise), and the audience's raised hand.
+
+ParticipantId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Mute(_Message):
+    """Mute a participant's microphone (``audio``) or camera (``video``)."""
+
+    type: Literal["mute"] = "mute"
+    participant_id: ParticipantId
+    kind: Literal["audio", "video"]
+
+
+class Remove(_Message):
+    """Take a participant out of the room (they may come back)."""
+
+    type: Literal["remove"] = "remove"
+    participant_id: ParticipantId
+
+
+class Ban(_Message):
+    """Take a participant out and bar its id from the room for the room's life."""
+
+    type: Literal["ban"] = "ban"
+    participant_id: ParticipantId
+
+
+class SetRole(_Message):
+    """Live rooms: invite a viewer to the stage (``guest``) or send a guest back to the
+    audience (``viewer``; a guest may step down by itself)."""
+
+    type: Literal["set_role"] = "set_role"
+    participant_id: ParticipantId
+    role: Literal["viewer", "guest"]
+
+
+class SetSlowMode(_Message):
+    """One chat message per ``seconds`` per participant (0: off; hosts never wait)."""
+
+    type: Literal["slow_mode"] = "slow_mode"
+    seconds: float = Field(ge=0, le=3600)
+
+
+class HideChat(_Message):
+    """Take the chat message whose ``seq`` this is out of everyone's chat."""
+
+    type: Literal["chat_hide"] = "chat_hide"
+    seq: int = Field(strict=True, ge=1)
+
+
+class RaiseHand(_Message):
+    """A viewer asks to come up to the stage (``raised`` false: never mind)."""
+
+    type: Literal["raise_hand"] = "raise_hand"
+    raised: bool = True
+
+
 ClientMessage = Annotated[
     Join
     | Answer
@@ -327,7 +387,14 @@ ClientMessage = Annotated[
     | SendChat
     | React
     | CartAdd
-    | CartRemove,
+    | CartRemove
+    | Mute
+    | Remove
+    | Ban
+    | SetRole
+    | SetSlowMode
+    | HideChat
+    | RaiseHand,
     Field(discriminator="type"),
 ]
 
@@ -532,6 +599,63 @@ class CartItemRemoved(_Message):
     by: str | None
 
 
+class ParticipantMuted(_Message):
+    """A host muted that participant's microphone or camera (if it is you: turn it off; your
+    ``media_state`` follows)."""
+
+    type: Literal["participant_muted"] = "participant_muted"
+    seq: int
+    participant_id: str
+    kind: Literal["audio", "video"]
+    by: str | None
+
+
+class ParticipantBanned(_Message):
+    """That participant id may not come back while the room lives."""
+
+    type: Literal["participant_banned"] = "participant_banned"
+    seq: int
+    participant_id: str
+    by: str | None
+
+
+class RoleChanged(_Message):
+    """A viewer came up to the stage (``guest``) or a guest went back to the audience."""
+
+    type: Literal["role_changed"] = "role_changed"
+    seq: int
+    participant_id: str
+    role: Literal["viewer", "guest"]
+    by: str | None
+
+
+class SlowModeChanged(_Message):
+    """Chat allows one message per ``seconds`` per participant now (0: off)."""
+
+    type: Literal["slow_mode_changed"] = "slow_mode_changed"
+    seq: int
+    seconds: float
+    by: str | None
+
+
+class ChatHidden(_Message):
+    """A host hid the chat message of seq ``message_seq``: stop showing it."""
+
+    type: Literal["chat_hidden"] = "chat_hidden"
+    seq: int
+    message_seq: int
+    by: str | None
+
+
+class HandRaised(_Message):
+    """A viewer raised (or lowered) its hand to come up to the stage."""
+
+    type: Literal["hand_raised"] = "hand_raised"
+    seq: int
+    participant_id: str
+    raised: bool
+
+
 class Left(_Message):
     """You are no longer in the room; the socket stays open for another ``join``."""
 
@@ -561,8 +685,8 @@ class Error(_Message):
     ref: str | None = None
     #: With ``stale_version``: the carousel that won.
     carousel: CarouselInfo | None = None
-    #: With ``rate_limited``: seconds until the action is allowed again; with
-    #: ``unavailable``: seconds until the room state is worth trying again.
+    #: With ``rate_limited`` and ``slow_mode``: seconds until the action is allowed again;
+    #: with ``unavailable``: seconds until the room state is worth trying again.
     retry_after: float | None = None
 
     @model_serializer(mode="wrap")
@@ -602,6 +726,12 @@ ServerMessage = Annotated[
     | Reaction
     | CartItemAdded
     | CartItemRemoved
+    | ParticipantMuted
+    | ParticipantBanned
+    | RoleChanged
+    | SlowModeChanged
+    | ChatHidden
+    | HandRaised
     | Left
     | Redirect
     | Error

@@ -11,6 +11,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from enum import Enum
 from functools import partial
 from typing import Any, Protocol
@@ -19,11 +20,18 @@ from aiohttp import WSCloseCode
 
 from rooms.errors import AlreadyJoined, NotInRoom, StoreUnavailable
 from rooms.event_shapes import RoundInfo
-from rooms.events import CatalogLoaded, ParticipantJoined, ParticipantLeft, RoomClosed
+from rooms.events import (
+    CatalogLoaded,
+    ParticipantJoined,
+    ParticipantLeft,
+    ParticipantMuted,
+    RoleChanged,
+    RoomClosed,
+)
 from rooms.models import Participant, Role, RoomEvent, RoomSnapshot
 from rooms.placement import NodeEntry
 from sfu import MediaRoom, Offer, Peer, Slot
-from signaling import events, shopping
+from signaling import events, moderation, shopping
 from signaling import protocol as wire
 from signaling.auth import Grant, Permissions
 from signaling.errors import SignalingError, error_code, error_details, error_message
@@ -249,10 +257,15 @@ class Session:
             else:
                 assert self.room_id is not None and self.participant is not None
                 try:
-                    await shopping.perform(
-                        self._node.store, self._node.limits, self.room_id, self.participant,
-                        message,
-                    )
+                    if isinstance(message, moderation.ModerationRequest):
+                        await moderation.perform(
+                            self._node.store, self.room_id, self.participant, message
+                        )
+                    else:
+                        await shopping.perform(
+                            self._node.store, self._node.limits, self.room_id,
+                            self.participant, message,
+                        )
                 except NotInRoom:
                     if await self._holds_seat():
                         raise  # a real not_found (e.g. remote_pass.to is not in the room)
@@ -534,10 +547,45 @@ class Session:
             await self._exit_room("room_closed")
             await self._send(wire.Left(reason="room_closed"))
         elif isinstance(body, ParticipantLeft) and body.participant_id == self.participant.id:
-            # Someone else took us out of the room (a host removed us, or we came back
-            # on a newer connection): the store already let us go.
+            # Someone else took us out of the room (a host removed or banned us, or we came
+            # back on a newer connection): the store already let us go.
             await self._exit_room(body.reason, in_store=False)
             await self._send(wire.Left(reason=body.reason))
+        elif isinstance(body, ParticipantMuted) and body.participant_id == self.participant.id:
+            # A host muted us: our media_state follows, for everyone (the client turns the
+            # microphone or camera off when it sees the event).
+            audio, video = self._media_state or (True, True)
+            if body.kind == "audio":
+                audio = False
+            else:
+                video = False
+            await self._set_media_state(audio, video)
+        elif isinstance(body, RoleChanged) and body.participant_id == self.participant.id:
+            await self._change_role(Role(body.role))
+
+    async def _change_role(self, role: Role) -> None:
+        """A host brought us up to the stage or sent us back to the audience: publish or
+        stop publishing. The SFU fixes a peer's publish slots when it makes it, so this
+        participant's media restarts on a new connection (a fresh ``offer`` follows)."""
+        if self.participant is None or self._media is None:
+            return
+        self.participant = replace(self.participant, role=role)
+        self._permissions = replace(self._permissions, can_publish=role is not Role.VIEWER)
+        self._stop_answer_timer()
+        self._offer_sent_at = None
+        self._media_state = None
+        participant_id = self.participant.id
+        try:
+            self._peer = await self._media.add_peer(
+                participant_id,
+                publish=self._permissions.can_publish,
+                listener=_PeerListener(self, participant_id),
+            )
+            self._peer.set_hidden(self._hidden)
+        except Exception:
+            await self._exit_room("disconnected")
+            await self._send(wire.Left(reason="media_failed"))
+            raise
 
     # --- SFU callbacks (via _PeerListener) -------------------------------------------------------
 

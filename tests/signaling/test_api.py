@@ -212,6 +212,17 @@ async def test_every_documented_response_shape_validates_real_responses(
     await call("DELETE", room + "/vote-round", 200, **rid)
     await call("DELETE", room + "/vote-round", 409, **rid)
     await call("GET", room + "/recap", 200, **rid)
+    # Host controls (issue 14): the API acts as an admin.
+    ann = detail["participants"][0]["id"]
+    who = {**rid, "participant_id": ann}
+    await call("POST", room + "/participants/{participant_id}/mute", 200, {"kind": "audio"}, **who)
+    await call("PUT", room + "/slow-mode", 200, {"seconds": 1}, **rid)
+    await a.send({"type": "chat", "text": "hi"})
+    said = await a.until("chat_message")
+    await call("DELETE", room + "/chat/{seq}", 200, **rid, seq=str(said.message.seq))
+    await call("POST", room + "/bans", 201, {"participant_id": "troll"}, **rid)
+    await call("PUT", room + "/participants/{participant_id}/role", 403, {"role": "guest"}, **who)
+    await call("DELETE", room + "/participants/{participant_id}", 200, **who)
     await call("GET", "/healthz", 200)
     await call("POST", "/api/node/drain", 202)  # only asks `coshop serve` to drain
     await call("DELETE", room, 200, **rid)
@@ -219,7 +230,7 @@ async def test_every_documented_response_shape_validates_real_responses(
     assert closed["seq"] is None
     await call("POST", room + "/tokens", 410, {"name": "Late"}, **rid)
     await call("GET", room, 404, room_id="nowhere")
-    assert len(checked) == 19
+    assert len(checked) == 25
     # Every response shape the document names was met by a real response.
     operations = [op for item in spec["paths"].values() for op in item.values()]
     responses = [op["responses"] for op in operations if isinstance(op, dict)]

@@ -60,6 +60,13 @@ EXAMPLES: list[EventBody] = [
     events.TrackPublished(participant_id="a", kind="video"),
     events.MediaState(participant_id="a", audio=False, video=True),
     events.ActiveSpeaker(participant_id=None),
+    # Host controls (issue 14).
+    room_events.ParticipantMuted(participant_id="a", kind="audio", by="h"),
+    room_events.ParticipantBanned(participant_id="a", by=None),
+    room_events.RoleChanged(participant_id="a", role="guest", by="h"),
+    room_events.SlowModeChanged(seconds=2.5, by="h"),
+    room_events.ChatHidden(message_seq=3, by="h"),
+    events.HandRaised(participant_id="a", raised=True),
 ]
 
 

@@ -76,6 +76,13 @@ CLIENT_MESSAGES: list[wire.ClientMessage] = [
     wire.SetMediaState(audio=False, video=True),
     wire.SetView(hidden=["p1", "p2"]),
     wire.SetView(),
+    wire.Mute(participant_id="p1", kind="video"),
+    wire.Remove(participant_id="p1"),
+    wire.Ban(participant_id="p1"),
+    wire.SetRole(participant_id="p1", role="guest"),
+    wire.SetSlowMode(seconds=2.5),
+    wire.HideChat(seq=12),
+    wire.RaiseHand(raised=False),
     wire.Join(room="r1", resume="abc.def"),
 ]
 
@@ -121,6 +128,12 @@ SERVER_MESSAGES: list[wire.ServerMessage] = [
     wire.Reaction(seq=12, participant_id="p1", emoji="❤️", product_id=None),
     wire.CartItemAdded(seq=13, item=ITEM),
     wire.CartItemRemoved(seq=14, item=ITEM, by=None),
+    wire.ParticipantMuted(seq=15, participant_id="p1", kind="audio", by="h"),
+    wire.ParticipantBanned(seq=16, participant_id="p1", by=None),
+    wire.RoleChanged(seq=17, participant_id="p1", role="viewer", by="p1"),
+    wire.SlowModeChanged(seq=18, seconds=0, by="h"),
+    wire.ChatHidden(seq=19, message_seq=12, by="h"),
+    wire.HandRaised(seq=20, participant_id="p1", raised=True),
     wire.Left(reason="left"),
     wire.Redirect(url="ws://10.0.0.2:8080/ws", room="r1", node="n2", reason="placement"),
     wire.Error(code=wire.ErrorCode.ROOM_FULL, message="full", ref="join"),
@@ -242,8 +255,16 @@ def _doc_table(heading: str) -> list[str]:
 
 
 def test_protocol_doc_lists_every_message_and_code() -> None:
-    client = _doc_table("## Client → server") + _doc_table("### Client → server (shopping)")
-    server = _doc_table("## Server → client") + _doc_table("### Server → client (shopping)")
+    client = (
+        _doc_table("## Client → server")
+        + _doc_table("### Client → server (shopping)")
+        + _doc_table("### Host control requests (client → server)")
+    )
+    server = (
+        _doc_table("## Server → client")
+        + _doc_table("### Server → client (shopping)")
+        + _doc_table("### Host control events (server → client)")
+    )
     codes = _doc_table("## Error codes") + _doc_table("### Shopping error codes")
     assert set(client) == wire.CLIENT_TYPES
     assert set(server) == wire.SERVER_TYPES
