@@ -19,7 +19,7 @@ from rooms import events as room_events
 from rooms.event_shapes import TallyInfo
 from rooms.events import EventBody
 from rooms.models import Participant, RoomEvent, RoomInfo, RoomKind, RoomSnapshot
-from rooms.shopping import Tally, shortlist
+from rooms.shopping import ShortlistEntry, Tally, shortlist
 from rooms.shopping_state import shortlist_dicts
 from rooms.store import RoomStore
 from sfu import Offer, Slot
@@ -173,8 +173,12 @@ def _with_shortlist(event: RoomEvent) -> dict[str, object]:
     """Vote messages also carry the shortlist of their tallies (derived here, so the stores
     publish only what they count)."""
     assert isinstance(event.body, room_events.VoteCast | room_events.VoteRetracted)
-    tallies = {pid: _tally(t) for pid, t in event.body.tallies.items()}
-    return {"shortlist": shortlist_dicts(shortlist(tallies))}
+    return {"shortlist": shortlist_dicts(shortlist_of(event.body.tallies))}
+
+
+def shortlist_of(tallies: dict[str, TallyInfo]) -> list[ShortlistEntry]:
+    """The ranked shortlist of an event's tallies."""
+    return shortlist({pid: _tally(t) for pid, t in tallies.items()})
 
 
 def _tally(info: TallyInfo) -> Tally:

@@ -16,6 +16,7 @@ from rooms.event_shapes import RoundInfo
 from rooms.events import RoomClosed, VoteRoundClosed, VoteRoundOpened
 from rooms.models import RoomEvent
 from rooms.store import RoomStore
+from signaling.audience_feed import DEFAULT_INTERVAL, AudienceFeed, AudienceMember
 from signaling.rounds import RoundCloser
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,8 @@ RETRY_MAX = 1.0
 Redis returns (an attempt against a Redis that is down costs one refused connection)."""
 
 
-class RoomMember(Protocol):
-    """A local receiver of room events (a signaling session). Both calls must not block."""
+class RoomMember(AudienceMember, Protocol):
+    """A local receiver of room events (a signaling session). Its calls must not block."""
 
     def deliver(self, event: RoomEvent) -> None: ...
 
@@ -40,11 +41,17 @@ class RoomHub:
     """This node's subscription to one room, delivering each event to every local member."""
 
     def __init__(
-        self, store: RoomStore, room_id: str, *, feed_lost: Callable[[], None] = lambda: None
+        self,
+        store: RoomStore,
+        room_id: str,
+        *,
+        feed_lost: Callable[[], None] = lambda: None,
+        reaction_interval: float = DEFAULT_INTERVAL,
     ) -> None:
         self.room_id = room_id
         self.members: set[RoomMember] = set()
         self.rounds = RoundCloser(store, room_id)
+        self.audience = AudienceFeed(room_id, self.members, interval=reaction_interval)
         self._store = store
         self._feed_lost = feed_lost
         self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -59,6 +66,7 @@ class RoomHub:
         self._task.cancel()
         await asyncio.wait([self._task])
         await self.rounds.close()
+        await self.audience.close()
         if not self._ready.done():
             self._ready.cancel()
 
@@ -78,6 +86,7 @@ class RoomHub:
                     async for event in subscription:
                         if isinstance(event.body, VoteRoundOpened | VoteRoundClosed):
                             self.rounds.watch(event.body.round)
+                        self.audience.fold(event)
                         for member in tuple(self.members):
                             member.deliver(event)
                         if isinstance(event.body, RoomClosed):
@@ -105,11 +114,18 @@ class RoomHubs:
     """The node's hubs by room id, reference-counted by their members."""
 
     def __init__(
-        self, store: RoomStore, *, feed_lost: Callable[[], None] = lambda: None
+        self,
+        store: RoomStore,
+        *,
+        feed_lost: Callable[[], None] = lambda: None,
+        reaction_interval: float = DEFAULT_INTERVAL,
     ) -> None:
-        """``feed_lost``: called when a room's event feed broke or came back (check the store)."""
+        """``feed_lost``: called when a room's event feed broke or came back (check the store);
+        ``reaction_interval``: seconds between two ``reaction_counts`` to a live room's
+        audience at most."""
         self._store = store
         self.feed_lost = feed_lost
+        self._reaction_interval = reaction_interval
         self._hubs: dict[str, RoomHub] = {}
 
     async def add(self, room_id: str, member: RoomMember) -> None:
@@ -117,7 +133,8 @@ class RoomHubs:
         hub = self._hubs.get(room_id)
         if hub is None:
             hub = self._hubs[room_id] = RoomHub(
-                self._store, room_id, feed_lost=lambda: self.feed_lost()
+                self._store, room_id, feed_lost=lambda: self.feed_lost(),
+                reaction_interval=self._reaction_interval,
             )
         hub.members.add(member)
         try:

@@ -108,7 +108,7 @@ class Node:
             store=store,
             sfu=sfu,
             auth=TokenAuthority(settings.secret, public_key=settings.jwt_key()),
-            hubs=RoomHubs(store),
+            hubs=RoomHubs(store, reaction_interval=settings.reaction_interval),
             limits=ShoppingLimits(enabled=settings.rate_limits),
             shared_placement=shared,
             ice_servers=settings.ice_server_list(),

@@ -656,6 +656,24 @@ class HandRaised(_Message):
     raised: bool
 
 
+class ReactionCounts(_Message):
+    """A live room's audience: the reactions and votes of the last interval, folded into one
+    message (sent at most every COSHOP_REACTION_INTERVAL seconds) instead of one event each."""
+
+    type: Literal["reaction_counts"] = "reaction_counts"
+    #: The seq of the latest event folded in (not the next seq: see "Live rooms' audience").
+    up_to_seq: int
+    #: Reactions per emoji since the previous ``reaction_counts``.
+    reactions: dict[str, int]
+    #: The same, per product reacted to.
+    by_product: dict[str, dict[str, int]]
+    #: Votes cast or retracted since the previous one.
+    votes: int
+    #: Every product's tally and the shortlist after the latest of them; null: no vote since.
+    tallies: dict[str, TallyInfo] | None
+    shortlist: list[ShortlistEntryInfo] | None
+
+
 class Left(_Message):
     """You are no longer in the room; the socket stays open for another ``join``."""
 
@@ -732,6 +750,7 @@ ServerMessage = Annotated[
     | SlowModeChanged
     | ChatHidden
     | HandRaised
+    | ReactionCounts
     | Left
     | Redirect
     | Error

@@ -28,7 +28,7 @@ from rooms.events import (
     RoleChanged,
     RoomClosed,
 )
-from rooms.models import Participant, Role, RoomEvent, RoomSnapshot
+from rooms.models import Participant, Role, RoomEvent, RoomKind, RoomSnapshot
 from rooms.placement import NodeEntry
 from sfu import MediaRoom, Offer, Peer, Slot
 from signaling import events, moderation, shopping
@@ -37,6 +37,7 @@ from signaling.auth import Grant, Permissions
 from signaling.errors import SignalingError, error_code, error_details, error_message
 from signaling.ice import ice_servers_for
 from signaling.node import Node
+from signaling.reaction_batch import actor_of, is_folded
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,8 @@ class Session:
         self._permissions = Permissions()
         #: The room whose placement claim this session holds (signaling.placement).
         self._claim: str | None = None
+        #: Whether the room joined is a live room (its viewers get folded counts).
+        self._live = False
 
     @property
     def seq(self) -> int:
@@ -188,7 +191,32 @@ class Session:
 
     def deliver(self, event: RoomEvent) -> None:
         """A room event from this node's hub (RoomMember)."""
+        if (
+            self.in_audience
+            and is_folded(event)
+            and self.participant is not None
+            and actor_of(event) != self.participant.id
+        ):
+            return  # It comes folded into reaction_counts (signaling.audience_feed).
         self._enqueue(partial(self._on_room_event, event))
+
+    @property
+    def in_audience(self) -> bool:
+        """Whether this socket is a viewer in a live room's audience (AudienceMember)."""
+        return (
+            self._live
+            and self.state is SessionState.JOINED
+            and self.participant is not None
+            and self.participant.role is Role.VIEWER
+        )
+
+    def deliver_counts(self, message: wire.ReactionCounts, text: str) -> None:
+        """The audience's folded reactions and votes of the last interval (AudienceMember)."""
+        self._enqueue(partial(self._send_counts, message, text))
+
+    async def _send_counts(self, message: wire.ReactionCounts, text: str) -> None:
+        if self.in_audience:
+            await self._send(message, text)
 
     def resync_needed(self) -> None:
         """The hub resubscribed; events may be lost, so push a fresh snapshot (RoomMember)."""
@@ -333,6 +361,7 @@ class Session:
         self.state = SessionState.JOINED
         self.room_id, self.participant, self._seq = room_id, participant, room_snapshot.seq
         self._permissions = permissions
+        self._live = room_snapshot.room.kind is RoomKind.LIVE
         log.info("session %s: %s joined %s as %s (seq %d)", self.id, participant.id, room_id,
                  participant.role, room_snapshot.seq)
         self._watch_round(room_snapshot)

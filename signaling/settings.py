@@ -76,6 +76,14 @@ class Settings(BaseSettings):
         description="Viewers a live room admits besides its stage (host and guests), counted "
         "across every node, unless the room was created with its own figure.",
     )
+    reaction_interval: float = Field(
+        0.25,
+        gt=0,
+        le=10,
+        description="Live rooms: seconds between two reaction_counts messages to a viewer at "
+        "most; the audience gets reactions and others' votes folded into these counts instead "
+        "of one event per click.",
+    )
     secret: str | None = Field(
         None,
         repr=False,

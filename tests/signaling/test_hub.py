@@ -21,6 +21,11 @@ class Member:
     def resync_needed(self) -> None:
         self.resyncs += 1
 
+    in_audience = False  # never a live room's viewer: no reaction_counts
+
+    def deliver_counts(self, message: object, text: str) -> None:
+        raise AssertionError("not in an audience")
+
     def seqs(self) -> list[int]:
         return [e.seq for e in self.events]
 

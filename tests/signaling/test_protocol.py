@@ -134,6 +134,8 @@ SERVER_MESSAGES: list[wire.ServerMessage] = [
     wire.SlowModeChanged(seq=18, seconds=0, by="h"),
     wire.ChatHidden(seq=19, message_seq=12, by="h"),
     wire.HandRaised(seq=20, participant_id="p1", raised=True),
+    wire.ReactionCounts(up_to_seq=21, reactions={"🔥": 3}, by_product={"tee": {"🔥": 2}},
+                        votes=1, tallies={"tee": TALLY}, shortlist=[]),
     wire.Left(reason="left"),
     wire.Redirect(url="ws://10.0.0.2:8080/ws", room="r1", node="n2", reason="placement"),
     wire.Error(code=wire.ErrorCode.ROOM_FULL, message="full", ref="join"),
@@ -264,6 +266,7 @@ def test_protocol_doc_lists_every_message_and_code() -> None:
         _doc_table("## Server → client")
         + _doc_table("### Server → client (shopping)")
         + _doc_table("### Host control events (server → client)")
+        + _doc_table("### Live audience messages (server → client)")
     )
     codes = _doc_table("## Error codes") + _doc_table("### Shopping error codes")
     assert set(client) == wire.CLIENT_TYPES
