@@ -10,8 +10,9 @@ import logging
 from collections.abc import Set
 from typing import Protocol
 
-from rooms.models import RoomEvent
+from rooms.models import RoomEvent, RoomSnapshot
 from signaling import protocol as wire
+from signaling.audience_roster import AudienceRoster
 from signaling.reaction_batch import ReactionBatch
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,13 @@ class AudienceMember(Protocol):
 
     @property
     def in_audience(self) -> bool:
-        """Whether it is sent folded counts instead of others' reactions and votes."""
+        """Whether it is sent folded counts instead of others' reactions, votes, joins and
+        leaves."""
+        ...
+
+    @property
+    def member_id(self) -> str | None:
+        """Its participant id (it still gets its own folded events), None if not joined."""
         ...
 
     def deliver_counts(self, message: wire.ReactionCounts, text: str) -> None:
@@ -47,12 +54,28 @@ class AudienceFeed:
         self._members = members
         self._interval = interval
         self._batch = ReactionBatch()
+        self.roster = AudienceRoster()
         self._pending = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name=f"audience-feed:{room_id}")
 
-    def fold(self, event: RoomEvent) -> None:
-        """Count the room's ``event`` in if it is one the audience gets folded."""
-        if self._batch.fold(event):
+    def fold(self, event: RoomEvent) -> bool:
+        """Count the room's ``event`` in; True if the audience gets it only folded (but the
+        one whose event it is: reaction_batch.actor_of)."""
+        before = self.roster.count
+        joined_or_left = self.roster.apply(event)
+        folded = self._batch.fold(event) or joined_or_left
+        if joined_or_left or self.roster.count != before:
+            self._batch.set_audience(self.roster.count, event.seq)
+        if folded or self.roster.count != before:
+            self._pending.set()
+        return folded
+
+    def seed(self, snapshot: RoomSnapshot) -> None:
+        """A member saw the room in ``snapshot``: the roster starts from it (if recent)."""
+        before = self.roster.count
+        self.roster.seed(snapshot)
+        if self.roster.count != before:
+            self._batch.set_audience(self.roster.count, snapshot.seq)
             self._pending.set()
 
     async def close(self) -> None:

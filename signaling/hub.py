@@ -14,9 +14,10 @@ from typing import Protocol
 from rooms.errors import StoreUnavailable, SubscriptionLagged
 from rooms.event_shapes import RoundInfo
 from rooms.events import RoomClosed, VoteRoundClosed, VoteRoundOpened
-from rooms.models import RoomEvent
+from rooms.models import RoomEvent, RoomSnapshot
 from rooms.store import RoomStore
 from signaling.audience_feed import DEFAULT_INTERVAL, AudienceFeed, AudienceMember
+from signaling.reaction_batch import actor_of
 from signaling.rounds import RoundCloser
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,11 @@ class RoomHub:
                     async for event in subscription:
                         if isinstance(event.body, VoteRoundOpened | VoteRoundClosed):
                             self.rounds.watch(event.body.round)
-                        self.audience.fold(event)
+                        folded = self.audience.fold(event)
+                        actor = actor_of(event) if folded else None
                         for member in tuple(self.members):
+                            if folded and member.in_audience and member.member_id != actor:
+                                continue  # it comes in reaction_counts (audience_feed)
                             member.deliver(event)
                         if isinstance(event.body, RoomClosed):
                             return  # The room's last event; members leave on their own.
@@ -158,6 +162,12 @@ class RoomHubs:
         hub = self._hubs.get(room_id)
         if hub is not None:
             hub.rounds.watch(round)
+
+    def watch_audience(self, room_id: str, snapshot: RoomSnapshot) -> None:
+        """A member saw the room in a snapshot: the audience roster starts from it (if newer)."""
+        hub = self._hubs.get(room_id)
+        if hub is not None:
+            hub.audience.seed(snapshot)
 
     def room_ids(self) -> list[str]:
         """Rooms with at least one member on this node."""

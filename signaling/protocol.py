@@ -672,6 +672,9 @@ class ReactionCounts(_Message):
     #: Every product's tally and the shortlist after the latest of them; null: no vote since.
     tallies: dict[str, TallyInfo] | None
     shortlist: list[ShortlistEntryInfo] | None
+    #: Viewers in the audience now, when viewers joined or left since the previous one (their
+    #: ``participant_joined`` / ``participant_left`` are not sent to the audience).
+    audience_count: int | None = None
 
 
 class Left(_Message):

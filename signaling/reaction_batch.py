@@ -2,7 +2,8 @@
 ``reaction_counts`` message per interval instead of one event per click (signaling.audience_feed).
 
 Reactions are counted per emoji (and per product) since the last batch; votes replace the
-tallies with the latest, since each vote event carries every product's tally after it.
+tallies with the latest, since each vote event carries every product's tally after it; the
+audience's own size replaces its viewers' joins and leaves (signaling.audience_roster).
 """
 
 from __future__ import annotations
@@ -27,10 +28,13 @@ def is_folded(event: RoomEvent) -> bool:
 
 
 def actor_of(event: RoomEvent) -> str | None:
-    """Who caused a folded event (a viewer still gets its own reactions and votes)."""
+    """Whose a folded event is (a viewer still gets its own reactions, votes, join and
+    leave)."""
     body = event.body
-    if isinstance(body, room_events.Reaction):
+    if isinstance(body, room_events.Reaction | room_events.ParticipantLeft):
         return body.participant_id
+    if isinstance(body, room_events.ParticipantJoined):
+        return body.participant.id
     if isinstance(body, room_events.VoteCast | room_events.VoteRetracted):
         return body.vote.participant_id
     return None
@@ -48,9 +52,15 @@ class ReactionBatch:
         self._tallies: dict[str, TallyInfo] | None = None
         self._votes = 0
         self._up_to = 0
+        self._audience: int | None = None
 
     def __bool__(self) -> bool:
-        return bool(self._reactions) or self._tallies is not None
+        return bool(self._reactions) or self._tallies is not None or self._audience is not None
+
+    def set_audience(self, count: int, seq: int) -> None:
+        """The audience counts ``count`` viewers as of event ``seq``."""
+        self._audience = count
+        self._up_to = max(self._up_to, seq)
 
     def fold(self, event: RoomEvent) -> bool:
         """Count ``event`` in if it is a folded kind; False (ignored) otherwise."""
@@ -79,6 +89,7 @@ class ReactionBatch:
             "votes": self._votes,
             "tallies": tallies,
             "shortlist": None if tallies is None else shortlist_dicts(shortlist_of(tallies)),
+            "audience_count": self._audience,
         })
         self._reset()
         return message

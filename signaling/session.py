@@ -37,7 +37,6 @@ from signaling.auth import Grant, Permissions
 from signaling.errors import SignalingError, error_code, error_details, error_message
 from signaling.ice import ice_servers_for
 from signaling.node import Node
-from signaling.reaction_batch import actor_of, is_folded
 
 log = logging.getLogger(__name__)
 
@@ -191,14 +190,12 @@ class Session:
 
     def deliver(self, event: RoomEvent) -> None:
         """A room event from this node's hub (RoomMember)."""
-        if (
-            self.in_audience
-            and is_folded(event)
-            and self.participant is not None
-            and actor_of(event) != self.participant.id
-        ):
-            return  # It comes folded into reaction_counts (signaling.audience_feed).
         self._enqueue(partial(self._on_room_event, event))
+
+    @property
+    def member_id(self) -> str | None:
+        """This socket's participant id while joined (AudienceMember)."""
+        return None if self.participant is None else self.participant.id
 
     @property
     def in_audience(self) -> bool:
@@ -365,9 +362,10 @@ class Session:
         log.info("session %s: %s joined %s as %s (seq %d)", self.id, participant.id, room_id,
                  participant.role, room_snapshot.seq)
         self._watch_round(room_snapshot)
+        node.hubs.watch_audience(room_id, room_snapshot)
         self._media_state = None
         await self._send(events.joined(
-            room_snapshot, participant, self._resume_for(participant),
+            self._visible(room_snapshot), participant, self._resume_for(participant),
             ice_servers_for(
                 node.ice_servers, participant.id, secret=node.settings.turn_secret,
                 now=time.time(), ttl=node.settings.turn_ttl,
@@ -509,7 +507,18 @@ class Session:
             return
         self._seq = room_snapshot.seq
         self._watch_round(room_snapshot)
-        await self._send(events.snapshot(room_snapshot, self.participant))
+        self._node.hubs.watch_audience(self.room_id, room_snapshot)
+        await self._send(events.snapshot(self._visible(room_snapshot), self.participant))
+
+    def _visible(self, room_snapshot: RoomSnapshot) -> RoomSnapshot:
+        """The room as this socket is shown it: a live room's viewer sees the stage and
+        itself, not the rest of the audience (``room.audience_count`` counts it)."""
+        if not self.in_audience or self.participant is None:
+            return room_snapshot
+        me = self.participant.id
+        return replace(room_snapshot, participants=tuple(
+            p for p in room_snapshot.participants if p.role is not Role.VIEWER or p.id == me
+        ))
 
     def _watch_round(self, room_snapshot: RoomSnapshot) -> None:
         round = room_snapshot.shopping.round
@@ -615,6 +624,9 @@ class Session:
             await self._exit_room("disconnected")
             await self._send(wire.Left(reason="media_failed"))
             raise
+        # In or out of the audience, the room looks different now (the whole audience, or
+        # the stage only): a fresh snapshot.
+        await self._resync()
 
     # --- SFU callbacks (via _PeerListener) -------------------------------------------------------
 

@@ -45,8 +45,8 @@ async def test_200_reactions_in_a_second_reach_a_viewer_as_a_few_counts(
         while sum(sum(c.reactions.values()) for c in counts) < REACTIONS:
             message = await viewers[0].recv()
             assert not isinstance(message, wire.Reaction), "a viewer got a reaction event"
-            if isinstance(message, wire.ReactionCounts):
-                counts.append(message)
+            if isinstance(message, wire.ReactionCounts) and message.reactions:
+                counts.append(message)  # (the ones before only counted the viewers joining)
         span = time.monotonic() - started
         totals: dict[str, int] = {}
         for c in counts:
@@ -99,3 +99,43 @@ async def test_a_group_rooms_viewers_get_every_reaction(make_client: MakeClient)
     finally:
         await guest.close()
         await viewer.close()
+
+
+async def test_the_audience_sees_the_stage_and_counts_itself(make_client: MakeClient) -> None:
+    client = await make_client(Settings(port=0, node_id="live", ws_heartbeat=30.0,
+                                        ws_timeout=60.0))
+    created = await client.post("/api/rooms", json={"id": "show", "kind": "live"})
+    assert created.status == 201
+    guest = await member(client, "gus", "guest")
+    first = await member(client, "v0", "viewer")
+    joined_first = first.received[0]
+    assert isinstance(joined_first, wire.Joined)
+    assert {p.name for p in joined_first.participants} == {"gus", "v0"}
+    others = [await member(client, f"v{i}", "viewer") for i in range(1, 4)]
+    try:
+        # The last viewer's joined lists the stage and itself; the room counts everyone.
+        last = others[-1].received[0]
+        assert isinstance(last, wire.Joined)
+        assert {p.name for p in last.participants} == {"gus", "v3"}
+        assert last.room.audience_count == 4
+        # The stage sees every viewer come; the first viewer only the count.
+        for i in range(4):
+            assert (await guest.until("participant_joined")).participant.name == f"v{i}"
+        while (counted := await first.until("reaction_counts")).audience_count != 4:
+            pass
+        await others[0].close()
+        assert (await guest.until("participant_left")).reason == "disconnected"
+        while (counted := await first.until("reaction_counts")).audience_count != 3:
+            pass
+        assert counted.reactions == {}
+        assert not [m for m in first.received
+                    if isinstance(m, wire.ParticipantJoined | wire.ParticipantLeft)]
+        # A viewer invited up to the stage is shown the whole audience again.
+        await client.put("/api/rooms/show/participants/" + joined_first.you.id + "/role",
+                         json={"role": "guest"})
+        snapshot = await first.until("snapshot")
+        assert {p.name for p in snapshot.participants} == {"gus", "v0", "v2", "v3"}
+        assert snapshot.room.audience_count == 2
+    finally:
+        for ws in (guest, first, *others):
+            await ws.close()

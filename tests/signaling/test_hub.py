@@ -22,6 +22,7 @@ class Member:
         self.resyncs += 1
 
     in_audience = False  # never a live room's viewer: no reaction_counts
+    member_id = None
 
     def deliver_counts(self, message: object, text: str) -> None:
         raise AssertionError("not in an audience")

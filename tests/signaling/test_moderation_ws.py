@@ -50,7 +50,9 @@ class Show:
 
 @pytest.fixture
 async def show(make_client: MakeClient) -> AsyncIterator[Show]:
-    client = await make_client(Settings(port=0, node_id="prod", secret="k"))
+    client = await make_client(
+        Settings(port=0, node_id="prod", secret="k", ws_heartbeat=30.0, ws_timeout=60.0)
+    )
     made = Show(client)
     response = await client.post(
         "/api/rooms", json={"id": ROOM, "kind": "live", "capacity": 2, "audience_capacity": 10},
@@ -110,8 +112,10 @@ async def test_a_removed_participant_is_disconnected_with_a_reason(show: Show) -
     host, _, v1, v2 = await cast(show)
     await host.send({"type": "remove", "participant_id": "vi"})
     assert (await v1.until("left")).reason == "removed"
-    gone = await v2.until("participant_left")
+    gone = await host.until("participant_left")
     assert (gone.participant_id, gone.reason) == ("vi", "removed")
+    # The rest of the audience is told the audience's size, not who left.
+    assert (await v2.until("reaction_counts")).audience_count == 1
     await v1.send({"type": "chat", "text": "still here?"})
     await v1.next_error("not_joined")
     # Removed, not banned: back with the same identity.
