@@ -12,7 +12,7 @@ from rooms.catalog.models import Catalog
 from rooms.errors import AlreadyJoined, Banned, NotInRoom, RoomClosed, SlowMode
 from rooms.event_shapes import ParticipantInfo
 from rooms.events import EventBody
-from rooms.live import check_seat, seat_of
+from rooms.live import Seat, check_seat, seat_of
 from rooms.memory_shop import RoomShop
 from rooms.models import (
     DEFAULT_AUDIENCE_CAPACITY,
@@ -58,6 +58,8 @@ class _Room:
     participants: dict[str, Participant] = dataclasses.field(default_factory=dict)
     banned: set[str] = dataclasses.field(default_factory=set)
     slow_mode: float = 0.0
+    views: int = 0
+    peak_viewers: int = 0
     last_chat: dict[str, float] = dataclasses.field(default_factory=dict)
     shop: RoomShop = dataclasses.field(default_factory=RoomShop)
 
@@ -144,14 +146,18 @@ class MemoryStore:
         if participant.id in room.participants:
             raise AlreadyJoined(f"{participant.id} in {room_id}")
         audience = audience_count(room.kind, room.participants.values())
+        seat = seat_of(room.kind, participant.role)
         check_seat(
             room_id,
-            seat_of(room.kind, participant.role),
+            seat,
             stage_count=len(room.participants) - audience,
             audience_count=audience,
             capacity=room.capacity,
             audience_capacity=room.audience_capacity,
         )
+        if seat is Seat.AUDIENCE:
+            room.views += 1
+            room.peak_viewers = max(room.peak_viewers, audience + 1)
         joined = dataclasses.replace(participant, joined_at=self._clock())
         room.participants[joined.id] = joined
         body = events.ParticipantJoined(participant=ParticipantInfo.of(joined))
@@ -317,7 +323,10 @@ class MemoryStore:
         return None if body is None else self._emit(room_id, room, body)
 
     async def recap(self, room_id: str) -> Recap:
-        return self._existing(room_id).shop.recap(room_id)
+        room = self._existing(room_id)
+        return dataclasses.replace(
+            room.shop.recap(room_id), views=room.views, peak_viewers=room.peak_viewers
+        )
 
     # --- host controls (see RoomStore; rules in rooms.moderation) ---------------------------------
 

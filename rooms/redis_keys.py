@@ -128,7 +128,8 @@ ROOM_SHOWN = "{ns}:{{room:{room_id}}}:shown"
 """HASH product id -> int: times the product became the carousel's current one."""
 
 ROOM_STATS = "{ns}:{{room:{room_id}}}:stats"
-"""HASH ``votes_cast`` -> int, ``chat_messages`` -> int (totals for the recap)."""
+"""HASH ``votes_cast`` -> int, ``chat_messages`` -> int, ``views`` -> int (a live room's
+audience seats taken), ``peak_viewers`` -> int (its largest audience): totals for the recap."""
 
 
 def validate_namespace(namespace: str) -> str:

@@ -275,7 +275,7 @@ class RedisStore:
         await self._index(room_id, presence=True)
         reply = await self._scripts.join(
             keys=[keys.meta, keys.participants, keys.seq, *keys.shop_state, keys.presence,
-                  keys.audience, keys.bans],
+                  keys.audience, keys.bans, keys.stats],
             args=[
                 joined.id,
                 joined.to_json(),
@@ -708,6 +708,8 @@ class RedisStore:
             reactions=Reactions.count(counts),
             votes_cast=int(stats.get("votes_cast", 0)),
             chat_messages=int(stats.get("chat_messages", 0)),
+            views=int(stats.get("views", 0)),
+            peak_viewers=int(stats.get("peak_viewers", 0)),
         )
 
     def _audience_capacity(self, stored: str | None) -> int:

@@ -275,6 +275,10 @@ class Recap:
     reactions: Reactions
     votes_cast: int
     chat_messages: int
+    views: int = 0
+    """A live room's audience seats taken (a viewer coming back counts again)."""
+    peak_viewers: int = 0
+    """The most viewers a live room's audience held at once."""
 
     @property
     def shortlist(self) -> list[ShortlistEntry]:
@@ -293,6 +297,8 @@ class Recap:
             "reactions": self.reactions.to_dict(),
             "votes_cast": self.votes_cast,
             "chat_messages": self.chat_messages,
+            "views": self.views,
+            "peak_viewers": self.peak_viewers,
         }
 
 

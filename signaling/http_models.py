@@ -252,6 +252,8 @@ class Recap(_Body):
     reactions: Reactions
     votes_cast: int
     chat_messages: int
+    views: int = Field(description="A live room's audience seats taken (0 in a group room).")
+    peak_viewers: int = Field(description="The most viewers a live room's audience held at once.")
 
 
 class Health(_Body):

@@ -7,6 +7,7 @@
 -- KEYS[12] room presence      HASH participant id -> presence owner
 -- KEYS[13] room audience      SET participant ids in a live room's audience
 -- KEYS[14] room bans          SET banned participant ids
+-- KEYS[15] room stats         HASH ..., views, peak_viewers (a live room's audience, for the recap)
 -- ARGV[1]  participant id
 -- ARGV[2]  participant JSON (joined_at already stamped)
 -- ARGV[3]  capacity to create the room with if absent (int >= 1)
@@ -44,6 +45,10 @@ if meta[3] == 'live' and ARGV[9] == 'viewer' then
         return {'audience_full'}
     end
     redis.call('SADD', KEYS[13], ARGV[1])
+    redis.call('HINCRBY', KEYS[15], 'views', 1)
+    if audience + 1 > tonumber(redis.call('HGET', KEYS[15], 'peak_viewers') or 0) then
+        redis.call('HSET', KEYS[15], 'peak_viewers', audience + 1)
+    end
 elseif redis.call('HLEN', KEYS[2]) - audience >= tonumber(meta[1]) then
     return {'full'}
 end

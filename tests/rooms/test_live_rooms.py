@@ -121,3 +121,19 @@ async def test_the_audience_is_counted_across_nodes(redis_url: str, redis_namesp
     finally:
         for store in nodes:
             await store.close()
+
+
+async def test_the_recap_counts_views_and_the_peak_audience(store: RoomStore) -> None:
+    await store.create_room("live", kind=RoomKind.LIVE, audience_capacity=10)
+    await store.join("live", person("host", Role.HOST))
+    for i in range(3):
+        await store.join("live", person(f"v{i}", Role.VIEWER))
+    await store.leave("live", "v0", reason="left")
+    await store.leave("live", "v1", reason="left")
+    await store.join("live", person("v0", Role.VIEWER))  # back: a view again
+    recap = await store.recap("live")
+    assert (recap.views, recap.peak_viewers) == (4, 3)
+    assert recap.to_dict()["views"] == 4 and recap.to_dict()["peak_viewers"] == 3
+    await store.join("group", person("v", Role.VIEWER))
+    group = await store.recap("group")
+    assert (group.views, group.peak_viewers) == (0, 0)
