@@ -1,12 +1,15 @@
-"""Host controls through the real signaling WebSocket and the HTTP API (memory store), with
-several clients in a live room: each is seen by everyone, its target included."""
+"""Host controls through the real signaling WebSocket and the HTTP API (memory store, and a
+real Redis), with several clients in a live room: each is seen by everyone, its target
+included."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
 from signaling import Settings
 from signaling import protocol as wire
@@ -15,7 +18,6 @@ from tests.signaling.wsclient import WsClient
 
 MakeClient = Callable[[Settings], Awaitable[Client]]
 AUTH = {"Authorization": "Bearer k"}
-ROOM = "show"
 
 
 class Show:
@@ -23,11 +25,12 @@ class Show:
 
     def __init__(self, client: Client) -> None:
         self.client = client
+        self.room = f"show-{uuid.uuid4().hex[:10]}"
         self.sockets: list[WsClient] = []
 
     async def token(self, identity: str, role: str) -> str:
         response = await self.client.post(
-            f"/api/rooms/{ROOM}/tokens",
+            f"/api/rooms/{self.room}/tokens",
             json={"identity": identity, "name": identity, "role": role}, headers=AUTH,
         )
         assert response.status == 201
@@ -37,31 +40,43 @@ class Show:
     async def member(self, identity: str, role: str) -> tuple[WsClient, wire.Joined]:
         ws = WsClient(await self.client.ws_connect("/ws"))
         self.sockets.append(ws)
-        joined = await ws.join(ROOM, token=await self.token(identity, role))
+        joined = await ws.join(self.room, token=await self.token(identity, role))
         assert isinstance(joined, wire.Joined), joined
         return ws, joined
 
     async def api(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         response = await self.client.request(
-            method, f"/api/rooms/{ROOM}{path}", json=body, headers=AUTH
+            method, f"/api/rooms/{self.room}{path}", json=body, headers=AUTH
         )
         return response.status, await response.json()
 
 
-@pytest.fixture
-async def show(make_client: MakeClient) -> AsyncIterator[Show]:
-    client = await make_client(
-        Settings(port=0, node_id="prod", secret="k", ws_heartbeat=30.0, ws_timeout=60.0)
-    )
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def show(request: pytest.FixtureRequest, make_client: MakeClient) -> AsyncIterator[Show]:
+    """The node's store: in memory, or a real Redis (the room under a fresh id each time)."""
+    redis_url = None if request.param == "memory" else request.getfixturevalue("redis_url")
+    client = await make_client(Settings(
+        port=0, node_id="prod", secret="k", ws_heartbeat=30.0, ws_timeout=60.0,
+        redis_url=redis_url,
+    ))
     made = Show(client)
     response = await client.post(
-        "/api/rooms", json={"id": ROOM, "kind": "live", "capacity": 2, "audience_capacity": 10},
+        "/api/rooms",
+        json={"id": made.room, "kind": "live", "capacity": 2, "audience_capacity": 10},
         headers=AUTH,
     )
     assert response.status == 201
     yield made
     for ws in made.sockets:
         await ws.close()
+    if redis_url is not None:
+        r = aioredis.Redis.from_url(redis_url)
+        try:
+            stale = [k async for k in r.scan_iter(match=f"*{made.room}*", count=1000)]
+            if stale:
+                await r.delete(*stale)
+        finally:
+            await r.aclose()
 
 
 async def cast(show: Show) -> tuple[WsClient, WsClient, WsClient, WsClient]:
@@ -119,7 +134,7 @@ async def test_a_removed_participant_is_disconnected_with_a_reason(show: Show) -
     await v1.send({"type": "chat", "text": "still here?"})
     await v1.next_error("not_joined")
     # Removed, not banned: back with the same identity.
-    again = await v1.join(ROOM, token=await show.token("vi", "viewer"))
+    again = await v1.join(show.room, token=await show.token("vi", "viewer"))
     assert isinstance(again, wire.Joined)
     status, _ = await show.api("DELETE", "/participants/vera")
     assert status == 200
@@ -134,9 +149,9 @@ async def test_a_banned_identity_cannot_come_back(show: Show) -> None:
     assert (await v1.until("left")).reason == "banned"
     banned = await guest.until("participant_banned")
     assert (banned.participant_id, banned.by) == ("vi", "hana")
-    refused = await v1.join(ROOM, token=await show.token("vi", "viewer"))
+    refused = await v1.join(show.room, token=await show.token("vi", "viewer"))
     assert isinstance(refused, wire.Error) and refused.code == "banned"
-    again = await v1.join(ROOM, resume=joined_v1.resume)
+    again = await v1.join(show.room, resume=joined_v1.resume)
     assert isinstance(again, wire.Error) and again.code == "banned"
     status, body = await show.api("POST", "/bans", {"participant_id": "vera"})
     assert status == 201 and body["seq"] > banned.seq
