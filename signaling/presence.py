@@ -178,8 +178,17 @@ class Presence:
         node = self._node
         existed = await node.store.get_room(room_id) is not None
         if not existed:
-            # With the default catalog and mode, as a first join would (node.prepare_room).
-            await node.create_room(room_id)
+            # With the default catalog and mode, as a first join would (node.prepare_room),
+            # and the kind and capacities the sockets saw (a live room's audience must not
+            # be refused by a rebuilt group room's capacity).
+            info = next((s.room_info for s in sessions if s.room_info is not None), None)
+            if info is None:
+                await node.create_room(room_id)
+            else:
+                await node.create_room(
+                    room_id, capacity=info.capacity, kind=info.kind,
+                    audience_capacity=info.audience_capacity,
+                )
         live = [s for s in sessions if s.participant is not None]
         try:
             result = await node.store.reassert(

@@ -28,7 +28,7 @@ from rooms.events import (
     RoleChanged,
     RoomClosed,
 )
-from rooms.models import Participant, Role, RoomEvent, RoomKind, RoomSnapshot
+from rooms.models import Participant, Role, RoomEvent, RoomInfo, RoomKind, RoomSnapshot
 from rooms.placement import NodeEntry
 from sfu import MediaRoom, Offer, Peer, Slot
 from signaling import events, moderation, shopping
@@ -99,6 +99,8 @@ class Session:
         self._claim: str | None = None
         #: Whether the room joined is a live room (its viewers get folded counts).
         self._live = False
+        #: The joined room's settings as last seen (a room the store lost is rebuilt with them).
+        self.room_info: RoomInfo | None = None
 
     @property
     def seq(self) -> int:
@@ -359,6 +361,7 @@ class Session:
         self.room_id, self.participant, self._seq = room_id, participant, room_snapshot.seq
         self._permissions = permissions
         self._live = room_snapshot.room.kind is RoomKind.LIVE
+        self.room_info = room_snapshot.room
         log.info("session %s: %s joined %s as %s (seq %d)", self.id, participant.id, room_id,
                  participant.role, room_snapshot.seq)
         self._watch_round(room_snapshot)
