@@ -5,7 +5,16 @@ import { Call, EndReason, Phase } from "./call.js";
 import { CarouselView } from "./carousel_view.js";
 import { ChatView } from "./chat_view.js";
 import { byId } from "./dom.js";
-import { clearActive, createHostedRoom, loadActive, parseLocation, saveActive, saveName } from "./invite.js";
+import {
+  RoomStatus,
+  clearActive,
+  createHostedRoom,
+  loadActive,
+  parseLocation,
+  roomStatus,
+  saveActive,
+  saveName,
+} from "./invite.js";
 import { LandingView } from "./landing_view.js";
 import { LocalMedia } from "./local_media.js";
 import { MediaMonitor } from "./media_monitor.js";
@@ -48,6 +57,18 @@ const ENDED_TEXT = {
     "We kept trying for three minutes but could not reach the server. Check your network and rejoin.",
   ],
   [EndReason.FAILED]: ["Could not join the room", "Something went wrong. Try again."],
+};
+
+const BAD_LINK_TEXT = {
+  malformed: [
+    "This link is malformed",
+    "A room link looks like /r/abc-defg-hjk (letters, digits, - and _). Check the link you were sent, or start a new room.",
+  ],
+  [RoomStatus.MISSING]: [
+    "This room doesn't exist",
+    "Nobody has started a room with this code. Check the link you were sent, or start a new room.",
+  ],
+  [RoomStatus.CLOSED]: ["This room has been closed", "The host closed it. Start a new one to keep shopping."],
 };
 
 const media = new LocalMedia();
@@ -97,7 +118,20 @@ async function join({ room: roomId, name, role, isNew, token = null }) {
 
 // A link with ?token=... joins with that token (minted by the HTTP API for a named identity).
 const urlToken = parseLocation().token;
-landing.on("join", (request) => join({ ...request, token: request.isNew ? null : urlToken }));
+landing.on("join", async (request) => {
+  const token = request.isNew ? null : urlToken;
+  // Joining never creates a room from the page: only "New room" does (a typo must not).
+  if (!request.isNew && !token) {
+    landing.setBusy(true);
+    const status = await roomStatus(request.room);
+    landing.setBusy(false);
+    if (status === RoomStatus.MISSING || status === RoomStatus.CLOSED) {
+      showBadLink(status);
+      return;
+    }
+  }
+  join({ ...request, token });
+});
 view.on("leave", () => call.leave());
 view.on("react", (emoji) => chat.react(emoji, carousel.shown && carousel.shown.id));
 view.on("tab", (tab) => chat.setVisible(tab === "chat"));
@@ -109,6 +143,22 @@ byId("rejoin").addEventListener("click", () => {
 byId("start-over").addEventListener("click", () => {
   location.href = "/";
 });
+byId("bad-link-start").addEventListener("click", () => {
+  location.href = "/";
+});
+
+/** The page for a link that leads to no room (`why`: "malformed" or a RoomStatus). */
+function showBadLink(why) {
+  const [title, text] = BAD_LINK_TEXT[why];
+  landing.hide();
+  media.stop(); // no room to use the camera in
+  byId("bad-link-title").textContent = title;
+  byId("bad-link-text").textContent = text;
+  byId("bad-link").hidden = false;
+  document.title = `${title} · coshop`;
+  document.body.dataset.phase = "bad-link";
+  byId("bad-link-title").focus();
+}
 
 async function restartMedia() {
   if (target && target.role !== "viewer" && !media.audioTrack && !media.videoTrack) await media.start();
@@ -250,6 +300,17 @@ async function main() {
     if (active.role !== "viewer") await media.start();
     join({ ...active, isNew: false });
     return;
+  }
+  if (fromUrl.malformed) {
+    showBadLink("malformed");
+    return;
+  }
+  if (fromUrl.room && !fromUrl.token) {
+    const status = await roomStatus(fromUrl.room);
+    if (status === RoomStatus.MISSING || status === RoomStatus.CLOSED) {
+      showBadLink(status);
+      return;
+    }
   }
   landing.show(fromUrl);
   await media.start();

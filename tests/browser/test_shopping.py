@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.api import mint_token
+from tests.browser.api import create_room, mint_token
 from tests.browser.conftest import OpenPage
 from tests.browser.room_page import RoomPage
 from tests.browser.server import CoshopServer
@@ -31,6 +31,7 @@ async def test_carousel_votes_cart_chat_and_reactions(
     open_page: OpenPage, server: CoshopServer, artifacts: Path
 ) -> None:
     # Ann hosts (a host token), camera and mic off; Bob is a guest; Cleo only watches.
+    await create_room(server.url, ROOM)
     token = await mint_token(server.url, ROOM, "Ann", "host")
     ann = await open_page(f"/r/{ROOM}?token={token}")
     await ann.media_ready()
