@@ -343,7 +343,13 @@ export class CarouselView {
       }),
     );
 
-    keepFocus(this.root, () => this.root.replaceChildren(card, thumbs, this._remoteLine()));
+    // The strip keeps its scroll position across renders, and says when more is off to a side.
+    const scrolled = this.root.querySelector(".thumbs");
+    const left = scrolled ? scrolled.scrollLeft : null;
+    const strip = this._strip(thumbs);
+    keepFocus(this.root, () => this.root.replaceChildren(card, strip, this._remoteLine()));
+    if (left !== null) thumbs.scrollLeft = left;
+    this._scrollHints(strip, thumbs);
     if (shopping.round && shopping.round.state === "open") {
       this._roundTimer = setInterval(() => this._tickRound(), 1000);
     }
@@ -528,6 +534,43 @@ export class CarouselView {
       );
     }
     return h("div", { class: "remote-line", role: "group", "aria-label": "The remote" }, parts);
+  }
+
+  // The thumbnail strip between two arrows that scroll it; an arrow shows only when there is
+  // more to that side (and a fading edge says the same at a glance).
+  _strip(thumbs) {
+    const arrow = (side, delta) =>
+      h(
+        "button",
+        {
+          type: "button",
+          class: `strip-arrow ${side}`,
+          "aria-label": `More products ${side === "prev" ? "to the left" : "to the right"}`,
+          hidden: true,
+          onclick: () => thumbs.scrollBy({ left: delta * thumbs.clientWidth * 0.8, behavior: "smooth" }),
+        },
+        icon(side, "icon small"),
+      );
+    const strip = h("div", { class: "strip" }, arrow("prev", -1), thumbs, arrow("next", 1));
+    const hints = () => this._scrollHints(strip, thumbs);
+    thumbs.addEventListener("scroll", hints, { passive: true });
+    // The strip's size changes with the layout (and is 0 while the room is still hidden).
+    if (this._stripObserver) this._stripObserver.disconnect();
+    this._stripObserver = new ResizeObserver(hints);
+    this._stripObserver.observe(thumbs);
+    return strip;
+  }
+
+  _scrollHints(strip, thumbs) {
+    const more = (side) => {
+      const max = thumbs.scrollWidth - thumbs.clientWidth;
+      return side === "prev" ? thumbs.scrollLeft > 2 : thumbs.scrollLeft < max - 2;
+    };
+    for (const side of ["prev", "next"]) {
+      const on = more(side);
+      strip.querySelector(`.strip-arrow.${side}`).hidden = !on;
+      strip.dataset[side] = on ? "more" : "";
+    }
   }
 
   _flash() {

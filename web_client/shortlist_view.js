@@ -92,14 +92,12 @@ export class ShortlistView {
           h(
             "span",
             { class: "short-sub" },
-            [
-              variant ? variantName(variant) : null,
-              item.quantity > 1 ? `× ${item.quantity}` : null,
-              `added by ${who}`,
-            ]
+            [variant ? variantName(variant) : null, item.quantity > 1 ? `× ${item.quantity}` : null]
               .filter(Boolean)
               .join(" · "),
           ),
+          // Who added it gets a line of its own: it is what shopping together is about.
+          h("span", { class: "added-by" }, `Added by ${who}`),
         ),
         h(
           "span",

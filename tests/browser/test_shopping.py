@@ -113,7 +113,7 @@ async def test_carousel_votes_cart_chat_and_reactions(
     for page in (ann, cleo):
         await expect(page.page.locator("#count-cart")).to_have_text("1")
     await ann.page.get_by_role("tab", name="Cart").click()
-    await expect(ann.page.locator(".cart-item")).to_contain_text("added by Bob")
+    await expect(ann.page.locator(".cart-item")).to_contain_text("Added by Bob")
 
     # Chat: Cleo writes, the others read it (with an unread count while the chat is hidden).
     await cleo.page.get_by_role("tab", name="Chat").click()
