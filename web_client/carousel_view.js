@@ -264,7 +264,9 @@ export class CarouselView {
             },
           },
           labels.get(v.id),
-          votes ? h("span", { class: "chip-votes", "aria-label": `${votes} yes` }, ` ${votes}👍`) : null,
+          votes
+            ? h("span", { class: "chip-votes", "aria-label": `${votes} yes` }, ` ${votes}`, icon("thumbUp", "icon tiny"))
+            : null,
         );
       }),
     );
@@ -329,7 +331,13 @@ export class CarouselView {
               class: "thumb",
               dataset: { key: `thumb-${p.id}`, product: p.id },
               "aria-current": p.id === product.id ? "true" : "false",
-              "aria-label": `${p.title}${p.id === shopping.carousel.current ? " (room's product)" : ""}`,
+              // The name says what the picture and its badge show: the product, whether the
+              // room is on it, and how many like it.
+              "aria-label": [
+                p.title,
+                p.id === shopping.carousel.current ? " (room's product)" : "",
+                t.yes ? `, ${t.yes} yes ${t.yes === 1 ? "vote" : "votes"}` : "",
+              ].join(""),
               title: p.title,
               onclick: () => this.browse(p.id),
             },

@@ -3,10 +3,9 @@
 
 import { byId, h } from "./dom.js";
 import { Emitter } from "./events.js";
-import { icon } from "./icons.js";
+import { REACTIONS, icon, reactionIcon } from "./icons.js";
 import { inviteLink } from "./invite.js";
 import { toggleButton } from "./toggle_button.js";
-import { REACTIONS } from "./chat_view.js";
 
 const TOAST_MS = 3500;
 const PHONE = "(max-width: 860px)"; // as style.css and video_grid.js
@@ -39,17 +38,17 @@ export class RoomView extends Emitter {
     this.camButton.addEventListener("click", () => this.media.setCamera(!this.media.camOn));
     this.bannerAction.addEventListener("click", () => this._bannerHandler && this._bannerHandler());
     byId("reaction-bar").replaceChildren(
-      ...REACTIONS.map((emoji) =>
+      ...REACTIONS.map(({ emoji, name }) =>
         h(
           "button",
           {
             type: "button",
             class: "emoji-button",
-            "aria-label": `React ${emoji}`,
-            title: "React",
+            "aria-label": `React with ${name}`,
+            title: `React: ${name}`,
             onclick: () => this.emit("react", emoji),
           },
-          emoji,
+          reactionIcon(emoji),
         ),
       ),
     );

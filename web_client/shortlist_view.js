@@ -61,7 +61,7 @@ export class ShortlistView {
       this.list.replaceChildren(
         items.length
           ? h("ol", { class: "short-list", "aria-label": "Shortlist, best first" }, items)
-          : h("p", { class: "empty" }, "Vote 👍 on what you like: the favourites rank here."),
+          : h("p", { class: "empty" }, "Vote yes on what you like: the favourites rank here."),
       ),
     );
     this._count();

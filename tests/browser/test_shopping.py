@@ -128,7 +128,7 @@ async def test_carousel_votes_cart_chat_and_reactions(
     # A reaction floats over everyone's videos with the sender's name. (Toasts first fade, for a
     # tidy screenshot.)
     await expect(ann.page.locator("#toasts .toast")).to_have_count(0)
-    await bob.page.get_by_role("button", name="React ❤️").click()
+    await bob.page.get_by_role("button", name="React with heart").click()
     await expect(ann.page.locator(".floater .by").last).to_have_text("Bob")
     await ann.screenshot(str(artifacts / "shopping-desktop.png"))
 
