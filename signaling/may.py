@@ -3,7 +3,9 @@
 The permissions follow from the participant's role and the room's carousel mode, remote holder,
 vote round and products (rooms.shopping.permissions). A session keeps those inputs current from
 its snapshots and room events, and sends ``may`` again only when the result changes, so the
-client shows exactly what the server will accept without a rule of its own.
+client shows exactly what the server will accept without a rule of its own. (A holder leaving
+frees the remote without an event of its own, but that changes nobody else's permissions: they
+depend on whether *you* hold it.)
 """
 
 from __future__ import annotations
@@ -45,8 +47,6 @@ class MayTracker:
                 round=round
             ):
                 self._round = VoteRound.from_dict(round.model_dump())
-            case room_events.ParticipantLeft(participant_id=left) if left == self._holder:
-                self._holder = None  # the remote is free again (PROTOCOL.md, "The remote")
             case _:
                 return None
         now = self._compute()

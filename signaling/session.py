@@ -493,6 +493,7 @@ class Session:
             return
         self.state = SessionState.LEFT
         self.room_id, self.participant, self._media, self._peer = None, None, None, None
+        self._may = None
         self._stop_answer_timer()
         self._offer_sent_at = None
         node = self._node
