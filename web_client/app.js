@@ -18,6 +18,7 @@ import {
 import { LandingView } from "./landing_view.js";
 import { LocalMedia } from "./local_media.js";
 import { MediaMonitor } from "./media_monitor.js";
+import { RecapView } from "./recap_view.js";
 import { RoomState } from "./room_state.js";
 import { RoomView } from "./room_view.js";
 import { ShoppingState } from "./shopping_state.js";
@@ -79,6 +80,7 @@ const monitor = new MediaMonitor(media);
 const landing = new LandingView(media);
 const view = new RoomView(media);
 const grid = new VideoGrid(byId("grid"), byId("waiting-card"));
+const recap = new RecapView(shopping);
 const send = (message) => {
   const sent = call.send(message);
   if (!sent) view.toast("Not connected right now: try again in a moment.", "error");
@@ -138,6 +140,7 @@ view.on("tab", (tab) => chat.setVisible(tab === "chat"));
 byId("rejoin").addEventListener("click", () => {
   if (!target) return;
   byId("ended").hidden = true;
+  recap.hide();
   restartMedia().then(() => join({ ...target, isNew: false }));
 });
 byId("start-over").addEventListener("click", () => {
@@ -193,6 +196,8 @@ call.on("phase", ({ phase, reason }) => {
       view.showEnded(title, text, {
         rejoin: reason !== EndReason.ROOM_CLOSED && reason !== EndReason.UNAUTHORIZED,
       });
+      // What the session came to, when there was one (not after a failed join).
+      if (target && shopping.available && reason !== EndReason.UNAUTHORIZED) recap.show(target.room);
       break;
     }
     default:
