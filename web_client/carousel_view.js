@@ -481,7 +481,8 @@ export class CarouselView {
     else text = "The host steers the carousel. Browse on your own with the arrows.";
     parts.push(h("span", { class: "remote-holder", dataset: { holder: holder || "" } }, text));
     if (mode !== "everyone" && may.hand_remote) {
-      if (!mine) {
+      // Taking it helps only from someone else, or when you could not steer without it.
+      if (!mine && (holder || !may.move)) {
         parts.push(
           h(
             "button",
