@@ -120,10 +120,12 @@ async function join({ room: roomId, name, role, isNew, token = null }) {
 
 // A link with ?token=... joins with that token (minted by the HTTP API for a named identity).
 const urlToken = parseLocation().token;
+let checkedRoom = null; // the link's room, found open while the page loaded
 landing.on("join", async (request) => {
   const token = request.isNew ? null : urlToken;
-  // Joining never creates a room from the page: only "New room" does (a typo must not).
-  if (!request.isNew && !token) {
+  // Joining never creates a room from the page: only "New room" does (a typo must not). The
+  // link's room was checked on load, so its Join click costs no extra round trip.
+  if (!request.isNew && !token && request.room !== checkedRoom) {
     landing.setBusy(true);
     const status = await roomStatus(request.room);
     landing.setBusy(false);
@@ -316,6 +318,7 @@ async function main() {
       showBadLink(status);
       return;
     }
+    if (status === RoomStatus.OPEN) checkedRoom = fromUrl.room;
   }
   landing.show(fromUrl);
   await media.start();
