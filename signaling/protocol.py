@@ -128,6 +128,17 @@ class ShoppingInfo(_Message):
     chat: list[ChatMessageInfo]
 
 
+class MayInfo(_Message):
+    """What you may do in the room's shopping now (the server's own rules, applied to you)."""
+
+    move: bool
+    hand_remote: bool
+    hold_remote: bool
+    lead: bool
+    cart: bool
+    vote_closed: list[str]
+
+
 # --- client -> server ----------------------------------------------------------------------------
 
 
@@ -345,6 +356,8 @@ class Joined(_Message):
     you: ParticipantInfo
     participants: list[ParticipantInfo]
     shopping: ShoppingInfo
+    #: Your shopping permissions as of ``seq``; ``may`` messages follow when they change.
+    may: MayInfo
     #: Present this in a later ``join`` (after a reload or a drop) to be the same participant.
     resume: str
     #: Configure the RTCPeerConnection with these (STUN, TURN with credentials for you).
@@ -360,6 +373,14 @@ class Snapshot(_Message):
     you: ParticipantInfo
     participants: list[ParticipantInfo]
     shopping: ShoppingInfo
+    may: MayInfo
+
+
+class May(_Message):
+    """Your shopping permissions changed (after the room event that changed them)."""
+
+    type: Literal["may"] = "may"
+    may: MayInfo
 
 
 class Offer(_Message):
@@ -590,7 +611,8 @@ ServerMessage = Annotated[
     | Left
     | Redirect
     | Error
-    | Pong,
+    | Pong
+    | May,
     Field(discriminator="type"),
 ]
 

@@ -28,6 +28,7 @@ from signaling import protocol as wire
 from signaling.auth import Grant, Permissions
 from signaling.errors import SignalingError, error_code, error_details, error_message
 from signaling.ice import ice_servers_for
+from signaling.may import MayTracker, may_info
 from signaling.node import Node
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class Session:
         self._hidden: frozenset[str] = frozenset()  # whose video the client does not show
         #: The grants of the token (or resume credential) this session joined with.
         self._permissions = Permissions()
+        self._may: MayTracker | None = None  # while joined
         #: The room whose placement claim this session holds (signaling.placement).
         self._claim: str | None = None
 
@@ -324,8 +326,9 @@ class Session:
                  participant.role, room_snapshot.seq)
         self._watch_round(room_snapshot)
         self._media_state = None
+        self._may = MayTracker(participant, room_snapshot.shopping)
         await self._send(events.joined(
-            room_snapshot, participant, self._resume_for(participant),
+            room_snapshot, participant, self._resume_for(participant), may_info(self._may.current),
             ice_servers_for(
                 node.ice_servers, participant.id, secret=node.settings.turn_secret,
                 now=time.time(), ttl=node.settings.turn_ttl,
@@ -467,7 +470,10 @@ class Session:
             return
         self._seq = room_snapshot.seq
         self._watch_round(room_snapshot)
-        await self._send(events.snapshot(room_snapshot, self.participant))
+        self._may = MayTracker(self.participant, room_snapshot.shopping)
+        await self._send(
+            events.snapshot(room_snapshot, self.participant, may_info(self._may.current))
+        )
 
     def _watch_round(self, room_snapshot: RoomSnapshot) -> None:
         round = room_snapshot.shopping.round
@@ -487,6 +493,7 @@ class Session:
             return
         self.state = SessionState.LEFT
         self.room_id, self.participant, self._media, self._peer = None, None, None, None
+        self._may = None
         self._stop_answer_timer()
         self._offer_sent_at = None
         node = self._node
@@ -527,6 +534,9 @@ class Session:
         built = self._node.messages.get(event)
         if built is not None:
             await self._send(*built)
+        may = None if self._may is None else self._may.apply(body)
+        if may is not None:
+            await self._send(wire.May(may=may_info(may)))
         if isinstance(body, ParticipantJoined) and self._media_state not in (None, (True, True)):
             # Tell the newcomer that our microphone or camera is off (events are not replayed).
             await self._announce_media_state()

@@ -213,14 +213,17 @@ export class Call extends Emitter {
         this.activeSpeaker = undefined;
         this._sentMediaState = null;
         this.room.reset(message);
-        this.shopping.reset(message.shopping);
+        this.shopping.reset(message.shopping, message.may);
         this._setPhase(Phase.JOINED);
         this._sendMediaState();
         if (this.hidden.size) this.connection.send({ type: "view", hidden: [...this.hidden] });
         break;
       case "snapshot":
         this.room.reset(message);
-        if (message.shopping) this.shopping.reset(message.shopping);
+        if (message.shopping) this.shopping.reset(message.shopping, message.may);
+        break;
+      case "may":
+        this.shopping.setMay(message.may);
         break;
       case "offer":
         await this._answer(message);
