@@ -152,6 +152,9 @@ class Join(_Message):
     token: str | None = Field(None, max_length=4096)
     #: The ``resume`` credential of an earlier ``joined``: come back as the same participant.
     resume: str | None = Field(None, max_length=4096)
+    #: The client's RTCPeerConnection bundlePolicy (W3C webrtc-pc §4.2.5). "max-bundle" lets
+    #: the first offer carry every subscription at once: one offer/answer round trip less.
+    bundle_policy: Literal["balanced", "max-compat", "max-bundle"] = "balanced"
 
 
 class Answer(_Message):

@@ -342,6 +342,7 @@ class Session:
                 # A viewer, or a token without canPublish: an offer with no publish slots.
                 publish=participant.role is not Role.VIEWER and permissions.can_publish,
                 listener=_PeerListener(self, participant.id),
+                max_bundle=message.bundle_policy == "max-bundle",
             )
             self._peer.set_hidden(self._hidden)
         except Exception:
