@@ -36,6 +36,7 @@ from signaling import protocol as wire
 from signaling.auth import Grant, Permissions
 from signaling.errors import SignalingError, error_code, error_details, error_message
 from signaling.ice import ice_servers_for
+from signaling.may import MayTracker, may_info
 from signaling.node import Node
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ class Session:
         self._hidden: frozenset[str] = frozenset()  # whose video the client does not show
         #: The grants of the token (or resume credential) this session joined with.
         self._permissions = Permissions()
+        self._may: MayTracker | None = None  # while joined
         #: The room whose placement claim this session holds (signaling.placement).
         self._claim: str | None = None
         #: Whether the room joined is a live room (its viewers get folded counts).
@@ -367,8 +369,10 @@ class Session:
         self._watch_round(room_snapshot)
         node.hubs.watch_audience(room_id, room_snapshot)
         self._media_state = None
+        self._may = MayTracker(participant, room_snapshot.shopping)
         await self._send(events.joined(
             self._visible(room_snapshot), participant, self._resume_for(participant),
+            may_info(self._may.current),
             ice_servers_for(
                 node.ice_servers, participant.id, secret=node.settings.turn_secret,
                 now=time.time(), ttl=node.settings.turn_ttl,
@@ -382,6 +386,7 @@ class Session:
                 # A viewer, or a token without canPublish: an offer with no publish slots.
                 publish=participant.role is not Role.VIEWER and permissions.can_publish,
                 listener=_PeerListener(self, participant.id),
+                max_bundle=message.bundle_policy == "max-bundle",
             )
             self._peer.set_hidden(self._hidden)
         except Exception:
@@ -511,7 +516,10 @@ class Session:
         self._seq = room_snapshot.seq
         self._watch_round(room_snapshot)
         self._node.hubs.watch_audience(self.room_id, room_snapshot)
-        await self._send(events.snapshot(self._visible(room_snapshot), self.participant))
+        self._may = MayTracker(self.participant, room_snapshot.shopping)
+        await self._send(events.snapshot(
+            self._visible(room_snapshot), self.participant, may_info(self._may.current)
+        ))
 
     def _visible(self, room_snapshot: RoomSnapshot) -> RoomSnapshot:
         """The room as this socket is shown it: a live room's viewer sees the stage and
@@ -541,6 +549,7 @@ class Session:
             return
         self.state = SessionState.LEFT
         self.room_id, self.participant, self._media, self._peer = None, None, None, None
+        self._may = None
         self._stop_answer_timer()
         self._offer_sent_at = None
         node = self._node
@@ -581,6 +590,9 @@ class Session:
         built = self._node.messages.get(event)
         if built is not None:
             await self._send(*built)
+        may = None if self._may is None else self._may.apply(body)
+        if may is not None:
+            await self._send(wire.May(may=may_info(may)))
         if isinstance(body, ParticipantJoined) and self._media_state not in (None, (True, True)):
             # Tell the newcomer that our microphone or camera is off (events are not replayed).
             await self._announce_media_state()
