@@ -265,6 +265,16 @@ class RoleChanged(ModerationEvent):
     by: str | None
 
 
+class HandRaised(StoreEvent):
+    """A viewer raised (or lowered) its hand to come up to the stage; hosts answer with
+    ``role_changed``. Raised hands are kept (RoomInfo.raised_hands) until lowered, the viewer
+    moves or comes back."""
+
+    type: Literal["hand_raised"] = "hand_raised"
+    participant_id: str
+    raised: bool
+
+
 class SlowModeChanged(ModerationEvent):
     """Chat allows one message per ``seconds`` per participant (0: off; hosts never wait)."""
 

@@ -26,6 +26,7 @@ from rooms.models import (
     RoomSnapshot,
 )
 from rooms.moderation import (
+    check_hand,
     check_moderator,
     check_slow_mode,
     check_stage_move,
@@ -58,6 +59,7 @@ class _Room:
     participants: dict[str, Participant] = dataclasses.field(default_factory=dict)
     banned: set[str] = dataclasses.field(default_factory=set)
     slow_mode: float = 0.0
+    hands: set[str] = dataclasses.field(default_factory=set)
     views: int = 0
     peak_viewers: int = 0
     last_chat: dict[str, float] = dataclasses.field(default_factory=dict)
@@ -160,6 +162,7 @@ class MemoryStore:
             room.peak_viewers = max(room.peak_viewers, audience + 1)
         joined = dataclasses.replace(participant, joined_at=self._clock())
         room.participants[joined.id] = joined
+        room.hands.discard(joined.id)
         body = events.ParticipantJoined(participant=ParticipantInfo.of(joined))
         event = self._emit(room_id, room, body)
         return self._snapshot(room_id, room), event
@@ -376,10 +379,25 @@ class MemoryStore:
             stage_count=len(room.participants) - audience, capacity=room.capacity,
         )
         room.participants[participant_id] = dataclasses.replace(target, role=role)
+        room.hands.discard(participant_id)
         if role is Role.VIEWER:
             room.shop.release_remote(participant_id)
         new_role: Literal["viewer", "guest"] = "viewer" if role is Role.VIEWER else "guest"
         body = events.RoleChanged(participant_id=participant_id, role=new_role, by=by)
+        return self._emit(room_id, room, body)
+
+    async def raise_hand(
+        self, room_id: str, participant_id: str, raised: bool
+    ) -> RoomEvent[events.HandRaised] | None:
+        room = self._existing_open(room_id)
+        check_hand(self._participant(room, participant_id))
+        if (participant_id in room.hands) == raised:
+            return None
+        if raised:
+            room.hands.add(participant_id)
+        else:
+            room.hands.discard(participant_id)
+        body = events.HandRaised(participant_id=participant_id, raised=raised)
         return self._emit(room_id, room, body)
 
     async def set_slow_mode(
@@ -551,4 +569,5 @@ class MemoryStore:
             kind=room.kind,
             audience_capacity=room.audience_capacity,
             slow_mode=room.slow_mode,
+            raised_hands=room.hands,
         )

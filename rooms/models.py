@@ -169,6 +169,9 @@ class RoomInfo:
     """Viewers in the audience of a live room (always 0 in a group room)."""
     slow_mode: float = 0.0
     """Seconds between two chat messages of one participant (0: off; rooms.moderation)."""
+    raised_hands: tuple[str, ...] = ()
+    """Viewers with a raised hand (to come up to a live room's stage), sorted; filled in
+    snapshots only (empty from get_room / list_rooms)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,12 @@ def check_stage_move(
         raise RoomFull(room_id)
 
 
+def check_hand(actor: Participant) -> None:
+    """Only viewers raise (or lower) a hand to come up to the stage (Forbidden)."""
+    if actor.role is not Role.VIEWER:
+        raise Forbidden("only viewers raise their hand to come up to the stage")
+
+
 def check_slow_mode(seconds: float) -> float:
     """``seconds`` if a valid slow mode (0 = off, up to MAX_SLOW_MODE); ValueError otherwise."""
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):

@@ -33,6 +33,10 @@ is the audience, HLEN(participants) - SCARD the stage. Always empty in a group r
 ROOM_BANS = "{ns}:{{room:{room_id}}}:bans"
 """SET of participant ids a host banned: join and reassert refuse them for the room's life."""
 
+ROOM_HANDS = "{ns}:{{room:{room_id}}}:hands"
+"""SET of participant ids with a raised hand. May hold leavers (snapshots list only the
+viewers in the room); join and stage moves remove the id."""
+
 ROOM_LAST_CHAT = "{ns}:{{room:{room_id}}}:last_chat"
 """HASH participant id -> float unix seconds of their latest accepted chat message (slow
 mode compares against it)."""
@@ -204,6 +208,7 @@ class RoomKeys:
     stats: str
     audience: str
     bans: str
+    hands: str
     last_chat: str
 
     @classmethod
@@ -234,6 +239,7 @@ class RoomKeys:
             stats=name(ROOM_STATS),
             audience=name(ROOM_AUDIENCE),
             bans=name(ROOM_BANS),
+            hands=name(ROOM_HANDS),
             last_chat=name(ROOM_LAST_CHAT),
         )
 

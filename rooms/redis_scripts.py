@@ -141,6 +141,7 @@ class RoomScripts:
     mod_remove: AsyncScript
     mod_set_role: AsyncScript
     mod_slow_mode: AsyncScript
+    mod_raise_hand: AsyncScript
     mod_hide_chat: AsyncScript
     reassert: AsyncScript
     reap: AsyncScript

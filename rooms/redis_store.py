@@ -275,7 +275,7 @@ class RedisStore:
         await self._index(room_id, presence=True)
         reply = await self._scripts.join(
             keys=[keys.meta, keys.participants, keys.seq, *keys.shop_state, keys.presence,
-                  keys.audience, keys.bans, keys.stats],
+                  keys.audience, keys.bans, keys.stats, keys.hands],
             args=[
                 joined.id,
                 joined.to_json(),
@@ -300,7 +300,8 @@ class RedisStore:
             raise AudienceFull(room_id)
         if status == scripts.FULL:
             raise RoomFull(room_id)
-        _, seq, capacity_s, created_s, participants, shop, kind_s, audience_s, slow_s = reply
+        (_, seq, capacity_s, created_s, participants, shop, kind_s, audience_s, slow_s,
+         hands) = reply
         snapshot = make_snapshot(
             room_id,
             capacity=int(capacity_s),
@@ -312,6 +313,7 @@ class RedisStore:
             kind=RoomKind(kind_s),
             audience_capacity=self._audience_capacity(audience_s),
             slow_mode=float(slow_s),
+            raised_hands=hands,
         )
         return snapshot, RoomEvent(room_id, int(seq), body)
 
@@ -338,12 +340,12 @@ class RedisStore:
         """The room's state now, read by one script. Raises NotInRoom for an unknown room."""
         keys = self._keys(room_id)
         reply = await self._scripts.snapshot(
-            keys=[keys.meta, keys.participants, keys.seq, *keys.shop_state], args=[""]
+            keys=[keys.meta, keys.participants, keys.seq, *keys.shop_state, keys.hands], args=[""]
         )
         if reply[0] == scripts.UNKNOWN:
             raise NotInRoom(room_id)
         (_, seq, capacity_s, created_s, closed_s, participants, shop, kind_s, audience_s,
-         slow_s) = reply
+         slow_s, hands) = reply
         return make_snapshot(
             room_id,
             capacity=int(capacity_s),
@@ -355,6 +357,7 @@ class RedisStore:
             kind=RoomKind(kind_s),
             audience_capacity=self._audience_capacity(audience_s),
             slow_mode=float(slow_s),
+            raised_hands=hands,
         )
 
     @_unavailable_on_outage
@@ -789,13 +792,27 @@ class RedisStore:
         new_role: Literal["viewer", "guest"] = "viewer" if role is Role.VIEWER else "guest"
         body = events.RoleChanged(participant_id=participant_id, role=new_role, by=by)
         reply = await self._scripts.mod_set_role(
-            keys=[keys.meta, keys.participants, keys.seq, keys.audience, keys.carousel],
+            keys=[keys.meta, keys.participants, keys.seq, keys.audience, keys.carousel,
+                  keys.hands],
             args=[keys.events, by or "", participant_id, role.value,
                   *body_template(room_id, body)],
         )
         if reply[0] == scripts.FULL:
             raise RoomFull(room_id)
         return _event(room_id, reply, events.RoleChanged, what="move them (hosts only)")
+
+    @_unavailable_on_outage
+    async def raise_hand(
+        self, room_id: str, participant_id: str, raised: bool
+    ) -> RoomEvent[events.HandRaised] | None:
+        keys = self._keys(room_id)
+        body = events.HandRaised(participant_id=participant_id, raised=raised)
+        reply = await self._scripts.mod_raise_hand(
+            keys=[keys.meta, keys.participants, keys.seq, keys.hands],
+            args=[keys.events, participant_id, "1" if raised else "0",
+                  *body_template(room_id, body)],
+        )
+        return _event_or_none(room_id, reply, events.HandRaised, what="raise a hand (viewers)")
 
     @_unavailable_on_outage
     async def set_slow_mode(

@@ -8,6 +8,7 @@ from rooms.live import Seat, seat_of
 from rooms.models import (
     DEFAULT_AUDIENCE_CAPACITY,
     Participant,
+    Role,
     RoomInfo,
     RoomKind,
     RoomSnapshot,
@@ -32,6 +33,7 @@ def make_snapshot(
     kind: RoomKind = RoomKind.GROUP,
     audience_capacity: int = DEFAULT_AUDIENCE_CAPACITY,
     slow_mode: float = 0.0,
+    raised_hands: Iterable[str] = (),
 ) -> RoomSnapshot:
     """A snapshot whose ``participant_count`` (and ``audience_count``) always match its
     participants."""
@@ -46,6 +48,9 @@ def make_snapshot(
         audience_capacity=audience_capacity,
         audience_count=audience_count(kind, ordered),
         slow_mode=slow_mode,
+        raised_hands=tuple(sorted(
+            set(raised_hands) & {p.id for p in ordered if p.role is Role.VIEWER}
+        )),
     )
     return RoomSnapshot(room=info, seq=seq, participants=ordered, shopping=shopping)
 

@@ -273,6 +273,14 @@ class RoomStore(Protocol):
         ``role_changed``. Forbidden in a group room or for any other change."""
         ...
 
+    async def raise_hand(
+        self, room_id: str, participant_id: str, raised: bool
+    ) -> RoomEvent[events.HandRaised] | None:
+        """A viewer raises (or lowers) its hand; ``hand_raised``, or None if it already was
+        (or was not). Forbidden for anyone but viewers. The hand is lowered without an event
+        when the viewer moves to the stage or joins again; leavers are not listed."""
+        ...
+
     async def set_slow_mode(
         self, room_id: str, seconds: float, *, by: str | None
     ) -> RoomEvent[events.SlowModeChanged]:

@@ -13,7 +13,7 @@ from typing import Protocol
 from rooms.models import RoomEvent, RoomSnapshot
 from signaling import protocol as wire
 from signaling.audience_roster import AudienceRoster
-from signaling.reaction_batch import ReactionBatch
+from signaling.reaction_batch import ReactionBatch, is_folded
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,9 @@ class AudienceFeed:
         one whose event it is: reaction_batch.actor_of)."""
         before = self.roster.count
         joined_or_left = self.roster.apply(event)
-        folded = self._batch.fold(event) or joined_or_left
+        folded = self._batch.fold(event) or joined_or_left or (
+            self.roster.live and is_folded(event)
+        )
         if joined_or_left or self.roster.count != before:
             self._batch.set_audience(self.roster.count, event.seq)
         if folded or self.roster.count != before:

@@ -52,15 +52,6 @@ class ActiveSpeaker(EventBody):
     participant_id: str | None
 
 
-class HandRaised(EventBody):
-    """A viewer raised (or lowered) its hand to come up to the stage (the ``raise_hand``
-    message); hosts answer with ``set_role``."""
-
-    type: Literal["hand_raised"] = "hand_raised"
-    participant_id: str
-    raised: bool
-
-
 async def publish(store: RoomStore, room_id: str, body: EventBody) -> RoomEvent:
     """Number and publish one of the events above in the room."""
     return await store.publish(room_id, body.type, body.to_data())
@@ -86,6 +77,7 @@ def room_ref(info: RoomInfo) -> wire.RoomRef:
         audience_capacity=info.audience_capacity,
         audience_count=info.audience_count,
         slow_mode=slow_mode,
+        raised_hands=list(info.raised_hands),
     )
 
 

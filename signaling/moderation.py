@@ -1,5 +1,5 @@
-"""Host controls from a participant's socket: one RoomStore operation each (rooms.moderation
-decides who may), and the audience's raised hand (an event signaling publishes itself).
+"""Host controls from a participant's socket, and the audience's raised hand: one RoomStore
+operation each (rooms.moderation decides who may).
 
 The store publishes each change as a room event, which reaches every socket of every node in
 the room; nothing is answered here but errors.
@@ -7,10 +7,8 @@ the room; nothing is answered here but errors.
 
 from __future__ import annotations
 
-from rooms.errors import Forbidden
 from rooms.models import Participant, Role
 from rooms.store import RoomStore
-from signaling import events
 from signaling import protocol as wire
 
 ModerationRequest = (
@@ -44,8 +42,4 @@ async def perform(
         case wire.HideChat(seq=seq):
             await store.hide_chat(room_id, seq, by=me)
         case wire.RaiseHand(raised=raised):
-            if you.role is not Role.VIEWER:
-                raise Forbidden("only viewers raise their hand to come up to the stage")
-            await events.publish(
-                store, room_id, events.HandRaised(participant_id=me, raised=raised)
-            )
+            await store.raise_hand(room_id, me, raised)

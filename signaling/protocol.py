@@ -96,12 +96,14 @@ class RoomRef(_Message):
     audience_count: int | None = None
     #: Seconds between two chat messages of one participant; absent = off.
     slow_mode: float | None = None
+    #: A live room's viewers with a raised hand (to a viewer: only its own, if raised).
+    raised_hands: list[str] | None = None
 
     @model_serializer(mode="wrap")
     def _audience_of_live_rooms(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         # A group room has no audience: its fields stay as they were before room kinds.
         data: dict[str, Any] = handler(self)
-        for name in ("audience_capacity", "audience_count", "slow_mode"):
+        for name in ("audience_capacity", "audience_count", "slow_mode", "raised_hands"):
             if data.get(name) is None:
                 data.pop(name, None)
         return data

@@ -21,17 +21,22 @@ from signaling.events import shortlist_of
 FOLDED: Final = (room_events.Reaction, room_events.VoteCast, room_events.VoteRetracted)
 """Kinds a live room's viewer is sent only folded into ``reaction_counts`` (its own aside)."""
 
+UNSENT: Final = (room_events.HandRaised,)
+"""Kinds a live room's viewer is not sent at all but its own (the others' raised hands are
+the hosts' business)."""
+
 
 def is_folded(event: RoomEvent) -> bool:
-    """Whether ``event`` reaches the audience folded rather than as itself."""
-    return isinstance(event.body, FOLDED)
+    """Whether ``event`` reaches the audience folded (or not at all) rather than as itself."""
+    return isinstance(event.body, (*FOLDED, *UNSENT))
 
 
 def actor_of(event: RoomEvent) -> str | None:
     """Whose a folded event is (a viewer still gets its own reactions, votes, join and
     leave)."""
     body = event.body
-    if isinstance(body, room_events.Reaction | room_events.ParticipantLeft):
+    if isinstance(body, room_events.Reaction | room_events.ParticipantLeft
+                  | room_events.HandRaised):
         return body.participant_id
     if isinstance(body, room_events.ParticipantJoined):
         return body.participant.id

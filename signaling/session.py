@@ -527,9 +527,15 @@ class Session:
         if not self.in_audience or self.participant is None:
             return room_snapshot
         me = self.participant.id
-        return replace(room_snapshot, participants=tuple(
-            p for p in room_snapshot.participants if p.role is not Role.VIEWER or p.id == me
-        ))
+        return replace(
+            room_snapshot,
+            room=replace(room_snapshot.room, raised_hands=tuple(
+                h for h in room_snapshot.room.raised_hands if h == me
+            )),
+            participants=tuple(
+                p for p in room_snapshot.participants if p.role is not Role.VIEWER or p.id == me
+            ),
+        )
 
     def _watch_round(self, room_snapshot: RoomSnapshot) -> None:
         round = room_snapshot.shopping.round

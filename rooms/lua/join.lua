@@ -8,6 +8,7 @@
 -- KEYS[13] room audience      SET participant ids in a live room's audience
 -- KEYS[14] room bans          SET banned participant ids
 -- KEYS[15] room stats         HASH ..., views, peak_viewers (a live room's audience, for the recap)
+-- KEYS[16] room hands         SET participant ids with a raised hand
 -- ARGV[1]  participant id
 -- ARGV[2]  participant JSON (joined_at already stamped)
 -- ARGV[3]  capacity to create the room with if absent (int >= 1)
@@ -21,7 +22,7 @@
 -- rooms.live: in a live room a viewer takes an audience seat (audience capacity), anyone else
 -- a stage seat (capacity = participants - audience); in a group room everyone a stage seat.
 -- Returns {"ok", seq, capacity, created_at, {participant JSON...}, shop_state, kind,
--- audience_capacity, slow_mode}: the room just after the join, seq being the participant_joined event's.
+-- audience_capacity, slow_mode, {raised hand id...}}: the room just after the join, seq being the participant_joined event's.
 -- Returns {"closed"}, {"banned"}, {"already_joined"}, {"audience_full"} or {"full"}
 -- (checked in that order) with nothing written.
 local closed = redis.call('HGET', KEYS[1], 'closed')
@@ -54,8 +55,9 @@ elseif redis.call('HLEN', KEYS[2]) - audience >= tonumber(meta[1]) then
 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[12], ARGV[1], ARGV[8])
+redis.call('SREM', KEYS[16], ARGV[1])
 local seq = redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[5], ARGV[6] .. seq .. ARGV[7])
 return {'ok', seq, meta[1], meta[2], redis.call('HVALS', KEYS[2]),
         shop_state({KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]}),
-        meta[3] or 'group', meta[4] or '', meta[5] or '0'}
+        meta[3] or 'group', meta[4] or '', meta[5] or '0', redis.call('SMEMBERS', KEYS[16])}

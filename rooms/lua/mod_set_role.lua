@@ -6,6 +6,7 @@
 -- KEYS[3]  room seq           STRING integer
 -- KEYS[4]  room audience      SET participant ids in a live room's audience
 -- KEYS[5]  room carousel      HASH index, version, mode, holder
+-- KEYS[6]  room hands         SET participant ids with a raised hand (the mover's is lowered)
 -- ARGV[1]  events channel
 -- ARGV[2]  who acts: a participant id, or '' for the HTTP API
 -- ARGV[3]  the participant moved
@@ -54,4 +55,5 @@ local at = string.find(raw, needle, 1, true)
 local updated = string.sub(raw, 1, at - 1) .. '"role":"' .. wanted .. '"' ..
     string.sub(raw, at + #needle)
 redis.call('HSET', KEYS[2], ARGV[3], updated)
+redis.call('SREM', KEYS[6], ARGV[3])
 return emit(KEYS[3], ARGV[1], argv_from(5), {})

@@ -4,10 +4,12 @@
 -- KEYS[2]  room participants  HASH participant id -> participant JSON
 -- KEYS[3]  room seq           STRING integer
 -- KEYS[4 .. 11]  the shopping keys _shop_lib.shop_state reads (RoomKeys.shop_state order)
+-- KEYS[12] room hands         SET participant ids with a raised hand
 -- ARGV[1]  unused (every script states its ARGV; this one reads none)
 --
 -- Returns {"ok", seq, capacity, created_at, closed ("0"/"1"), {participant JSON...},
--- shop_state, kind ("group"/"live"), audience capacity (or ""), slow mode seconds}, or {"unknown"} for a room
+-- shop_state, kind ("group"/"live"), audience capacity (or ""), slow mode seconds,
+-- {raised hand id...}}, or {"unknown"} for a room
 -- that does not exist.
 local meta = redis.call('HMGET', KEYS[1], 'capacity', 'created_at', 'closed', 'kind',
                         'audience_capacity', 'slow_mode')
@@ -17,4 +19,4 @@ end
 return {'ok', tonumber(redis.call('GET', KEYS[3]) or 0), meta[1], meta[2], meta[3],
         redis.call('HVALS', KEYS[2]),
         shop_state({KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]}),
-        meta[4] or 'group', meta[5] or '', meta[6] or '0'}
+        meta[4] or 'group', meta[5] or '', meta[6] or '0', redis.call('SMEMBERS', KEYS[12])}

@@ -193,3 +193,26 @@ async def test_a_ban_made_on_one_node_holds_on_the_other(
     finally:
         for store in nodes:
             await store.close()
+
+
+async def test_raised_hands_are_kept_until_lowered_or_moved(store: RoomStore) -> None:
+    await live_room(store, capacity=3)
+    raised = await store.raise_hand("show", "v1", True)
+    assert raised is not None
+    assert raised.body == events.HandRaised(participant_id="v1", raised=True)
+    assert await store.raise_hand("show", "v1", True) is None  # already up: no event
+    await store.raise_hand("show", "v2", True)
+    assert (await store.snapshot("show")).room.raised_hands == ("v1", "v2")
+    with pytest.raises(Forbidden):
+        await store.raise_hand("show", "guest", True)
+    lowered = await store.raise_hand("show", "v2", False)
+    assert lowered is not None and lowered.body.raised is False
+    # Brought up to the stage: the hand goes down with it.
+    await store.set_role("show", "v1", Role.GUEST, by="host")
+    assert (await store.snapshot("show")).room.raised_hands == ()
+    # A leaver is not listed; coming back starts with the hand down.
+    await store.raise_hand("show", "v2", True)
+    await store.leave("show", "v2", reason="left")
+    assert (await store.snapshot("show")).room.raised_hands == ()
+    snapshot, _ = await store.join("show", person("v2", Role.VIEWER))
+    assert snapshot.room.raised_hands == ()

@@ -66,7 +66,7 @@ EXAMPLES: list[EventBody] = [
     room_events.RoleChanged(participant_id="a", role="guest", by="h"),
     room_events.SlowModeChanged(seconds=2.5, by="h"),
     room_events.ChatHidden(message_seq=3, by="h"),
-    events.HandRaised(participant_id="a", raised=True),
+    room_events.HandRaised(participant_id="a", raised=True),
 ]
 
 

@@ -160,10 +160,17 @@ async def test_a_banned_identity_cannot_come_back(show: Show) -> None:
 
 
 async def test_raise_hand_invite_to_the_stage_and_back(show: Show) -> None:
-    host, guest, v1, _ = await cast(show)
+    host, guest, v1, v2 = await cast(show)
     await v1.send({"type": "raise_hand"})
     hand = await host.until("hand_raised")
     assert (hand.participant_id, hand.raised) == ("vi", True)
+    assert (await v1.until("hand_raised")).participant_id == "vi"  # its own comes back
+    # Kept: a host who reloads sees the raised hands; the other viewers are not told.
+    await host.send({"type": "resync"})
+    assert (await host.until("snapshot")).room.raised_hands == ["vi"]
+    await v2.send({"type": "resync"})
+    assert (await v2.until("snapshot")).room.raised_hands == []
+    assert not [m for m in v2.received if isinstance(m, wire.HandRaised)]
     # The stage (host + guest) is full: the guest goes back first.
     await host.send({"type": "set_role", "participant_id": "vi", "role": "guest"})
     await host.next_error("room_full", ref="set_role")
