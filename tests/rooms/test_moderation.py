@@ -210,6 +210,8 @@ async def test_raised_hands_are_kept_until_lowered_or_moved(store: RoomStore) ->
     # Brought up to the stage: the hand goes down with it.
     await store.set_role("show", "v1", Role.GUEST, by="host")
     assert (await store.snapshot("show")).room.raised_hands == ()
+    await store.set_role("show", "v1", Role.VIEWER, by="host")  # back down: still lowered
+    assert (await store.snapshot("show")).room.raised_hands == ()
     # A leaver is not listed; coming back starts with the hand down.
     await store.raise_hand("show", "v2", True)
     await store.leave("show", "v2", reason="left")
