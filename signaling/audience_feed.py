@@ -89,14 +89,19 @@ class AudienceFeed:
         while True:
             await self._pending.wait()
             self._pending.clear()
-            message = self._batch.take()
-            audience = [m for m in tuple(self._members) if m.in_audience]
-            if message is not None and audience:
-                text = wire.dump(message)
-                for member in audience:
-                    try:
-                        member.deliver_counts(message, text)
-                    except Exception:
-                        log.exception("room %s: delivering reaction counts failed", self.room_id)
-                self.sent += 1
+            try:
+                self._flush()
+            except Exception:
+                # A bug must not end the feed: the next batch is tried at the next interval.
+                log.exception("room %s: sending reaction counts failed", self.room_id)
             await asyncio.sleep(self._interval)
+
+    def _flush(self) -> None:
+        message = self._batch.take()
+        audience = [m for m in tuple(self._members) if m.in_audience]
+        if message is None or not audience:
+            return
+        text = wire.dump(message)
+        for member in audience:
+            member.deliver_counts(message, text)
+        self.sent += 1
