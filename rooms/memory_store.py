@@ -165,7 +165,8 @@ class MemoryStore:
         room.hands.discard(joined.id)
         body = events.ParticipantJoined(participant=ParticipantInfo.of(joined))
         event = self._emit(room_id, room, body)
-        return self._snapshot(room_id, room), event
+        viewer = joined.id if seat is Seat.AUDIENCE else None
+        return self._snapshot(room_id, room, viewer=viewer), event
 
     async def leave(
         self, room_id: str, participant_id: str, *, reason: str, joined_at: float | None = None
@@ -557,14 +558,20 @@ class MemoryStore:
         )
 
     @staticmethod
-    def _snapshot(room_id: str, room: _Room) -> RoomSnapshot:
+    def _snapshot(room_id: str, room: _Room, *, viewer: str | None = None) -> RoomSnapshot:
+        """The room's snapshot; for ``viewer`` (a live room's), the stage and itself listed."""
+        listed = [
+            p for p in room.participants.values()
+            if viewer is None or p.id == viewer or seat_of(room.kind, p.role) is Seat.STAGE
+        ]
         return make_snapshot(
             room_id,
             capacity=room.capacity,
             closed=room.closed,
             created_at=room.created_at,
             seq=room.seq,
-            participants=room.participants.values(),
+            participants=listed,
+            unlisted_audience=len(room.participants) - len(listed),
             shopping=room.shop.snapshot(),
             kind=room.kind,
             audience_capacity=room.audience_capacity,

@@ -301,7 +301,7 @@ class RedisStore:
         if status == scripts.FULL:
             raise RoomFull(room_id)
         (_, seq, capacity_s, created_s, participants, shop, kind_s, audience_s, slow_s,
-         hands) = reply
+         hands, unlisted) = reply
         snapshot = make_snapshot(
             room_id,
             capacity=int(capacity_s),
@@ -314,6 +314,7 @@ class RedisStore:
             audience_capacity=self._audience_capacity(audience_s),
             slow_mode=float(slow_s),
             raised_hands=hands,
+            unlisted_audience=int(unlisted),
         )
         return snapshot, RoomEvent(room_id, int(seq), body)
 

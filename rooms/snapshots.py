@@ -34,19 +34,21 @@ def make_snapshot(
     audience_capacity: int = DEFAULT_AUDIENCE_CAPACITY,
     slow_mode: float = 0.0,
     raised_hands: Iterable[str] = (),
+    unlisted_audience: int = 0,
 ) -> RoomSnapshot:
     """A snapshot whose ``participant_count`` (and ``audience_count``) always match its
-    participants."""
+    participants, plus ``unlisted_audience`` viewers of a live room left out of them (a
+    viewer's join lists the stage and itself only)."""
     ordered = ordered_participants(participants)
     info = RoomInfo(
         id=room_id,
         capacity=capacity,
         closed=closed,
         created_at=created_at,
-        participant_count=len(ordered),
+        participant_count=len(ordered) + unlisted_audience,
         kind=kind,
         audience_capacity=audience_capacity,
-        audience_count=audience_count(kind, ordered),
+        audience_count=audience_count(kind, ordered) + unlisted_audience,
         slow_mode=slow_mode,
         raised_hands=tuple(sorted(
             set(raised_hands) & {p.id for p in ordered if p.role is Role.VIEWER}

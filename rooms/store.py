@@ -91,7 +91,9 @@ class RoomStore(Protocol):
         capacity: rooms.live); publish ``participant_joined``.
 
         Raises RoomFull (AudienceFull), Banned, RoomClosed or AlreadyJoined. Returns the
-        snapshot just after the join and the event that announced it.
+        snapshot just after the join and the event that announced it; a live room's viewer
+        is shown the stage and itself, the rest of the audience only counted (a join costs
+        the stage's size, not the audience's).
         """
         ...
 

@@ -23,12 +23,14 @@ class AudienceRoster:
         return len(self._viewers)
 
     def seed(self, snapshot: RoomSnapshot) -> None:
-        """Take ``snapshot``'s audience unless an event newer than it was applied already.
+        """Take ``snapshot``'s audience unless an event newer than it was applied already
+        (or it does not list the whole audience).
         Events up to its seq may still come (the hub reads them after the snapshot was
         taken); applied in order they lead to the same set, so nothing drifts for long."""
         self.live = snapshot.room.kind is RoomKind.LIVE
-        if snapshot.seq < self._seen:
-            return
+        listed = len(snapshot.participants) == snapshot.room.participant_count
+        if snapshot.seq < self._seen or not listed:
+            return  # older than what was applied, or a viewer's (the audience not listed)
         self._viewers = {p.id for p in snapshot.participants if p.role is Role.VIEWER}
         self._seen = snapshot.seq
 

@@ -137,3 +137,19 @@ async def test_the_recap_counts_views_and_the_peak_audience(store: RoomStore) ->
     await store.join("group", person("v", Role.VIEWER))
     group = await store.recap("group")
     assert (group.views, group.peak_viewers) == (0, 0)
+
+
+async def test_a_viewers_join_lists_the_stage_and_itself(store: RoomStore) -> None:
+    await store.create_room("live", capacity=3, kind=RoomKind.LIVE, audience_capacity=10)
+    await store.join("live", person("host", Role.HOST))
+    for i in range(4):
+        await store.join("live", person(f"v{i}", Role.VIEWER))
+    await store.join("live", person("guest"))
+    snapshot, _ = await store.join("live", person("v9", Role.VIEWER))
+    assert [p.id for p in snapshot.participants] == ["host", "guest", "v9"]
+    assert (snapshot.room.participant_count, snapshot.room.audience_count) == (7, 5)
+    # A stage join, and the room's own snapshot, list everyone.
+    staged, _ = await store.join("live", person("guest2"))
+    assert len(staged.participants) == 8 and staged.room.audience_count == 5
+    full = await store.snapshot("live")
+    assert len(full.participants) == 8 and full.room.participant_count == 8

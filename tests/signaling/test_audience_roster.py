@@ -13,7 +13,8 @@ from tests.catalogs import SHOP
 
 def snapshot(seq: int, *people: Participant, kind: RoomKind = RoomKind.LIVE) -> RoomSnapshot:
     shop: ShoppingSnapshot = RoomShop(SHOP).snapshot()
-    return RoomSnapshot(RoomInfo("r", kind=kind), seq, tuple(people), shop)
+    info = RoomInfo("r", kind=kind, participant_count=len(people))
+    return RoomSnapshot(info, seq, tuple(people), shop)
 
 
 def joined(seq: int, pid: str, role: Role) -> RoomEvent:
@@ -59,4 +60,10 @@ def test_a_snapshot_newer_than_the_events_read_so_far_does_not_drift() -> None:
     assert roster.count == 1
     # An older snapshot than the events applied is ignored.
     roster.seed(snapshot(2, HOST, v1, v2))
+    assert roster.count == 1
+    # So is a viewer's, which lists only the stage and itself.
+    v3 = Participant("v3", "v3", Role.VIEWER)
+    partial = snapshot(9, HOST, v3)
+    roster.seed(RoomSnapshot(RoomInfo("r", kind=RoomKind.LIVE, participant_count=5), 9,
+                             partial.participants, partial.shopping))
     assert roster.count == 1
