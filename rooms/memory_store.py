@@ -185,13 +185,14 @@ class MemoryStore:
         body = events.ParticipantLeft(participant_id=participant_id, reason=reason)
         return self._emit(room_id, room, body)
 
-    async def snapshot(self, room_id: str) -> RoomSnapshot:
-        """The room's state now. Raises NotInRoom for an unknown room."""
+    async def snapshot(self, room_id: str, *, viewer: str | None = None) -> RoomSnapshot:
+        """The room's state now (as shown to ``viewer``, see RoomStore). Raises NotInRoom for
+        an unknown room."""
         self._check_open()
         room = self._rooms.get(validate_room_id(room_id))
         if room is None:
             raise NotInRoom(room_id)
-        return self._snapshot(room_id, room)
+        return self._snapshot(room_id, room, viewer=viewer)
 
     async def publish(self, room_id: str, type: str, data: dict[str, Any]) -> RoomEvent:
         """Number and publish an event the store does not emit itself (rooms.events.publishable).

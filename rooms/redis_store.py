@@ -337,16 +337,19 @@ class RedisStore:
         return RoomEvent(room_id, int(seq), body)
 
     @_unavailable_on_outage
-    async def snapshot(self, room_id: str) -> RoomSnapshot:
-        """The room's state now, read by one script. Raises NotInRoom for an unknown room."""
+    async def snapshot(self, room_id: str, *, viewer: str | None = None) -> RoomSnapshot:
+        """The room's state now, read by one script (as shown to ``viewer``, see RoomStore).
+        Raises NotInRoom for an unknown room."""
         keys = self._keys(room_id)
         reply = await self._scripts.snapshot(
-            keys=[keys.meta, keys.participants, keys.seq, *keys.shop_state, keys.hands], args=[""]
+            keys=[keys.meta, keys.participants, keys.seq, *keys.shop_state, keys.hands,
+                  keys.audience],
+            args=[viewer or ""],
         )
         if reply[0] == scripts.UNKNOWN:
             raise NotInRoom(room_id)
         (_, seq, capacity_s, created_s, closed_s, participants, shop, kind_s, audience_s,
-         slow_s, hands) = reply
+         slow_s, hands, unlisted) = reply
         return make_snapshot(
             room_id,
             capacity=int(capacity_s),
@@ -359,6 +362,7 @@ class RedisStore:
             audience_capacity=self._audience_capacity(audience_s),
             slow_mode=float(slow_s),
             raised_hands=hands,
+            unlisted_audience=int(unlisted),
         )
 
     @_unavailable_on_outage

@@ -107,8 +107,10 @@ class RoomStore(Protocol):
         """
         ...
 
-    async def snapshot(self, room_id: str) -> RoomSnapshot:
-        """The room's state now. Raises NotInRoom for an unknown room."""
+    async def snapshot(self, room_id: str, *, viewer: str | None = None) -> RoomSnapshot:
+        """The room's state now. Raises NotInRoom for an unknown room. With ``viewer`` (a
+        participant id), as shown to it: in a live room the stage and, if it is there, that
+        participant listed, the rest of the audience only counted."""
         ...
 
     async def publish(self, room_id: str, type: str, data: dict[str, Any]) -> RoomEvent:

@@ -505,7 +505,9 @@ class Session:
             return
         assert self.participant is not None
         try:
-            room_snapshot = await self._node.store.snapshot(self.room_id)
+            # A live room's viewer is shown the stage and itself: read no more than that.
+            viewer = self.participant.id if self.in_audience else None
+            room_snapshot = await self._node.store.snapshot(self.room_id, viewer=viewer)
         except NotInRoom:
             # The store lost the room (Redis restarted empty): presence rebuilds it and
             # pushes a snapshot then.

@@ -184,6 +184,23 @@ local function tallies_json(tallies_key)
     return '{' .. table.concat(parts, ',') .. '}'
 end
 
+-- The participant JSONs a snapshot lists, and how many of the audience it leaves out: everyone
+-- (viewer ''), or for a live room's viewer the stage and itself (rooms.live: the audience SET's
+-- members are skipped), so what a viewer is sent costs the stage's size, not the audience's.
+local function listed_for(participants_key, audience_key, viewer)
+    if viewer == '' then
+        return redis.call('HVALS', participants_key), 0
+    end
+    local listed = {}
+    local all = redis.call('HGETALL', participants_key)
+    for i = 1, #all, 2 do
+        if all[i] == viewer or redis.call('SISMEMBER', audience_key, all[i]) == 0 then
+            listed[#listed + 1] = all[i + 1]
+        end
+    end
+    return listed, #all / 2 - #listed
+end
+
 -- ARGV[first], ARGV[first + 1], ... as a list.
 local function argv_from(first, last)
     local out = {}

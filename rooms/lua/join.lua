@@ -59,21 +59,12 @@ redis.call('HSET', KEYS[12], ARGV[1], ARGV[8])
 redis.call('SREM', KEYS[16], ARGV[1])
 local seq = redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[5], ARGV[6] .. seq .. ARGV[7])
--- A live room's viewer is shown the stage and itself: its reply (and its node's parsing)
--- costs the stage's size, not the audience's; the rest of the audience is only counted.
-local listed, unlisted = nil, 0
+-- A live room's viewer is shown the stage and itself (_shop_lib.listed_for).
+local viewer = ''
 if meta[3] == 'live' and ARGV[9] == 'viewer' then
-    listed = {}
-    local all = redis.call('HGETALL', KEYS[2])
-    for i = 1, #all, 2 do
-        if all[i] == ARGV[1] or redis.call('SISMEMBER', KEYS[13], all[i]) == 0 then
-            listed[#listed + 1] = all[i + 1]
-        end
-    end
-    unlisted = #all / 2 - #listed
-else
-    listed = redis.call('HVALS', KEYS[2])
+    viewer = ARGV[1]
 end
+local listed, unlisted = listed_for(KEYS[2], KEYS[13], viewer)
 return {'ok', seq, meta[1], meta[2], listed,
         shop_state({KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]}),
         meta[3] or 'group', meta[4] or '', meta[5] or '0', redis.call('SMEMBERS', KEYS[16]),

@@ -153,3 +153,18 @@ async def test_a_viewers_join_lists_the_stage_and_itself(store: RoomStore) -> No
     assert len(staged.participants) == 8 and staged.room.audience_count == 5
     full = await store.snapshot("live")
     assert len(full.participants) == 8 and full.room.participant_count == 8
+
+
+async def test_a_snapshot_as_shown_to_a_viewer(store: RoomStore) -> None:
+    await store.create_room("live", capacity=3, kind=RoomKind.LIVE, audience_capacity=10)
+    await store.join("live", person("host", Role.HOST))
+    for i in range(3):
+        await store.join("live", person(f"v{i}", Role.VIEWER))
+    shown = await store.snapshot("live", viewer="v1")
+    assert [p.id for p in shown.participants] == ["host", "v1"]
+    assert (shown.room.participant_count, shown.room.audience_count) == (4, 3)
+    assert len((await store.snapshot("live")).participants) == 4
+    # In a group room everyone is on the "stage": a viewer is shown everyone.
+    await store.join("group", person("a"))
+    await store.join("group", person("b", Role.VIEWER))
+    assert len((await store.snapshot("group", viewer="b")).participants) == 2
