@@ -85,6 +85,7 @@ class RoomShop:
         self.shown: collections.Counter[str] = collections.Counter()
         self.votes_cast = 0
         self.chat_messages = 0
+        self.cart_adds: collections.Counter[str] = collections.Counter()
         self._count_shown(None)
 
     # --- reads -----------------------------------------------------------------------------------
@@ -108,6 +109,7 @@ class RoomShop:
             reactions=Reactions.count((p, e, n) for (p, e), n in self.reactions.items()),
             votes_cast=self.votes_cast,
             chat_messages=self.chat_messages,
+            cart_adds=dict(self.cart_adds),
         )
 
     # --- changes ---------------------------------------------------------------------------------
@@ -279,6 +281,7 @@ class RoomShop:
         if existing is not None:
             item = dataclasses.replace(existing, quantity=quantity)
         self.cart[item.key] = item
+        self.cart_adds[product_id] += 1
         return events.CartItemAdded(item=CartItemInfo.of(item))
 
     def remove_from_cart(

@@ -33,6 +33,9 @@ is the audience, HLEN(participants) - SCARD the stage. Always empty in a group r
 ROOM_BANS = "{ns}:{{room:{room_id}}}:bans"
 """SET of participant ids a host banned: join and reassert refuse them for the room's life."""
 
+ROOM_CART_ADDS = "{ns}:{{room:{room_id}}}:cart_adds"
+"""HASH product id -> int: accepted cart_add requests (for the recap; quantity changes count)."""
+
 ROOM_HANDS = "{ns}:{{room:{room_id}}}:hands"
 """SET of participant ids with a raised hand. May hold leavers (snapshots list only the
 viewers in the room); join and stage moves remove the id."""
@@ -210,6 +213,7 @@ class RoomKeys:
     bans: str
     hands: str
     last_chat: str
+    cart_adds: str
 
     @classmethod
     def of(cls, namespace: str, room_id: str) -> RoomKeys:
@@ -240,6 +244,7 @@ class RoomKeys:
             audience=name(ROOM_AUDIENCE),
             bans=name(ROOM_BANS),
             hands=name(ROOM_HANDS),
+            cart_adds=name(ROOM_CART_ADDS),
             last_chat=name(ROOM_LAST_CHAT),
         )
 

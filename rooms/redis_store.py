@@ -652,7 +652,7 @@ class RedisStore:
         )
         reply = await self._scripts.shop_cart_add(
             keys=[keys.meta, keys.participants, keys.seq, keys.products, keys.variants,
-                  keys.cart],
+                  keys.cart, keys.cart_adds],
             args=[
                 keys.events,
                 by or "",
@@ -697,7 +697,8 @@ class RedisStore:
             pipe.hvals(keys.cart)
             pipe.hgetall(keys.reactions)
             pipe.hgetall(keys.stats)
-            exists, meta, ids, products, shown, votes, cart, reactions, stats = (
+            pipe.hgetall(keys.cart_adds)
+            exists, meta, ids, products, shown, votes, cart, reactions, stats, cart_adds = (
                 await pipe.execute()
             )
         if not exists:
@@ -718,6 +719,7 @@ class RedisStore:
             chat_messages=int(stats.get("chat_messages", 0)),
             views=int(stats.get("views", 0)),
             peak_viewers=int(stats.get("peak_viewers", 0)),
+            cart_adds={pid: int(n) for pid, n in cart_adds.items()},
         )
 
     def _audience_capacity(self, stored: str | None) -> int:

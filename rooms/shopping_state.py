@@ -279,6 +279,8 @@ class Recap:
     """A live room's audience seats taken (a viewer coming back counts again)."""
     peak_viewers: int = 0
     """The most viewers a live room's audience held at once."""
+    cart_adds: Mapping[str, int] = field(default_factory=dict)
+    """Accepted ``cart_add`` requests per product id (a quantity change counts too)."""
 
     @property
     def shortlist(self) -> list[ShortlistEntry]:
@@ -299,6 +301,7 @@ class Recap:
             "chat_messages": self.chat_messages,
             "views": self.views,
             "peak_viewers": self.peak_viewers,
+            "cart_adds": dict(sorted(self.cart_adds.items())),
         }
 
 

@@ -263,6 +263,9 @@ class Recap(_Body):
     chat_messages: int
     views: int = Field(description="A live room's audience seats taken (0 in a group room).")
     peak_viewers: int = Field(description="The most viewers a live room's audience held at once.")
+    cart_adds: dict[str, int] = Field(
+        description="Accepted cart_add requests per product id (a quantity change counts too)."
+    )
 
 
 class Health(_Body):

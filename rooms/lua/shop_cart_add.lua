@@ -7,6 +7,7 @@
 -- KEYS[4]  room products      HASH product id -> product JSON
 -- KEYS[5]  room variants      SET pair_key(product id, variant id)
 -- KEYS[6]  room cart          HASH pair_key(product, variant) -> cart item JSON
+-- KEYS[7]  room cart adds     HASH product id -> accepted cart_add requests (the recap's)
 -- ARGV[1]  events channel
 -- ARGV[2]  participant id, "" for the HTTP API
 -- ARGV[3]  product id; ARGV[4] variant id or ""; ARGV[5] quantity (1..99)
@@ -34,4 +35,5 @@ else
     item = fill(argv_from(7, 6 + n), {cjson.encode(who.name)})
 end
 redis.call('HSET', KEYS[6], key, item)
+redis.call('HINCRBY', KEYS[7], ARGV[3], 1)
 return emit(KEYS[3], ARGV[1], argv_from(7 + n), {item})

@@ -10,6 +10,7 @@ from rooms import Participant, RedisStore, Role, RoomFull, RoomStore
 from rooms.errors import AudienceFull
 from rooms.live import Seat, check_seat, seat_of
 from rooms.models import DEFAULT_AUDIENCE_CAPACITY, RoomKind
+from tests.catalogs import SHOP
 from tests.rooms.conftest import DEFAULT_CAPACITY, make_redis_store
 
 
@@ -168,3 +169,15 @@ async def test_a_snapshot_as_shown_to_a_viewer(store: RoomStore) -> None:
     await store.join("group", person("a"))
     await store.join("group", person("b", Role.VIEWER))
     assert len((await store.snapshot("group", viewer="b")).participants) == 2
+
+
+async def test_the_recap_counts_cart_adds_per_product(store: RoomStore) -> None:
+    await store.create_room("shop", catalog=SHOP)
+    await store.join("shop", person("a"))
+    first, second = SHOP.product_ids[0], SHOP.product_ids[1]
+    await store.add_to_cart("shop", by="a", product_id=first)
+    await store.add_to_cart("shop", by="a", product_id=first, quantity=3)
+    await store.add_to_cart("shop", by=None, product_id=second)
+    recap = await store.recap("shop")
+    assert recap.cart_adds == {first: 2, second: 1}
+    assert recap.to_dict()["cart_adds"] == {first: 2, second: 1}

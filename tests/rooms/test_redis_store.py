@@ -266,8 +266,9 @@ async def test_shopping_keys_are_the_documented_ones(
     # Every key of the room shares its hash tag, so its scripts touch one cluster slot.
     room_keys = [k async for k in raw.scan_iter(match=f"{ns}:*") if "{nodes}" not in k]
     assert await raw.hkeys(key("last_chat")) == ["h"]  # slow mode's clock, written by chat
-    # the index, then the room's 18 keys (presence and last_chat included)
-    assert len(room_keys) == 19
+    assert await raw.hgetall(key("cart_adds")) == {"cap": "1"}  # the recap's, by cart_add
+    # the index, then the room's 19 keys (presence, last_chat and cart_adds included)
+    assert len(room_keys) == 20
     assert all("{room:s}" in k for k in room_keys if k != f"{ns}:rooms")
     # The joining node's bookkeeping lives apart, under one hash tag of its own.
     node_keys = [k async for k in raw.scan_iter(match=f"{ns}:{{nodes}}:*")]
