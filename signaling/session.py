@@ -94,6 +94,8 @@ class Session:
         #: What the participant said of its microphone and camera (None: never said).
         self._media_state: tuple[bool, bool] | None = None
         self._hidden: frozenset[str] = frozenset()  # whose video the client does not show
+        #: Whose camera a host muted (until they say it is on again): not forwarded to us.
+        self._muted_video: set[str] = set()
         #: The grants of the token (or resume credential) this session joined with.
         self._permissions = Permissions()
         self._may: MayTracker | None = None  # while joined
@@ -279,8 +281,7 @@ class Session:
                 await self._resync()
             elif isinstance(message, wire.SetView):
                 self._hidden = frozenset(message.hidden)
-                if self._peer is not None:
-                    self._peer.set_hidden(self._hidden)
+                self._apply_hidden()
             elif isinstance(message, wire.SetMediaState):
                 await self._set_media_state(message.audio, message.video)
             else:
@@ -388,7 +389,7 @@ class Session:
                 listener=_PeerListener(self, participant.id),
                 max_bundle=message.bundle_policy == "max-bundle",
             )
-            self._peer.set_hidden(self._hidden)
+            self._apply_hidden()
         except Exception:
             await self._exit_room("disconnected")
             await self._send(wire.Left(reason="media_failed"))
@@ -612,17 +613,35 @@ class Session:
             # back on a newer connection): the store already let us go.
             await self._exit_room(body.reason, in_store=False)
             await self._send(wire.Left(reason=body.reason))
-        elif isinstance(body, ParticipantMuted) and body.participant_id == self.participant.id:
-            # A host muted us: our media_state follows, for everyone (the client turns the
-            # microphone or camera off when it sees the event).
-            audio, video = self._media_state or (True, True)
-            if body.kind == "audio":
-                audio = False
+        elif isinstance(body, ParticipantLeft) and body.participant_id in self._muted_video:
+            # Whoever comes back comes back with its camera as it says (a new media_state).
+            self._muted_video.discard(body.participant_id)
+            self._apply_hidden()
+        elif isinstance(body, ParticipantMuted) and body.kind == "video":
+            if body.participant_id != self.participant.id:
+                # Enforced here, not left to the muted client: its camera is not forwarded
+                # to us until it says the camera is on again (RFC 3550 numbering continues,
+                # resumed at a keyframe: Peer.set_hidden).
+                self._muted_video.add(body.participant_id)
+                self._apply_hidden()
             else:
-                video = False
-            await self._set_media_state(audio, video)
+                # A host muted our camera: our media_state follows, for everyone.
+                await self._set_media_state((self._media_state or (True, True))[0], False)
+        elif isinstance(body, events.MediaState) and body.video:
+            if body.participant_id in self._muted_video:
+                self._muted_video.discard(body.participant_id)
+                self._apply_hidden()
+        elif isinstance(body, ParticipantMuted) and body.participant_id == self.participant.id:
+            # A host muted our microphone: our media_state follows, for everyone (the client
+            # turns it off when it sees the event; the SFU does not pause audio itself yet).
+            await self._set_media_state(False, (self._media_state or (True, True))[1])
         elif isinstance(body, RoleChanged) and body.participant_id == self.participant.id:
             await self._change_role(Role(body.role))
+
+    def _apply_hidden(self) -> None:
+        """Pause the video the client does not show, and that of participants a host muted."""
+        if self._peer is not None:
+            self._peer.set_hidden(self._hidden | self._muted_video)
 
     async def _change_role(self, role: Role) -> None:
         """A host brought us up to the stage or sent us back to the audience: publish or
@@ -642,7 +661,7 @@ class Session:
                 publish=self._permissions.can_publish,
                 listener=_PeerListener(self, participant_id),
             )
-            self._peer.set_hidden(self._hidden)
+            self._apply_hidden()
         except Exception:
             await self._exit_room("disconnected")
             await self._send(wire.Left(reason="media_failed"))

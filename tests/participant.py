@@ -25,8 +25,8 @@ class Participant:
         assert self.joined is not None
         return self.joined.you.id
 
-    async def join(self, room: str, role: str = "guest") -> None:
-        reply = await self.ws.join(room, self.peer.name, role=role)
+    async def join(self, room: str, role: str = "guest", **fields: str) -> None:
+        reply = await self.ws.join(room, self.peer.name, role=role, **fields)
         assert isinstance(reply, wire.Joined), reply
         self.joined = reply
         self._task = asyncio.create_task(self._run())

@@ -13,7 +13,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from signaling import Settings, create_app
 from signaling import protocol as wire
+from signaling.keys import NODE
+from signaling.presence import PresenceState
 from tests.browser.server import free_port
+from tests.helpers import wait_for
 from tests.redis_server import RedisServer
 from tests.signaling.wsclient import WsClient
 
@@ -63,6 +66,9 @@ async def test_a_lost_live_room_comes_back_live(redis_server: RedisServer, node:
         for i, ws in enumerate(sockets[1:]):
             assert isinstance(await ws.join(room, f"v{i}", role="viewer"), wire.Joined)
         await redis_server.kill()
+        # As tests/signaling/test_redis_outage.py: the node notices the outage first.
+        await wait_for(lambda: node.app[NODE].presence.state is PresenceState.DOWN,
+                       timeout=10, message="the node noticed the outage")
         await redis_server.start()  # empty: no persistence
         snapshot = await next_snapshot(sockets[0])
         assert snapshot.room.kind == "live" and snapshot.room.capacity == 1
@@ -71,6 +77,9 @@ async def test_a_lost_live_room_comes_back_live(redis_server: RedisServer, node:
         for ws in sockets[1:]:
             shown = await next_snapshot(ws)
             assert shown.room.audience_count == 3
+        await wait_for(lambda: node.app[NODE].presence.state is PresenceState.UP, timeout=10)
+        await sockets[1].send({"type": "resync"})  # the room answers as usual again
+        assert (await sockets[1].until("snapshot")).room.kind == "live"
     finally:
         for ws in sockets:
             await ws.close()
