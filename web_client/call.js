@@ -203,7 +203,8 @@ export class Call extends Emitter {
       if (this.phase !== Phase.JOINED) return;
       const check = this.room.check(message.seq);
       if (check === SeqCheck.OLD) return;
-      if (check === SeqCheck.GAP) this.connection.send({ type: "resync" });
+      // A live room's audience gets folded events, so gaps there are normal (PROTOCOL.md).
+      if (check === SeqCheck.GAP && !this.room.foldsEvents()) this.connection.send({ type: "resync" });
     }
     switch (type) {
       case "joined":

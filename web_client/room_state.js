@@ -79,6 +79,11 @@ export class RoomState extends Emitter {
     return [...this.participants.values()].filter((p) => p.role === "viewer");
   }
 
+  /** Whether the server folds events for you (a live room's viewer): seq gaps are normal. */
+  foldsEvents() {
+    return Boolean(this.room && this.room.kind === "live" && this.you && this.you.role === "viewer");
+  }
+
   /** Whether you may do host things (move the carousel in a host-led room, open votes). */
   get isHost() {
     return this.you !== null && (this.you.role === "host" || this.you.role === "admin");

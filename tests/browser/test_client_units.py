@@ -114,6 +114,23 @@ async def test_seq_tracking(open_page: OpenPage) -> None:
     assert got["seq"] == 10
 
 
+async def test_only_a_live_rooms_viewer_expects_seq_gaps(open_page: OpenPage) -> None:
+    """A live room folds events for its audience (PROTOCOL.md): its viewers must not resync
+    on every gap; everyone else still does."""
+    page = await open_page("/")
+    got = await run(page, "room_state.js", """
+        const room = new m.RoomState();
+        const out = [];
+        for (const [kind, role] of [["live", "viewer"], ["live", "host"], ["group", "viewer"]]) {
+          const you = {id: "a", name: "A", role, joined_at: 2};
+          room.reset({seq: 5, room: {id: "r", capacity: 10, kind}, you, participants: [you]});
+          out.push(room.foldsEvents());
+        }
+        return out;
+    """)
+    assert got == [True, False, False]
+
+
 async def test_shopping_permissions_are_the_servers(open_page: OpenPage) -> None:
     """The client keeps no rules: it shows what the server's ``may`` says, and nothing before
     it has said anything (issue 13)."""
