@@ -25,6 +25,7 @@ from sfu.retransmit_budget import RetransmitBudget
 from sfu.rtp_writer import RtpWriter, wrap_rtx
 from sfu.stream_rewriter import StreamRewriter
 from sfu.traffic import Traffic
+from sfu.vp8_layers import TemporalLayerFilter, Vp8Descriptor, with_picture_id
 
 if TYPE_CHECKING:
     from sfu.track_source import TrackSource
@@ -96,6 +97,8 @@ class TrackForwarder:
             ts_step=_VIDEO_TS_STEP if video else _AUDIO_TS_STEP,
             video=video,
         )
+        #: Which VP8 temporal layers this subscriber gets (see set_layer).
+        self.layers = TemporalLayerFilter() if video else None
         self._hook(sender)
 
     def _hook(self, sender: RTCRtpSender) -> None:
@@ -144,6 +147,8 @@ class TrackForwarder:
         if self._on_first_forward is not None and not self.paused:
             self._first_wait = time.monotonic() if since is None else since
         self.rewriter.switch_source(video=self.kind == "video")
+        if self.layers is not None:
+            self.layers.reset()
         source.forwarders.append(self)
         if self.kind == "video" and self._writer is not None:
             source.request_keyframe()
@@ -158,12 +163,31 @@ class TrackForwarder:
             self._first_wait = None  # not shown: its start is the viewer's choice, not ours
         else:
             self.rewriter.switch_source(video=True)
+            if self.layers is not None:
+                self.layers.reset()
             if self.source is not None and self._writer is not None:
                 self.source.request_keyframe()
 
     def restart_at_keyframe(self) -> None:
         """Send nothing more until the source's next keyframe (an unrepairable hole)."""
+        if self.rewriter.started and self.layers is not None:
+            self.layers.reset()
         self.rewriter.restart_at_keyframe()
+
+    def forwarded_since(self, seq: int) -> bool:
+        """True if this slot (re)started at or before the source's packet ``seq``."""
+        if self.layers is not None:
+            seq = self.layers.position(seq)
+        return self.rewriter.forwarded_since(seq)
+
+    def set_layer(self, target: int) -> None:
+        """Forward VP8 temporal layers up to ``target`` (0-2) from the next switch point on."""
+        if self.layers is not None:
+            self.layers.target = target
+
+    @property
+    def layer_drops(self) -> int:
+        return self.layers.dropped if self.layers is not None else 0
 
     def detach(self) -> None:
         """Stop forwarding (idempotent)."""
@@ -181,6 +205,7 @@ class TrackForwarder:
             retransmissions=self.retransmissions,
             retransmissions_refused=self._budget.refused,
             plis_received=self.plis_received,
+            layer_drops=self.layer_drops,
         )
 
     def attributed(self) -> Traffic:
@@ -193,6 +218,7 @@ class TrackForwarder:
             retransmissions=self.retransmissions - base.retransmissions,
             retransmissions_refused=self._budget.refused - base.retransmissions_refused,
             plis_received=self.plis_received - base.plis_received,
+            layer_drops=self.layer_drops - base.layer_drops,
         )
 
     # -- hot path ---------------------------------------------------------------------
@@ -208,6 +234,7 @@ class TrackForwarder:
         abs_send_time: int | None,
         audio_level: tuple[bool, int] | None,
         ntp: int,
+        vp8: Vp8Descriptor | None = None,
     ) -> bytes | None:
         """Rewrite and send one packet from the source (dropped until negotiated).
 
@@ -218,6 +245,14 @@ class TrackForwarder:
         sender = self._sender
         if writer is None or self.paused or not sender._enabled:
             return None
+        layers = self.layers
+        if vp8 is not None and layers is not None:
+            picked = layers.select(seq, ts, marker, vp8)
+            if picked is None:
+                return None
+            seq, picture_id = picked
+            if picture_id is not None:
+                payload = with_picture_id(payload, vp8, picture_id)
         mapped = self.rewriter.rewrite(seq, ts, keyframe_start)
         if mapped is None:
             return None

@@ -274,6 +274,17 @@ class TemporalLayerFilter:
             del self._runs[: _MAX_RUNS // 2]
             del self._run_starts[: _MAX_RUNS // 2]
 
+    def position(self, seq: int) -> int:
+        """Where the source's packet ``seq`` sits in the numbering handed on (forwarded or not)."""
+        if not self._seq_offset and not self._pid_offset:
+            return seq
+        behind = (self._max_seq - seq) % _SEQ_MOD
+        if behind >= _HALF_SEQ:
+            return (seq - self._seq_offset) % _SEQ_MOD  # newer than anything seen
+        index = bisect.bisect_right(self._run_starts, self._ext_max - behind) - 1
+        offset = self._runs[max(index, 0)].seq_offset
+        return (seq - offset) % _SEQ_MOD
+
     def _late(self, seq: int, desc: Vp8Descriptor) -> tuple[int, int | None] | None:
         """A packet older than the newest: decided as its place in the stream was."""
         ext = self._ext_max - ((self._max_seq - seq) % _SEQ_MOD)

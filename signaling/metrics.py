@@ -53,6 +53,8 @@ TRAFFIC_HELP = {
     "nacks_sent": "Sequence numbers the SFU NACKed to publishers (its own loss repair)",
     "unrepaired": "Upstream holes given up on (subscribers restarted at a keyframe)",
     "repaired_late": "Upstream holes repaired only after asking more than once",
+    "layer_drops": "VP8 packets not sent to a subscriber: their temporal layer is above the "
+    "one its downlink and tiles allow",
 }
 
 
