@@ -18,7 +18,7 @@ from aiortc import RTCRtpSender
 from aiortc.codecs import is_rtx
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RTCP_PSFB_APP, AnyRtcpPacket, RtcpPsfbPacket, RtpPacket, unpack_remb_fci
 
 from sfu.egress import Egress
 from sfu.retransmit_budget import RetransmitBudget
@@ -37,6 +37,8 @@ _VIDEO_TS_STEP = 3000  # one frame at 30 fps on the 90 kHz clock
 
 #: Told (kind, seconds) when a new subscription forwards its first packet.
 FirstForwardCallback = Callable[[str, float], None]
+#: Told (bit/s, SSRCs) when the subscriber sends a REMB about this stream.
+RembCallback = Callable[[int, list[int]], None]
 
 
 class IdleTrack(MediaStreamTrack):
@@ -63,8 +65,10 @@ class TrackForwarder:
         retransmission_share: float,
         direct_send: bool = True,
         on_first_forward: FirstForwardCallback | None = None,
+        on_remb: RembCallback | None = None,
     ) -> None:
         self.kind = kind
+        self._on_remb = on_remb
         self._direct_send = direct_send
         self._egress: Egress | None = None
         self.source: TrackSource | None = None
@@ -112,6 +116,25 @@ class TrackForwarder:
             if first and self.kind == "video" and self.source is not None:
                 self.source.request_keyframe()  # a new subscriber starts on a keyframe
 
+        original_rtcp = sender._handle_rtcp_packet
+
+        async def handle_rtcp(packet: AnyRtcpPacket) -> None:
+            # REMB (draft-alvestrand-rmcat-remb-03 §2): PSFB with FMT 15, the estimate
+            # covering the SSRCs it lists. aiortc delivers it to each listed sender.
+            if (
+                self._on_remb is not None
+                and isinstance(packet, RtcpPsfbPacket)
+                and packet.fmt == RTCP_PSFB_APP
+            ):
+                try:
+                    bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                except ValueError:
+                    pass  # another application-layer message
+                else:
+                    self._on_remb(bitrate, ssrcs)
+            await original_rtcp(packet)
+
+        sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
         sender.send = send  # type: ignore[method-assign]
         sender._retransmit = self._retransmit  # type: ignore[method-assign]
         sender._send_keyframe = self._on_keyframe_request  # type: ignore[method-assign]

@@ -20,6 +20,7 @@ from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
 from aiortc.rtp import RtpPacket, unwrap_rtx
 
 from sfu.keyframe import KeyframeDetector, KeyframePacer, KeyframeThrottle, keyframe_detector
+from sfu.layer_rates import LayerRates
 from sfu.tasks import cancel_and_wait
 from sfu.traffic import Traffic
 from sfu.upstream_repair import UpstreamRepair
@@ -65,6 +66,7 @@ class TrackSource:
         #: Payload bytes received per VP8 temporal layer (a stream without layers counts
         #: as layer 0): what each layer costs a subscriber (sfu/layer_rates.py).
         self.layer_bytes = [0, 0, 0, 0]
+        self.layer_rates = LayerRates()
         self._vp8 = False
         #: What forwarders sent of this track while attached, up to their detaching.
         self._forwarded = Traffic()

@@ -1,0 +1,119 @@
+"""Which temporal layer of each video one subscriber gets, for its downlink (sans-IO).
+
+Given the subscriber's downlink estimate (REMB, sfu/downlink.py), the tiles it shows and
+how big, and what each layer of each source costs (sfu/layer_rates.py), give every shown
+video its base layer, biggest tile first, then the higher layers in the same order, as
+far as the estimate goes. A video whose base layer no longer fits is paused (the biggest
+tile never is). Hysteresis keeps it from flapping: going up takes ``up_margin`` of
+headroom and waits ``hold`` seconds after a step down.
+
+A REMB estimate follows what the receiver gets (a receiver-side estimator does not rise far
+above its incoming rate), so an estimate that recovered can rarely show room for the next
+layer by itself. The allocator therefore probes: while nothing is being lowered, every
+``probe_wait`` seconds it raises one video by one layer anyway; if a step down follows
+within ``settle`` seconds, the probe failed and the next one waits twice as long (up to
+``max_probe_wait``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+#: A video not sent for lack of downlink (its tile is shown).
+PAUSED = -1
+#: The highest temporal layer (L1T3: 0, 1, 2); also what a stream without layers gets.
+TOP = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """One shown video: its source, its tile size (pixels, 0 if unknown) and its costs."""
+
+    key: str
+    area: int
+    #: bit/s at target layer 0, 1 and 2.
+    rates: tuple[float, float, float]
+
+
+class LayerAllocator:
+    """Chooses each shown video's layer (or PAUSED) for one subscriber, over time."""
+
+    def __init__(
+        self,
+        *,
+        up_margin: float = 1.15,
+        hold: float = 2.0,
+        probe_wait: float = 4.0,
+        max_probe_wait: float = 32.0,
+        settle: float = 3.0,
+    ) -> None:
+        self.up_margin = up_margin
+        self.hold = hold
+        self.settle = settle
+        self._base_wait = probe_wait
+        self._max_wait = max_probe_wait
+        self._probe_wait = probe_wait
+        self._next_probe: float | None = None
+        self._probe_at: float | None = None
+        #: The latest choice per source key.
+        self.layers: dict[str, int] = {}
+        self._down_at: dict[str, float] = {}
+
+    def allocate(self, estimate: float | None, needs: list[Need], now: float) -> dict[str, int]:
+        """The layer (or PAUSED) for each need; no estimate means no limit known: TOP."""
+        if estimate is None:
+            self.layers = {n.key: TOP for n in needs}
+            self._next_probe = self._probe_at = None
+            return dict(self.layers)
+        if self._next_probe is None:
+            self._next_probe = now + self._probe_wait
+        current = {n.key: self.layers.get(n.key, TOP) for n in needs}
+        order = sorted(needs, key=lambda n: (-n.area, n.key))
+        chosen = {n.key: PAUSED for n in needs}
+        total = 0.0
+        raised = False
+        for level in range(TOP + 1):
+            for i, n in enumerate(order):
+                if chosen[n.key] != level - 1:
+                    continue
+                step = n.rates[level] - (n.rates[level - 1] if level else 0.0)
+                if step <= 0:
+                    fits = True  # nothing more to send (a stream without layers)
+                elif level <= current[n.key]:
+                    fits = total + step <= estimate
+                else:
+                    fits = self._held(n.key, now) and (total + step) * self.up_margin <= estimate
+                    raised = raised or fits
+                if fits or (level == 0 and i == 0):
+                    chosen[n.key] = level
+                    total += step
+        lowered = [k for k, layer in chosen.items() if layer < current[k]]
+        for key in lowered:
+            self._down_at[key] = now
+        self._judge_probe(bool(lowered), now)
+        if not lowered and not raised and now >= self._next_probe:
+            below = next((n for n in order if chosen[n.key] < TOP), None)
+            if below is not None:
+                chosen[below.key] += 1
+                self._probe_at = now
+                self._next_probe = now + self._probe_wait
+        self._down_at = {k: t for k, t in self._down_at.items() if k in chosen}
+        self.layers = chosen
+        return dict(chosen)
+
+    def _held(self, key: str, now: float) -> bool:
+        return now - self._down_at.get(key, -math.inf) >= self.hold
+
+    def _judge_probe(self, lowered: bool, now: float) -> None:
+        assert self._next_probe is not None
+        if self._probe_at is None:
+            return
+        if lowered:  # the probe overran the link
+            self._probe_wait = min(2 * self._probe_wait, self._max_wait)
+            self._probe_at = None
+            self._next_probe = now + self._probe_wait
+        elif now - self._probe_at >= self.settle:  # it held
+            self._probe_wait = self._base_wait
+            self._probe_at = None
+            self._next_probe = now + self._probe_wait
