@@ -85,6 +85,7 @@ class Session:
         #: What the participant said of its microphone and camera (None: never said).
         self._media_state: tuple[bool, bool] | None = None
         self._hidden: frozenset[str] = frozenset()  # whose video the client does not show
+        self._tile_sizes: dict[str, int] = {}  # pixels of each tile it shows, when it says
         #: The grants of the token (or resume credential) this session joined with.
         self._permissions = Permissions()
         #: The room whose placement claim this session holds (signaling.placement).
@@ -125,8 +126,9 @@ class Session:
                 try:
                     await job()
                 except StoreUnavailable as exc:
-                    log.warning("session %s: a room job could not reach the store: %s",
-                                self.id, exc)
+                    log.warning(
+                        "session %s: a room job could not reach the store: %s", self.id, exc
+                    )
                 except Exception:
                     # Client messages report their own errors; this is a bug in a room job.
                     log.exception("session %s: job failed", self.id)
@@ -189,13 +191,15 @@ class Session:
     def store_unavailable(self, retry_after: float) -> None:
         """The room state went out of reach: tell the client (an ``error`` with no ``ref``);
         a ``snapshot`` follows when it is back."""
-        self._enqueue(partial(
-            self._send_error,
-            wire.ErrorCode.UNAVAILABLE,
-            "room state unavailable; a snapshot follows when it is back",
-            None,
-            retry_after=retry_after,
-        ))
+        self._enqueue(
+            partial(
+                self._send_error,
+                wire.ErrorCode.UNAVAILABLE,
+                "room state unavailable; a snapshot follows when it is back",
+                None,
+                retry_after=retry_after,
+            )
+        )
 
     def lost_seat(self, reason: str) -> None:
         """The store no longer holds this session's seat (replaced elsewhere, room closed or
@@ -211,10 +215,14 @@ class Session:
         if self.state is not SessionState.JOINED or room_id is None or self.room_id != room_id:
             return
         await self._exit_room("moved")
-        await self._send(wire.Redirect(
-            url=self._endpoint(node, room_id), room=room_id, node=node.node_id,
-            reason="draining" if reason == "draining" else "moved",
-        ))
+        await self._send(
+            wire.Redirect(
+                url=self._endpoint(node, room_id),
+                room=room_id,
+                node=node.node_id,
+                reason="draining" if reason == "draining" else "moved",
+            )
+        )
 
     async def _seat_lost(self, reason: str) -> None:
         if self.state is SessionState.JOINED:
@@ -242,15 +250,20 @@ class Session:
                 await self._resync()
             elif isinstance(message, wire.SetView):
                 self._hidden = frozenset(message.hidden)
+                if message.sizes is not None:
+                    self._tile_sizes = {p: w * h for p, (w, h) in message.sizes.items()}
                 if self._peer is not None:
-                    self._peer.set_hidden(self._hidden)
+                    self._peer.set_hidden(self._hidden, self._tile_sizes)
             elif isinstance(message, wire.SetMediaState):
                 await self._set_media_state(message.audio, message.video)
             else:
                 assert self.room_id is not None and self.participant is not None
                 try:
                     await shopping.perform(
-                        self._node.store, self._node.limits, self.room_id, self.participant,
+                        self._node.store,
+                        self._node.limits,
+                        self.room_id,
+                        self.participant,
                         message,
                     )
                 except NotInRoom:
@@ -269,9 +282,7 @@ class Session:
                 log.exception("session %s: %s failed", self.id, message.type)
                 await self._send_error(wire.ErrorCode.INTERNAL, "internal error", message.type)
             else:
-                await self._send_error(
-                    code, error_message(exc), message.type, **error_details(exc)
-                )
+                await self._send_error(code, error_message(exc), message.type, **error_details(exc))
 
     async def _join(self, message: wire.Join, received_at: float) -> None:
         if self.state is SessionState.JOINED:
@@ -285,12 +296,20 @@ class Session:
         # Media lives on one node per room: before anything is set up, make sure it is this one.
         owner = await node.placement.claim(room_id)
         if owner is not None:
-            log.info("session %s: room %s is served by node %s; redirecting", self.id, room_id,
-                     owner.node_id)
-            await self._send(wire.Redirect(
-                url=self._endpoint(owner, room_id), room=room_id, node=owner.node_id,
-                reason="placement",
-            ))
+            log.info(
+                "session %s: room %s is served by node %s; redirecting",
+                self.id,
+                room_id,
+                owner.node_id,
+            )
+            await self._send(
+                wire.Redirect(
+                    url=self._endpoint(owner, room_id),
+                    room=room_id,
+                    node=owner.node_id,
+                    reason="placement",
+                )
+            )
             return
         self._claim = room_id
         try:
@@ -305,8 +324,9 @@ class Session:
             except AlreadyJoined:
                 if not returning:
                     raise
-                log.info("session %s: %s is back; replacing its old connection", self.id,
-                         participant.id)
+                log.info(
+                    "session %s: %s is back; replacing its old connection", self.id, participant.id
+                )
                 await node.store.leave(room_id, participant.id, reason="replaced")
                 room_snapshot, _ = await node.store.join(room_id, participant)
         except BaseException:
@@ -320,17 +340,30 @@ class Session:
         self.state = SessionState.JOINED
         self.room_id, self.participant, self._seq = room_id, participant, room_snapshot.seq
         self._permissions = permissions
-        log.info("session %s: %s joined %s as %s (seq %d)", self.id, participant.id, room_id,
-                 participant.role, room_snapshot.seq)
+        log.info(
+            "session %s: %s joined %s as %s (seq %d)",
+            self.id,
+            participant.id,
+            room_id,
+            participant.role,
+            room_snapshot.seq,
+        )
         self._watch_round(room_snapshot)
         self._media_state = None
-        await self._send(events.joined(
-            room_snapshot, participant, self._resume_for(participant),
-            ice_servers_for(
-                node.ice_servers, participant.id, secret=node.settings.turn_secret,
-                now=time.time(), ttl=node.settings.turn_ttl,
-            ),
-        ))
+        await self._send(
+            events.joined(
+                room_snapshot,
+                participant,
+                self._resume_for(participant),
+                ice_servers_for(
+                    node.ice_servers,
+                    participant.id,
+                    secret=node.settings.turn_secret,
+                    now=time.time(),
+                    ttl=node.settings.turn_ttl,
+                ),
+            )
+        )
         node.metrics.join_seconds.observe(time.monotonic() - received_at)
         self._media = media = node.sfu.room(room_id)
         try:
@@ -340,7 +373,7 @@ class Session:
                 publish=participant.role is not Role.VIEWER and permissions.can_publish,
                 listener=_PeerListener(self, participant.id),
             )
-            self._peer.set_hidden(self._hidden)
+            self._peer.set_hidden(self._hidden, self._tile_sizes)
         except Exception:
             await self._exit_room("disconnected")
             await self._send(wire.Left(reason="media_failed"))
@@ -434,8 +467,11 @@ class Session:
         if self._peer is not peer or self._answer_timer is None:
             return  # answered meanwhile, or already out of the room
         self._answer_timer = None
-        log.warning("session %s: no answer to the offer within %.0f s", self.id,
-                    self._node.settings.answer_timeout)
+        log.warning(
+            "session %s: no answer to the offer within %.0f s",
+            self.id,
+            self._node.settings.answer_timeout,
+        )
         await self._exit_room("disconnected")
         await self._send(wire.Left(reason="media_failed"))
 
@@ -461,8 +497,11 @@ class Session:
         except NotInRoom:
             # The store lost the room (Redis restarted empty): presence rebuilds it and
             # pushes a snapshot then.
-            log.info("session %s: room %s is gone from the store; awaiting its rebuild",
-                     self.id, self.room_id)
+            log.info(
+                "session %s: room %s is gone from the store; awaiting its rebuild",
+                self.id,
+                self.room_id,
+            )
             self._node.presence.check_soon()
             return
         self._seq = room_snapshot.seq
@@ -578,9 +617,9 @@ class Session:
         self, code: wire.ErrorCode, message: str, ref: str | None, **details: Any
     ) -> None:
         self._node.counters.errors[code] += 1
-        await self._send(wire.Error.model_validate(
-            {"code": code, "message": message, "ref": ref, **details}
-        ))
+        await self._send(
+            wire.Error.model_validate({"code": code, "message": message, "ref": ref, **details})
+        )
 
     async def _send(self, message: wire.ServerMessage, text: str | None = None) -> None:
         if isinstance(message, wire.Redirect):
