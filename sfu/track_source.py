@@ -345,6 +345,8 @@ class TrackSource:
         out = self._forwarded.copy()
         out.packets_in += self.packets_in
         out.bytes_in += self.bytes_in
+        out.bytes_in_layer1 += self.layer_bytes[1]
+        out.bytes_in_layer2 += self.layer_bytes[2]
         out.keyframe_requests += self.keyframe_requests
         out.plis_sent += self.plis_sent
         out.nacks_sent += self.nacks_sent
