@@ -9,8 +9,9 @@ neighbours resolve); everything else is dropped. Run inside the router's namespa
 
 The control socket takes one JSON object per line and answers one per line:
 ``{"loss": 0.02, "delay": 0.04, "jitter": 0.0}`` sets both directions (with
-``"only": IF``, just frames arriving on IF); ``{"blackout": 1.0}`` drops everything in
-both directions for a second; ``{}`` just reports the counters.
+``"only": IF``, just frames arriving on IF; ``"rate"``, ``"burst"``, ``"queue"``: a
+bottleneck, see tests.impair.link); ``{"blackout": 1.0}`` drops everything in both
+directions for a second; ``{}`` just reports the counters.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class Router:
             if ethertype != _ETH_IPV4:
                 continue
             now = loop.time()
-            at = link.admit(now)
+            at = link.admit(now, len(frame))
             if at is None:
                 continue
             if at <= now:
@@ -104,11 +105,14 @@ class Router:
     def control(
         self, loop: asyncio.AbstractEventLoop, request: dict[str, Any]
     ) -> dict[str, object]:
-        if "loss" in request or "delay" in request or "jitter" in request:
+        if {"loss", "delay", "jitter", "rate"} & set(request):
             c = Conditions(
                 loss=float(request.get("loss", 0.0)),
                 delay=float(request.get("delay", 0.0)),
                 jitter=float(request.get("jitter", 0.0)),
+                rate=float(request.get("rate", 0.0)),
+                burst=int(request.get("burst", Conditions.burst)),
+                queue=int(request.get("queue", Conditions.queue)),
             )
             only = request.get("only")  # one interface's incoming direction, or both
             for name, link in self.links.items():
@@ -118,7 +122,11 @@ class Router:
             for link in self.links.values():
                 link.blackout(loop.time(), float(request["blackout"]))
         return {
-            name: {"forwarded": link.forwarded, "dropped": link.dropped}
+            name: {
+                "forwarded": link.forwarded,
+                "dropped": link.dropped,
+                "overflowed": link.overflowed,
+            }
             for name, link in self.links.items()
         }
 
