@@ -1,0 +1,106 @@
+"""A viewer behind a slow link gets fewer temporal layers, not frozen video (issue 9).
+
+A Chromium publisher (web client, VP8 L1T3) and a full-rate aiortc viewer sit next to the
+server; a second aiortc viewer sits behind the router's bottleneck (server to viewer only:
+350 kbit/s, a 15 kB drop-tail queue), well below the publisher's ~600 kbit/s. The SFU reads
+that viewer's REMB and drops temporal layers for it: it keeps decoding the publisher (every
+frame checked for its colour) at a lower frame rate without long freezes, while the other
+viewer gets the full rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.chromium import chromium_missing
+from tests.impair.harness import ImpairedNetwork, namespaces_available
+
+RATE = 350_000  # bit/s, server to the slow viewer
+
+
+@pytest.fixture(autouse=True)
+def _namespaces() -> None:
+    problem = namespaces_available() or chromium_missing()
+    if problem is not None:
+        pytest.fail(f"the impairment harness cannot run here: {problem}", pytrace=False)
+
+
+async def _lines_until(proc: asyncio.subprocess.Process, prefix: str, out: list[str]) -> str:
+    assert proc.stdout is not None
+    async for raw in proc.stdout:
+        line = raw.decode().rstrip()
+        out.append(line)
+        if line.startswith(prefix):
+            return line
+    raise RuntimeError(f"no {prefix!r}:\n" + "\n".join(out[-40:]))
+
+
+def _window(report: dict[str, Any], t0: float, t1: float) -> tuple[float, float]:
+    """Frames per second and the longest wait for a frame within [t0, t1]."""
+    times = [t0, *(t for t in report["arrivals"] if t0 <= t <= t1), t1]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    return (len(times) - 2) / (t1 - t0), max(gaps)
+
+
+@pytest.mark.timeout(240)
+async def test_a_slow_downlink_gets_fewer_layers_and_keeps_decoding() -> None:
+    net = ImpairedNetwork()
+    out: list[str] = []
+    try:
+        await net.start()
+        await net.start_server(log_level="INFO")
+        room = f"slow-{uuid.uuid4().hex[:8]}"
+        module = "tests.impair.layered_call"
+        pub = await net.spawn(
+            net.server_ns, "-m", module, "publisher", net.url, room, "--seconds", "60"
+        )
+        async with asyncio.timeout(90):
+            await _lines_until(pub, "ready", out)
+        await net.control({"rate": RATE, "queue": 15000, "burst": 3000, "only": net.from_server})
+        view = await net.spawn(
+            net.client_ns,
+            "-m",
+            module,
+            "viewer",
+            net.url,
+            room,
+            "--settle",
+            "12",
+            "--seconds",
+            "25",
+        )
+        async with asyncio.timeout(120):
+            slow = json.loads((await _lines_until(view, "result ", out))[7:])
+            published = json.loads((await _lines_until(pub, "result ", out))[7:])
+        router = await net.control({})
+        log = net.server_log.read_text()
+    finally:
+        await net.close()
+    t0, t1 = slow["t0"], slow["t1"]
+    slow_fps, slow_gap = _window(slow["slow"], t0, t1)
+    fast_fps, fast_gap = _window(published["fast"], t0, t1)
+    layer_lines = [line for line in log.splitlines() if "at layer" in line]
+    detail = (
+        f"slow {slow_fps:.1f} fps, longest {slow_gap:.2f}s; fast {fast_fps:.1f} fps, longest "
+        f"{fast_gap:.2f}s; router {router}; server {published['server']}; "
+        f"layers {layer_lines[-12:]}; colours slow {slow['slow']['right']}/"
+        f"{slow['slow']['wrong']} fast {published['fast']['right']}/{published['fast']['wrong']}"
+    )
+    print(detail)
+    # Every frame either viewer decoded came from the publisher (its colour).
+    for report in (slow["slow"], published["fast"]):
+        assert report["wrong"] <= 0.02 * (report["right"] + report["wrong"]), detail
+    # The unconstrained viewer gets the publisher's full rate...
+    assert fast_fps >= 20, detail
+    # ... the slow one fewer frames (layers dropped for it), but it keeps decoding.
+    assert 3 <= slow_fps <= 0.8 * fast_fps, detail
+    assert slow_gap < 2.0, detail
+    # The SFU did it: temporal layers dropped, and it said so.
+    assert published["server"].get("coshop_sfu_layer_drops_total", 0) > 0, detail
+    assert any("at layer 0" in line or "at layer 1" in line for line in layer_lines), detail
