@@ -5,7 +5,10 @@ how big, and what each layer of each source costs (sfu/layer_rates.py), give eve
 video its base layer, biggest tile first, then the higher layers in the same order, as
 far as the estimate goes. A video whose base layer no longer fits is paused (the biggest
 tile never is). Hysteresis keeps it from flapping: going up takes ``up_margin`` of
-headroom and waits ``hold`` seconds after a step down.
+headroom and waits ``hold`` seconds after a step down. What a video has is taken away
+only when the estimate falls, and below ``keep_ratio`` of its cost: a receiver-side
+estimate starts low and climbs (about 8 % a second) even on a fast link, hovers around what
+it receives, and drops (to about 0.85 of it) when the link starts queueing.
 
 A REMB estimate follows what the receiver gets (a receiver-side estimator does not rise far
 above its incoming rate), so an estimate that recovered can rarely show room for the next
@@ -43,12 +46,14 @@ class LayerAllocator:
         self,
         *,
         up_margin: float = 1.15,
+        keep_ratio: float = 0.8,
         hold: float = 2.0,
         probe_wait: float = 4.0,
         max_probe_wait: float = 32.0,
         settle: float = 3.0,
     ) -> None:
         self.up_margin = up_margin
+        self.keep_ratio = keep_ratio
         self.hold = hold
         self.settle = settle
         self._base_wait = probe_wait
@@ -59,13 +64,16 @@ class LayerAllocator:
         #: The latest choice per source key.
         self.layers: dict[str, int] = {}
         self._down_at: dict[str, float] = {}
+        self._last_estimate: float | None = None
 
     def allocate(self, estimate: float | None, needs: list[Need], now: float) -> dict[str, int]:
         """The layer (or PAUSED) for each need; no estimate means no limit known: TOP."""
         if estimate is None:
             self.layers = {n.key: TOP for n in needs}
-            self._next_probe = self._probe_at = None
+            self._next_probe = self._probe_at = self._last_estimate = None
             return dict(self.layers)
+        falling = self._last_estimate is not None and estimate < self._last_estimate
+        self._last_estimate = estimate
         if self._next_probe is None:
             self._next_probe = now + self._probe_wait
         current = {n.key: self.layers.get(n.key, TOP) for n in needs}
@@ -81,7 +89,7 @@ class LayerAllocator:
                 if step <= 0:
                     fits = True  # nothing more to send (a stream without layers)
                 elif level <= current[n.key]:
-                    fits = total + step <= estimate
+                    fits = not falling or (total + step) * self.keep_ratio <= estimate
                 else:
                     fits = self._held(n.key, now) and (total + step) * self.up_margin <= estimate
                     raised = raised or fits

@@ -14,13 +14,19 @@ LAYERS = 3
 
 
 class LayerRates:
-    """Smoothed bit/s per temporal layer from periodic samples of byte counters."""
+    """Smoothed bit/s per temporal layer from periodic samples of byte counters.
 
-    __slots__ = ("_at", "_last", "_smoothing", "rates")
+    Quick to rise and slow to fall: an encoder's output dips and recovers (a still scene, a
+    bandwidth probe), and a layer allocated on a dip would overrun the subscriber's link the
+    moment the rate comes back.
+    """
 
-    def __init__(self, smoothing: float = 0.5) -> None:
-        #: Weight of the newest sample (an exponential moving average).
-        self._smoothing = smoothing
+    __slots__ = ("_at", "_fall", "_last", "_rise", "rates")
+
+    def __init__(self, rise: float = 0.5, fall: float = 0.1) -> None:
+        #: Weight of the newest sample when above the average, and when below.
+        self._rise = rise
+        self._fall = fall
         self._last: list[int] | None = None
         self._at = 0.0
         self.rates = [0.0] * LAYERS
@@ -34,9 +40,9 @@ class LayerRates:
         elapsed = now - self._at
         if elapsed <= 0:
             return
-        a = self._smoothing
         for i, (new, old) in enumerate(zip(counts, self._last, strict=True)):
             sample = 8 * (new - old) / elapsed
+            a = self._rise if sample > self.rates[i] else self._fall
             self.rates[i] += a * (sample - self.rates[i])
         self._last, self._at = counts, now
 

@@ -53,7 +53,7 @@ def write_camera(path: Path, frames: int = 30) -> None:
     with path.open("wb") as out:
         out.write(f"YUV4MPEG2 W{WIDTH} H{HEIGHT} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
         for i in range(frames):
-            luma = rng.normal(y, 18, (HEIGHT, WIDTH))
+            luma = rng.normal(y, 10, (HEIGHT, WIDTH))
             x = i * WIDTH // frames
             luma[:, x : x + 24] -= 30  # a moving bar, as in tests.interop.stranger
             out.write(b"FRAME\n" + np.clip(luma, 16, 235).astype(np.uint8).tobytes() + chroma)
@@ -62,8 +62,9 @@ def write_camera(path: Path, frames: int = 30) -> None:
 def _report(person: Stranger, source: str, t0: float) -> dict[str, Any]:
     got = person.received.get(source)
     if got is None:
-        return {"arrivals": [], "right": 0, "wrong": 0}
+        return {"me": person.me, "arrivals": [], "right": 0, "wrong": 0}
     return {
+        "me": person.me,
         "arrivals": [t for t in got.arrivals if t >= t0],
         "right": got.right_colour,
         "wrong": got.wrong_colour,
