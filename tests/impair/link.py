@@ -14,6 +14,10 @@ import random
 from collections import deque
 from dataclasses import dataclass
 
+#: Default bottleneck token bucket depth and queue, bytes.
+BURST = 3000
+QUEUE = 15000
+
 
 @dataclass(frozen=True, slots=True)
 class Conditions:
@@ -24,8 +28,8 @@ class Conditions:
     jitter: float = 0.0
     #: Bottleneck rate in bit/s (0: none), its token bucket depth and queue in bytes.
     rate: float = 0.0
-    burst: int = 3000
-    queue: int = 15000
+    burst: int = BURST
+    queue: int = QUEUE
 
     def label(self) -> str:
         parts = [f"{self.loss:.0%} loss", f"{self.delay * 1000:.0f} ms"]

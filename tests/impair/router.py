@@ -27,7 +27,7 @@ import struct
 import sys
 from typing import Any
 
-from tests.impair.link import Conditions, Link
+from tests.impair.link import BURST, QUEUE, Conditions, Link
 
 _ETH_P_ALL = 0x0003
 _PACKET_OUTGOING = 4  # sll_pkttype of frames this host sent (our own writes)
@@ -51,6 +51,20 @@ def disable_offloads(ifname: str) -> None:
             ifreq = struct.pack("16sP", ifname.encode(), value.buffer_info()[0])
             with contextlib.suppress(OSError):  # not every device has every offload
                 fcntl.ioctl(s.fileno(), _SIOCETHTOOL, ifreq)
+
+
+def conditions_from(request: dict[str, Any]) -> Conditions | None:
+    """The conditions a control request sets (unset fields: none), or None if it sets none."""
+    if not {"loss", "delay", "jitter", "rate"} & set(request):
+        return None
+    return Conditions(
+        loss=float(request.get("loss", 0.0)),
+        delay=float(request.get("delay", 0.0)),
+        jitter=float(request.get("jitter", 0.0)),
+        rate=float(request.get("rate", 0.0)),
+        burst=int(request.get("burst", BURST)),
+        queue=int(request.get("queue", QUEUE)),
+    )
 
 
 class Router:
@@ -105,15 +119,8 @@ class Router:
     def control(
         self, loop: asyncio.AbstractEventLoop, request: dict[str, Any]
     ) -> dict[str, object]:
-        if {"loss", "delay", "jitter", "rate"} & set(request):
-            c = Conditions(
-                loss=float(request.get("loss", 0.0)),
-                delay=float(request.get("delay", 0.0)),
-                jitter=float(request.get("jitter", 0.0)),
-                rate=float(request.get("rate", 0.0)),
-                burst=int(request.get("burst", Conditions.burst)),
-                queue=int(request.get("queue", Conditions.queue)),
-            )
+        c = conditions_from(request)
+        if c is not None:
             only = request.get("only")  # one interface's incoming direction, or both
             for name, link in self.links.items():
                 if only is None or only == name:

@@ -66,3 +66,13 @@ def test_a_rate_limit_delivers_at_most_the_rate_over_time() -> None:
     # No packet waits longer than a full queue takes to drain.
     waits = [t - i / 100 for i, t in enumerate(sent) if t is not None]
     assert max(waits) < 15000 * 8 / 300_000 + 0.01
+
+
+def test_control_requests_set_conditions_with_or_without_a_bottleneck() -> None:
+    from tests.impair.router import conditions_from
+
+    assert conditions_from({}) is None and conditions_from({"blackout": 1.0}) is None
+    assert conditions_from({"loss": 0.02, "delay": 0.04}) == Conditions(loss=0.02, delay=0.04)
+    assert conditions_from({"rate": 4e5, "queue": 60_000, "only": "a"}) == Conditions(
+        rate=400_000, queue=60_000
+    )
