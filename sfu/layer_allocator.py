@@ -3,16 +3,19 @@
 Given the subscriber's downlink estimate (REMB, sfu/downlink.py), the tiles it shows and
 how big, and what each layer of each source costs (sfu/layer_rates.py), give every shown
 video its base layer, biggest tile first, then the higher layers in the same order, as
-far as the estimate goes. A video whose base layer no longer fits is paused (the biggest
-tile never is). Hysteresis keeps it from flapping: going up takes ``up_margin`` of
-headroom and waits ``hold`` seconds after a step down. What a video has is taken away
-only when the estimate falls, and below ``keep_ratio`` of its cost: a receiver-side
-estimate starts low and climbs (about 8 % a second) even on a fast link, hovers around what
-it receives, and drops (to about 0.85 of it) when the link starts queueing.
+far as the estimate goes. A video whose base layer has not fitted for ``pause_after``
+seconds is paused (the biggest tile never is): a pause is drastic, and a receiver's estimate
+can dip for a moment (a burst of jitter reads as queueing) and climb back. Hysteresis
+keeps layers from flapping: going up takes ``up_margin`` of headroom and waits ``hold``
+seconds after a step down. A layer is taken away only when the estimate falls, and below
+``keep_ratio`` of its cost: a receiver-side estimate starts low and climbs (about 8 % a
+second) even on a fast link, hovers around what it receives, and drops (to about 0.85 of
+it) when the link starts queueing.
 
 A REMB estimate follows what the receiver gets (a receiver-side estimator does not rise far
 above its incoming rate), so an estimate that recovered can rarely show room for the next
-layer by itself. The allocator therefore probes: while nothing is being lowered, every
+layer by itself. The allocator therefore probes: while nothing is being lowered and what
+is sent fits the estimate, every
 ``probe_wait`` seconds it raises one video by one layer anyway; if a step down follows
 within ``settle`` seconds, the probe failed and the next one waits twice as long (up to
 ``max_probe_wait``).
@@ -47,6 +50,7 @@ class LayerAllocator:
         *,
         up_margin: float = 1.15,
         keep_ratio: float = 0.8,
+        pause_after: float = 4.0,
         hold: float = 2.0,
         probe_wait: float = 4.0,
         max_probe_wait: float = 32.0,
@@ -54,6 +58,8 @@ class LayerAllocator:
     ) -> None:
         self.up_margin = up_margin
         self.keep_ratio = keep_ratio
+        self.pause_after = pause_after
+        self._short_since: dict[str, float] = {}
         self.hold = hold
         self.settle = settle
         self._base_wait = probe_wait
@@ -78,6 +84,7 @@ class LayerAllocator:
             self._next_probe = now + self._probe_wait
         current = {n.key: self.layers.get(n.key, TOP) for n in needs}
         order = sorted(needs, key=lambda n: (-n.area, n.key))
+        starved = self._starved(estimate, order, current, now)
         chosen = {n.key: PAUSED for n in needs}
         total = 0.0
         raised = False
@@ -86,7 +93,9 @@ class LayerAllocator:
                 if chosen[n.key] != level - 1:
                     continue
                 step = n.rates[level] - (n.rates[level - 1] if level else 0.0)
-                if step <= 0:
+                if level == 0 and current[n.key] != PAUSED:
+                    fits = n.key not in starved  # sent now: paused only when long short
+                elif step <= 0:
                     fits = True  # nothing more to send (a stream without layers)
                 elif level <= current[n.key]:
                     fits = not falling or (total + step) * self.keep_ratio <= estimate
@@ -100,7 +109,8 @@ class LayerAllocator:
         for key in lowered:
             self._down_at[key] = now
         self._judge_probe(bool(lowered), now)
-        if not lowered and not raised and now >= self._next_probe:
+        within = total * self.keep_ratio <= estimate  # not overrunning it already
+        if not lowered and not raised and within and now >= self._next_probe:
             below = next((n for n in order if chosen[n.key] < TOP), None)
             if below is not None:
                 chosen[below.key] += 1
@@ -109,6 +119,21 @@ class LayerAllocator:
         self._down_at = {k: t for k, t in self._down_at.items() if k in chosen}
         self.layers = chosen
         return dict(chosen)
+
+    def _starved(
+        self, estimate: float, order: list[Need], current: dict[str, int], now: float
+    ) -> set[str]:
+        """Videos sent now whose base layer has not fitted for ``pause_after`` seconds."""
+        base = 0.0
+        short: set[str] = set()
+        for i, n in enumerate(order):
+            if current[n.key] == PAUSED:
+                continue
+            base += n.rates[0]
+            if i and base * self.keep_ratio > estimate:
+                short.add(n.key)
+        self._short_since = {k: self._short_since.get(k, now) for k in short}
+        return {k for k, since in self._short_since.items() if now - since >= self.pause_after}
 
     def _held(self, key: str, now: float) -> bool:
         return now - self._down_at.get(key, -math.inf) >= self.hold

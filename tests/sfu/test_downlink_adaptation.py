@@ -74,7 +74,8 @@ async def test_a_short_downlink_pauses_the_smaller_tile_until_it_grows() -> None
             try:
                 await asyncio.sleep(1.0)
                 remb = int(1.6 * one_video)  # the estimate falls: the link queues
-                await wait_for(lambda: peer._allocator.layers.get("small") == PAUSED, timeout=5)
+                # A video is paused once its base layer has not fitted for 4 s.
+                await wait_for(lambda: peer._allocator.layers.get("small") == PAUSED, timeout=10)
                 assert peer._allocator.layers["big"] == 2
                 await asyncio.sleep(0.5)
                 frames = v.video_from("small").frames, v.video_from("big").frames

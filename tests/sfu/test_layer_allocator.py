@@ -31,11 +31,22 @@ def test_a_short_downlink_drops_layers_biggest_tile_first_kept() -> None:
     assert falling_to(a, 480_000, needs, 0.0) == {"big": 1, "small": 0}
 
 
-def test_a_base_layer_that_does_not_fit_is_paused_but_never_the_biggest() -> None:
-    a = LayerAllocator()
+def test_a_base_layer_that_does_not_fit_for_long_is_paused_but_never_the_biggest() -> None:
+    a = LayerAllocator(pause_after=4.0)
     needs = [need("small", area=100), need("big", area=1000)]
-    assert falling_to(a, 250_000, needs, 0.0) == {"big": 0, "small": PAUSED}
-    assert a.allocate(50_000, needs, 1.0) == {"big": 0, "small": PAUSED}
+    assert falling_to(a, 250_000, needs, 0.0) == {"big": 0, "small": 0}
+    assert a.allocate(250_000, needs, 3.9) == {"big": 0, "small": 0}
+    assert a.allocate(250_000, needs, 4.0) == {"big": 0, "small": PAUSED}
+    assert a.allocate(50_000, needs, 5.0) == {"big": 0, "small": PAUSED}
+
+
+def test_a_dip_of_the_estimate_pauses_nothing() -> None:
+    a = LayerAllocator(pause_after=4.0)
+    needs = [need("b", area=1), need("a", area=2)]
+    assert falling_to(a, 250_000, needs, 0.0) == {"a": 0, "b": 0}
+    assert a.allocate(400_000, needs, 3.0) == {"a": 0, "b": 0}  # climbed back: both fit
+    assert a.allocate(250_000, needs, 6.0) == {"a": 0, "b": 0}  # short again: from now
+    assert a.allocate(250_000, needs, 10.0) == {"a": 0, "b": PAUSED}
 
 
 def test_a_climbing_estimate_takes_nothing_away() -> None:
@@ -60,7 +71,7 @@ def test_going_up_needs_headroom_and_waits_after_a_step_down() -> None:
 
 
 def test_streams_without_layers_are_all_or_nothing() -> None:
-    a = LayerAllocator()
+    a = LayerAllocator(pause_after=0.0)
     flat = (500_000.0, 500_000.0, 500_000.0)
     needs = [need("big", area=2, rates=flat), need("small", area=1, rates=flat)]
     assert falling_to(a, 600_000, needs, 0.0) == {"big": TOP, "small": PAUSED}
@@ -87,7 +98,7 @@ def test_probing_raises_one_layer_and_backs_off_when_it_fails() -> None:
 
 
 def test_forgotten_videos_leave_no_state() -> None:
-    a = LayerAllocator()
+    a = LayerAllocator(pause_after=0.0)
     falling_to(a, 300_000, [need("a"), need("b")], 0.0)
     assert a.allocate(300_000, [need("a")], 1.0) == {"a": 1}
     assert set(a.layers) == {"a"}
