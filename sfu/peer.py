@@ -247,7 +247,10 @@ class Peer:
             sub.forwarder.set_paused(owner in self._hidden or owner in self._starved)
 
     def _on_remb(self, bitrate: int, ssrcs: list[int]) -> None:
-        self.downlink.on_remb(bitrate, ssrcs, time.monotonic())
+        now = time.monotonic()
+        if self.downlink.bitrate(now) is None:  # the first report (or the first in a while)
+            logger.info("peer %s: downlink %d kbit/s (REMB)", self.id, bitrate // 1000)
+        self.downlink.on_remb(bitrate, ssrcs, now)
 
     def adapt(self, now: float) -> None:
         """Fit the shown videos to the downlink: each one's temporal layer, or a pause

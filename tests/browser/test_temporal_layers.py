@@ -4,9 +4,11 @@ needs: the server sees packets of layers 1 and 2, and the view message carries t
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+import pytest_asyncio
 
 from tests.browser.conftest import OpenPage
 from tests.browser.server import CoshopServer
@@ -14,6 +16,15 @@ from tests.helpers import wait_for
 from tests.scrape import parse
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[CoshopServer]:
+    """This module's own node, logging at INFO (what the SFU hears of each downlink)."""
+    node = CoshopServer(tmp_path_factory.mktemp("coshop"), settings={"COSHOP_LOG_LEVEL": "INFO"})
+    await node.start()
+    yield node
+    await node.stop()
 
 
 async def _layer_bytes(server: CoshopServer, participant: str) -> tuple[float, float, float]:
@@ -57,3 +68,22 @@ async def test_chromium_publishes_three_temporal_layers(
     sizes = await ann.page.evaluate("() => window.coshop.call.tileSizes")
     bob_id = (await bob.you())["id"]
     assert sizes is not None and bob_id in sizes and sizes[bob_id][0] > 100, sizes
+
+
+async def test_chromium_reports_its_downlink_with_remb(
+    open_page: OpenPage, server: CoshopServer
+) -> None:
+    """The SFU's offers carry goog-remb and it stamps abs-send-time, so Chromium (which gets
+    no transport-cc from aiortc) estimates its downlink and says so in REMB."""
+    room = f"remb-{uuid.uuid4().hex[:8]}"
+    ann, bob = await open_page(f"/r/{room}"), await open_page(f"/r/{room}")
+    await ann.join("Ann")
+    await bob.join("Bob")
+    await ann.wait_playing({"Bob"})
+    await bob.wait_playing({"Ann"})
+    ids = [(await page.you())["id"] for page in (ann, bob)]
+    await wait_for(
+        lambda: all(f"peer {i}: downlink" in server.log_path.read_text() for i in ids),
+        timeout=10,
+        interval=0.5,
+    )
