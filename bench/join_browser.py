@@ -105,6 +105,15 @@ class BrowserRoom:
         await page.wait_for_function("() => window.coshop && !window.coshop.media.starting")
         return context, page
 
+    async def create(self) -> None:
+        """Create the room (the page joins only rooms that exist; it never creates one)."""
+        import aiohttp
+
+        async with aiohttp.ClientSession() as session, session.post(
+            f"{self.url}/api/rooms", json={"id": self.room}
+        ) as response:
+            assert response.status == 201, await response.text()
+
     async def add_filler(self, name: str) -> str:
         """A Chromium participant that stays in the room; returns its participant id."""
         context, page = await self._open()
@@ -199,6 +208,7 @@ async def run_browser_room(
         )
         broom = BrowserRoom(browser, url, room)
         try:
+            await broom.create()
             if chromium_fill:
                 ids = {await broom.add_filler(f"page{i}") for i in range(size - 1)}
                 await broom.fillers_playing()

@@ -37,8 +37,10 @@ from rooms.shopping import (
     VoteClosed,
     VoteRound,
     apply_move,
+    can_buy,
     can_hand_remote,
     can_hold_remote,
+    can_lead,
     can_move,
     move_target,
     set_products,
@@ -317,12 +319,12 @@ def _who(actor: Participant | None) -> tuple[str | None, Role]:
 
 
 def _require_host(role: Role, what: str) -> None:
-    if role not in (Role.HOST, Role.ADMIN):
+    if not can_lead(role):
         raise Forbidden(f"only a host may {what}")
 
 
 def _require_buyer(role: Role) -> None:
-    if role is Role.VIEWER:
+    if not can_buy(role):
         raise Forbidden("viewers cannot change the cart")
 
 

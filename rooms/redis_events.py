@@ -202,4 +202,4 @@ class RedisEventHub:
             listener.cancel()
             await asyncio.wait([listener])
         if pubsub is not None:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # untyped before redis-py 8.2

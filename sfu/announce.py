@@ -25,7 +25,7 @@ def announce_address(sdp: str, address: str) -> str:
         out.append(line)
         if not line.startswith(_CANDIDATE):
             continue
-        parts = line[len(_CANDIDATE) :].split()
+        parts = line[len(_CANDIDATE):].split()
         # foundation component transport priority address port "typ" type ...
         if len(parts) < 8 or parts[6] != "typ" or parts[7] != "host":
             continue
@@ -35,6 +35,6 @@ def announce_address(sdp: str, address: str) -> str:
         public = ["p" + parts[0][:31], *parts[1:4], address, *parts[5:]]
         out.append(_CANDIDATE + " ".join(public))
     for i, line in enumerate(out):
-        if line.startswith("c=IN IP4 ") and line[len("c=IN IP4 ") :] in private:
+        if line.startswith("c=IN IP4 ") and line[len("c=IN IP4 "):] in private:
             out[i] = "c=IN IP4 " + address
     return "\r\n".join(out)

@@ -11,9 +11,10 @@ class SFUConfig:
     #: Requests inside the window are deferred to its end, never dropped (a keyframe that
     #: arrives meanwhile answers them, and then no PLI is needed).
     keyframe_request_interval: float = 0.3
-    #: Minimum gap between keyframe requests to different publishers of one room, so the
-    #: keyframes a join asks for do not all arrive (and get forwarded) at once.
-    keyframe_spacing: float = 0.015
+    #: Minimum gap between keyframe requests to different publishers of one room; each
+    #: also waits for the previous keyframe's forwarding (sfu.keyframe.KeyframePacer), so
+    #: the keyframes a join asks for do not all arrive (and get forwarded) at once.
+    keyframe_spacing: float = 0.002
     #: Video packets kept per forwarded stream to answer a subscriber's NACK with RTX
     #: (256 is about 3 s at 360p and 1 s at 720p: well beyond a NACK's round trip).
     retransmission_history: int = 256

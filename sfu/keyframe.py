@@ -89,20 +89,66 @@ class KeyframeThrottle:
         self._last_sent = now
 
 
+#: Loop time one forwarded packet costs (rewrite, SRTP, sendto): the server's CPU per
+#: forwarded packet measured by `coshop loadtest` on a 2-core machine was 24-28 us.
+SEND_COST = 25e-6
+
+#: Packets in a keyframe not yet seen (about a 360p VP8 keyframe).
+GUESSED_KEYFRAME_PACKETS = 25
+
+
 class KeyframePacer:
-    """Spaces a room's keyframe requests across its publishers, ``spacing`` seconds apart.
+    """Spaces a room's keyframe requests across its publishers by what each one costs.
 
     A join asks every publisher for a keyframe at once; their keyframes, forwarded to every
-    subscriber together, are a burst of several hundred packets that delays everyone's video
-    (issue 18). Spread out, each publisher's keyframe is a small burst of its own.
+    subscriber together, are one burst of several hundred packets that delays everyone's
+    video (issue 18). Each request reserves the loop time its keyframe will take to
+    forward (its packets times its subscribers times ``send_cost``, at least ``spacing``),
+    so the next one arrives after it: small keyframes follow each other closely (a late
+    joiner sees every publisher sooner, issue 8), large ones are spread out.
     """
 
-    def __init__(self, spacing: float) -> None:
+    def __init__(self, spacing: float, *, send_cost: float = SEND_COST) -> None:
         self.spacing = spacing
+        self.send_cost = send_cost
         self._next = -math.inf
 
-    def reserve(self, now: float) -> float:
-        """Seconds to wait before a request made at ``now`` may go (the slot is taken)."""
+    def reserve(self, now: float, sends: int = 0) -> float:
+        """Seconds to wait before a request made at ``now`` may go; its keyframe will be
+        ``sends`` packet sends (packets times subscribers). The slot is taken."""
         start = max(now, self._next)
-        self._next = start + self.spacing
+        self._next = start + max(self.spacing, sends * self.send_cost)
         return start - now
+
+
+class KeyframeSize:
+    """Counts the packets of the keyframes a source sends (sans-IO; fed only while a
+    keyframe is in flight, so the hot path pays one attribute test per packet)."""
+
+    __slots__ = ("_count", "_timestamp", "packets")
+
+    def __init__(self) -> None:
+        #: Packets of the latest complete keyframe (a guess until one was seen).
+        self.packets = GUESSED_KEYFRAME_PACKETS
+        self._timestamp: int | None = None
+        self._count = 0
+
+    @property
+    def counting(self) -> bool:
+        return self._timestamp is not None
+
+    def started(self, timestamp: int, marker: bool) -> None:
+        """A keyframe's first packet (RTP timestamp ``timestamp``) arrived."""
+        self._timestamp = timestamp
+        self._count = 0
+        self.packet(timestamp, marker)
+
+    def packet(self, timestamp: int, marker: bool) -> None:
+        """A later packet while counting: same frame until the marker (RFC 3550 §5.1)."""
+        if timestamp != self._timestamp:
+            self._timestamp = None  # the frame's end was lost: keep the last size
+            return
+        self._count += 1
+        if marker:
+            self.packets = self._count
+            self._timestamp = None

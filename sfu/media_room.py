@@ -64,8 +64,11 @@ class MediaRoom:
     def _ready_sources(self) -> list[TrackSource]:
         return [s for p in self.peers.values() for s in p.sources.values() if s.ready]
 
-    async def add_peer(self, peer_id: str, *, publish: bool, listener: PeerListener) -> Peer:
-        """Create the participant's peer connection and send its first offer."""
+    async def add_peer(
+        self, peer_id: str, *, publish: bool, listener: PeerListener, max_bundle: bool = False
+    ) -> Peer:
+        """Create the participant's peer connection and send its first offer (with every
+        subscription in it when the client bundles everything, ``max_bundle``)."""
         if self._closed:
             raise SFUError(f"media room {self.room_id} is closed")
         if peer_id in self.peers:
@@ -76,6 +79,7 @@ class MediaRoom:
             peer_id,
             publish=publish,
             listener=listener,
+            max_bundle=max_bundle,
             config=self._config,
             on_source_ready=self._source_ready,
             on_failed=self._peer_failed,

@@ -114,6 +114,7 @@ class Peer:
         publish: bool,
         listener: PeerListener,
         config: SFUConfig,
+        max_bundle: bool = False,
         on_source_ready: Callable[[TrackSource], None],
         on_failed: Callable[[Peer, str], None],
         on_first_forward: FirstForwardCallback | None = None,
@@ -141,6 +142,9 @@ class Peer:
         self.pc.on("connectionstatechange", self._on_connection_state)
         self._publish: dict[str, RTCRtpTransceiver] = {}
         self._answered_once = False
+        #: The client bundles every m-line on one transport whatever the offer (its
+        #: bundlePolicy is "max-bundle"): no need to hold subscriptions back (see subscribe).
+        self._max_bundle = max_bundle
         #: Whose video the participant does not show now: paused.
         self._hidden: frozenset[str] = frozenset()
         #: Tile sizes the participant shows (pixels per publisher id), for priorities.
@@ -182,14 +186,17 @@ class Peer:
             s.forwarder.source is source for s in self.subscriptions
         ):
             return SlotChange.NONE
-        if not self._answered_once and any(
-            t.kind == source.kind for t in self.pc.getTransceivers()
+        if (
+            not self._answered_once
+            and not self._max_bundle
+            and any(t.kind == source.kind for t in self.pc.getTransceivers())
         ):
             # The first offer carries at most one m-line per kind. An answerer with the
             # default "balanced" bundle policy (aiortc's) gives every same-kind m-line
             # of one offer the first one's transport, then bundles only that first one
             # (RFC 8843 §7.3.2 is not followed), so the others would never get media.
             # Once the first answer is applied, later m-lines join the bundle properly.
+            # A client that said it uses "max-bundle" gets everything in the first offer.
             self._deferred.append(source)
             self._deferred_since[source] = time.monotonic()
             return SlotChange.OFFER

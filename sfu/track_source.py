@@ -19,7 +19,13 @@ from aiortc.codecs import is_rtx
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
 from aiortc.rtp import RtpPacket, unwrap_rtx
 
-from sfu.keyframe import KeyframeDetector, KeyframePacer, KeyframeThrottle, keyframe_detector
+from sfu.keyframe import (
+    KeyframeDetector,
+    KeyframePacer,
+    KeyframeSize,
+    KeyframeThrottle,
+    keyframe_detector,
+)
 from sfu.layer_rates import LayerRates
 from sfu.tasks import cancel_and_wait
 from sfu.traffic import Traffic
@@ -80,6 +86,8 @@ class TrackSource:
         self._detector: KeyframeDetector | None = None
         self._on_first_packet = on_first_packet
         self._throttle = KeyframeThrottle(keyframe_interval)
+        #: How many packets this source's keyframes take (the pacer's cost estimate).
+        self._keyframe_size = KeyframeSize()
         self._keyframe_wanted = asyncio.Event()
         self._keyframe_task: asyncio.Task[None] | None = None
         # Video losses are NACKed by the SFU itself, and asked again until repaired.
@@ -198,6 +206,10 @@ class TrackSource:
         seq = packet.sequence_number
         ts = packet.timestamp
         marker = bool(packet.marker)
+        if keyframe_start:
+            self._keyframe_size.started(ts, marker)
+        elif self._keyframe_size.counting:
+            self._keyframe_size.packet(ts, marker)
         payload = packet.payload
         # abs-send-time: 6.18 fixed-point seconds, 24 bits (webrtc abs-send-time spec).
         abs_send_time = (ntp >> 14) & 0xFFFFFF if self.kind == "video" else None
@@ -273,6 +285,11 @@ class TrackSource:
 
     # -- keyframes ------------------------------------------------------------------
 
+    @property
+    def keyframe_packets(self) -> int:
+        """Packets in this source's latest keyframe (a guess before the first one)."""
+        return self._keyframe_size.packets
+
     def request_keyframe(self) -> None:
         """Ask the publisher for a keyframe (throttled; see KeyframeThrottle)."""
         if self.kind != "video" or self._closed:
@@ -297,7 +314,8 @@ class TrackSource:
                 self._keyframe_wanted.set()
                 continue
             if self._pacer is not None:
-                wait = self._pacer.reserve(loop.time())
+                sends = self.keyframe_packets * len(self.forwarders)
+                wait = self._pacer.reserve(loop.time(), sends)
                 if wait:
                     await asyncio.sleep(wait)
             self._throttle.sent(loop.time())

@@ -42,6 +42,7 @@ from signaling.http_models import (
     Room,
     RoomDetail,
     RoomList,
+    RoomStatus,
     RoundChange,
     Tallies,
     Token,
@@ -181,6 +182,16 @@ async def get_room(request: web.Request) -> web.Response:
             participants=[ParticipantInfo.model_validate(p.to_dict()) for p in snap.participants],
         )
     )
+
+
+@routes.get("/api/rooms/{room_id}/status")
+async def room_status(request: web.Request) -> web.Response:
+    """Whether the room exists (and is closed): the web client asks before joining from a link,
+    so a mistyped link opens no room."""
+    room_id = _room_id(request)
+    info = await request.app[NODE].store.get_room(room_id)
+    closed = info is not None and info.closed
+    return respond(RoomStatus(id=room_id, exists=info is not None, closed=closed))
 
 
 @routes.delete("/api/rooms/{room_id}")

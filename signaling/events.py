@@ -74,11 +74,13 @@ def joined(
     snapshot: RoomSnapshot,
     you: Participant,
     resume: str,
+    may: wire.MayInfo,
     ice_servers: list[dict[str, Any]] | None = None,
 ) -> wire.Joined:
     """The reply to a successful join (``resume``: the credential to come back with;
-    ``ice_servers``: signaling.ice.ice_servers_for)."""
+    ``may``: your permissions, signaling.may; ``ice_servers``: signaling.ice.ice_servers_for)."""
     return wire.Joined(
+        may=may,
         resume=resume,
         ice_servers=[wire.IceServerInfo.model_validate(s) for s in ice_servers or []],
         seq=snapshot.seq,
@@ -94,9 +96,10 @@ def shopping_info(snapshot: RoomSnapshot) -> wire.ShoppingInfo:
     return wire.ShoppingInfo.model_validate(snapshot.shopping.to_dict())
 
 
-def snapshot(snapshot: RoomSnapshot, you: Participant) -> wire.Snapshot:
+def snapshot(snapshot: RoomSnapshot, you: Participant, may: wire.MayInfo) -> wire.Snapshot:
     """The reply to ``resync``."""
     return wire.Snapshot(
+        may=may,
         seq=snapshot.seq,
         room=room_ref(snapshot.room),
         you=participant_info(you),

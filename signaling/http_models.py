@@ -123,6 +123,15 @@ class RoomDetail(Room):
     participants: list[ParticipantInfo]
 
 
+class RoomStatus(_Body):
+    """Whether a room id names a room: what a page needs before joining (no 404 for a well-formed
+    id that names none, so a browser logs no failed request)."""
+
+    id: str
+    exists: bool
+    closed: bool = Field(description="True once closed (then `exists` is true too).")
+
+
 class ClosedRoom(_Body):
     """A room just closed; ``seq`` numbers its room_closed event."""
 
@@ -240,6 +249,6 @@ class Drain(_Body):
 #: Request bodies (validation schemas) and response bodies (serialization schemas).
 REQUESTS: tuple[type[BaseModel], ...] = (CreateRoom, TokenRequest, MoveCarousel, OpenRound)
 RESPONSES: tuple[type[BaseModel], ...] = (
-    ApiError, Room, RoomList, RoomDetail, ClosedRoom, Token, CatalogInfo, CatalogLoaded,
+    ApiError, Room, RoomList, RoomDetail, RoomStatus, ClosedRoom, Token, CatalogInfo, CatalogLoaded,
     CarouselMoved, RoundChange, Tallies, Recap, Health, Drain,
 )

@@ -120,6 +120,19 @@ OPENAPI: dict[str, Any] = {
                 },
             },
         },
+        "/api/rooms/{room_id}/status": {
+            "parameters": [_ROOM_PARAM],
+            "get": {
+                "summary": "Whether a room exists",
+                "description": "200 for every well-formed id, with `exists` false when no room "
+                "has it (the web client asks this before joining from a link).",
+                "operationId": "getRoomStatus",
+                "responses": {
+                    "200": _json(_ref(models.RoomStatus), "The room's status."),
+                    **_ERRORS,
+                },
+            },
+        },
         "/api/rooms/{room_id}/tokens": {
             "parameters": [_ROOM_PARAM],
             "post": {

@@ -128,6 +128,17 @@ class ShoppingInfo(_Message):
     chat: list[ChatMessageInfo]
 
 
+class MayInfo(_Message):
+    """What you may do in the room's shopping now (the server's own rules, applied to you)."""
+
+    move: bool
+    hand_remote: bool
+    hold_remote: bool
+    lead: bool
+    cart: bool
+    vote_closed: list[str]
+
+
 # --- client -> server ----------------------------------------------------------------------------
 
 
@@ -141,6 +152,9 @@ class Join(_Message):
     token: str | None = Field(None, max_length=4096)
     #: The ``resume`` credential of an earlier ``joined``: come back as the same participant.
     resume: str | None = Field(None, max_length=4096)
+    #: The client's RTCPeerConnection bundlePolicy (W3C webrtc-pc §4.2.5). "max-bundle" lets
+    #: the first offer carry every subscription at once: one offer/answer round trip less.
+    bundle_policy: Literal["balanced", "max-compat", "max-bundle"] = "balanced"
 
 
 class Answer(_Message):
@@ -354,6 +368,8 @@ class Joined(_Message):
     you: ParticipantInfo
     participants: list[ParticipantInfo]
     shopping: ShoppingInfo
+    #: Your shopping permissions as of ``seq``; ``may`` messages follow when they change.
+    may: MayInfo
     #: Present this in a later ``join`` (after a reload or a drop) to be the same participant.
     resume: str
     #: Configure the RTCPeerConnection with these (STUN, TURN with credentials for you).
@@ -369,6 +385,14 @@ class Snapshot(_Message):
     you: ParticipantInfo
     participants: list[ParticipantInfo]
     shopping: ShoppingInfo
+    may: MayInfo
+
+
+class May(_Message):
+    """Your shopping permissions changed (after the room event that changed them)."""
+
+    type: Literal["may"] = "may"
+    may: MayInfo
 
 
 class Offer(_Message):
@@ -599,7 +623,8 @@ ServerMessage = Annotated[
     | Left
     | Redirect
     | Error
-    | Pong,
+    | Pong
+    | May,
     Field(discriminator="type"),
 ]
 

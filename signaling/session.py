@@ -28,6 +28,7 @@ from signaling import protocol as wire
 from signaling.auth import Grant, Permissions
 from signaling.errors import SignalingError, error_code, error_details, error_message
 from signaling.ice import ice_servers_for
+from signaling.may import MayTracker, may_info
 from signaling.node import Node
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class Session:
         self._tile_sizes: dict[str, int] = {}  # pixels of each tile it shows, when it says
         #: The grants of the token (or resume credential) this session joined with.
         self._permissions = Permissions()
+        self._may: MayTracker | None = None  # while joined
         #: The room whose placement claim this session holds (signaling.placement).
         self._claim: str | None = None
 
@@ -126,9 +128,8 @@ class Session:
                 try:
                     await job()
                 except StoreUnavailable as exc:
-                    log.warning(
-                        "session %s: a room job could not reach the store: %s", self.id, exc
-                    )
+                    log.warning("session %s: a room job could not reach the store: %s",
+                                self.id, exc)
                 except Exception:
                     # Client messages report their own errors; this is a bug in a room job.
                     log.exception("session %s: job failed", self.id)
@@ -191,15 +192,13 @@ class Session:
     def store_unavailable(self, retry_after: float) -> None:
         """The room state went out of reach: tell the client (an ``error`` with no ``ref``);
         a ``snapshot`` follows when it is back."""
-        self._enqueue(
-            partial(
-                self._send_error,
-                wire.ErrorCode.UNAVAILABLE,
-                "room state unavailable; a snapshot follows when it is back",
-                None,
-                retry_after=retry_after,
-            )
-        )
+        self._enqueue(partial(
+            self._send_error,
+            wire.ErrorCode.UNAVAILABLE,
+            "room state unavailable; a snapshot follows when it is back",
+            None,
+            retry_after=retry_after,
+        ))
 
     def lost_seat(self, reason: str) -> None:
         """The store no longer holds this session's seat (replaced elsewhere, room closed or
@@ -215,14 +214,10 @@ class Session:
         if self.state is not SessionState.JOINED or room_id is None or self.room_id != room_id:
             return
         await self._exit_room("moved")
-        await self._send(
-            wire.Redirect(
-                url=self._endpoint(node, room_id),
-                room=room_id,
-                node=node.node_id,
-                reason="draining" if reason == "draining" else "moved",
-            )
-        )
+        await self._send(wire.Redirect(
+            url=self._endpoint(node, room_id), room=room_id, node=node.node_id,
+            reason="draining" if reason == "draining" else "moved",
+        ))
 
     async def _seat_lost(self, reason: str) -> None:
         if self.state is SessionState.JOINED:
@@ -260,10 +255,7 @@ class Session:
                 assert self.room_id is not None and self.participant is not None
                 try:
                     await shopping.perform(
-                        self._node.store,
-                        self._node.limits,
-                        self.room_id,
-                        self.participant,
+                        self._node.store, self._node.limits, self.room_id, self.participant,
                         message,
                     )
                 except NotInRoom:
@@ -282,7 +274,9 @@ class Session:
                 log.exception("session %s: %s failed", self.id, message.type)
                 await self._send_error(wire.ErrorCode.INTERNAL, "internal error", message.type)
             else:
-                await self._send_error(code, error_message(exc), message.type, **error_details(exc))
+                await self._send_error(
+                    code, error_message(exc), message.type, **error_details(exc)
+                )
 
     async def _join(self, message: wire.Join, received_at: float) -> None:
         if self.state is SessionState.JOINED:
@@ -296,20 +290,12 @@ class Session:
         # Media lives on one node per room: before anything is set up, make sure it is this one.
         owner = await node.placement.claim(room_id)
         if owner is not None:
-            log.info(
-                "session %s: room %s is served by node %s; redirecting",
-                self.id,
-                room_id,
-                owner.node_id,
-            )
-            await self._send(
-                wire.Redirect(
-                    url=self._endpoint(owner, room_id),
-                    room=room_id,
-                    node=owner.node_id,
-                    reason="placement",
-                )
-            )
+            log.info("session %s: room %s is served by node %s; redirecting", self.id, room_id,
+                     owner.node_id)
+            await self._send(wire.Redirect(
+                url=self._endpoint(owner, room_id), room=room_id, node=owner.node_id,
+                reason="placement",
+            ))
             return
         self._claim = room_id
         try:
@@ -324,9 +310,8 @@ class Session:
             except AlreadyJoined:
                 if not returning:
                     raise
-                log.info(
-                    "session %s: %s is back; replacing its old connection", self.id, participant.id
-                )
+                log.info("session %s: %s is back; replacing its old connection", self.id,
+                         participant.id)
                 await node.store.leave(room_id, participant.id, reason="replaced")
                 room_snapshot, _ = await node.store.join(room_id, participant)
         except BaseException:
@@ -340,30 +325,18 @@ class Session:
         self.state = SessionState.JOINED
         self.room_id, self.participant, self._seq = room_id, participant, room_snapshot.seq
         self._permissions = permissions
-        log.info(
-            "session %s: %s joined %s as %s (seq %d)",
-            self.id,
-            participant.id,
-            room_id,
-            participant.role,
-            room_snapshot.seq,
-        )
+        log.info("session %s: %s joined %s as %s (seq %d)", self.id, participant.id, room_id,
+                 participant.role, room_snapshot.seq)
         self._watch_round(room_snapshot)
         self._media_state = None
-        await self._send(
-            events.joined(
-                room_snapshot,
-                participant,
-                self._resume_for(participant),
-                ice_servers_for(
-                    node.ice_servers,
-                    participant.id,
-                    secret=node.settings.turn_secret,
-                    now=time.time(),
-                    ttl=node.settings.turn_ttl,
-                ),
-            )
-        )
+        self._may = MayTracker(participant, room_snapshot.shopping)
+        await self._send(events.joined(
+            room_snapshot, participant, self._resume_for(participant), may_info(self._may.current),
+            ice_servers_for(
+                node.ice_servers, participant.id, secret=node.settings.turn_secret,
+                now=time.time(), ttl=node.settings.turn_ttl,
+            ),
+        ))
         node.metrics.join_seconds.observe(time.monotonic() - received_at)
         self._media = media = node.sfu.room(room_id)
         try:
@@ -372,6 +345,7 @@ class Session:
                 # A viewer, or a token without canPublish: an offer with no publish slots.
                 publish=participant.role is not Role.VIEWER and permissions.can_publish,
                 listener=_PeerListener(self, participant.id),
+                max_bundle=message.bundle_policy == "max-bundle",
             )
             self._peer.set_hidden(self._hidden, self._tile_sizes)
         except Exception:
@@ -467,11 +441,8 @@ class Session:
         if self._peer is not peer or self._answer_timer is None:
             return  # answered meanwhile, or already out of the room
         self._answer_timer = None
-        log.warning(
-            "session %s: no answer to the offer within %.0f s",
-            self.id,
-            self._node.settings.answer_timeout,
-        )
+        log.warning("session %s: no answer to the offer within %.0f s", self.id,
+                    self._node.settings.answer_timeout)
         await self._exit_room("disconnected")
         await self._send(wire.Left(reason="media_failed"))
 
@@ -497,16 +468,16 @@ class Session:
         except NotInRoom:
             # The store lost the room (Redis restarted empty): presence rebuilds it and
             # pushes a snapshot then.
-            log.info(
-                "session %s: room %s is gone from the store; awaiting its rebuild",
-                self.id,
-                self.room_id,
-            )
+            log.info("session %s: room %s is gone from the store; awaiting its rebuild",
+                     self.id, self.room_id)
             self._node.presence.check_soon()
             return
         self._seq = room_snapshot.seq
         self._watch_round(room_snapshot)
-        await self._send(events.snapshot(room_snapshot, self.participant))
+        self._may = MayTracker(self.participant, room_snapshot.shopping)
+        await self._send(
+            events.snapshot(room_snapshot, self.participant, may_info(self._may.current))
+        )
 
     def _watch_round(self, room_snapshot: RoomSnapshot) -> None:
         round = room_snapshot.shopping.round
@@ -526,6 +497,7 @@ class Session:
             return
         self.state = SessionState.LEFT
         self.room_id, self.participant, self._media, self._peer = None, None, None, None
+        self._may = None
         self._stop_answer_timer()
         self._offer_sent_at = None
         node = self._node
@@ -566,6 +538,9 @@ class Session:
         built = self._node.messages.get(event)
         if built is not None:
             await self._send(*built)
+        may = None if self._may is None else self._may.apply(body)
+        if may is not None:
+            await self._send(wire.May(may=may_info(may)))
         if isinstance(body, ParticipantJoined) and self._media_state not in (None, (True, True)):
             # Tell the newcomer that our microphone or camera is off (events are not replayed).
             await self._announce_media_state()
@@ -617,9 +592,9 @@ class Session:
         self, code: wire.ErrorCode, message: str, ref: str | None, **details: Any
     ) -> None:
         self._node.counters.errors[code] += 1
-        await self._send(
-            wire.Error.model_validate({"code": code, "message": message, "ref": ref, **details})
-        )
+        await self._send(wire.Error.model_validate(
+            {"code": code, "message": message, "ref": ref, **details}
+        ))
 
     async def _send(self, message: wire.ServerMessage, text: str | None = None) -> None:
         if isinstance(message, wire.Redirect):

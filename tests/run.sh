@@ -35,6 +35,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need_apt[@]}"
 fi
 
+# Node's npm: the accessibility tests install axe-core with it (tests/browser/axe.py).
+command -v npm >/dev/null 2>&1 || { echo "npm not found: apt-get install npm" >&2; exit 1; }
+
 echo "==> ruff"
 .venv/bin/ruff check .
 echo "==> mypy --strict (signaling, rooms, sfu)"

@@ -46,6 +46,12 @@ def test_the_table_matches_the_model_and_the_generated_flags() -> None:
         assert meaning, name
 
 
+def test_every_image_the_readme_shows_exists() -> None:
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README)
+    assert images, "the README shows the client's layouts"
+    assert [i for i in images if not (ROOT / i).is_file()] == []
+
+
 def test_ci_runs_the_readme_test_command() -> None:
     blocks = re.findall(r"```sh\n(.*?)\n```", README, flags=re.S)
     assert blocks[:2] and "coshop serve" in blocks[0]

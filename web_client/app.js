@@ -5,10 +5,20 @@ import { Call, EndReason, Phase } from "./call.js";
 import { CarouselView } from "./carousel_view.js";
 import { ChatView } from "./chat_view.js";
 import { byId } from "./dom.js";
-import { clearActive, createHostedRoom, loadActive, parseLocation, saveActive, saveName } from "./invite.js";
+import {
+  RoomStatus,
+  clearActive,
+  createHostedRoom,
+  loadActive,
+  parseLocation,
+  roomStatus,
+  saveActive,
+  saveName,
+} from "./invite.js";
 import { LandingView } from "./landing_view.js";
 import { LocalMedia } from "./local_media.js";
 import { MediaMonitor } from "./media_monitor.js";
+import { RecapView } from "./recap_view.js";
 import { RoomState } from "./room_state.js";
 import { RoomView } from "./room_view.js";
 import { ShoppingState } from "./shopping_state.js";
@@ -50,6 +60,18 @@ const ENDED_TEXT = {
   [EndReason.FAILED]: ["Could not join the room", "Something went wrong. Try again."],
 };
 
+const BAD_LINK_TEXT = {
+  malformed: [
+    "This link is malformed",
+    "A room link looks like /r/abc-defg-hjk (letters, digits, - and _). Check the link you were sent, or start a new room.",
+  ],
+  [RoomStatus.MISSING]: [
+    "This room doesn't exist",
+    "Nobody has started a room with this code. Check the link you were sent, or start a new room.",
+  ],
+  [RoomStatus.CLOSED]: ["This room has been closed", "The host closed it. Start a new one to keep shopping."],
+};
+
 const media = new LocalMedia();
 const room = new RoomState();
 const shopping = new ShoppingState();
@@ -58,6 +80,7 @@ const monitor = new MediaMonitor(media);
 const landing = new LandingView(media);
 const view = new RoomView(media);
 const grid = new VideoGrid(byId("grid"), byId("waiting-card"));
+const recap = new RecapView(shopping);
 const send = (message) => {
   const sent = call.send(message);
   if (!sent) view.toast("Not connected right now: try again in a moment.", "error");
@@ -97,18 +120,50 @@ async function join({ room: roomId, name, role, isNew, token = null }) {
 
 // A link with ?token=... joins with that token (minted by the HTTP API for a named identity).
 const urlToken = parseLocation().token;
-landing.on("join", (request) => join({ ...request, token: request.isNew ? null : urlToken }));
+let checkedRoom = null; // the link's room, found open while the page loaded
+landing.on("join", async (request) => {
+  const token = request.isNew ? null : urlToken;
+  // Joining never creates a room from the page: only "New room" does (a typo must not). The
+  // link's room was checked on load, so its Join click costs no extra round trip.
+  if (!request.isNew && !token && request.room !== checkedRoom) {
+    landing.setBusy(true);
+    const status = await roomStatus(request.room);
+    landing.setBusy(false);
+    if (status === RoomStatus.MISSING || status === RoomStatus.CLOSED) {
+      showBadLink(status);
+      return;
+    }
+  }
+  join({ ...request, token });
+});
 view.on("leave", () => call.leave());
 view.on("react", (emoji) => chat.react(emoji, carousel.shown && carousel.shown.id));
 view.on("tab", (tab) => chat.setVisible(tab === "chat"));
 byId("rejoin").addEventListener("click", () => {
   if (!target) return;
   byId("ended").hidden = true;
+  recap.hide();
   restartMedia().then(() => join({ ...target, isNew: false }));
 });
 byId("start-over").addEventListener("click", () => {
   location.href = "/";
 });
+byId("bad-link-start").addEventListener("click", () => {
+  location.href = "/";
+});
+
+/** The page for a link that leads to no room (`why`: "malformed" or a RoomStatus). */
+function showBadLink(why) {
+  const [title, text] = BAD_LINK_TEXT[why];
+  landing.hide();
+  media.stop(); // no room to use the camera in
+  byId("bad-link-title").textContent = title;
+  byId("bad-link-text").textContent = text;
+  byId("bad-link").hidden = false;
+  document.title = `${title} · coshop`;
+  document.body.dataset.phase = "bad-link";
+  byId("bad-link-title").focus();
+}
 
 async function restartMedia() {
   if (target && target.role !== "viewer" && !media.audioTrack && !media.videoTrack) await media.start();
@@ -143,6 +198,8 @@ call.on("phase", ({ phase, reason }) => {
       view.showEnded(title, text, {
         rejoin: reason !== EndReason.ROOM_CLOSED && reason !== EndReason.UNAUTHORIZED,
       });
+      // What the session came to, when there was one (not after a failed join).
+      if (target && shopping.available && reason !== EndReason.UNAUTHORIZED) recap.show(target.room);
       break;
     }
     default:
@@ -250,6 +307,18 @@ async function main() {
     if (active.role !== "viewer") await media.start();
     join({ ...active, isNew: false });
     return;
+  }
+  if (fromUrl.malformed) {
+    showBadLink("malformed");
+    return;
+  }
+  if (fromUrl.room && !fromUrl.token) {
+    const status = await roomStatus(fromUrl.room);
+    if (status === RoomStatus.MISSING || status === RoomStatus.CLOSED) {
+      showBadLink(status);
+      return;
+    }
+    if (status === RoomStatus.OPEN) checkedRoom = fromUrl.room;
   }
   landing.show(fromUrl);
   await media.start();

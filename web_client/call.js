@@ -2,7 +2,7 @@
 // and rejoins by itself after a lost connection (new socket, join again, state from the snapshot).
 
 import { Emitter } from "./events.js";
-import { MediaSession } from "./peer.js";
+import { BUNDLE_POLICY, MediaSession } from "./peer.js";
 import { SeqCheck } from "./room_state.js";
 import { SHOPPING_EVENTS } from "./shopping_state.js";
 import { SignalingConnection, SocketState } from "./signaling.js";
@@ -128,7 +128,9 @@ export class Call extends Emitter {
   _sendJoin(socket) {
     if (!this.target || this.phase === Phase.ENDED || socket !== this.connection.socketId) return;
     const { room, name, role, token } = this.target;
-    const message = { type: "join", room };
+    // Our RTCPeerConnection bundles everything (peer.js): the first offer can carry every
+    // subscription, one offer/answer round trip less before the others' video.
+    const message = { type: "join", room, bundle_policy: BUNDLE_POLICY };
     if (token) message.token = token;
     else message.name = name;
     if (role === "viewer") message.role = "viewer";
@@ -214,14 +216,17 @@ export class Call extends Emitter {
         this.activeSpeaker = undefined;
         this._sentMediaState = null;
         this.room.reset(message);
-        this.shopping.reset(message.shopping);
+        this.shopping.reset(message.shopping, message.may);
         this._setPhase(Phase.JOINED);
         this._sendMediaState();
         if (this.hidden.size || this.tileSizes) this._sendView();
         break;
       case "snapshot":
         this.room.reset(message);
-        if (message.shopping) this.shopping.reset(message.shopping);
+        if (message.shopping) this.shopping.reset(message.shopping, message.may);
+        break;
+      case "may":
+        this.shopping.setMay(message.may);
         break;
       case "offer":
         await this._answer(message);

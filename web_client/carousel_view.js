@@ -36,7 +36,7 @@ export class CarouselView {
       if (this.localId === this.shopping.carousel.current) this.localId = null;
       this.render();
     });
-    for (const name of ["catalog", "votes", "round"]) shopping.on(name, () => this.render());
+    for (const name of ["catalog", "votes", "round", "may"]) shopping.on(name, () => this.render());
     room.on("change", () => this.render());
   }
 
@@ -69,7 +69,7 @@ export class CarouselView {
     const ids = this.shopping.carousel.product_ids;
     if (!ids.length) return;
     const you = this.room.you;
-    if (!this.browsing && this.shopping.canMove(you)) {
+    if (!this.browsing && you && this.shopping.may.move) {
       this.send({
         type: "carousel_move",
         action: delta > 0 ? "next" : "prev",
@@ -140,7 +140,7 @@ export class CarouselView {
     const you = this.room.you;
     const ids = shopping.carousel.product_ids;
     const position = ids.indexOf(product.id) + 1;
-    const canMove = shopping.canMove(you);
+    const canMove = Boolean(you) && shopping.may.move;
     const browsing = this.browsing;
     const moveRoom = canMove && !browsing;
     const variantId = this.variants.get(product.id) || null;
@@ -264,7 +264,9 @@ export class CarouselView {
             },
           },
           labels.get(v.id),
-          votes ? h("span", { class: "chip-votes", "aria-label": `${votes} yes` }, ` ${votes}👍`) : null,
+          votes
+            ? h("span", { class: "chip-votes", "aria-label": `${votes} yes` }, ` ${votes}`, icon("thumbUp", "icon tiny"))
+            : null,
         );
       }),
     );
@@ -292,7 +294,7 @@ export class CarouselView {
           { class: "vote-row" },
           voteButton("yes", "Yes", "thumbUp"),
           voteButton("no", "No", "thumbDown"),
-          you && you.role !== "viewer"
+          you && shopping.may.cart
             ? h(
                 "button",
                 {
@@ -329,7 +331,13 @@ export class CarouselView {
               class: "thumb",
               dataset: { key: `thumb-${p.id}`, product: p.id },
               "aria-current": p.id === product.id ? "true" : "false",
-              "aria-label": `${p.title}${p.id === shopping.carousel.current ? " (room's product)" : ""}`,
+              // The name says what the picture and its badge show: the product, whether the
+              // room is on it, and how many like it.
+              "aria-label": [
+                p.title,
+                p.id === shopping.carousel.current ? " (room's product)" : "",
+                t.yes ? `, ${t.yes} yes ${t.yes === 1 ? "vote" : "votes"}` : "",
+              ].join(""),
               title: p.title,
               onclick: () => this.browse(p.id),
             },
@@ -343,7 +351,13 @@ export class CarouselView {
       }),
     );
 
-    keepFocus(this.root, () => this.root.replaceChildren(card, thumbs, this._remoteLine()));
+    // The strip keeps its scroll position across renders, and says when more is off to a side.
+    const scrolled = this.root.querySelector(".thumbs");
+    const left = scrolled ? scrolled.scrollLeft : null;
+    const strip = this._strip(thumbs);
+    keepFocus(this.root, () => this.root.replaceChildren(card, strip, this._remoteLine()));
+    if (left !== null) thumbs.scrollLeft = left;
+    this._scrollHints(strip, thumbs);
     if (shopping.round && shopping.round.state === "open") {
       this._roundTimer = setInterval(() => this._tickRound(), 1000);
     }
@@ -402,7 +416,7 @@ export class CarouselView {
 
   _roundLine(product) {
     const round = this.shopping.round;
-    const host = this.room.isHost;
+    const host = this.shopping.may.lead;
     const now = Date.now() / 1000;
     const open = round && round.state === "open" && now < round.closes_at;
     const parts = [];
@@ -450,36 +464,69 @@ export class CarouselView {
     else el.textContent = countdown(left);
   }
 
+  // Who holds the remote, and what you may do with it (the server's `may`): take it, pass it to
+  // someone by name, give it back; the host also decides whether everyone steers.
   _remoteLine() {
     const shopping = this.shopping;
+    const may = shopping.may;
     const you = this.room.you;
     const { mode, holder } = shopping.carousel;
-    const parts = [];
+    const mine = Boolean(you) && holder === you.id;
+    const parts = [icon("remote", "icon small")];
     let text;
     if (mode === "everyone") text = "Everyone can steer the carousel.";
-    else if (holder && you && holder === you.id) text = "You have the remote: your moves show for everyone.";
+    else if (mine) text = "You have the remote: your moves show for everyone.";
     else if (holder) text = `${this.room.nameOf(holder)} has the remote.`;
-    else if (this.room.isHost) text = "You're the host: your moves show for everyone.";
+    else if (may.move) text = "You steer the carousel: your moves show for everyone.";
     else text = "The host steers the carousel. Browse on your own with the arrows.";
-    parts.push(h("span", {}, text));
-    if (you && holder === you.id && !this.room.isHost) {
-      parts.push(
-        h(
-          "button",
-          { type: "button", class: "link", onclick: () => this.send({ type: "remote_pass", to: null }) },
-          "Give it back",
-        ),
-      );
-    } else if (shopping.canTakeRemote(you) && mode !== "everyone") {
-      parts.push(
-        h(
-          "button",
-          { type: "button", class: "link", onclick: () => this.send({ type: "remote_take" }) },
-          "Take the remote",
-        ),
-      );
+    parts.push(h("span", { class: "remote-holder", dataset: { holder: holder || "" } }, text));
+    if (mode !== "everyone" && may.hand_remote) {
+      // Taking it helps only from someone else, or when you could not steer without it.
+      if (!mine && (holder || !may.move)) {
+        parts.push(
+          h(
+            "button",
+            { type: "button", class: "link", onclick: () => this.send({ type: "remote_take" }) },
+            holder ? "Take it back" : "Take the remote",
+          ),
+        );
+      }
+      // Anyone on camera can be passed the remote (viewers only watch).
+      const others = this.room.onStage.filter((p) => you && p.id !== you.id && p.id !== holder);
+      if (others.length) {
+        const select = h(
+          "select",
+          { class: "pass-to", "aria-label": "Pass the remote to" },
+          others.map((p) => h("option", { value: p.id }, p.name)),
+        );
+        parts.push(
+          h(
+            "span",
+            { class: "pass" },
+            select,
+            h(
+              "button",
+              {
+                type: "button",
+                class: "secondary small-button",
+                onclick: () => this.send({ type: "remote_pass", to: select.value }),
+              },
+              "Pass the remote",
+            ),
+          ),
+        );
+      }
+      if (mine && !may.lead) {
+        parts.push(
+          h(
+            "button",
+            { type: "button", class: "link", onclick: () => this.send({ type: "remote_pass", to: null }) },
+            "Give it back",
+          ),
+        );
+      }
     }
-    if (this.room.isHost) {
+    if (may.lead) {
       const everyone = mode === "everyone";
       parts.push(
         h(
@@ -495,7 +542,44 @@ export class CarouselView {
         ),
       );
     }
-    return h("div", { class: "remote-line" }, parts);
+    return h("div", { class: "remote-line", role: "group", "aria-label": "The remote" }, parts);
+  }
+
+  // The thumbnail strip between two arrows that scroll it; an arrow shows only when there is
+  // more to that side (and a fading edge says the same at a glance).
+  _strip(thumbs) {
+    const arrow = (side, delta) =>
+      h(
+        "button",
+        {
+          type: "button",
+          class: `strip-arrow ${side}`,
+          "aria-label": `More products ${side === "prev" ? "to the left" : "to the right"}`,
+          hidden: true,
+          onclick: () => thumbs.scrollBy({ left: delta * thumbs.clientWidth * 0.8, behavior: "smooth" }),
+        },
+        icon(side, "icon small"),
+      );
+    const strip = h("div", { class: "strip" }, arrow("prev", -1), thumbs, arrow("next", 1));
+    const hints = () => this._scrollHints(strip, thumbs);
+    thumbs.addEventListener("scroll", hints, { passive: true });
+    // The strip's size changes with the layout (and is 0 while the room is still hidden).
+    if (this._stripObserver) this._stripObserver.disconnect();
+    this._stripObserver = new ResizeObserver(hints);
+    this._stripObserver.observe(thumbs);
+    return strip;
+  }
+
+  _scrollHints(strip, thumbs) {
+    const more = (side) => {
+      const max = thumbs.scrollWidth - thumbs.clientWidth;
+      return side === "prev" ? thumbs.scrollLeft > 2 : thumbs.scrollLeft < max - 2;
+    };
+    for (const side of ["prev", "next"]) {
+      const on = more(side);
+      strip.querySelector(`.strip-arrow.${side}`).hidden = !on;
+      strip.dataset[side] = on ? "more" : "";
+    }
   }
 
   _flash() {

@@ -1,8 +1,7 @@
 // Chat (a live log with a composer) and emoji reactions floating over the videos.
 
 import { byId, h, hueOf } from "./dom.js";
-
-export const REACTIONS = ["❤️", "😍", "🔥", "👏", "😂", "🤔"];
+import { reactionIcon } from "./icons.js";
 const FLOAT_MS = 2600;
 const MAX_FLOATING = 24;
 
@@ -93,7 +92,8 @@ export class ChatView {
     const bubble = h(
       "div",
       { class: "floater", style: `--x:${10 + Math.random() * 75}%` },
-      h("span", { class: "emoji" }, reaction.emoji),
+      // Drawn when we have a drawing (no emoji font needed); another client's emoji as text.
+      h("span", { class: "emoji" }, reactionIcon(reaction.emoji, "reaction-icon big") || reaction.emoji),
       h("span", { class: "by" }, mine ? "You" : this.room.nameOf(reaction.participant_id)),
     );
     this.layer.append(bubble);

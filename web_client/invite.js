@@ -6,13 +6,52 @@ const ROOM_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const ACTIVE_KEY = "coshop.active";
 const NAME_KEY = "coshop.name";
 
-/** {room, token, name} from the page's URL (each null when absent or invalid). */
+/**
+ * {room, token, name, malformed} from the page's URL (each null when absent or invalid);
+ * `malformed` is true when the URL names a room that no room id can be (a mistyped link).
+ */
 export function parseLocation(loc = location) {
   const params = new URLSearchParams(loc.search);
   const match = loc.pathname.match(/^\/r\/([^/]+)\/?$/);
-  let room = match ? decodeURIComponent(match[1]) : params.get("room");
-  if (room && !ROOM_ID.test(room)) room = null;
-  return { room: room || null, token: params.get("token") || null, name: params.get("name") || null };
+  let room = match ? match[1] : params.get("room");
+  if (match) {
+    try {
+      room = decodeURIComponent(room);
+    } catch {
+      room = "\u0000"; // a broken %-escape: malformed, whatever it meant
+    }
+  }
+  const malformed = Boolean(room) && !ROOM_ID.test(room);
+  if (malformed) room = null;
+  return {
+    room: room || null,
+    token: params.get("token") || null,
+    name: params.get("name") || null,
+    malformed,
+  };
+}
+
+export const RoomStatus = Object.freeze({
+  OPEN: "open",
+  MISSING: "missing",
+  CLOSED: "closed",
+  UNKNOWN: "unknown", // the API would not say (production mode needs its key), or no answer
+});
+
+/**
+ * Whether `room` exists, from `GET /api/rooms/{id}/status`. With a server secret the API is
+ * closed to the page: UNKNOWN, and joining (with a token) decides.
+ */
+export async function roomStatus(room) {
+  try {
+    const response = await fetch(`/api/rooms/${encodeURIComponent(room)}/status`);
+    if (!response.ok) return RoomStatus.UNKNOWN;
+    const body = await response.json();
+    if (!body.exists) return RoomStatus.MISSING;
+    return body.closed ? RoomStatus.CLOSED : RoomStatus.OPEN;
+  } catch {
+    return RoomStatus.UNKNOWN;
+  }
 }
 
 export function isRoomId(text) {

@@ -9,6 +9,8 @@
 import { Emitter } from "./events.js";
 
 const ICE_GATHERING_TIMEOUT_MS = 5000;
+/** Every m-line on one transport; `join` says so, and the first offer carries everything. */
+export const BUNDLE_POLICY = "max-bundle";
 const VIDEO_MAX_BITRATE = 600_000; // ten tiles of 360p: plenty, and kind to the SFU's uplinks
 // VP8 temporal layers (RFC 7741): the SFU sends a short downlink every 2nd or 4th frame.
 const VIDEO_SCALABILITY = "L1T3";
@@ -43,7 +45,7 @@ export class MediaSession extends Emitter {
     super();
     this.localMedia = localMedia;
     this.pc = new RTCPeerConnection({
-      bundlePolicy: "max-bundle",
+      bundlePolicy: BUNDLE_POLICY,
       iceServers,
       iceTransportPolicy: relayOnly ? "relay" : "all",
     });

@@ -3,12 +3,12 @@
 
 import { byId, h } from "./dom.js";
 import { Emitter } from "./events.js";
-import { icon } from "./icons.js";
+import { REACTIONS, icon, reactionIcon } from "./icons.js";
 import { inviteLink } from "./invite.js";
 import { toggleButton } from "./toggle_button.js";
-import { REACTIONS } from "./chat_view.js";
 
 const TOAST_MS = 3500;
+const PHONE = "(max-width: 860px)"; // as style.css and video_grid.js
 
 /** Events: "leave", "react" emoji, "sound", "tab" name. */
 export class RoomView extends Emitter {
@@ -38,17 +38,17 @@ export class RoomView extends Emitter {
     this.camButton.addEventListener("click", () => this.media.setCamera(!this.media.camOn));
     this.bannerAction.addEventListener("click", () => this._bannerHandler && this._bannerHandler());
     byId("reaction-bar").replaceChildren(
-      ...REACTIONS.map((emoji) =>
+      ...REACTIONS.map(({ emoji, name }) =>
         h(
           "button",
           {
             type: "button",
             class: "emoji-button",
-            "aria-label": `React ${emoji}`,
-            title: "React",
+            "aria-label": `React with ${name}`,
+            title: `React: ${name}`,
             onclick: () => this.emit("react", emoji),
           },
-          emoji,
+          reactionIcon(emoji),
         ),
       ),
     );
@@ -144,9 +144,16 @@ export class RoomView extends Emitter {
     byId("ended-title").focus();
   }
 
-  // ARIA tabs: arrow keys move between tabs, the selected one is the only tab stop.
+  // ARIA tabs: arrow keys move between tabs, the selected one is the only tab stop. On a phone
+  // the lists are a sheet over the room: a tab opens it, the selected tab closes it again.
   _tabs() {
     const tabs = [...document.querySelectorAll('.tabs [role="tab"]')];
+    const lists = byId("lists");
+    const phone = window.matchMedia(PHONE);
+    const setOpen = (open) => {
+      lists.dataset.open = open ? "true" : "false";
+      this.emit("tab", open ? this.tab : null);
+    };
     const select = (tab, focus = false) => {
       for (const t of tabs) {
         const on = t === tab;
@@ -158,18 +165,33 @@ export class RoomView extends Emitter {
       this.tab = tab.id.replace("tab-", "");
       this.emit("tab", this.tab);
     };
-    this.selectTab = (name) => select(byId(`tab-${name}`));
+    this.selectTab = (name) => {
+      select(byId(`tab-${name}`));
+      setOpen(true);
+    };
     for (const tab of tabs) {
-      tab.addEventListener("click", () => select(tab));
+      tab.addEventListener("click", () => {
+        const open = lists.dataset.open === "true";
+        if (phone.matches && open && tab.getAttribute("aria-selected") === "true") {
+          setOpen(false);
+          return;
+        }
+        select(tab);
+        setOpen(true);
+      });
       tab.addEventListener("keydown", (event) => {
         const i = tabs.indexOf(tab);
         const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[event.key];
         if (to === undefined) return;
         event.preventDefault();
         select(tabs[(to + tabs.length) % tabs.length], true);
+        setOpen(true);
       });
     }
     this.tab = "shortlist";
+    const fit = () => setOpen(!phone.matches);
+    phone.addEventListener("change", fit);
+    fit();
   }
 
   // Ctrl/Cmd+D toggles the mic, Ctrl/Cmd+E the camera (as in common video apps).

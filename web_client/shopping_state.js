@@ -20,18 +20,33 @@ export const SHOPPING_EVENTS = new Set([
 
 const CHAT_KEEP = 200;
 
+/** Nothing allowed until the server says otherwise (`may` of joined/snapshot, then `may`). */
+export const MAY_NOTHING = Object.freeze({
+  move: false,
+  hand_remote: false,
+  hold_remote: false,
+  lead: false,
+  cart: false,
+  vote_closed: [],
+});
+
 function emptyCarousel() {
   return { product_ids: [], index: 0, current: null, version: 0, mode: "host_led", holder: null };
 }
 
 /**
  * Events: "catalog", "carousel" {carousel, change, by}, "votes", "round", "cart", "chat" (new
- * message or reset), "reaction" {participant_id, emoji, product_id}, "change" (anything).
+ * message or reset), "reaction" {participant_id, emoji, product_id}, "may" (your permissions),
+ * "change" (anything).
+ *
+ * What you may do is the server's word (`may`, PROTOCOL.md "Shapes"): the client holds no copy
+ * of the rules.
  */
 export class ShoppingState extends Emitter {
   constructor() {
     super();
     this.available = false; // false until a joined/snapshot carried `shopping`
+    this.may = MAY_NOTHING;
     this._set({});
   }
 
@@ -48,11 +63,12 @@ export class ShoppingState extends Emitter {
     this.chat = (shopping.chat || []).slice(-CHAT_KEEP);
   }
 
-  /** Replace everything with the `shopping` field of joined/snapshot. */
-  reset(shopping) {
+  /** Replace everything with the `shopping` and `may` fields of joined/snapshot. */
+  reset(shopping, may = null) {
     this.available = Boolean(shopping);
     this._set(shopping || {});
-    for (const name of ["catalog", "carousel", "votes", "round", "cart", "chat", "change"]) {
+    this.may = may || MAY_NOTHING;
+    for (const name of ["catalog", "carousel", "votes", "round", "cart", "chat", "may", "change"]) {
       this.emit(name, name === "carousel" ? { carousel: this.carousel, change: "reset" } : this);
     }
   }
@@ -98,6 +114,13 @@ export class ShoppingState extends Emitter {
       default:
         return;
     }
+    this.emit("change", this);
+  }
+
+  /** Your permissions changed (a `may` message). */
+  setMay(may) {
+    this.may = may || MAY_NOTHING;
+    this.emit("may", this);
     this.emit("change", this);
   }
 
@@ -154,28 +177,9 @@ export class ShoppingState extends Emitter {
     return this.tallies[productId] || { yes: 0, no: 0, score_count: 0, score_total: 0 };
   }
 
-  /** Whether `you` may move the room's carousel now (PROTOCOL.md, "The remote"). */
-  canMove(you) {
-    if (!you) return false;
-    if (you.role === "host" || you.role === "admin") return true;
-    if (you.role === "viewer") return false;
-    return this.carousel.mode === "everyone" || this.carousel.holder === you.id;
-  }
-
-  /** Whether `you` may take the remote. */
-  canTakeRemote(you) {
-    if (!you || you.role === "viewer" || this.carousel.holder === you.id) return false;
-    return you.role === "host" || you.role === "admin" || this.carousel.mode === "everyone";
-  }
-
-  /** Whether votes on `productId` are refused now (its round closed, or not in the open round). */
-  votingClosed(productId, now = Date.now() / 1000) {
-    const round = this.round;
-    if (!round) return false;
-    const covers = !round.product_ids || round.product_ids.includes(productId);
-    const open = round.state === "open" && now < round.closes_at;
-    if (open) return !covers;
-    return covers;
+  /** Whether votes on `productId` are refused now (the server's `may.vote_closed`). */
+  votingClosed(productId) {
+    return this.may.vote_closed.includes(productId);
   }
 }
 

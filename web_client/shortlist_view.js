@@ -61,7 +61,7 @@ export class ShortlistView {
       this.list.replaceChildren(
         items.length
           ? h("ol", { class: "short-list", "aria-label": "Shortlist, best first" }, items)
-          : h("p", { class: "empty" }, "Vote 👍 on what you like: the favourites rank here."),
+          : h("p", { class: "empty" }, "Vote yes on what you like: the favourites rank here."),
       ),
     );
     this._count();
@@ -92,14 +92,12 @@ export class ShortlistView {
           h(
             "span",
             { class: "short-sub" },
-            [
-              variant ? variantName(variant) : null,
-              item.quantity > 1 ? `× ${item.quantity}` : null,
-              `added by ${who}`,
-            ]
+            [variant ? variantName(variant) : null, item.quantity > 1 ? `× ${item.quantity}` : null]
               .filter(Boolean)
               .join(" · "),
           ),
+          // Who added it gets a line of its own: it is what shopping together is about.
+          h("span", { class: "added-by" }, `Added by ${who}`),
         ),
         h(
           "span",

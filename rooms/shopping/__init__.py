@@ -38,6 +38,7 @@ from rooms.shopping.limits import (
     TokenBucket,
     clean_chat_message,
 )
+from rooms.shopping.permissions import ShoppingPermissions, can_buy, can_lead, permissions
 from rooms.shopping.reactions import MAX_EMOJI_LENGTH, clean_emoji
 from rooms.shopping.votes import (
     SCORE_LIKED,
@@ -79,6 +80,7 @@ __all__ = [
     "RemoteMode",
     "RoundState",
     "ShoppingError",
+    "ShoppingPermissions",
     "ShortlistEntry",
     "StaleVersion",
     "Tally",
@@ -91,13 +93,16 @@ __all__ = [
     "VoteValue",
     "accepts",
     "apply_move",
+    "can_buy",
     "can_hand_remote",
     "can_hold_remote",
+    "can_lead",
     "can_move",
     "clean_chat_message",
     "clean_emoji",
     "move_target",
     "next_product",
+    "permissions",
     "previous_product",
     "set_products",
     "shortlist",

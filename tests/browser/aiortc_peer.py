@@ -20,9 +20,9 @@ from tests.media import ClientPeer
 class ProtocolPeer:
     """Joins a room, answers every offer, publishes synthetic audio/video, decodes what it gets."""
 
-    def __init__(self, base_url: str, name: str, *, index: int) -> None:
+    def __init__(self, base_url: str, name: str, *, index: int, decode: bool = True) -> None:
         self.ws_url = base_url.replace("http://", "ws://") + "/ws"
-        self.peer = ClientPeer(name, index=index)
+        self.peer = ClientPeer(name, index=index, decode=decode)
         self.name = name
         self.id: str | None = None
         self.messages: list[dict[str, Any]] = []
@@ -37,6 +37,11 @@ class ProtocolPeer:
         self._task = asyncio.create_task(self._run())
         joined = await wait_for(lambda: self.first("joined"), timeout=10, message="joined")
         self.id = joined["you"]["id"]
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """Send one protocol message (a vote, a chat line...) as this participant."""
+        assert self._ws is not None, "not joined"
+        await self._ws.send_json(message)
 
     def first(self, type_: str) -> dict[str, Any] | None:
         return next((m for m in self.messages if m["type"] == type_), None)

@@ -21,3 +21,9 @@ async def mint_token(base_url: str, room: str, name: str, role: str = "guest") -
     data = await call(base_url, "POST", f"/api/rooms/{room}/tokens", {"name": name, "role": role})
     token: str = data["token"]
     return token
+
+
+async def create_room(base_url: str, room: str, **fields: Any) -> dict[str, Any]:
+    """Create ``room`` (the page only joins rooms that exist; "New room" creates its own)."""
+    data: dict[str, Any] = await call(base_url, "POST", "/api/rooms", {"id": room, **fields})
+    return data

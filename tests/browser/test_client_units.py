@@ -114,47 +114,46 @@ async def test_seq_tracking(open_page: OpenPage) -> None:
     assert got["seq"] == 10
 
 
-async def test_shopping_rules(open_page: OpenPage) -> None:
+async def test_shopping_permissions_are_the_servers(open_page: OpenPage) -> None:
+    """The client keeps no rules: it shows what the server's ``may`` says, and nothing before
+    it has said anything (issue 13)."""
     page = await open_page("/")
     got = await run(page, "shopping_state.js", """
         const s = new m.ShoppingState();
         const product = (id) => ({id, title: id, variants: []});
-        s.reset({catalog: {revision: 0, currency: "USD", products: [product("p1"), product("p2")]},
-                 carousel: {index: 0, current: "p1", version: 0, mode: "host_led", holder: "g2"},
-                 round: null, votes: [], tallies: {}, shortlist: [], cart: [], chat: []});
-        const guest = {id: "g1", role: "guest"}, holder = {id: "g2", role: "guest"};
-        const host = {id: "h", role: "host"}, viewer = {id: "v", role: "viewer"};
-        const moves = () => [guest, holder, host, viewer].map((p) => s.canMove(p));
-        const before = moves();
-        s.participantLeft("g2");  // the remote is free again
-        const afterLeave = moves();
-        s.apply({type: "carousel_changed", seq: 2, change: "mode", by: "h",
-                 carousel: {index: 1, current: "p2", version: 1, mode: "everyone", holder: null}});
-        const everyone = moves();
+        const shopping = {
+          catalog: {revision: 0, currency: "USD", products: [product("p1"), product("p2")]},
+          carousel: {index: 0, current: "p1", version: 0, mode: "host_led", holder: "g2"},
+          round: null, votes: [], tallies: {}, shortlist: [], cart: [], chat: []};
+        const read = () => [s.may.move, s.may.cart, s.votingClosed("p1"), s.votingClosed("p2")];
+        const fresh = read();
+        s.reset(shopping);  // a snapshot without may (an older server): still nothing
+        const without = read();
+        s.reset(shopping, {move: true, hand_remote: true, hold_remote: true, lead: false,
+                           cart: true, vote_closed: ["p1"]});
+        const given = read();
+        let told = 0;
+        s.on("may", () => { told += 1; });
+        // A round event alone changes nothing the page shows: only the server's may does.
         const now = Date.now() / 1000;
         s.apply({type: "vote_round_opened", seq: 3,
                  round: {id: 3, state: "open", opens_at: now, closes_at: now + 60,
-                         product_ids: ["p1"]}});
-        const open = [s.votingClosed("p1"), s.votingClosed("p2")];
-        s.apply({type: "vote_round_closed", seq: 4, reason: "host",
-                 round: {id: 3, state: "closed", opens_at: now, closes_at: now,
-                         product_ids: ["p1"]}});
-        const closed = [s.votingClosed("p1"), s.votingClosed("p2")];
+                         product_ids: ["p2"]}});
+        const afterRound = read();
+        s.setMay({move: false, hand_remote: false, hold_remote: true, lead: false, cart: true,
+                  vote_closed: ["p1"]});
         s.apply({type: "vote_cast", seq: 5, previous: null, shortlist: [],
                  vote: {participant_id: "g1", product_id: "p2", variant_id: null, value: "yes"},
                  tallies: {p2: {yes: 1, no: 0, score_count: 0, score_total: 0, by_variant: {}}}});
         return {
-          order: s.carousel.product_ids, before, afterLeave, everyone, open, closed,
-          current: s.currentProduct.id, mine: s.myVote("g1", "p2").value, yes: s.tally("p2").yes,
+          order: s.carousel.product_ids, fresh, without, given, afterRound, after: read(), told,
+          mine: s.myVote("g1", "p2").value, yes: s.tally("p2").yes,
         };
     """)
     assert got["order"] == ["p1", "p2"]  # the catalog's order when the carousel omits it
-    assert got["before"] == [False, True, True, False]
-    assert got["afterLeave"] == [False, False, True, False]
-    assert got["everyone"] == [True, True, True, False]
-    assert got["open"] == [False, True]  # an open round takes votes on its products only
-    assert got["closed"] == [True, False]  # after it, its products' results stand
-    assert got["current"] == "p2"
+    assert got["fresh"] == got["without"] == [False, False, False, False]
+    assert got["given"] == got["afterRound"] == [True, True, True, False]
+    assert got["after"] == [False, True, True, False] and got["told"] == 1
     assert got["mine"] == "yes" and got["yes"] == 1
 
 

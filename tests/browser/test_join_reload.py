@@ -9,13 +9,18 @@ import uuid
 import pytest
 from playwright.async_api import expect
 
+from tests.browser.api import create_room
 from tests.browser.conftest import OpenPage
+from tests.browser.server import CoshopServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 
-async def test_four_then_a_late_fifth_then_a_reload(open_page: OpenPage) -> None:
+async def test_four_then_a_late_fifth_then_a_reload(
+    open_page: OpenPage, server: CoshopServer
+) -> None:
     room = f"five-{uuid.uuid4().hex[:8]}"
+    await create_room(server.url, room)
     names = ["Ann", "Bob", "Cleo", "Dee"]
     pages = {name: await open_page(f"/r/{room}") for name in names}
     await asyncio.gather(*(page.join(name) for name, page in pages.items()))
@@ -58,8 +63,11 @@ async def test_four_then_a_late_fifth_then_a_reload(open_page: OpenPage) -> None
         assert page.errors == [], page.errors
 
 
-async def test_a_hidden_tile_is_paused_and_plays_again_when_shown(open_page: OpenPage) -> None:
+async def test_a_hidden_tile_is_paused_and_plays_again_when_shown(
+    open_page: OpenPage, server: CoshopServer
+) -> None:
     room = f"hide-{uuid.uuid4().hex[:8]}"
+    await create_room(server.url, room)
     ann, bob = await open_page(f"/r/{room}"), await open_page(f"/r/{room}")
     await ann.join("Ann")
     await bob.join("Bob")

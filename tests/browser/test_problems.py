@@ -32,7 +32,8 @@ NO_CAMERA = """
 """
 
 
-async def test_blocked_camera_offers_watching(open_page: OpenPage) -> None:
+async def test_blocked_camera_offers_watching(open_page: OpenPage, server: CoshopServer) -> None:
+    await call(server.url, "POST", "/api/rooms", {"id": "blocked-room"})
     page = await open_page("/r/blocked-room", init_script=DENY_ALL)
     await page.media_ready()
     alert = page.page.get_by_role("alert").filter(has_text="blocked")
@@ -49,7 +50,8 @@ async def test_blocked_camera_offers_watching(open_page: OpenPage) -> None:
     assert page.errors == []
 
 
-async def test_no_camera_joins_audio_only(open_page: OpenPage) -> None:
+async def test_no_camera_joins_audio_only(open_page: OpenPage, server: CoshopServer) -> None:
+    await call(server.url, "POST", "/api/rooms", {"id": "audio-room"})
     page = await open_page("/r/audio-room", init_script=NO_CAMERA)
     await page.media_ready()
     alert = page.page.get_by_role("alert").filter(has_text="No camera")
@@ -84,6 +86,7 @@ async def test_full_room(open_page: OpenPage, server: CoshopServer) -> None:
 
 
 async def test_closed_room(open_page: OpenPage, server: CoshopServer) -> None:
+    await call(server.url, "POST", "/api/rooms", {"id": "closing-room"})
     page = await open_page("/r/closing-room")
     await page.media_ready()
     await page.page.get_by_label("Watch only").check()

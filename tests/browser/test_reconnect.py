@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import expect
 
+from tests.browser.api import create_room
 from tests.browser.conftest import OpenPage
 from tests.browser.server import CoshopServer
 
@@ -30,8 +31,9 @@ async def server(
     await node.stop()
 
 
-async def test_network_blip(open_page: OpenPage) -> None:
+async def test_network_blip(open_page: OpenPage, server: CoshopServer) -> None:
     room = f"blip-{uuid.uuid4().hex[:8]}"
+    await create_room(server.url, room)
     ann = await open_page(f"/r/{room}")
     await ann.join("Ann")
     bob = await open_page(f"/r/{room}")
@@ -57,6 +59,7 @@ async def test_server_restart(
     open_page: OpenPage, server: CoshopServer, artifacts: Path
 ) -> None:
     room = f"restart-{uuid.uuid4().hex[:8]}"
+    await create_room(server.url, room)
     ann = await open_page(f"/r/{room}")
     await ann.join("Ann")
     bob = await open_page(f"/r/{room}")

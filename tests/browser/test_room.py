@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser.aiortc_peer import ProtocolPeer
-from tests.browser.api import mint_token
+from tests.browser.api import create_room, mint_token
 from tests.browser.conftest import OpenPage
 from tests.browser.server import CoshopServer
 from tests.helpers import wait_for
@@ -23,6 +23,7 @@ async def test_three_browsers_and_an_aiortc_peer(
     open_page: OpenPage, server: CoshopServer, artifacts: Path
 ) -> None:
     # Ann opens the room from a host token link (as a brand's tool would mint it).
+    await create_room(server.url, ROOM)
     token = await mint_token(server.url, ROOM, "Ann", "host")
     ann = await open_page(f"/r/{ROOM}?token={token}")
     await ann.join("Ann")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.api import mint_token
+from tests.browser.api import create_room, mint_token
 from tests.browser.conftest import OpenPage
 from tests.browser.room_page import RoomPage
 from tests.browser.server import CoshopServer
@@ -31,6 +31,7 @@ async def test_carousel_votes_cart_chat_and_reactions(
     open_page: OpenPage, server: CoshopServer, artifacts: Path
 ) -> None:
     # Ann hosts (a host token), camera and mic off; Bob is a guest; Cleo only watches.
+    await create_room(server.url, ROOM)
     token = await mint_token(server.url, ROOM, "Ann", "host")
     ann = await open_page(f"/r/{ROOM}?token={token}")
     await ann.media_ready()
@@ -112,7 +113,7 @@ async def test_carousel_votes_cart_chat_and_reactions(
     for page in (ann, cleo):
         await expect(page.page.locator("#count-cart")).to_have_text("1")
     await ann.page.get_by_role("tab", name="Cart").click()
-    await expect(ann.page.locator(".cart-item")).to_contain_text("added by Bob")
+    await expect(ann.page.locator(".cart-item")).to_contain_text("Added by Bob")
 
     # Chat: Cleo writes, the others read it (with an unread count while the chat is hidden).
     await cleo.page.get_by_role("tab", name="Chat").click()
@@ -127,7 +128,7 @@ async def test_carousel_votes_cart_chat_and_reactions(
     # A reaction floats over everyone's videos with the sender's name. (Toasts first fade, for a
     # tidy screenshot.)
     await expect(ann.page.locator("#toasts .toast")).to_have_count(0)
-    await bob.page.get_by_role("button", name="React ❤️").click()
+    await bob.page.get_by_role("button", name="React with heart").click()
     await expect(ann.page.locator(".floater .by").last).to_have_text("Bob")
     await ann.screenshot(str(artifacts / "shopping-desktop.png"))
 

@@ -34,8 +34,12 @@ class DirectParticipant:
     async def on_closed(self, peer_id: str, reason: str) -> None:
         self.closed_reason = reason
 
-    async def join(self, room: MediaRoom, *, publish: bool = True) -> None:
-        self.peer = await room.add_peer(self.client.name, publish=publish, listener=self)
+    async def join(
+        self, room: MediaRoom, *, publish: bool = True, max_bundle: bool = False
+    ) -> None:
+        self.peer = await room.add_peer(
+            self.client.name, publish=publish, listener=self, max_bundle=max_bundle
+        )
         self._task = asyncio.ensure_future(self._answer_loop())
 
     async def _answer_loop(self) -> None:

@@ -6,19 +6,17 @@ import pytest
 
 from sfu.announce import announce_address
 
-SDP = "\r\n".join(
-    [
-        "v=0",
-        "m=audio 40001 UDP/TLS/RTP/SAVPF 111",
-        "c=IN IP4 10.0.0.5",
-        "a=mid:0",
-        "a=candidate:0123456789abcdef0123456789abcdef 1 udp 2130706431 10.0.0.5 40001 typ host",
-        "a=candidate:fedcba 1 udp 2130706431 fd00::5 40002 typ host",
-        "a=candidate:aaaa 1 udp 1694498815 198.51.100.1 40003 typ srflx raddr 10.0.0.5 rport 40001",
-        "a=end-of-candidates",
-        "",
-    ]
-)
+SDP = "\r\n".join([
+    "v=0",
+    "m=audio 40001 UDP/TLS/RTP/SAVPF 111",
+    "c=IN IP4 10.0.0.5",
+    "a=mid:0",
+    "a=candidate:0123456789abcdef0123456789abcdef 1 udp 2130706431 10.0.0.5 40001 typ host",
+    "a=candidate:fedcba 1 udp 2130706431 fd00::5 40002 typ host",
+    "a=candidate:aaaa 1 udp 1694498815 198.51.100.1 40003 typ srflx raddr 10.0.0.5 rport 40001",
+    "a=end-of-candidates",
+    "",
+])
 
 
 def test_each_ipv4_host_candidate_is_also_announced_at_the_public_address() -> None:

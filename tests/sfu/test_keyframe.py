@@ -100,3 +100,34 @@ def test_pacer_spaces_requests_across_publishers() -> None:
     waits = [pacer.reserve(10.0) for _ in range(4)]  # four publishers asked at once
     assert waits == pytest.approx([0.0, 0.04, 0.08, 0.12])
     assert pacer.reserve(11.0) == 0.0  # long after: no wait
+
+
+def test_pacer_reserves_what_each_keyframe_costs_to_forward() -> None:
+    from sfu.keyframe import KeyframePacer
+
+    pacer = KeyframePacer(0.002, send_cost=25e-6)
+    # A 360p keyframe of 20 packets to 9 subscribers: 180 sends, 4.5 ms of forwarding.
+    assert pacer.reserve(10.0, 180) == 0.0
+    assert pacer.reserve(10.0, 180) == pytest.approx(0.0045)
+    # Tiny keyframes (3 packets): the floor spacing, not the big one's cost.
+    assert pacer.reserve(10.0, 27) == pytest.approx(0.009)
+    assert pacer.reserve(10.0, 27) == pytest.approx(0.011)
+
+
+def test_keyframe_size_counts_the_packets_up_to_the_marker() -> None:
+    from sfu.keyframe import GUESSED_KEYFRAME_PACKETS, KeyframeSize
+
+    size = KeyframeSize()
+    assert size.packets == GUESSED_KEYFRAME_PACKETS
+    size.started(1000, marker=False)
+    for _ in range(5):
+        size.packet(1000, marker=False)
+    size.packet(1000, marker=True)
+    assert size.packets == 7 and not size.counting
+    size.started(4000, marker=True)  # a one-packet keyframe
+    assert size.packets == 1 and not size.counting
+    # A keyframe whose last packet was lost: the next frame ends the count, size kept.
+    size.started(7000, marker=False)
+    size.packet(7000, marker=False)
+    size.packet(10000, marker=True)
+    assert size.packets == 1 and not size.counting

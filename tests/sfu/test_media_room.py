@@ -44,9 +44,8 @@ async def test_peer_whose_connection_closes_under_it_leaves_the_room() -> None:
             await wait_for(lambda: "c" not in room.peers, timeout=15)
             assert c.closed_reason in ("connection_closed", "connection_failed")
             # c's slots released at a's, without renegotiating a
-            await wait_for(
-                lambda: not any(s.get("source") == "c" for s in a.client.slots.values()), timeout=10
-            )
+            await wait_for(lambda: not any(
+                s.get("source") == "c" for s in a.client.slots.values()), timeout=10)
             await room.remove_peer("b", reason="left")  # frees a's slots: must not raise
             assert list(room.peers) == ["a"]
         finally:

@@ -278,3 +278,42 @@ async def test_ten_peer_room_everyone_receives_nine_and_nine() -> None:
         finally:
             for p in people:
                 await p.close()
+
+
+@pytest.mark.parametrize("max_bundle", [False, True])
+async def test_a_max_bundle_joiner_gets_every_slot_in_the_first_offer(max_bundle: bool) -> None:
+    """A client bundling everything (the browser client) is offered every subscription at
+    once, a round trip sooner; any other publisher's first offer has only its publish slots
+    (one m-line per kind), its subscriptions follow in the second.
+    Either way it decodes everyone, each publisher's own picture in its own slot."""
+    async with sfu_room() as (_, room):
+        pubs = [DirectParticipant(ClientPeer(f"p{i}", index=i)) for i in range(3)]
+        late = DirectParticipant(ClientPeer("late", index=3))
+        try:
+            await _join_all(room, *pubs)
+            await wait_for(
+                lambda: all(pubs[0].client.video_from(p.client.name).frames >= 5 for p in pubs[1:]),
+                timeout=15,
+            )
+            first_offers: list[int] = []
+            original = late.on_offer
+
+            async def count_slots(offer):  # type: ignore[no-untyped-def]
+                if not first_offers:
+                    first_offers.append(sum(1 for s in offer.slots if s.source is not None))
+                await original(offer)
+
+            late.on_offer = count_slots  # type: ignore[method-assign]
+            await late.join(room, max_bundle=max_bundle)
+            await wait_for(
+                lambda: all(late.client.video_from(p.client.name).frames >= 10 for p in pubs),
+                timeout=10,
+            )
+            # Three publishers' audio and video: six subscriptions, or none yet.
+            assert first_offers == [6 if max_bundle else 0]
+            for i, p in enumerate(pubs):
+                lumas = late.client.video_from(p.client.name).lumas[-5:]
+                assert abs(sum(lumas) / len(lumas) - luma_for(i)) < 12, (p.client.name, lumas)
+        finally:
+            for p in (*pubs, late):
+                await p.close()

@@ -5,13 +5,8 @@ from __future__ import annotations
 from sfu.speaker import SpeakerDetector
 
 
-def feed(
-    d: SpeakerDetector,
-    levels: dict[str, int | None],
-    start: float,
-    seconds: float,
-    step: float = 0.1,
-) -> float:
+def feed(d: SpeakerDetector, levels: dict[str, int | None], start: float, seconds: float,
+         step: float = 0.1) -> float:
     t = start
     while t < start + seconds:
         for who, level in levels.items():

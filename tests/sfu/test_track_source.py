@@ -71,3 +71,20 @@ async def test_request_answered_by_a_keyframe_sends_no_pli() -> None:
         await a.close()
         await b.close()
         await sfu.close()
+
+
+async def test_the_pacer_learns_a_sources_keyframe_size() -> None:
+    """The room's keyframe pacer reserves what a keyframe costs to forward; the size it
+    uses is counted off the source's real keyframes (a 160x120 one is a few packets, far
+    from the guess made before any was seen)."""
+    from sfu.keyframe import GUESSED_KEYFRAME_PACKETS
+
+    sfu = SFU(SFUConfig(keyframe_request_interval=INTERVAL))
+    a, b, source = await _room_of_two(sfu)
+    try:
+        await wait_for(lambda: source.keyframe_packets != GUESSED_KEYFRAME_PACKETS, timeout=5)
+        assert 1 <= source.keyframe_packets <= 5
+    finally:
+        await a.close()
+        await b.close()
+        await sfu.close()

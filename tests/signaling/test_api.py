@@ -61,6 +61,20 @@ async def test_bad_requests(client: Client) -> None:
     assert error["error"]["code"] == "bad_message"
     assert (await _json(await client.get("/api/rooms/nope"), 404))["error"]["code"] == "not_found"
     assert (await client.get("/api/rooms/bad%20id")).status == 404
+    assert (await client.get("/api/rooms/bad%20id/status")).status == 404
+
+
+async def test_room_status(client: Client, connect: Connect) -> None:
+    """Asking creates nothing; a room made by a join or by POST exists."""
+    assert await _json(await client.get("/api/rooms/ghost/status"), 200) == {
+        "id": "ghost", "exists": False, "closed": False,
+    }
+    assert await _json(await client.get("/api/rooms/ghost/status"), 200) == {
+        "id": "ghost", "exists": False, "closed": False,
+    }
+    await (await connect()).join("ghost", "ann")
+    status = await _json(await client.get("/api/rooms/ghost/status"), 200)
+    assert (status["exists"], status["closed"]) == (True, False)
 
 
 async def test_close_room_kicks_participants(
@@ -219,7 +233,11 @@ async def test_every_documented_response_shape_validates_real_responses(
     assert closed["seq"] is None
     await call("POST", room + "/tokens", 410, {"name": "Late"}, **rid)
     await call("GET", room, 404, room_id="nowhere")
-    assert len(checked) == 19
+    status = await call("GET", room + "/status", 200, room_id="nowhere")
+    assert (status["exists"], status["closed"]) == (False, False)
+    status = await call("GET", room + "/status", 200, **rid)
+    assert (status["exists"], status["closed"]) == (True, True)
+    assert len(checked) == 20
     # Every response shape the document names was met by a real response.
     operations = [op for item in spec["paths"].values() for op in item.values()]
     responses = [op["responses"] for op in operations if isinstance(op, dict)]

@@ -89,3 +89,33 @@ async def test_second_answer_without_offer_is_negotiation_failed(connect: Connec
         await ws.ping()
     finally:
         await peer.close()
+
+
+async def test_a_max_bundle_join_gets_everyone_in_its_first_offer(
+    participants: Callable[..., Awaitable[Participant]], connect: Connect
+) -> None:
+    """`join {bundle_policy: "max-bundle"}` (the browser client's): the first offer already
+    has a slot for every track of everyone publishing; the default keeps it to publish slots."""
+    ann, bob = await participants("ann", 0), await participants("bob", 1)
+    await ann.join("bundled")
+    await bob.join("bundled")
+    await wait_for(lambda: ann.peer.video_from(bob.id).frames > 5
+                   and bob.peer.video_from(ann.id).frames > 5, timeout=20)
+    for policy, expected in (("max-bundle", 4), ("balanced", 0)):
+        ws = await connect()
+        joined = await ws.join("bundled", "carl", bundle_policy=policy)
+        assert isinstance(joined, wire.Joined), joined
+        offer = ws.offers[0] if ws.offers else await ws.expect("offer")
+        carried = {(s.source, s.kind) for s in offer.slots if s.source is not None}
+        assert len(carried) == expected, (policy, offer.slots)
+        if expected:
+            assert carried == {(ann.id, "audio"), (ann.id, "video"),
+                               (bob.id, "audio"), (bob.id, "video")}
+        await ws.close()
+
+
+async def test_an_unknown_bundle_policy_is_a_bad_request(connect: Connect) -> None:
+    ws = await connect()
+    await ws.send({"type": "join", "room": "r", "name": "ann", "bundle_policy": "everything"})
+    error = await ws.expect("error")
+    assert error.ref == "join", error

@@ -80,9 +80,14 @@ CLIENT_MESSAGES: list[wire.ClientMessage] = [
     wire.Join(room="r1", resume="abc.def"),
 ]
 
+MAY = wire.MayInfo(move=True, hand_remote=True, hold_remote=True, lead=False, cart=True,
+                   vote_closed=["tee"])
+
 SERVER_MESSAGES: list[wire.ServerMessage] = [
-    wire.Joined(seq=1, room=ROOM, you=P, participants=[P], shopping=SHOPPING, resume="r"),
-    wire.Snapshot(seq=9, room=ROOM, you=P, participants=[], shopping=EMPTY_SHOPPING),
+    wire.Joined(seq=1, room=ROOM, you=P, participants=[P], shopping=SHOPPING, may=MAY,
+                resume="r"),
+    wire.Snapshot(seq=9, room=ROOM, you=P, participants=[], shopping=EMPTY_SHOPPING, may=MAY),
+    wire.May(may=MAY.model_copy(update={"move": False, "vote_closed": []})),
     wire.Offer(
         sdp="v=0\r\n",
         slots=[

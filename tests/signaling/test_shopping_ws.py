@@ -168,6 +168,58 @@ async def test_who_may_move_in_a_host_led_room(make_client: MakeClient) -> None:
             await ws.close()
 
 
+async def test_may_follows_the_remote_and_rounds(make_client: MakeClient) -> None:
+    """``may`` in joined, then a ``may`` message each time the remote, the mode or a round
+    changes what this participant may do (and none when it does not)."""
+    client = await make_client(Settings(port=0, node_id="prod", secret="k"))
+    auth = {"Authorization": "Bearer k"}
+
+    async def member(name: str, role: str) -> tuple[WsClient, wire.Joined]:
+        response = await client.post("/api/rooms/may/tokens", json={"name": name, "role": role},
+                                     headers=auth)
+        ws = WsClient(await client.ws_connect("/ws"))
+        joined = await ws.join("may", token=(await response.json())["token"])
+        assert isinstance(joined, wire.Joined)
+        return ws, joined
+
+    host, jh = await member("Hana", "host")
+    guest, jg = await member("Gus", "guest")
+    viewer, jv = await member("Vi", "viewer")
+    try:
+        assert jh.may.model_dump() == {"move": True, "hand_remote": True, "hold_remote": True,
+                                       "lead": True, "cart": True, "vote_closed": []}
+        assert jg.may.model_dump() == {"move": False, "hand_remote": False, "hold_remote": True,
+                                       "lead": False, "cart": True, "vote_closed": []}
+        assert (jv.may.move, jv.may.hold_remote, jv.may.cart) == (False, False, False)
+
+        await host.send({"type": "remote_pass", "to": jg.you.id})
+        await guest.until("carousel_changed")
+        may = await guest.expect("may")
+        assert (may.may.move, may.may.hand_remote) == (True, True)
+        await host.send({"type": "remote_take"})
+        await guest.until("carousel_changed")
+        assert (await guest.expect("may")).may.move is False
+
+        await host.send({"type": "vote_round_open", "duration": 60, "product_ids": [SECOND]})
+        await guest.until("vote_round_opened")
+        closed = set(SAMPLE.product_ids) - {SECOND}
+        assert set((await guest.expect("may")).may.vote_closed) == closed
+        # The host's own may changed the same way; the viewer's remote rights did not.
+        await host.send({"type": "remote_mode", "mode": "everyone"})
+        while (await viewer.until("carousel_changed")).change != "mode":
+            pass
+        await viewer.send({"type": "ping", "nonce": "after"})
+        assert isinstance(await viewer.expect("pong"), wire.Pong)  # no may: nothing changed
+        await guest.until("carousel_changed")
+        assert (await guest.expect("may")).may.move is True
+
+        # A fresh snapshot carries the same permissions.
+        assert (await state(guest)).may.model_dump()["move"] is True
+    finally:
+        for ws in (host, guest, viewer):
+            await ws.close()
+
+
 def viewer_id(ws: WsClient) -> str:
     joined = next(m for m in ws.received if isinstance(m, wire.Joined))
     return joined.you.id
