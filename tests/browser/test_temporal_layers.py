@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from tests.browser.api import create_room
 from tests.browser.conftest import OpenPage
 from tests.browser.server import CoshopServer
 from tests.helpers import wait_for
@@ -48,6 +49,7 @@ async def test_chromium_publishes_three_temporal_layers(
     open_page: OpenPage, server: CoshopServer
 ) -> None:
     room = f"layers-{uuid.uuid4().hex[:8]}"
+    await create_room(server.url, room)
     ann, bob = await open_page(f"/r/{room}"), await open_page(f"/r/{room}")
     await ann.join("Ann")
     await bob.join("Bob")
@@ -76,6 +78,7 @@ async def test_chromium_reports_its_downlink_with_remb(
     """The SFU's offers carry goog-remb and it stamps abs-send-time, so Chromium (which gets
     no transport-cc from aiortc) estimates its downlink and says so in REMB."""
     room = f"remb-{uuid.uuid4().hex[:8]}"
+    await create_room(server.url, room)
     ann, bob = await open_page(f"/r/{room}"), await open_page(f"/r/{room}")
     await ann.join("Ann")
     await bob.join("Bob")

@@ -31,7 +31,7 @@ import uvloop
 from playwright.async_api import async_playwright
 
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
-from tests.impair.clients import BundledStranger, renack_like_a_browser
+from tests.impair.clients import BundledStranger, _wait_healthy, renack_like_a_browser
 from tests.interop.stranger import PALETTE, Stranger
 
 #: The publisher's colour in tests.interop.stranger.PALETTE (blue).
@@ -83,6 +83,11 @@ async def publisher(url: str, room: str, seconds: float) -> dict[str, Any]:
         camera = Path(tmp) / "camera.y4m"
         write_camera(camera)
         args.append(f"--use-file-for-fake-video-capture={camera}")
+        async with aiohttp.ClientSession() as http:
+            await _wait_healthy(http, url, 20)
+            # Pages join rooms, never create them.
+            async with http.post(url + "/api/rooms", json={"id": room}) as resp:
+                assert resp.status == 201, await resp.text()
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=args)
             try:
