@@ -7,10 +7,11 @@ far as the estimate goes. A video whose base layer has not fitted for ``pause_af
 seconds is paused (the biggest tile never is): a pause is drastic, and a receiver's estimate
 can dip for a moment (a burst of jitter reads as queueing) and climb back. Hysteresis
 keeps layers from flapping: going up takes ``up_margin`` of headroom and waits ``hold``
-seconds after a step down. A layer is taken away only when the estimate falls, and below
-``keep_ratio`` of its cost: a receiver-side estimate starts low and climbs (about 8 % a
-second) even on a fast link, hovers around what it receives, and drops (to about 0.85 of
-it) when the link starts queueing.
+seconds after a step down. A layer is taken away when the estimate is below ``keep_ratio``
+of its cost and not climbing (higher than at any time in the last ``RISING_WINDOW``
+seconds): a receiver-side estimate starts low and climbs (about 8 % a second) even on a
+fast link, hovers around what it receives, drops (to about 0.85 of it) when the link starts
+queueing, and stays flat once the queue is full (Chromium's does, while the queue drops).
 
 A REMB estimate follows what the receiver gets (a receiver-side estimator does not rise far
 above its incoming rate), so an estimate that recovered can rarely show room for the next
@@ -24,12 +25,15 @@ within ``settle`` seconds, the probe failed and the next one waits twice as long
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 #: A video not sent for lack of downlink (its tile is shown).
 PAUSED = -1
 #: The highest temporal layer (L1T3: 0, 1, 2); also what a stream without layers gets.
 TOP = 2
+#: Seconds an estimate is compared over to tell that it is climbing.
+RISING_WINDOW = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +74,16 @@ class LayerAllocator:
         #: The latest choice per source key.
         self.layers: dict[str, int] = {}
         self._down_at: dict[str, float] = {}
-        self._last_estimate: float | None = None
+        self._recent: deque[tuple[float, float]] = deque()  # (when, estimate)
 
     def allocate(self, estimate: float | None, needs: list[Need], now: float) -> dict[str, int]:
         """The layer (or PAUSED) for each need; no estimate means no limit known: TOP."""
         if estimate is None:
             self.layers = {n.key: TOP for n in needs}
-            self._next_probe = self._probe_at = self._last_estimate = None
+            self._next_probe = self._probe_at = None
+            self._recent.clear()
             return dict(self.layers)
-        falling = self._last_estimate is not None and estimate < self._last_estimate
-        self._last_estimate = estimate
+        rising = self._rising(estimate, now)
         if self._next_probe is None:
             self._next_probe = now + self._probe_wait
         current = {n.key: self.layers.get(n.key, TOP) for n in needs}
@@ -98,7 +102,7 @@ class LayerAllocator:
                 elif step <= 0:
                     fits = True  # nothing more to send (a stream without layers)
                 elif level <= current[n.key]:
-                    fits = not falling or (total + step) * self.keep_ratio <= estimate
+                    fits = rising or (total + step) * self.keep_ratio <= estimate
                 else:
                     fits = self._held(n.key, now) and (total + step) * self.up_margin <= estimate
                     raised = raised or fits
@@ -119,6 +123,17 @@ class LayerAllocator:
         self._down_at = {k: t for k, t in self._down_at.items() if k in chosen}
         self.layers = chosen
         return dict(chosen)
+
+    def _rising(self, estimate: float, now: float) -> bool:
+        """True if ``estimate`` is above every one of the last RISING_WINDOW seconds (or is
+        the first: a receiver's first estimate is where its climb starts)."""
+        recent = self._recent
+        first = not recent
+        while recent and now - recent[0][0] > RISING_WINDOW:
+            recent.popleft()
+        rising = first or (bool(recent) and estimate > max(e for _, e in recent))
+        recent.append((now, estimate))
+        return rising
 
     def _starved(
         self, estimate: float, order: list[Need], current: dict[str, int], now: float

@@ -6,10 +6,12 @@ file, so every decoded frame can be checked for who it came from), and an aiortc
 ("fast") that decodes it at full rate. ``viewer`` runs in the client namespace, behind the
 router's bottleneck: one aiortc viewer ("slow"). Each prints ``ready`` (publisher) or
 ``measuring T0`` (viewer), then one ``result {json}`` line: when each frame was decoded
-(monotonic seconds, one clock for both namespaces) and how many had the publisher's colour.
+(monotonic seconds, one clock for both namespaces) and how many had the publisher's colour
+(the viewer: frames per second and the longest wait within its window). With ``--browser``
+the slow viewer is Chromium on the web client (frames its decoder counted).
 
     python -m tests.impair.layered_call publisher URL ROOM --seconds 60
-    python -m tests.impair.layered_call viewer URL ROOM --settle 10 --seconds 25
+    python -m tests.impair.layered_call viewer URL ROOM --settle 10 --seconds 25 [--browser]
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import re
 import sys
@@ -31,6 +34,7 @@ import uvloop
 from playwright.async_api import async_playwright
 
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.impair.browser import BrowserViewer, launch
 from tests.impair.clients import BundledStranger, _wait_healthy, renack_like_a_browser
 from tests.interop.stranger import PALETTE, Stranger
 
@@ -127,7 +131,48 @@ async def publisher(url: str, room: str, seconds: float) -> dict[str, Any]:
                 await browser.close()
 
 
+def window(arrivals: list[float], t0: float, t1: float) -> tuple[float, float]:
+    """Frames per second and the longest wait for a frame within [t0, t1]."""
+    times = [t0, *(t for t in arrivals if t0 <= t <= t1), t1]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    return (len(times) - 2) / (t1 - t0), max(gaps)
+
+
+async def browser_viewer(url: str, room: str, settle: float, seconds: float) -> dict[str, Any]:
+    """The slow viewer as Debian's Chromium on the web client (its decoder's counts)."""
+    async with async_playwright() as pw:
+        chromium = await launch(pw)
+        try:
+            page = await BrowserViewer.join(chromium, url, room, "slow")
+            me: str = await page.page.evaluate("() => window.coshop.room.you.id")
+            deadline = time.monotonic() + 30
+            while not any(t["frames"] for t in (await page.sample()).values()):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("slow browser decodes nothing")
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(settle)
+            t0 = time.monotonic()
+            print(f"measuring {t0}", flush=True)
+            before = next(iter((await page.sample()).values()))
+            await asyncio.sleep(seconds)
+            after = next(iter((await page.sample()).values()))
+            t1 = time.monotonic()
+            gaps = [*after["all_gaps"][len(before["all_gaps"]) :], after["since_last"] or 0.0]
+            return {
+                "me": me,
+                "fps": (after["frames"] - before["frames"]) / (t1 - t0),
+                "longest": max(gaps),
+                "right": None,  # the page's decoder counts frames; it does not look at them
+                "wrong": None,
+                "t0": t0,
+                "t1": t1,
+            }
+        finally:
+            await chromium.close()
+
+
 async def viewer(url: str, room: str, settle: float, seconds: float) -> dict[str, Any]:
+    """The slow viewer as an aiortc peer that checks every frame's colour."""
     slow = BundledStranger(url, "slow", colour=None, role="viewer", colour_of=lambda _p: COLOUR)
     await slow.join(room)
     renack = asyncio.get_running_loop().create_task(renack_like_a_browser([slow], 0.1, 10))
@@ -142,8 +187,18 @@ async def viewer(url: str, room: str, settle: float, seconds: float) -> dict[str
         t0 = time.monotonic()
         print(f"measuring {t0}", flush=True)
         await asyncio.sleep(seconds)
-        source = next(iter(slow.received))
-        return {"slow": _report(slow, source, t0), "t0": t0, "t1": time.monotonic()}
+        t1 = time.monotonic()
+        got = slow.received[next(iter(slow.received))]
+        fps, longest = window(got.arrivals, t0, t1)
+        return {
+            "me": slow.me,
+            "fps": fps,
+            "longest": longest,
+            "right": got.right_colour,
+            "wrong": got.wrong_colour,
+            "t0": t0,
+            "t1": t1,
+        }
     finally:
         renack.cancel()
         await asyncio.wait([renack])
@@ -158,11 +213,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("room")
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--settle", type=float, default=10.0)
+    p.add_argument("--browser", action="store_true", help="the viewer is Chromium")
     args = p.parse_args(argv)
     if args.role == "publisher":
         result = uvloop.run(publisher(args.url, args.room, args.seconds))
     else:
-        result = uvloop.run(viewer(args.url, args.room, args.settle, args.seconds))
+        run = browser_viewer if args.browser else viewer
+        result = uvloop.run(run(args.url, args.room, args.settle, args.seconds))
     print("result " + json.dumps(result), flush=True)
     return 0
 

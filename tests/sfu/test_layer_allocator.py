@@ -58,6 +58,14 @@ def test_a_climbing_estimate_takes_nothing_away() -> None:
     assert a.allocate(400_000, n, 9.0) == {"a": 1}  # a fall: the link queues
 
 
+def test_a_flat_estimate_below_the_cost_takes_a_layer_away() -> None:
+    a = LayerAllocator(keep_ratio=0.8, probe_wait=100)
+    n = [need("a")]
+    # Chromium's estimate stays flat while a full drop-tail queue loses packets.
+    assert a.allocate(250_000, n, 0.0) == {"a": TOP}  # the first report: a climb starts
+    assert a.allocate(250_000, n, 0.5) == {"a": 0}  # not climbing, far below the cost
+
+
 def test_going_up_needs_headroom_and_waits_after_a_step_down() -> None:
     a = LayerAllocator(up_margin=1.15, keep_ratio=0.8, hold=2.0, probe_wait=100)
     n = [need("a")]
