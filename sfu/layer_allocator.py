@@ -3,23 +3,22 @@
 Given the subscriber's downlink estimate (REMB, sfu/downlink.py), the tiles it shows and
 how big, and what each layer of each source costs (sfu/layer_rates.py), give every shown
 video its base layer, biggest tile first, then the higher layers in the same order, as
-far as the estimate goes. A video whose base layer has not fitted for ``pause_after``
-seconds is paused (the biggest tile never is): a pause is drastic, and a receiver's estimate
-can dip for a moment (a burst of jitter reads as queueing) and climb back. Hysteresis
-keeps layers from flapping: going up takes ``up_margin`` of headroom and waits ``hold``
-seconds after a step down. A layer is taken away when the estimate is below ``keep_ratio``
-of its cost and not climbing (higher than at any time in the last ``RISING_WINDOW``
-seconds): a receiver-side estimate starts low and climbs (about 8 % a second) even on a
-fast link, hovers around what it receives, drops (to about 0.85 of it) when the link starts
-queueing, and stays flat once the queue is full (Chromium's does, while the queue drops).
+far as the estimate goes.
 
-A REMB estimate follows what the receiver gets (a receiver-side estimator does not rise far
-above its incoming rate), so an estimate that recovered can rarely show room for the next
-layer by itself. The allocator therefore probes: while nothing is being lowered and what
-is sent fits the estimate, every
-``probe_wait`` seconds it raises one video by one layer anyway; if a step down follows
-within ``settle`` seconds, the probe failed and the next one waits twice as long (up to
-``max_probe_wait``).
+A receiver-side estimate starts low and climbs (about 8 % a second) even on a fast link,
+hovers around what it receives, drops (to about 0.85 of it) when the link starts queueing,
+and stays flat once a drop-tail queue is full (Chromium's does, while the queue drops).
+So a layer is taken away when the estimate is below ``keep_ratio`` of its cost and not
+climbing (not above every estimate of the last ``RISING_WINDOW`` seconds); a video whose
+base layer has not fitted for ``pause_after`` seconds of an estimate that did not climb
+is paused (never the biggest tile: a pause is drastic). Going up takes ``up_margin`` of
+headroom and waits ``hold`` seconds after a step down.
+
+An estimate that follows what the receiver gets can rarely show room for the next layer
+by itself, so the allocator probes: while nothing is being lowered and what is sent fits
+the estimate, every ``probe_wait`` seconds it raises one video by one layer anyway; if a
+step down follows within ``settle`` seconds, the probe failed and the next one waits twice
+as long (up to ``max_probe_wait``).
 """
 
 from __future__ import annotations
@@ -88,7 +87,7 @@ class LayerAllocator:
             self._next_probe = now + self._probe_wait
         current = {n.key: self.layers.get(n.key, TOP) for n in needs}
         order = sorted(needs, key=lambda n: (-n.area, n.key))
-        starved = self._starved(estimate, order, current, now)
+        starved = self._starved(estimate, order, current, now, rising)
         chosen = {n.key: PAUSED for n in needs}
         total = 0.0
         raised = False
@@ -136,9 +135,13 @@ class LayerAllocator:
         return rising
 
     def _starved(
-        self, estimate: float, order: list[Need], current: dict[str, int], now: float
+        self, estimate: float, order: list[Need], current: dict[str, int], now: float, rising: bool
     ) -> set[str]:
-        """Videos sent now whose base layer has not fitted for ``pause_after`` seconds."""
+        """Videos sent now whose base layer has not fitted for ``pause_after`` seconds (an
+        estimate still climbing towards what is sent starves nothing)."""
+        if rising:
+            self._short_since = {}
+            return set()
         base = 0.0
         short: set[str] = set()
         for i, n in enumerate(order):

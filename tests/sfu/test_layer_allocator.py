@@ -40,6 +40,14 @@ def test_a_base_layer_that_does_not_fit_for_long_is_paused_but_never_the_biggest
     assert a.allocate(50_000, needs, 5.0) == {"big": 0, "small": PAUSED}
 
 
+def test_a_climbing_estimate_pauses_nothing() -> None:
+    a = LayerAllocator(pause_after=4.0)
+    needs = [need("b", area=1), need("a", area=2)]
+    # A browser's first estimates are far below two small videos, and climb towards them.
+    for t in range(10):
+        assert a.allocate(50_000 + 10_000 * t, needs, t) == {"a": TOP, "b": TOP}
+
+
 def test_a_dip_of_the_estimate_pauses_nothing() -> None:
     a = LayerAllocator(pause_after=4.0)
     needs = [need("b", area=1), need("a", area=2)]
