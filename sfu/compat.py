@@ -24,6 +24,7 @@ SUPPORTED_AIORTC = SUPPORTED["aiortc"]
 _METHODS: tuple[tuple[type, str], ...] = (
     (RTCRtpSender, "_send_keyframe"),
     (RTCRtpSender, "_retransmit"),
+    (RTCRtpSender, "_handle_rtcp_packet"),
     (RTCRtpReceiver, "_handle_rtp_packet"),
     (RTCRtpReceiver, "_send_rtcp_pli"),
     (RTCRtpReceiver, "_send_rtcp_nack"),

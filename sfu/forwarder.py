@@ -18,13 +18,14 @@ from aiortc import RTCRtpSender
 from aiortc.codecs import is_rtx
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RTCP_PSFB_APP, AnyRtcpPacket, RtcpPsfbPacket, RtpPacket, unpack_remb_fci
 
 from sfu.egress import Egress
 from sfu.retransmit_budget import RetransmitBudget
 from sfu.rtp_writer import RtpWriter, wrap_rtx
 from sfu.stream_rewriter import StreamRewriter
 from sfu.traffic import Traffic
+from sfu.vp8_layers import TemporalLayerFilter, Vp8Descriptor, with_picture_id
 
 if TYPE_CHECKING:
     from sfu.track_source import TrackSource
@@ -36,6 +37,8 @@ _VIDEO_TS_STEP = 3000  # one frame at 30 fps on the 90 kHz clock
 
 #: Told (kind, seconds) when a new subscription forwards its first packet.
 FirstForwardCallback = Callable[[str, float], None]
+#: Told (bit/s, SSRCs) when the subscriber sends a REMB about this stream.
+RembCallback = Callable[[int, list[int]], None]
 
 
 class IdleTrack(MediaStreamTrack):
@@ -62,8 +65,10 @@ class TrackForwarder:
         retransmission_share: float,
         direct_send: bool = True,
         on_first_forward: FirstForwardCallback | None = None,
+        on_remb: RembCallback | None = None,
     ) -> None:
         self.kind = kind
+        self._on_remb = on_remb
         self._direct_send = direct_send
         self._egress: Egress | None = None
         self.source: TrackSource | None = None
@@ -96,6 +101,8 @@ class TrackForwarder:
             ts_step=_VIDEO_TS_STEP if video else _AUDIO_TS_STEP,
             video=video,
         )
+        #: Which VP8 temporal layers this subscriber gets (see set_layer).
+        self.layers = TemporalLayerFilter() if video else None
         self._hook(sender)
 
     def _hook(self, sender: RTCRtpSender) -> None:
@@ -109,6 +116,25 @@ class TrackForwarder:
             if first and self.kind == "video" and self.source is not None:
                 self.source.request_keyframe()  # a new subscriber starts on a keyframe
 
+        original_rtcp = sender._handle_rtcp_packet
+
+        async def handle_rtcp(packet: AnyRtcpPacket) -> None:
+            # REMB (draft-alvestrand-rmcat-remb-03 §2): PSFB with FMT 15, the estimate
+            # covering the SSRCs it lists. aiortc delivers it to each listed sender.
+            if (
+                self._on_remb is not None
+                and isinstance(packet, RtcpPsfbPacket)
+                and packet.fmt == RTCP_PSFB_APP
+            ):
+                try:
+                    bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                except ValueError:
+                    pass  # another application-layer message
+                else:
+                    self._on_remb(bitrate, ssrcs)
+            await original_rtcp(packet)
+
+        sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
         sender.send = send  # type: ignore[method-assign]
         sender._retransmit = self._retransmit  # type: ignore[method-assign]
         sender._send_keyframe = self._on_keyframe_request  # type: ignore[method-assign]
@@ -144,6 +170,8 @@ class TrackForwarder:
         if self._on_first_forward is not None and not self.paused:
             self._first_wait = time.monotonic() if since is None else since
         self.rewriter.switch_source(video=self.kind == "video")
+        if self.layers is not None:
+            self.layers.reset()
         source.forwarders.append(self)
         if self.kind == "video" and self._writer is not None:
             source.request_keyframe()
@@ -158,12 +186,31 @@ class TrackForwarder:
             self._first_wait = None  # not shown: its start is the viewer's choice, not ours
         else:
             self.rewriter.switch_source(video=True)
+            if self.layers is not None:
+                self.layers.reset()
             if self.source is not None and self._writer is not None:
                 self.source.request_keyframe()
 
     def restart_at_keyframe(self) -> None:
         """Send nothing more until the source's next keyframe (an unrepairable hole)."""
+        if self.rewriter.started and self.layers is not None:
+            self.layers.reset()
         self.rewriter.restart_at_keyframe()
+
+    def forwarded_since(self, seq: int) -> bool:
+        """True if this slot (re)started at or before the source's packet ``seq``."""
+        if self.layers is not None:
+            seq = self.layers.position(seq)
+        return self.rewriter.forwarded_since(seq)
+
+    def set_layer(self, target: int) -> None:
+        """Forward VP8 temporal layers up to ``target`` (0-2) from the next switch point on."""
+        if self.layers is not None:
+            self.layers.target = target
+
+    @property
+    def layer_drops(self) -> int:
+        return self.layers.dropped if self.layers is not None else 0
 
     def detach(self) -> None:
         """Stop forwarding (idempotent)."""
@@ -181,6 +228,7 @@ class TrackForwarder:
             retransmissions=self.retransmissions,
             retransmissions_refused=self._budget.refused,
             plis_received=self.plis_received,
+            layer_drops=self.layer_drops,
         )
 
     def attributed(self) -> Traffic:
@@ -193,6 +241,7 @@ class TrackForwarder:
             retransmissions=self.retransmissions - base.retransmissions,
             retransmissions_refused=self._budget.refused - base.retransmissions_refused,
             plis_received=self.plis_received - base.plis_received,
+            layer_drops=self.layer_drops - base.layer_drops,
         )
 
     # -- hot path ---------------------------------------------------------------------
@@ -208,6 +257,7 @@ class TrackForwarder:
         abs_send_time: int | None,
         audio_level: tuple[bool, int] | None,
         ntp: int,
+        vp8: Vp8Descriptor | None = None,
     ) -> bytes | None:
         """Rewrite and send one packet from the source (dropped until negotiated).
 
@@ -218,6 +268,14 @@ class TrackForwarder:
         sender = self._sender
         if writer is None or self.paused or not sender._enabled:
             return None
+        layers = self.layers
+        if vp8 is not None and layers is not None:
+            picked = layers.select(seq, ts, marker, vp8)
+            if picked is None:
+                return None
+            seq, picture_id = picked
+            if picture_id is not None:
+                payload = with_picture_id(payload, vp8, picture_id)
         mapped = self.rewriter.rewrite(seq, ts, keyframe_start)
         if mapped is None:
             return None

@@ -27,6 +27,8 @@ SpeakerCallback = Callable[[str, str | None], Awaitable[None]]
 #: How often the speaker is re-decided, and how old an audio level may be to still count.
 SPEAKER_INTERVAL = 0.25
 LEVEL_MAX_AGE = 0.5
+#: How often each participant's video layers are re-fitted to its downlink.
+ADAPT_INTERVAL = 0.5
 
 
 class MediaRoom:
@@ -53,6 +55,7 @@ class MediaRoom:
         self._on_active_speaker = on_active_speaker
         self.speakers = SpeakerDetector()
         self._speaker_loop_started = False
+        self._adapt_loop_started = False
         #: This room's totals per track; the node's ledger sees the same sources.
         self.traffic = TrafficLedger(per_track=True)
         self._ledgers = [self.traffic] + ([node_traffic] if node_traffic is not None else [])
@@ -91,6 +94,9 @@ class MediaRoom:
         if self._on_active_speaker is not None and not self._speaker_loop_started:
             self._speaker_loop_started = True
             self._tasks.spawn(self._speaker_loop(self._on_active_speaker), name="speaker")
+        if not self._adapt_loop_started:
+            self._adapt_loop_started = True
+            self._tasks.spawn(self._adapt_loop(), name="adapt")
         for source in self._ready_sources():
             if source.owner != peer_id:
                 peer.subscribe(source)
@@ -164,6 +170,18 @@ class MediaRoom:
                     await tell(self.room_id, speaker)
                 except Exception:
                     logger.exception("room %s: telling the active speaker failed", self.room_id)
+
+    async def _adapt_loop(self) -> None:
+        """Measure each video's layers, then fit every participant's videos to its downlink."""
+        while True:
+            await asyncio.sleep(ADAPT_INTERVAL)
+            now = time.monotonic()
+            for source in self._ready_sources():
+                if source.kind == "video":
+                    source.layer_rates.update(source.layer_bytes, now)
+            for peer in list(self.peers.values()):
+                if not peer.closed:
+                    peer.adapt(now)
 
     def _peer_failed(self, peer: Peer, reason: str) -> None:
         self._tasks.spawn(self._drop_failed(peer, reason), name=f"failed:{peer.id}")

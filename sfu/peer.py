@@ -24,9 +24,11 @@ from sfu.announce import announce_address
 from sfu.answer import SDP_ERRORS, parse_answer
 from sfu.compat import check_transceiver
 from sfu.config import SFUConfig
+from sfu.downlink import DownlinkEstimate
 from sfu.errors import InvalidSdp, NegotiationError
 from sfu.forwarder import FirstForwardCallback, IdleTrack, TrackForwarder
 from sfu.keyframe import KeyframePacer
+from sfu.layer_allocator import PAUSED, TOP, LayerAllocator, Need
 from sfu.listener import PeerListener
 from sfu.negotiation import NegotiationState, Negotiator
 from sfu.payload_types import PayloadTypePlan
@@ -145,6 +147,13 @@ class Peer:
         self._max_bundle = max_bundle
         #: Whose video the participant does not show now: paused.
         self._hidden: frozenset[str] = frozenset()
+        #: Tile sizes the participant shows (pixels per publisher id), for priorities.
+        self._sizes: dict[str, int] = {}
+        #: Whose video the downlink cannot take now: paused until it can (see adapt).
+        self._starved: set[str] = set()
+        #: The participant's downlink, from its REMB feedback.
+        self.downlink = DownlinkEstimate()
+        self._allocator = LayerAllocator()
         self._deferred: list[TrackSource] = []  # subscriptions held back until the first answer
         self._deferred_since: dict[TrackSource, float] = {}  # when each was asked for
         if publish:
@@ -215,6 +224,7 @@ class Peer:
                 retransmission_share=self._config.retransmission_share,
                 direct_send=self._config.direct_send,
                 on_first_forward=self._on_first_forward,
+                on_remb=self._on_remb,
             )
             sub = Subscription(transceiver, forwarder, key, None, SubscriptionState.ACTIVE)
             self.subscriptions.append(sub)
@@ -225,16 +235,71 @@ class Peer:
         sub.source = source.owner
         sub.state = SubscriptionState.ACTIVE
         sub.forwarder.attach(source, since=self._deferred_since.pop(source, None))
-        sub.forwarder.set_paused(source.owner in self._hidden)
+        self._apply_pause(sub)
         return change  # attach() asked for a keyframe if the m-line is already negotiated
 
-    def set_hidden(self, hidden: frozenset[str]) -> None:
+    def set_hidden(self, hidden: frozenset[str], sizes: dict[str, int] | None = None) -> None:
         """The participant does not show the video of ``hidden``: pause it, so no downlink
-        is spent on a tile nobody sees (it resumes at a keyframe once shown again)."""
+        is spent on a tile nobody sees (it resumes at a keyframe once shown again).
+        ``sizes``: the pixels of each shown tile, when the participant says (priorities)."""
         self._hidden = hidden
+        if sizes is not None:
+            self._sizes = sizes
         for sub in self.subscriptions:
-            if sub.state is SubscriptionState.ACTIVE and sub.source is not None:
-                sub.forwarder.set_paused(sub.source in hidden)
+            self._apply_pause(sub)
+
+    def _apply_pause(self, sub: Subscription) -> None:
+        if sub.state is SubscriptionState.ACTIVE and sub.source is not None:
+            owner = sub.source
+            sub.forwarder.set_paused(owner in self._hidden or owner in self._starved)
+
+    def _on_remb(self, bitrate: int, ssrcs: list[int]) -> None:
+        now = time.monotonic()
+        if self.downlink.bitrate(now) is None:  # the first report (or the first in a while)
+            logger.info("peer %s: downlink %d kbit/s (REMB)", self.id, bitrate // 1000)
+        self.downlink.on_remb(bitrate, ssrcs, now)
+
+    def adapt(self, now: float) -> None:
+        """Fit the shown videos to the downlink: each one's temporal layer, or a pause
+        (sfu/layer_allocator.py). ``now``: time.monotonic()."""
+        needs: list[Need] = []
+        shown: dict[str, Subscription] = {}
+        for sub in self.subscriptions:
+            source = sub.forwarder.source
+            owner = sub.source
+            if (
+                sub.state is not SubscriptionState.ACTIVE
+                or sub.forwarder.kind != "video"
+                or source is None
+                or owner is None
+                or owner in self._hidden
+            ):
+                continue
+            needs.append(Need(owner, self._sizes.get(owner, 0), source.layer_rates.cumulative()))
+            shown[owner] = sub
+        before = self._allocator.layers
+        estimate = self.downlink.bitrate(now)
+        chosen = self._allocator.allocate(estimate, needs, now)
+        self._starved &= set(shown)
+        for owner, layer in chosen.items():
+            sub = shown[owner]
+            if layer != before.get(owner, TOP):
+                logger.info(
+                    "peer %s: video of %s at layer %s (downlink %s kbit/s)",
+                    self.id,
+                    owner,
+                    "paused" if layer == PAUSED else layer,
+                    None if estimate is None else estimate // 1000,
+                )
+            starved = layer == PAUSED
+            if starved != (owner in self._starved):
+                if starved:
+                    self._starved.add(owner)
+                else:
+                    self._starved.discard(owner)
+                self._apply_pause(sub)
+            if not starved:
+                sub.forwarder.set_layer(layer)
 
     def unsubscribe(self, owner: str) -> bool:
         """Stop receiving every track of ``owner``; True if the participant's slots changed
@@ -245,6 +310,7 @@ class Peer:
         for sub in self.subscriptions:
             if sub.source == owner and sub.state is SubscriptionState.ACTIVE:
                 sub.forwarder.detach()
+                self._starved.discard(owner)
                 sub.state = SubscriptionState.FREE
                 sub.source = None
                 changed = True

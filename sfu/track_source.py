@@ -26,9 +26,11 @@ from sfu.keyframe import (
     KeyframeThrottle,
     keyframe_detector,
 )
+from sfu.layer_rates import LayerRates
 from sfu.tasks import cancel_and_wait
 from sfu.traffic import Traffic
 from sfu.upstream_repair import UpstreamRepair
+from sfu.vp8_layers import parse_vp8_descriptor
 
 if TYPE_CHECKING:
     from sfu.forwarder import TrackForwarder
@@ -67,6 +69,11 @@ class TrackSource:
         self.plis_sent = 0
         self.nacks_sent = 0
         self.unrepaired = 0
+        #: Payload bytes received per VP8 temporal layer (a stream without layers counts
+        #: as layer 0): what each layer costs a subscriber (sfu/layer_rates.py).
+        self.layer_bytes = [0, 0, 0, 0]
+        self.layer_rates = LayerRates()
+        self._vp8 = False
         #: What forwarders sent of this track while attached, up to their detaching.
         self._forwarded = Traffic()
         #: Latest RFC 6464 audio level, (voice activity, -dBov), and when it arrived.
@@ -120,6 +127,7 @@ class TrackSource:
     def _start(self, codec: RTCRtpCodecParameters) -> None:
         # The codec of the first media packet is what flows; subscribers get exactly it.
         self.codec = codec
+        self._vp8 = codec.name.upper() == "VP8"
         if self.kind == "video":
             self._detector = keyframe_detector(codec.name)
             loop = asyncio.get_running_loop()
@@ -167,7 +175,13 @@ class TrackSource:
         if not packet.payload:
             return
         self.packets_in += 1
-        self.bytes_in += len(packet.payload)
+        size = len(packet.payload)
+        self.bytes_in += size
+        vp8 = parse_vp8_descriptor(packet.payload) if self._vp8 else None
+        if vp8 is not None and vp8.tid is not None:
+            self.layer_bytes[vp8.tid] += size
+        else:
+            self.layer_bytes[0] += size
         level = packet.extensions.audio_level
         if level is not None:
             self.audio_level = level
@@ -179,7 +193,9 @@ class TrackSource:
         detector = self._detector
         if detector is not None:
             wanted = self._keyframe_wanted.is_set()
-            if wanted or any(fwd.rewriter.waiting_for_keyframe() for fwd in forwarders):
+            if vp8 is not None:
+                keyframe_start = vp8.keyframe  # parsed anyway, for temporal layers
+            elif wanted or any(fwd.rewriter.waiting_for_keyframe() for fwd in forwarders):
                 keyframe_start = detector(packet.payload)
             if keyframe_start and wanted:
                 # Every subscriber gets this keyframe: it answers the request that is still
@@ -207,6 +223,7 @@ class TrackSource:
                 abs_send_time=abs_send_time,
                 audio_level=level,
                 ntp=ntp,
+                vp8=vp8,
             )
             if pending is not None:
                 await fwd.send_slow(pending)
@@ -260,7 +277,7 @@ class TrackSource:
         """
         self.unrepaired += len(lost)
         logger.info("%s video: %d packets lost upstream for good; keyframe", self.owner, len(lost))
-        hit = [f for f in self.forwarders if any(f.rewriter.forwarded_since(s) for s in lost)]
+        hit = [f for f in self.forwarders if any(f.forwarded_since(s) for s in lost)]
         for fwd in hit:
             fwd.restart_at_keyframe()
         if hit:
@@ -346,6 +363,8 @@ class TrackSource:
         out = self._forwarded.copy()
         out.packets_in += self.packets_in
         out.bytes_in += self.bytes_in
+        out.bytes_in_layer1 += self.layer_bytes[1]
+        out.bytes_in_layer2 += self.layer_bytes[2]
         out.keyframe_requests += self.keyframe_requests
         out.plis_sent += self.plis_sent
         out.nacks_sent += self.nacks_sent

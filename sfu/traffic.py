@@ -32,6 +32,9 @@ class Traffic:
     nacks_sent: int = 0  # sequence numbers the SFU NACKed upstream (its own repair)
     unrepaired: int = 0  # upstream holes given up on (a keyframe restart followed)
     repaired_late: int = 0  # holes repaired only after asking more than once
+    layer_drops: int = 0  # VP8 packets of temporal layers above a subscriber's target, not sent
+    bytes_in_layer1: int = 0  # of bytes_in: VP8 temporal layer 1 (layer 0 is the rest)
+    bytes_in_layer2: int = 0  # of bytes_in: VP8 temporal layer 2
 
     def add(self, other: Traffic) -> None:
         """Add ``other`` into this one (spelt out: a scrape calls it per forwarder)."""
@@ -48,6 +51,9 @@ class Traffic:
         self.nacks_sent += other.nacks_sent
         self.unrepaired += other.unrepaired
         self.repaired_late += other.repaired_late
+        self.layer_drops += other.layer_drops
+        self.bytes_in_layer1 += other.bytes_in_layer1
+        self.bytes_in_layer2 += other.bytes_in_layer2
 
     def copy(self) -> Traffic:
         out = Traffic()

@@ -53,6 +53,10 @@ TRAFFIC_HELP = {
     "nacks_sent": "Sequence numbers the SFU NACKed to publishers (its own loss repair)",
     "unrepaired": "Upstream holes given up on (subscribers restarted at a keyframe)",
     "repaired_late": "Upstream holes repaired only after asking more than once",
+    "layer_drops": "VP8 packets not sent to a subscriber: their temporal layer is above the "
+    "one its downlink and tiles allow",
+    "bytes_in_layer1": "Payload bytes received in VP8 temporal layer 1 (of bytes_in)",
+    "bytes_in_layer2": "Payload bytes received in VP8 temporal layer 2 (of bytes_in)",
 }
 
 

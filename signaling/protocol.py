@@ -209,10 +209,19 @@ class SetView(_Message):
 
     The server pauses those and resumes a stream at a keyframe when its tile shows again.
     Anyone not listed (a newcomer too) is sent, so a new tile never waits for a view update.
+    ``sizes`` (optional): each shown tile's [width, height] in CSS pixels; when the downlink
+    is short, bigger tiles keep more of their frame rate.
     """
 
     type: Literal["view"] = "view"
     hidden: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=100)
+    sizes: (
+        dict[
+            Annotated[str, Field(max_length=64)],
+            tuple[Annotated[int, Field(ge=0, le=16384)], Annotated[int, Field(ge=0, le=16384)]],
+        ]
+        | None
+    ) = Field(default=None, max_length=100)
 
 
 class Ping(_Message):

@@ -96,6 +96,7 @@ class Session:
         self._hidden: frozenset[str] = frozenset()  # whose video the client does not show
         #: Whose camera a host muted (until they say it is on again): not forwarded to us.
         self._muted_video: set[str] = set()
+        self._tile_sizes: dict[str, int] = {}  # pixels of each tile it shows, when it says
         #: The grants of the token (or resume credential) this session joined with.
         self._permissions = Permissions()
         self._may: MayTracker | None = None  # while joined
@@ -281,6 +282,8 @@ class Session:
                 await self._resync()
             elif isinstance(message, wire.SetView):
                 self._hidden = frozenset(message.hidden)
+                if message.sizes is not None:
+                    self._tile_sizes = {p: w * h for p, (w, h) in message.sizes.items()}
                 self._apply_hidden()
             elif isinstance(message, wire.SetMediaState):
                 await self._set_media_state(message.audio, message.video)
@@ -641,7 +644,7 @@ class Session:
     def _apply_hidden(self) -> None:
         """Pause the video the client does not show, and that of participants a host muted."""
         if self._peer is not None:
-            self._peer.set_hidden(self._hidden | self._muted_video)
+            self._peer.set_hidden(self._hidden | self._muted_video, self._tile_sizes)
 
     async def _change_role(self, role: Role) -> None:
         """A host brought us up to the stage or sent us back to the audience: publish or

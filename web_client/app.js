@@ -255,7 +255,7 @@ monitor.on("update", ({ status, speaker }) =>
   grid.update(statedStatus(status), call.activeSpeaker === undefined ? speaker : call.activeSpeaker),
 );
 
-grid.on("hidden", (ids) => call.setHidden(ids));
+grid.on("view", ({ hidden, sizes }) => call.setView(hidden, sizes));
 
 grid.on("sound-blocked", () => {
   view.setBanner(

@@ -64,6 +64,7 @@ export class Call extends Emitter {
     this.mediaStates = new Map(); // participant id -> {audio, video}, as each one said
     this.activeSpeaker = undefined; // the server's word (active_speaker); undefined: not said yet
     this.hidden = new Set(); // whose video we do not show now
+    this.tileSizes = null; // {id: [w, h]} of the remote tiles shown, once the grid said
     this._sentMediaState = null;
     this._sentResume = false;
     connection.on("state", ({ state, delay }) =>
@@ -219,7 +220,7 @@ export class Call extends Emitter {
         this.shopping.reset(message.shopping, message.may);
         this._setPhase(Phase.JOINED);
         this._sendMediaState();
-        if (this.hidden.size) this.connection.send({ type: "view", hidden: [...this.hidden] });
+        if (this.hidden.size || this.tileSizes) this._sendView();
         break;
       case "snapshot":
         this.room.reset(message);
@@ -268,10 +269,20 @@ export class Call extends Emitter {
     }
   }
 
-  /** These participants' video is off screen: the server pauses it (PROTOCOL.md, view). */
-  setHidden(ids) {
+  /**
+   * These participants' video is off screen: the server pauses it; `sizes` ({id: [w, h]}, CSS
+   * px) of the tiles shown: the biggest keep most frame rate on a short downlink (PROTOCOL.md, view).
+   */
+  setView(ids, sizes = null) {
     this.hidden = new Set(ids);
-    if (this.phase === Phase.JOINED) this.connection.send({ type: "view", hidden: [...this.hidden] });
+    if (sizes) this.tileSizes = sizes;
+    if (this.phase === Phase.JOINED) this._sendView();
+  }
+
+  _sendView() {
+    const message = { type: "view", hidden: [...this.hidden] };
+    if (this.tileSizes) message.sizes = this.tileSizes;
+    this.connection.send(message);
   }
 
   /** Tell the room whether our microphone and camera are on (PROTOCOL.md, media_state). */

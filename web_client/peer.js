@@ -12,6 +12,8 @@ const ICE_GATHERING_TIMEOUT_MS = 5000;
 /** Every m-line on one transport; `join` says so, and the first offer carries everything. */
 export const BUNDLE_POLICY = "max-bundle";
 const VIDEO_MAX_BITRATE = 600_000; // ten tiles of 360p: plenty, and kind to the SFU's uplinks
+// VP8 temporal layers (RFC 7741): the SFU sends a short downlink every 2nd or 4th frame.
+const VIDEO_SCALABILITY = "L1T3";
 
 /** Resolve once ICE gathering is complete (or after `timeout` ms: send what we have). */
 export function iceGatheringComplete(pc, timeout = ICE_GATHERING_TIMEOUT_MS) {
@@ -106,9 +108,18 @@ export class MediaSession extends Emitter {
     if (!transceiver || this._bitrateSet.has(transceiver.sender)) return;
     const params = transceiver.sender.getParameters();
     if (!params.encodings || !params.encodings.length) return;
+    const sender = transceiver.sender;
     params.encodings[0].maxBitrate = VIDEO_MAX_BITRATE;
-    this._bitrateSet.add(transceiver.sender);
-    transceiver.sender.setParameters(params).catch(() => this._bitrateSet.delete(transceiver.sender));
+    params.encodings[0].scalabilityMode = VIDEO_SCALABILITY;
+    this._bitrateSet.add(sender);
+    sender.setParameters(params).catch(() => {
+      // A codec or browser without temporal layers (H264, say): the bitrate limit alone.
+      const plain = sender.getParameters();
+      if (!plain.encodings || !plain.encodings.length) return this._bitrateSet.delete(sender);
+      plain.encodings[0].maxBitrate = VIDEO_MAX_BITRATE;
+      delete plain.encodings[0].scalabilityMode;
+      sender.setParameters(plain).catch(() => this._bitrateSet.delete(sender));
+    });
   }
 
   // Which participant's track each receiving transceiver carries now.

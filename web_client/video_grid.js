@@ -116,8 +116,10 @@ export function tileWidth(count, width, height, gap = GAP_PX, ratio = TILE_RATIO
 const VIEW_SETTLE_MS = 300; // one "visible" event for a burst of scrolling or resizing
 
 /**
- * Events: "sound-blocked" (the browser wants a click before playing sound), "hidden" (Set of
- * participant ids whose remote tile is off screen: the server pauses their video).
+ * Events: "sound-blocked" (the browser wants a click before playing sound), "view" ({hidden: Set
+ * of participant ids whose remote tile is off screen: the server pauses their video; sizes:
+ * {id: [width, height]} of the others, in CSS pixels: bigger tiles keep more frame rate when the
+ * downlink is short}).
  */
 export class VideoGrid extends Emitter {
   constructor(container, waitingCard) {
@@ -131,8 +133,16 @@ export class VideoGrid extends Emitter {
     // Tiles near the screen count as shown (half a screen of margin), so scrolling back finds
     // the video already resuming; a hidden tab shows nothing.
     this._onScreen = new Set();
-    this._hiddenSent = "";
+    this._viewSent = "";
     this._viewTimer = null;
+    this._sizes = new Map(); // remote participant id -> [width, height] of its tile
+    this._resize = new ResizeObserver((changes) => {
+      for (const change of changes) {
+        const box = change.contentRect;
+        this._sizes.set(change.target.dataset.participant, [Math.round(box.width), Math.round(box.height)]);
+      }
+      this._visibilityChanged();
+    });
     this._observer = new IntersectionObserver(
       (changes) => {
         for (const change of changes) {
@@ -168,6 +178,8 @@ export class VideoGrid extends Emitter {
     for (const [id, tile] of this.tiles) {
       if (!keep.has(id)) {
         this._observer.unobserve(tile.figure);
+        this._resize.unobserve(tile.figure);
+        this._sizes.delete(id);
         this._onScreen.delete(id);
         tile.figure.remove();
         this.tiles.delete(id);
@@ -183,6 +195,7 @@ export class VideoGrid extends Emitter {
         if (!entry.self) {
           this._onScreen.add(participant.id); // shown until the observer says otherwise
           this._observer.observe(tile.figure);
+          this._resize.observe(tile.figure);
         }
       } else if (tile.name !== participant.name) {
         tile.rename(participant.name);
@@ -211,10 +224,14 @@ export class VideoGrid extends Emitter {
     clearTimeout(this._viewTimer);
     this._viewTimer = setTimeout(() => {
       const hidden = this.hidden;
-      const key = [...hidden].sort().join(",");
-      if (key === this._hiddenSent) return;
-      this._hiddenSent = key;
-      this.emit("hidden", hidden);
+      const sizes = {};
+      for (const [id, size] of this._sizes) if (!hidden.has(id)) sizes[id] = size;
+      // Sizes to 16 px: a tile growing by a pixel while the window is dragged is no news.
+      const coarse = Object.entries(sizes).map(([id, [w, h]]) => `${id}:${w >> 4}x${h >> 4}`);
+      const key = `${[...hidden].sort().join(",")}|${coarse.sort().join(",")}`;
+      if (key === this._viewSent) return;
+      this._viewSent = key;
+      this.emit("view", { hidden, sizes });
     }, VIEW_SETTLE_MS);
   }
 

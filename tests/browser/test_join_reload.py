@@ -78,12 +78,12 @@ async def test_a_hidden_tile_is_paused_and_plays_again_when_shown(
         ".getVideoPlaybackQuality().totalVideoFrames"
     )
     # What the grid does when Bob's tile scrolls away (or the tab hides): his video stops.
-    await ann.page.evaluate("(id) => window.coshop.call.setHidden([id])", bob_id)
+    await ann.page.evaluate("(id) => window.coshop.call.setView([id])", bob_id)
     await asyncio.sleep(1.0)
     paused_at = await ann.page.evaluate(frames_js, bob_id)
     await asyncio.sleep(2.0)
     assert await ann.page.evaluate(frames_js, bob_id) - paused_at <= 2
     # Shown again: it plays on (the server resumes at a keyframe).
-    await ann.page.evaluate("() => window.coshop.call.setHidden([])")
+    await ann.page.evaluate("() => window.coshop.call.setView([])")
     await ann.wait_playing({"Bob"}, seconds=10)
     assert ann.errors == [] and bob.errors == []

@@ -171,6 +171,15 @@ class ImpairedNetwork:
         if line.strip() != b"ready":
             raise RuntimeError(f"router did not start: {line!r}")
 
+    @property
+    def from_server(self) -> str:
+        """The router's interface that frames from the server arrive on (for ``only``)."""
+        return self._ifs["a"]
+
+    async def spawn(self, ns: str, *args: str) -> asyncio.subprocess.Process:
+        """A Python process in namespace ``ns`` (stdout piped, stopped by ``close``)."""
+        return await self._python(ns, *args)
+
     async def _python(self, ns: str, *args: str, wait: bool = False) -> asyncio.subprocess.Process:
         return await self._exec(ns, [sys.executable, *args], wait=wait)
 
@@ -197,7 +206,7 @@ class ImpairedNetwork:
             self._procs.append(proc)
         return proc
 
-    async def control(self, request: dict[str, float]) -> dict[str, Any]:
+    async def control(self, request: dict[str, Any]) -> dict[str, Any]:
         """Send one request to the router (see tests.impair.router); its counters."""
         reader, writer = await asyncio.open_unix_connection(str(self._control))
         try:

@@ -9,8 +9,9 @@ neighbours resolve); everything else is dropped. Run inside the router's namespa
 
 The control socket takes one JSON object per line and answers one per line:
 ``{"loss": 0.02, "delay": 0.04, "jitter": 0.0}`` sets both directions (with
-``"only": IF``, just frames arriving on IF); ``{"blackout": 1.0}`` drops everything in
-both directions for a second; ``{}`` just reports the counters.
+``"only": IF``, just frames arriving on IF; ``"rate"``, ``"burst"``, ``"queue"``: a
+bottleneck, see tests.impair.link); ``{"blackout": 1.0}`` drops everything in both
+directions for a second; ``{}`` just reports the counters.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import struct
 import sys
 from typing import Any
 
-from tests.impair.link import Conditions, Link
+from tests.impair.link import BURST, QUEUE, Conditions, Link
 
 _ETH_P_ALL = 0x0003
 _PACKET_OUTGOING = 4  # sll_pkttype of frames this host sent (our own writes)
@@ -50,6 +51,20 @@ def disable_offloads(ifname: str) -> None:
             ifreq = struct.pack("16sP", ifname.encode(), value.buffer_info()[0])
             with contextlib.suppress(OSError):  # not every device has every offload
                 fcntl.ioctl(s.fileno(), _SIOCETHTOOL, ifreq)
+
+
+def conditions_from(request: dict[str, Any]) -> Conditions | None:
+    """The conditions a control request sets (unset fields: none), or None if it sets none."""
+    if not {"loss", "delay", "jitter", "rate"} & set(request):
+        return None
+    return Conditions(
+        loss=float(request.get("loss", 0.0)),
+        delay=float(request.get("delay", 0.0)),
+        jitter=float(request.get("jitter", 0.0)),
+        rate=float(request.get("rate", 0.0)),
+        burst=int(request.get("burst", BURST)),
+        queue=int(request.get("queue", QUEUE)),
+    )
 
 
 class Router:
@@ -88,7 +103,7 @@ class Router:
             if ethertype != _ETH_IPV4:
                 continue
             now = loop.time()
-            at = link.admit(now)
+            at = link.admit(now, len(frame))
             if at is None:
                 continue
             if at <= now:
@@ -104,12 +119,8 @@ class Router:
     def control(
         self, loop: asyncio.AbstractEventLoop, request: dict[str, Any]
     ) -> dict[str, object]:
-        if "loss" in request or "delay" in request or "jitter" in request:
-            c = Conditions(
-                loss=float(request.get("loss", 0.0)),
-                delay=float(request.get("delay", 0.0)),
-                jitter=float(request.get("jitter", 0.0)),
-            )
+        c = conditions_from(request)
+        if c is not None:
             only = request.get("only")  # one interface's incoming direction, or both
             for name, link in self.links.items():
                 if only is None or only == name:
@@ -118,7 +129,11 @@ class Router:
             for link in self.links.values():
                 link.blackout(loop.time(), float(request["blackout"]))
         return {
-            name: {"forwarded": link.forwarded, "dropped": link.dropped}
+            name: {
+                "forwarded": link.forwarded,
+                "dropped": link.dropped,
+                "overflowed": link.overflowed,
+            }
             for name, link in self.links.items()
         }
 

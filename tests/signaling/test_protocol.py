@@ -75,6 +75,7 @@ CLIENT_MESSAGES: list[wire.ClientMessage] = [
     wire.CartRemove(product_id="tee", variant_id="tee-m"),
     wire.SetMediaState(audio=False, video=True),
     wire.SetView(hidden=["p1", "p2"]),
+    wire.SetView(hidden=["p1"], sizes={"p2": (640, 360), "p3": (0, 0)}),
     wire.SetView(),
     wire.Mute(participant_id="p1", kind="video"),
     wire.Remove(participant_id="p1"),
@@ -232,6 +233,10 @@ def test_defaults_on_the_wire() -> None:
          "cart_add"),
         ('{"type": "cart_add", "product_id": "a", "quantity": 1.5}', "bad_message",
          "cart_add"),
+        ('{"type": "view", "sizes": {"p1": [640]}}', "bad_message", "view"),
+        ('{"type": "view", "sizes": {"p1": [640, -1]}}', "bad_message", "view"),
+        ('{"type": "view", "sizes": {"p1": [99999, 10]}}', "bad_message", "view"),
+        ('{"type": "view", "sizes": [640, 360]}', "bad_message", "view"),
     ],
 )
 def test_invalid_client_frames(raw: str | bytes, code: str, ref: str | None) -> None:
