@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
+from pathlib import Path
+from typing import Any
 
 from signaling.webhook_signature import signature, signature_header, verify
 from tests.signaling.webhook_receiver import verify as receiver_verify
@@ -43,3 +46,18 @@ def test_verify_refuses_wrong_secret_body_timestamp_or_staleness() -> None:
     assert not verify(SECRET, header, BODY, now=T + 301)
     assert not verify(SECRET, "v1=" + signature(SECRET, T, BODY), BODY, now=T)
     assert not verify(SECRET, "garbage", BODY, now=T)
+
+
+def test_the_readme_verification_snippet_accepts_ours_and_refuses_forgeries() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    (snippet,) = [b for b in re.findall(r"```python\n(.*?)\n```", readme, flags=re.S)
+                  if "Coshop-Signature" in b]
+    scope: dict[str, Any] = {}
+    exec(snippet, scope)
+    readme_verify = scope["verify"]
+    now = int(time.time())
+    header = signature_header(SECRET, now, BODY)
+    assert readme_verify(SECRET, header, BODY)
+    assert not readme_verify("another-secret-000", header, BODY)
+    assert not readme_verify(SECRET, header, BODY + b"x")
+    assert not readme_verify(SECRET, signature_header(SECRET, now - 3600, BODY), BODY)

@@ -116,6 +116,8 @@ async def test_a_wrong_secret_is_refused_and_only_the_right_one_delivers(
     assert receiver.types() == {"room_finished": 1}
     metrics = await (await client.get("/metrics")).text()
     assert 'coshop_webhook_deliveries_total{result="failed"} 1.0' in metrics
+    bad_limit = await client.get("/api/webhooks/deliveries", params={"limit": "0"})
+    assert bad_limit.status == 400
 
 
 async def test_a_full_queue_drops_and_counts(
