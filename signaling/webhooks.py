@@ -160,12 +160,19 @@ class Webhooks:
     async def _take_in(self) -> None:
         while True:
             event = await self._intake.get()
-            for made in from_room_event(event):
-                if not await self._claims.claim(made.id):
-                    continue
-                self._enqueue(made)
-                if made.type == "room_finished":
-                    self._enqueue(recap_ready(made, await self._read_recap(made.room_id)))
+            try:
+                await self._take(event)
+            except Exception:  # one bad event must not end every later delivery
+                log.exception("webhooks: %s %s:%d not taken in", event.type, event.room_id,
+                              event.seq)
+
+    async def _take(self, event: RoomEvent) -> None:
+        for made in from_room_event(event):
+            if not await self._claims.claim(made.id):
+                continue
+            self._enqueue(made)
+            if made.type == "room_finished":
+                self._enqueue(recap_ready(made, await self._read_recap(made.room_id)))
 
     async def _read_recap(self, room_id: str) -> dict[str, Any] | None:
         if self._recap is None:
@@ -192,7 +199,14 @@ class Webhooks:
     async def _work(self, queue: _Queue) -> None:
         while True:
             event, delivery = await queue.items.get()
-            await self._deliver(queue.endpoint, event, delivery)
+            try:
+                await self._deliver(queue.endpoint, event, delivery)
+            except Exception as exc:  # a bug, not the receiver: give this one up, go on
+                log.exception("webhooks: delivering %s to %s failed", event.id,
+                              queue.endpoint.url)
+                delivery.status = DeliveryStatus.FAILED
+                delivery.last_error = f"{type(exc).__name__}: {exc}"[:200]
+                self.results["failed"] += 1
 
     async def _deliver(self, endpoint: WebhookEndpoint, event: WebhookEvent,
                        delivery: Delivery) -> None:

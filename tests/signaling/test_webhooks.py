@@ -97,6 +97,25 @@ async def test_every_event_arrives_signed_through_a_receiver_outage(
     assert f'coshop_webhook_deliveries_total{{result="delivered"}} {len(log)}.0' in metrics
 
 
+async def test_each_event_arrives_once_when_the_receiver_is_up(
+    make_client: Callable[[Settings], Awaitable[Client]], receiver: Receiver
+) -> None:
+    client = await make_client(webhook_settings({"url": receiver.url, "secret": SECRET}))
+    assert (await client.post("/api/rooms", json={"id": "once"})).status == 201
+    ann = WsClient(await client.ws_connect("/ws"))
+    assert (await ann.join("once", "ann")).type == "joined"
+    await ann.send({"type": "cart_add", "product_id": PRODUCT})
+    await ann.until("cart_item_added")
+    # Closed through the API with ann still in: the API and the room's hub both see it.
+    assert (await client.delete("/api/rooms/once")).status == 200
+    await ann.close()
+    expected = {"room_started": 1, "participant_joined": 1, "cart_item_added": 1,
+                "room_finished": 1, "recap_ready": 1}
+    await wait_for(lambda: receiver.types() == expected, message="every event delivered")
+    assert set(receiver.ids.values()) == {1}, receiver.ids
+    assert len(receiver.accepted) == 5
+
+
 async def test_a_wrong_secret_is_refused_and_only_the_right_one_delivers(
     make_client: Callable[[Settings], Awaitable[Client]], receiver: Receiver
 ) -> None:
