@@ -4,6 +4,7 @@ the delivery log and /metrics tell what happened."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -83,10 +84,11 @@ async def test_every_event_arrives_signed_through_a_receiver_outage(
         log = await deliveries(client)
         raise AssertionError(f"{receiver.types()} != {expected}: {log}") from None
 
-    log = await deliveries(client)
+    async def settled() -> list[dict[str, object]] | None:
+        log = await deliveries(client)
+        return log if all(d["status"] == "delivered" for d in log) else None
+    log = await wait_for(settled, message="the log shows every delivery done")
     assert {d["event_id"] for d in log} == set(receiver.ids)
-    await wait_for(lambda: all(d["status"] == "delivered" for d in log), message="log done")
-    log = await deliveries(client)
     assert all(d["status"] == "delivered" and d["last_status"] == 204 for d in log), log
     assert max(int(str(d["attempts"])) for d in log) >= 3
     recap = next(p for p in receiver.accepted if p["type"] == "recap_ready")
@@ -156,3 +158,24 @@ async def test_a_full_queue_drops_and_counts(
     assert client.app[NODE].webhooks.results["dropped"] == len(gone)
     metrics = await (await client.get("/metrics")).text()
     assert f'coshop_webhook_deliveries_total{{result="dropped"}} {len(gone)}.0' in metrics
+
+
+async def test_closing_the_app_stops_every_webhook_task_mid_retry(
+    make_client: Callable[[Settings], Awaitable[Client]]
+) -> None:
+    client = await make_client(webhook_settings({"url": "http://127.0.0.1:9/hook",
+                                                 "secret": SECRET}))
+    webhooks = client.app[NODE].webhooks
+    assert (await client.post("/api/rooms", json={"id": "bye"})).status == 201
+    assert (await client.delete("/api/rooms/bye")).status == 200
+
+    async def retrying() -> bool:
+        return any(d["status"] == "retrying" for d in await deliveries(client))
+    await wait_for(retrying, message="a delivery is retrying")
+
+    def ours() -> list[asyncio.Task[object]]:
+        return [t for t in asyncio.all_tasks() if t.get_name().startswith("webhooks:")]
+    assert len(ours()) == 2  # the intake and the endpoint's worker
+    await client.close()  # the app's cleanup context closes the node
+    assert ours() == []
+    await webhooks.close()  # idempotent
