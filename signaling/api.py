@@ -208,6 +208,7 @@ async def room_status(request: web.Request) -> web.Response:
 async def close_room(request: web.Request) -> web.Response:
     """Close a room: everyone in it gets ``room_closed`` and leaves; it cannot be rejoined."""
     event = await request.app[NODE].store.close_room(_room_id(request))
+    request.app[NODE].webhooks.observe(event)  # the room may have nobody here to see it
     return respond(ClosedRoom(id=event.room_id, closed=True, seq=event.seq))
 
 

@@ -10,7 +10,7 @@ from aiohttp import web
 
 import web_client
 from rooms.catalog import SAMPLE_DIR
-from signaling import api, health, ws
+from signaling import api, health, webhooks_api, ws
 from signaling.keys import NODE, SETTINGS
 from signaling.node import SAMPLE_IMAGE_BASE, Node
 from signaling.settings import Settings
@@ -32,6 +32,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", health.metrics)
     app.router.add_routes(api.routes)
+    app.router.add_routes(webhooks_api.routes)
     app.router.add_get("/", _index)
     app.router.add_get("/r/{room_id}", _index)  # invite links; the client reads the room id
     app.router.add_get("/static/{name}", StaticFiles(WEB_CLIENT_DIR).handle)

@@ -299,6 +299,29 @@ class Drain(_Body):
     node_id: str
 
 
+class WebhookDelivery(_Body):
+    """One webhook event to one endpoint (``Coshop-Event-Id``: ``event_id``)."""
+
+    event_id: str
+    type: str
+    url: str
+    status: Literal["queued", "retrying", "delivered", "failed", "dropped"] = Field(
+        description="`failed`: every attempt failed; `dropped`: the endpoint's queue was full."
+    )
+    attempts: int
+    last_status: int | None = Field(description="HTTP status of the last answer (None: none).")
+    last_error: str | None
+    created_at: float = Field(description="Unix seconds.")
+    updated_at: float = Field(description="Unix seconds of the last attempt (or creation).")
+
+
+class WebhookDeliveries(_Body):
+    """This node's latest webhook deliveries, newest first."""
+
+    node_id: str
+    deliveries: list[WebhookDelivery]
+
+
 #: Request bodies (validation schemas) and response bodies (serialization schemas).
 REQUESTS: tuple[type[BaseModel], ...] = (
     CreateRoom, TokenRequest, MoveCarousel, OpenRound, MuteRequest, BanRequest, RoleRequest,
@@ -307,4 +330,5 @@ REQUESTS: tuple[type[BaseModel], ...] = (
 RESPONSES: tuple[type[BaseModel], ...] = (
     ApiError, Room, RoomList, RoomDetail, RoomStatus, ClosedRoom, Token, CatalogInfo, CatalogLoaded,
     CarouselMoved, RoundChange, Tallies, Recap, Health, Drain, Moderated,
+    WebhookDeliveries,
 )

@@ -48,13 +48,16 @@ class RoomHub:
         *,
         feed_lost: Callable[[], None] = lambda: None,
         reaction_interval: float = DEFAULT_INTERVAL,
+        observe: Callable[[RoomEvent], None] = lambda event: None,
     ) -> None:
+        """``observe``: sees every event first (webhooks); it must not block."""
         self.room_id = room_id
         self.members: set[RoomMember] = set()
         self.rounds = RoundCloser(store, room_id)
         self.audience = AudienceFeed(room_id, self.members, interval=reaction_interval)
         self._store = store
         self._feed_lost = feed_lost
+        self._observe = observe
         self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(self._run(), name=f"room-hub:{room_id}")
 
@@ -85,6 +88,7 @@ class RoomHub:
                         self._ready.set_result(None)
                     delay = RETRY_MIN
                     async for event in subscription:
+                        self._observe(event)
                         if isinstance(event.body, VoteRoundOpened | VoteRoundClosed):
                             self.rounds.watch(event.body.round)
                         folded = self.audience.fold(event)
@@ -129,6 +133,8 @@ class RoomHubs:
         audience at most."""
         self._store = store
         self.feed_lost = feed_lost
+        self.observe: Callable[[RoomEvent], None] = lambda event: None
+        """Sees every event of every room with a member here (webhooks); must not block."""
         self._reaction_interval = reaction_interval
         self._hubs: dict[str, RoomHub] = {}
 
@@ -139,6 +145,7 @@ class RoomHubs:
             hub = self._hubs[room_id] = RoomHub(
                 self._store, room_id, feed_lost=lambda: self.feed_lost(),
                 reaction_interval=self._reaction_interval,
+                observe=lambda event: self.observe(event),
             )
         hub.members.add(member)
         try:

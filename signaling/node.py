@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode
 
@@ -29,6 +29,9 @@ from signaling.placement import RoomPlacement
 from signaling.presence import Presence
 from signaling.settings import Settings
 from signaling.shopping import ShoppingLimits
+from signaling.webhook_backoff import Backoff
+from signaling.webhook_claims import EventClaims, MemoryClaims, RedisClaims
+from signaling.webhooks import WebhookCollector, Webhooks
 
 if TYPE_CHECKING:
     from signaling.session import Session
@@ -54,6 +57,7 @@ class Node:
     messages: EventMessages = field(default_factory=EventMessages)
     shared_placement: Placement | None = None
     ice_servers: list[IceServer] = field(default_factory=list)
+    webhooks: Webhooks = field(default_factory=lambda: Webhooks([], MemoryClaims()))
     presence: Presence = field(init=False)
     placement: RoomPlacement = field(init=False)
     metrics: NodeMetrics = field(init=False)
@@ -67,6 +71,8 @@ class Node:
         )
         self.metrics = NodeMetrics(self)
         self.hubs.feed_lost = self.presence.check_soon
+        self.hubs.observe = self.webhooks.observe
+        self.metrics.registry.register(WebhookCollector(self.webhooks))
 
     @classmethod
     async def open(cls, settings: Settings) -> Node:
@@ -112,12 +118,14 @@ class Node:
             limits=ShoppingLimits(enabled=settings.rate_limits),
             shared_placement=shared,
             ice_servers=settings.ice_server_list(),
+            webhooks=_webhooks(settings, store),
         )
         sfu.on_active_speaker = node.publish_speaker
         sfu.on_first_forward = node.metrics.observe_first_forward
         node.presence.start()
         node.placement.start()
         node.metrics.start()
+        node.webhooks.start()
         return node
 
     async def publish_speaker(self, room_id: str, participant_id: str | None) -> None:
@@ -207,8 +215,28 @@ class Node:
         self._closed = True
         await self.close_sessions("server shutting down")
         await self.hubs.close()
+        await self.webhooks.close()
         await self.placement.close()
         await self.presence.close()
         await self.sfu.close()
         await self.store.close()
         await self.metrics.close()
+
+
+def _webhooks(settings: Settings, store: RoomStore) -> Webhooks:
+    """The node's webhook deliveries; on Redis the nodes share their claims (one delivers)."""
+    claims: EventClaims = MemoryClaims()
+    if settings.redis_url is not None and isinstance(store, RedisStore):
+        claims = RedisClaims(settings.redis_url, namespace=store.namespace,
+                             node_id=settings.node_id)
+
+    async def recap(room_id: str) -> dict[str, Any]:
+        return (await store.recap(room_id)).to_dict()
+
+    return Webhooks(
+        settings.webhook_endpoints(),
+        claims,
+        backoff=Backoff(attempts=settings.webhook_attempts, base=settings.webhook_retry_base),
+        queue_size=settings.webhook_queue,
+        recap=recap,
+    )

@@ -347,6 +347,23 @@ OPENAPI: dict[str, Any] = {
             },
         },
         **_MODERATION,
+        "/api/webhooks/deliveries": {
+            "get": {
+                "summary": "Read this node's webhook delivery log",
+                "description": "The latest deliveries this node made (each event is delivered "
+                "by one node: the one that claimed it), newest first: status, attempts, last "
+                "HTTP status and error.",
+                "operationId": "getWebhookDeliveries",
+                "parameters": [{
+                    "name": "limit", "in": "query", "required": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+                }],
+                "responses": {
+                    "200": _json(_ref(models.WebhookDeliveries), "The log."),
+                    **_ERRORS,
+                },
+            }
+        },
         "/api/openapi.json": {
             "get": {
                 "summary": "This document",

@@ -26,6 +26,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 from signaling.auth import PublicKey, load_public_key
 from signaling.event_loop import EventLoopKind
 from signaling.ice import IceServer, parse_ice_servers
+from signaling.webhook_endpoints import WebhookEndpoint, parse_endpoints
 
 ENV_PREFIX = "COSHOP_"
 
@@ -252,6 +253,25 @@ class Settings(BaseSettings):
         86400.0, gt=0, description="Lifetime, in seconds, of minted TURN credentials."
     )
 
+    webhooks: str | None = Field(
+        None,
+        repr=False,
+        description="Webhook endpoints: a JSON list of {\"url\": ..., \"secret\": ... (16+ "
+        "characters), \"events\": [...] (optional; default all)}. Each room event is POSTed, "
+        "signed (Coshop-Signature), to every endpoint that wants it. Unset = none.",
+    )
+    webhook_attempts: int = Field(
+        8, ge=1, le=100, description="Attempts per webhook delivery before it counts as failed."
+    )
+    webhook_retry_base: float = Field(
+        1.0, gt=0, description="Seconds before a webhook's first retry; each next wait doubles "
+        "(at most 60 s).",
+    )
+    webhook_queue: int = Field(
+        1000, ge=1, description="Webhook deliveries waiting per endpoint at most; a full queue "
+        "drops new ones (logged, counted in /metrics).",
+    )
+
     @field_validator("public_ip")
     @classmethod
     def _ipv4(cls, address: str | None) -> str | None:
@@ -269,6 +289,17 @@ class Settings(BaseSettings):
     def ice_server_list(self) -> list[IceServer]:
         """``ice_servers`` parsed (empty when unset)."""
         return [] if self.ice_servers is None else parse_ice_servers(self.ice_servers)
+
+    @field_validator("webhooks")
+    @classmethod
+    def _webhooks_parse(cls, text: str | None) -> str | None:
+        if text is not None:
+            parse_endpoints(text)
+        return text
+
+    def webhook_endpoints(self) -> list[WebhookEndpoint]:
+        """``webhooks`` parsed (empty when unset)."""
+        return [] if self.webhooks is None else parse_endpoints(self.webhooks)
 
     @field_validator("jwt_public_key")
     @classmethod
