@@ -80,7 +80,7 @@ class NodeMetrics:
         r = self.registry
         self.join_seconds = Histogram(
             "coshop_join_seconds",
-            "From a join message received to joined sent.",
+            "From a join message received to joined sent (the first offer is made before it).",
             buckets=LATENCY_BUCKETS, registry=r,
         )
         self.offer_answer_seconds = Histogram(

@@ -374,15 +374,18 @@ class Session:
         node.hubs.watch_audience(room_id, room_snapshot)
         self._media_state = None
         self._may = MayTracker(participant, room_snapshot.shopping)
-        await self._send(events.joined(
+        joined = events.joined(
             self._visible(room_snapshot), participant, self._resume_for(participant),
             may_info(self._may.current),
             ice_servers_for(
                 node.ice_servers, participant.id, secret=node.settings.turn_secret,
                 now=time.time(), ttl=node.settings.turn_ttl,
             ),
-        ))
-        node.metrics.join_seconds.observe(time.monotonic() - received_at)
+        )
+        # The peer connection and its first offer are made before `joined` goes out: the
+        # offer is queued as this session's next job (SFU callbacks and room events run
+        # after this one), so it leaves right behind `joined` and a client can start on
+        # its media while it is still drawing the room (issue 8).
         self._media = media = node.sfu.room(room_id)
         try:
             self._peer = await media.add_peer(
@@ -394,9 +397,12 @@ class Session:
             )
             self._apply_hidden()
         except Exception:
+            await self._send(joined)
             await self._exit_room("disconnected")
             await self._send(wire.Left(reason="media_failed"))
             raise
+        await self._send(joined)
+        node.metrics.join_seconds.observe(time.monotonic() - received_at)
 
     def _endpoint(self, node: NodeEntry, room_id: str) -> str:
         """Where to send this client on ``node``: the same kind of endpoint it came to."""
