@@ -233,6 +233,18 @@ class CartItemRemoved(ShoppingEvent):
     by: str | None
 
 
+class CheckoutStarted(ShoppingEvent):
+    """Somebody (``by``) took a checkout link (rooms.checkout) for the cart lines that
+    ``participant_id`` added, or for the whole cart (None); the link held ``lines`` variants,
+    ``quantity`` units in all. Counted in the recap (``checkouts_started``)."""
+
+    type: Literal["checkout_started"] = "checkout_started"
+    by: str | None
+    participant_id: str | None
+    lines: int
+    quantity: int
+
+
 class ModerationEvent(StoreEvent):
     """A host control (``by``: the host's participant id, None for the HTTP API). Removing and
     banning also take the participant out (``participant_left``, reason ``removed`` or

@@ -86,6 +86,7 @@ class RoomShop:
         self.votes_cast = 0
         self.chat_messages = 0
         self.cart_adds: collections.Counter[str] = collections.Counter()
+        self.checkouts_started = 0
         self._count_shown(None)
 
     # --- reads -----------------------------------------------------------------------------------
@@ -110,6 +111,7 @@ class RoomShop:
             votes_cast=self.votes_cast,
             chat_messages=self.chat_messages,
             cart_adds=dict(self.cart_adds),
+            checkouts_started=self.checkouts_started,
         )
 
     # --- changes ---------------------------------------------------------------------------------
@@ -294,6 +296,18 @@ class RoomShop:
         if item is None:
             return None
         return events.CartItemRemoved(item=CartItemInfo.of(item), by=by)
+
+    def start_checkout(
+        self, actor: Participant | None, participant_id: str | None, lines: int, quantity: int
+    ) -> events.CheckoutStarted:
+        by, role = _who(actor)
+        _require_buyer(role)
+        if participant_id != by and not can_lead(role):
+            raise Forbidden("only a host may check out another's lines or the whole cart")
+        self.checkouts_started += 1
+        return events.CheckoutStarted(
+            by=by, participant_id=participant_id, lines=lines, quantity=quantity
+        )
 
     # --- helpers ---------------------------------------------------------------------------------
 

@@ -327,6 +327,19 @@ class MemoryStore:
         body = room.shop.remove_from_cart(self._actor(room, by), product_id, variant_id)
         return None if body is None else self._emit(room_id, room, body)
 
+    async def start_checkout(
+        self,
+        room_id: str,
+        *,
+        by: str | None,
+        participant_id: str | None,
+        lines: int,
+        quantity: int,
+    ) -> RoomEvent[events.CheckoutStarted]:
+        room = self._existing_open(room_id)
+        body = room.shop.start_checkout(self._actor(room, by), participant_id, lines, quantity)
+        return self._emit(room_id, room, body)
+
     async def recap(self, room_id: str) -> Recap:
         room = self._existing(room_id)
         return dataclasses.replace(

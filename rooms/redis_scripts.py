@@ -137,6 +137,7 @@ class RoomScripts:
     shop_react: AsyncScript
     shop_cart_add: AsyncScript
     shop_cart_remove: AsyncScript
+    shop_checkout: AsyncScript
     mod_mute: AsyncScript
     mod_remove: AsyncScript
     mod_set_role: AsyncScript

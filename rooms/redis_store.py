@@ -15,7 +15,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import Any, Final, Literal, ParamSpec, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -685,6 +685,27 @@ class RedisStore:
         return _event_or_none(room_id, reply, events.CartItemRemoved, what="change the cart")
 
     @_unavailable_on_outage
+    async def start_checkout(
+        self,
+        room_id: str,
+        *,
+        by: str | None,
+        participant_id: str | None,
+        lines: int,
+        quantity: int,
+    ) -> RoomEvent[events.CheckoutStarted]:
+        keys = self._keys(room_id)
+        body = events.CheckoutStarted(
+            by=by, participant_id=participant_id, lines=lines, quantity=quantity
+        )
+        reply = await self._scripts.shop_checkout(
+            keys=[keys.meta, keys.participants, keys.seq, keys.stats],
+            args=[keys.events, by or "", participant_id or "", *body_template(room_id, body)],
+        )
+        return _event(room_id, reply, events.CheckoutStarted,
+                      what="check out another's lines or the whole cart (hosts only)")
+
+    @_unavailable_on_outage
     async def recap(self, room_id: str) -> Recap:
         keys = self._keys(room_id)
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -720,6 +741,7 @@ class RedisStore:
             views=int(stats.get("views", 0)),
             peak_viewers=int(stats.get("peak_viewers", 0)),
             cart_adds={pid: int(n) for pid, n in cart_adds.items()},
+            checkouts_started=int(stats.get("checkouts_started", 0)),
         )
 
     def _audience_capacity(self, stored: str | None) -> int:
@@ -858,8 +880,11 @@ class RedisStore:
         catalog = self._catalogs.get(key)
         if catalog is None or catalog.product_ids != tuple(ids):
             by_id = {p.id: p for p in map(Product.model_validate_json, products)}
+            checkout = json.loads(meta.get("checkout") or "{}")
             catalog = Catalog(
-                products=tuple(by_id[i] for i in ids), currency=meta.get("currency") or None
+                products=tuple(by_id[i] for i in ids),
+                currency=meta.get("currency") or None,
+                **checkout,
             )
             self._catalogs[key] = catalog
             while len(self._catalogs) > _CATALOG_CACHE_SIZE:
@@ -1049,13 +1074,20 @@ class RedisStore:
 _CATALOG_CACHE_SIZE = 64
 
 
+_CHECKOUT_FIELDS: Final = {"shopify_shop", "checkout_url_template"}
+"""The Catalog fields saying where its carts check out, kept as one JSON object in the room's
+catalog HASH (field ``checkout``)."""
+
+
 def _catalog_args(catalog: Catalog, image_base: str | None) -> list[str | int]:
     """The catalog as create_room.lua / shop_load_catalog.lua take it."""
     ids = [p.id for p in catalog.products]
     variant_keys = [pair_key(p.id, v.id) for p in catalog.products for v in p.variants]
+    checkout = catalog.model_dump_json(include=_CHECKOUT_FIELDS, exclude_none=True)
     return [
         catalog.currency or "",
         image_base or "",
+        "" if checkout == "{}" else checkout,
         len(ids),
         len(variant_keys),
         *ids,

@@ -281,6 +281,8 @@ class Recap:
     """The most viewers a live room's audience held at once."""
     cart_adds: Mapping[str, int] = field(default_factory=dict)
     """Accepted ``cart_add`` requests per product id (a quantity change counts too)."""
+    checkouts_started: int = 0
+    """Checkout links handed out (``checkout_started`` events)."""
 
     @property
     def shortlist(self) -> list[ShortlistEntry]:
@@ -302,6 +304,7 @@ class Recap:
             "views": self.views,
             "peak_viewers": self.peak_viewers,
             "cart_adds": dict(sorted(self.cart_adds.items())),
+            "checkouts_started": self.checkouts_started,
         }
 
 

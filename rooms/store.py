@@ -242,6 +242,20 @@ class RoomStore(Protocol):
         """Take an item out of the cart; ``cart_item_removed``, or None if it was not there."""
         ...
 
+    async def start_checkout(
+        self,
+        room_id: str,
+        *,
+        by: str | None,
+        participant_id: str | None,
+        lines: int,
+        quantity: int,
+    ) -> RoomEvent[events.CheckoutStarted]:
+        """Count a checkout link handed out for ``participant_id``'s cart lines (None: the
+        whole cart); ``checkout_started``. A participant may take its own lines' link (viewers
+        never: Forbidden), hosts and the HTTP API anyone's or the whole cart's."""
+        ...
+
     async def recap(self, room_id: str) -> Recap:
         """The room's session recap (closed rooms too). Raises NotInRoom."""
         ...

@@ -14,6 +14,7 @@ from signaling.protocol import (
     CarouselInfo,
     CartItemInfo,
     CatalogInfo,
+    CheckoutLineInfo,
     ErrorCode,
     ParticipantInfo,
     RoundInfo,
@@ -115,6 +116,15 @@ class SlowModeRequest(_Body):
     """Body of ``PUT /api/rooms/{id}/slow-mode``."""
 
     seconds: float = Field(ge=0, le=3600, description="Between two chat messages; 0 = off.")
+
+
+class CheckoutRequest(_Body):
+    """Body of ``POST /api/rooms/{id}/checkout``."""
+
+    participant_id: str | None = Field(
+        None, pattern=ROOM_ID_PATTERN,
+        description="Whose cart lines (`added_by`) the link buys; the whole cart when omitted.",
+    )
 
 
 # --- responses -----------------------------------------------------------------------------------
@@ -266,6 +276,19 @@ class Recap(_Body):
     cart_adds: dict[str, int] = Field(
         description="Accepted cart_add requests per product id (a quantity change counts too)."
     )
+    checkouts_started: int = Field(
+        0, description="Checkout links handed out (`checkout_started` events)."
+    )
+
+
+class CheckoutLink(_Body):
+    """A checkout link at the shop the room's catalog names (docs/PROTOCOL.md, Checkout)."""
+
+    url: str = Field(description="Shopify cart permalink or the catalog's checkout_url_template.")
+    participant_id: str | None = Field(description="Whose lines; null for the whole cart.")
+    lines: list[CheckoutLineInfo]
+    quantity: int = Field(description="Units over all lines.")
+    seq: int = Field(description="The seq of the `checkout_started` event it published.")
 
 
 class Health(_Body):
@@ -302,9 +325,9 @@ class Drain(_Body):
 #: Request bodies (validation schemas) and response bodies (serialization schemas).
 REQUESTS: tuple[type[BaseModel], ...] = (
     CreateRoom, TokenRequest, MoveCarousel, OpenRound, MuteRequest, BanRequest, RoleRequest,
-    SlowModeRequest,
+    SlowModeRequest, CheckoutRequest,
 )
 RESPONSES: tuple[type[BaseModel], ...] = (
     ApiError, Room, RoomList, RoomDetail, RoomStatus, ClosedRoom, Token, CatalogInfo, CatalogLoaded,
-    CarouselMoved, RoundChange, Tallies, Recap, Health, Drain, Moderated,
+    CarouselMoved, RoundChange, Tallies, Recap, Health, Drain, Moderated, CheckoutLink,
 )

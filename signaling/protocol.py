@@ -64,6 +64,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     BAD_CHAT = "bad_chat"
     VOTE_CLOSED = "vote_closed"
+    NO_CHECKOUT = "no_checkout"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
@@ -327,6 +328,14 @@ class CartRemove(_Message):
     variant_id: ItemId | None = None
 
 
+class Checkout(_Message):
+    """Ask for a checkout link (answered with ``checkout_link``): for the cart lines you added
+    (``mine``) or, hosts only, the whole cart (``cart``)."""
+
+    type: Literal["checkout"] = "checkout"
+    scope: Literal["mine", "cart"] = "mine"
+
+
 # Host controls (hosts and admins; ``forbidden`` otherwise), and the audience's raised hand.
 
 ParticipantId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -404,6 +413,7 @@ ClientMessage = Annotated[
     | React
     | CartAdd
     | CartRemove
+    | Checkout
     | Mute
     | Remove
     | Ban
@@ -625,6 +635,37 @@ class CartItemRemoved(_Message):
     by: str | None
 
 
+class CheckoutLineInfo(_Message):
+    """One variant a checkout link buys, and how many."""
+
+    product_id: str
+    variant_id: str
+    quantity: int
+
+
+class CheckoutLink(_Message):
+    """The answer to ``checkout``: the ``url`` that checks ``lines`` out at the catalog's shop
+    (whose lines: ``participant_id``, None for the whole cart)."""
+
+    type: Literal["checkout_link"] = "checkout_link"
+    url: str
+    participant_id: str | None
+    lines: list[CheckoutLineInfo]
+    quantity: int
+
+
+class CheckoutStarted(_Message):
+    """Somebody (``by``) took a checkout link for ``participant_id``'s lines (None: the whole
+    cart) holding ``lines`` variants, ``quantity`` units."""
+
+    type: Literal["checkout_started"] = "checkout_started"
+    seq: int
+    by: str | None
+    participant_id: str | None
+    lines: int
+    quantity: int
+
+
 class ParticipantMuted(_Message):
     """A host muted that participant's microphone or camera (if it is you: turn it off; your
     ``media_state`` follows)."""
@@ -773,6 +814,8 @@ ServerMessage = Annotated[
     | Reaction
     | CartItemAdded
     | CartItemRemoved
+    | CheckoutLink
+    | CheckoutStarted
     | ParticipantMuted
     | ParticipantBanned
     | RoleChanged

@@ -24,6 +24,7 @@ from rooms.shopping import (
 )
 from rooms.store import RoomStore
 from signaling import protocol as wire
+from signaling.checkout import hand_out
 from signaling.errors import RateLimited
 
 ShoppingRequest = (
@@ -39,6 +40,7 @@ ShoppingRequest = (
     | wire.React
     | wire.CartAdd
     | wire.CartRemove
+    | wire.Checkout
 )
 
 #: Buckets kept before the full (as-new) ones are forgotten.
@@ -82,9 +84,10 @@ async def perform(
     room_id: str,
     you: Participant,
     request: ShoppingRequest,
-) -> None:
+) -> wire.CheckoutLink | None:
     """Apply one shopping request of participant ``you``; raises the store's (or the
-    limiter's) named errors, which the session reports as error codes."""
+    limiter's) named errors, which the session reports as error codes. Returns the answer
+    to send back, if the request has one (``checkout``)."""
     me = you.id
     match request:
         case wire.CarouselMove(action=action, product_id=product_id, version=version):
@@ -124,3 +127,9 @@ async def perform(
             await store.remove_from_cart(
                 room_id, by=me, product_id=product_id, variant_id=variant_id
             )
+        case wire.Checkout(scope=scope):
+            link, _ = await hand_out(
+                store, room_id, by=me, participant_id=me if scope == "mine" else None
+            )
+            return link
+    return None

@@ -253,9 +253,9 @@ end
 -- Write a whole catalog (create_room, load_catalog): product ids in order, their JSON, and the
 -- variant keys; the old catalog's keys must have been deleted.
 local function write_catalog(catalog_key, ids_key, products_key, variants_key,
-                             revision, currency, image_base, ids, jsons, variant_keys)
+                             revision, currency, image_base, checkout, ids, jsons, variant_keys)
     redis.call('HSET', catalog_key, 'revision', revision, 'currency', currency,
-               'image_base', image_base)
+               'image_base', image_base, 'checkout', checkout)
     for i = 1, #ids do
         redis.call('RPUSH', ids_key, ids[i])
         redis.call('HSET', products_key, ids[i], jsons[i])

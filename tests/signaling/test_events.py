@@ -57,6 +57,7 @@ EXAMPLES: list[EventBody] = [
     room_events.Reaction(participant_id="a", emoji="🔥", product_id=None),
     room_events.CartItemAdded(item=ITEM),
     room_events.CartItemRemoved(item=ITEM, by="b"),
+    room_events.CheckoutStarted(by="b", participant_id=None, lines=2, quantity=3),
     events.TrackPublished(participant_id="a", kind="video"),
     events.MediaState(participant_id="a", audio=False, video=True),
     events.ActiveSpeaker(participant_id=None),

@@ -1,0 +1,31 @@
+"""Checkout hand-off: a participant's (or the whole cart's) checkout link, for the socket and
+the HTTP API alike. The link is built by rooms.checkout (no I/O); the store counts it."""
+
+from __future__ import annotations
+
+from rooms.checkout import checkout_lines, checkout_url, items_of
+from rooms.store import RoomStore
+from signaling import protocol as wire
+
+
+async def hand_out(
+    store: RoomStore, room_id: str, *, by: str | None, participant_id: str | None
+) -> tuple[wire.CheckoutLink, int]:
+    """The link for the cart lines ``participant_id`` added (None: the whole cart), asked for
+    by ``by`` (None: the HTTP API), and the seq of the ``checkout_started`` it publishes.
+    Raises the store's errors (Forbidden: RoomStore.start_checkout) or CheckoutUnavailable."""
+    shop = (await store.snapshot(room_id)).shopping
+    catalog = shop.catalog.catalog
+    lines = checkout_lines(catalog, items_of(shop.cart, participant_id))
+    url = checkout_url(catalog, lines, room_id=room_id)
+    quantity = sum(line.quantity for line in lines)
+    event = await store.start_checkout(
+        room_id, by=by, participant_id=participant_id, lines=len(lines), quantity=quantity
+    )
+    link = wire.CheckoutLink(
+        url=url,
+        participant_id=participant_id,
+        lines=[wire.CheckoutLineInfo(**line.to_dict()) for line in lines],
+        quantity=quantity,
+    )
+    return link, event.seq
