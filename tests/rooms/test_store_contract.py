@@ -797,6 +797,7 @@ async def test_every_shopping_change_is_one_event_with_the_next_seq(store: RoomS
         lambda: store.add_to_cart("s", by="g2", product_id="tote"),
         lambda: store.remove_from_cart("s", by="g2", product_id="tote"),
         lambda: store.load_catalog("s", SHOP),
+        lambda: store.start_checkout("s", by="h", participant_id=None, lines=1, quantity=1),
     ]
     returned: list[RoomEvent] = []
     async with store.subscribe("s") as sub:
