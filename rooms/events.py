@@ -25,6 +25,7 @@ from rooms.event_shapes import (
     CarouselInfo,
     CartItemInfo,
     ChatMessageInfo,
+    OfferInfo,
     ParticipantInfo,
     RoundInfo,
     TallyInfo,
@@ -243,6 +244,25 @@ class CheckoutStarted(ShoppingEvent):
     participant_id: str | None
     lines: int
     quantity: int
+
+
+class OfferProgress(ShoppingEvent):
+    """The room's group offer was set, or the number of its ``backers`` changed (rooms.offers);
+    ``reached``: whether its code applies now."""
+
+    type: Literal["offer_progress"] = "offer_progress"
+    offer: OfferInfo
+    backers: int
+    reached: bool
+
+
+class OfferReached(ShoppingEvent):
+    """The offer just became reached (right after the ``offer_progress`` that says so): its
+    code now applies to checkout links holding its product."""
+
+    type: Literal["offer_reached"] = "offer_reached"
+    offer: OfferInfo
+    backers: int
 
 
 class ModerationEvent(StoreEvent):

@@ -19,6 +19,7 @@ from rooms.event_shapes import (
     CarouselInfo,
     CartItemInfo,
     ChatMessageInfo,
+    OfferInfo,
     VoteInfo,
     tally_infos,
 )
@@ -26,6 +27,7 @@ from rooms.event_shapes import (
     RoundInfo as RoundShape,
 )
 from rooms.models import Participant, Role
+from rooms.offers import GroupOffer, OfferState, backers, is_reached
 from rooms.shopping import (
     CHAT_HISTORY_SIZE,
     BallotBox,
@@ -87,6 +89,7 @@ class RoomShop:
         self.chat_messages = 0
         self.cart_adds: collections.Counter[str] = collections.Counter()
         self.checkouts_started = 0
+        self.offer: OfferState | None = None
         self._count_shown(None)
 
     # --- reads -----------------------------------------------------------------------------------
@@ -99,6 +102,7 @@ class RoomShop:
             votes=ordered_votes(self.ballot),
             cart=ordered_cart(self.cart.values()),
             chat=tuple(self.chat),
+            offer=self.offer,
         )
 
     def recap(self, room_id: str) -> Recap:
@@ -308,6 +312,40 @@ class RoomShop:
         return events.CheckoutStarted(
             by=by, participant_id=participant_id, lines=lines, quantity=quantity
         )
+
+    def set_offer(
+        self, actor: Participant | None, offer: GroupOffer, now: float
+    ) -> list[events.OfferProgress | events.OfferReached]:
+        _, role = _who(actor)
+        _require_host(role, "set a group offer")
+        self._check_offered(offer.product_id, None)
+        self.offer = None
+        return self._offer_update(offer, now)
+
+    def follow_offer(
+        self, product_id: str, now: float
+    ) -> list[events.OfferProgress | events.OfferReached]:
+        """After a cart change of ``product_id``: the offer events it causes (rooms.offers)."""
+        if self.offer is None or self.offer.offer.product_id != product_id:
+            return []
+        return self._offer_update(self.offer.offer, now)
+
+    def _offer_update(
+        self, offer: GroupOffer, now: float
+    ) -> list[events.OfferProgress | events.OfferReached]:
+        count = backers(offer.product_id, self.cart.values())
+        before = self.offer
+        if before is not None and before.backers == count:
+            return []
+        reached = is_reached(offer, count, now)
+        self.offer = OfferState(offer, count, reached)
+        info = OfferInfo.model_validate(offer.to_dict())
+        out: list[events.OfferProgress | events.OfferReached] = [
+            events.OfferProgress(offer=info, backers=count, reached=reached)
+        ]
+        if reached and (before is None or not before.reached):
+            out.append(events.OfferReached(offer=info, backers=count))
+        return out
 
     # --- helpers ---------------------------------------------------------------------------------
 

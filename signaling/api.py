@@ -43,6 +43,8 @@ from signaling.http_models import (
     Moderated,
     MoveCarousel,
     MuteRequest,
+    OfferRequest,
+    OfferSet,
     OpenRound,
     Recap,
     RoleRequest,
@@ -347,6 +349,15 @@ async def checkout(request: web.Request) -> web.Response:
         request.app[NODE].store, room_id, by=None, participant_id=body.participant_id
     )
     return respond(CheckoutLink(**link.model_dump(exclude={"type"}), seq=seq))
+
+
+@routes.put("/api/rooms/{room_id}/offer")
+async def set_offer(request: web.Request) -> web.Response:
+    """A brand sets the room's group offer (as the HTTP API, which may; rooms.offers)."""
+    room_id = _room_id(request)
+    body = OfferRequest.model_validate(await _body(request))
+    event = await request.app[NODE].store.set_offer(room_id, by=None, **body.model_dump())
+    return respond(OfferSet(**event.body.to_data(), seq=event.seq))
 
 
 # --- host controls (the HTTP API acts as an admin; rooms.moderation) -----------------------------

@@ -3,7 +3,11 @@ the HTTP API alike. The link is built by rooms.checkout (no I/O); the store coun
 
 from __future__ import annotations
 
-from rooms.checkout import checkout_lines, checkout_url, items_of
+import time
+
+from rooms.checkout import CheckoutLine, checkout_lines, checkout_url, items_of
+from rooms.offers import discount_code
+from rooms.shopping_state import ShoppingSnapshot
 from rooms.store import RoomStore
 from signaling import protocol as wire
 
@@ -17,7 +21,7 @@ async def hand_out(
     shop = (await store.snapshot(room_id)).shopping
     catalog = shop.catalog.catalog
     lines = checkout_lines(catalog, items_of(shop.cart, participant_id))
-    url = checkout_url(catalog, lines, room_id=room_id)
+    url = checkout_url(catalog, lines, room_id=room_id, discount=_discount(shop, lines))
     quantity = sum(line.quantity for line in lines)
     event = await store.start_checkout(
         room_id, by=by, participant_id=participant_id, lines=len(lines), quantity=quantity
@@ -29,3 +33,12 @@ async def hand_out(
         quantity=quantity,
     )
     return link, event.seq
+
+
+def _discount(shop: ShoppingSnapshot, lines: tuple[CheckoutLine, ...]) -> str | None:
+    """The group offer's code, while it is reached (rooms.offers, from this same snapshot's
+    cart) and the link buys its product."""
+    offer = None if shop.offer is None else shop.offer.offer
+    if offer is None or all(line.product_id != offer.product_id for line in lines):
+        return None
+    return discount_code(offer, shop.cart, time.time())

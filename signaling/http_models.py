@@ -16,6 +16,7 @@ from signaling.protocol import (
     CatalogInfo,
     CheckoutLineInfo,
     ErrorCode,
+    OfferInfo,
     ParticipantInfo,
     RoundInfo,
     ShortlistEntryInfo,
@@ -125,6 +126,17 @@ class CheckoutRequest(_Body):
         None, pattern=ROOM_ID_PATTERN,
         description="Whose cart lines (`added_by`) the link buys; the whole cart when omitted.",
     )
+
+
+class OfferRequest(_Body):
+    """Body of ``PUT /api/rooms/{id}/offer``: a brand's group offer (rooms.offers)."""
+
+    product_id: str = Field(min_length=1, max_length=128)
+    threshold: int = Field(ge=1, le=1000, description="People with the product in the cart.")
+    percent: int = Field(ge=1, le=100, description="The discount, in % (the shop applies it).")
+    code: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                      description="Discount code the checkout links carry once reached.")
+    duration: float = Field(gt=0, le=7 * 24 * 3600, description="Seconds until it expires.")
 
 
 # --- responses -----------------------------------------------------------------------------------
@@ -291,6 +303,15 @@ class CheckoutLink(_Body):
     seq: int = Field(description="The seq of the `checkout_started` event it published.")
 
 
+class OfferSet(_Body):
+    """The offer set, its progress now, and the seq of its ``offer_progress``."""
+
+    offer: OfferInfo
+    backers: int = Field(description="People whose own cart lines hold the product.")
+    reached: bool
+    seq: int = Seq
+
+
 class Health(_Body):
     """Liveness and a summary of this node."""
 
@@ -325,9 +346,10 @@ class Drain(_Body):
 #: Request bodies (validation schemas) and response bodies (serialization schemas).
 REQUESTS: tuple[type[BaseModel], ...] = (
     CreateRoom, TokenRequest, MoveCarousel, OpenRound, MuteRequest, BanRequest, RoleRequest,
-    SlowModeRequest, CheckoutRequest,
+    SlowModeRequest, CheckoutRequest, OfferRequest,
 )
 RESPONSES: tuple[type[BaseModel], ...] = (
     ApiError, Room, RoomList, RoomDetail, RoomStatus, ClosedRoom, Token, CatalogInfo, CatalogLoaded,
     CarouselMoved, RoundChange, Tallies, Recap, Health, Drain, Moderated, CheckoutLink,
+    OfferSet,
 )

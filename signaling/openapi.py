@@ -366,6 +366,25 @@ OPENAPI: dict[str, Any] = {
                 },
             },
         },
+        "/api/rooms/{room_id}/offer": {
+            "parameters": [_ROOM_PARAM],
+            "put": {
+                "summary": "Set the room's group offer",
+                "description": "\"When `threshold` people have `product_id` in the cart, "
+                "`percent` % off with `code`\", for `duration` seconds, replacing the room's "
+                "offer. Everyone gets `offer_progress` (and `offer_reached` when it is, now or "
+                "as the cart changes); while reached, checkout links holding the product carry "
+                "the code.",
+                "operationId": "setOffer",
+                "requestBody": _body(models.OfferRequest),
+                "responses": {
+                    "200": _json(_ref(models.OfferSet), "Set."),
+                    **_ERRORS,
+                    **_UNKNOWN_PRODUCT,
+                    **_GONE,
+                },
+            },
+        },
         **_MODERATION,
         "/api/openapi.json": {
             "get": {

@@ -25,6 +25,8 @@ from rooms import validation
 from rooms.event_shapes import CarouselInfo as CarouselInfo
 from rooms.event_shapes import CartItemInfo as CartItemInfo
 from rooms.event_shapes import ChatMessageInfo as ChatMessageInfo
+from rooms.event_shapes import OfferInfo as OfferInfo
+from rooms.event_shapes import OfferStateInfo as OfferStateInfo
 from rooms.event_shapes import ParticipantInfo as ParticipantInfo
 from rooms.event_shapes import RoundInfo as RoundInfo
 from rooms.event_shapes import TallyInfo as TallyInfo
@@ -147,6 +149,7 @@ class ShoppingInfo(_Message):
     shortlist: list[ShortlistEntryInfo]
     cart: list[CartItemInfo]
     chat: list[ChatMessageInfo]
+    offer: OfferStateInfo | None = None
 
 
 class MayInfo(_Message):
@@ -328,6 +331,18 @@ class CartRemove(_Message):
     variant_id: ItemId | None = None
 
 
+class SetOffer(_Message):
+    """Set the room's group offer (hosts): ``percent`` % off ``product_id`` with ``code`` once
+    ``threshold`` people have it in the cart, for ``duration`` seconds."""
+
+    type: Literal["offer_set"] = "offer_set"
+    product_id: ItemId
+    threshold: int = Field(strict=True, ge=1, le=1000)
+    percent: int = Field(strict=True, ge=1, le=100)
+    code: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    duration: float = Field(gt=0, le=7 * 24 * 3600)
+
+
 class Checkout(_Message):
     """Ask for a checkout link (answered with ``checkout_link``): for the cart lines you added
     (``mine``) or, hosts only, the whole cart (``cart``)."""
@@ -414,6 +429,7 @@ ClientMessage = Annotated[
     | CartAdd
     | CartRemove
     | Checkout
+    | SetOffer
     | Mute
     | Remove
     | Ban
@@ -654,6 +670,25 @@ class CheckoutLink(_Message):
     quantity: int
 
 
+class OfferProgress(_Message):
+    """The room's group offer was set, or its number of ``backers`` changed."""
+
+    type: Literal["offer_progress"] = "offer_progress"
+    seq: int
+    offer: OfferInfo
+    backers: int
+    reached: bool
+
+
+class OfferReached(_Message):
+    """The group offer was just reached: its code applies to checkout links."""
+
+    type: Literal["offer_reached"] = "offer_reached"
+    seq: int
+    offer: OfferInfo
+    backers: int
+
+
 class CheckoutStarted(_Message):
     """Somebody (``by``) took a checkout link for ``participant_id``'s lines (None: the whole
     cart) holding ``lines`` variants, ``quantity`` units."""
@@ -816,6 +851,8 @@ ServerMessage = Annotated[
     | CartItemRemoved
     | CheckoutLink
     | CheckoutStarted
+    | OfferProgress
+    | OfferReached
     | ParticipantMuted
     | ParticipantBanned
     | RoleChanged

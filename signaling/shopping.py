@@ -41,6 +41,7 @@ ShoppingRequest = (
     | wire.CartAdd
     | wire.CartRemove
     | wire.Checkout
+    | wire.SetOffer
 )
 
 #: Buckets kept before the full (as-new) ones are forgotten.
@@ -126,6 +127,14 @@ async def perform(
         case wire.CartRemove(product_id=product_id, variant_id=variant_id):
             await store.remove_from_cart(
                 room_id, by=me, product_id=product_id, variant_id=variant_id
+            )
+        case wire.SetOffer(
+            product_id=product_id, threshold=threshold, percent=percent, code=code,
+            duration=duration,
+        ):
+            await store.set_offer(
+                room_id, by=me, product_id=product_id, threshold=threshold, percent=percent,
+                code=code, duration=duration,
             )
         case wire.Checkout(scope=scope):
             link, _ = await hand_out(

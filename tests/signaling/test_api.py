@@ -235,6 +235,12 @@ async def test_every_documented_response_shape_validates_real_responses(
     await a.until("cart_item_added")
     link = await call("POST", room + "/checkout", 200, {}, **rid)
     assert link["url"] == "https://friends.myshopify.com/cart/cap-one:2"
+    offer = {"product_id": "cap", "threshold": 1, "percent": 5, "code": "CAP5", "duration": 60}
+    offered = await call("PUT", room + "/offer", 200, offer, **rid)
+    assert (offered["backers"], offered["reached"]) == (1, True)
+    link = await call("POST", room + "/checkout", 200, {}, **rid)
+    assert link["url"] == "https://friends.myshopify.com/cart/cap-one:2?discount=CAP5"
+    await call("PUT", room + "/offer", 404, {**offer, "product_id": "nope"}, **rid)
     await call("POST", room + "/checkout", 409, {"participant_id": "nobody"}, **rid)
     await call("GET", room + "/recap", 200, **rid)
     # Host controls (issue 14): the API acts as an admin.
@@ -259,7 +265,7 @@ async def test_every_documented_response_shape_validates_real_responses(
     assert (status["exists"], status["closed"]) == (False, False)
     status = await call("GET", room + "/status", 200, **rid)
     assert (status["exists"], status["closed"]) == (True, True)
-    assert len(checked) == 28
+    assert len(checked) == 30
     # Every response shape the document names was met by a real response.
     operations = [op for item in spec["paths"].values() for op in item.values()]
     responses = [op["responses"] for op in operations if isinstance(op, dict)]

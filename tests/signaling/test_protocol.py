@@ -11,6 +11,10 @@ from pydantic import ValidationError
 
 from signaling import protocol as wire
 
+OFFER = wire.OfferInfo(
+    product_id="tee", threshold=3, percent=10, code="TEE10", expires_at=100.5, set_by="h"
+)
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "PROTOCOL.md"
 
 P = wire.ParticipantInfo(id="p1", name="Ann", role="guest", joined_at=12.5)
@@ -74,6 +78,7 @@ CLIENT_MESSAGES: list[wire.ClientMessage] = [
     wire.CartAdd(product_id="tee", variant_id="tee-m", quantity=99),
     wire.CartRemove(product_id="tee", variant_id="tee-m"),
     wire.Checkout(scope="cart"),
+    wire.SetOffer(product_id="tee", threshold=3, percent=10, code="TEE10", duration=600),
     wire.SetMediaState(audio=False, video=True),
     wire.SetView(hidden=["p1", "p2"]),
     wire.SetView(),
@@ -139,6 +144,8 @@ SERVER_MESSAGES: list[wire.ServerMessage] = [
         lines=[wire.CheckoutLineInfo(product_id="tee", variant_id="1", quantity=2)], quantity=2,
     ),
     wire.CheckoutStarted(seq=15, by="p1", participant_id="p1", lines=1, quantity=2),
+    wire.OfferProgress(seq=16, offer=OFFER, backers=2, reached=False),
+    wire.OfferReached(seq=17, offer=OFFER, backers=3),
     wire.ParticipantMuted(seq=15, participant_id="p1", kind="audio", by="h"),
     wire.ParticipantBanned(seq=16, participant_id="p1", by=None),
     wire.RoleChanged(seq=17, participant_id="p1", role="viewer", by="p1"),
