@@ -121,7 +121,7 @@ class RoomShop:
     # --- changes ---------------------------------------------------------------------------------
 
     def load_catalog(
-        self, catalog: Catalog, image_base: str | None, seq: int
+        self, catalog: Catalog, image_base: str | None, seq: int, now: float
     ) -> events.CatalogLoaded:
         before = self.carousel.state.current
         state = self.carousel.state
@@ -136,6 +136,7 @@ class RoomShop:
         for key, item in list(self.cart.items()):
             if not _offers(catalog, item.product_id, item.variant_id):
                 del self.cart[key]
+        self._offer_after_load(now)
         return events.CatalogLoaded(
             revision=seq,
             product_count=len(catalog.products),
@@ -329,6 +330,18 @@ class RoomShop:
         if self.offer is None or self.offer.offer.product_id != product_id:
             return []
         return self._offer_update(self.offer.offer, now)
+
+    def _offer_after_load(self, now: float) -> None:
+        # Dropped cart lines may change the backers; clients get a snapshot, so no event. An
+        # offer on a product the catalog no longer has goes.
+        if self.offer is None:
+            return
+        offer = self.offer.offer
+        if self.catalog.catalog.get(offer.product_id) is None:
+            self.offer = None
+            return
+        count = backers(offer.product_id, self.cart.values())
+        self.offer = OfferState(offer, count, is_reached(offer, count, now))
 
     def _offer_update(
         self, offer: GroupOffer, now: float

@@ -208,7 +208,7 @@ class MemoryStore:
         self, room_id: str, catalog: Catalog, *, image_base: str | None = None
     ) -> RoomEvent[events.CatalogLoaded]:
         room = self._existing_open(room_id)
-        body = room.shop.load_catalog(catalog, image_base, room.seq + 1)
+        body = room.shop.load_catalog(catalog, image_base, room.seq + 1, self._now())
         return self._emit(room_id, room, body)
 
     async def room_catalog(self, room_id: str) -> RoomCatalog:

@@ -407,7 +407,8 @@ class RedisStore:
                 keys.cart,
                 keys.shown,
             ],
-            args=[keys.events, *_catalog_args(catalog, image_base), *template],
+            args=[keys.events, *_catalog_args(catalog, image_base), *template,
+                  repr(self._now())],
         )
         return _event(room_id, reply, events.CatalogLoaded)
 

@@ -272,6 +272,37 @@ end
 -- publish offer_progress, then offer_reached if it just became reached. `progress_parts`
 -- holds the offer_progress template (holes: seq, offer, backers, reached), `reached_parts`
 -- offer_reached's (holes: seq, offer, backers). Returns the offer_progress reply or nil.
+local function offer_backers(cart_key, product_id)
+    local people, count = {}, 0
+    for _, line in ipairs(redis.call('HVALS', cart_key)) do
+        local item = cjson.decode(line)
+        local by = item.added_by
+        if item.product_id == product_id and by ~= cjson.null and not people[by] then
+            people[by] = true
+            count = count + 1
+        end
+    end
+    return count
+end
+
+-- After a catalog load (whose dropped cart lines may change the backers): recount without an
+-- event (clients get a snapshot); an offer on a product no longer offered goes.
+local function offer_after_load(catalog_key, products_key, cart_key, now)
+    local raw = redis.call('HGET', catalog_key, 'offer')
+    if not raw then
+        return
+    end
+    local offer = cjson.decode(raw)
+    if redis.call('HEXISTS', products_key, offer.product_id) == 0 then
+        redis.call('HDEL', catalog_key, 'offer', 'offer_backers', 'offer_reached')
+        return
+    end
+    local count = offer_backers(cart_key, offer.product_id)
+    local reached = count >= offer.threshold and now < offer.expires_at
+    redis.call('HSET', catalog_key, 'offer_backers', count, 'offer_reached',
+               reached and '1' or '0')
+end
+
 local function offer_follow(catalog_key, cart_key, seq_key, channel, product_id, now,
                             progress_parts, reached_parts, force)
     local raw = redis.call('HGET', catalog_key, 'offer')
@@ -282,15 +313,7 @@ local function offer_follow(catalog_key, cart_key, seq_key, channel, product_id,
     if offer.product_id ~= product_id then
         return nil
     end
-    local people, count = {}, 0
-    for _, line in ipairs(redis.call('HVALS', cart_key)) do
-        local item = cjson.decode(line)
-        local by = item.added_by
-        if item.product_id == product_id and by ~= cjson.null and not people[by] then
-            people[by] = true
-            count = count + 1
-        end
-    end
+    local count = offer_backers(cart_key, product_id)
     local state = redis.call('HMGET', catalog_key, 'offer_backers', 'offer_reached')
     if not force and tonumber(state[1]) == count then
         return nil

@@ -16,10 +16,12 @@
 -- ARGV[4]  the catalog's checkout fields as a JSON object, or "" (rooms.redis_store)
 -- ARGV[5]  n = number of products; ARGV[6] m = number of variant keys
 -- ARGV[7 .. 6+n] product ids in order, ARGV[7+n .. 6+2n] their JSON, then m variant keys,
---          then the event template (holes: seq, data.revision, data.carousel)
+--          then the event template (holes: seq, data.revision, data.carousel: 4 parts),
+--          then now (unix seconds, for the group offer's expiry)
 --
 -- The carousel keeps its product if still offered (else the first) with version + 1; votes
--- and cart items of products or variants no longer offered are dropped (tallies follow).
+-- and cart items of products or variants no longer offered are dropped (tallies follow); the
+-- group offer's backers are recounted (offer_after_load in _shop_lib.lua).
 -- Returns {"ok", event JSON}, or {"unknown"} / {"closed"} with nothing written.
 local _, refused = enter(KEYS[1])
 if refused then
@@ -59,7 +61,8 @@ for i = 1, #cart, 2 do
         redis.call('HDEL', KEYS[10], cart[i])
     end
 end
-return emit(KEYS[2], ARGV[1], argv_from(7 + 2 * n + m), function(seq)
+offer_after_load(KEYS[3], KEYS[5], KEYS[10], tonumber(ARGV[11 + 2 * n + m]))
+return emit(KEYS[2], ARGV[1], argv_from(7 + 2 * n + m, 10 + 2 * n + m), function(seq)
     redis.call('HSET', KEYS[3], 'revision', seq)
     return {seq, carousel_json(KEYS[4], c)}
 end)

@@ -185,3 +185,17 @@ async def test_concurrent_cart_changes_give_exact_progress(
     assert (final.shopping.offer.backers, final.shopping.offer.reached) == (
         final_count, final_count >= threshold)
     assert reached_events == crossings
+
+
+async def test_a_catalog_load_recounts_the_offer_or_drops_it(store: RoomStore) -> None:
+    a, b = await room(store, 2)
+    await store.add_to_cart("o", by=a, product_id="tee", variant_id=SIZES[0])
+    await store.add_to_cart("o", by=b, product_id="tee", variant_id=SIZES[1])
+    await store.set_offer("o", by="host", product_id="tee", threshold=2, percent=5, code="X",
+                          duration=60)
+    # b's size is no longer offered: its line goes, and with it a backer.
+    await store.load_catalog("o", make_catalog({"tee": SIZES[:1], "cap": ["cap-one"]}))
+    state = (await store.snapshot("o")).shopping.offer
+    assert state is not None and (state.backers, state.reached) == (1, False)
+    await store.load_catalog("o", make_catalog({"cap": ["cap-one"]}))
+    assert (await store.snapshot("o")).shopping.offer is None
