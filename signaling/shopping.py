@@ -13,6 +13,7 @@ from typing import Final
 from rooms.models import Participant
 from rooms.shopping import (
     CHAT_POLICY,
+    CHECKOUT_POLICY,
     REACTION_POLICY,
     VOTE_POLICY,
     Move,
@@ -61,6 +62,7 @@ class ShoppingLimits:
             "votes": RateLimiter(VOTE_POLICY),
             "reactions": RateLimiter(REACTION_POLICY),
             "chat messages": RateLimiter(CHAT_POLICY),
+            "checkouts": RateLimiter(CHECKOUT_POLICY),
         }
 
     def check(self, what: str, room_id: str, participant_id: str) -> None:
@@ -137,6 +139,7 @@ async def perform(
                 code=code, duration=duration,
             )
         case wire.Checkout(scope=scope):
+            limits.check("checkouts", room_id, me)
             link, _ = await hand_out(
                 store, room_id, by=me, participant_id=me if scope == "mine" else None
             )

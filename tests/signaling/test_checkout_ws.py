@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from rooms.catalog import dump_coshop_json
 from rooms.catalog.models import Catalog
+from rooms.shopping import CHECKOUT_POLICY
 from signaling import Settings
 from signaling import protocol as wire
 from tests.catalogs import SHOP
@@ -107,5 +108,25 @@ async def test_a_template_catalog_and_a_catalog_without_a_shop(make_client: Make
         await ann.send({"type": "checkout"})
         link = await ann.until("checkout_link")
         assert link.url == "https://shop.example/buy?items=tote-one:1&room=t"
+    finally:
+        await ann.close()
+
+
+async def test_checkout_floods_are_rate_limited(make_client: MakeClient) -> None:
+    client = await make_client(Settings(port=0, node_id="shop", secret="k"))
+    await client.post("/api/rooms", json={"id": "f"}, headers=AUTH)
+    await _load(client, "f", SHOP.model_copy(update={"shopify_shop": "friends.myshopify.com"}))
+    ann, _ = await _member(client, "f", "Ann", "guest")
+    try:
+        await ann.send({"type": "cart_add", "product_id": "tote"})
+        await ann.until("cart_item_added")
+        for _ in range(int(CHECKOUT_POLICY.burst) + 1):
+            await ann.send({"type": "checkout"})
+        for _ in range(int(CHECKOUT_POLICY.burst)):
+            await ann.until("checkout_link")
+        error = await ann.next_error("rate_limited", ref="checkout")
+        assert error.retry_after is not None and error.retry_after <= 1 / CHECKOUT_POLICY.rate
+        recap = await (await client.get("/api/rooms/f/recap", headers=AUTH)).json()
+        assert recap["checkouts_started"] == CHECKOUT_POLICY.burst
     finally:
         await ann.close()
