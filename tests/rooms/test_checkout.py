@@ -126,3 +126,27 @@ def test_shop_and_template_exclude_each_other_and_shop_is_a_domain() -> None:
     with pytest.raises(ValueError, match="not a shop domain"):
         Catalog(shopify_shop="https://a.example/")
     assert Catalog(shopify_shop=" Shop.Example.COM ").shopify_shop == "shop.example.com"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    variant=st.text(min_size=1, max_size=20),
+    quantity=st.integers(min_value=1, max_value=99),
+    room=st.text(max_size=20),
+    discount=st.text(max_size=20),
+)
+def test_template_values_stay_inside_their_query_parameter(
+    variant: str, quantity: int, room: str, discount: str
+) -> None:
+    """Whatever ids, room and code hold ('&', '=', '#', '{', non-ASCII), each comes back as
+    exactly its own query parameter."""
+    catalog = Catalog(
+        products=CATALOG.products,
+        checkout_url_template="https://shop.example/c?items={items}&code={discount}&r={room}",
+    )
+    url = checkout_url(catalog, [CheckoutLine("p", variant, quantity)], room_id=room,
+                       discount=discount)
+    parts = urlsplit(url)
+    assert (parts.netloc, parts.path, parts.fragment) == ("shop.example", "/c", "")
+    query = parse_qs(parts.query, keep_blank_values=True)
+    assert query == {"items": [f"{variant}:{quantity}"], "code": [discount], "r": [room]}
