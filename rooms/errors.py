@@ -67,3 +67,7 @@ class NoNodeAvailable(RoomsError):
     def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class CheckoutUnavailable(RoomsError):
+    """No checkout link can be made: the catalog names no shop, or there are no cart lines."""

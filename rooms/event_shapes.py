@@ -97,6 +97,26 @@ class CartItemInfo(Shape):
     added_at: float
 
 
+class OfferInfo(Shape):
+    """A room's group offer (rooms.offers.GroupOffer): ``percent`` % off ``product_id`` with
+    ``code`` once ``threshold`` people have it in the cart, until ``expires_at``."""
+
+    product_id: str
+    threshold: int
+    percent: int
+    code: str
+    expires_at: float
+    set_by: str | None
+
+
+class OfferStateInfo(Shape):
+    """The offer and its progress: ``backers`` (people with it in the cart), ``reached``."""
+
+    offer: OfferInfo
+    backers: int
+    reached: bool
+
+
 class ChatMessageInfo(Shape):
     """A chat line; ``seq`` is its event's."""
 

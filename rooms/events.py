@@ -25,6 +25,7 @@ from rooms.event_shapes import (
     CarouselInfo,
     CartItemInfo,
     ChatMessageInfo,
+    OfferInfo,
     ParticipantInfo,
     RoundInfo,
     TallyInfo,
@@ -231,6 +232,37 @@ class CartItemRemoved(ShoppingEvent):
     type: Literal["cart_item_removed"] = "cart_item_removed"
     item: CartItemInfo
     by: str | None
+
+
+class CheckoutStarted(ShoppingEvent):
+    """Somebody (``by``) took a checkout link (rooms.checkout) for the cart lines that
+    ``participant_id`` added, or for the whole cart (None); the link held ``lines`` variants,
+    ``quantity`` units in all. Counted in the recap (``checkouts_started``)."""
+
+    type: Literal["checkout_started"] = "checkout_started"
+    by: str | None
+    participant_id: str | None
+    lines: int
+    quantity: int
+
+
+class OfferProgress(ShoppingEvent):
+    """The room's group offer was set, or the number of its ``backers`` changed (rooms.offers);
+    ``reached``: whether its code applies now."""
+
+    type: Literal["offer_progress"] = "offer_progress"
+    offer: OfferInfo
+    backers: int
+    reached: bool
+
+
+class OfferReached(ShoppingEvent):
+    """The offer just became reached (right after the ``offer_progress`` that says so): its
+    code now applies to checkout links holding its product."""
+
+    type: Literal["offer_reached"] = "offer_reached"
+    offer: OfferInfo
+    backers: int
 
 
 class ModerationEvent(StoreEvent):

@@ -19,6 +19,7 @@ from rooms.event_shapes import (
     CarouselInfo,
     CartItemInfo,
     ChatMessageInfo,
+    OfferInfo,
     VoteInfo,
     tally_infos,
 )
@@ -26,6 +27,7 @@ from rooms.event_shapes import (
     RoundInfo as RoundShape,
 )
 from rooms.models import Participant, Role
+from rooms.offers import GroupOffer, OfferState, backers, is_reached
 from rooms.shopping import (
     CHAT_HISTORY_SIZE,
     BallotBox,
@@ -86,6 +88,8 @@ class RoomShop:
         self.votes_cast = 0
         self.chat_messages = 0
         self.cart_adds: collections.Counter[str] = collections.Counter()
+        self.checkouts_started = 0
+        self.offer: OfferState | None = None
         self._count_shown(None)
 
     # --- reads -----------------------------------------------------------------------------------
@@ -98,6 +102,7 @@ class RoomShop:
             votes=ordered_votes(self.ballot),
             cart=ordered_cart(self.cart.values()),
             chat=tuple(self.chat),
+            offer=self.offer,
         )
 
     def recap(self, room_id: str) -> Recap:
@@ -110,12 +115,13 @@ class RoomShop:
             votes_cast=self.votes_cast,
             chat_messages=self.chat_messages,
             cart_adds=dict(self.cart_adds),
+            checkouts_started=self.checkouts_started,
         )
 
     # --- changes ---------------------------------------------------------------------------------
 
     def load_catalog(
-        self, catalog: Catalog, image_base: str | None, seq: int
+        self, catalog: Catalog, image_base: str | None, seq: int, now: float
     ) -> events.CatalogLoaded:
         before = self.carousel.state.current
         state = self.carousel.state
@@ -130,6 +136,7 @@ class RoomShop:
         for key, item in list(self.cart.items()):
             if not _offers(catalog, item.product_id, item.variant_id):
                 del self.cart[key]
+        self._offer_after_load(now)
         return events.CatalogLoaded(
             revision=seq,
             product_count=len(catalog.products),
@@ -294,6 +301,64 @@ class RoomShop:
         if item is None:
             return None
         return events.CartItemRemoved(item=CartItemInfo.of(item), by=by)
+
+    def start_checkout(
+        self, actor: Participant | None, participant_id: str | None, lines: int, quantity: int
+    ) -> events.CheckoutStarted:
+        by, role = _who(actor)
+        _require_buyer(role)
+        if participant_id != by and not can_lead(role):
+            raise Forbidden("only a host may check out another's lines or the whole cart")
+        self.checkouts_started += 1
+        return events.CheckoutStarted(
+            by=by, participant_id=participant_id, lines=lines, quantity=quantity
+        )
+
+    def set_offer(
+        self, actor: Participant | None, offer: GroupOffer, now: float
+    ) -> list[events.OfferProgress | events.OfferReached]:
+        _, role = _who(actor)
+        _require_host(role, "set a group offer")
+        self._check_offered(offer.product_id, None)
+        self.offer = None
+        return self._offer_update(offer, now)
+
+    def follow_offer(
+        self, product_id: str, now: float
+    ) -> list[events.OfferProgress | events.OfferReached]:
+        """After a cart change of ``product_id``: the offer events it causes (rooms.offers)."""
+        if self.offer is None or self.offer.offer.product_id != product_id:
+            return []
+        return self._offer_update(self.offer.offer, now)
+
+    def _offer_after_load(self, now: float) -> None:
+        # Dropped cart lines may change the backers; clients get a snapshot, so no event. An
+        # offer on a product the catalog no longer has goes.
+        if self.offer is None:
+            return
+        offer = self.offer.offer
+        if self.catalog.catalog.get(offer.product_id) is None:
+            self.offer = None
+            return
+        count = backers(offer.product_id, self.cart.values())
+        self.offer = OfferState(offer, count, is_reached(offer, count, now))
+
+    def _offer_update(
+        self, offer: GroupOffer, now: float
+    ) -> list[events.OfferProgress | events.OfferReached]:
+        count = backers(offer.product_id, self.cart.values())
+        before = self.offer
+        if before is not None and before.backers == count:
+            return []
+        reached = is_reached(offer, count, now)
+        self.offer = OfferState(offer, count, reached)
+        info = OfferInfo.model_validate(offer.to_dict())
+        out: list[events.OfferProgress | events.OfferReached] = [
+            events.OfferProgress(offer=info, backers=count, reached=reached)
+        ]
+        if reached and (before is None or not before.reached):
+            out.append(events.OfferReached(offer=info, backers=count))
+        return out
 
     # --- helpers ---------------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from rooms.moderation import (
     check_target,
     slow_mode_wait,
 )
+from rooms.offers import GroupOffer, check_offer
 from rooms.shopping import Move, RemoteMode, Vote, clean_chat_message, clean_emoji
 from rooms.shopping_state import (
     Recap,
@@ -207,7 +208,7 @@ class MemoryStore:
         self, room_id: str, catalog: Catalog, *, image_base: str | None = None
     ) -> RoomEvent[events.CatalogLoaded]:
         room = self._existing_open(room_id)
-        body = room.shop.load_catalog(catalog, image_base, room.seq + 1)
+        body = room.shop.load_catalog(catalog, image_base, room.seq + 1, self._now())
         return self._emit(room_id, room, body)
 
     async def room_catalog(self, room_id: str) -> RoomCatalog:
@@ -317,15 +318,58 @@ class MemoryStore:
         quantity = check_quantity(quantity)
         room = self._existing_open(room_id)
         actor = self._actor(room, by)
-        body = room.shop.add_to_cart(actor, product_id, variant_id, quantity, self._now())
-        return self._emit(room_id, room, body)
+        now = self._now()
+        body = room.shop.add_to_cart(actor, product_id, variant_id, quantity, now)
+        event = self._emit(room_id, room, body)
+        for follow in room.shop.follow_offer(product_id, now):
+            self._emit(room_id, room, follow)
+        return event
 
     async def remove_from_cart(
         self, room_id: str, *, by: str | None, product_id: str, variant_id: str | None = None
     ) -> RoomEvent[events.CartItemRemoved] | None:
         room = self._existing_open(room_id)
         body = room.shop.remove_from_cart(self._actor(room, by), product_id, variant_id)
-        return None if body is None else self._emit(room_id, room, body)
+        if body is None:
+            return None
+        event = self._emit(room_id, room, body)
+        for follow in room.shop.follow_offer(product_id, self._now()):
+            self._emit(room_id, room, follow)
+        return event
+
+    async def set_offer(
+        self,
+        room_id: str,
+        *,
+        by: str | None,
+        product_id: str,
+        threshold: int,
+        percent: int,
+        code: str,
+        duration: float,
+    ) -> RoomEvent[events.OfferProgress]:
+        check_offer(threshold, percent, code, duration)
+        room = self._existing_open(room_id)
+        now = self._now()
+        offer = GroupOffer(product_id, threshold, percent, code, round(now + duration, 3), by)
+        bodies = room.shop.set_offer(self._actor(room, by), offer, now)
+        first = self._emit(room_id, room, bodies[0])
+        for body in bodies[1:]:
+            self._emit(room_id, room, body)
+        return first.of_kind(events.OfferProgress)
+
+    async def start_checkout(
+        self,
+        room_id: str,
+        *,
+        by: str | None,
+        participant_id: str | None,
+        lines: int,
+        quantity: int,
+    ) -> RoomEvent[events.CheckoutStarted]:
+        room = self._existing_open(room_id)
+        body = room.shop.start_checkout(self._actor(room, by), participant_id, lines, quantity)
+        return self._emit(room_id, room, body)
 
     async def recap(self, room_id: str) -> Recap:
         room = self._existing(room_id)

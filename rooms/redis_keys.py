@@ -96,7 +96,11 @@ same scripts (the placement score counts rooms without scanning the pins)."""
 
 ROOM_CATALOG = "{ns}:{{room:{room_id}}}:catalog"
 """HASH ``revision`` -> int (seq of the catalog_loaded event, 0 = created with the room),
-``currency`` -> ISO 4217 code or "", ``image_base`` -> URL path or "". Absent = empty catalog."""
+``currency`` -> ISO 4217 code or "", ``image_base`` -> URL path or "", ``checkout`` -> JSON object
+of the catalog's ``shopify_shop`` / ``checkout_url_template`` or "". Absent = empty catalog.
+The room's group offer (rooms.offers) lives here too, so snapshots read it with the catalog:
+``offer`` -> GroupOffer JSON, ``offer_backers`` -> int (as last published), ``offer_reached`` ->
+"1" / "0"; absent without an offer."""
 
 ROOM_PRODUCT_IDS = "{ns}:{{room:{room_id}}}:product_ids"
 """LIST of product ids in catalog (= carousel) order. Absent if the catalog is empty."""
@@ -136,7 +140,8 @@ ROOM_SHOWN = "{ns}:{{room:{room_id}}}:shown"
 
 ROOM_STATS = "{ns}:{{room:{room_id}}}:stats"
 """HASH ``votes_cast`` -> int, ``chat_messages`` -> int, ``views`` -> int (a live room's
-audience seats taken), ``peak_viewers`` -> int (its largest audience): totals for the recap."""
+audience seats taken), ``peak_viewers`` -> int (its largest audience), ``checkouts_started`` -> int
+(checkout links handed out): totals for the recap."""
 
 
 def validate_namespace(namespace: str) -> str:

@@ -15,7 +15,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import Any, Final, Literal, ParamSpec, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -49,6 +49,7 @@ from rooms.models import (
     RoomSnapshot,
 )
 from rooms.moderation import check_slow_mode
+from rooms.offers import GroupOffer, OfferState, check_offer
 from rooms.redis_events import RedisEventHub
 from rooms.redis_keys import (
     DEFAULT_NAMESPACE,
@@ -406,7 +407,8 @@ class RedisStore:
                 keys.cart,
                 keys.shown,
             ],
-            args=[keys.events, *_catalog_args(catalog, image_base), *template],
+            args=[keys.events, *_catalog_args(catalog, image_base), *template,
+                  repr(self._now())],
         )
         return _event(room_id, reply, events.CatalogLoaded)
 
@@ -640,6 +642,7 @@ class RedisStore:
     ) -> RoomEvent[events.CartItemAdded]:
         quantity = check_quantity(quantity)
         keys = self._keys(room_id)
+        now = self._now()
         item = json_template(
             {
                 "product_id": product_id,
@@ -647,12 +650,12 @@ class RedisStore:
                 "quantity": quantity,
                 "added_by": by,
                 "added_by_name": HOLE,
-                "added_at": self._now(),
+                "added_at": now,
             }
         )
         reply = await self._scripts.shop_cart_add(
             keys=[keys.meta, keys.participants, keys.seq, keys.products, keys.variants,
-                  keys.cart, keys.cart_adds],
+                  keys.cart, keys.cart_adds, keys.catalog],
             args=[
                 keys.events,
                 by or "",
@@ -662,6 +665,8 @@ class RedisStore:
                 len(item),
                 *item,
                 *event_template(room_id, events.CartItemAdded, item=HOLE),
+                *_offer_templates(room_id),
+                repr(now),
             ],
         )
         what = _product(product_id, variant_id)
@@ -673,16 +678,70 @@ class RedisStore:
     ) -> RoomEvent[events.CartItemRemoved] | None:
         keys = self._keys(room_id)
         reply = await self._scripts.shop_cart_remove(
-            keys=[keys.meta, keys.participants, keys.seq, keys.cart],
+            keys=[keys.meta, keys.participants, keys.seq, keys.cart, keys.catalog],
             args=[
                 keys.events,
                 by or "",
                 product_id,
                 variant_id or "",
                 *event_template(room_id, events.CartItemRemoved, item=HOLE, by=by),
+                *_offer_templates(room_id),
+                repr(self._now()),
             ],
         )
         return _event_or_none(room_id, reply, events.CartItemRemoved, what="change the cart")
+
+    @_unavailable_on_outage
+    async def set_offer(
+        self,
+        room_id: str,
+        *,
+        by: str | None,
+        product_id: str,
+        threshold: int,
+        percent: int,
+        code: str,
+        duration: float,
+    ) -> RoomEvent[events.OfferProgress]:
+        check_offer(threshold, percent, code, duration)
+        keys = self._keys(room_id)
+        now = self._now()
+        offer = GroupOffer(product_id, threshold, percent, code, round(now + duration, 3), by)
+        reply = await self._scripts.shop_set_offer(
+            keys=[keys.meta, keys.participants, keys.seq, keys.catalog, keys.products,
+                  keys.cart],
+            args=[
+                keys.events,
+                by or "",
+                json.dumps(offer.to_dict(), separators=(",", ":")),
+                product_id,
+                repr(now),
+                *_offer_templates(room_id),
+            ],
+        )
+        return _event(room_id, reply, events.OfferProgress,
+                      what="set a group offer (hosts only)")
+
+    @_unavailable_on_outage
+    async def start_checkout(
+        self,
+        room_id: str,
+        *,
+        by: str | None,
+        participant_id: str | None,
+        lines: int,
+        quantity: int,
+    ) -> RoomEvent[events.CheckoutStarted]:
+        keys = self._keys(room_id)
+        body = events.CheckoutStarted(
+            by=by, participant_id=participant_id, lines=lines, quantity=quantity
+        )
+        reply = await self._scripts.shop_checkout(
+            keys=[keys.meta, keys.participants, keys.seq, keys.stats],
+            args=[keys.events, by or "", participant_id or "", *body_template(room_id, body)],
+        )
+        return _event(room_id, reply, events.CheckoutStarted,
+                      what="check out another's lines or the whole cart (hosts only)")
 
     @_unavailable_on_outage
     async def recap(self, room_id: str) -> Recap:
@@ -720,6 +779,7 @@ class RedisStore:
             views=int(stats.get("views", 0)),
             peak_viewers=int(stats.get("peak_viewers", 0)),
             cart_adds={pid: int(n) for pid, n in cart_adds.items()},
+            checkouts_started=int(stats.get("checkouts_started", 0)),
         )
 
     def _audience_capacity(self, stored: str | None) -> int:
@@ -858,8 +918,11 @@ class RedisStore:
         catalog = self._catalogs.get(key)
         if catalog is None or catalog.product_ids != tuple(ids):
             by_id = {p.id: p for p in map(Product.model_validate_json, products)}
+            checkout = json.loads(meta.get("checkout") or "{}")
             catalog = Catalog(
-                products=tuple(by_id[i] for i in ids), currency=meta.get("currency") or None
+                products=tuple(by_id[i] for i in ids),
+                currency=meta.get("currency") or None,
+                **checkout,
             )
             self._catalogs[key] = catalog
             while len(self._catalogs) > _CATALOG_CACHE_SIZE:
@@ -886,6 +949,7 @@ class RedisStore:
             votes=ordered_votes(Vote.from_dict(json.loads(raw)) for raw in votes),
             cart=ordered_cart(CartItem.from_dict(json.loads(raw)) for raw in cart),
             chat=tuple(ChatMessage.from_dict(json.loads(raw)) for raw in chat),
+            offer=_offer_state(_pairs(catalog_flat)),
         )
 
     # --- presence: leases of nodes and of their participants (rooms/lua: renew_lease, reap,
@@ -1049,13 +1113,41 @@ class RedisStore:
 _CATALOG_CACHE_SIZE = 64
 
 
+def _offer_state(catalog: dict[str, str]) -> OfferState | None:
+    """The offer kept in the room's catalog HASH (_shop_lib.offer_follow), if any."""
+    raw = catalog.get("offer")
+    if raw is None:
+        return None
+    return OfferState(
+        GroupOffer.from_dict(json.loads(raw)),
+        int(catalog.get("offer_backers", 0)),
+        catalog.get("offer_reached") == "1",
+    )
+
+
+def _offer_templates(room_id: str) -> list[str]:
+    """The offer_progress and offer_reached templates _shop_lib.offer_follow fills in."""
+    progress = event_template(
+        room_id, events.OfferProgress, offer=HOLE, backers=HOLE, reached=HOLE
+    )
+    reached = event_template(room_id, events.OfferReached, offer=HOLE, backers=HOLE)
+    return [*progress, *reached]
+
+
+_CHECKOUT_FIELDS: Final = {"shopify_shop", "checkout_url_template"}
+"""The Catalog fields saying where its carts check out, kept as one JSON object in the room's
+catalog HASH (field ``checkout``)."""
+
+
 def _catalog_args(catalog: Catalog, image_base: str | None) -> list[str | int]:
     """The catalog as create_room.lua / shop_load_catalog.lua take it."""
     ids = [p.id for p in catalog.products]
     variant_keys = [pair_key(p.id, v.id) for p in catalog.products for v in p.variants]
+    checkout = catalog.model_dump_json(include=_CHECKOUT_FIELDS, exclude_none=True)
     return [
         catalog.currency or "",
         image_base or "",
+        "" if checkout == "{}" else checkout,
         len(ids),
         len(variant_keys),
         *ids,

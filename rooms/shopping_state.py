@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from rooms.catalog.models import Catalog, Product
 from rooms.shopping.carousel import Carousel, CarouselState
 from rooms.shopping.votes import ShortlistEntry, Tally, Vote, VoteRound, shortlist, tally
+
+if TYPE_CHECKING:
+    from rooms.offers import OfferState
 
 MAX_CART_QUANTITY: Final = 99
 """Most units of one item (product and variant) in a room's cart."""
@@ -192,6 +195,7 @@ class ShoppingSnapshot:
     votes: tuple[Vote, ...] = ()
     cart: tuple[CartItem, ...] = ()
     chat: tuple[ChatMessage, ...] = ()
+    offer: OfferState | None = None
 
     @property
     def tallies(self) -> dict[str, Tally]:
@@ -213,6 +217,7 @@ class ShoppingSnapshot:
             "shortlist": shortlist_dicts(shortlist(tallies)),
             "cart": [i.to_dict() for i in self.cart],
             "chat": [m.to_dict() for m in self.chat],
+            "offer": None if self.offer is None else self.offer.to_dict(),
         }
 
 
@@ -281,6 +286,8 @@ class Recap:
     """The most viewers a live room's audience held at once."""
     cart_adds: Mapping[str, int] = field(default_factory=dict)
     """Accepted ``cart_add`` requests per product id (a quantity change counts too)."""
+    checkouts_started: int = 0
+    """Checkout links handed out (``checkout_started`` events)."""
 
     @property
     def shortlist(self) -> list[ShortlistEntry]:
@@ -302,6 +309,7 @@ class Recap:
             "views": self.views,
             "peak_viewers": self.peak_viewers,
             "cart_adds": dict(sorted(self.cart_adds.items())),
+            "checkouts_started": self.checkouts_started,
         }
 
 

@@ -242,6 +242,40 @@ class RoomStore(Protocol):
         """Take an item out of the cart; ``cart_item_removed``, or None if it was not there."""
         ...
 
+    async def set_offer(
+        self,
+        room_id: str,
+        *,
+        by: str | None,
+        product_id: str,
+        threshold: int,
+        percent: int,
+        code: str,
+        duration: float,
+    ) -> RoomEvent[events.OfferProgress]:
+        """Set the room's group offer (replacing one there; rooms.offers): ``percent`` % off
+        ``product_id`` with ``code`` once ``threshold`` people have it in the cart, for
+        ``duration`` seconds; hosts/admins only (Forbidden), UnknownProduct for a product not
+        in the catalog, ValueError for bad terms. Publishes ``offer_progress`` (returned), then
+        ``offer_reached`` if it is reached already. Afterwards every cart change that changes
+        the offer's backers publishes ``offer_progress`` (and ``offer_reached`` when it
+        becomes reached) right after its own event, in the same atomic operation."""
+        ...
+
+    async def start_checkout(
+        self,
+        room_id: str,
+        *,
+        by: str | None,
+        participant_id: str | None,
+        lines: int,
+        quantity: int,
+    ) -> RoomEvent[events.CheckoutStarted]:
+        """Count a checkout link handed out for ``participant_id``'s cart lines (None: the
+        whole cart); ``checkout_started``. A participant may take its own lines' link (viewers
+        never: Forbidden), hosts and the HTTP API anyone's or the whole cart's."""
+        ...
+
     async def recap(self, room_id: str) -> Recap:
         """The room's session recap (closed rooms too). Raises NotInRoom."""
         ...

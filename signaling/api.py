@@ -21,6 +21,7 @@ from rooms.models import Role, RoomInfo
 from rooms.shopping import Move, VoteClosed
 from signaling import untrusted_json
 from signaling.auth import Grant, Permissions
+from signaling.checkout import hand_out
 from signaling.errors import (
     error_code,
     error_details,
@@ -34,12 +35,16 @@ from signaling.http_models import (
     CarouselMoved,
     CatalogLoaded,
     CatalogSummary,
+    CheckoutLink,
+    CheckoutRequest,
     ClosedRoom,
     CreateRoom,
     Drain,
     Moderated,
     MoveCarousel,
     MuteRequest,
+    OfferRequest,
+    OfferSet,
     OpenRound,
     Recap,
     RoleRequest,
@@ -334,6 +339,26 @@ async def recap(request: web.Request) -> web.Response:
     """The session recap: products shown, votes, shortlist, cart, reactions."""
     result = await request.app[NODE].store.recap(_room_id(request))
     return respond(Recap.model_validate(result.to_dict()))
+
+
+@routes.post("/api/rooms/{room_id}/checkout")
+async def checkout(request: web.Request) -> web.Response:
+    """A checkout link for one participant's cart lines or the whole cart (signaling.checkout)."""
+    room_id = _room_id(request)
+    body = CheckoutRequest.model_validate(await _body(request))
+    link, seq = await hand_out(
+        request.app[NODE].store, room_id, by=None, participant_id=body.participant_id
+    )
+    return respond(CheckoutLink(**link.model_dump(exclude={"type"}), seq=seq))
+
+
+@routes.put("/api/rooms/{room_id}/offer")
+async def set_offer(request: web.Request) -> web.Response:
+    """A brand sets the room's group offer (as the HTTP API, which may; rooms.offers)."""
+    room_id = _room_id(request)
+    body = OfferRequest.model_validate(await _body(request))
+    event = await request.app[NODE].store.set_offer(room_id, by=None, **body.model_dump())
+    return respond(OfferSet(**event.body.to_data(), seq=event.seq))
 
 
 # --- host controls (the HTTP API acts as an admin; rooms.moderation) -----------------------------

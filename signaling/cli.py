@@ -71,13 +71,18 @@ def add_catalog_command(subparsers: Subparsers) -> None:
                      help="ISO 4217 currency for prices that name none (default USD)")
     imp.add_argument("--output", "-o", metavar="OUT",
                      help="write the normalised coshop JSON catalog here")
+    imp.add_argument("--shop", metavar="DOMAIN",
+                     help="a Shopify export's store domain (shop.example.com): its carts "
+                     "check out there as cart permalinks")
     imp.set_defaults(func=_catalog_import_command)
 
 
 def _catalog_import_command(args: argparse.Namespace) -> int:
     from rooms.catalog.report import run_import
 
-    return run_import(args.file, args.format, args.currency, sys.stdout, args.output)
+    return run_import(
+        args.file, args.format, args.currency, sys.stdout, args.output, shop=args.shop
+    )
 
 
 #: Every subcommand; later ones add their registrar here.

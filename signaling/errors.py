@@ -11,6 +11,7 @@ from rooms.errors import (
     AlreadyJoined,
     AudienceFull,
     Banned,
+    CheckoutUnavailable,
     Forbidden,
     NoNodeAvailable,
     NotInRoom,
@@ -67,6 +68,7 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (UnknownProduct, ErrorCode.UNKNOWN_PRODUCT),
     (StaleVersion, ErrorCode.STALE_VERSION),
     (VoteClosed, ErrorCode.VOTE_CLOSED),
+    (CheckoutUnavailable, ErrorCode.NO_CHECKOUT),
     (InvalidChatMessage, ErrorCode.BAD_CHAT),
     (InvalidReaction, ErrorCode.BAD_MESSAGE),
     (InvalidVote, ErrorCode.BAD_MESSAGE),
@@ -98,6 +100,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.BAD_CHAT: 400,
     ErrorCode.VOTE_CLOSED: 409,
+    ErrorCode.NO_CHECKOUT: 409,
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
 }

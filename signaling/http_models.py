@@ -14,7 +14,9 @@ from signaling.protocol import (
     CarouselInfo,
     CartItemInfo,
     CatalogInfo,
+    CheckoutLineInfo,
     ErrorCode,
+    OfferInfo,
     ParticipantInfo,
     RoundInfo,
     ShortlistEntryInfo,
@@ -115,6 +117,26 @@ class SlowModeRequest(_Body):
     """Body of ``PUT /api/rooms/{id}/slow-mode``."""
 
     seconds: float = Field(ge=0, le=3600, description="Between two chat messages; 0 = off.")
+
+
+class CheckoutRequest(_Body):
+    """Body of ``POST /api/rooms/{id}/checkout``."""
+
+    participant_id: str | None = Field(
+        None, pattern=ROOM_ID_PATTERN,
+        description="Whose cart lines (`added_by`) the link buys; the whole cart when omitted.",
+    )
+
+
+class OfferRequest(_Body):
+    """Body of ``PUT /api/rooms/{id}/offer``: a brand's group offer (rooms.offers)."""
+
+    product_id: str = Field(min_length=1, max_length=128)
+    threshold: int = Field(ge=1, le=1000, description="People with the product in the cart.")
+    percent: int = Field(ge=1, le=100, description="The discount, in % (the shop applies it).")
+    code: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                      description="Discount code the checkout links carry once reached.")
+    duration: float = Field(gt=0, le=7 * 24 * 3600, description="Seconds until it expires.")
 
 
 # --- responses -----------------------------------------------------------------------------------
@@ -266,6 +288,28 @@ class Recap(_Body):
     cart_adds: dict[str, int] = Field(
         description="Accepted cart_add requests per product id (a quantity change counts too)."
     )
+    checkouts_started: int = Field(
+        0, description="Checkout links handed out (`checkout_started` events)."
+    )
+
+
+class CheckoutLink(_Body):
+    """A checkout link at the shop the room's catalog names (docs/PROTOCOL.md, Checkout)."""
+
+    url: str = Field(description="Shopify cart permalink or the catalog's checkout_url_template.")
+    participant_id: str | None = Field(description="Whose lines; null for the whole cart.")
+    lines: list[CheckoutLineInfo]
+    quantity: int = Field(description="Units over all lines.")
+    seq: int = Field(description="The seq of the `checkout_started` event it published.")
+
+
+class OfferSet(_Body):
+    """The offer set, its progress now, and the seq of its ``offer_progress``."""
+
+    offer: OfferInfo
+    backers: int = Field(description="People whose own cart lines hold the product.")
+    reached: bool
+    seq: int = Seq
 
 
 class Health(_Body):
@@ -325,10 +369,10 @@ class WebhookDeliveries(_Body):
 #: Request bodies (validation schemas) and response bodies (serialization schemas).
 REQUESTS: tuple[type[BaseModel], ...] = (
     CreateRoom, TokenRequest, MoveCarousel, OpenRound, MuteRequest, BanRequest, RoleRequest,
-    SlowModeRequest,
+    SlowModeRequest, CheckoutRequest, OfferRequest,
 )
 RESPONSES: tuple[type[BaseModel], ...] = (
     ApiError, Room, RoomList, RoomDetail, RoomStatus, ClosedRoom, Token, CatalogInfo, CatalogLoaded,
-    CarouselMoved, RoundChange, Tallies, Recap, Health, Drain, Moderated,
-    WebhookDeliveries,
+    CarouselMoved, RoundChange, Tallies, Recap, Health, Drain, Moderated, CheckoutLink,
+    OfferSet, WebhookDeliveries,
 )

@@ -346,6 +346,45 @@ OPENAPI: dict[str, Any] = {
                 },
             },
         },
+        "/api/rooms/{room_id}/checkout": {
+            "parameters": [_ROOM_PARAM],
+            "post": {
+                "summary": "Get a checkout link",
+                "description": "For the cart lines one participant added, or the whole cart: a "
+                "Shopify cart permalink for a catalog with `shopify_shop`, else the catalog's "
+                "`checkout_url_template` filled in. Publishes `checkout_started` (counted in "
+                "the recap).",
+                "operationId": "checkout",
+                "requestBody": _body(models.CheckoutRequest, required=False),
+                "responses": {
+                    "200": _json(_ref(models.CheckoutLink), "The link."),
+                    **_ERRORS,
+                    **_NOT_FOUND,
+                    "409": _json(_ERROR, "No link can be made (`no_checkout`): the catalog "
+                                 "names no shop, or there are no such cart lines."),
+                    **_GONE,
+                },
+            },
+        },
+        "/api/rooms/{room_id}/offer": {
+            "parameters": [_ROOM_PARAM],
+            "put": {
+                "summary": "Set the room's group offer",
+                "description": "\"When `threshold` people have `product_id` in the cart, "
+                "`percent` % off with `code`\", for `duration` seconds, replacing the room's "
+                "offer. Everyone gets `offer_progress` (and `offer_reached` when it is, now or "
+                "as the cart changes); while reached, checkout links holding the product carry "
+                "the code.",
+                "operationId": "setOffer",
+                "requestBody": _body(models.OfferRequest),
+                "responses": {
+                    "200": _json(_ref(models.OfferSet), "Set."),
+                    **_ERRORS,
+                    **_UNKNOWN_PRODUCT,
+                    **_GONE,
+                },
+            },
+        },
         **_MODERATION,
         "/api/webhooks/deliveries": {
             "get": {

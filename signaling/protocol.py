@@ -25,6 +25,8 @@ from rooms import validation
 from rooms.event_shapes import CarouselInfo as CarouselInfo
 from rooms.event_shapes import CartItemInfo as CartItemInfo
 from rooms.event_shapes import ChatMessageInfo as ChatMessageInfo
+from rooms.event_shapes import OfferInfo as OfferInfo
+from rooms.event_shapes import OfferStateInfo as OfferStateInfo
 from rooms.event_shapes import ParticipantInfo as ParticipantInfo
 from rooms.event_shapes import RoundInfo as RoundInfo
 from rooms.event_shapes import TallyInfo as TallyInfo
@@ -64,6 +66,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     BAD_CHAT = "bad_chat"
     VOTE_CLOSED = "vote_closed"
+    NO_CHECKOUT = "no_checkout"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
@@ -146,6 +149,7 @@ class ShoppingInfo(_Message):
     shortlist: list[ShortlistEntryInfo]
     cart: list[CartItemInfo]
     chat: list[ChatMessageInfo]
+    offer: OfferStateInfo | None = None
 
 
 class MayInfo(_Message):
@@ -336,6 +340,26 @@ class CartRemove(_Message):
     variant_id: ItemId | None = None
 
 
+class SetOffer(_Message):
+    """Set the room's group offer (hosts): ``percent`` % off ``product_id`` with ``code`` once
+    ``threshold`` people have it in the cart, for ``duration`` seconds."""
+
+    type: Literal["offer_set"] = "offer_set"
+    product_id: ItemId
+    threshold: int = Field(strict=True, ge=1, le=1000)
+    percent: int = Field(strict=True, ge=1, le=100)
+    code: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    duration: float = Field(gt=0, le=7 * 24 * 3600)
+
+
+class Checkout(_Message):
+    """Ask for a checkout link (answered with ``checkout_link``): for the cart lines you added
+    (``mine``) or, hosts only, the whole cart (``cart``)."""
+
+    type: Literal["checkout"] = "checkout"
+    scope: Literal["mine", "cart"] = "mine"
+
+
 # Host controls (hosts and admins; ``forbidden`` otherwise), and the audience's raised hand.
 
 ParticipantId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -413,6 +437,8 @@ ClientMessage = Annotated[
     | React
     | CartAdd
     | CartRemove
+    | Checkout
+    | SetOffer
     | Mute
     | Remove
     | Ban
@@ -634,6 +660,56 @@ class CartItemRemoved(_Message):
     by: str | None
 
 
+class CheckoutLineInfo(_Message):
+    """One variant a checkout link buys, and how many."""
+
+    product_id: str
+    variant_id: str
+    quantity: int
+
+
+class CheckoutLink(_Message):
+    """The answer to ``checkout``: the ``url`` that checks ``lines`` out at the catalog's shop
+    (whose lines: ``participant_id``, None for the whole cart)."""
+
+    type: Literal["checkout_link"] = "checkout_link"
+    url: str
+    participant_id: str | None
+    lines: list[CheckoutLineInfo]
+    quantity: int
+
+
+class OfferProgress(_Message):
+    """The room's group offer was set, or its number of ``backers`` changed."""
+
+    type: Literal["offer_progress"] = "offer_progress"
+    seq: int
+    offer: OfferInfo
+    backers: int
+    reached: bool
+
+
+class OfferReached(_Message):
+    """The group offer was just reached: its code applies to checkout links."""
+
+    type: Literal["offer_reached"] = "offer_reached"
+    seq: int
+    offer: OfferInfo
+    backers: int
+
+
+class CheckoutStarted(_Message):
+    """Somebody (``by``) took a checkout link for ``participant_id``'s lines (None: the whole
+    cart) holding ``lines`` variants, ``quantity`` units."""
+
+    type: Literal["checkout_started"] = "checkout_started"
+    seq: int
+    by: str | None
+    participant_id: str | None
+    lines: int
+    quantity: int
+
+
 class ParticipantMuted(_Message):
     """A host muted that participant's microphone or camera (if it is you: turn it off; your
     ``media_state`` follows)."""
@@ -782,6 +858,10 @@ ServerMessage = Annotated[
     | Reaction
     | CartItemAdded
     | CartItemRemoved
+    | CheckoutLink
+    | CheckoutStarted
+    | OfferProgress
+    | OfferReached
     | ParticipantMuted
     | ParticipantBanned
     | RoleChanged

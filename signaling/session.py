@@ -295,10 +295,12 @@ class Session:
                             self._node.store, self.room_id, self.participant, message
                         )
                     else:
-                        await shopping.perform(
+                        answer = await shopping.perform(
                             self._node.store, self._node.limits, self.room_id,
                             self.participant, message,
                         )
+                        if answer is not None:
+                            await self._send(answer)
                 except NotInRoom:
                     if await self._holds_seat():
                         raise  # a real not_found (e.g. remote_pass.to is not in the room)

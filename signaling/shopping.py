@@ -13,6 +13,7 @@ from typing import Final
 from rooms.models import Participant
 from rooms.shopping import (
     CHAT_POLICY,
+    CHECKOUT_POLICY,
     REACTION_POLICY,
     VOTE_POLICY,
     Move,
@@ -24,6 +25,7 @@ from rooms.shopping import (
 )
 from rooms.store import RoomStore
 from signaling import protocol as wire
+from signaling.checkout import hand_out
 from signaling.errors import RateLimited
 
 ShoppingRequest = (
@@ -39,6 +41,8 @@ ShoppingRequest = (
     | wire.React
     | wire.CartAdd
     | wire.CartRemove
+    | wire.Checkout
+    | wire.SetOffer
 )
 
 #: Buckets kept before the full (as-new) ones are forgotten.
@@ -58,6 +62,7 @@ class ShoppingLimits:
             "votes": RateLimiter(VOTE_POLICY),
             "reactions": RateLimiter(REACTION_POLICY),
             "chat messages": RateLimiter(CHAT_POLICY),
+            "checkouts": RateLimiter(CHECKOUT_POLICY),
         }
 
     def check(self, what: str, room_id: str, participant_id: str) -> None:
@@ -82,9 +87,10 @@ async def perform(
     room_id: str,
     you: Participant,
     request: ShoppingRequest,
-) -> None:
+) -> wire.CheckoutLink | None:
     """Apply one shopping request of participant ``you``; raises the store's (or the
-    limiter's) named errors, which the session reports as error codes."""
+    limiter's) named errors, which the session reports as error codes. Returns the answer
+    to send back, if the request has one (``checkout``)."""
     me = you.id
     match request:
         case wire.CarouselMove(action=action, product_id=product_id, version=version):
@@ -124,3 +130,18 @@ async def perform(
             await store.remove_from_cart(
                 room_id, by=me, product_id=product_id, variant_id=variant_id
             )
+        case wire.SetOffer(
+            product_id=product_id, threshold=threshold, percent=percent, code=code,
+            duration=duration,
+        ):
+            await store.set_offer(
+                room_id, by=me, product_id=product_id, threshold=threshold, percent=percent,
+                code=code, duration=duration,
+            )
+        case wire.Checkout(scope=scope):
+            limits.check("checkouts", room_id, me)
+            link, _ = await hand_out(
+                store, room_id, by=me, participant_id=me if scope == "mine" else None
+            )
+            return link
+    return None

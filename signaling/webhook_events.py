@@ -35,6 +35,8 @@ declare(room_events.ParticipantLeft)
 declare(room_events.VoteRoundClosed)
 declare(room_events.CartItemAdded)
 declare(room_events.CartItemRemoved)
+declare(room_events.CheckoutStarted)
+declare(room_events.OfferReached)
 
 
 def event_types() -> frozenset[str]:

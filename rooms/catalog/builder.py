@@ -13,9 +13,18 @@ from rooms.catalog.result import CatalogFormat, ImportResult, Problem, problems_
 class CatalogBuilder:
     """Products in file order; the first of two rows with one product id wins."""
 
-    def __init__(self, format: CatalogFormat, *, currency: str | None = None) -> None:
+    def __init__(
+        self,
+        format: CatalogFormat,
+        *,
+        currency: str | None = None,
+        shopify_shop: str | None = None,
+        checkout_url_template: str | None = None,
+    ) -> None:
         self.format = format
         self.currency = currency
+        self.shopify_shop = shopify_shop
+        self.checkout_url_template = checkout_url_template
         self._problems: list[Problem] = []
         self._products: dict[str, Product] = {}
         self._rows: dict[str, int] = {}
@@ -56,6 +65,11 @@ class CatalogBuilder:
 
     def result(self) -> ImportResult:
         """The catalog of every added product and the problems, by row then report order."""
-        catalog = Catalog(products=tuple(self._products.values()), currency=self.currency)
+        catalog = Catalog(
+            products=tuple(self._products.values()),
+            currency=self.currency,
+            shopify_shop=self.shopify_shop,
+            checkout_url_template=self.checkout_url_template,
+        )
         problems = sorted(self._problems, key=lambda p: p.row)  # stable: keeps report order
         return ImportResult(format=self.format, catalog=catalog, problems=tuple(problems))

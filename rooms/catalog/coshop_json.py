@@ -13,7 +13,7 @@ from rooms.catalog.models import Catalog, Product, Variant
 from rooms.catalog.money import currency_exponent
 from rooms.catalog.result import CatalogFormat, ImportResult
 
-_TOP_LEVEL = frozenset({"products", "currency"})
+_TOP_LEVEL = frozenset({"products", "currency", "shopify_shop", "checkout_url_template"})
 
 
 def import_coshop_json(text: str) -> ImportResult:
@@ -37,7 +37,18 @@ def import_coshop_json(text: str) -> ImportResult:
         except InvalidMoney as exc:
             raise CatalogError(f"catalog currency: {exc}") from None
 
-    builder = CatalogBuilder(CatalogFormat.COSHOP, currency=currency)
+    try:
+        checkout = Catalog.model_validate(
+            {k: doc[k] for k in ("shopify_shop", "checkout_url_template") if k in doc}
+        )
+    except ValidationError as exc:
+        raise CatalogError(f"catalog checkout: {_first_error(exc)}") from None
+    builder = CatalogBuilder(
+        CatalogFormat.COSHOP,
+        currency=currency,
+        shopify_shop=checkout.shopify_shop,
+        checkout_url_template=checkout.checkout_url_template,
+    )
     for row, item in enumerate(doc["products"], start=1):
         product = _product(builder, row, item)
         if product is not None:
@@ -72,3 +83,9 @@ def _product(builder: CatalogBuilder, row: int, item: Any) -> Product | None:
 def dump_coshop_json(catalog: Catalog) -> str:
     """The coshop JSON of a catalog (what ``import_coshop_json`` reads back unchanged)."""
     return catalog.model_dump_json(indent=2, exclude_none=True) + "\n"
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}" if where else str(error["msg"])

@@ -30,9 +30,12 @@ def load_catalog(
     path: str | os.PathLike[str],
     format: CatalogFormat | str | None = None,
     currency: str = "USD",
+    *,
+    shop: str | None = None,
 ) -> ImportResult:
     """Import a catalog file of any supported format, detected from its name and content
-    unless given. ``currency`` prices formats that lack one (Shopify, bare GMC amounts).
+    unless given. ``currency`` prices formats that lack one (Shopify, bare GMC amounts);
+    ``shop`` names a Shopify export's store domain (its ``shopify_shop``).
 
     Raises CatalogError when the file cannot be read or imported at all.
     """
@@ -51,13 +54,17 @@ def load_catalog(
     try:
         if not data.strip():
             raise CatalogError("file is empty")
-        return import_catalog(data, fmt or detect_format(file.name, data), currency=currency)
+        return import_catalog(
+            data, fmt or detect_format(file.name, data), currency=currency, shop=shop
+        )
     except CatalogError as exc:
         raise CatalogError(f"{file}: {exc}") from None
 
 
-def import_catalog(data: bytes, format: CatalogFormat, *, currency: str = "USD") -> ImportResult:
-    """Import the bytes of a catalog file in the given format."""
+def import_catalog(
+    data: bytes, format: CatalogFormat, *, currency: str = "USD", shop: str | None = None
+) -> ImportResult:
+    """Import the bytes of a catalog file in the given format (``shop``: see load_catalog)."""
     if not data.strip():
         raise CatalogError("file is empty")
     if format is CatalogFormat.GMC_XML:
@@ -67,7 +74,7 @@ def import_catalog(data: bytes, format: CatalogFormat, *, currency: str = "USD")
     if format is CatalogFormat.COSHOP:
         return import_coshop_json(text)
     if format is CatalogFormat.SHOPIFY:
-        return import_shopify(text, currency=currency)
+        return import_shopify(text, currency=currency, shop=shop)
     return import_gmc_tsv(text, currency=currency)
 
 

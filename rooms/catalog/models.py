@@ -5,6 +5,8 @@ The JSON form of these models is the coshop catalog format (see ``coshop_json``)
 
 from __future__ import annotations
 
+import re
+import string
 from enum import StrEnum
 from typing import Annotated, Any, Final
 from urllib.parse import urlsplit
@@ -60,6 +62,35 @@ def _check_link(url: str) -> str:
     return url
 
 
+_HOSTNAME: Final = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+"""A DNS name of at least two labels (RFC 1123 section 2.1), lower case."""
+
+CHECKOUT_FIELDS: Final = frozenset({"items", "discount", "room"})
+"""The placeholders a ``checkout_url_template`` may use (rooms.checkout fills them)."""
+
+
+def _check_shop(domain: str) -> str:
+    if not _HOSTNAME.match(domain):
+        raise ValueError(f"not a shop domain (like shop.example.com): {domain!r}")
+    return domain
+
+
+def _check_template(template: str) -> str:
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise ValueError(f"checkout_url_template: {exc}") from None
+    unknown = sorted(names - CHECKOUT_FIELDS)
+    if unknown:
+        raise ValueError(f"checkout_url_template: unknown placeholder(s) {unknown}; "
+                         f"expected {sorted(CHECKOUT_FIELDS)}")
+    if "items" not in names:
+        raise ValueError("checkout_url_template must contain {items}")
+    filled = template.format(**{name: "x" for name in names})
+    _check_link(filled)
+    return template
+
+
 def _check_image(ref: str) -> str:
     # Relative paths are resolved against the catalog file's directory and may be served
     # to browsers, so they must stay inside it: no absolute paths, no "..", no backslashes.
@@ -83,6 +114,14 @@ VariantTitle = Annotated[str, StringConstraints(strip_whitespace=True, max_lengt
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Link = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_check_link)]
 ImageRef = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_check_image)]
+ShopDomain = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True), AfterValidator(_check_shop)
+]
+CheckoutTemplate = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=2000),
+    AfterValidator(_check_template),
+]
 
 
 class _Model(BaseModel):
@@ -155,10 +194,16 @@ class Product(_Model):
 
 
 class Catalog(_Model):
-    """The products a room can show; ids are unique, and ``currency``, if set, prices them all."""
+    """The products a room can show; ids are unique, and ``currency``, if set, prices them all.
+
+    Where its carts are checked out (rooms.checkout): ``shopify_shop``, the domain of the
+    Shopify store it was imported from (cart permalinks), or ``checkout_url_template``.
+    """
 
     products: tuple[Product, ...] = ()
     currency: CurrencyCode | None = None
+    shopify_shop: ShopDomain | None = None
+    checkout_url_template: CheckoutTemplate | None = None
 
     _index: dict[str, Product] = PrivateAttr(default_factory=dict)
 
@@ -175,6 +220,9 @@ class Catalog(_Model):
                 )
             index[product.id] = product
         self._index = index
+        if self.shopify_shop is not None and self.checkout_url_template is not None:
+            raise ValueError("a catalog checks out at a shopify_shop or a checkout_url_template, "
+                             "not both")
         return self
 
     @property

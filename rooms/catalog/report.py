@@ -27,6 +27,8 @@ def run_import(
     currency: str,
     out: TextIO,
     output: str | os.PathLike[str] | None = None,
+    *,
+    shop: str | None = None,
 ) -> int:
     """Import ``path``, print one line per problem and a summary to ``out``, and write the
     normalised coshop JSON to ``output`` if given (even when rows were skipped).
@@ -34,7 +36,7 @@ def run_import(
     Returns EXIT_OK, EXIT_PROBLEMS (rows were skipped) or EXIT_UNREADABLE.
     """
     try:
-        result = load_catalog(path, format, currency)
+        result = load_catalog(path, format, currency, shop=shop)
     except CatalogError as exc:
         print(f"error: {exc}", file=out)
         return EXIT_UNREADABLE

@@ -8,13 +8,14 @@ from __future__ import annotations
 from decimal import Decimal
 from html.parser import HTMLParser
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from rooms.catalog.builder import CatalogBuilder
 from rooms.catalog.errors import CatalogError, InvalidMoney
 from rooms.catalog.jsontext import parse_json
-from rooms.catalog.models import Availability, Product, Variant
+from rooms.catalog.models import Availability, Catalog, Product, Variant
 from rooms.catalog.money import Money, currency_exponent
 from rooms.catalog.result import CatalogFormat, ImportResult, RowError
 
@@ -23,11 +24,13 @@ _DEFAULT_OPTION: Final = ("title", "Default Title")
 
 
 def import_shopify(
-    text: str, *, currency: str = "USD", base_url: str | None = None
+    text: str, *, currency: str = "USD", base_url: str | None = None, shop: str | None = None
 ) -> ImportResult:
     """Import ``{"products": [...]}`` (or ``{"product": {...}}``); rows are products (1-based).
 
-    ``base_url`` ("https://shop.example") turns each ``handle`` into the product link.
+    ``base_url`` ("https://shop.example") turns each ``handle`` into the product link, and
+    ``shop`` ("shop.example", default: the host of ``base_url``) is the catalog's
+    ``shopify_shop``: where its carts are checked out (cart permalinks, rooms.checkout).
     Raises CatalogError for an unknown currency or text that is not a Shopify export.
     """
     code = currency.strip().upper()
@@ -43,7 +46,13 @@ def import_shopify(
     else:
         raise CatalogError('not a Shopify export: expected {"products": [...]}')
 
-    builder = CatalogBuilder(CatalogFormat.SHOPIFY, currency=code)
+    if shop is None and base_url:
+        shop = urlsplit(base_url).hostname
+    try:
+        shop = Catalog(shopify_shop=shop).shopify_shop
+    except ValidationError as exc:
+        raise CatalogError(f"shop: {exc.errors()[0]['msg']}") from None
+    builder = CatalogBuilder(CatalogFormat.SHOPIFY, currency=code, shopify_shop=shop)
     for row, item in enumerate(items, start=1):
         try:
             product = _product(builder, row, item, code, base_url)

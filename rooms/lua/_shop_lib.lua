@@ -253,9 +253,9 @@ end
 -- Write a whole catalog (create_room, load_catalog): product ids in order, their JSON, and the
 -- variant keys; the old catalog's keys must have been deleted.
 local function write_catalog(catalog_key, ids_key, products_key, variants_key,
-                             revision, currency, image_base, ids, jsons, variant_keys)
+                             revision, currency, image_base, checkout, ids, jsons, variant_keys)
     redis.call('HSET', catalog_key, 'revision', revision, 'currency', currency,
-               'image_base', image_base)
+               'image_base', image_base, 'checkout', checkout)
     for i = 1, #ids do
         redis.call('RPUSH', ids_key, ids[i])
         redis.call('HSET', products_key, ids[i], jsons[i])
@@ -263,4 +263,69 @@ local function write_catalog(catalog_key, ids_key, products_key, variants_key,
     for i = 1, #variant_keys do
         redis.call('SADD', variants_key, variant_keys[i])
     end
+end
+
+-- rooms.offers: the room's group offer lives in its catalog HASH (field `offer`: the offer
+-- JSON, `offer_backers`: backers last published, `offer_reached`: '1' / '0'). After a change
+-- (a cart change of `product_id`, or setting the offer: `force`), recount the offer's backers
+-- (distinct `added_by` of the product's cart lines) and, if the count changed (or `force`),
+-- publish offer_progress, then offer_reached if it just became reached. `progress_parts`
+-- holds the offer_progress template (holes: seq, offer, backers, reached), `reached_parts`
+-- offer_reached's (holes: seq, offer, backers). Returns the offer_progress reply or nil.
+local function offer_backers(cart_key, product_id)
+    local people, count = {}, 0
+    for _, line in ipairs(redis.call('HVALS', cart_key)) do
+        local item = cjson.decode(line)
+        local by = item.added_by
+        if item.product_id == product_id and by ~= cjson.null and not people[by] then
+            people[by] = true
+            count = count + 1
+        end
+    end
+    return count
+end
+
+-- After a catalog load (whose dropped cart lines may change the backers): recount without an
+-- event (clients get a snapshot); an offer on a product no longer offered goes.
+local function offer_after_load(catalog_key, products_key, cart_key, now)
+    local raw = redis.call('HGET', catalog_key, 'offer')
+    if not raw then
+        return
+    end
+    local offer = cjson.decode(raw)
+    if redis.call('HEXISTS', products_key, offer.product_id) == 0 then
+        redis.call('HDEL', catalog_key, 'offer', 'offer_backers', 'offer_reached')
+        return
+    end
+    local count = offer_backers(cart_key, offer.product_id)
+    local reached = count >= offer.threshold and now < offer.expires_at
+    redis.call('HSET', catalog_key, 'offer_backers', count, 'offer_reached',
+               reached and '1' or '0')
+end
+
+local function offer_follow(catalog_key, cart_key, seq_key, channel, product_id, now,
+                            progress_parts, reached_parts, force)
+    local raw = redis.call('HGET', catalog_key, 'offer')
+    if not raw then
+        return nil
+    end
+    local offer = cjson.decode(raw)
+    if offer.product_id ~= product_id then
+        return nil
+    end
+    local count = offer_backers(cart_key, product_id)
+    local state = redis.call('HMGET', catalog_key, 'offer_backers', 'offer_reached')
+    if not force and tonumber(state[1]) == count then
+        return nil
+    end
+    local was = not force and state[2] == '1'
+    local reached = count >= offer.threshold and now < offer.expires_at
+    redis.call('HSET', catalog_key, 'offer_backers', count, 'offer_reached',
+               reached and '1' or '0')
+    local reply = emit(seq_key, channel, progress_parts,
+                       {raw, count, reached and 'true' or 'false'})
+    if reached and not was then
+        emit(seq_key, channel, reached_parts, {raw, count})
+    end
+    return reply
 end

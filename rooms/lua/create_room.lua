@@ -2,7 +2,7 @@
 --
 -- KEYS[1]  room meta          HASH capacity, closed, created_at, kind, audience_capacity
 -- KEYS[2]  room participants  HASH participant id -> participant JSON
--- KEYS[3]  room catalog       HASH revision, currency, image_base
+-- KEYS[3]  room catalog       HASH revision, currency, image_base, checkout
 -- KEYS[4]  room product ids   LIST
 -- KEYS[5]  room products      HASH product id -> product JSON
 -- KEYS[6]  room variants      SET pair_key(product id, variant id)
@@ -15,8 +15,9 @@
 -- ARGV[4]  kind to create the room with ("group" | "live")
 -- ARGV[5]  audience capacity to create the room with (int >= 1)
 -- ARGV[6]  catalog currency or ""; ARGV[7] image base or ""
--- ARGV[8]  n = number of products; ARGV[9] m = number of variant keys
--- ARGV[10 .. 9+n] product ids in order, ARGV[10+n .. 9+2n] their JSON, then m variant keys
+-- ARGV[8]  the catalog's checkout fields as a JSON object, or "" (rooms.redis_store)
+-- ARGV[9]  n = number of products; ARGV[10] m = number of variant keys
+-- ARGV[11 .. 10+n] product ids in order, ARGV[11+n .. 10+2n] their JSON, then m variant keys
 --
 -- Returns {"ok", capacity, created_at, participant_count, kind, audience_capacity,
 -- audience_count}; an existing room keeps its own capacity, kind, created_at and catalog.
@@ -27,12 +28,12 @@ if not closed then
     redis.call('HSET', KEYS[1], 'capacity', ARGV[1], 'closed', '0', 'created_at', ARGV[2],
                'kind', ARGV[4], 'audience_capacity', ARGV[5])
     redis.call('HSET', KEYS[7], 'index', 0, 'version', 0, 'mode', ARGV[3])
-    local n, m = tonumber(ARGV[8]), tonumber(ARGV[9])
+    local n, m = tonumber(ARGV[9]), tonumber(ARGV[10])
     if n > 0 then
-        write_catalog(KEYS[3], KEYS[4], KEYS[5], KEYS[6], 0, ARGV[6], ARGV[7],
-                      argv_from(10, 9 + n), argv_from(10 + n, 9 + 2 * n),
-                      argv_from(10 + 2 * n, 9 + 2 * n + m))
-        redis.call('HINCRBY', KEYS[8], ARGV[10], 1)
+        write_catalog(KEYS[3], KEYS[4], KEYS[5], KEYS[6], 0, ARGV[6], ARGV[7], ARGV[8],
+                      argv_from(11, 10 + n), argv_from(11 + n, 10 + 2 * n),
+                      argv_from(11 + 2 * n, 10 + 2 * n + m))
+        redis.call('HINCRBY', KEYS[8], ARGV[11], 1)
     end
 elseif closed == '1' then
     return {'closed'}

@@ -8,13 +8,17 @@
 -- KEYS[5]  room variants      SET pair_key(product id, variant id)
 -- KEYS[6]  room cart          HASH pair_key(product, variant) -> cart item JSON
 -- KEYS[7]  room cart adds     HASH product id -> accepted cart_add requests (the recap's)
+-- KEYS[8]  room catalog       HASH ..., offer, offer_backers, offer_reached
 -- ARGV[1]  events channel
 -- ARGV[2]  participant id, "" for the HTTP API
 -- ARGV[3]  product id; ARGV[4] variant id or ""; ARGV[5] quantity (1..99)
 -- ARGV[6]  n = parts of the new item's template (hole: added_by_name)
--- ARGV[7 .. 6+n] item template, then the event template (holes: seq, data.item)
+-- ARGV[7 .. 6+n] item template, ARGV[7+n .. 9+n] the event template (holes: seq, data.item)
+-- ARGV[10+n .. 14+n] offer_progress template, ARGV[15+n .. 18+n] offer_reached template
+-- ARGV[19+n] now (unix seconds, for the offer's expiry)
 --
--- An item already there keeps who added it and when; only its quantity changes.
+-- An item already there keeps who added it and when; only its quantity changes. Then the
+-- room's group offer follows (offer_follow in _shop_lib.lua: its events come right after).
 -- Returns {"ok", event JSON}, or {"unknown"}, {"closed"}, {"not_in_room"}, {"forbidden"}
 -- (viewers), {"unknown_product"} with nothing written.
 local who, refused = enter(KEYS[1], KEYS[2], ARGV[2], 'buyer')
@@ -36,4 +40,7 @@ else
 end
 redis.call('HSET', KEYS[6], key, item)
 redis.call('HINCRBY', KEYS[7], ARGV[3], 1)
-return emit(KEYS[3], ARGV[1], argv_from(7 + n), {item})
+local reply = emit(KEYS[3], ARGV[1], argv_from(7 + n, 9 + n), {item})
+offer_follow(KEYS[8], KEYS[6], KEYS[3], ARGV[1], ARGV[3], tonumber(ARGV[19 + n]),
+             argv_from(10 + n, 14 + n), argv_from(15 + n, 18 + n), false)
+return reply

@@ -30,6 +30,7 @@ from rooms.shopping.errors import (
 from rooms.shopping.limits import (
     CHAT_HISTORY_SIZE,
     CHAT_POLICY,
+    CHECKOUT_POLICY,
     MAX_CHAT_LENGTH,
     REACTION_POLICY,
     VOTE_POLICY,
@@ -61,6 +62,7 @@ from rooms.shopping.votes import (
 __all__ = [
     "CHAT_HISTORY_SIZE",
     "CHAT_POLICY",
+    "CHECKOUT_POLICY",
     "MAX_CHAT_LENGTH",
     "MAX_EMOJI_LENGTH",
     "REACTION_POLICY",

@@ -43,6 +43,8 @@ class RatePolicy:
 VOTE_POLICY: Final = RatePolicy(rate=2.0, burst=10)
 REACTION_POLICY: Final = RatePolicy(rate=5.0, burst=20)
 CHAT_POLICY: Final = RatePolicy(rate=1.0, burst=5)
+CHECKOUT_POLICY: Final = RatePolicy(rate=0.5, burst=5)
+"""Checkout links: each publishes ``checkout_started`` to the whole room."""
 
 
 class TokenBucket:

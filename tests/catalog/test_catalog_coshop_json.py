@@ -126,3 +126,17 @@ def test_unreadable_documents_raise(text: str, message: str) -> None:
     with pytest.raises(CatalogError) as info:
         import_coshop_json(text)
     assert str(info.value) == message
+
+
+def test_checkout_fields_read_back_and_are_validated() -> None:
+    doc = json.loads((DATA / "coshop.json").read_text())
+    doc["checkout_url_template"] = "https://shop.example/buy?items={items}&code={discount}"
+    catalog = import_coshop_json(json.dumps(doc)).catalog
+    assert catalog.checkout_url_template == doc["checkout_url_template"]
+    assert import_coshop_json(dump_coshop_json(catalog)).catalog == catalog
+    doc["checkout_url_template"] = "https://shop.example/buy?items={item}"
+    with pytest.raises(CatalogError, match=r"checkout_url_template: .*unknown placeholder"):
+        import_coshop_json(json.dumps(doc))
+    del doc["checkout_url_template"]
+    doc["shopify_shop"] = "friends.myshopify.com"
+    assert import_coshop_json(json.dumps(doc)).catalog.shopify_shop == "friends.myshopify.com"

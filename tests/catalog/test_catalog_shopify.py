@@ -183,3 +183,14 @@ def test_html_to_text_drops_markup() -> None:
         "Fit\nRuns small <3"  # A no-break space is whitespace like any other.
     )
     assert html_to_text("<img src=x onerror=alert(1)>plain") == "plain"
+
+
+def test_shop_domain_comes_from_base_url_or_shop() -> None:
+    text = (DATA / "shopify_products.json").read_text()
+    assert import_shopify(text).catalog.shopify_shop is None
+    assert import_shopify(text, base_url="https://Friends.example").catalog.shopify_shop == (
+        "friends.example"
+    )
+    assert import_shopify(text, shop="x.myshopify.com").catalog.shopify_shop == "x.myshopify.com"
+    with pytest.raises(CatalogError, match="shop"):
+        import_shopify(text, shop="not a domain")

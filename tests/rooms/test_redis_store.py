@@ -246,7 +246,7 @@ async def test_shopping_keys_are_the_documented_ones(
     keys = RoomKeys.of(ns, "s")
     assert keys.carousel == key("carousel") and keys.reactions == key("reactions")
     assert await raw.hgetall(key("catalog")) == {
-        "revision": "0", "currency": "USD", "image_base": "/img"
+        "revision": "0", "currency": "USD", "image_base": "/img", "checkout": ""
     }
     assert await raw.lrange(key("product_ids"), 0, -1) == list(SHOP.product_ids)
     assert Product.model_validate_json(await raw.hget(key("products"), "tee")) == SHOP.get("tee")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,10 +12,12 @@ import jwt
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from rooms.catalog import dump_coshop_json
 from signaling import Settings
 from signaling import protocol as wire
 from signaling.auth import TokenAuthority
 from signaling.node import Node
+from tests.catalogs import SHOP
 from tests.signaling.wsclient import WsClient
 
 Client = TestClient[web.Request, web.Application]
@@ -225,6 +228,20 @@ async def test_every_documented_response_shape_validates_real_responses(
     await call("GET", room + "/tallies", 200, **rid)
     await call("DELETE", room + "/vote-round", 200, **rid)
     await call("DELETE", room + "/vote-round", 409, **rid)
+    # Checkout (issue 15): a Shopify catalog's link for ann's lines; none for nobody's.
+    shopify = SHOP.model_copy(update={"shopify_shop": "friends.myshopify.com"})
+    await call("PUT", room + "/catalog", 200, json.loads(dump_coshop_json(shopify)), **rid)
+    await a.send({"type": "cart_add", "product_id": "cap", "quantity": 2})
+    await a.until("cart_item_added")
+    link = await call("POST", room + "/checkout", 200, {}, **rid)
+    assert link["url"] == "https://friends.myshopify.com/cart/cap-one:2"
+    offer = {"product_id": "cap", "threshold": 1, "percent": 5, "code": "CAP5", "duration": 60}
+    offered = await call("PUT", room + "/offer", 200, offer, **rid)
+    assert (offered["backers"], offered["reached"]) == (1, True)
+    link = await call("POST", room + "/checkout", 200, {}, **rid)
+    assert link["url"] == "https://friends.myshopify.com/cart/cap-one:2?discount=CAP5"
+    await call("PUT", room + "/offer", 404, {**offer, "product_id": "nope"}, **rid)
+    await call("POST", room + "/checkout", 409, {"participant_id": "nobody"}, **rid)
     await call("GET", room + "/recap", 200, **rid)
     # Host controls (issue 14): the API acts as an admin.
     ann = detail["participants"][0]["id"]
@@ -249,7 +266,7 @@ async def test_every_documented_response_shape_validates_real_responses(
     assert (status["exists"], status["closed"]) == (False, False)
     status = await call("GET", room + "/status", 200, **rid)
     assert (status["exists"], status["closed"]) == (True, True)
-    assert len(checked) == 27
+    assert len(checked) == 31
     # Every response shape the document names was met by a real response.
     operations = [op for item in spec["paths"].values() for op in item.values()]
     responses = [op["responses"] for op in operations if isinstance(op, dict)]

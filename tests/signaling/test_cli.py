@@ -130,6 +130,11 @@ def test_catalog_import_reports_problems_and_writes_coshop_json(
     written = import_coshop_json(out.read_text())
     assert written.problems == () and written.catalog.products
     assert {p.currency for p in written.catalog.products} == {"EUR"}
+    assert written.catalog.shopify_shop is None
+    # --shop keeps the store's domain: the converted catalog checks out there (issue 15).
+    main(["catalog", "import", str(CATALOG_DATA / "shopify_products.json"),
+          "--shop", "Friends.myshopify.com", "--output", str(out)])
+    assert import_coshop_json(out.read_text()).catalog.shopify_shop == "friends.myshopify.com"
 
 
 def test_catalog_import_of_a_clean_file_exits_0(capsys: pytest.CaptureFixture[str]) -> None:

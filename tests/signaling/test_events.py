@@ -13,6 +13,7 @@ from rooms.event_shapes import (
     CarouselInfo,
     CartItemInfo,
     ChatMessageInfo,
+    OfferInfo,
     ParticipantInfo,
     RoundInfo,
     TallyInfo,
@@ -24,6 +25,10 @@ from rooms.models import RoomEvent
 from signaling import events
 from signaling import protocol as wire
 from signaling.events import ANSWERED_BY_SNAPSHOT, EventMessages, event_message
+
+OFFER = OfferInfo(
+    product_id="tee", threshold=3, percent=10, code="TEE10", expires_at=100.5, set_by="h"
+)
 
 TALLY = TallyInfo(yes=2, no=0, score_count=1, score_total=3)
 VOTE = VoteInfo(participant_id="a", product_id="tee", variant_id=None, value="yes")
@@ -57,6 +62,9 @@ EXAMPLES: list[EventBody] = [
     room_events.Reaction(participant_id="a", emoji="🔥", product_id=None),
     room_events.CartItemAdded(item=ITEM),
     room_events.CartItemRemoved(item=ITEM, by="b"),
+    room_events.CheckoutStarted(by="b", participant_id=None, lines=2, quantity=3),
+    room_events.OfferProgress(offer=OFFER, backers=2, reached=False),
+    room_events.OfferReached(offer=OFFER, backers=3),
     events.TrackPublished(participant_id="a", kind="video"),
     events.MediaState(participant_id="a", audio=False, video=True),
     events.ActiveSpeaker(participant_id=None),

@@ -11,6 +11,10 @@ from pydantic import ValidationError
 
 from signaling import protocol as wire
 
+OFFER = wire.OfferInfo(
+    product_id="tee", threshold=3, percent=10, code="TEE10", expires_at=100.5, set_by="h"
+)
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "PROTOCOL.md"
 
 P = wire.ParticipantInfo(id="p1", name="Ann", role="guest", joined_at=12.5)
@@ -73,6 +77,8 @@ CLIENT_MESSAGES: list[wire.ClientMessage] = [
     wire.CartAdd(product_id="tee"),
     wire.CartAdd(product_id="tee", variant_id="tee-m", quantity=99),
     wire.CartRemove(product_id="tee", variant_id="tee-m"),
+    wire.Checkout(scope="cart"),
+    wire.SetOffer(product_id="tee", threshold=3, percent=10, code="TEE10", duration=600),
     wire.SetMediaState(audio=False, video=True),
     wire.SetView(hidden=["p1", "p2"]),
     wire.SetView(hidden=["p1"], sizes={"p2": (640, 360), "p3": (0, 0)}),
@@ -134,6 +140,13 @@ SERVER_MESSAGES: list[wire.ServerMessage] = [
     wire.Reaction(seq=12, participant_id="p1", emoji="❤️", product_id=None),
     wire.CartItemAdded(seq=13, item=ITEM),
     wire.CartItemRemoved(seq=14, item=ITEM, by=None),
+    wire.CheckoutLink(
+        url="https://s.example/cart/1:2", participant_id="p1",
+        lines=[wire.CheckoutLineInfo(product_id="tee", variant_id="1", quantity=2)], quantity=2,
+    ),
+    wire.CheckoutStarted(seq=15, by="p1", participant_id="p1", lines=1, quantity=2),
+    wire.OfferProgress(seq=16, offer=OFFER, backers=2, reached=False),
+    wire.OfferReached(seq=17, offer=OFFER, backers=3),
     wire.ParticipantMuted(seq=15, participant_id="p1", kind="audio", by="h"),
     wire.ParticipantBanned(seq=16, participant_id="p1", by=None),
     wire.RoleChanged(seq=17, participant_id="p1", role="viewer", by="p1"),

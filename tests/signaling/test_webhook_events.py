@@ -65,3 +65,12 @@ def test_declaring_a_kind_is_one_line() -> None:
         assert "hand_raised" in event_types()
     finally:
         del DECLARED[kind]
+
+
+def test_checkout_and_reached_offers_are_announced() -> None:
+    """Issue 15 names checkout_started and offer_reached among the webhooks."""
+    assert {"checkout_started", "offer_reached"} <= set(event_types())
+    body = room_events.CheckoutStarted(by="p1", participant_id="p1", lines=2, quantity=3)
+    (hook,) = from_room_event(RoomEvent("r", 11, body))
+    assert (hook.id, hook.type) == ("r:11", "checkout_started")
+    assert hook.data == {"by": "p1", "participant_id": "p1", "lines": 2, "quantity": 3}
