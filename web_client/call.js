@@ -39,6 +39,9 @@ const TRACE_SIZE = 200;
 // `?ice=relay` in the page's first URL (read before app.js tidies the address bar): TURN relays
 // only, iceTransportPolicy "relay", to check a TURN set-up (README).
 const RELAY_ONLY = new URLSearchParams(location.search).get("ice") === "relay";
+// The server sends the first offer right behind `joined`; the room is drawn once that offer is
+// being answered (the browser sets up the media meanwhile), or after this long without one.
+const DRAW_WAIT_MS = 30;
 
 /**
  * Events: "phase" {phase, reason}, "error" (a server error about a request of ours),
@@ -56,6 +59,8 @@ export class Call extends Emitter {
     this.reason = null;
     this.target = null; // {room, name, role, token}
     this._inbox = Promise.resolve();
+    this._drawn = Promise.resolve(); // the room of the latest `joined` is drawn
+    this._offerStarted = () => {}; // called when an offer starts being answered
     this._joinRetries = 0;
     this._redirects = 0; // redirects since we were last in the room
     this._retryTimer = null;
@@ -194,6 +199,8 @@ export class Call extends Emitter {
 
   async _handle(message) {
     const type = message.type;
+    // Everything but an offer waits until the room of `joined` is drawn (it needs that state).
+    if (type !== "offer") await this._drawn;
     if (type !== "pong") {
       const detail = message.seq ? ` seq ${message.seq}` : "";
       this._trace(
@@ -208,7 +215,7 @@ export class Call extends Emitter {
       if (check === SeqCheck.GAP && !this.room.foldsEvents()) this.connection.send({ type: "resync" });
     }
     switch (type) {
-      case "joined":
+      case "joined": {
         this._joinRetries = 0;
         this._redirects = 0;
         if (message.resume) sessionStorage.setItem(RESUME_KEY + message.room.id, message.resume);
@@ -216,12 +223,14 @@ export class Call extends Emitter {
         this.mediaStates = new Map();
         this.activeSpeaker = undefined;
         this._sentMediaState = null;
-        this.room.reset(message);
-        this.shopping.reset(message.shopping, message.may);
-        this._setPhase(Phase.JOINED);
-        this._sendMediaState();
-        if (this.hidden.size || this.tileSizes) this._sendView();
+        this.phase = Phase.JOINED; // the offer behind us may be answered now
+        // Drawing the room takes the page a while: let the offer that follows `joined` start
+        // the media first (issue 8), then draw. Later messages wait for the drawing.
+        const offered = new Promise((resolve) => (this._offerStarted = resolve));
+        const waited = new Promise((resolve) => setTimeout(resolve, DRAW_WAIT_MS));
+        this._drawn = Promise.race([offered, waited]).then(() => this._draw(message));
         break;
+      }
       case "snapshot":
         this.room.reset(message);
         if (message.shopping) this.shopping.reset(message.shopping, message.may);
@@ -269,6 +278,15 @@ export class Call extends Emitter {
     }
   }
 
+  // The room of `joined`, on the page: models reset (their views draw), phase announced.
+  _draw(message) {
+    this.room.reset(message);
+    this.shopping.reset(message.shopping, message.may);
+    this._setPhase(Phase.JOINED);
+    this._sendMediaState();
+    if (this.hidden.size || this.tileSizes) this._sendView();
+  }
+
   /**
    * These participants' video is off screen: the server pauses it; `sizes` ({id: [w, h]}, CSS
    * px) of the tiles shown: the biggest keep most frame rate on a short downlink (PROTOCOL.md, view).
@@ -298,6 +316,7 @@ export class Call extends Emitter {
   async _answer(offer) {
     const session = this.session;
     if (!session || this.phase !== Phase.JOINED) return;
+    this._offerStarted();
     const socket = this.connection.socketId;
     const sdp = await session.answer(offer);
     // Only if nothing replaced this connection while ICE was gathering.
