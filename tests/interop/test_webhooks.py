@@ -23,10 +23,8 @@ SECRET = "whsec_interop_0123456789"
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    r = Receiver(SECRET)
-    await r.start()
-    yield r
-    await r.stop()
+    async with Receiver(SECRET) as r:
+        yield r
 
 
 async def _join(session: aiohttp.ClientSession, base: str, room: str) -> tuple[

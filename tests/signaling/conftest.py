@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -12,6 +13,8 @@ from aiohttp.test_utils import TestClient
 from signaling import Settings, create_app
 from signaling.keys import NODE
 from signaling.node import Node
+from tests.media import ClientPeer
+from tests.participant import Participant
 from tests.signaling.wsclient import WsClient
 
 Client = TestClient[web.Request, web.Application]
@@ -59,3 +62,21 @@ async def connect(client: Client) -> AsyncIterator[Callable[..., Awaitable[WsCli
     yield open_socket
     for ws in opened:
         await ws.close()
+
+
+@pytest.fixture
+async def participants(
+    connect: Callable[..., Awaitable[WsClient]],
+) -> AsyncIterator[Callable[..., Awaitable[Participant]]]:
+    """Make participants (a socket plus a real aiortc peer that answers every offer)."""
+    made: list[Participant] = []
+
+    async def make(name: str, index: int, *, publish: bool = True) -> Participant:
+        p = Participant(await connect(), ClientPeer(name, index=index, publish=publish))
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        with contextlib.suppress(ConnectionError):
+            await p.close()

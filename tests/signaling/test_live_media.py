@@ -3,14 +3,12 @@ no longer forwarded, whatever its client does, until it says the camera is on ag
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from signaling.keys import NODE
 from tests.helpers import wait_for
-from tests.media import ClientPeer
 from tests.participant import Participant
 from tests.signaling.conftest import Client
 from tests.signaling.wsclient import WsClient
@@ -19,20 +17,6 @@ pytestmark = pytest.mark.media
 
 Connect = Callable[..., Awaitable[WsClient]]
 
-
-@pytest.fixture
-async def participants(connect: Connect) -> AsyncIterator[Callable[..., Awaitable[Participant]]]:
-    made: list[Participant] = []
-
-    async def make(name: str, index: int, *, publish: bool = True) -> Participant:
-        p = Participant(await connect(), ClientPeer(name, index=index, publish=publish))
-        made.append(p)
-        return p
-
-    yield make
-    for p in made:
-        with contextlib.suppress(ConnectionError):
-            await p.close()
 
 
 async def test_a_muted_camera_is_not_forwarded_until_it_is_on_again(

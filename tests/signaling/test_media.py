@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -17,20 +16,6 @@ pytestmark = pytest.mark.media
 
 Connect = Callable[..., Awaitable[WsClient]]
 
-
-@pytest.fixture
-async def participants(connect: Connect) -> AsyncIterator[Callable[..., Awaitable[Participant]]]:
-    made: list[Participant] = []
-
-    async def make(name: str, index: int, *, publish: bool = True) -> Participant:
-        p = Participant(await connect(), ClientPeer(name, index=index, publish=publish))
-        made.append(p)
-        return p
-
-    yield make
-    for p in made:
-        with contextlib.suppress(ConnectionError):
-            await p.close()
 
 
 async def test_two_publishers_and_a_viewer(

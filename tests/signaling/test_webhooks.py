@@ -26,10 +26,8 @@ PRODUCT = sample_catalog().product_ids[0]
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    r = Receiver(SECRET)
-    await r.start()
-    yield r
-    await r.stop()
+    async with Receiver(SECRET) as r:
+        yield r
 
 
 def webhook_settings(*endpoints: dict[str, object], **more: object) -> Settings:

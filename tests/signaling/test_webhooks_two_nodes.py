@@ -52,10 +52,8 @@ class Follower:
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    r = Receiver(SECRET)
-    await r.start()
-    yield r
-    await r.stop()
+    async with Receiver(SECRET) as r:
+        yield r
 
 
 @pytest.fixture

@@ -67,6 +67,13 @@ class Receiver:
             await self._runner.cleanup()
             self._runner = None
 
+    async def __aenter__(self) -> Receiver:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
     def types(self) -> Counter[str]:
         """Distinct events received, by type."""
         seen = {p["id"]: p["type"] for p in self.accepted}
