@@ -83,6 +83,19 @@ async def health(server: Server, http: aiohttp.ClientSession) -> tuple[int, dict
         return response.status, await response.json()
 
 
+async def wait_draining(server: Server, http: aiohttp.ClientSession) -> None:
+    """Return once /healthz answers 503 "draining"; fail if the process exits first."""
+    while True:
+        assert server.process.poll() is None, "exited instead of draining"
+        try:
+            status, body = await health(server, http)
+        except aiohttp.ClientError:
+            continue  # exiting: the next poll() says so
+        if status == 503 and body["status"] == "draining":
+            return
+        await asyncio.sleep(0.1)
+
+
 async def test_a_client_that_ignores_its_redirect_cannot_hold_a_draining_node(
     redis: RedisServer, serve: Callable[..., Server]
 ) -> None:
@@ -122,15 +135,7 @@ async def test_a_drain_that_cannot_move_its_room_ends_at_the_timeout_and_not_bef
             await redis.kill()  # nowhere to move the room, and no telling where it should go
             termed_at = time.monotonic()
             node.process.send_signal(signal.SIGTERM)
-
-            async def draining() -> bool:
-                status, body = await health(node, http)
-                return status == 503 and body["status"] == "draining"
-
-            deadline = termed_at + DRAIN_TIMEOUT
-            while node.process.poll() is None and not await draining():
-                assert time.monotonic() < deadline, "no 503 draining before the timeout"
-                await asyncio.sleep(0.1)
+            await wait_draining(node, http)
             assert node.process.poll() is None, "exited before its drain timeout"
             assert client.closed_by_server is None
             assert client.got("redirect") == []
@@ -145,3 +150,31 @@ async def test_a_drain_that_cannot_move_its_room_ends_at_the_timeout_and_not_bef
     log = node.log_text()
     assert "drain timeout: 1 participants still here" in log, log[-3000:]
     print(f"\nthe node exited {exited:.2f} s after SIGTERM (drain timeout {DRAIN_TIMEOUT:g} s)")
+
+
+async def test_rooms_of_a_node_draining_through_a_redis_outage_move_once_redis_is_back(
+    redis: RedisServer, serve: Callable[..., Server]
+) -> None:
+    nodes = [serve(redis_url=redis.url, node_id=f"node-{n}", drain_timeout="120")
+             for n in ("a", "b")]
+    async with aiohttp.ClientSession() as http:
+        client = StubbornClient(http)
+        try:
+            await client.join(nodes[0].url, f"outage-{uuid.uuid4().hex[:6]}")
+            serving = [n for n in nodes if (await health(n, http))[1]["peers"] == 1]
+            assert len(serving) == 1
+            draining, other = serving[0], next(n for n in nodes if n is not serving[0])
+            await redis.kill()
+            draining.process.send_signal(signal.SIGTERM)
+            await wait_draining(draining, http)
+            assert client.got("redirect") == []  # nowhere to send it while Redis is away
+            await redis.start()  # empty (no persistence): the nodes register again
+            await until(lambda: client.got("redirect"), 30, "a redirect once Redis is back")
+            code = await asyncio.to_thread(draining.process.wait, 60)
+        finally:
+            await client.close()
+    assert code == 0
+    [redirect] = client.got("redirect")
+    assert redirect["reason"] == "draining"
+    assert redirect["url"] == other.url.replace("http", "ws", 1) + "/ws"
+    assert "drained: no participant left here" in draining.log_text()
