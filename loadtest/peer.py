@@ -410,7 +410,6 @@ class SyntheticPeer:
     async def _reconnect(self, url: str) -> None:
         """Open a socket at ``url``; if that node cannot be reached, go back to the URL we
         started with (a load balancer) and try again with backoff (PROTOCOL.md)."""
-        assert self._ws is not None
         delay = 0.25
         for attempt in range(MAX_REDIRECTS + 1):
             try:
