@@ -149,6 +149,9 @@ def aggregate(
                 "jitter_ms": r["jitter_ms"],
             })
 
+    # Moves: a `redirect` while in the room (its node drained, or the room moved).
+    moves = [m for s in sessions for m in s.get("moves", [])]
+
     missing = sorted(expected - present)
     names = {s["participant_id"]: s["name"] for s in sessions if s["participant_id"]}
     errors: Counter[str] = Counter()
@@ -163,7 +166,8 @@ def aggregate(
         # Who was in when (epoch seconds): freezes can be laid beside the joins and leaves.
         "sessions": [
             {"name": s["name"], "generation": s["generation"], "started_at": s["started_at"],
-             "ended_at": s["ended_at"]}
+             "ended_at": s["ended_at"], "participant_id": s["participant_id"],
+             "redirects": s.get("redirects", 0), "moves": s.get("moves", [])}
             for s in sessions
         ],
         "peers": {
@@ -174,6 +178,17 @@ def aggregate(
             "failed": sum(1 for s in sessions if s["state"] == "failed"),
             "churned": sum(1 for s in sessions if s["generation"] > 0),
             "publishers": sum(1 for s in active if s["publish"]),
+            "redirected": sum(1 for s in sessions if s.get("redirects")),
+            "moved": sum(1 for s in sessions if s.get("moves")),
+        },
+        "moves": {
+            "count": len(moves),
+            "reasons": dict(Counter(str(m["reason"]) for m in moves)),
+            "rejoined": sum(1 for m in moves if m["rejoined"] is not None),
+            "rejoin_ms": _stats([m["rejoined"] for m in moves if m["rejoined"] is not None],
+                                1000),
+            "media_back_ms": _stats(
+                [m["media_back"] for m in moves if m["media_back"] is not None], 1000),
         },
         "join_ms": {p: _stats(v, 1000) for p, v in phases.items()},
         "ttff_ms": {**_stats(ttff, 1000), "values": sorted(1000 * x for x in ttff)},

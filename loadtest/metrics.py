@@ -164,6 +164,12 @@ class RouteStats:
             self._frame_gaps += 1
         self.last_frame_at = now
 
+    def new_stream(self) -> None:
+        """The route arrives on a new connection (the room moved to another node): RTP
+        sequence numbers and timestamps start afresh; frame numbers (stamps) go on."""
+        self._max_seq = None
+        self._transit = None
+
     @property
     def mean_frame_gap(self) -> float | None:
         """Mean seconds between frames so far (None before the freeze rule has a baseline)."""

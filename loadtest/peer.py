@@ -34,6 +34,9 @@ _VP8_CHUNKS = (vpx.PACKET_MAX - 4,)
 MAX_REDIRECTS = 5
 """``redirect`` messages followed in a row before a join counts as failed."""
 
+MAX_BACKOFF_S = 2.0
+"""Longest wait between attempts to reach a node after a move (PROTOCOL.md: with backoff)."""
+
 
 class _PacedTrack(MediaStreamTrack):
     """A track that yields one item every ``period`` seconds and can be paused."""
@@ -52,6 +55,11 @@ class _PacedTrack(MediaStreamTrack):
 
     def resume(self) -> None:
         self._running.set()
+
+    def restart_clock(self) -> None:
+        """A new connection takes this track: go on from now, with no catch-up burst for the
+        time no sender pulled from it."""
+        self._start = None
 
     async def _wait_turn(self) -> None:
         """Sleep until item ``_count`` is due; while paused, wait (and then restart the clock)."""
@@ -164,6 +172,21 @@ class JoinPhases:
 
 
 @dataclass
+class Move:
+    """One ``redirect`` received while in the room (its node drains, or the room moved):
+    epoch seconds it came, and seconds from then to the rejoin and to the next video frame."""
+
+    at: float
+    reason: str
+    url: str
+    rejoined: float | None = None
+    media_back: float | None = None
+
+    def as_dict(self) -> dict[str, float | str | None]:
+        return dict(self.__dict__)
+
+
+@dataclass
 class PeerResult:
     """What one session of a synthetic peer saw: phases, routes, errors."""
 
@@ -174,6 +197,7 @@ class PeerResult:
     # Epoch time of the first video frame from each source; kept when routes are reset.
     first_frames: dict[str, float] = field(default_factory=dict)
     redirects: int = 0  # `redirect` messages followed before getting in
+    moves: list[Move] = field(default_factory=list)  # `redirect`s followed once in the room
 
 
 class SyntheticPeer:
@@ -217,6 +241,9 @@ class SyntheticPeer:
         self._leaving = False
         self._closing = False
         self._redirect_to: str | None = None
+        self._hops = 0  # redirects in a row without a `joined` (PROTOCOL.md: a loop after 5)
+        self._resume: str | None = None  # the credential of `joined`: rejoin as ourselves
+        self._in_room = False  # joined, and not sent elsewhere since
         self.joined = asyncio.Event()
         self.failed = asyncio.Event()
         self.ended = asyncio.Event()  # the signaling session is over, for whatever reason
@@ -273,9 +300,10 @@ class SyntheticPeer:
     async def _send_join(self) -> None:
         assert self._ws is not None
         role = "guest" if self.publishing else "viewer"
-        await self._ws.send_str(
-            json.dumps({"type": "join", "room": self.room, "name": self.name, "role": role})
-        )
+        join = {"type": "join", "room": self.room, "name": self.name, "role": role}
+        if self._resume is not None:
+            join["resume"] = self._resume
+        await self._ws.send_str(json.dumps(join))
 
     async def _run(self) -> None:
         assert self._ws is not None
@@ -292,7 +320,9 @@ class SyntheticPeer:
                 # Another node serves the room: join there instead (docs/PROTOCOL.md).
                 url, self._redirect_to = self._redirect_to, None
                 await self._ws.close()
-                self._ws = await self._session.ws_connect(url, heartbeat=20)
+                if self._pc is not None:
+                    await self._drop_media()  # we were in the room: it moves
+                await self._reconnect(url)
                 await self._send_join()
         except (aiohttp.ClientError, ConnectionError) as exc:
             self.result.errors.append(f"signaling: {exc or type(exc).__name__}")
@@ -311,8 +341,17 @@ class SyntheticPeer:
     async def _handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         if kind == "joined":
-            self.participant_id = message["you"]["id"]
+            you = message["you"]["id"]
+            if self.participant_id is not None and you != self.participant_id:
+                self.result.errors.append(
+                    f"moved: came back as {you}, not as {self.participant_id}")
+            self.participant_id = you
+            self._resume = message.get("resume", self._resume)
+            self._hops = 0
+            self._in_room = True
             self.result.phases.mark("joined")
+            if self.result.moves and self.result.moves[-1].rejoined is None:
+                self.result.moves[-1].rejoined = time.time() - self.result.moves[-1].at
             self.joined.set()
         elif kind == "offer":
             self.result.phases.mark("offer")
@@ -323,15 +362,24 @@ class SyntheticPeer:
             self.result.phases.mark("answer_sent")
         elif kind == "slots":
             self._apply_slots(message["slots"])
-        elif kind == "redirect" and not self.joined.is_set():
-            self.result.redirects += 1
-            self.result.phases.mark("redirected")
-            if self.result.redirects > MAX_REDIRECTS:
-                self.result.errors.append(f"redirected more than {MAX_REDIRECTS} times")
+        elif kind == "redirect":
+            # PROTOCOL.md, Several nodes: this socket is of no more use; join at `url`. In the
+            # room already (our node drains, or the room moved): we are out of it here, and
+            # come back there as ourselves with the `resume` of `joined`.
+            self._hops += 1
+            if self._hops > MAX_REDIRECTS:
+                self.result.errors.append(f"redirected more than {MAX_REDIRECTS} times in a row")
                 self.failed.set()
                 self.ended.set()
+                return
+            if self._in_room:
+                self._in_room = False
+                self.result.moves.append(
+                    Move(time.time(), str(message.get("reason")), str(message["url"])))
             else:
-                self._redirect_to = str(message["url"])
+                self.result.redirects += 1
+                self.result.phases.mark("redirected")
+            self._redirect_to = str(message["url"])
         elif kind == "left":
             if not self._leaving:
                 self.result.errors.append(f"left the room: {message.get('reason')}")
@@ -341,6 +389,38 @@ class SyntheticPeer:
             if not self.joined.is_set():
                 self.failed.set()
                 self.ended.set()
+            elif not self._in_room and message.get("ref") == "join":
+                self.ended.set()  # the rejoin after a move was refused: out for good
+
+    async def _drop_media(self) -> None:
+        """Close the connection to the node we leave; the next ``offer`` (from the node we
+        move to) makes a new one, and our tracks and routes go on there."""
+        pc, self._pc = self._pc, None
+        self._published = self._receiving = False
+        self._slots.clear()
+        self._ssrc_slots.clear()
+        for route in self.result.routes.values():
+            route.new_stream()
+        for track in (self._audio_track, self._video_track):
+            if track is not None:
+                track.restart_clock()
+        if pc is not None:
+            await pc.close()
+
+    async def _reconnect(self, url: str) -> None:
+        """Open a socket at ``url``; if that node cannot be reached, go back to the URL we
+        started with (a load balancer) and try again with backoff (PROTOCOL.md)."""
+        delay = 0.25
+        for attempt in range(MAX_REDIRECTS + 1):
+            try:
+                self._ws = await self._session.ws_connect(url, heartbeat=20)
+                return
+            except (aiohttp.ClientError, OSError):
+                if attempt == MAX_REDIRECTS:
+                    raise
+            url = self.url.replace("http", "ws", 1) + "/ws"
+            await asyncio.sleep(delay)
+            delay = min(MAX_BACKOFF_S, delay * 2)
 
     def _new_pc(self) -> RTCPeerConnection:
         pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
@@ -409,6 +489,7 @@ class SyntheticPeer:
         phases = self.result.phases
         routes = self.result.routes
         first_frames = self.result.first_frames
+        moves = self.result.moves
         ssrc_slots = self._ssrc_slots
         keep_samples, tally = self._keep_samples, self._tally
 
@@ -438,6 +519,8 @@ class SyntheticPeer:
             if stamp is not None:
                 phases.mark("first_frame")
                 first_frames.setdefault(slot["source"], now)
+                if moves and moves[-1].media_back is None:
+                    moves[-1].media_back = now - moves[-1].at
 
         transport._handle_rtp_data = handle
 

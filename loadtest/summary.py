@@ -54,6 +54,14 @@ def _figures(report: Mapping[str, Any]) -> Table:
     t.add_row("peers", f"{peers['active']}/{peers['target']} in their rooms at the end, "
                        f"{peers['joined']} joins ({peers['churned']} after churn), "
                        f"{peers['failed']} failed")
+    mv = report.get("moves") or {}
+    if mv.get("count"):
+        reasons = ", ".join(f"{n} {r}" for r, n in sorted(mv["reasons"].items()))
+        back = mv["media_back_ms"]
+        t.add_row("moves", f"{mv['count']} ({reasons}) by {peers.get('moved', 0)} peers: "
+                           f"{mv['rejoined']} rejoined, p50 {_n(mv['rejoin_ms']['p50'], 0, ' ms')}"
+                           f"; video back p50 {_n(back['p50'], 0, ' ms')}, max "
+                           f"{_n(back['max'], 0, ' ms')} (n={back['n']})")
     ttff = report["ttff_ms"]
     t.add_row("first frame", f"p50 {_n(ttff['p50'], 0, ' ms')}, p95 {_n(ttff['p95'], 0, ' ms')}"
                              f", max {_n(ttff['max'], 0, ' ms')} per route (n={ttff['n']})")

@@ -266,6 +266,8 @@ class PeerHost:
             "ended_at": s.ended_at,
             "phases": r.phases.as_dict(),
             "errors": list(r.errors),
+            "redirects": r.redirects,
+            "moves": [m.as_dict() for m in r.moves],
             "last_frame_sent": s.peer.last_frame_sent,
             "first_frames": dict(r.first_frames),
             "routes": routes,

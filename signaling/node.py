@@ -186,10 +186,17 @@ class Node:
     async def drain(self) -> None:
         """Send every participant here to other nodes and wait until they are gone (at most
         ``drain_timeout``). Nothing to do without a shared store, or with no other live node
-        to take the rooms."""
+        to take the rooms. With Redis out of reach that is not known: drain, so the rooms
+        move if it comes back in time."""
         if not self.shared:
             return
-        if not await self.placement.has_other_nodes():
+        try:
+            others = await self.placement.has_other_nodes()
+        except StoreUnavailable as exc:
+            log.warning("drain: %s; draining anyway, for at most %g s", exc,
+                        self.settings.drain_timeout)
+            others = True
+        if not others:
             log.info("drain: no other live node takes rooms; shutting down at once")
             return
         await self.placement.drain(self.settings.drain_timeout)

@@ -186,12 +186,10 @@ class RoomPlacement:
             self._node.move_room(room_id, pin.node, reason)
 
     async def has_other_nodes(self) -> bool:
-        """Whether another live node takes rooms (by the registry's clock)."""
-        try:
-            await self._beat()
-            nodes = await self.placement.nodes()
-        except StoreUnavailable:
-            return False
+        """Whether another live node takes rooms (by the registry's clock); StoreUnavailable
+        when the registry cannot be read (not known)."""
+        await self._beat()
+        nodes = await self.placement.nodes()
         mine = next((n for n in nodes if n.owner == self.owner), None)
         if mine is None:
             return False

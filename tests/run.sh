@@ -24,6 +24,8 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 [ -x /usr/bin/turnserver ] || command -v turnserver >/dev/null 2>&1 || need_apt+=(coturn)
 # `ip netns` for the impairment harness (tests/impair: network namespaces, run as root).
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+# Debian's iptables: the kernel's 1:1 NAT in front of a node (tests/impair/test_public_ip.py).
+command -v iptables >/dev/null 2>&1 || need_apt+=(iptables)
 # Debian's Chromium for tests/browser (Playwright drives it; its own browser downloads are never
 # used), with a colour emoji font so reaction buttons show in the screenshots under artifacts/.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium fonts-noto-color-emoji)

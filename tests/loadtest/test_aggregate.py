@@ -77,7 +77,8 @@ def test_a_clean_room() -> None:
     assert report["freezes"]["count"] == 0
     assert report["latency_ms"]["p50"] == pytest.approx(2.0, rel=0.02)
     assert report["peers"] == {"target": 3, "sessions": 3, "joined": 3, "active": 3, "failed": 0,
-                               "churned": 0, "publishers": 2}
+                               "churned": 0, "publishers": 2, "redirected": 0, "moved": 0}
+    assert report["moves"]["count"] == 0
     assert report["join_ms"]["dtls"]["p50"] == pytest.approx(100)
     # a's first frame from b: 9.7 s before the end, b's media was up at END - 10 + 0.1.
     assert report["ttff_ms"]["values"] == [pytest.approx(200)]
@@ -147,3 +148,23 @@ def test_flatten_names_every_metric() -> None:
     assert figures["server.us_per_packet"] == 50.0
     assert figures["frames.lost"] == 0
     assert figures["routes.missing"] == 0
+
+
+def test_moves_are_counted_with_their_reasons_and_times() -> None:
+    sessions = full_room()
+    sessions[0]["moves"] = [{"at": END - 5, "reason": "draining", "url": "ws://b/ws",
+                             "rejoined": 0.4, "media_back": 1.2}]
+    sessions[2]["moves"] = [{"at": END - 5, "reason": "draining", "url": "ws://b/ws",
+                             "rejoined": 0.6, "media_back": None},
+                            {"at": END - 2, "reason": "moved", "url": "ws://c/ws",
+                             "rejoined": None, "media_back": None}]
+    sessions[1]["redirects"] = 1
+    report = aggregate([{"sessions": sessions}], window=(END - 10, END))
+    moves = report["moves"]
+    assert (moves["count"], moves["rejoined"]) == (3, 2)
+    assert moves["reasons"] == {"draining": 2, "moved": 1}
+    assert moves["rejoin_ms"]["p50"] == pytest.approx(500)
+    assert moves["media_back_ms"]["n"] == 1
+    assert (report["peers"]["moved"], report["peers"]["redirected"]) == (2, 1)
+    assert [len(s["moves"]) for s in report["sessions"]] == [1, 0, 2]
+    assert [s["participant_id"] for s in report["sessions"]] == ["A", "B", "V"]

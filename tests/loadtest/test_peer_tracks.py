@@ -3,6 +3,7 @@ its frames so receivers see the gap as loss."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -117,3 +118,25 @@ def test_frames_of_another_publisher_on_a_reused_slot_are_not_loss() -> None:
         r.on_packet(seq=i, timestamp=i * 3000, clock_rate=90000, size=500, marker=True,
                     stamp=Stamp(publisher, n, int(10e6)), now=10.0 + i / 30)
     assert (r.frames, r.lost_frames, r.last_frame) == (5, 1, 5003)
+
+
+async def test_a_new_connection_takes_a_track_without_a_catch_up_burst() -> None:
+    track = ReplayVideoTrack(LOOP, publisher=7)
+    await frame_numbers(track, 2)
+    await asyncio.sleep(0.1)  # ten frame periods with no sender (the room moved elsewhere)
+    track.restart_clock()
+    start = time.monotonic()
+    assert await frame_numbers(track, 4) == [2, 3, 4, 5]  # numbering goes on
+    assert time.monotonic() - start >= 0.025  # paced from now: not four frames at once
+
+
+def test_a_route_on_a_new_connection_restarts_its_sequence_numbers_not_its_frames() -> None:
+    r = RouteStats("video", keep_samples=False)
+    for i in range(3):
+        r.on_packet(seq=40000 + i, timestamp=i * 3000, clock_rate=90000, size=500, marker=True,
+                    stamp=Stamp(1, i, int(10e6)), now=10.0 + i / 30)
+    r.new_stream()  # the node we were on drained: the same track arrives from another one
+    for i, n in enumerate((5, 6)):
+        r.on_packet(seq=100 + i, timestamp=777 + i * 3000, clock_rate=90000, size=500,
+                    marker=True, stamp=Stamp(1, n, int(11e6)), now=11.0 + i / 30)
+    assert (r.lost_packets, r.frames, r.lost_frames) == (0, 5, 2)

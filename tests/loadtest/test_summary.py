@@ -96,3 +96,14 @@ def test_progress_off_a_terminal_is_a_plain_line_every_5_s() -> None:
     assert len(lines) == 2 and "\x1b" not in out.getvalue() and "\r" not in out.getvalue()
     assert "peers 1/2" in lines[0] and "server 0.50 cores" in lines[0]
     assert lines[1] == "a note"
+
+
+def test_moves_get_a_row_when_there_were_any() -> None:
+    assert "moves" not in render(report(), [])
+    moves = {"count": 3, "reasons": {"draining": 3}, "rejoined": 3,
+             "rejoin_ms": {"p50": 150.0}, "media_back_ms": {"p50": 900.0, "max": 1400.0, "n": 3}}
+    text = render(report(moves=moves, peers={"active": 8, "target": 8, "joined": 8,
+                                              "churned": 0, "failed": 0, "moved": 3}), [])
+    row = " ".join(text.split())  # the table wraps long rows
+    assert "moves 3 (3 draining) by 3 peers: 3 rejoined, p50 150 ms; video back p50 900 ms, " \
+        "max 1,400 ms (n=3)" in row
