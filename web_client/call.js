@@ -40,8 +40,10 @@ const TRACE_SIZE = 200;
 // only, iceTransportPolicy "relay", to check a TURN set-up (README).
 const RELAY_ONLY = new URLSearchParams(location.search).get("ice") === "relay";
 // The server sends the first offer right behind `joined`; the room is drawn once that offer is
-// being answered (the browser sets up the media meanwhile), or after this long without one.
+// answered (drawing takes the main thread the answer needs), or after this long without an offer,
+// or at the latest this long after the offer came.
 const DRAW_WAIT_MS = 30;
+const ANSWER_WAIT_MS = 1000;
 
 /**
  * Events: "phase" {phase, reason}, "error" (a server error about a request of ours),
@@ -61,6 +63,7 @@ export class Call extends Emitter {
     this._inbox = Promise.resolve();
     this._drawn = Promise.resolve(); // the room of the latest `joined` is drawn
     this._offerStarted = () => {}; // called when an offer starts being answered
+    this._offerAnswered = () => {}; // called when it has been answered (or could not be)
     this._joinRetries = 0;
     this._redirects = 0; // redirects since we were last in the room
     this._retryTimer = null;
@@ -226,9 +229,12 @@ export class Call extends Emitter {
         this.phase = Phase.JOINED; // the offer behind us may be answered now
         // Drawing the room takes the page a while: let the offer that follows `joined` start
         // the media first (issue 8), then draw. Later messages wait for the drawing.
+        const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
         const offered = new Promise((resolve) => (this._offerStarted = resolve));
-        const waited = new Promise((resolve) => setTimeout(resolve, DRAW_WAIT_MS));
-        this._drawn = Promise.race([offered, waited]).then(() => this._draw(message));
+        const answered = new Promise((resolve) => (this._offerAnswered = resolve));
+        this._drawn = Promise.race([offered.then(() => true), delay(DRAW_WAIT_MS).then(() => false)])
+          .then((offer) => (offer ? Promise.race([answered, delay(ANSWER_WAIT_MS)]) : null))
+          .then(() => this._draw(message));
         break;
       }
       case "snapshot":
@@ -318,10 +324,14 @@ export class Call extends Emitter {
     if (!session || this.phase !== Phase.JOINED) return;
     this._offerStarted();
     const socket = this.connection.socketId;
-    const sdp = await session.answer(offer);
-    // Only if nothing replaced this connection while ICE was gathering.
-    if (session === this.session && socket === this.connection.socketId) {
-      this.connection.send({ type: "answer", sdp });
+    try {
+      const sdp = await session.answer(offer);
+      // Only if nothing replaced this connection while ICE was gathering.
+      if (session === this.session && socket === this.connection.socketId) {
+        this.connection.send({ type: "answer", sdp });
+      }
+    } finally {
+      this._offerAnswered();
     }
   }
 
