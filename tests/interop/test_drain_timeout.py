@@ -96,18 +96,29 @@ async def wait_draining(server: Server, http: aiohttp.ClientSession) -> None:
         await asyncio.sleep(0.1)
 
 
+def _two_nodes(redis: RedisServer, serve: Callable[..., Server]) -> list[Server]:
+    return [serve(redis_url=redis.url, node_id=f"node-{n}", drain_timeout="120")
+            for n in ("a", "b")]
+
+
+async def _join_one(
+    client: StubbornClient, nodes: list[Server], http: aiohttp.ClientSession, prefix: str
+) -> Server:
+    """Join a new room through the first node; the node that serves it (one of the two)."""
+    await client.join(nodes[0].url, f"{prefix}-{uuid.uuid4().hex[:6]}")
+    serving = [n for n in nodes if (await health(n, http))[1]["peers"] == 1]
+    assert len(serving) == 1
+    return serving[0]
+
+
 async def test_a_client_that_ignores_its_redirect_cannot_hold_a_draining_node(
     redis: RedisServer, serve: Callable[..., Server]
 ) -> None:
-    nodes = [serve(redis_url=redis.url, node_id=f"node-{n}", drain_timeout="120")
-             for n in ("a", "b")]
+    nodes = _two_nodes(redis, serve)
     async with aiohttp.ClientSession() as http:
         client = StubbornClient(http)
         try:
-            await client.join(nodes[0].url, f"stubborn-{uuid.uuid4().hex[:6]}")
-            serving = [n for n in nodes if (await health(n, http))[1]["peers"] == 1]
-            assert len(serving) == 1
-            draining = serving[0]
+            draining = await _join_one(client, nodes, http, "stubborn")
             termed_at = time.monotonic()
             draining.process.send_signal(signal.SIGTERM)
             code = await asyncio.to_thread(draining.process.wait, 60)
@@ -155,15 +166,12 @@ async def test_a_drain_that_cannot_move_its_room_ends_at_the_timeout_and_not_bef
 async def test_rooms_of_a_node_draining_through_a_redis_outage_move_once_redis_is_back(
     redis: RedisServer, serve: Callable[..., Server]
 ) -> None:
-    nodes = [serve(redis_url=redis.url, node_id=f"node-{n}", drain_timeout="120")
-             for n in ("a", "b")]
+    nodes = _two_nodes(redis, serve)
     async with aiohttp.ClientSession() as http:
         client = StubbornClient(http)
         try:
-            await client.join(nodes[0].url, f"outage-{uuid.uuid4().hex[:6]}")
-            serving = [n for n in nodes if (await health(n, http))[1]["peers"] == 1]
-            assert len(serving) == 1
-            draining, other = serving[0], next(n for n in nodes if n is not serving[0])
+            draining = await _join_one(client, nodes, http, "outage")
+            other = next(n for n in nodes if n is not draining)
             await redis.kill()
             draining.process.send_signal(signal.SIGTERM)
             await wait_draining(draining, http)
