@@ -119,9 +119,9 @@ async def test_after_a_two_second_blackout_fresh_video_within_a_second_and_no_st
         assert s["decoded"] <= s["sent"] + 3, detail
         assert s["freezes"] <= 1, detail  # the blackout itself, nothing after
         if s["receiver"].startswith("chromium"):
-            # Chromium decodes the restart keyframe at once in some runs and in others
-            # only ~1 s later (2.0 / 2.9-3.05 s measured), when its own wait for a
-            # decodable frame (3 s) runs out: its receiver's choice, bounded here.
+            # Chromium decodes the restart keyframe within 0.1 s on a quiet machine
+            # (longest gap 2.0-2.1 s in 12 of 12 streams, 2026-12-04) but was seen ~1 s
+            # late while other tests loaded the machine (2.9-3.05 s): half a second more.
             assert s["longest"] <= blackout + slack + 0.5, detail
         else:
             # ... and fresh video follows the link's return within a second.
