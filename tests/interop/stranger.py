@@ -20,6 +20,7 @@ import av
 import numpy as np
 from aiortc import (
     MediaStreamTrack,
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
@@ -159,6 +160,8 @@ class Stranger:
     role: str = "guest"
     tone: bool = False  # send a tone (a talker) instead of silence
     check_every: int = 1  # check the colour of every Nth decoded frame (a busy room: fewer)
+    #: Our RTCPeerConnection's bundlePolicy; "max-bundle" is also said in `join` (PROTOCOL.md).
+    bundle_policy: str = "balanced"
     colour_of: Callable[[str], int | None] = lambda _pid: None
     me: str | None = None
     joined_at: float | None = None
@@ -202,11 +205,14 @@ class Stranger:
 
     def _new_pc(self) -> None:
         # PROTOCOL.md: configure the connection with the ice_servers of `joined`.
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[
-            RTCIceServer(urls=s["urls"], username=s.get("username"),
-                         credential=s.get("credential"))
-            for s in self._ice_servers
-        ]))
+        self.pc = RTCPeerConnection(RTCConfiguration(
+            iceServers=[
+                RTCIceServer(urls=s["urls"], username=s.get("username"),
+                             credential=s.get("credential"))
+                for s in self._ice_servers
+            ],
+            bundlePolicy=RTCBundlePolicy(self.bundle_policy),
+        ))
         self._slots: dict[str, str | None] = {}  # mid -> source participant id
         self._attached = False
         self.pc.on("track", self._on_track)
@@ -232,7 +238,7 @@ class Stranger:
         self.connections.append((time.monotonic(), url))
         self._reader = asyncio.get_running_loop().create_task(self._read(self._ws))
         msg: dict[str, Any] = {"type": "join", "room": self._room, "name": self.name,
-                               "role": self.role}
+                               "role": self.role, "bundle_policy": self.bundle_policy}
         msg.update(self._extra)
         if self.resume is not None:
             msg["resume"] = self.resume

@@ -131,3 +131,30 @@ async def test_everyone_joins_at_once(room: Room) -> None:
     await room.all_see_all(people)
 
 
+
+
+async def test_max_bundle_clients_in_every_order(room: Room) -> None:
+    """Clients whose connection bundles everything and say so in `join` get every slot in
+    their first offer (PROTOCOL.md, Media model): late, as a viewer, two at once, on a reused
+    slot, beside clients that do not; everyone decodes everyone, in the right colour."""
+    first = [room.person(f"p{i}", i) for i in range(2)]
+    for p in first:
+        await room.join(p)
+    await room.all_see_all(first)
+    late = await room.join(room.person("late", 2, bundle_policy="max-bundle", moving=False))
+    viewer = await room.join(room.person("viewer", None, role="viewer", bundle_policy="max-bundle"))
+    await room.all_see_all(room.people)
+    # Their first offer carried a slot for both publishers' audio and video.
+    for p in (late, viewer):
+        offer = next(m for m in p.messages if m["type"] == "offer")
+        assert sum(1 for s in offer["slots"] if s.get("source")) == 4, (p.name, offer["slots"])
+    a = room.person("a", 3, bundle_policy="max-bundle")
+    b = room.person("b", 4, bundle_policy="max-bundle")
+    await asyncio.gather(room.join(a), room.join(b))
+    await room.all_see_all(room.people)
+    await first[1].close()
+    first[1].left = "closed"
+    await asyncio.sleep(0.5)
+    again = await room.join(room.person("again", 5, bundle_policy="max-bundle"))
+    await room.all_see_all([p for p in room.people if p.left is None])
+    assert again.received.keys() >= {p.me for p in room.publishers() if p is not again}
