@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from sfu.vp8_layers import parse_vp8_descriptor
+
 # H264 NAL unit types (RFC 6184 §5.2 and ITU-T H.264 Table 7-1).
 _H264_IDR = 5
 _H264_SPS = 7
@@ -14,29 +16,8 @@ _H264_FU_A = 28
 
 def is_vp8_keyframe_start(payload: bytes) -> bool:
     """True if this VP8 RTP payload opens a keyframe (RFC 7741 §4.2-4.3)."""
-    n = len(payload)
-    if n < 1:
-        return False
-    b0 = payload[0]
-    # S bit (start of partition) set and partition index 0: the frame's first packet.
-    if not b0 & 0x10 or b0 & 0x07:
-        return False
-    i = 1
-    if b0 & 0x80:  # X: extension byte follows
-        if n < 2:
-            return False
-        ext = payload[1]
-        i = 2
-        if ext & 0x80:  # I: PictureID, 7 or 15 bits (M flag)
-            if n <= i:
-                return False
-            i += 2 if payload[i] & 0x80 else 1
-        if ext & 0x40:  # L: TL0PICIDX
-            i += 1
-        if ext & 0x30:  # T or K: TID/Y/KEYIDX byte
-            i += 1
-    # VP8 payload header: P bit (bit 0) is 0 for a key frame (RFC 6386 §9.1).
-    return n > i and not payload[i] & 0x01
+    descriptor = parse_vp8_descriptor(payload)
+    return descriptor is not None and descriptor.keyframe
 
 
 def is_h264_keyframe_start(payload: bytes) -> bool:
