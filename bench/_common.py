@@ -30,7 +30,7 @@ def start_server(
     port: int, *extra: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
     """``coshop serve`` in its own process (so its CPU time is its own), ready to use."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), COSHOP_WORKERS="1", **(env or {}))
     proc = subprocess.Popen(
         [
             sys.executable,

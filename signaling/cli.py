@@ -8,6 +8,7 @@ import gc
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeAlias
@@ -20,6 +21,8 @@ from signaling.event_loop import run_loop
 from signaling.flags import add_settings_flags
 from signaling.keys import NODE
 from signaling.settings import Settings, SettingsError
+from signaling.supervisor import Supervisor, WorkerStartFailed, open_listener
+from signaling.worker_plan import WorkerSpec, plan_workers, worker_count
 
 log = logging.getLogger("coshop")
 
@@ -36,6 +39,8 @@ def add_serve_command(subparsers: Subparsers) -> None:
         description="Run a coshop node. Flags override the COSHOP_* environment variables.",
     )
     add_settings_flags(p)
+    # Internal: a worker of `--workers N` also accepts on the supervisor's shared socket.
+    p.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=_serve_command)
 
 
@@ -117,8 +122,20 @@ def _serve_command(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    shared = None
+    if args.listen_fd is None:
+        try:
+            count = worker_count(settings, len(os.sched_getaffinity(0)))
+            specs = plan_workers(settings, count)
+        except SettingsError as exc:
+            print(f"coshop: invalid setting: {exc}", file=sys.stderr)
+            return 2
+        if count > 1:
+            return _supervise(settings, specs)
+    else:
+        shared = socket.socket(fileno=args.listen_fd)
     try:
-        run_loop(serve(settings), settings.event_loop)
+        run_loop(serve(settings, shared=shared), settings.event_loop)
     except IncompatibleAiortc as exc:
         print(f"coshop: {exc}", file=sys.stderr)
         return 1
@@ -128,8 +145,31 @@ def _serve_command(args: argparse.Namespace) -> int:
     return 0
 
 
-async def serve(settings: Settings, *, ready: Callable[[str], None] | None = None) -> None:
-    """Run the node until SIGINT/SIGTERM, then shut down gracefully."""
+def _supervise(settings: Settings, specs: list[WorkerSpec]) -> int:
+    """``--workers N``: run N node processes (signaling.supervisor) until SIGTERM/SIGINT."""
+    try:
+        listener = open_listener(settings.host, settings.port)
+    except OSError as exc:
+        print(f"coshop: cannot serve on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        asyncio.run(Supervisor(settings, specs, listener, os.environ).run())
+    except WorkerStartFailed as exc:
+        print(f"coshop: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        listener.close()
+    return 0
+
+
+async def serve(
+    settings: Settings,
+    *,
+    ready: Callable[[str], None] | None = None,
+    shared: socket.socket | None = None,
+) -> None:
+    """Run the node until SIGINT/SIGTERM, then shut down gracefully. ``shared``: a listening
+    socket it accepts on as well (a worker of ``--workers N``)."""
     runner = web.AppRunner(
         create_app(settings), handle_signals=False, shutdown_timeout=settings.shutdown_timeout
     )
@@ -149,6 +189,8 @@ async def serve(settings: Settings, *, ready: Callable[[str], None] | None = Non
     try:
         site = web.TCPSite(runner, settings.host, settings.port)
         await site.start()
+        if shared is not None:
+            await web.SockSite(runner, shared).start()
         port = runner.addresses[0][1] if runner.addresses else settings.port
         if settings.public_url:
             url = settings.base_url
@@ -160,9 +202,10 @@ async def serve(settings: Settings, *, ready: Callable[[str], None] | None = Non
         gc.collect()
         gc.freeze()
         loop_name = type(loop).__module__.split(".")[0]  # "uvloop" or "asyncio"
+        node.placement.set_url(url)
+        await node.placement.beat_now()
         print(f"coshop serving on {url} (store: {settings.store_kind}, loop: {loop_name})",
               flush=True)
-        node.placement.set_url(url)
         if ready is not None:
             ready(url)
         await _first(stop.wait(), node.drain_requested())

@@ -48,7 +48,10 @@ class RoomPlacement:
     def __init__(self, node: Node, placement: Placement) -> None:
         self._node = node
         self.placement = placement
-        self.url = node.settings.base_url
+        # With port 0 the URL is known only once bound (set_url): until then this node stays
+        # out of the registry, or another could send clients to port 0.
+        settings = node.settings
+        self.url = settings.base_url if settings.port or settings.public_url else ""
         self.draining = False
         self._claims: Counter[str] = Counter()
         self._locks: dict[str, _RoomLock] = {}
@@ -73,6 +76,12 @@ class RoomPlacement:
         """The URL clients reach this node at, once known (``coshop serve`` after binding)."""
         self.url = url.rstrip("/")
         self._wake.set()
+
+    async def beat_now(self) -> None:
+        """Register (or renew) at once, e.g. right after ``set_url``, so that a node announced
+        as serving can be found at its URL; an unreachable registry is retried by the loop."""
+        with contextlib.suppress(StoreUnavailable):
+            await self._beat()
 
     def rooms(self) -> dict[str, int]:
         """Rooms with claims here, and how many."""
@@ -143,6 +152,8 @@ class RoomPlacement:
         return NodeLoad(rooms=len(claims), peers=sum(claims.values()), cpu=max(0.0, cores))
 
     async def _beat(self) -> None:
+        if not self.url:
+            return
         await self.placement.beat(self.url, self.load(), draining=self.draining)
         self._registered.set()
 
@@ -213,7 +224,11 @@ class RoomPlacement:
         deadline = loop.time() + within
         while self.rooms() and loop.time() < deadline:
             try:
-                await self._beat()
+                # Every other node may be draining too (all workers of a machine on SIGTERM):
+                # then the rooms have nowhere to go, and waiting would only delay the exit.
+                if not await self.has_other_nodes():
+                    log.info("draining: no other live node takes rooms; stopping now")
+                    return
                 await self._check_pins()
             except StoreUnavailable as exc:
                 log.warning("draining: %s", exc)

@@ -62,6 +62,16 @@ class Settings(BaseSettings):
         "the node binds: a cloud VM behind 1:1 NAT announces its public address. Each ICE host "
         "candidate is also announced at this address, same port. Unset = its own addresses.",
     )
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="Node processes `coshop serve` runs on this machine, one per core: a "
+        "supervisor starts them (each on its own port, PORT+1 ... PORT+N, sharing PORT), "
+        "restarts one that dies and drains them all on SIGTERM; rooms are placed across them "
+        "through Redis. Unset = the machine's cores with a Redis URL, else 1; more than 1 "
+        "needs a Redis URL.",
+    )
     redis_url: str | None = Field(
         None,
         description="Redis URL (redis://host:port/db) for shared room state across nodes; "

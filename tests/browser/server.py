@@ -45,7 +45,7 @@ class CoshopServer:
 
     async def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COSHOP_")}
-        env.update(COSHOP_LOG_LEVEL="WARNING", COSHOP_NODE_ID="browser-tests")
+        env.update(COSHOP_LOG_LEVEL="WARNING", COSHOP_NODE_ID="browser-tests", COSHOP_WORKERS="1")
         # Chrome ignores a keyframe request that comes within 300 ms of the last one it honoured
         # (libwebrtc's EncoderRtcpFeedback, kMinKeyframeSendIntervalMs). At the default 0.3 s
         # the SFU's deferred PLI for a second new subscriber can land in that window, and as

@@ -71,7 +71,8 @@ def coshop_binary() -> str:
 def start_server(tmp: Path, env: dict[str, str] | None = None, port: int | None = None) -> Server:
     port = port or _free_port()
     log = tmp / f"coshop-{port}.log"
-    full_env = {**os.environ, "COSHOP_PORT": str(port), "COSHOP_HOST": "127.0.0.1", **(env or {})}
+    full_env = {**os.environ, "COSHOP_PORT": str(port), "COSHOP_HOST": "127.0.0.1",
+                "COSHOP_WORKERS": "1", **(env or {})}
     with log.open("ab") as out:
         process = subprocess.Popen(
             [coshop_binary(), "serve"], stdout=out, stderr=subprocess.STDOUT, env=full_env

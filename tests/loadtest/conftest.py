@@ -20,6 +20,7 @@ COSHOP = [sys.executable, "-c", "import sys; from signaling.cli import main; sys
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COSHOP_")}
     env["PYTHONPATH"] = str(ROOT)
+    env["COSHOP_WORKERS"] = "1"  # one node per process (a test starts several itself)
     return env
 
 
