@@ -60,10 +60,30 @@ def _texture(width: int, height: int, period: int) -> np.ndarray:
     return np.tile(base, (1, -(-(width + period) // period)))
 
 
+BITRATE_TOLERANCE = 0.05
+"""A loop's bitrate is within this share of its preset's label."""
+
+
 def encode_video(preset: VideoPreset, seconds: float = 3.0, keyframe_every: int = 0) -> EncodedLoop:
-    """Encode a moving-texture loop once (the slow part; see ``cached_video``)."""
+    """Encode a moving-texture loop once (the slow part; see ``cached_video``) at the preset's
+    bitrate. libvpx's real-time rate control undershoots on this easy texture (~0.78 of its
+    target), so the target is corrected from what the previous encoding sent, up to 4 times:
+    benchmarks' packets/s then match the stated load."""
+    target = preset.bitrate
+    for _ in range(4):
+        loop = _encode_video(preset, seconds, keyframe_every, target)
+        ratio = preset.bitrate / loop.bitrate
+        if abs(ratio - 1) <= BITRATE_TOLERANCE:
+            break
+        target = round(target * ratio)
+    return loop
+
+
+def _encode_video(
+    preset: VideoPreset, seconds: float, keyframe_every: int, target: int
+) -> EncodedLoop:
     encoder = Vp8Encoder()
-    encoder.target_bitrate = preset.bitrate
+    encoder.target_bitrate = target
     n = int(seconds * preset.fps)
     # One texture period per loop: frame n shows what frame 0 shows, so it encodes the wrap.
     tex = _texture(preset.width, preset.height, n * _STEP_PX)
@@ -122,7 +142,7 @@ def cached_video(preset: VideoPreset, seconds: float = 3.0, keyframe_every: int 
             seconds,
             keyframe_every,
             av.__version__,
-            "loop-v2",  # bump when encode_video's output changes
+            "loop-v3",  # bump when encode_video's output changes
         ]
     )
     path = cache_dir() / f"video-{hashlib.sha1(key.encode()).hexdigest()[:16]}.pickle"
