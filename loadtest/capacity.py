@@ -3,8 +3,10 @@
 On a shared machine one bad window can be noise, so a broken step is measured again
 (``confirmations`` times) before the search concludes; the answer is the last room
 count whose window held every threshold. A broken window in which the tester itself
-lagged says nothing about the server: it is inconclusive, measured again up to
-``inconclusive_retries`` times, and then ends the search ("tester").
+lagged, or in which the whole machine was saturated, says nothing about the server: it is
+inconclusive, measured again up to ``inconclusive_retries`` times, and then ends the search
+naming what ran out (``bottleneck``: "tester" or "machine"; loadtest.machine decides). A
+search ended by a threshold names the server.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ class Step:
     passed: bool
     broken: tuple[str, ...] = ()
     figures: dict[str, Any] = field(default_factory=dict)
-    inconclusive: bool = False  # broken while the tester lagged
+    inconclusive: bool = False  # broken while the tester lagged or the machine was full
+    bottleneck: str | None = None  # what ran out, for a broken step: server, tester, machine
 
 
 class CapacitySearch:
@@ -36,7 +39,7 @@ class CapacitySearch:
         self.steps: list[Step] = []
         self.last_good = 0
         self.first_bad: int | None = None
-        self.stopped_by: str | None = None  # "threshold", "limit" or "tester"
+        self.stopped_by: str | None = None  # "threshold", "limit", "tester" or "machine"
         self.inconclusive_retries = inconclusive_retries
         self._next = start
         self._retries = confirmations
@@ -70,12 +73,22 @@ class CapacitySearch:
             if self._inconclusive > 0:
                 self._inconclusive -= 1
             else:
-                self.stopped_by = "tester"
+                self.stopped_by = step.bottleneck if step.bottleneck == "machine" else "tester"
         elif self._retries > 0:
             self._retries -= 1  # measure the same room count again
         else:
             self.first_bad = step.rooms
             self.stopped_by = "threshold"
+
+    @property
+    def bottleneck(self) -> str | None:
+        """What limited the capacity found: the server (a threshold broke while neither the
+        tester nor the machine ran out), the tester, the machine; None at the limit."""
+        if self.stopped_by == "threshold":
+            return "server"
+        if self.stopped_by in ("tester", "machine"):
+            return self.stopped_by
+        return None
 
     def result(self) -> dict[str, Any]:
         """The search as JSON-ready data."""
@@ -83,10 +96,12 @@ class CapacitySearch:
             "capacity_rooms": self.last_good,
             "first_broken_rooms": self.first_bad,
             "stopped_by": self.stopped_by,
+            "bottleneck": self.bottleneck,
             "limit": self.limit,
             "steps": [
                 {"rooms": s.rooms, "passed": s.passed, "broken": list(s.broken),
-                 "inconclusive": s.inconclusive, "figures": s.figures}
+                 "inconclusive": s.inconclusive, "bottleneck": s.bottleneck,
+                 "figures": s.figures}
                 for s in self.steps
             ],
         }

@@ -26,6 +26,7 @@ from loadtest import server_metrics, summary
 from loadtest.aggregate import aggregate, flatten
 from loadtest.capacity import CapacitySearch, Step
 from loadtest.histogram import Histogram
+from loadtest.machine import MachineLoad, MachineWindow, bottleneck, judge
 from loadtest.scenario import JoinSchedule, PeerPlan, Scenario, plan_room
 from loadtest.thresholds import Threshold, Verdict, evaluate, parse_threshold, with_defaults
 
@@ -37,8 +38,8 @@ DRAIN_MAX_S = 5.0
 SETTLE_S = 5.0  # capacity steps: a room joining makes a latency spike of a few seconds; let it pass
 #: What a capacity search holds each step to when the scenario names no threshold.
 CAPACITY_THRESHOLDS = ("frames.lost>0", "latency.p99>100ms")
-#: A capacity step broken while a tester worker's loop lagged this much is inconclusive.
-TESTER_LAG_LIMIT_MS = 50.0
+# A capacity step broken while the tester lagged or the machine was full is inconclusive
+# (loadtest.machine.bottleneck says which).
 
 
 class ConnectError(RuntimeError):
@@ -164,6 +165,8 @@ class Runner:
         self.series = server_metrics.ServerSeries()
         self.timeline: list[dict[str, Any]] = []
         self.errors: list[str] = []  # the tester's own (scrapes, workers)
+        self.machine = MachineWindow()  # the whole machine over the current window
+        self.machine_load: MachineLoad | None = None
         self.aborted: str | None = None
         self.live = Live(started=time.time())
         self._http: aiohttp.ClientSession | None = None
@@ -362,12 +365,14 @@ class Runner:
         for w, r in zip(self.workers, replies, strict=True):
             w.cpu_mark = (r["t"], r["cpu"])
         self.live.latency = Histogram()
+        self.machine.start()
         await self._scrape()
         return float(min(r["t"] for r in replies))
 
     async def _close_window(self) -> tuple[list[dict[str, Any]], float]:
         """Pause every publisher, let frames in flight land, take every worker's figures."""
         await self._scrape()
+        self.machine_load = self.machine.stop()
         paused = await self._all({"cmd": "pause"})
         await self._drain()
         stats = await self._all({"cmd": "stats"})
@@ -442,6 +447,11 @@ class Runner:
             "loop_lag_ms": {"p99": max((x["p99"] or 0 for x in lags), default=None),
                             "max": max((x["max"] or 0 for x in lags), default=None)},
         }
+        machine = self.machine_load
+        report["machine"] = None if machine is None else machine.as_dict()
+        report["reliability"] = judge(
+            machine, report["tester"]["loop_lag_ms"]["p99"],
+            {f"worker {i}": c for i, c in enumerate(cores)}).as_dict()
         verdicts = evaluate(thresholds, flatten(report))
         return report, verdicts
 
@@ -525,17 +535,21 @@ class Runner:
                 report, verdicts = self._finish(stats, (window_start, paused_at), thresholds)
                 broken = tuple(f"{v.threshold.text}: {v.reason}" for v in verdicts if v.broken)
                 figures = flatten(report)
-                lagged = (figures["tester.loop_lag.p99"] or 0) > TESTER_LAG_LIMIT_MS
+                ran_out = bottleneck(self.machine_load, figures["tester.loop_lag.p99"],
+                                     report["tester"]["max_worker_cores"])
                 search.record(Step(target, not broken and self.aborted is None, broken, {
                     k: figures[k] for k in ("latency.p50", "latency.p99", "frames.lost",
                                             "freezes", "routes.missing", "server.cpu",
                                             "server.us_per_packet", "server.packets_out",
                                             "tester.cpu", "tester.loop_lag.p99")},
-                    inconclusive=bool(broken) and lagged))
+                    inconclusive=bool(broken) and ran_out != "server",
+                    bottleneck=ran_out if broken else None))
                 verdict = "ok" if not broken else "BROKEN: " + "; ".join(broken)
-                if broken and lagged:
-                    verdict += (f" (inconclusive: the tester lagged, p99 "
-                                f"{figures['tester.loop_lag.p99']:.0f} ms)")
+                if broken:
+                    verdict += f" (bottleneck: {ran_out})"
+                if broken and ran_out != "server":
+                    reasons = "; ".join(report["reliability"]["reasons"])
+                    verdict += f" (inconclusive: {reasons})"
                 self._say(f"  {target} room(s): {verdict}")
                 report["verdicts"] = verdicts
                 report["rooms_measured"] = target

@@ -109,6 +109,15 @@ def _figures(report: Mapping[str, Any]) -> Table:
         text.append("\nWARNING: the tester's event loop lagged (the machine is overloaded): "
                     "latency and loss include the tester's own delays", style="bold yellow")
     t.add_row("tester", text)
+    machine, verdict = report.get("machine"), report.get("reliability")
+    if machine:
+        load = machine.get("load_average") or []
+        mtext = Text(f"{machine['busy_cores']:.2f} of {machine['cores']} cores busy, steal "
+                     f"{machine['steal_pct']:.1f} %, load average "
+                     + (" ".join(f"{x:.2f}" for x in load) or "-"))
+        if verdict and not verdict["reliable"]:
+            mtext.append("\nUNRELIABLE: " + "; ".join(verdict["reasons"]), style="bold red")
+        t.add_row("machine", mtext)
     errors = report["errors"]
     top = "".join(f"\n{e['count']:>4} x {e['message'][:100]}" for e in errors["top"][:5])
     t.add_row("errors", Text(f"{errors['count']}{top}",
@@ -116,7 +125,8 @@ def _figures(report: Mapping[str, Any]) -> Table:
     cap = report.get("capacity")
     if cap:
         t.add_row("capacity", f"{cap['capacity_rooms']} room(s) (stopped by "
-                              f"{cap['stopped_by']}; first broken: {cap['first_broken_rooms']})")
+                              f"{cap['stopped_by']}; first broken: {cap['first_broken_rooms']}"
+                              f"; bottleneck: {cap.get('bottleneck') or '-'})")
     if report.get("aborted"):
         t.add_row(Text("ABORTED", style="bold red"), Text(str(report["aborted"]), style="red"))
     return t

@@ -36,7 +36,8 @@ def test_nothing_holds() -> None:
     assert (search.last_good, search.first_bad) == (0, 1)
     assert search.result()["capacity_rooms"] == 0
     assert search.result()["steps"] == [{"rooms": 1, "passed": False, "broken": [],
-                                         "inconclusive": False, "figures": {}}]
+                                         "inconclusive": False, "bottleneck": None,
+                                         "figures": {}}]
 
 
 def test_misuse_is_refused() -> None:

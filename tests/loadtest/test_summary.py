@@ -77,7 +77,7 @@ def test_a_capacity_search_gets_a_table_of_its_steps() -> None:
                {"rooms": 4, "passed": False, "inconclusive": False,
                 "figures": {"latency.p99": 140.0, "frames.lost": 3}}]}
     text = render(report(capacity=cap, passed=True), [])
-    assert "3 room(s) (stopped by latency.p99>100ms; first broken: 4)" in text
+    assert "3 room(s) (stopped by latency.p99>100ms; first broken: 4; bottleneck: -)" in text
     rows = [line.split() for line in text.splitlines()]
     assert ["3", "ok", "40.0", "ms", "0", "1.10", "cores", "90.0", "us", "0.60", "cores"] in rows
     assert ["4", "BROKEN", "140.0", "ms", "3", "-", "-", "-"] in rows
@@ -107,3 +107,11 @@ def test_moves_get_a_row_when_there_were_any() -> None:
     row = " ".join(text.split())  # the table wraps long rows
     assert "moves 3 (3 draining) by 3 peers: 3 rejoined, p50 150 ms; video back p50 900 ms, " \
         "max 1,400 ms (n=3)" in row
+
+
+def test_an_unreliable_window_says_so_with_the_machine_figures() -> None:
+    machine = {"cores": 2, "busy_cores": 1.97, "steal_pct": 0.0, "load_average": [2.4, 2.1, 1.9]}
+    verdict = {"reliable": False, "reasons": ["the machine was saturated (1.97 of 2 cores busy)"]}
+    text = render(report(machine=machine, reliability=verdict), [])
+    assert "1.97 of 2 cores busy, steal 0.0 %, load average 2.40 2.10 1.90" in text
+    assert "UNRELIABLE: the machine was saturated (1.97 of 2 cores busy)" in text

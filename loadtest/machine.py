@@ -1,0 +1,161 @@
+"""How busy the whole machine was during a window, and whether the window can be trusted
+(sans-IO but for ``read_cpu_times``).
+
+A benchmark on a shared machine measures the server, the tester and everybody else at once.
+``/proc/stat`` (proc(5)) counts every CPU's time in states since boot; two readings give the
+cores busy in between and the share stolen by the hypervisor. A window in which the machine
+had no idle core left, or lost time to steal, or whose tester could not keep its own event
+loop on time, says more about the machine than about the server: it is flagged unreliable,
+and a capacity search names what ran out (``bottleneck``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+SATURATED_SHARE = 0.9
+"""The machine counts as saturated above this share of its cores busy."""
+STEAL_LIMIT = 0.05
+"""Above this share of CPU time stolen by the hypervisor, timings are not the server's."""
+LAG_LIMIT_MS = 50.0
+"""Tester event-loop lag (p99) above which its own measurements arrive late."""
+CORE_LIMIT = 0.9
+"""One process (one event loop) above this many cores is at its limit."""
+
+Bottleneck = Literal["server", "tester", "machine"]
+
+
+@dataclass(frozen=True, slots=True)
+class CpuTimes:
+    """The aggregate ``cpu`` line of /proc/stat, in clock ticks."""
+
+    busy: int
+    idle: int
+    steal: int
+    cores: int
+
+    @classmethod
+    def parse(cls, text: str) -> CpuTimes:
+        """From /proc/stat's text: user nice system idle iowait irq softirq steal (guest
+        time is already inside user and nice, so it is not added again)."""
+        cores = 0
+        total: list[int] = []
+        for line in text.splitlines():
+            name, _, rest = line.partition(" ")
+            if name == "cpu":
+                total = [int(x) for x in rest.split()]
+            elif name.startswith("cpu") and name[3:].isdigit():
+                cores += 1
+        if len(total) < 8:
+            raise ValueError("no aggregate cpu line in /proc/stat")
+        user, nice, system, idle, iowait, irq, softirq, steal = total[:8]
+        return cls(busy=user + nice + system + irq + softirq, idle=idle + iowait, steal=steal,
+                   cores=max(cores, 1))
+
+
+def read_cpu_times() -> CpuTimes | None:
+    """This machine's CPU times now (None where there is no /proc/stat)."""
+    try:
+        with open("/proc/stat") as f:
+            return CpuTimes.parse(f.read())
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class MachineLoad:
+    """The machine over one window."""
+
+    cores: int
+    busy_cores: float
+    """Cores busy on average (every process: server, tester, the rest)."""
+    steal_share: float
+    """Share of CPU time the hypervisor gave to other guests."""
+    load_average: tuple[float, float, float] | None = None
+
+    @classmethod
+    def between(cls, start: CpuTimes, end: CpuTimes,
+                load_average: tuple[float, float, float] | None = None) -> MachineLoad:
+        busy, idle, steal = end.busy - start.busy, end.idle - start.idle, end.steal - start.steal
+        total = busy + idle + steal
+        if total <= 0:
+            return cls(end.cores, 0.0, 0.0, load_average)
+        return cls(end.cores, end.cores * busy / total, steal / total, load_average)
+
+    @property
+    def saturated(self) -> bool:
+        return self.busy_cores >= SATURATED_SHARE * self.cores
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"cores": self.cores, "busy_cores": round(self.busy_cores, 3),
+                "steal_pct": round(100 * self.steal_share, 2),
+                "load_average": list(self.load_average) if self.load_average else None}
+
+
+class MachineWindow:
+    """Reads /proc/stat and the load average at ``start`` and ``stop`` of a window."""
+
+    def __init__(self) -> None:
+        self._start = read_cpu_times()
+
+    def start(self) -> None:
+        self._start = read_cpu_times()
+
+    def stop(self) -> MachineLoad | None:
+        end = read_cpu_times()
+        if self._start is None or end is None:
+            return None
+        return MachineLoad.between(self._start, end, os.getloadavg())
+
+
+@dataclass(frozen=True, slots=True)
+class Reliability:
+    """Whether a window's figures describe the server, and if not, why."""
+
+    reasons: tuple[str, ...]
+
+    @property
+    def reliable(self) -> bool:
+        return not self.reasons
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"reliable": self.reliable, "reasons": list(self.reasons)}
+
+    def line(self) -> str:
+        """One line for a report."""
+        return "reliable" if self.reliable else "UNRELIABLE: " + "; ".join(self.reasons)
+
+
+def judge(machine: MachineLoad | None, tester_lag_p99_ms: float | None,
+          tester_cores: Mapping[str, float] | None = None) -> Reliability:
+    """The verdict on one window: unreliable when the machine was saturated or stolen from,
+    or the tester lagged or one of its processes ran out of core."""
+    reasons = []
+    if machine is not None:
+        if machine.saturated:
+            reasons.append(f"the machine was saturated ({machine.busy_cores:.2f} of "
+                           f"{machine.cores} cores busy)")
+        if machine.steal_share > STEAL_LIMIT:
+            reasons.append(f"{100 * machine.steal_share:.1f} % of CPU time was stolen by the "
+                           "hypervisor")
+    if tester_lag_p99_ms is not None and tester_lag_p99_ms > LAG_LIMIT_MS:
+        reasons.append(f"the tester's event loop lagged (p99 {tester_lag_p99_ms:.0f} ms)")
+    for name, cores in (tester_cores or {}).items():
+        if cores > CORE_LIMIT:
+            reasons.append(f"tester process {name} used {cores:.2f} cores (its limit)")
+    return Reliability(tuple(reasons))
+
+
+def bottleneck(machine: MachineLoad | None, tester_lag_p99_ms: float | None,
+               tester_max_cores: float | None) -> Bottleneck:
+    """What ran out in a window that broke a threshold: the machine when it had no core left
+    or was stolen from (nothing else can be told apart then); else the tester when its loop
+    lagged or one of its processes used a whole core; else the server."""
+    if machine is not None and (machine.saturated or machine.steal_share > STEAL_LIMIT):
+        return "machine"
+    if (tester_lag_p99_ms or 0) > LAG_LIMIT_MS or (tester_max_cores or 0) > CORE_LIMIT:
+        return "tester"
+    return "server"
