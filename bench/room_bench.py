@@ -1,34 +1,36 @@
 """Full-room benchmark: N publishers, each received by the N-1 others, through coshop.
 
 Prints server CPU (cores and microseconds per forwarded packet), packets/s in and out,
-one-way latency through the SFU against a direct peer-to-peer baseline measured in the
-same run, frame loss and freezes, and late joiners' time to first frame.
+one-way latency through the SFU against a direct peer-to-peer link timed by the same worker
+processes in the same window, frame loss and freezes, late joiners' time to first frame, and
+the machine's load (busy cores, steal, load average) with the tester's event-loop lag: a run
+on a saturated machine says it is unreliable.
 
     python bench/room_bench.py                      # starts its own `coshop serve`
     python bench/room_bench.py --publishers 6 --duration 10 --json out.json
+    python bench/room_bench.py --compare --runs 3   # both send paths, interleaved
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
+import statistics
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psutil
-from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection
 
 from bench._common import free_port, pick, scrape, start_server
-from loadtest.media import PRESETS, VIDEO_CLOCK, cached_video
-from loadtest.metrics import RouteStats, percentile
-from loadtest.peer import ReplayVideoTrack
-from loadtest.stamp import read_stamp
+from loadtest.machine import MachineLoad, MachineWindow, judge
+from loadtest.media import PRESETS, cached_video
+from loadtest.metrics import percentile
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,9 +38,9 @@ HERE = Path(__file__).resolve().parent
 class Worker:
     """A room_worker.py subprocess speaking JSON lines."""
 
-    def __init__(self, url: str, room: str, preset: str) -> None:
+    def __init__(self, url: str, room: str, preset: str, script: str = "room_worker.py") -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "room_worker.py"), url, room, preset],
+            [sys.executable, str(HERE / script), url, room, preset],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -71,40 +73,6 @@ class Worker:
             self.proc.kill()
 
 
-async def direct_baseline(preset: str, seconds: float) -> list[float]:
-    """One-way frame latency of a direct aiortc-to-aiortc link (no SFU), for comparison."""
-    config = RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-    pub, sub = RTCPeerConnection(config), RTCPeerConnection(config)
-    route = RouteStats("video")
-    pub.addTrack(ReplayVideoTrack(cached_video(PRESETS[preset]), 999))
-
-    @sub.on("track")
-    def _track(track: Any) -> None:
-        receiver = next(t.receiver for t in sub.getTransceivers() if t.receiver.track is track)
-
-        async def handle(packet: Any, arrival_time_ms: int) -> None:
-            route.on_packet(
-                seq=packet.sequence_number,
-                timestamp=packet.timestamp,
-                clock_rate=VIDEO_CLOCK,
-                size=len(packet.payload),
-                marker=bool(packet.marker),
-                stamp=read_stamp(packet.payload) if packet.marker else None,
-                now=time.time(),
-            )
-
-        receiver._handle_rtp_packet = handle
-
-    await pub.setLocalDescription(await pub.createOffer())
-    await sub.setRemoteDescription(pub.localDescription)
-    await sub.setLocalDescription(await sub.createAnswer())
-    await pub.setRemoteDescription(sub.localDescription)
-    await asyncio.sleep(seconds)
-    await pub.close()
-    await sub.close()
-    return route.latencies_ms[30:]  # skip the start-up
-
-
 def fmt(v: float | None, unit: str = "", digits: int = 1) -> str:
     return "-" if v is None else f"{v:.{digits}f}{unit}"
 
@@ -119,11 +87,13 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=20.0, help="measurement window, seconds")
     ap.add_argument("--late-joiners", type=int, default=6)
     ap.add_argument("--preset", default="360p", choices=sorted(PRESETS))
+    ap.add_argument("--runs", type=int, default=1,
+                    help="windows per send path; with --compare the paths alternate (ABBA...)")
     ap.add_argument("--json", type=Path, help="write every figure here")
     ap.add_argument(
         "--compare",
         action="store_true",
-        help="also measure aiortc's own send path (COSHOP_DIRECT_SEND=false) in the same run",
+        help="also measure aiortc's own send path (COSHOP_DIRECT_SEND=false), interleaved",
     )
     args = ap.parse_args()
 
@@ -131,52 +101,102 @@ def main() -> int:
         f"preparing pre-encoded {args.preset} VP8 loop (cached after the first run)...", flush=True
     )
     loop_info = cached_video(PRESETS[args.preset])
-    print(f"  {len(loop_info.frames)} frames, {loop_info.bitrate / 1e6:.2f} Mbit/s", flush=True)
+    print(f"  {len(loop_info.frames)} frames, {loop_info.bitrate / 1e6:.2f} Mbit/s "
+          f"(preset label {PRESETS[args.preset].bitrate / 1e6:.2f})", flush=True)
 
     if args.url is not None:
-        return measure(args, args.url, None)
+        return 0 if measure(args, args.url, None)["streams_received"] else 1
     modes = [("aiortc send path (baseline)", False), ("direct egress", True)]
     if not args.compare:
         modes = modes[1:]
-    results = {}
-    for label, direct in modes:
-        print(f"\n=== {label} ===", flush=True)
-        port = free_port()
-        # Late joiners come on top of a full room, so allow a few more participants.
-        server = start_server(
-            port,
-            "--capacity",
-            str(args.publishers + args.late_joiners + 2),
-            env={"COSHOP_DIRECT_SEND": "true" if direct else "false"},
-        )
-        url = f"http://127.0.0.1:{port}"
-        print(f"started coshop serve on {url} (pid {server.pid})", flush=True)
-        try:
-            results[label] = measure(args, url, server)
-        finally:
+    # Every server is up for the whole benchmark and the modes take turns, so slow drifts of
+    # a shared machine (other jobs, thermal) fall on both alike.
+    servers: dict[str, tuple[str, subprocess.Popen[bytes]]] = {}
+    results: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in modes}
+    try:
+        for label, direct in modes:
+            port = free_port()
+            # Late joiners come on top of a full room, so allow a few more participants.
+            server = start_server(
+                port, "--capacity", str(args.publishers + args.late_joiners + 2),
+                env={"COSHOP_DIRECT_SEND": "true" if direct else "false"},
+            )
+            servers[label] = (f"http://127.0.0.1:{port}", server)
+            print(f"started coshop serve ({label}) on port {port} (pid {server.pid})")
+        for round_ in range(args.runs):
+            order = modes if round_ % 2 == 0 else modes[::-1]
+            for label, _ in order:
+                print(f"\n=== {label}, run {round_ + 1} of {args.runs} ===", flush=True)
+                url, server = servers[label]
+                results[label].append(measure(args, url, server))
+    finally:
+        for _, server in servers.values():
             server.terminate()
             server.wait(timeout=15)
-    if len(results) > 1:
-        print("\nsame run, both send paths:")
-        for label, r in results.items():
-            print(
-                f"  {label:30s} {fmt(r['server_cores'], ' cores', 3)}  "
-                f"{fmt(r['server_us_per_forwarded_packet'], ' us/packet')}  "
-                f"p99 {fmt(r['latency_via_sfu_ms']['p99'], ' ms')}"
-            )
+    summaries = {label: summarize_runs(runs) for label, runs in results.items()}
+    print_runs(summaries)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        args.json.write_text(json.dumps({"runs": results, "summary": summaries}, indent=2))
         print(f"wrote {args.json}")
-    return 0 if all(r["streams_received"] for r in results.values()) else 1
+    return 0 if all(r["streams_received"] for rs in results.values() for r in rs) else 1
+
+
+#: Figures summarized over runs: (label, key path in a run's result, unit, digits).
+RUN_FIGURES = (
+    ("CPU per received packet", ("server_us_per_received_packet",), " us", 1),
+    ("server CPU", ("server_cores",), " cores", 3),
+    ("late joiner 1st frame p50", ("late_join_first_frame_ms", "p50"), " ms", 0),
+    ("late joiner 1st frame p95", ("late_join_first_frame_ms", "p95"), " ms", 0),
+    ("SFU-added latency p50", ("sfu_added_latency_ms", "p50"), " ms", 1),
+    ("frames lost", ("frames_lost",), "", 0),
+)
+
+
+def _get(result: dict[str, Any], path: tuple[str, ...]) -> float | None:
+    value: Any = result
+    for key in path:
+        value = None if value is None else value.get(key)
+    return None if value is None else float(value)
+
+
+def summarize_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median, minimum and maximum of each RUN_FIGURES figure over ``runs``; how many runs
+    were unreliable (a saturated machine, steal, a lagging tester)."""
+    out: dict[str, Any] = {"runs": len(runs), "unreliable_runs": sum(
+        1 for r in runs if not (r.get("reliability") or {}).get("reliable", True))}
+    for label, path, _, _ in RUN_FIGURES:
+        values = [v for r in runs if (v := _get(r, path)) is not None]
+        out[label] = None if not values else {
+            "median": statistics.median(values), "min": min(values), "max": max(values)}
+    return out
+
+
+def print_runs(summaries: dict[str, dict[str, Any]]) -> None:
+    """Median [min - max] of every summarized figure, per subject."""
+    for subject, summary in summaries.items():
+        flag = (f", {summary['unreliable_runs']} UNRELIABLE" if summary["unreliable_runs"]
+                else "")
+        print(f"\n{subject}: median [range] over {summary['runs']} run(s){flag}")
+        for label, _, unit, digits in RUN_FIGURES:
+            f = summary[label]
+            if f is not None:
+                print(f"  {label:28s} {fmt(f['median'], unit, digits)} "
+                      f"[{fmt(f['min'], '', digits)} - {fmt(f['max'], '', digits)}]")
 
 
 def measure(
-    args: argparse.Namespace, url: str, server: subprocess.Popen[bytes] | None
+    args: argparse.Namespace, url: str, server: subprocess.Popen[bytes] | None,
+    *, janus_room: int | None = None,
 ) -> dict[str, Any]:
-    room = f"bench-{int(time.time())}"
-    workers = [Worker(url, room, args.preset) for _ in range(args.workers)]
+    """One full-room window and the late joiners against coshop at ``url``, or against
+    Janus's VideoRoom ``janus_room`` (``url`` its HTTP API; bench/janus_worker.py)."""
+    if janus_room is None:
+        room, script = f"bench-{uuid.uuid4().hex[:8]}", "room_worker.py"
+    else:
+        room, script = str(janus_room), "janus_worker.py"
+    workers = [Worker(url, room, args.preset, script) for _ in range(args.workers)]
     try:
-        return run(args, url, room, server, workers)
+        return run(args, url, room, server, workers, janus=janus_room is not None)
     finally:
         for w in workers:
             w.close()
@@ -188,12 +208,17 @@ def run(
     room: str,
     server: subprocess.Popen[bytes] | None,
     workers: list[Worker],
+    *,
+    janus: bool = False,
 ) -> dict[str, Any]:
     n = args.publishers
     for i in range(n):
         workers[i % len(workers)].call(
             {"cmd": "join", "names": [f"pub{i}"], "indices": [i], "publish": True}
         )
+    if janus:  # Janus's publishers subscribe to each other once all publish
+        for w in workers:
+            w.call({"cmd": "subscribe", "publishers": n})
     print(
         f"{n} publishers joined; waiting until every one receives {2 * (n - 1)} streams...",
         flush=True,
@@ -209,17 +234,25 @@ def run(
     time.sleep(3)  # warm-up
 
     server_proc = psutil.Process(server.pid) if server is not None else None
+    # The latency without the SFU is measured in the very processes that receive the room,
+    # in the same window: both carry the same tester load.
+    for w in workers:
+        w.call({"cmd": "direct_start"})
+    time.sleep(2)  # the direct links' ICE and DTLS
     for w in workers:
         w.call({"cmd": "reset"})
-    m0, t0 = scrape(url), time.time()
+    machine = MachineWindow()
+    m0, t0 = ({} if janus else scrape(url)), time.time()
     cpu0 = sum(server_proc.cpu_times()[:2]) if server_proc else None
-    baseline = asyncio.run(direct_baseline(args.preset, args.duration))
-    remaining = args.duration - (time.time() - t0)
-    if remaining > 0:
-        time.sleep(remaining)
-    m1, t1 = scrape(url), time.time()
+    time.sleep(args.duration)
+    m1, t1 = ({} if janus else scrape(url)), time.time()
     cpu1 = sum(server_proc.cpu_times()[:2]) if server_proc else None
-    stats = [p for w in workers for p in w.call({"cmd": "stats"})["peers"]]
+    machine_load = machine.stop()
+    replies = [w.call({"cmd": "stats"}) for w in workers]
+    stats = [p for r in replies for p in r["peers"]]
+    tester_lag = max((r["loop_lag_ms"]["p99"] or 0.0 for r in replies), default=None)
+    baseline = [x for w in workers for x in w.call({"cmd": "direct_stop"})["latencies"]]
+    reliability = judge(machine_load, tester_lag)
     elapsed = t1 - t0
 
     out_pkts = pick(m1, "sfu_packets_out") - pick(m0, "sfu_packets_out")
@@ -231,6 +264,14 @@ def run(
         else None
     )
     video_routes = [r for p in stats for r in p["routes"] if r["kind"] == "video"]
+    # Counted by the receivers, the same way for any SFU (its own counters may differ in
+    # what they include).
+    received = sum(r["packets"] for p in stats for r in p["routes"])
+    us_per_received = (
+        (cpu1 - cpu0) / received * 1e6
+        if cpu0 is not None and cpu1 is not None and received
+        else None
+    )
     latencies = [x for r in video_routes for x in r["latencies"]]
     fps = [r["frames"] / elapsed for r in video_routes]
     sfu_p50, direct_p50 = percentile(latencies, 50), percentile(baseline, 50)
@@ -261,6 +302,8 @@ def run(
         "window_s": elapsed,
         "server_cores": cores,
         "server_us_per_forwarded_packet": us_per_pkt,
+        "server_us_per_received_packet": us_per_received,
+        "packets_received_per_s": received / elapsed,
         "packets_in_per_s": in_pkts / elapsed,
         "packets_out_per_s": out_pkts / elapsed,
         "video_fps_min": min(fps) if fps else None,
@@ -276,12 +319,17 @@ def run(
             "p95": percentile(baseline, 95),
             "p99": percentile(baseline, 99),
         },
+        # Differences of percentiles of two populations timed by the same processes in the
+        # same window (not per-frame differences).
         "sfu_added_latency_ms": {
             "p50": None if sfu_p50 is None or direct_p50 is None else sfu_p50 - direct_p50,
-            "p99": None
+            "p95": None
             if not latencies or not baseline
-            else (percentile(latencies, 99) or 0) - (percentile(baseline, 99) or 0),
+            else (percentile(latencies, 95) or 0) - (percentile(baseline, 95) or 0),
         },
+        "machine": None if machine_load is None else machine_load.as_dict(),
+        "tester_loop_lag_p99_ms": tester_lag,
+        "reliability": reliability.as_dict(),
         "late_join_first_frame_ms": {
             "n": len(first_frames),
             "p50": None if not first_frames else 1000 * (percentile(first_frames, 50) or 0),
@@ -292,15 +340,17 @@ def run(
     print()
     print(f"full room: {n} publishers x {n - 1} subscribers, {args.preset}, {elapsed:.1f} s window")
     print(f"  server CPU                 {fmt(cores, ' cores', 3)}")
-    print(f"  CPU per forwarded packet   {fmt(us_per_pkt, ' us')}")
+    print(f"  CPU per forwarded packet   {fmt(us_per_pkt, ' us')} (server's count), "
+          f"{fmt(us_per_received, ' us')} per packet received ({received / elapsed:.0f}/s)")
     print(f"  packets/s in / out         {in_pkts / elapsed:.0f} / {out_pkts / elapsed:.0f}")
     print(f"  video streams / fps min    {len(video_routes)} / {fmt(result['video_fps_min'])}")
     print(f"  frames lost / freezes      {result['frames_lost']} / {result['freezes']}")
     lv, ld = result["latency_via_sfu_ms"], result["latency_direct_ms"]
-    print(f"  latency via SFU p50/p99    {fmt(lv['p50'], ' ms')} / {fmt(lv['p99'], ' ms')}")
-    print(f"  latency direct p50/p99     {fmt(ld['p50'], ' ms')} / {fmt(ld['p99'], ' ms')}")
+    print(f"  latency via SFU p50/p95    {fmt(lv['p50'], ' ms')} / {fmt(lv['p95'], ' ms')}")
+    print(f"  latency direct p50/p95     {fmt(ld['p50'], ' ms')} / {fmt(ld['p95'], ' ms')}"
+          "  (same receiver processes, same window)")
     sa = result["sfu_added_latency_ms"]
-    print(f"  SFU-added p50/p99          {fmt(sa['p50'], ' ms')} / {fmt(sa['p99'], ' ms')}")
+    print(f"  SFU-added p50/p95          {fmt(sa['p50'], ' ms')} / {fmt(sa['p95'], ' ms')}")
     lj = result["late_join_first_frame_ms"]
     print(
         f"  late joiner 1st frame      p50 {fmt(lj['p50'], ' ms', 0)}, "
@@ -308,7 +358,19 @@ def run(
     )
     if result["errors"]:
         print(f"  errors: {result['errors'][:5]}")
+    print(f"  machine                    {machine_line(machine_load)}; tester loop lag p99 "
+          f"{fmt(tester_lag, ' ms')}")
+    print(f"  this run is {reliability.line()}")
     return result
+
+
+def machine_line(load: MachineLoad | None) -> str:
+    """Busy cores, steal and load average of a window, for a report line."""
+    if load is None:
+        return "- (no /proc/stat)"
+    avg = " ".join(f"{x:.2f}" for x in load.load_average or ())
+    return (f"{load.busy_cores:.2f} of {load.cores} cores busy, steal "
+            f"{100 * load.steal_share:.1f} %, load average {avg}")
 
 
 if __name__ == "__main__":

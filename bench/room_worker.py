@@ -2,6 +2,8 @@
 
 Commands (stdin): {"cmd": "join", "names": [...], "indices": [...], "publish": bool}
                   {"cmd": "routes"} | {"cmd": "reset"} | {"cmd": "stats"} | {"cmd": "quit"}
+                  {"cmd": "direct_start"} | {"cmd": "direct_stop"}  a DirectLink in this
+                  process for the window (latency without the SFU, under the same load)
 
 The peers live in a ``loadtest.worker.PeerHost`` (the load tester's worker machinery);
 this script only keeps room_bench.py's command set and reply shapes.
@@ -18,6 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.direct_link import DirectLink
 from loadtest.media import PRESETS, cached_video, encode_audio
 from loadtest.scenario import PeerPlan
 from loadtest.worker import PeerHost
@@ -54,6 +57,7 @@ def peer_stats(host: PeerHost, duration: float) -> list[dict[str, Any]]:
 async def main() -> None:
     url, room, preset = sys.argv[1], sys.argv[2], PRESETS[sys.argv[3]]
     loop = asyncio.get_running_loop()
+    direct: DirectLink | None = None
     async with PeerHost(
         url, cached_video(preset), encode_audio(), keep_samples=True, join_timeout=10
     ) as host:
@@ -87,10 +91,21 @@ async def main() -> None:
                     {
                         "duration": time.time() - host.window_start,
                         "peers": peer_stats(host, time.time() - host.window_start),
+                        "loop_lag_ms": host.lag.window.summary(),
                     }
                 )
+            elif cmd["cmd"] == "direct_start":
+                direct = DirectLink(cached_video(preset))
+                await direct.start()
+                emit({"ok": True})
+            elif cmd["cmd"] == "direct_stop":
+                latencies = [] if direct is None else await direct.close()
+                direct = None
+                emit({"latencies": latencies})
             elif cmd["cmd"] == "quit":
                 break
+        if direct is not None:
+            await direct.close()
 
 
 if __name__ == "__main__":
