@@ -42,6 +42,9 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument("--url", help="the coshop node, e.g. http://127.0.0.1:8080")
+    p.add_argument("--metrics-url", action="append", dest="metrics_urls", metavar="URL",
+                   help="a node whose /metrics count in the server's figures (default: "
+                        "--url); repeat it for every worker of `coshop serve --workers N`")
     p.add_argument("--scenario", metavar="FILE", help="TOML (or YAML) file with any of these "
                    "options, plus fail_if = [...] and [[faults]]")
     p.add_argument("--rooms", type=int, help="rooms (default 1; with --max-rooms: first step)")
@@ -83,7 +86,7 @@ def command(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {
         k: getattr(args, k) for k in ("url", "rooms", "peers", "publishers", "preset",
                                       "duration", "warmup", "ramp", "churn", "workers",
-                                      "json", "plot", "fail_if")
+                                      "json", "plot", "fail_if", "metrics_urls")
     }
     if args.max_rooms is not None:
         overrides["max_rooms"] = args.max_rooms or True

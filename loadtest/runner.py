@@ -320,12 +320,16 @@ class Runner:
         # Above the live line on a terminal; a line of its own otherwise.
         self.console.print(Text(text))
 
+    async def _page(self, url: str) -> str:
+        assert self._http is not None
+        async with self._http.get(url.rstrip("/") + "/metrics") as resp:
+            return await resp.text()
+
     async def _scrape(self) -> server_metrics.Interval | None:
         assert self._http is not None
         async with self._scrape_lock:
             try:
-                async with self._http.get(self.url + "/metrics") as resp:
-                    text = await resp.text()
+                texts = [await self._page(url) for url in self.s.metrics_urls or (self.url,)]
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 self.series.failures += 1
                 if self.series.failures == 1:  # one error per outage, not one per second
@@ -333,7 +337,7 @@ class Runner:
                 return None
             self.series.failures = 0
             try:
-                metrics = server_metrics.parse(text)
+                metrics = server_metrics.combine([server_metrics.parse(t) for t in texts])
             except ValueError as exc:  # the server answered, but not in the text format
                 if f"server metrics: unreadable page: {exc}" not in self.errors:
                     self.errors.append(f"server metrics: unreadable page: {exc}")
@@ -462,6 +466,7 @@ class Runner:
             "publishers": s.publishers_per_room, "preset": s.preset, "duration_s": s.duration,
             "warmup_s": s.warmup, "ramp": s.ramp, "churn": s.churn, "workers": self.n_workers,
             "faults": [{"peer": f.peer, "at": f.at, "for": f.duration} for f in s.faults],
+            "metrics_urls": list(s.metrics_urls or (self.url,)),
             "load_average_at_start": list(os.getloadavg()),
             "cpu_count": os.cpu_count(),
         }

@@ -130,6 +130,9 @@ class Fault(BaseModel):
                                       description="how long (default: until the end)")
 
 
+_NodeUrl = Annotated[_Text, _matching(r"^https?://[^/\s]+", "must look like http://host:port")]
+
+
 class Scenario(BaseModel):
     """Everything one load test run needs to know: every `coshop loadtest` flag and every
     key of a scenario file (keys may use - or _)."""
@@ -139,6 +142,10 @@ class Scenario(BaseModel):
     url: Annotated[_Text, _matching(r"^https?://[^/\s]+", "must look like http://host:port")
                    ] | None = Field(
         None, description="the coshop node, like http://127.0.0.1:8080")
+    metrics_urls: tuple[_NodeUrl, ...] = Field(
+        (), description="nodes whose /metrics are summed for the server's figures (default: "
+                        "url); every worker of `coshop serve --workers N`, so that figures "
+                        "and a capacity search are per machine")
     rooms: _Count = Field(1, ge=1, description="rooms (with max_rooms: the first step)")
     peers: _Count = Field(2, ge=1, description="peers per room")
     publishers: _Count | None = Field(

@@ -40,6 +40,19 @@ def parse(text: str) -> dict[str, float]:
     return out
 
 
+def combine(pages: list[dict[str, float]]) -> dict[str, float]:
+    """Several nodes' parsed pages as one machine's: counters and gauges summed (CPU seconds,
+    packets), event-loop lag the worst node's (a lag does not add up)."""
+    out: dict[str, float] = {}
+    for page in pages:
+        for name, value in page.items():
+            if "loop_lag" in name and not name.endswith(("_count", "_sum", "_total")):
+                out[name] = max(out.get(name, value), value)
+            else:
+                out[name] = out.get(name, 0.0) + value
+    return out
+
+
 def find(metrics: dict[str, float], fragment: str) -> tuple[str, float] | None:
     """coshop's metric for ``fragment`` if present, else the metric whose name contains it
     (counters ``_total`` first; histogram parts never), if any."""

@@ -106,3 +106,16 @@ def test_typed_families_keep_their_sample_names_and_a_malformed_page_raises() ->
     assert (m["h_bucket"], m["h_count"], m["h_sum"]) == (5, 3, 1.5)
     with pytest.raises(ValueError):
         parse("not a metric line at all\n")
+
+
+def test_the_workers_of_one_machine_add_up_but_their_lag_does_not() -> None:
+    from loadtest.server_metrics import combine
+
+    one = {"process_cpu_seconds_total": 10.0, "coshop_sfu_packets_out_total": 1000.0,
+           "coshop_event_loop_lag_seconds": 0.004}
+    two = {"process_cpu_seconds_total": 5.0, "coshop_sfu_packets_out_total": 300.0,
+           "coshop_event_loop_lag_seconds": 0.020}
+    both = combine([one, two])
+    assert both == {"process_cpu_seconds_total": 15.0, "coshop_sfu_packets_out_total": 1300.0,
+                    "coshop_event_loop_lag_seconds": 0.020}
+    assert combine([one]) == one
