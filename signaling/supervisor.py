@@ -75,6 +75,7 @@ class Supervisor:
         self._listener = listener
         self._environ = environ
         self._stopping = asyncio.Event()
+        self._failure: str | None = None
 
     @property
     def url(self) -> str:
@@ -93,11 +94,11 @@ class Supervisor:
                 for worker in self._workers:
                     group.create_task(self._keep(worker), name=f"worker-{worker.spec.index}")
                 group.create_task(self._announce(), name="workers-ready")
-        except* WorkerStartFailed as failed:
-            raise failed.exceptions[0] from None
         finally:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
+        if self._failure is not None:
+            raise WorkerStartFailed(self._failure)
 
     def forward(self, signum: int) -> None:
         """Stop: send ``signum`` to every worker (SIGTERM drains; a second SIGTERM: at once)."""
@@ -139,10 +140,10 @@ class Supervisor:
                 log.info("worker %d (pid %d) exited (%s)", worker.spec.index, process.pid, code)
                 return
             if not served and worker.starts == 1:
+                # The others are stopped too (and awaited by their own loops).
+                self._failure = f"worker {worker.spec.index} exited with {code} before serving"
                 self.forward(signal.SIGTERM)
-                raise WorkerStartFailed(
-                    f"worker {worker.spec.index} exited with {code} before serving"
-                )
+                return
             delay = backoff.delay(loop.time() - started)
             log.warning("worker %d (pid %d) exited with %s; restarting it in %.1f s",
                         worker.spec.index, process.pid, code, delay)
