@@ -30,7 +30,8 @@ def start_server(
     port: int, *extra: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
     """``coshop serve`` in its own process (so its CPU time is its own), ready to use."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT), COSHOP_WORKERS="1", **(env or {}))
+    # One node process (the default with a Redis URL would be one per core).
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COSHOP_WORKERS": "1", **(env or {})}
     proc = subprocess.Popen(
         [
             sys.executable,
