@@ -369,8 +369,9 @@ def machine_line(load: MachineLoad | None) -> str:
     if load is None:
         return "- (no /proc/stat)"
     avg = " ".join(f"{x:.2f}" for x in load.load_average or ())
+    psi = "" if load.pressure is None else f", CPU pressure {100 * load.pressure:.0f} %"
     return (f"{load.busy_cores:.2f} of {load.cores} cores busy, steal "
-            f"{100 * load.steal_share:.1f} %, load average {avg}")
+            f"{100 * load.steal_share:.1f} %{psi}, load average {avg}")
 
 
 if __name__ == "__main__":

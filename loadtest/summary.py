@@ -112,8 +112,11 @@ def _figures(report: Mapping[str, Any]) -> Table:
     machine, verdict = report.get("machine"), report.get("reliability")
     if machine:
         load = machine.get("load_average") or []
+        psi = machine.get("cpu_pressure_pct")
         mtext = Text(f"{machine['busy_cores']:.2f} of {machine['cores']} cores busy, steal "
-                     f"{machine['steal_pct']:.1f} %, load average "
+                     f"{machine['steal_pct']:.1f} %, "
+                     + ("" if psi is None else f"CPU pressure {psi:.0f} %, ")
+                     + "load average "
                      + (" ".join(f"{x:.2f}" for x in load) or "-"))
         if verdict and not verdict["reliable"]:
             mtext.append("\nUNRELIABLE: " + "; ".join(verdict["reasons"]), style="bold red")

@@ -11,6 +11,7 @@ from loadtest.machine import (
     MachineWindow,
     bottleneck,
     judge,
+    parse_pressure,
     read_cpu_times,
 )
 
@@ -96,3 +97,21 @@ def test_a_search_names_what_stopped_it() -> None:
     at_limit = CapacitySearch(limit=1)
     at_limit.record(Step(1, True))
     assert at_limit.result()["bottleneck"] is None
+
+
+def test_cpu_pressure_is_read_and_makes_a_full_machine_even_with_idle_cores() -> None:
+    text = ("some avg10=33.63 avg60=55.35 avg300=63.50 total=1418237855\n"
+            "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+    assert parse_pressure(text) == 1418237855
+    assert parse_pressure("") is None
+    start = CpuTimes(busy=0, idle=0, steal=0, cores=2, at=10.0, stalled_us=1_000_000)
+    end = CpuTimes(busy=100, idle=100, steal=0, cores=2, at=12.0, stalled_us=2_000_000)
+    load = MachineLoad.between(start, end)
+    assert load.busy_cores == pytest.approx(1.0) and load.pressure == pytest.approx(0.5)
+    assert load.saturated
+    verdict = judge(load, None)
+    assert verdict.reasons == ("tasks waited for a CPU 50 % of the time (CPU pressure)",)
+    assert bottleneck(load, None, None) == "machine"
+    assert load.as_dict()["cpu_pressure_pct"] == 50.0
+    # Without PSI the other figures decide.
+    assert MachineLoad.between(times(0, 0), times(100, 100)).pressure is None
