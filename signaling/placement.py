@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from rooms.errors import NoNodeAvailable, StoreUnavailable
 from rooms.placement import NodeEntry, NodeLoad, PinStatus, Placement
+from signaling.cancelling import raise_if_cancelling
 
 if TYPE_CHECKING:
     from signaling.node import Node
@@ -168,6 +169,7 @@ class RoomPlacement:
                 pass  # presence reports the outage; the next beat retries
             except Exception:
                 log.exception("placement heartbeat failed")
+            raise_if_cancelling()  # one redis-py swallowed (signaling.cancelling)
             # A change of load is reported at once, but at most every MIN_BEAT_SPACING.
             await asyncio.sleep(MIN_BEAT_SPACING)
             try:
@@ -200,6 +202,9 @@ class RoomPlacement:
         """Whether another live node takes rooms (by the registry's clock); StoreUnavailable
         when the registry cannot be read (not known)."""
         await self._beat()
+        return await self._others_take_rooms()
+
+    async def _others_take_rooms(self) -> bool:
         nodes = await self.placement.nodes()
         mine = next((n for n in nodes if n.owner == self.owner), None)
         if mine is None:
@@ -222,11 +227,18 @@ class RoomPlacement:
         self._wake.set()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
+        # Since when the registry has held this node without a break: once that is a node
+        # timeout, every live node has beaten into it since (they beat at least twice per
+        # timeout), so "no other node takes rooms" is known, not a registry just back empty.
+        registry_since = loop.time()
         while self.rooms() and loop.time() < deadline:
             try:
+                if not await self.placement.beat(self.url, self.load(), draining=True):
+                    registry_since = loop.time()
                 # Every other node may be draining too (all workers of a machine on SIGTERM):
                 # then the rooms have nowhere to go, and waiting would only delay the exit.
-                if not await self.has_other_nodes():
+                settled = loop.time() - registry_since >= self._node.settings.node_timeout
+                if settled and not await self._others_take_rooms():
                     log.info("draining: no other live node takes rooms; stopping now")
                     return
                 await self._check_pins()

@@ -22,6 +22,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from rooms.errors import RoomClosed, StoreUnavailable
+from signaling.cancelling import raise_if_cancelling
 
 if TYPE_CHECKING:
     from signaling.node import Node
@@ -96,6 +97,7 @@ class Presence:
                 await self._beat()
             except Exception:
                 log.exception("presence heartbeat failed")
+            raise_if_cancelling()  # one redis-py swallowed (signaling.cancelling)
             try:
                 async with asyncio.timeout(interval):
                     await self._wake.wait()
