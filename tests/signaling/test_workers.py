@@ -82,7 +82,10 @@ async def start_machine(tmp_path: Path, redis_url: str | None, *flags: str) -> M
     env = {k: v for k, v in os.environ.items() if not k.startswith("COSHOP_")}
     env.update(PYTHONPATH=str(ROOT), COSHOP_NODE_ID="m", COSHOP_LOG_LEVEL="INFO",
                # The test clients never answer the SDP offer nor need WebSocket pings checked.
-               COSHOP_ANSWER_TIMEOUT="300", COSHOP_WS_HEARTBEAT="30", COSHOP_WS_TIMEOUT="60")
+               COSHOP_ANSWER_TIMEOUT="300", COSHOP_WS_HEARTBEAT="30", COSHOP_WS_TIMEOUT="60",
+               # Placed by rooms and participants only: a worker still busy starting up (CPU)
+               # must not take every room of a test this short.
+               COSHOP_PLACEMENT_CPU_WEIGHT="0")
     if redis_url is not None:
         env["COSHOP_REDIS_URL"] = redis_url
     log = tmp_path / f"machine-{uuid.uuid4().hex[:6]}.log"
