@@ -34,6 +34,7 @@ from rooms.moderation import (
     slow_mode_wait,
 )
 from rooms.offers import GroupOffer, check_offer
+from rooms.ratings import Rating, ordered_ratings
 from rooms.shopping import Move, RemoteMode, Vote, clean_chat_message, clean_emoji
 from rooms.shopping_state import (
     Recap,
@@ -87,6 +88,8 @@ class MemoryStore:
         self._subscription_buffer = subscription_buffer
         self._clock = clock
         self._rooms: dict[str, _Room] = {}
+        # catalog key -> rater -> product id -> rating (rooms.ratings: per catalog, not per room)
+        self._ratings: dict[str, dict[str, dict[str, Rating]]] = {}
         self._subscribers: dict[str, set[EventQueue]] = {}
         self._closed = False
 
@@ -375,6 +378,24 @@ class MemoryStore:
         room = self._existing(room_id)
         return dataclasses.replace(
             room.shop.recap(room_id), views=room.views, peak_viewers=room.peak_viewers
+        )
+
+    # --- ratings (see RoomStore; rooms.ratings) ---------------------------------------------------
+
+    async def rate_product(self, catalog_key: str, rating: Rating) -> None:
+        self._check_open()
+        by = self._ratings.setdefault(catalog_key, {}).setdefault(rating.participant_id, {})
+        by[rating.product_id] = rating
+
+    async def ratings_by(
+        self, catalog_key: str, participant_ids: Sequence[str]
+    ) -> list[Rating]:
+        self._check_open()
+        of_catalog = self._ratings.get(catalog_key, {})
+        return ordered_ratings(
+            rating
+            for participant_id in dict.fromkeys(participant_ids)
+            for rating in of_catalog.get(participant_id, {}).values()
         )
 
     # --- host controls (see RoomStore; rules in rooms.moderation) ---------------------------------

@@ -7,6 +7,7 @@ slot and each Lua script touches a single slot. ``<ns>`` is the store's namespac
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -97,7 +98,8 @@ same scripts (the placement score counts rooms without scanning the pins)."""
 ROOM_CATALOG = "{ns}:{{room:{room_id}}}:catalog"
 """HASH ``revision`` -> int (seq of the catalog_loaded event, 0 = created with the room),
 ``currency`` -> ISO 4217 code or "", ``image_base`` -> URL path or "", ``checkout`` -> JSON object
-of the catalog's ``shopify_shop`` / ``checkout_url_template`` or "". Absent = empty catalog.
+of the catalog's ``id`` / ``shopify_shop`` / ``checkout_url_template`` or "". Absent = empty
+catalog.
 The room's group offer (rooms.offers) lives here too, so snapshots read it with the catalog:
 ``offer`` -> GroupOffer JSON, ``offer_backers`` -> int (as last published), ``offer_reached`` ->
 "1" / "0"; absent without an offer."""
@@ -149,6 +151,21 @@ def validate_namespace(namespace: str) -> str:
     if not isinstance(namespace, str) or NAMESPACE_PATTERN.fullmatch(namespace) is None:
         raise ValueError(f"invalid Redis namespace {namespace!r}: expected 1-64 of [A-Za-z0-9_.:-]")
     return namespace
+
+
+# --- ratings (rooms.ratings; per catalog, not per room) -------------------------------------------
+
+RATINGS_BY = "{ns}:{{ratings:{catalog}}}:by:{participant_id}"
+"""HASH product id -> Rating JSON (rooms.ratings.Rating.to_dict) of one person's ratings of one
+catalog's products; ``{catalog}`` is a digest of rooms.ratings.ratings_key (so the hash tag
+holds no brace), so a catalog's ratings share a cluster slot. One HSET gives or replaces a
+rating: one per person per product. No expiry: ratings outlive rooms."""
+
+
+def ratings_by_key(namespace: str, catalog_key: str, participant_id: str) -> str:
+    """The ``RATINGS_BY`` key of ``participant_id``'s ratings of the catalog ``catalog_key``."""
+    digest = hashlib.sha256(catalog_key.encode()).hexdigest()[:32]
+    return RATINGS_BY.format(ns=namespace, catalog=digest, participant_id=participant_id)
 
 
 def rooms_index_key(namespace: str) -> str:

@@ -50,11 +50,13 @@ from rooms.models import (
 )
 from rooms.moderation import check_slow_mode
 from rooms.offers import GroupOffer, OfferState, check_offer
+from rooms.ratings import Rating, ordered_ratings
 from rooms.redis_events import RedisEventHub
 from rooms.redis_keys import (
     DEFAULT_NAMESPACE,
     NodeKeys,
     RoomKeys,
+    ratings_by_key,
     rooms_index_key,
     validate_namespace,
 )
@@ -801,6 +803,31 @@ class RedisStore:
             slow_mode=float(meta.get("slow_mode", 0)),
         )
 
+    # --- ratings (rooms.ratings; RATINGS_BY in rooms.redis_keys) --------------------------------
+
+    @_unavailable_on_outage
+    async def rate_product(self, catalog_key: str, rating: Rating) -> None:
+        # One HSET gives or replaces the rating: nothing to read first, so no script.
+        self._check_open()
+        key = ratings_by_key(self.namespace, catalog_key, rating.participant_id)
+        await self._redis.hset(key, rating.product_id, json.dumps(rating.to_dict()))
+
+    @_unavailable_on_outage
+    async def ratings_by(
+        self, catalog_key: str, participant_ids: Sequence[str]
+    ) -> list[Rating]:
+        self._check_open()
+        ids = list(dict.fromkeys(participant_ids))
+        if not ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for participant_id in ids:
+                pipe.hvals(ratings_by_key(self.namespace, catalog_key, participant_id))
+            replies = await pipe.execute()
+        return ordered_ratings(
+            Rating.from_dict(json.loads(raw)) for values in replies for raw in values
+        )
+
     # --- host controls (see RoomStore; rules in rooms.moderation, scripts rooms/lua/mod_*.lua) --
 
     @_unavailable_on_outage
@@ -1134,9 +1161,9 @@ def _offer_templates(room_id: str) -> list[str]:
     return [*progress, *reached]
 
 
-_CHECKOUT_FIELDS: Final = {"shopify_shop", "checkout_url_template"}
-"""The Catalog fields saying where its carts check out, kept as one JSON object in the room's
-catalog HASH (field ``checkout``)."""
+_CHECKOUT_FIELDS: Final = {"id", "shopify_shop", "checkout_url_template"}
+"""The Catalog fields saying where its carts check out (and its ``id``, which keys its
+ratings), kept as one JSON object in the room's catalog HASH (field ``checkout``)."""
 
 
 def _catalog_args(catalog: Catalog, image_base: str | None) -> list[str | int]:

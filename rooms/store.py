@@ -17,6 +17,7 @@ from rooms.models import (
     RoomKind,
     RoomSnapshot,
 )
+from rooms.ratings import Rating
 from rooms.shopping import Move, RemoteMode, Vote
 from rooms.shopping_state import Recap, RoomCatalog
 
@@ -278,6 +279,20 @@ class RoomStore(Protocol):
 
     async def recap(self, room_id: str) -> Recap:
         """The room's session recap (closed rooms too). Raises NotInRoom."""
+        ...
+
+    # --- ratings (rooms.ratings: per catalog, not per room; no event of their own) -------------
+
+    async def rate_product(self, catalog_key: str, rating: Rating) -> None:
+        """Keep ``rating`` of the catalog ``catalog_key`` (rooms.ratings.ratings_key), replacing
+        the rater's earlier rating of that product: one per person per product."""
+        ...
+
+    async def ratings_by(
+        self, catalog_key: str, participant_ids: Sequence[str]
+    ) -> list[Rating]:
+        """Every rating of the catalog ``catalog_key`` given by these people, by product then
+        rater (rooms.ratings.ordered_ratings)."""
         ...
 
     # --- host controls (rooms.moderation: hosts, admins and the HTTP API; Forbidden else) -------
