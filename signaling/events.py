@@ -16,7 +16,7 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel
 
 from rooms import events as room_events
-from rooms.event_shapes import TallyInfo
+from rooms.event_shapes import RatingInfo, TallyInfo
 from rooms.events import EventBody
 from rooms.models import Participant, RoomEvent, RoomInfo, RoomKind, RoomSnapshot
 from rooms.shopping import ShortlistEntry, Tally, shortlist
@@ -50,6 +50,20 @@ class ActiveSpeaker(EventBody):
 
     type: Literal["active_speaker"] = "active_speaker"
     participant_id: str | None
+
+
+class ProductRated(EventBody):
+    """Somebody in the room rated a product (signaling.ratings)."""
+
+    type: Literal["product_rated"] = "product_rated"
+    rating: RatingInfo
+
+
+class RatingsShared(EventBody):
+    """The ratings of the room's catalog by the people in the room (signaling.ratings)."""
+
+    type: Literal["ratings_shared"] = "ratings_shared"
+    ratings: list[RatingInfo]
 
 
 async def publish(store: RoomStore, room_id: str, body: EventBody) -> RoomEvent:

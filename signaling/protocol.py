@@ -28,6 +28,7 @@ from rooms.event_shapes import ChatMessageInfo as ChatMessageInfo
 from rooms.event_shapes import OfferInfo as OfferInfo
 from rooms.event_shapes import OfferStateInfo as OfferStateInfo
 from rooms.event_shapes import ParticipantInfo as ParticipantInfo
+from rooms.event_shapes import RatingInfo as RatingInfo
 from rooms.event_shapes import RoundInfo as RoundInfo
 from rooms.event_shapes import TallyInfo as TallyInfo
 from rooms.event_shapes import VoteInfo as VoteInfo
@@ -360,6 +361,15 @@ class Checkout(_Message):
     scope: Literal["mine", "cart"] = "mine"
 
 
+class Rate(_Message):
+    """Rate a product of the room's cart 1-5 stars (replacing your earlier rating of it); kept
+    with the room's catalog, shown to the people you shop with (``product_rated``)."""
+
+    type: Literal["rate"] = "rate"
+    product_id: ItemId
+    stars: int = Field(strict=True, ge=1, le=5)
+
+
 # Host controls (hosts and admins; ``forbidden`` otherwise), and the audience's raised hand.
 
 ParticipantId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -439,6 +449,7 @@ ClientMessage = Annotated[
     | CartRemove
     | Checkout
     | SetOffer
+    | Rate
     | Mute
     | Remove
     | Ban
@@ -710,6 +721,23 @@ class CheckoutStarted(_Message):
     quantity: int
 
 
+class ProductRated(_Message):
+    """Somebody in the room rated a product (or changed its rating)."""
+
+    type: Literal["product_rated"] = "product_rated"
+    seq: int
+    rating: RatingInfo
+
+
+class RatingsShared(_Message):
+    """The ratings of the room's catalog by the people in the room, sent when somebody joins
+    (the client shows the others' as "friends rated")."""
+
+    type: Literal["ratings_shared"] = "ratings_shared"
+    seq: int
+    ratings: list[RatingInfo]
+
+
 class ParticipantMuted(_Message):
     """A host muted that participant's microphone or camera (if it is you: turn it off; your
     ``media_state`` follows)."""
@@ -862,6 +890,8 @@ ServerMessage = Annotated[
     | CheckoutStarted
     | OfferProgress
     | OfferReached
+    | ProductRated
+    | RatingsShared
     | ParticipantMuted
     | ParticipantBanned
     | RoleChanged

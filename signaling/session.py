@@ -31,7 +31,7 @@ from rooms.events import (
 from rooms.models import Participant, Role, RoomEvent, RoomInfo, RoomKind, RoomSnapshot
 from rooms.placement import NodeEntry
 from sfu import MediaRoom, Offer, Peer, Slot
-from signaling import events, moderation, shopping
+from signaling import events, moderation, ratings, shopping
 from signaling import protocol as wire
 from signaling.auth import Grant, Permissions
 from signaling.errors import SignalingError, error_code, error_details, error_message
@@ -405,6 +405,8 @@ class Session:
             raise
         await self._send(joined)
         node.metrics.join_seconds.observe(time.monotonic() - received_at)
+        # After the offer (queued above): the people's ratings for "friends rated".
+        self._enqueue(partial(ratings.share, node.store, room_id, room_snapshot))
 
     def _endpoint(self, node: NodeEntry, room_id: str) -> str:
         """Where to send this client on ``node``: the same kind of endpoint it came to."""

@@ -242,6 +242,12 @@ async def test_every_documented_response_shape_validates_real_responses(
     assert link["url"] == "https://friends.myshopify.com/cart/cap-one:2?discount=CAP5"
     await call("PUT", room + "/offer", 404, {**offer, "product_id": "nope"}, **rid)
     await call("POST", room + "/checkout", 409, {"participant_id": "nobody"}, **rid)
+    # Ratings (issue 15): the API rates for a participant what the cart held, nothing else.
+    rater = {"participant_id": detail["participants"][0]["id"], "name": "Ann"}
+    rated = await call("POST", room + "/ratings", 200, {**rater, "product_id": "cap", "stars": 4},
+                       **rid)
+    assert (rated["rating"]["stars"], rated["rating"]["name"]) == (4, "Ann")
+    await call("POST", room + "/ratings", 403, {**rater, "product_id": "tee", "stars": 4}, **rid)
     await call("GET", room + "/recap", 200, **rid)
     # Host controls (issue 14): the API acts as an admin.
     ann = detail["participants"][0]["id"]
@@ -266,7 +272,7 @@ async def test_every_documented_response_shape_validates_real_responses(
     assert (status["exists"], status["closed"]) == (False, False)
     status = await call("GET", room + "/status", 200, **rid)
     assert (status["exists"], status["closed"]) == (True, True)
-    assert len(checked) == 31
+    assert len(checked) == 33
     # Every response shape the document names was met by a real response.
     operations = [op for item in spec["paths"].values() for op in item.values()]
     responses = [op["responses"] for op in operations if isinstance(op, dict)]

@@ -1,0 +1,106 @@
+"""Ratings through the real WebSocket and HTTP API: ``rate`` in the room, the post-session rating
+with the participant's resume credential, and "friends" (the people in a later room of the same
+catalog) receiving each other's ratings in ``ratings_shared``."""
+
+from __future__ import annotations
+
+from signaling import Settings
+from signaling import protocol as wire
+from tests.catalogs import SHOP
+from tests.signaling.test_checkout_ws import AUTH, Client, MakeClient, _load
+from tests.signaling.wsclient import WsClient
+
+FALL = SHOP.model_copy(update={"id": "fall"})
+
+
+async def _person(client: Client, room: str, identity: str, role: str = "guest") -> tuple[
+    WsClient, wire.Joined
+]:
+    response = await client.post(
+        f"/api/rooms/{room}/tokens", json={"name": identity.title(), "identity": identity,
+                                           "role": role}, headers=AUTH,
+    )
+    ws = WsClient(await client.ws_connect("/ws"))
+    joined = await ws.join(room, token=(await response.json())["token"])
+    assert isinstance(joined, wire.Joined), joined
+    return ws, joined
+
+
+async def test_rate_in_the_room_then_after_it_then_friends_see_them(
+    make_client: MakeClient,
+) -> None:
+    client = await make_client(Settings(port=0, node_id="rate", secret="k"))
+    await client.post("/api/rooms", json={"id": "first"}, headers=AUTH)
+    await _load(client, "first", FALL)
+    ann, _ = await _person(client, "first", "ann", "host")
+    bob, bob_joined = await _person(client, "first", "bob")
+    try:
+        await ann.send({"type": "cart_add", "product_id": "tee", "variant_id": "tee-s"})
+        await bob.until("cart_item_added")
+        # Only what the cart held can be rated; stars are 1-5.
+        await ann.send({"type": "rate", "product_id": "boots", "stars": 4})
+        await ann.next_error("forbidden", ref="rate")
+        await ann.send({"type": "rate", "product_id": "tee", "stars": 9})
+        await ann.next_error("bad_message", ref="rate")
+        await ann.send({"type": "rate", "product_id": "tee", "stars": 3})
+        await ann.send({"type": "rate", "product_id": "tee", "stars": 4})  # replaces the 3
+        first = await bob.until("product_rated")
+        assert (first.rating.participant_id, first.rating.stars) == ("ann", 3)
+        second = await bob.until("product_rated")
+        assert (second.rating.participant_id, second.rating.name, second.rating.stars) == (
+            "ann", "Ann", 4)
+    finally:
+        await ann.close()
+        await bob.close()
+    assert (await client.delete("/api/rooms/first", headers=AUTH)).status == 200
+
+    # After the session (the room is closed): Bob rates with his resume credential.
+    path = "/api/rooms/first/ratings"
+    mine = {"Authorization": f"Bearer {bob_joined.resume}"}
+    response = await client.post(path, json={"product_id": "tee", "stars": 5}, headers=mine)
+    body = await response.json()
+    assert response.status == 200, body
+    assert (body["rating"]["participant_id"], body["rating"]["stars"], body["seq"]) == (
+        "bob", 5, None)
+    # Refusals: no key, a credential of another room, rating as somebody else, off the cart.
+    refused = [
+        (None, {"product_id": "tee", "stars": 5}, 401),
+        ({"Authorization": "Bearer not-a-token"}, {"product_id": "tee", "stars": 5}, 401),
+        (mine, {"product_id": "tee", "stars": 5, "participant_id": "ann"}, 403),
+        (mine, {"product_id": "cap", "stars": 5}, 403),
+        (mine, {"product_id": "tee", "stars": 0}, 400),
+    ]
+    for headers, json_body, status in refused:
+        response = await client.post(path, json=json_body, headers=headers)
+        assert response.status == status, (json_body, await response.text())
+    other = await client.post("/api/rooms/other/ratings", json={"product_id": "tee", "stars": 5},
+                              headers=mine)
+    assert other.status == 401
+
+    # A later room of the same catalog: whoever joins shares the ratings of everyone in it.
+    await client.post("/api/rooms", json={"id": "later"}, headers=AUTH)
+    await _load(client, "later", FALL)
+    ann, _ = await _person(client, "later", "ann", "host")
+    try:
+        shared = await ann.until("ratings_shared")
+        assert [(r.participant_id, r.product_id, r.stars) for r in shared.ratings] == [
+            ("ann", "tee", 4)]
+        bob, _ = await _person(client, "later", "bob")
+        shared = await ann.until("ratings_shared")
+        assert sorted((r.participant_id, r.stars) for r in shared.ratings) == [
+            ("ann", 4), ("bob", 5)]
+        assert (await bob.until("ratings_shared")).ratings == shared.ratings
+        await bob.close()
+    finally:
+        await ann.close()
+
+    # Another catalog: nothing to share.
+    await client.post("/api/rooms", json={"id": "elsewhere"}, headers=AUTH)
+    await _load(client, "elsewhere", SHOP.model_copy(update={"id": "spring"}))
+    ann, _ = await _person(client, "elsewhere", "ann", "host")
+    try:
+        await ann.send({"type": "ping", "nonce": 1})
+        assert (await ann.until("pong")).nonce == 1
+        assert not [m for m in ann.received if m.type == "ratings_shared"]
+    finally:
+        await ann.close()
