@@ -4,6 +4,7 @@
 import { Call, EndReason, Phase } from "./call.js";
 import { CarouselView } from "./carousel_view.js";
 import { ChatView } from "./chat_view.js";
+import { CheckoutView } from "./checkout_view.js";
 import { byId } from "./dom.js";
 import {
   RoomStatus,
@@ -32,6 +33,7 @@ const ERROR_TEXT = {
   unknown_product: "That product is no longer in this room.",
   stale_version: "Someone else moved the carousel first.",
   not_found: "That person is no longer in the room.",
+  no_checkout: "There is nothing to check out here.",
 };
 
 const ENDED_TEXT = {
@@ -95,6 +97,8 @@ new ShortlistView({
   onOpen: (id) => carousel.browse(id),
   onCount: (short, cart) => view.setCounts(short, cart),
 });
+
+new CheckoutView({ shopping, room, send });
 
 let target = null; // the room we want to be in: {room, name, role, token}
 let remoteTracks = new Map();

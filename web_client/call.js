@@ -45,6 +45,11 @@ const RELAY_ONLY = new URLSearchParams(location.search).get("ice") === "relay";
 const DRAW_WAIT_MS = 30;
 const ANSWER_WAIT_MS = 1000;
 
+/** This tab's resume credential for `room` (from its latest `joined`), or null. */
+export function resumeCredential(room) {
+  return sessionStorage.getItem(RESUME_KEY + room);
+}
+
 /**
  * Events: "phase" {phase, reason}, "error" (a server error about a request of ours),
  * "notice" (something happened worth a toast), "tracks" (remote tracks changed).
@@ -287,6 +292,7 @@ export class Call extends Emitter {
   // The room of `joined`, on the page: models reset (their views draw), phase announced.
   _draw(message) {
     this.room.reset(message);
+    this.shopping.clearRatings(); // the server shares them again right after this join
     this.shopping.reset(message.shopping, message.may);
     this._setPhase(Phase.JOINED);
     this._sendMediaState();

@@ -4,6 +4,7 @@
 import { imageOf, priceText, variantName } from "./catalog_format.js";
 import { byId, h } from "./dom.js";
 import { icon } from "./icons.js";
+import { rateSection } from "./rate_view.js";
 
 const SHOWN = 3; // shortlist entries shown
 
@@ -87,6 +88,7 @@ export class RecapView {
         : h("p", { class: "empty" }, "Nothing was voted up."),
       h("h3", {}, "Shared cart"),
       cart.length ? h("ul", { class: "recap-list" }, cart) : h("p", { class: "empty" }, "The cart stayed empty."),
+      rateSection(room, recap, this.shopping),
     );
     this.root.hidden = false;
   }
