@@ -6,10 +6,11 @@ import { resumeCredential } from "./call.js";
 import { h } from "./dom.js";
 import { starPicker } from "./rating_view.js";
 
-/** The "Rate what you bought" section for the recap of `room`, or null (nothing to rate). */
-export function rateSection(room, recap, shopping) {
+/** The "Rate what you bought" section for `room` whose cart held `cart` (its items), or null
+ * (nothing to rate, or no credential). */
+export function rateSection(room, cart, shopping) {
   const credential = resumeCredential(room);
-  const ids = [...new Set(recap.cart.map((item) => item.product_id))];
+  const ids = [...new Set(cart.map((item) => item.product_id))];
   if (!credential || !ids.length) return null;
   const status = h("p", { class: "rate-status", role: "status", "aria-live": "polite" });
   const given = new Map(); // product id -> stars

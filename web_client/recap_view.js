@@ -27,9 +27,16 @@ export class RecapView {
     let recap;
     try {
       const response = await fetch(`/api/rooms/${encodeURIComponent(room)}/recap`);
-      if (!response.ok) return;
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
       recap = await response.json();
     } catch {
+      // No recap (the API wants the server key): rating what the cart held still works, with
+      // the participant's own credential.
+      const rate = rateSection(room, this.shopping.cart, this.shopping);
+      if (rate) {
+        this.root.replaceChildren(rate);
+        this.root.hidden = false;
+      }
       return;
     }
     const title = (id) => {
@@ -88,7 +95,7 @@ export class RecapView {
         : h("p", { class: "empty" }, "Nothing was voted up."),
       h("h3", {}, "Shared cart"),
       cart.length ? h("ul", { class: "recap-list" }, cart) : h("p", { class: "empty" }, "The cart stayed empty."),
-      rateSection(room, recap, this.shopping),
+      rateSection(room, recap.cart, this.shopping),
     );
     this.root.hidden = false;
   }

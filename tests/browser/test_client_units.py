@@ -203,3 +203,42 @@ async def test_a_redirect_is_followed_once_and_a_loss_starts_over_at_the_first_u
     assert got["redirectedTo"] == "ws://127.0.0.1:9/ws"
     assert got["after"] == got["home"]
     assert got["opened"][0] == got["home"] and got["opened"][-1] == got["home"]
+
+
+async def test_ratings_and_offer_state(open_page: OpenPage) -> None:
+    """Ratings merge by rater and product (the others' are "friends"); the offer follows its
+    progress events; a checkout link is kept per scope (issue 15)."""
+    page = await open_page("/")
+    got = await run(page, "shopping_state.js", """
+        const s = new m.ShoppingState();
+        const r = (who, product, stars) =>
+          ({product_id: product, participant_id: who, name: who, stars, at: 1});
+        s.apply({type: "ratings_shared", seq: 2, ratings: [r("ann", "tee", 4), r("bob", "tee", 5),
+                                                            r("bob", "cap", 2)]});
+        s.apply({type: "product_rated", seq: 3, rating: r("cleo", "tee", 4)});
+        s.apply({type: "product_rated", seq: 4, rating: r("bob", "tee", 3)});  // replaces the 5
+        const tee = s.ratingsOf("tee", "ann");
+        const offer = {product_id: "tee", threshold: 3, percent: 10, code: "C",
+                       expires_at: Date.now() / 1000 + 60, set_by: null};
+        s.apply({type: "offer_progress", seq: 5, offer, backers: 2, reached: false});
+        const before = {...s.offer};
+        s.apply({type: "offer_progress", seq: 6, offer, backers: 3, reached: true});
+        s.apply({type: "checkout_link", url: "https://x.example/cart/a:1", participant_id: null,
+                 lines: [], quantity: 1});
+        const views = await import("/static/rating_view.js");
+        return {
+          friends: tee.friends.map((x) => [x.participant_id, x.stars]).sort(),
+          mine: tee.mine.stars,
+          mean: views.starsText(views.meanStars(tee.friends)),
+          before: [before.backers, before.reached], after: [s.offer.backers, s.offer.reached],
+          cart: s.checkoutLinks.cart.url, mineLink: s.checkoutLinks.mine,
+        };
+    """)
+    assert got["friends"] == [["bob", 3], ["cleo", 4]]
+    assert (got["mine"], got["mean"]) == (4, "3.5")
+    assert (got["before"], got["after"]) == ([2, False], [3, True])
+    assert (got["cart"], got["mineLink"]) == ("https://x.example/cart/a:1", None)
+    text = await run(
+        page, "offer_view.js", "return [m.countdown(299.2), m.countdown(61), m.countdown(-3)];"
+    )
+    assert text == ["5:00", "1:01", "0:00"]
