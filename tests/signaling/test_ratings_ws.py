@@ -4,13 +4,22 @@ catalog) receiving each other's ratings in ``ratings_shared``."""
 
 from __future__ import annotations
 
+import secrets
+
+import pytest
+
 from signaling import Settings
 from signaling import protocol as wire
 from tests.catalogs import SHOP
 from tests.signaling.test_checkout_ws import AUTH, Client, MakeClient, _load
 from tests.signaling.wsclient import WsClient
 
-FALL = SHOP.model_copy(update={"id": "fall"})
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def client(request: pytest.FixtureRequest, make_client: MakeClient) -> Client:
+    """A production-mode node on the memory store or a real Redis."""
+    redis_url = None if request.param == "memory" else request.getfixturevalue("redis_url")
+    return await make_client(Settings(port=0, node_id="rate", secret="k", redis_url=redis_url))
 
 
 async def _person(client: Client, room: str, identity: str, role: str = "guest") -> tuple[
@@ -26,14 +35,15 @@ async def _person(client: Client, room: str, identity: str, role: str = "guest")
     return ws, joined
 
 
-async def test_rate_in_the_room_then_after_it_then_friends_see_them(
-    make_client: MakeClient,
-) -> None:
-    client = await make_client(Settings(port=0, node_id="rate", secret="k"))
-    await client.post("/api/rooms", json={"id": "first"}, headers=AUTH)
-    await _load(client, "first", FALL)
-    ann, _ = await _person(client, "first", "ann", "host")
-    bob, bob_joined = await _person(client, "first", "bob")
+async def test_rate_in_the_room_then_after_it_then_friends_see_them(client: Client) -> None:
+    # Fresh ids: a Redis outlives the test.
+    tag = secrets.token_hex(4)
+    first, later, elsewhere = (f"{name}-{tag}" for name in ("first", "later", "elsewhere"))
+    fall = SHOP.model_copy(update={"id": f"fall-{tag}"})
+    await client.post("/api/rooms", json={"id": first}, headers=AUTH)
+    await _load(client, first, fall)
+    ann, _ = await _person(client, first, "ann", "host")
+    bob, bob_joined = await _person(client, first, "bob")
     try:
         await ann.send({"type": "cart_add", "product_id": "tee", "variant_id": "tee-s"})
         await bob.until("cart_item_added")
@@ -44,18 +54,18 @@ async def test_rate_in_the_room_then_after_it_then_friends_see_them(
         await ann.next_error("bad_message", ref="rate")
         await ann.send({"type": "rate", "product_id": "tee", "stars": 3})
         await ann.send({"type": "rate", "product_id": "tee", "stars": 4})  # replaces the 3
-        first = await bob.until("product_rated")
-        assert (first.rating.participant_id, first.rating.stars) == ("ann", 3)
-        second = await bob.until("product_rated")
-        assert (second.rating.participant_id, second.rating.name, second.rating.stars) == (
+        rated = await bob.until("product_rated")
+        assert (rated.rating.participant_id, rated.rating.stars) == ("ann", 3)
+        rated = await bob.until("product_rated")
+        assert (rated.rating.participant_id, rated.rating.name, rated.rating.stars) == (
             "ann", "Ann", 4)
     finally:
         await ann.close()
         await bob.close()
-    assert (await client.delete("/api/rooms/first", headers=AUTH)).status == 200
+    assert (await client.delete(f"/api/rooms/{first}", headers=AUTH)).status == 200
 
     # After the session (the room is closed): Bob rates with his resume credential.
-    path = "/api/rooms/first/ratings"
+    path = f"/api/rooms/{first}/ratings"
     mine = {"Authorization": f"Bearer {bob_joined.resume}"}
     response = await client.post(path, json={"product_id": "tee", "stars": 5}, headers=mine)
     body = await response.json()
@@ -78,14 +88,14 @@ async def test_rate_in_the_room_then_after_it_then_friends_see_them(
     assert other.status == 401
 
     # A later room of the same catalog: whoever joins shares the ratings of everyone in it.
-    await client.post("/api/rooms", json={"id": "later"}, headers=AUTH)
-    await _load(client, "later", FALL)
-    ann, _ = await _person(client, "later", "ann", "host")
+    await client.post("/api/rooms", json={"id": later}, headers=AUTH)
+    await _load(client, later, fall)
+    ann, _ = await _person(client, later, "ann", "host")
     try:
         shared = await ann.until("ratings_shared")
         assert [(r.participant_id, r.product_id, r.stars) for r in shared.ratings] == [
             ("ann", "tee", 4)]
-        bob, _ = await _person(client, "later", "bob")
+        bob, _ = await _person(client, later, "bob")
         shared = await ann.until("ratings_shared")
         assert sorted((r.participant_id, r.stars) for r in shared.ratings) == [
             ("ann", 4), ("bob", 5)]
@@ -95,9 +105,9 @@ async def test_rate_in_the_room_then_after_it_then_friends_see_them(
         await ann.close()
 
     # Another catalog: nothing to share.
-    await client.post("/api/rooms", json={"id": "elsewhere"}, headers=AUTH)
-    await _load(client, "elsewhere", SHOP.model_copy(update={"id": "spring"}))
-    ann, _ = await _person(client, "elsewhere", "ann", "host")
+    await client.post("/api/rooms", json={"id": elsewhere}, headers=AUTH)
+    await _load(client, elsewhere, SHOP.model_copy(update={"id": f"spring-{tag}"}))
+    ann, _ = await _person(client, elsewhere, "ann", "host")
     try:
         await ann.send({"type": "ping", "nonce": 1})
         assert (await ann.until("pong")).nonce == 1
