@@ -16,6 +16,7 @@ from playwright.async_api import expect
 from rooms.catalog import Catalog, dump_coshop_json
 from tests.browser.aiortc_peer import ProtocolPeer
 from tests.browser.api import call, create_room
+from tests.browser.axe import violations
 from tests.browser.conftest import OpenPage
 from tests.browser.room_page import RoomPage
 from tests.browser.server import CoshopServer
@@ -126,6 +127,7 @@ async def test_checkout_links_offer_progress_and_friends_ratings(
         assert await _link(ann, "cart") == (
             f"https://{SHOP}/cart/tee-s:1,tee-m:1,tee-l:1?discount=TEE10")
         await ann.screenshot(str(artifacts / "commerce-offer-reached.png"))
+        assert await violations(ann.page) == []  # the cart view with the offer and links
 
         # After the session: each rates what the cart held, on the recap page.
         for page, stars in ((bob, 5), (ann, 4)):
@@ -136,6 +138,7 @@ async def test_checkout_links_offer_progress_and_friends_ratings(
                 f"You rated Harbor Tee {stars} of 5")
             await expect(item.locator(f'[data-stars="{stars}"]')).to_have_attribute(
                 "aria-checked", "true")
+        assert await violations(ann.page) == []  # the recap's rating section
         # The aiortc peer's person rates through the API (as a brand's backend would).
         await call(server.url, "POST", "/api/rooms/deal-one/ratings",
                    {"participant_id": "cleo", "name": "Cleo", "product_id": "tee", "stars": 4})
