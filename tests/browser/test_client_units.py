@@ -242,3 +242,30 @@ async def test_ratings_and_offer_state(open_page: OpenPage) -> None:
         page, "offer_view.js", "return [m.countdown(299.2), m.countdown(61), m.countdown(-3)];"
     )
     assert text == ["5:00", "1:01", "0:00"]
+
+
+async def test_offer_saving(open_page: OpenPage) -> None:
+    """What a reached offer takes off its product's cart lines, to the minor unit."""
+    page = await open_page("/")
+    got = await run(page, "checkout_view.js", """
+        const price = (minor, currency) => ({amount_minor: minor, currency});
+        const product = (currency, minor) => ({id: "p", title: "P", variants: [
+          {id: "a", price: price(minor, currency)}, {id: "b", price: price(minor * 2, currency)}]});
+        const later = Date.now() / 1000 + 60;
+        const state = (percent, reached = true, expires_at = later) =>
+          ({offer: {product_id: "p", threshold: 2, percent, code: "C", expires_at},
+            backers: 2, reached});
+        const cart = [{product_id: "p", variant_id: "a", quantity: 2},
+                      {product_id: "p", variant_id: "b", quantity: 1},
+                      {product_id: "q", variant_id: "x", quantity: 5}];
+        return {
+          usd: m.offerSaving(state(10), cart, product("USD", 2400)),
+          jpy: m.offerSaving(state(15), cart.slice(1), product("JPY", 1000)),
+          open: m.offerSaving(state(10, false), cart, product("USD", 2400)),
+          ended: m.offerSaving(state(10, true, 1), cart, product("USD", 2400)),
+          none: m.offerSaving(state(10), cart.slice(2), product("USD", 2400)),
+        };
+    """)
+    assert got["usd"] == {"money": {"currency": "USD", "amount_minor": 960}, "units": 3}
+    assert got["jpy"] == {"money": {"currency": "JPY", "amount_minor": 300}, "units": 1}
+    assert got["open"] is None and got["ended"] is None and got["none"] is None

@@ -122,6 +122,9 @@ async def test_checkout_links_offer_progress_and_friends_ratings(
             await expect(line).to_contain_text(
                 "Group deal reached: Harbor Tee: 10 % off with code TEE10 at checkout · ends in")
             await expect(page.page.locator("a.checkout-link")).to_have_count(0)
+            # 10 % of three $24.00 tees.
+            await expect(page.page.locator(".offer-saving")).to_have_text(
+                "Saves $7.20 on the cart's 3 \u00d7 Harbor Tee")
         assert await _link(ann, "mine") == f"https://{SHOP}/cart/tee-s:1?discount=TEE10"
         assert await _link(bob, "mine") == f"https://{SHOP}/cart/tee-m:1?discount=TEE10"
         assert await _link(ann, "cart") == (
