@@ -14,7 +14,7 @@ import {
 import { byId, h, keepFocus } from "./dom.js";
 import { icon } from "./icons.js";
 import { offerLine } from "./offer_view.js";
-import { ratingLine } from "./rating_view.js";
+import { rateHere, ratingLine } from "./rating_view.js";
 
 const ROUND_SECONDS = 60;
 
@@ -38,7 +38,9 @@ export class CarouselView {
       if (this.localId === this.shopping.carousel.current) this.localId = null;
       this.render();
     });
-    for (const name of ["catalog", "votes", "round", "may", "offer", "ratings"]) shopping.on(name, () => this.render());
+    for (const name of ["catalog", "votes", "round", "may", "offer", "ratings", "cart"]) {
+      shopping.on(name, () => this.render());
+    }
     room.on("change", () => this.render());
   }
 
@@ -291,6 +293,7 @@ export class CarouselView {
           h("span", { class: `stock ${stock.level}` }, stock.text),
         ),
         ratingLine(product, shopping, you),
+        rateHere(product, shopping, you, this.send),
         offerLine(shopping.offer, product, null),
         variants,
         h(

@@ -49,6 +49,20 @@ export function ratingLine(product, shopping, you) {
   return parts.length ? h("p", { class: "rating-line" }, parts) : null;
 }
 
+/** "Rate it" on the card of a product the room's cart holds (`rate`: PROTOCOL.md), or null. */
+export function rateHere(product, shopping, you, send) {
+  if (!you || !shopping.cart.some((item) => item.product_id === product.id)) return null;
+  const { mine } = shopping.ratingsOf(product.id, you.id);
+  return h(
+    "p",
+    { class: "rate-here" },
+    h("span", {}, "Rate it"),
+    starPicker(`Rate ${product.title}`, mine ? mine.stars : null, (stars) =>
+      send({ type: "rate", product_id: product.id, stars }),
+    ),
+  );
+}
+
 /** Five star buttons (a radio group) for `label`; `onPick(stars)` when one is chosen. */
 export function starPicker(label, current, onPick) {
   return h(

@@ -132,7 +132,13 @@ async def test_checkout_links_offer_progress_and_friends_ratings(
         await ann.screenshot(str(artifacts / "commerce-offer-reached.png"))
         assert await violations(ann.page) == []  # the cart view with the offer and links
 
-        # After the session: each rates what the cart held, on the recap page.
+        # In the room: Bob rates the tee from the card (it is in the cart); Ann sees it live.
+        await bob.page.locator(".rate-here [data-stars='3']").click()
+        await expect(ann.page.locator(".friends-rated")).to_have_text("Friends rated 3.0")
+        await expect(bob.page.locator(".you-rated")).to_have_text("You rated 3")
+
+        # After the session: each rates what the cart held, on the recap page (Bob's 5
+        # replaces his 3).
         for page, stars in ((bob, 5), (ann, 4)):
             await page.page.locator("#leave").click()
             item = page.page.locator('.rate-item[data-product="tee"]')
