@@ -138,7 +138,12 @@ class Peer:
         self._negotiator = Negotiator()
         self._payload_types = PayloadTypePlan()
         self._tasks = TaskSet(f"peer:{peer_id}")
-        self.pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        # No ICE servers: a node knows its addresses (announced_address behind 1:1 NAT).
+        # aiortc's default would ask Google's STUN server on every join: a round trip to the
+        # internet, and aioice's 5 s gathering timeout where outbound UDP is dropped.
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
         self.pc.on("connectionstatechange", self._on_connection_state)
         self._publish: dict[str, RTCRtpTransceiver] = {}
         self._answered_once = False
