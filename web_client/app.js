@@ -18,6 +18,7 @@ import {
 import { LandingView } from "./landing_view.js";
 import { LocalMedia } from "./local_media.js";
 import { MediaMonitor } from "./media_monitor.js";
+import { warmUp } from "./money.js";
 import { RecapView } from "./recap_view.js";
 import { RoomState } from "./room_state.js";
 import { RoomView } from "./room_view.js";
@@ -108,12 +109,12 @@ async function join({ room: roomId, name, role, isNew, token = null }) {
   target = { room: roomId, name, role, token };
   saveActive(target);
   history.replaceState(null, "", `/r/${encodeURIComponent(roomId)}${location.hash}`);
+  if (role === "viewer") media.stop();
+  call.join(target); // first: the server works on it while this page draws the room
   landing.hide();
   landing.setBusy(false);
   view.show(roomId);
   view.renderControls(role === "viewer");
-  if (role === "viewer") media.stop();
-  call.join(target);
   monitor.start();
   renderGrid();
 }
@@ -322,6 +323,7 @@ async function main() {
   }
   landing.show(fromUrl);
   await media.start();
+  (window.requestIdleCallback || setTimeout)(() => warmUp());
 }
 
 main();

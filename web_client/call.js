@@ -44,6 +44,21 @@ const RELAY_ONLY = new URLSearchParams(location.search).get("ice") === "relay";
 // or at the latest this long after the offer came.
 const DRAW_WAIT_MS = 30;
 const ANSWER_WAIT_MS = 1000;
+// A hidden tab draws no frames: the shopping views then wait at most this long.
+const FRAME_WAIT_MS = 50;
+
+/** Resolve once the page has drawn its next frame (or after FRAME_WAIT_MS). */
+function afterNextFrame() {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, FRAME_WAIT_MS);
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        clearTimeout(timer);
+        resolve();
+      }, 0),
+    );
+  });
+}
 
 /**
  * Events: "phase" {phase, reason}, "error" (a server error about a request of ours),
@@ -284,13 +299,16 @@ export class Call extends Emitter {
     }
   }
 
-  // The room of `joined`, on the page: models reset (their views draw), phase announced.
-  _draw(message) {
+  // The room of `joined`, on the page: models reset (their views draw), phase announced. The
+  // people and their tiles first; the shopping views once that frame is on screen, so the
+  // tiles' video starts without waiting for the carousel to draw (issue 8).
+  async _draw(message) {
     this.room.reset(message);
-    this.shopping.reset(message.shopping, message.may);
     this._setPhase(Phase.JOINED);
     this._sendMediaState();
     if (this.hidden.size || this.tileSizes) this._sendView();
+    await afterNextFrame();
+    this.shopping.reset(message.shopping, message.may);
   }
 
   /**
