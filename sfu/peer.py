@@ -243,6 +243,13 @@ class Peer:
         self._apply_pause(sub)
         return change  # attach() asked for a keyframe if the m-line is already negotiated
 
+    def set_muted(self, kind: str, muted: bool) -> None:
+        """A host muted (or the participant turned back on) its ``kind`` track: forward
+        it to nobody, or again to everyone subscribed (TrackSource.set_muted)."""
+        source = self.sources.get(kind)
+        if source is not None:
+            source.set_muted(muted)
+
     def set_hidden(self, hidden: frozenset[str], sizes: dict[str, int] | None = None) -> None:
         """The participant does not show the video of ``hidden``: pause it, so no downlink
         is spent on a tile nobody sees (it resumes at a keyframe once shown again).

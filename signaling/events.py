@@ -107,9 +107,12 @@ def shopping_info(snapshot: RoomSnapshot) -> wire.ShoppingInfo:
     return wire.ShoppingInfo.model_validate(snapshot.shopping.to_dict())
 
 
-def snapshot(snapshot: RoomSnapshot, you: Participant, may: wire.MayInfo) -> wire.Snapshot:
-    """The reply to ``resync``."""
+def snapshot(
+    snapshot: RoomSnapshot, you: Participant, may: wire.MayInfo, resume: str | None = None
+) -> wire.Snapshot:
+    """The reply to ``resync`` (``resume``: a new credential, after a role change)."""
     return wire.Snapshot(
+        resume=resume,
         may=may,
         seq=snapshot.seq,
         room=room_ref(snapshot.room),

@@ -496,6 +496,9 @@ class Snapshot(_Message):
     participants: list[ParticipantInfo]
     shopping: ShoppingInfo
     may: MayInfo
+    #: After a host moved you between the stage and the audience: keep this instead of
+    #: ``joined.resume`` (it brings you back in your new role); None otherwise.
+    resume: str | None = None
 
 
 class May(_Message):

@@ -94,8 +94,8 @@ class Session:
         #: What the participant said of its microphone and camera (None: never said).
         self._media_state: tuple[bool, bool] | None = None
         self._hidden: frozenset[str] = frozenset()  # whose video the client does not show
-        #: Whose camera a host muted (until they say it is on again): not forwarded to us.
-        self._muted_video: set[str] = set()
+        #: Our tracks a host muted (until we say they are on again): forwarded to nobody.
+        self._muted: set[str] = set()
         self._tile_sizes: dict[str, int] = {}  # pixels of each tile it shows, when it says
         #: The grants of the token (or resume credential) this session joined with.
         self._permissions = Permissions()
@@ -375,6 +375,7 @@ class Session:
         self._watch_round(room_snapshot)
         node.hubs.watch_audience(room_id, room_snapshot)
         self._media_state = None
+        self._muted = set()
         self._may = MayTracker(participant, room_snapshot.shopping)
         joined = events.joined(
             self._visible(room_snapshot), participant, self._resume_for(participant),
@@ -500,10 +501,28 @@ class Session:
         await self._send(wire.Left(reason="media_failed"))
 
     async def _set_media_state(self, audio: bool, video: bool) -> None:
+        for kind, on in (("audio", audio), ("video", video)):
+            if on and kind in self._muted:
+                # We turned back on what a host muted: the SFU forwards it again.
+                self._muted.discard(kind)
+                if self._peer is not None:
+                    self._peer.set_muted(kind, False)
         if self._media_state == (audio, video):
             return
         self._media_state = (audio, video)
         await self._announce_media_state()
+
+    async def _muted_by_host(self, kind: str) -> None:
+        """A host muted our microphone or camera: the SFU stops forwarding that track to
+        everyone, later joiners included (whatever our client does), and our media_state
+        follows for everyone."""
+        self._muted.add(kind)
+        if self._peer is not None:
+            self._peer.set_muted(kind, True)
+        audio, video = self._media_state or (True, True)
+        await self._set_media_state(
+            False if kind == "audio" else audio, False if kind == "video" else video
+        )
 
     async def _announce_media_state(self) -> None:
         if self.room_id is None or self.participant is None or self._media_state is None:
@@ -512,7 +531,7 @@ class Session:
         body = events.MediaState(participant_id=self.participant.id, audio=audio, video=video)
         await events.publish(self._node.store, self.room_id, body)
 
-    async def _resync(self) -> None:
+    async def _resync(self, *, resume: bool = False) -> None:
         if self.state is not SessionState.JOINED or self.room_id is None:
             return
         assert self.participant is not None
@@ -532,7 +551,8 @@ class Session:
         self._node.hubs.watch_audience(self.room_id, room_snapshot)
         self._may = MayTracker(self.participant, room_snapshot.shopping)
         await self._send(events.snapshot(
-            self._visible(room_snapshot), self.participant, may_info(self._may.current)
+            self._visible(room_snapshot), self.participant, may_info(self._may.current),
+            self._resume_for(self.participant) if resume else None,
         ))
 
     def _visible(self, room_snapshot: RoomSnapshot) -> RoomSnapshot:
@@ -624,35 +644,15 @@ class Session:
             # back on a newer connection): the store already let us go.
             await self._exit_room(body.reason, in_store=False)
             await self._send(wire.Left(reason=body.reason))
-        elif isinstance(body, ParticipantLeft) and body.participant_id in self._muted_video:
-            # Whoever comes back comes back with its camera as it says (a new media_state).
-            self._muted_video.discard(body.participant_id)
-            self._apply_hidden()
-        elif isinstance(body, ParticipantMuted) and body.kind == "video":
-            if body.participant_id != self.participant.id:
-                # Enforced here, not left to the muted client: its camera is not forwarded
-                # to us until it says the camera is on again (RFC 3550 numbering continues,
-                # resumed at a keyframe: Peer.set_hidden).
-                self._muted_video.add(body.participant_id)
-                self._apply_hidden()
-            else:
-                # A host muted our camera: our media_state follows, for everyone.
-                await self._set_media_state((self._media_state or (True, True))[0], False)
-        elif isinstance(body, events.MediaState) and body.video:
-            if body.participant_id in self._muted_video:
-                self._muted_video.discard(body.participant_id)
-                self._apply_hidden()
         elif isinstance(body, ParticipantMuted) and body.participant_id == self.participant.id:
-            # A host muted our microphone: our media_state follows, for everyone (the client
-            # turns it off when it sees the event; the SFU does not pause audio itself yet).
-            await self._set_media_state(False, (self._media_state or (True, True))[1])
+            await self._muted_by_host(body.kind)
         elif isinstance(body, RoleChanged) and body.participant_id == self.participant.id:
             await self._change_role(Role(body.role))
 
     def _apply_hidden(self) -> None:
-        """Pause the video the client does not show, and that of participants a host muted."""
+        """Pause the video the client does not show."""
         if self._peer is not None:
-            self._peer.set_hidden(self._hidden | self._muted_video, self._tile_sizes)
+            self._peer.set_hidden(self._hidden, self._tile_sizes)
 
     async def _change_role(self, role: Role) -> None:
         """A host brought us up to the stage or sent us back to the audience: publish or
@@ -665,6 +665,7 @@ class Session:
         self._stop_answer_timer()
         self._offer_sent_at = None
         self._media_state = None
+        self._muted = set()
         participant_id = self.participant.id
         try:
             self._peer = await self._media.add_peer(
@@ -678,8 +679,9 @@ class Session:
             await self._send(wire.Left(reason="media_failed"))
             raise
         # In or out of the audience, the room looks different now (the whole audience, or
-        # the stage only): a fresh snapshot.
-        await self._resync()
+        # the stage only): a fresh snapshot, with a resume credential for the new role (a
+        # reload brings a promoted guest back on the stage).
+        await self._resync(resume=True)
 
     # --- SFU callbacks (via _PeerListener) -------------------------------------------------------
 
