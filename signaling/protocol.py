@@ -663,6 +663,14 @@ class CartItemRemoved(_Message):
     by: str | None
 
 
+class OwnCart(_Message):
+    """A live room's viewer's own cart as it now is: after its ``cart_add`` / ``cart_remove``,
+    and right after ``joined`` (to that viewer only, no ``seq``)."""
+
+    type: Literal["own_cart"] = "own_cart"
+    items: list[CartItemInfo]
+
+
 class CheckoutLineInfo(_Message):
     """One variant a checkout link buys, and how many."""
 
@@ -862,6 +870,7 @@ ServerMessage = Annotated[
     | CartItemAdded
     | CartItemRemoved
     | CheckoutLink
+    | OwnCart
     | CheckoutStarted
     | OfferProgress
     | OfferReached

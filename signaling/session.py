@@ -31,7 +31,7 @@ from rooms.events import (
 from rooms.models import Participant, Role, RoomEvent, RoomInfo, RoomKind, RoomSnapshot
 from rooms.placement import NodeEntry
 from sfu import MediaRoom, Offer, Peer, Slot
-from signaling import events, moderation, shopping
+from signaling import events, moderation, own_cart, shopping
 from signaling import protocol as wire
 from signaling.auth import Grant, Permissions
 from signaling.errors import SignalingError, error_code, error_details, error_message
@@ -294,6 +294,10 @@ class Session:
                         await moderation.perform(
                             self._node.store, self.room_id, self.participant, message
                         )
+                    elif self.in_audience and isinstance(message, own_cart.OwnCartRequest):
+                        await self._send(await own_cart.perform(
+                            self._node.store, self.room_id, self.participant.id, message
+                        ))
                     else:
                         answer = await shopping.perform(
                             self._node.store, self._node.limits, self.room_id,
@@ -406,6 +410,11 @@ class Session:
             raise
         await self._send(joined)
         node.metrics.join_seconds.observe(time.monotonic() - received_at)
+        if self.in_audience:
+            # A viewer back after a reload finds its own cart as it left it.
+            await self._send(own_cart.own_cart_message(
+                await node.store.own_cart(room_id, participant.id)
+            ))
 
     def _endpoint(self, node: NodeEntry, room_id: str) -> str:
         """Where to send this client on ``node``: the same kind of endpoint it came to."""
