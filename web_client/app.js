@@ -46,6 +46,7 @@ const ENDED_TEXT = {
     "It already has as many people as it allows. Try again in a little while.",
   ],
   [EndReason.REMOVED]: ["You were removed from the room", "The host took you out of this room."],
+  [EndReason.BANNED]: ["You were banned from the room", "The host barred you from this room."],
   [EndReason.UNAUTHORIZED]: [
     "This invite does not work",
     "The link is invalid or has expired. Ask for a new one.",

@@ -22,6 +22,7 @@ export const EndReason = Object.freeze({
   ROOM_CLOSED: "room_closed",
   ROOM_FULL: "room_full",
   REMOVED: "removed",
+  BANNED: "banned",
   UNAUTHORIZED: "unauthorized",
   REPLACED: "replaced",
   CONNECTION_LOST: "connection_lost",
@@ -29,7 +30,7 @@ export const EndReason = Object.freeze({
 });
 
 // Join errors that retrying will not fix.
-const FINAL_JOIN_ERRORS = new Set(["room_full", "room_closed", "unauthorized", "bad_message"]);
+const FINAL_JOIN_ERRORS = new Set(["room_full", "room_closed", "unauthorized", "bad_message", "banned"]);
 const ALREADY_JOINED_RETRY_MS = 1000; // our old socket may not be gone yet (e.g. after a reload)
 const MAX_JOIN_RETRIES = 15;
 const MEDIA_FAILED_GRACE_MS = 4000;
@@ -62,7 +63,8 @@ function afterNextFrame() {
 
 /**
  * Events: "phase" {phase, reason}, "error" (a server error about a request of ours),
- * "notice" (something happened worth a toast), "tracks" (remote tracks changed).
+ * "notice" (something happened worth a toast), "tracks" (remote tracks changed), "message"
+ * (any other server message, e.g. host controls and `own_cart`: live_state.js reads them).
  */
 export class Call extends Emitter {
   constructor({ localMedia, room, shopping, connection = new SignalingConnection() }) {
@@ -90,6 +92,7 @@ export class Call extends Emitter {
     this.tileSizes = null; // {id: [w, h]} of the remote tiles shown, once the grid said
     this._sentMediaState = null;
     this._sentResume = false;
+    this._iceServers = [];
     connection.on("state", ({ state, delay }) =>
       this._trace(`socket ${state}${delay ? ` (retry in ${delay} ms)` : ""}`),
     );
@@ -237,7 +240,8 @@ export class Call extends Emitter {
         this._joinRetries = 0;
         this._redirects = 0;
         if (message.resume) sessionStorage.setItem(RESUME_KEY + message.room.id, message.resume);
-        this._newSession(message.ice_servers || []);
+        this._iceServers = message.ice_servers || [];
+        this._newSession(this._iceServers);
         this.mediaStates = new Map();
         this.activeSpeaker = undefined;
         this._sentMediaState = null;
@@ -253,6 +257,9 @@ export class Call extends Emitter {
         break;
       }
       case "snapshot":
+        // After a host moved us between the stage and the audience: the credential that
+        // brings us back in the new role (PROTOCOL.md, Host controls).
+        if (message.resume) sessionStorage.setItem(RESUME_KEY + message.room.id, message.resume);
         this.room.reset(message);
         if (message.shopping) this.shopping.reset(message.shopping, message.may);
         break;
@@ -280,6 +287,11 @@ export class Call extends Emitter {
         this.room.removeParticipant(message.participant_id, message.reason);
         this.shopping.participantLeft(message.participant_id);
         break;
+      case "role_changed":
+        // Ours: the server drops our peer connection and offers a new one (PROTOCOL.md).
+        if (this.room.you && message.participant_id === this.room.you.id) this._newSession(this._iceServers);
+        this.emit("message", message);
+        break;
       case "track_published":
       case "room_closed":
         break;
@@ -296,6 +308,7 @@ export class Call extends Emitter {
         break;
       default:
         if (SHOPPING_EVENTS.has(type)) this.shopping.apply(message);
+        else this.emit("message", message);
     }
   }
 
@@ -379,6 +392,9 @@ export class Call extends Emitter {
         break;
       case "removed":
         this._end(EndReason.REMOVED);
+        break;
+      case "banned":
+        this._end(EndReason.BANNED);
         break;
       case "replaced":
         // This person joined again elsewhere (another tab): that one is in the room now.
