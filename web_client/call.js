@@ -290,6 +290,7 @@ export class Call extends Emitter {
       case "role_changed":
         // Ours: the server drops our peer connection and offers a new one (PROTOCOL.md).
         if (this.room.you && message.participant_id === this.room.you.id) this._newSession(this._iceServers);
+        this.room.setRole(message.participant_id, message.role);
         this.emit("message", message);
         break;
       case "track_published":

@@ -84,7 +84,7 @@ export class HostPanel {
                 "li",
                 { dataset: { participant: p.id } },
                 h("span", { class: "who" }, `✋ ${p.name}`),
-                this._button(`Invite ${p.name} to the stage`, "Invite to stage", {
+                this._button(p.name, "Invite to stage", {
                   type: "set_role",
                   participant_id: p.id,
                   role: "guest",
@@ -125,45 +125,46 @@ export class HostPanel {
             { class: "host-actions" },
             kind === "stage"
               ? [
-                  this._button(`Mute ${p.name}'s microphone`, said.audio ? "Mute mic" : "Mic off", {
+                  this._button(p.name, said.audio ? "Mute mic" : "Mic off", {
                     type: "mute",
                     participant_id: p.id,
                     kind: "audio",
                   }, !said.audio),
-                  this._button(`Turn off ${p.name}'s camera`, said.video ? "Stop cam" : "Cam off", {
+                  this._button(p.name, said.video ? "Stop cam" : "Cam off", {
                     type: "mute",
                     participant_id: p.id,
                     kind: "video",
                   }, !said.video),
-                  this._button(`Send ${p.name} back to the audience`, "To audience", {
+                  this._button(p.name, "To audience", {
                     type: "set_role",
                     participant_id: p.id,
                     role: "viewer",
                   }),
                 ]
-              : this._button(`Invite ${p.name} to the stage`, "Invite", {
+              : this._button(p.name, "Invite", {
                   type: "set_role",
                   participant_id: p.id,
                   role: "guest",
                 }),
-            this._button(`Remove ${p.name}`, "Remove", { type: "remove", participant_id: p.id }),
-            this._button(`Ban ${p.name}`, "Ban", { type: "ban", participant_id: p.id }, false, "danger"),
+            this._button(p.name, "Remove", { type: "remove", participant_id: p.id }),
+            this._button(p.name, "Ban", { type: "ban", participant_id: p.id }, false, "danger"),
           ),
     );
   }
 
-  _button(label, text, message, disabled = false, kind = "secondary") {
+  /** A button whose accessible name is its text and whom it acts on ("Ban — Gus"). */
+  _button(who, text, message, disabled = false, kind = "secondary") {
     return h(
       "button",
       {
         type: "button",
         class: `${kind} small-button`,
-        "aria-label": label,
         disabled,
         dataset: { action: message.type === "mute" ? `mute-${message.kind}` : message.type },
         onclick: () => this.send(message),
       },
       text,
+      h("span", { class: "visually-hidden" }, `— ${who}`),
     );
   }
 
@@ -208,7 +209,6 @@ export class HostPanel {
                 type: "button",
                 class: product.id === current ? "primary small-button" : "secondary small-button",
                 "aria-pressed": String(product.id === current),
-                "aria-label": `Pin ${product.title}`,
                 dataset: { action: "pin" },
                 onclick: () =>
                   this.send({
@@ -219,6 +219,7 @@ export class HostPanel {
                   }),
               },
               product.id === current ? "Pinned" : "Pin",
+              h("span", { class: "visually-hidden" }, `— ${product.title}`),
             ),
           ),
         ),
@@ -240,7 +241,7 @@ export class HostPanel {
                 "li",
                 { dataset: { seq: m.seq } },
                 h("span", { class: "who" }, h("b", {}, m.name), " ", m.text),
-                this._button(`Hide ${m.name}'s message`, "Hide", { type: "chat_hide", seq: m.seq }),
+                this._button(`${m.name}'s message`, "Hide", { type: "chat_hide", seq: m.seq }),
               ),
             ),
           )
