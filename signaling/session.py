@@ -388,6 +388,7 @@ class Session:
                 node.ice_servers, participant.id, secret=node.settings.turn_secret,
                 now=time.time(), ttl=node.settings.turn_ttl,
             ),
+            self._media_states(room_id),
         )
         # The peer connection and its first offer are made before `joined` goes out: the
         # offer is queued as this session's next job (SFU callbacks and room events run
@@ -562,7 +563,27 @@ class Session:
         await self._send(events.snapshot(
             self._visible(room_snapshot), self.participant, may_info(self._may.current),
             self._resume_for(self.participant) if resume else None,
+            self._media_states(self.room_id),
         ))
+
+    def _media_states(self, room_id: str) -> list[wire.MediaStateInfo]:
+        """The microphones and cameras said to be off by this node's participants of the
+        room: its media, so its whole stage, lives on this node."""
+        return [
+            wire.MediaStateInfo(participant_id=m.member_id, audio=m.stated[0], video=m.stated[1])
+            for m in self._node.hubs.members(room_id)
+            if isinstance(m, Session) and m.member_id is not None
+            and m.stated is not None and m.stated != (True, True)
+        ]
+
+    def _is_local(self, room_id: str, participant_id: str) -> bool:
+        """Whether ``participant_id`` sits in the room on this node."""
+        return any(m.member_id == participant_id for m in self._node.hubs.members(room_id))
+
+    @property
+    def stated(self) -> tuple[bool, bool] | None:
+        """What the participant said of its microphone and camera (None: nothing yet)."""
+        return self._media_state
 
     def _visible(self, room_snapshot: RoomSnapshot) -> RoomSnapshot:
         """The room as this socket is shown it: a live room's viewer sees the stage and
@@ -642,8 +663,13 @@ class Session:
         may = None if self._may is None else self._may.apply(body)
         if may is not None:
             await self._send(wire.May(may=may_info(may)))
-        if isinstance(body, ParticipantJoined) and self._media_state not in (None, (True, True)):
-            # Tell the newcomer that our microphone or camera is off (events are not replayed).
+        if (
+            isinstance(body, ParticipantJoined)
+            and self._media_state not in (None, (True, True))
+            and not self._is_local(event.room_id, body.participant.id)
+        ):
+            # A newcomer on another node was not told in its joined (media_states) that our
+            # microphone or camera is off: tell it (events are not replayed).
             await self._announce_media_state()
         if isinstance(body, RoomClosed):
             await self._exit_room("room_closed")

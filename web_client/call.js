@@ -242,7 +242,7 @@ export class Call extends Emitter {
         if (message.resume) sessionStorage.setItem(RESUME_KEY + message.room.id, message.resume);
         this._iceServers = message.ice_servers || [];
         this._newSession(this._iceServers);
-        this.mediaStates = new Map();
+        this.mediaStates = statesOf(message);
         this.activeSpeaker = undefined;
         this._sentMediaState = null;
         this.phase = Phase.JOINED; // the offer behind us may be answered now
@@ -260,6 +260,8 @@ export class Call extends Emitter {
         // After a host moved us between the stage and the audience: the credential that
         // brings us back in the new role (PROTOCOL.md, Host controls).
         if (message.resume) sessionStorage.setItem(RESUME_KEY + message.room.id, message.resume);
+        this.mediaStates = statesOf(message);
+        this.emit("media-state", this.mediaStates);
         this.room.reset(message);
         if (message.shopping) this.shopping.reset(message.shopping, message.may);
         break;
@@ -434,4 +436,9 @@ export class Call extends Emitter {
     if (error.code === "stale_version" && error.carousel) this.shopping.correctCarousel(error.carousel);
     this.emit("error", error);
   }
+}
+
+/** Who said its microphone or camera is off, as of a joined/snapshot (PROTOCOL.md). */
+function statesOf(message) {
+  return new Map((message.media_states || []).map((m) => [m.participant_id, { audio: m.audio, video: m.video }]));
 }

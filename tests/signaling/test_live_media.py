@@ -71,6 +71,10 @@ async def test_a_muted_track_is_forwarded_to_nobody_until_it_is_on_again(
     # Someone joining while it is muted does not get it either (the mute is the SFU's).
     late = await participants("lea", 3, publish=False)
     await late.join("show", role="viewer")
+    # It is told so in its joined (media_states), not by an event sent to the whole room.
+    assert late.joined is not None
+    [said] = [m for m in late.joined.media_states if m.participant_id == guest.id]
+    assert getattr(said, kind) is False and getattr(said, other) is True
     await wait_for(lambda: late.peer.packets_from(guest.id, other) > 10, timeout=20,
                    message="the late viewer gets nothing of the guest")
     assert late.peer.packets_from(guest.id, kind) == 0
