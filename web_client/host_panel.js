@@ -5,6 +5,7 @@
 // Each button sends one request; the page changes only when the room event comes back.
 
 import { byId, h, keepFocus, replaceChildren } from "./dom.js";
+import { audienceOf } from "./live_view.js";
 
 const SLOW_MODES = [0, 5, 10, 30, 60];
 const AUDIENCE_SHOWN = 50; // a large audience is counted, not listed in full
@@ -99,7 +100,7 @@ export class HostPanel {
   _people(title, people, kind) {
     const id = `host-${kind}-title`;
     return this._section(
-      kind === "audience" ? `${title} (${this.live.audienceCount})` : title,
+      kind === "audience" ? `${title} (${audienceOf(this.room, this.live)})` : title,
       id,
       people.length
         ? h(

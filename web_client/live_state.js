@@ -31,7 +31,8 @@ export class LiveState extends Emitter {
     this.audienceCount = room.audience_count || 0;
     // A snapshot's chat history no longer holds hidden messages: nothing to remember.
     this.hiddenChat = new Set();
-    for (const name of ["hands", "slow_mode", "audience", "change"]) this.emit(name, this);
+    // No "slow_mode" here: that event says the host changed it (a reset is not news).
+    for (const name of ["hands", "audience", "change"]) this.emit(name, this);
   }
 
   get handRaised() {

@@ -130,7 +130,7 @@ export class LiveView extends Emitter {
   renderTop() {
     const host = this.room.onStage.find((p) => p.role === "host" || p.role === "admin");
     byId("live-host").textContent = host ? host.name : "";
-    const n = this.live.audienceCount;
+    const n = audienceOf(this.room, this.live);
     replaceChildren(
       byId("live-audience"),
       h("span", { "aria-hidden": "true" }, "👁 "),
@@ -313,4 +313,12 @@ export class LiveView extends Emitter {
         : h("li", { class: "empty" }, "Nothing yet: tap “Add to cart” on a product."),
     );
   }
+}
+
+/**
+ * Viewers watching now: the stage is sent everyone (it counts them itself); a viewer is sent the
+ * count (`room.audience_count`, then `reaction_counts`).
+ */
+export function audienceOf(room, live) {
+  return room.you && room.you.role !== "viewer" ? room.viewers.length : live.audienceCount;
 }
