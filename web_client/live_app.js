@@ -128,13 +128,11 @@ view.on("remove", (item) => {
   send(message);
 });
 view.on("sound-blocked", () => {
-  const status = byId("live-status");
-  status.textContent = "🔇 Tap for sound";
-  status.onclick = () => {
-    view.enableSound();
-    status.textContent = "";
-    status.onclick = null;
-  };
+  byId("live-sound").hidden = false;
+});
+byId("live-sound").addEventListener("click", () => {
+  view.enableSound();
+  byId("live-sound").hidden = true;
 });
 byId("live-mic").addEventListener("click", () => media.setMic(!media.micOn));
 byId("live-cam").addEventListener("click", () => media.setCamera(!media.camOn));

@@ -18,6 +18,8 @@ from tests.browser.axe import violations
 from tests.browser.conftest import OpenPage
 from tests.browser.room_page import RoomPage
 from tests.browser.server import CoshopServer
+from tests.browser.test_accessibility import _TAP_TARGETS_JS as TAP_TARGETS_JS
+from tests.browser.test_accessibility import MIN_TAP
 from tests.helpers import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -129,6 +131,9 @@ async def test_a_phone_viewer_watches_shops_its_own_cart_and_follows_the_pin(
 
     found = await violations(viewer.page)
     assert found == [], found
+    small = [t for t in await viewer.page.evaluate(TAP_TARGETS_JS)
+             if t["width"] < MIN_TAP - 0.5 or t["height"] < MIN_TAP - 0.5]
+    assert small == [], small  # a finger can hit every control
     await viewer.page.screenshot(path=str(server.log_path.parent / "live-viewer-phone.png"))
     assert viewer.errors == []
 
