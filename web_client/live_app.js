@@ -226,6 +226,20 @@ async function hostToken(name) {
   return (await minted.json()).token || null;
 }
 
+/**
+ * Whether a join token lets its holder publish (its unverified claims: only to know whether to
+ * start the camera before joining; the server decides what the token grants).
+ */
+function publishesWith(token) {
+  try {
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const claims = JSON.parse(atob(payload.padEnd(Math.ceil(payload.length / 4) * 4, "=")));
+    return claims.role !== "viewer" && claims.canPublish !== false;
+  } catch {
+    return true; // not a JWT we can read: let the server say
+  }
+}
+
 async function join(next) {
   target = next;
   saveActive(target);
@@ -266,7 +280,7 @@ async function main() {
   }
   const token = params.get("token");
   if (token) {
-    join({ room: roomId, name: "", role: "host", token });
+    join({ room: roomId, name: "", role: publishesWith(token) ? "host" : "viewer", token });
     return;
   }
   const hostName = params.get("host");

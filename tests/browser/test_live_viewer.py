@@ -175,3 +175,21 @@ async def _is_featured(page: RoomPage, product: str) -> bool:
 async def _own_cart(page: RoomPage) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = await page.page.evaluate("() => window.coshop.live.ownCart")
     return items
+
+
+async def test_a_viewer_token_link_watches_without_the_camera(
+    open_page: OpenPage, server: CoshopServer, host: ProtocolPeer
+) -> None:
+    """A brand's link with a viewer token joins the audience at once (no name asked) and
+    never starts the camera; the host's camera plays."""
+    token = await mint_token(server.url, ROOM, "Tok", role="viewer")
+    page = await open_page(f"/live/{ROOM}?token={token}", phone=True)
+    await page.wait_joined()
+    assert (await page.you())["role"] == "viewer"
+    await wait_for(lambda: _playing(page, host.id), timeout=30,
+                   message="the stage video does not play")
+    media = await page.page.evaluate(
+        "() => [Boolean(window.coshop.media.audioTrack), Boolean(window.coshop.media.videoTrack)]"
+    )
+    assert media == [False, False]
+    assert page.errors == []
