@@ -37,6 +37,7 @@ from rooms.offers import GroupOffer, check_offer
 from rooms.ratings import Rating, ordered_ratings
 from rooms.shopping import Move, RemoteMode, Vote, clean_chat_message, clean_emoji
 from rooms.shopping_state import (
+    CartItem,
     Recap,
     RoomCatalog,
     check_duration,
@@ -327,6 +328,32 @@ class MemoryStore:
         for follow in room.shop.follow_offer(product_id, now):
             self._emit(room_id, room, follow)
         return event
+
+    async def add_to_own_cart(
+        self,
+        room_id: str,
+        participant_id: str,
+        *,
+        product_id: str,
+        variant_id: str | None = None,
+        quantity: int = 1,
+    ) -> tuple[CartItem, ...]:
+        quantity = check_quantity(quantity)
+        room = self._existing_open(room_id)
+        actor = self._participant(room, participant_id)
+        item = CartItem(product_id, variant_id, quantity, actor.id, actor.name, self._now())
+        return room.shop.change_own_cart(actor, room.kind, item)
+
+    async def remove_from_own_cart(
+        self, room_id: str, participant_id: str, *, product_id: str, variant_id: str | None = None
+    ) -> tuple[CartItem, ...]:
+        room = self._existing_open(room_id)
+        actor = self._participant(room, participant_id)
+        item = CartItem(product_id, variant_id, 0, actor.id, actor.name, 0.0)
+        return room.shop.change_own_cart(actor, room.kind, item)
+
+    async def own_cart(self, room_id: str, participant_id: str) -> tuple[CartItem, ...]:
+        return self._existing(room_id).shop.own_carts.get(participant_id, ())
 
     async def remove_from_cart(
         self, room_id: str, *, by: str | None, product_id: str, variant_id: str | None = None

@@ -34,6 +34,8 @@ is the audience, HLEN(participants) - SCARD the stage. Always empty in a group r
 ROOM_BANS = "{ns}:{{room:{room_id}}}:bans"
 """SET of participant ids a host banned: join and reassert refuse them for the room's life."""
 
+ROOM_OWN_CARTS = "{ns}:{{room:{room_id}}}:own_carts"
+"""HASH participant id -> JSON array of CartItem.to_dict(): a live room's viewers' own carts."""
 ROOM_CART_ADDS = "{ns}:{{room:{room_id}}}:cart_adds"
 """HASH product id -> int: accepted cart_add requests (for the recap; quantity changes count)."""
 
@@ -236,6 +238,7 @@ class RoomKeys:
     hands: str
     last_chat: str
     cart_adds: str
+    own_carts: str
 
     @classmethod
     def of(cls, namespace: str, room_id: str) -> RoomKeys:
@@ -267,6 +270,7 @@ class RoomKeys:
             bans=name(ROOM_BANS),
             hands=name(ROOM_HANDS),
             cart_adds=name(ROOM_CART_ADDS),
+            own_carts=name(ROOM_OWN_CARTS),
             last_chat=name(ROOM_LAST_CHAT),
         )
 

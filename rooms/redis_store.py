@@ -675,6 +675,47 @@ class RedisStore:
         return _event(room_id, reply, events.CartItemAdded, what=what)
 
     @_unavailable_on_outage
+    async def add_to_own_cart(
+        self,
+        room_id: str,
+        participant_id: str,
+        *,
+        product_id: str,
+        variant_id: str | None = None,
+        quantity: int = 1,
+    ) -> tuple[CartItem, ...]:
+        quantity = check_quantity(quantity)
+        return await self._own_cart_change(room_id, participant_id, product_id, variant_id,
+                                           quantity)
+
+    async def remove_from_own_cart(
+        self, room_id: str, participant_id: str, *, product_id: str, variant_id: str | None = None
+    ) -> tuple[CartItem, ...]:
+        return await self._own_cart_change(room_id, participant_id, product_id, variant_id, 0)
+
+    async def _own_cart_change(
+        self,
+        room_id: str,
+        participant_id: str,
+        product_id: str,
+        variant_id: str | None,
+        quantity: int,
+    ) -> tuple[CartItem, ...]:
+        keys = self._keys(room_id)
+        reply = await self._scripts.shop_own_cart(
+            keys=[keys.meta, keys.participants, keys.products, keys.variants, keys.own_carts,
+                  keys.cart_adds],
+            args=[participant_id, product_id, variant_id or "", quantity, repr(self._now())],
+        )
+        if reply[0] != scripts.OK:
+            _event_or_none(room_id, reply, events.CartItemAdded,
+                           what=_product(product_id, variant_id))
+        return _own_cart_items(reply[1])
+
+    async def own_cart(self, room_id: str, participant_id: str) -> tuple[CartItem, ...]:
+        raw = await self._redis.hget(self._keys(room_id).own_carts, participant_id)
+        return () if raw is None else _own_cart_items(raw)
+
     async def remove_from_cart(
         self, room_id: str, *, by: str | None, product_id: str, variant_id: str | None = None
     ) -> RoomEvent[events.CartItemRemoved] | None:
@@ -1199,6 +1240,12 @@ def _carousel_changed(
     room_id: str, change: Literal["move", "remote", "mode"], by: str | None
 ) -> list[str]:
     return event_template(room_id, events.CarouselChanged, carousel=HOLE, change=change, by=by)
+
+
+def _own_cart_items(raw: str | bytes) -> tuple[CartItem, ...]:
+    """A viewer's own cart from shop_own_cart.lua's JSON (cjson writes an empty one as {})."""
+    lines = json.loads(raw)
+    return tuple(CartItem.from_dict(line) for line in lines) if isinstance(lines, list) else ()
 
 
 def _event(room_id: str, reply: list[Any], kind: type[_B], *, what: str = "") -> RoomEvent[_B]:

@@ -19,7 +19,7 @@ from rooms.models import (
 )
 from rooms.ratings import Rating
 from rooms.shopping import Move, RemoteMode, Vote
-from rooms.shopping_state import Recap, RoomCatalog
+from rooms.shopping_state import CartItem, Recap, RoomCatalog
 
 
 class EventSubscription(Protocol):
@@ -241,6 +241,31 @@ class RoomStore(Protocol):
         self, room_id: str, *, by: str | None, product_id: str, variant_id: str | None = None
     ) -> RoomEvent[events.CartItemRemoved] | None:
         """Take an item out of the cart; ``cart_item_removed``, or None if it was not there."""
+        ...
+
+    async def add_to_own_cart(
+        self,
+        room_id: str,
+        participant_id: str,
+        *,
+        product_id: str,
+        variant_id: str | None = None,
+        quantity: int = 1,
+    ) -> tuple[CartItem, ...]:
+        """Put an item in a live room's viewer's own cart, or set the quantity of the one
+        there; counted in the recap's cart adds. No event: the viewer's cart as it now is.
+        Forbidden unless a live room's viewer (rooms.own_cart); UnknownProduct; NotInRoom."""
+        ...
+
+    async def remove_from_own_cart(
+        self, room_id: str, participant_id: str, *, product_id: str, variant_id: str | None = None
+    ) -> tuple[CartItem, ...]:
+        """Take an item out of a live room's viewer's own cart (nothing if not there); the
+        viewer's cart as it now is. Forbidden unless a live room's viewer; NotInRoom."""
+        ...
+
+    async def own_cart(self, room_id: str, participant_id: str) -> tuple[CartItem, ...]:
+        """A participant's own cart, oldest line first (empty if none)."""
         ...
 
     async def set_offer(

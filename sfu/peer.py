@@ -138,7 +138,12 @@ class Peer:
         self._negotiator = Negotiator()
         self._payload_types = PayloadTypePlan()
         self._tasks = TaskSet(f"peer:{peer_id}")
-        self.pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        # No ICE servers: a node knows its addresses (announced_address behind 1:1 NAT).
+        # aiortc's default would ask Google's STUN server on every join: a round trip to the
+        # internet, and aioice's 5 s gathering timeout where outbound UDP is dropped.
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
         self.pc.on("connectionstatechange", self._on_connection_state)
         self._publish: dict[str, RTCRtpTransceiver] = {}
         self._answered_once = False
@@ -237,6 +242,13 @@ class Peer:
         sub.forwarder.attach(source, since=self._deferred_since.pop(source, None))
         self._apply_pause(sub)
         return change  # attach() asked for a keyframe if the m-line is already negotiated
+
+    def set_muted(self, kind: str, muted: bool) -> None:
+        """A host muted (or the participant turned back on) its ``kind`` track: forward
+        it to nobody, or again to everyone subscribed (TrackSource.set_muted)."""
+        source = self.sources.get(kind)
+        if source is not None:
+            source.set_muted(muted)
 
     def set_hidden(self, hidden: frozenset[str], sizes: dict[str, int] | None = None) -> None:
         """The participant does not show the video of ``hidden``: pause it, so no downlink

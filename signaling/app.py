@@ -35,6 +35,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(webhooks_api.routes)
     app.router.add_get("/", _index)
     app.router.add_get("/r/{room_id}", _index)  # invite links; the client reads the room id
+    app.router.add_get("/live/{room_id}", _live)  # a live room's page (viewers, host)
     app.router.add_get("/static/{name}", StaticFiles(WEB_CLIENT_DIR).handle)
     app.router.add_get(
         f"{SAMPLE_IMAGE_BASE}/images/{{name}}", StaticFiles(SAMPLE_DIR / "images").handle
@@ -62,3 +63,7 @@ async def _close_sockets(app: web.Application) -> None:
 
 async def _index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(WEB_CLIENT_DIR / "index.html")
+
+
+async def _live(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(WEB_CLIENT_DIR / "live.html")

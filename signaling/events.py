@@ -101,10 +101,12 @@ def joined(
     resume: str,
     may: wire.MayInfo,
     ice_servers: list[dict[str, Any]] | None = None,
+    media_states: list[wire.MediaStateInfo] | None = None,
 ) -> wire.Joined:
     """The reply to a successful join (``resume``: the credential to come back with;
     ``may``: your permissions, signaling.may; ``ice_servers``: signaling.ice.ice_servers_for)."""
     return wire.Joined(
+        media_states=media_states or [],
         may=may,
         resume=resume,
         ice_servers=[wire.IceServerInfo.model_validate(s) for s in ice_servers or []],
@@ -121,9 +123,17 @@ def shopping_info(snapshot: RoomSnapshot) -> wire.ShoppingInfo:
     return wire.ShoppingInfo.model_validate(snapshot.shopping.to_dict())
 
 
-def snapshot(snapshot: RoomSnapshot, you: Participant, may: wire.MayInfo) -> wire.Snapshot:
-    """The reply to ``resync``."""
+def snapshot(
+    snapshot: RoomSnapshot,
+    you: Participant,
+    may: wire.MayInfo,
+    resume: str | None = None,
+    media_states: list[wire.MediaStateInfo] | None = None,
+) -> wire.Snapshot:
+    """The reply to ``resync`` (``resume``: a new credential, after a role change)."""
     return wire.Snapshot(
+        media_states=media_states or [],
+        resume=resume,
         may=may,
         seq=snapshot.seq,
         room=room_ref(snapshot.room),

@@ -480,6 +480,14 @@ class IceServerInfo(_Message):
         return data
 
 
+class MediaStateInfo(_Message):
+    """What a participant said of its microphone and camera (its latest ``media_state``)."""
+
+    participant_id: str
+    audio: bool
+    video: bool
+
+
 class Joined(_Message):
     """Reply to ``join``: the room as of event ``seq`` (the join itself)."""
 
@@ -491,6 +499,8 @@ class Joined(_Message):
     shopping: ShoppingInfo
     #: Your shopping permissions as of ``seq``; ``may`` messages follow when they change.
     may: MayInfo
+    #: Participants whose microphone or camera is off as of ``seq`` (the rest: both on).
+    media_states: list[MediaStateInfo] = Field(default_factory=list)
     #: Present this in a later ``join`` (after a reload or a drop) to be the same participant.
     resume: str
     #: Configure the RTCPeerConnection with these (STUN, TURN with credentials for you).
@@ -507,6 +517,10 @@ class Snapshot(_Message):
     participants: list[ParticipantInfo]
     shopping: ShoppingInfo
     may: MayInfo
+    media_states: list[MediaStateInfo] = Field(default_factory=list)
+    #: After a host moved you between the stage and the audience: keep this instead of
+    #: ``joined.resume`` (it brings you back in your new role); None otherwise.
+    resume: str | None = None
 
 
 class May(_Message):
@@ -669,6 +683,14 @@ class CartItemRemoved(_Message):
     seq: int
     item: CartItemInfo
     by: str | None
+
+
+class OwnCart(_Message):
+    """A live room's viewer's own cart as it now is: after its ``cart_add`` / ``cart_remove``,
+    and right after ``joined`` (to that viewer only, no ``seq``)."""
+
+    type: Literal["own_cart"] = "own_cart"
+    items: list[CartItemInfo]
 
 
 class CheckoutLineInfo(_Message):
@@ -887,6 +909,7 @@ ServerMessage = Annotated[
     | CartItemAdded
     | CartItemRemoved
     | CheckoutLink
+    | OwnCart
     | CheckoutStarted
     | OfferProgress
     | OfferReached

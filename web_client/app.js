@@ -19,6 +19,7 @@ import {
 import { LandingView } from "./landing_view.js";
 import { LocalMedia } from "./local_media.js";
 import { MediaMonitor } from "./media_monitor.js";
+import { warmUp } from "./money.js";
 import { RecapView } from "./recap_view.js";
 import { RoomState } from "./room_state.js";
 import { RoomView } from "./room_view.js";
@@ -47,6 +48,7 @@ const ENDED_TEXT = {
     "It already has as many people as it allows. Try again in a little while.",
   ],
   [EndReason.REMOVED]: ["You were removed from the room", "The host took you out of this room."],
+  [EndReason.BANNED]: ["You were banned from the room", "The host barred you from this room."],
   [EndReason.UNAUTHORIZED]: [
     "This invite does not work",
     "The link is invalid or has expired. Ask for a new one.",
@@ -112,12 +114,12 @@ async function join({ room: roomId, name, role, isNew, token = null }) {
   target = { room: roomId, name, role, token };
   saveActive(target);
   history.replaceState(null, "", `/r/${encodeURIComponent(roomId)}${location.hash}`);
+  if (role === "viewer") media.stop();
+  call.join(target); // first: the server works on it while this page draws the room
   landing.hide();
   landing.setBusy(false);
   view.show(roomId);
   view.renderControls(role === "viewer");
-  if (role === "viewer") media.stop();
-  call.join(target);
   monitor.start();
   renderGrid();
 }
@@ -326,6 +328,7 @@ async function main() {
   }
   landing.show(fromUrl);
   await media.start();
+  (window.requestIdleCallback || setTimeout)(() => warmUp());
 }
 
 main();

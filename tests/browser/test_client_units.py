@@ -205,6 +205,39 @@ async def test_a_redirect_is_followed_once_and_a_loss_starts_over_at_the_first_u
     assert got["opened"][0] == got["home"] and got["opened"][-1] == got["home"]
 
 
+async def test_live_state_follows_the_host_controls(open_page: OpenPage) -> None:
+    """live_state.js applies what the server says of a live room: raised hands (lowered by a
+    role change or a leave), slow mode, hidden chat, the audience count, the own cart."""
+    page = await open_page("/")
+    got = await run(page, "live_state.js", """
+        const s = new m.LiveState();
+        const muted = [];
+        s.on("muted", (e) => muted.push([e.kind, e.you]));
+        s.reset({room: {raised_hands: ["v1"], slow_mode: 5, audience_count: 3}, you: {id: "v2"}});
+        const out = {start: [[...s.hands], s.slowMode, s.audienceCount, s.handRaised]};
+        s.apply({type: "hand_raised", participant_id: "v2", raised: true});
+        out.raised = s.handRaised;
+        s.apply({type: "role_changed", participant_id: "v2", role: "guest"});
+        s.apply({type: "participant_left", participant_id: "v1"});
+        out.hands = [...s.hands];
+        s.apply({type: "slow_mode_changed", seconds: 0});
+        s.apply({type: "chat_hidden", message_seq: 42});
+        s.apply({type: "reaction_counts", reactions: {}, audience_count: 7});
+        s.apply({type: "reaction_counts", reactions: {}, audience_count: null});
+        s.apply({type: "participant_muted", participant_id: "v2", kind: "audio"});
+        s.apply({type: "participant_muted", participant_id: "x", kind: "video"});
+        s.apply({type: "own_cart", items: [{product_id: "p", quantity: 2}]});
+        return {...out, slow: s.slowMode, hidden: [...s.hiddenChat], audience: s.audienceCount,
+                muted, units: s.ownCartQuantity};
+    """)
+    assert got["start"] == [["v1"], 5, 3, False]
+    assert got["raised"] is True
+    assert got["hands"] == []
+    assert (got["slow"], got["hidden"], got["audience"]) == (0, [42], 7)
+    assert got["muted"] == [["audio", True], ["video", False]]
+    assert got["units"] == 2
+
+
 async def test_ratings_and_offer_state(open_page: OpenPage) -> None:
     """Ratings merge by rater and product (the others' are "friends"); the offer follows its
     progress events; a checkout link is kept per scope (issue 15)."""

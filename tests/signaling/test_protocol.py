@@ -146,6 +146,7 @@ SERVER_MESSAGES: list[wire.ServerMessage] = [
         url="https://s.example/cart/1:2", participant_id="p1",
         lines=[wire.CheckoutLineInfo(product_id="tee", variant_id="1", quantity=2)], quantity=2,
     ),
+    wire.OwnCart(items=[ITEM]),
     wire.CheckoutStarted(seq=15, by="p1", participant_id="p1", lines=1, quantity=2),
     wire.OfferProgress(seq=16, offer=OFFER, backers=2, reached=False),
     wire.ProductRated(seq=17, rating=RATING),
