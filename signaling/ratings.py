@@ -29,13 +29,18 @@ async def rate(
     stars: int,
 ) -> tuple[Rating, int | None]:
     """Keep ``participant_id``'s rating of ``product_id``, which must be in the room's shared
-    cart (Forbidden otherwise: one rates what one bought or had in the cart), and announce it
+    cart or the participant's own cart (a live room's viewer; Forbidden otherwise: one rates
+    what one bought or had in the cart), and announce it
     in the room while it is open. Returns the rating and the seq of its ``product_rated``
     (None once the room is closed). Raises NotInRoom for an unknown room, ValueError for
     stars outside 1..5."""
     rating = Rating(product_id, participant_id, name, stars, round(time.time(), 3))
     recap = await store.recap(room_id)  # closed rooms too: rating comes after the session
-    if all(item.product_id != product_id for item in recap.cart):
+    held = any(item.product_id == product_id for item in recap.cart) or any(
+        # A live room's viewer shops in a cart of its own.
+        item.product_id == product_id for item in await store.own_cart(room_id, participant_id)
+    )
+    if not held:
         raise Forbidden(f"only what was in the room's cart can be rated, not {product_id!r}")
     catalog = (await store.room_catalog(room_id)).catalog
     await store.rate_product(ratings_key(catalog), rating)

@@ -114,3 +114,27 @@ async def test_rate_in_the_room_then_after_it_then_friends_see_them(client: Clie
         assert not [m for m in ann.received if m.type == "ratings_shared"]
     finally:
         await ann.close()
+
+
+async def test_a_live_viewer_rates_what_its_own_cart_held(client: Client) -> None:
+    """A live room's viewer shops in a cart of its own: that is what it may rate (after the
+    show too, with its resume credential); nothing else."""
+    room = f"show-{secrets.token_hex(4)}"
+    await client.post("/api/rooms", json={"id": room, "kind": "live"}, headers=AUTH)
+    await _load(client, room, SHOP.model_copy(update={"id": f"show-{room}"}))
+    host, _ = await _person(client, room, "hana", "host")
+    viewer, joined = await _person(client, room, "vic", "viewer")
+    try:
+        await viewer.send({"type": "cart_add", "product_id": "cap"})
+        await viewer.until("own_cart")  # the empty cart of the join
+        await viewer.until("own_cart")
+    finally:
+        await viewer.close()
+        await host.close()
+    mine = {"Authorization": f"Bearer {joined.resume}"}
+    path = f"/api/rooms/{room}/ratings"
+    response = await client.post(path, json={"product_id": "cap", "stars": 2}, headers=mine)
+    assert response.status == 200, await response.text()
+    assert (await response.json())["rating"]["participant_id"] == "vic"
+    refused = await client.post(path, json={"product_id": "tee", "stars": 2}, headers=mine)
+    assert refused.status == 403
