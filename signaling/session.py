@@ -102,6 +102,10 @@ class Session:
         self._may: MayTracker | None = None  # while joined
         #: The room whose placement claim this session holds (signaling.placement).
         self._claim: str | None = None
+        #: The live room this session watches as a viewer of this node as an edge (its stage
+        #: relayed from the room's origin; signaling.edge_relay), and whether it holds the relay.
+        self._edge: str | None = None
+        self._edge_media = False
         #: Whether the room joined is a live room (its viewers get folded counts).
         self._live = False
         #: The joined room's settings as last seen (a room the store lost is rebuilt with them).
@@ -330,8 +334,9 @@ class Session:
         # connection (a reload, a drop not noticed yet, another tab) replaces the old one.
         returning = message.resume is not None or message.token is not None
         node = self._node
-        # Media lives on one node per room: before anything is set up, make sure it is this one.
-        owner = await node.placement.claim(room_id)
+        # Media lives on one node per room: before anything is set up, make sure it is this one
+        # (a live room's viewer: this one, the room's origin, or an edge, by load).
+        owner, edge_of = await self._place(room_id, participant)
         if owner is not None:
             log.info("session %s: room %s is served by node %s; redirecting", self.id, room_id,
                      owner.node_id)
@@ -340,7 +345,10 @@ class Session:
                 reason="placement",
             ))
             return
-        self._claim = room_id
+        if edge_of is None:
+            self._claim = room_id
+        else:
+            self._edge = room_id
         try:
             await node.prepare_room(room_id)
             await node.hubs.add(room_id, self)
@@ -389,6 +397,9 @@ class Session:
         # after this one), so it leaves right behind `joined` and a client can start on
         # its media while it is still drawing the room (issue 8).
         self._media = media = node.sfu.room(room_id)
+        if self._edge is not None:
+            node.edge_relays.acquire(room_id, media)  # the stage, relayed from its origin
+            self._edge_media = True
         try:
             self._peer = await media.add_peer(
                 participant.id,
@@ -414,6 +425,24 @@ class Session:
         room_id, self._claim = self._claim, None
         if room_id is not None:
             self._node.placement.release(room_id)
+        edge, self._edge = self._edge, None
+        if edge is not None:
+            self._node.placement.release_viewer(edge)
+            if self._edge_media:
+                self._node.edge_relays.release(edge)
+            self._edge_media = False
+
+    async def _place(
+        self, room_id: str, participant: Participant
+    ) -> tuple[NodeEntry | None, NodeEntry | None]:
+        """(node to redirect to, None) or (None, the origin if this node serves the
+        participant as an edge of a live room): RoomPlacement.claim / claim_viewer."""
+        node = self._node
+        if participant.role is Role.VIEWER and node.shared:
+            info = await node.store.get_room(room_id)
+            if info is not None and info.kind is RoomKind.LIVE:
+                return await node.placement.claim_viewer(room_id)
+        return await node.placement.claim(room_id), None
 
     async def _holds_seat(self) -> bool:
         """Whether the store still has this session in its room (same ``joined_at``)."""

@@ -1,0 +1,169 @@
+"""A live room's audience across nodes: an origin holds the stage, two edges relay it.
+
+Real redis-server, three real ``coshop serve`` processes, and clients written from
+docs/PROTOCOL.md alone (stranger.py): each stage member paints its own colour, and the viewers
+on the edges must decode exactly whose frames their slots say, before and after the stage
+starts, through a guest leaving and another coming up; a host's remove and ban reach viewers
+on the edges; the relay is DTLS-SRTP and hidden from the room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.interop.conftest import Server
+from tests.interop.stranger import Stranger
+from tests.interop.waiting import health, until
+from tests.redis_server import RedisServer
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture
+async def redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
+    server = RedisServer(tmp_path, aof=False)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def create_live_room(server: Server, room: str) -> None:
+    async with aiohttp.ClientSession() as http, http.post(
+        server.url + "/api/rooms", json={"id": room, "kind": "live"}
+    ) as response:
+        assert response.status in (200, 201), await response.text()
+
+
+async def room_info(server: Server, room: str) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as http, http.get(
+        f"{server.url}/api/rooms/{room}"
+    ) as response:
+        body: dict[str, Any] = await response.json()
+        return body
+
+
+async def host_token(server: Server, room: str) -> str:
+    async with aiohttp.ClientSession() as http, http.post(
+        f"{server.url}/api/rooms/{room}/tokens", json={"name": "host", "role": "host"}
+    ) as response:
+        assert response.status in (200, 201), await response.text()
+        token: str = (await response.json())["token"]
+        return token
+
+
+def ws_of(server: Server) -> str:
+    return server.url.replace("http", "ws", 1) + "/ws"
+
+
+async def test_edges_relay_the_stage_to_their_viewers(
+    redis: RedisServer, serve: Callable[..., Server]
+) -> None:
+    # Placement by rooms and participants only: which node a first join pins the room to
+    # (ties go to the node asked) must not hang on a start-up's CPU.
+    nodes = [serve(redis_url=redis.url, node_id=name, placement_cpu_weight="0")
+             for name in ("origin", "edge-1", "edge-2")]
+    origin, edge1, edge2 = nodes
+    room = f"live-{uuid.uuid4().hex[:8]}"
+    await create_live_room(origin, room)
+    colours: dict[str, int] = {}
+    people: list[Stranger] = []
+
+    def person(server: Server, name: str, colour: int | None, role: str) -> Stranger:
+        p = Stranger(server.url, name, colour, role=role, check_every=3)
+        p.colour_of = colours.get  # type: ignore[assignment]
+        people.append(p)
+        return p
+
+    try:
+        # A viewer on the origin pins the room there (ties go to the node asked).
+        v0 = person(origin, "v0", None, "viewer")
+        await v0.join(room)
+        # Before the stage starts: a viewer on edge 1.
+        v1 = person(edge1, "v1", None, "viewer")
+        await v1.join(room)
+        # The token says host; joining at edge 2 sends the host to the origin (the stage).
+        host = person(edge2, "host", 0, "guest")
+        await host.join(room, extra={"token": await host_token(origin, room)})
+        assert host.me is not None
+        colours[host.me] = 0
+        assert host.connections[-1][1] == ws_of(origin), host.redirects
+        await until(lambda: v1.right_frames(host.me or "") >= 10, 30,
+                    "the edge-1 viewer decodes the host, relayed")
+        # After the stage started: a viewer on edge 2.
+        v2 = person(edge2, "v2", None, "viewer")
+        await v2.join(room)
+        await until(lambda: v2.right_frames(host.me or "") >= 10, 30,
+                    "the edge-2 viewer decodes the host, relayed")
+        for viewer, node in ((v1, edge1), (v2, edge2)):
+            assert viewer.redirects == [] and viewer.connections[-1][1] == ws_of(node)
+
+        # The relay: one per edge, encrypted, hidden from the room.
+        for node in (edge1, edge2):
+            relays = (await health(node))["relays"]
+            assert [(r["room"], r["origin"], r["viewers"]) for r in relays] == [
+                (room, "origin", 1)
+            ], relays
+            assert relays[0]["dtls"] == "connected" and relays[0]["srtp"] == "on", relays
+        assert (await health(origin))["relayed_to"] == 2
+        info = await room_info(origin, room)
+        assert info["audience_count"] == 3, info  # v0, v1, v2: no relay counted
+        # The stage sees everyone in the room, and no relay among them.
+        assert set(host.participants) == {host.me, v0.me, v1.me, v2.me}, host.participants
+
+        # A guest comes up on the stage (through edge 1: sent to the origin).
+        g1 = person(edge1, "g1", 1, "guest")
+        await g1.join(room)
+        assert g1.me is not None
+        colours[g1.me] = 1
+        for viewer in (v0, v1, v2):
+            await until(lambda v=viewer: v.right_frames(g1.me or "") >= 10, 30,
+                        f"{viewer.name} decodes guest 1")
+        # The guest leaves; a new one comes up and takes its slots at the edges.
+        await g1.close()
+        g2 = person(origin, "g2", 2, "guest")
+        await g2.join(room)
+        assert g2.me is not None
+        colours[g2.me] = 2
+        for viewer in (v1, v2):
+            before = viewer.right_frames(g2.me)
+            await until(lambda v=viewer, b=before: v.right_frames(g2.me or "") >= b + 10, 30,
+                        f"{viewer.name} decodes guest 2")
+        # Whose frames: every relayed slot carried the colour its slot map named (a frame or
+        # two in flight while a slot changes hands may count against it).
+        for viewer in (v1, v2):
+            for source, got in viewer.received.items():
+                assert got.wrong_colour <= max(6, got.frames // 10), (viewer.name, source, got)
+
+        # Host controls reach viewers on the edges.
+        await host.send({"type": "remove", "participant_id": v1.me})
+        await until(lambda: v1.left is not None, 15, "v1 removed on edge 1")
+        assert v1.left == "removed", v1.left
+        await host.send({"type": "ban", "participant_id": v2.me})
+        await until(lambda: v2.left is not None, 15, "v2 banned on edge 2")
+        assert v2.left == "banned", v2.left
+        # Their edges let the relay go with their last viewer.
+        for node in (edge1, edge2):
+            await until_relays(node, 0)
+        await until(lambda: (asyncio.get_running_loop() is not None), 1)
+        info = await room_info(origin, room)
+        assert info["audience_count"] == 1, info
+    finally:
+        await asyncio.gather(*(p.close() for p in people), return_exceptions=True)
+
+
+async def until_relays(node: Server, count: int, within: float = 15) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        relays = (await health(node))["relays"]
+        if len(relays) == count:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{node.url}: relays {relays}, wanted {count}")
+        await asyncio.sleep(0.1)
