@@ -167,3 +167,46 @@ async def until_relays(node: Server, count: int, within: float = 15) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{node.url}: relays {relays}, wanted {count}")
         await asyncio.sleep(0.1)
+
+
+async def test_the_edges_viewers_see_the_stage_again_after_the_origin_is_killed(
+    redis: RedisServer, serve: Callable[..., Server]
+) -> None:
+    nodes = [serve(redis_url=redis.url, node_id=name, placement_cpu_weight="0")
+             for name in ("origin", "edge-1", "edge-2")]
+    origin, edge1, edge2 = nodes
+    room = f"live-{uuid.uuid4().hex[:8]}"
+    await create_live_room(origin, room)
+    colours: dict[str, int] = {}
+    # The host comes back through edge 2 (as a browser would through a balancer).
+    host = Stranger(edge2.url, "host", 3, role="guest", check_every=3, auto_reconnect=True)
+    viewers = [Stranger(node.url, f"v{i}", None, role="viewer", check_every=3)
+               for i, node in enumerate((edge1, edge2), start=1)]
+    people = [host, *viewers]
+    for p in people:
+        p.colour_of = colours.get  # type: ignore[assignment]
+    try:
+        # The host's join through edge 2 is sent to the origin: the origin takes the room
+        # first (ties go to the node asked).
+        host.base_url = origin.url
+        await host.join(room, extra={"token": await host_token(origin, room)})
+        host.base_url = edge2.url
+        assert host.me is not None
+        colours[host.me] = 3
+        for v in viewers:
+            await v.join(room)
+            await until(lambda v=v: v.right_frames(host.me or "") >= 10, 30,
+                        f"{v.name} decodes the host through its edge")
+            assert v.redirects == []
+        origin.process.kill()
+        origin.process.wait()
+        before = {v.name: v.right_frames(host.me) for v in viewers}
+        # The edges keep their viewers; the room is re-pinned once the origin is presumed
+        # dead, the host rejoins there, and the relays reconnect to it (or the new origin is
+        # the edge itself).
+        for v in viewers:
+            await until(lambda v=v: v.right_frames(host.me or "") >= before[v.name] + 10, 45,
+                        f"{v.name} decodes the host again after the origin's kill")
+            assert v.left is None and len(v.connections) == 1  # never reconnected
+    finally:
+        await asyncio.gather(*(p.close() for p in people), return_exceptions=True)
