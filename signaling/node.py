@@ -185,6 +185,7 @@ class Node:
         for session in self.joined_sessions():
             if session.room_id == room_id:
                 session.move_to(to, reason)
+        self.origin_links.move_room(room_id, to)  # edges relaying it from here
 
     def request_drain(self) -> None:
         """Ask ``coshop serve`` to drain and exit (the admin call; SIGTERM does the same)."""

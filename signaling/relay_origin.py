@@ -15,6 +15,7 @@ from the edge (docs/PROTOCOL.md, "Live rooms across nodes").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from pydantic import ValidationError
 
 from rooms.errors import NoNodeAvailable, StoreUnavailable
+from rooms.placement import NodeEntry
 from sfu.errors import SFUError
 from sfu.slot import Offer, Slot
 from signaling import events
@@ -69,16 +71,30 @@ class OriginLinks:
     """The relay sockets this node serves as a room's origin; closed on shutdown."""
 
     def __init__(self) -> None:
-        self._sockets: set[web.WebSocketResponse] = set()
+        self._sockets: dict[web.WebSocketResponse, str] = {}  # socket -> room id
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
         return len(self._sockets)
 
+    def move_room(self, room_id: str, to: NodeEntry) -> None:
+        """``room_id`` is served by ``to`` now (this node drains, or the room moved): send
+        its relays there (a ``redirect``), which ends them here and releases their claims."""
+        for ws, room in list(self._sockets.items()):
+            if room == room_id:
+                task = asyncio.get_running_loop().create_task(
+                    _redirect(ws, room_id, to), name=f"relay-move:{room_id}"
+                )
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
     async def close(self) -> None:
         """Close every relay socket (their handlers then remove the relay peers)."""
-        sockets, self._sockets = list(self._sockets), set()
+        sockets, self._sockets = list(self._sockets), {}
         for ws in sockets:
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"origin shutting down")
+        if self._tasks:
+            await asyncio.wait(list(self._tasks))
 
     async def serve(self, node: Node, request: web.Request) -> web.StreamResponse:
         """The ``/relay/{room_id}/ws`` handler of ``node``."""
@@ -100,18 +116,24 @@ class OriginLinks:
             await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=str(exc).encode()[:100])
             return ws
         if owner is not None:
-            await ws.send_str(wire.dump(wire.Redirect(
-                url=owner.url, room=room_id, node=owner.node_id, reason="placement"
-            )))
-            await ws.close()
+            await _redirect(ws, room_id, owner)
             return ws
-        self._sockets.add(ws)
+        self._sockets[ws] = room_id
         try:
             await _relay(node, room_id, edge, ws)
         finally:
-            self._sockets.discard(ws)
+            self._sockets.pop(ws, None)
             node.placement.release(room_id)
         return ws
+
+
+async def _redirect(ws: web.WebSocketResponse, room_id: str, to: NodeEntry) -> None:
+    """Tell an edge that ``to`` serves ``room_id`` (its base URL), and close."""
+    with contextlib.suppress(ConnectionError):  # gone already: its relay ends anyway
+        await ws.send_str(wire.dump(wire.Redirect(
+            url=to.url, room=room_id, node=to.node_id, reason="placement"
+        )))
+    await ws.close()
 
 
 async def _relay(node: Node, room_id: str, edge: str, ws: web.WebSocketResponse) -> None:

@@ -81,6 +81,7 @@ async def test_edges_relay_the_stage_to_their_viewers(
         people.append(p)
         return p
 
+    nodes = [origin, edge1, edge2]
     try:
         # A viewer on the origin pins the room there (ties go to the node asked).
         v0 = person(origin, "v0", None, "viewer")
@@ -156,6 +157,22 @@ async def test_edges_relay_the_stage_to_their_viewers(
         assert info["audience_count"] == 1, info
     finally:
         await asyncio.gather(*(p.close() for p in people), return_exceptions=True)
+        await all_left(nodes)
+
+
+async def all_left(nodes: list[Server], within: float = 10) -> None:
+    """Wait until the running nodes have let everyone go, so that stopping them does not race
+    the clients' own leaving (a shutdown cancels a leave half-way)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    for node in nodes:
+        while node.process.poll() is None and loop.time() < deadline:
+            try:
+                if (await health(node))["peers"] == 0:
+                    break
+            except aiohttp.ClientError:
+                break
+            await asyncio.sleep(0.1)
 
 
 async def until_relays(node: Server, count: int, within: float = 15) -> None:
@@ -210,3 +227,66 @@ async def test_the_edges_viewers_see_the_stage_again_after_the_origin_is_killed(
             assert v.left is None and len(v.connections) == 1  # never reconnected
     finally:
         await asyncio.gather(*(p.close() for p in people), return_exceptions=True)
+        await all_left(nodes)
+
+
+async def test_draining_the_origin_or_an_edge_keeps_the_audience_watching(
+    redis: RedisServer, serve: Callable[..., Server]
+) -> None:
+    # drain_timeout 60: the origin must leave because its relays moved, not by the timeout.
+    nodes = [serve(redis_url=redis.url, node_id=name, placement_cpu_weight="0",
+                   drain_timeout="60")
+             for name in ("origin", "edge-1", "edge-2")]
+    origin, edge1, edge2 = nodes
+    room = f"live-{uuid.uuid4().hex[:8]}"
+    await create_live_room(origin, room)
+    colours: dict[str, int] = {}
+    host = Stranger(origin.url, "host", 4, role="guest", check_every=3)
+    viewers = [Stranger(node.url, f"v{i}", None, role="viewer", check_every=3)
+               for i, node in enumerate((edge1, edge2), start=1)]
+    people = [host, *viewers]
+    for p in people:
+        p.colour_of = colours.get  # type: ignore[assignment]
+    try:
+        await host.join(room, extra={"token": await host_token(origin, room)})
+        assert host.me is not None
+        colours[host.me] = 4
+        for v in viewers:
+            await v.join(room)
+            await until(lambda v=v: v.right_frames(host.me or "") >= 10, 30,
+                        f"{v.name} decodes the host through its edge")
+        # Only nodes get in: no credential, or a client's join token, is refused.
+        async with aiohttp.ClientSession() as http:
+            for headers in ({}, {"Authorization": f"Bearer {await host_token(origin, room)}"}):
+                async with http.get(f"{origin.url}/relay/{room}/ws", headers=headers) as r:
+                    assert r.status == 401, (headers, r.status)
+
+        # The origin drains: the host moves to an edge, the other edge's relay follows it.
+        began = asyncio.get_running_loop().time()
+        async with aiohttp.ClientSession() as http, http.post(
+            origin.url + "/api/node/drain"
+        ) as response:
+            assert response.status == 202
+        assert await asyncio.to_thread(origin.process.wait, 30) == 0
+        assert asyncio.get_running_loop().time() - began < 20  # not held by its relays
+        assert host.redirects and host.redirects[-1]["reason"] == "draining"
+        for v in viewers:
+            mark = v.right_frames(host.me)
+            await until(lambda v=v, m=mark: v.right_frames(host.me or "") >= m + 10, 30,
+                        f"{v.name} decodes the host again on its new node")
+        # An edge drains: its viewer is sent to the room's node and watches on there.
+        host_node = host.redirects[-1]["node"]
+        edge, viewer = (edge1, viewers[0]) if host_node != "edge-1" else (edge2, viewers[1])
+        async with aiohttp.ClientSession() as http, http.post(
+            edge.url + "/api/node/drain"
+        ) as response:
+            assert response.status == 202
+        assert await asyncio.to_thread(edge.process.wait, 30) == 0
+        assert viewer.redirects and viewer.redirects[-1]["reason"] == "draining"
+        assert viewer.redirects[-1]["node"] == host_node
+        mark = viewer.right_frames(host.me)
+        await until(lambda: viewer.right_frames(host.me or "") >= mark + 10, 30,
+                    f"{viewer.name} decodes the host on the room's node")
+    finally:
+        await asyncio.gather(*(p.close() for p in people), return_exceptions=True)
+        await all_left(nodes)
