@@ -129,10 +129,18 @@ class MediaRoom:
                     ledger.close(source)
 
     async def add_peer(
-        self, peer_id: str, *, publish: bool, listener: PeerListener, max_bundle: bool = False
+        self,
+        peer_id: str,
+        *,
+        publish: bool,
+        listener: PeerListener,
+        max_bundle: bool = False,
+        adaptive: bool = True,
     ) -> Peer:
         """Create the participant's peer connection and send its first offer (with every
-        subscription in it when the client bundles everything, ``max_bundle``)."""
+        subscription in it when the client bundles everything, ``max_bundle``). Not
+        ``adaptive``: every layer whatever its downlink says (an edge's relay: its viewers
+        are fitted to their own downlinks at the edge)."""
         if self._closed:
             raise SFUError(f"media room {self.room_id} is closed")
         if peer_id in self.peers:
@@ -150,6 +158,7 @@ class MediaRoom:
             on_first_forward=self._on_first_forward,
             lane=self._sdp_lane,
             pacer=self._pacer,
+            adaptive=adaptive,
         )
         for source in peer.sources.values():
             for ledger in self._ledgers:

@@ -142,7 +142,10 @@ async def _relay(node: Node, room_id: str, edge: str, ws: web.WebSocketResponse)
     media = node.sfu.room(room_id)
     log.info("relaying room %s to edge node %s", room_id, edge)
     try:
-        peer = await media.add_peer(peer_id, publish=False, listener=listener, max_bundle=True)
+        # Not adaptive: a relay carries every layer; each edge viewer is fitted at its edge.
+        peer = await media.add_peer(
+            peer_id, publish=False, listener=listener, max_bundle=True, adaptive=False
+        )
     except SFUError as exc:
         log.warning("room %s: relay to %s refused: %s", room_id, edge, exc)
         await ws.close(code=WSCloseCode.TRY_AGAIN_LATER)

@@ -71,7 +71,8 @@ async def cluster(config: SFUConfig | None = None) -> AsyncIterator[Cluster]:
     origin, edge = origin_sfu.room("live"), edge_sfu.room("live")
     wire = RelayWire(RelayIngest(edge))
     try:
-        wire.peer = await origin.add_peer(RELAY_ID, publish=False, listener=wire, max_bundle=True)
+        wire.peer = await origin.add_peer(RELAY_ID, publish=False, listener=wire, max_bundle=True,
+                                          adaptive=False)
         wire.attached.set()
         yield Cluster(origin, edge, wire)
     finally:
