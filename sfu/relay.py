@@ -99,8 +99,8 @@ class RelayIngest:
         await self.pc.close()
 
     def transport(self) -> dict[str, str]:
-        """The relay's transport as aiortc holds it: DTLS state and negotiated SRTP profile
-        (RFC 5764 §4.1.2), for stats and tests."""
+        """The relay's transport as aiortc holds it: its DTLS state, and whether an SRTP
+        session was keyed from the DTLS handshake (RFC 5764 §4.2), for /healthz and tests."""
         for transceiver in self.pc.getTransceivers():
             dtls = transceiver.receiver.transport
             srtp = dtls._rx_srtp is not None

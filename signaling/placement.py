@@ -131,10 +131,6 @@ class RoomPlacement:
             del self._viewers[room_id]
         self._wake.set()
 
-    def viewer_rooms(self) -> dict[str, int]:
-        """Live rooms this node serves viewers of as an edge, and how many."""
-        return dict(self._viewers)
-
     def release(self, room_id: str) -> None:
         """A claim of ``claim`` ends (its session left the room or never got in)."""
         self._claims[room_id] -= 1
