@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from aiohttp import WSCloseCode
 
-from rooms.errors import AlreadyJoined, NotInRoom, StoreUnavailable
+from rooms.errors import AlreadyJoined, NoNodeAvailable, NotInRoom, StoreUnavailable
 from rooms.event_shapes import RoundInfo
 from rooms.events import (
     CatalogLoaded,
@@ -251,13 +251,15 @@ class Session:
         re-pinned there): leave it here and send the client a ``redirect``."""
         self._enqueue(partial(self._move, self.room_id, node, reason))
 
-    async def _move(self, room_id: str | None, node: NodeEntry, reason: str) -> None:
+    async def _move(
+        self, room_id: str | None, node: NodeEntry, reason: str, resume: str | None = None
+    ) -> None:
         if self.state is not SessionState.JOINED or room_id is None or self.room_id != room_id:
             return
         await self._exit_room("moved")
         await self._send(wire.Redirect(
             url=self._endpoint(node, room_id), room=room_id, node=node.node_id,
-            reason="draining" if reason == "draining" else "moved",
+            reason="draining" if reason == "draining" else "moved", resume=resume,
         ))
 
     async def _seat_lost(self, reason: str) -> None:
@@ -420,6 +422,24 @@ class Session:
     def _endpoint(self, node: NodeEntry, room_id: str) -> str:
         """Where to send this client on ``node``: the same kind of endpoint it came to."""
         return node.ws_url if self._fixed_room is None else node.room_ws_url(room_id)
+
+    async def _to_stage(self, room_id: str) -> bool:
+        """A viewer here as an edge was invited to the stage: the stage is on the room's
+        origin, so send it there (True), with a credential carrying its new role (the one of
+        ``joined`` says viewer). False if this node is the origin now (publish here)."""
+        try:
+            pin = await self._node.placement.placement.pin(room_id)
+        except (NoNodeAvailable, StoreUnavailable) as exc:
+            log.warning("session %s: no origin to send the new guest to: %s", self.id, exc)
+            return False
+        if pin.node.owner == self._node.placement.owner:
+            return False
+        assert self.participant is not None
+        resume = self._resume_for(self.participant)
+        log.info("session %s: %s invited to the stage; sending it to the origin %s", self.id,
+                 self.participant.id, pin.node.node_id)
+        await self._move(room_id, pin.node, "moved", resume=resume)
+        return True
 
     def _release_claim(self) -> None:
         room_id, self._claim = self._claim, None
@@ -691,6 +711,13 @@ class Session:
             return
         self.participant = replace(self.participant, role=role)
         self._permissions = replace(self._permissions, can_publish=role is not Role.VIEWER)
+        if (
+            self._edge is not None
+            and role is not Role.VIEWER
+            and self.room_id is not None
+            and await self._to_stage(self.room_id)
+        ):
+            return
         self._stop_answer_timer()
         self._offer_sent_at = None
         self._media_state = None

@@ -290,3 +290,48 @@ async def test_draining_the_origin_or_an_edge_keeps_the_audience_watching(
     finally:
         await asyncio.gather(*(p.close() for p in people), return_exceptions=True)
         await all_left(nodes)
+
+
+async def test_an_edge_viewer_invited_to_the_stage_publishes_from_the_origin(
+    redis: RedisServer, serve: Callable[..., Server]
+) -> None:
+    nodes = [serve(redis_url=redis.url, node_id=name, placement_cpu_weight="0")
+             for name in ("origin", "edge-1", "edge-2")]
+    origin, edge1, edge2 = nodes
+    room = f"live-{uuid.uuid4().hex[:8]}"
+    await create_live_room(origin, room)
+    colours: dict[str, int] = {}
+    host = Stranger(origin.url, "host", 0, role="guest", check_every=3)
+    # v1 has a camera, but as a viewer it publishes nothing until it is on the stage.
+    v1 = Stranger(edge1.url, "v1", 5, role="viewer", check_every=3)
+    v2 = Stranger(edge2.url, "v2", None, role="viewer", check_every=3)
+    people = [host, v1, v2]
+    for p in people:
+        p.colour_of = colours.get  # type: ignore[assignment]
+    try:
+        await host.join(room, extra={"token": await host_token(origin, room)})
+        assert host.me is not None
+        colours[host.me] = 0
+        for v in (v1, v2):
+            await v.join(room)
+            assert v.me is not None and v.redirects == []
+            await until(lambda v=v: v.right_frames(host.me or "") >= 10, 30,
+                        f"{v.name} decodes the host through its edge")
+        colours[v1.me or ""] = 5
+        await host.send({"type": "set_role", "participant_id": v1.me, "role": "guest"})
+        # Sent to the origin, with a credential for its new role; back as itself, on stage.
+        await until(lambda: bool(v1.redirects), 15, "v1 sent to the origin")
+        move = v1.redirects[-1]
+        assert (move["reason"], move["node"]) == ("moved", "origin"), move
+        assert move.get("resume")
+        await until(lambda: v1.connections[-1][1] == ws_of(origin) and v1.me is not None
+                    and v1.participants.get(v1.me or "", {}).get("role") == "guest", 20,
+                    "v1 back on the stage at the origin")
+        # Its camera reaches the host at the origin and v2 through edge 2's relay.
+        for watcher in (host, v2):
+            await until(lambda w=watcher: w.right_frames(v1.me or "") >= 10, 30,
+                        f"{watcher.name} decodes v1 on the stage")
+        assert v1.right_frames(host.me) > 0
+    finally:
+        await asyncio.gather(*(p.close() for p in people), return_exceptions=True)
+        await all_left(nodes)
