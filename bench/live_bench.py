@@ -52,6 +52,8 @@ def row(viewers: int, code: int, report: dict[str, Any], urls: list[str]) -> dic
     return {
         "viewers": viewers,
         "held": code == 0,
+        "broken": [t["threshold"] for t in report.get("thresholds", []) if t["broken"]],
+        "errors": (report.get("errors") or {}).get("count"),
         "joined": (report.get("peers") or {}).get("joined"),
         "ttff_ms": report["ttff_ms"],
         "latency_ms": report["latency_ms"],
@@ -67,7 +69,8 @@ def print_row(r: dict[str, Any]) -> None:
     print(f"{r['viewers']:>5} viewers  held={'yes' if r['held'] else 'NO '}  "
           f"first frame p50 {_f(t['p50'])} p95 {_f(t['p95'])} ms  "
           f"latency p50 {_f(lat['p50'], 1)} p99 {_f(lat['p99'], 1)} ms  "
-          f"lost {_f(r['frames_lost_pct'], 3)} %  tester {_f(r['tester_cores'], 2)} cores")
+          f"lost {_f(r['frames_lost_pct'], 3)} %  tester {_f(r['tester_cores'], 2)} cores"
+          + (f"  broken: {', '.join(r['broken'])}" if r["broken"] else ""))
     for name, n in r["nodes"].items():
         print(f"        {name:<7} CPU {_f(n.get('cpu_cores'), 2)} cores, "
               f"{_f(n.get('packets_out_per_s'))} pkt/s out, "
