@@ -120,8 +120,11 @@ class Peer:
         on_first_forward: FirstForwardCallback | None = None,
         lane: asyncio.Lock | None = None,
         pacer: KeyframePacer | None = None,
+        adaptive: bool = True,
     ) -> None:
         self.id = peer_id
+        #: Whether ``adapt`` fits its videos to its downlink (not for an edge's relay).
+        self.adaptive = adaptive
         #: Held for each SDP step (createOffer, setLocalDescription, parsing and applying an
         #: answer). A room shares one, so a join or a leave that renegotiates everyone runs
         #: those ~10 ms steps one at a time, with forwarding in between, instead of piling
@@ -274,6 +277,8 @@ class Peer:
     def adapt(self, now: float) -> None:
         """Fit the shown videos to the downlink: each one's temporal layer, or a pause
         (sfu/layer_allocator.py). ``now``: time.monotonic()."""
+        if not self.adaptive:
+            return
         needs: list[Need] = []
         shown: dict[str, Subscription] = {}
         for sub in self.subscriptions:

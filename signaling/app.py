@@ -29,6 +29,7 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/ws", ws.websocket)
     app.router.add_get("/rooms/{room_id}/ws", ws.websocket)
+    app.router.add_get("/relay/{room_id}/ws", _relay)  # other nodes only (node credential)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", health.metrics)
     app.router.add_routes(api.routes)
@@ -59,6 +60,12 @@ async def _node_context(app: web.Application) -> AsyncIterator[None]:
 async def _close_sockets(app: web.Application) -> None:
     # on_shutdown runs before the server stops waiting for handlers: close sockets gracefully.
     await app[NODE].close_sessions("server shutting down")
+    await app[NODE].origin_links.close()
+
+
+async def _relay(request: web.Request) -> web.StreamResponse:
+    node = request.app[NODE]
+    return await node.origin_links.serve(node, request)
 
 
 async def _index(request: web.Request) -> web.FileResponse:

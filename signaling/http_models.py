@@ -339,6 +339,17 @@ class Rated(_Body):
     )
 
 
+class RelayHealth(_Body):
+    """One live room this node relays as an edge (docs/PROTOCOL.md, Live rooms across nodes)."""
+
+    room: str
+    origin: str | None = Field(description="Node id of the origin relayed from now (null: none).")
+    viewers: int = Field(description="Viewers of the room served here.")
+    connections: int = Field(description="Relay connections made so far (reconnects add one).")
+    dtls: str = Field(description="The relay transport's DTLS state (`connected`: encrypted).")
+    srtp: Literal["on", "off"] = Field(description="`on`: media crosses as SRTP (RFC 5764).")
+
+
 class Health(_Body):
     """Liveness and a summary of this node."""
 
@@ -355,6 +366,10 @@ class Health(_Body):
     rooms: int = Field(description="Rooms with a socket here.")
     peers: int = Field(description="Joined sockets here.")
     connections: int = Field(description="Open sockets here.")
+    relays: list[RelayHealth] = Field(
+        default_factory=list, description="Live rooms relayed here from their origin (an edge)."
+    )
+    relayed_to: int = Field(0, description="Edge relays this node serves as a room's origin.")
 
 
 class Moderated(_Body):

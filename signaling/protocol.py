@@ -856,6 +856,9 @@ class Redirect(_Message):
     room: str
     node: str
     reason: Literal["placement", "draining", "moved"]
+    resume: str | None = None
+    """A fresh resume credential to join ``url`` with instead of the one of ``joined`` (a
+    viewer of an edge invited to the stage: it carries the new role)."""
 
 
 class Error(_Message):

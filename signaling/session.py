@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from aiohttp import WSCloseCode
 
-from rooms.errors import AlreadyJoined, NotInRoom, StoreUnavailable
+from rooms.errors import AlreadyJoined, NoNodeAvailable, NotInRoom, StoreUnavailable
 from rooms.event_shapes import RoundInfo
 from rooms.events import (
     CatalogLoaded,
@@ -102,6 +102,10 @@ class Session:
         self._may: MayTracker | None = None  # while joined
         #: The room whose placement claim this session holds (signaling.placement).
         self._claim: str | None = None
+        #: The live room this session watches as a viewer of this node as an edge (its stage
+        #: relayed from the room's origin; signaling.edge_relay), and whether it holds the relay.
+        self._edge: str | None = None
+        self._edge_media = False
         #: Whether the room joined is a live room (its viewers get folded counts).
         self._live = False
         #: The joined room's settings as last seen (a room the store lost is rebuilt with them).
@@ -247,13 +251,15 @@ class Session:
         re-pinned there): leave it here and send the client a ``redirect``."""
         self._enqueue(partial(self._move, self.room_id, node, reason))
 
-    async def _move(self, room_id: str | None, node: NodeEntry, reason: str) -> None:
+    async def _move(
+        self, room_id: str | None, node: NodeEntry, reason: str, resume: str | None = None
+    ) -> None:
         if self.state is not SessionState.JOINED or room_id is None or self.room_id != room_id:
             return
         await self._exit_room("moved")
         await self._send(wire.Redirect(
             url=self._endpoint(node, room_id), room=room_id, node=node.node_id,
-            reason="draining" if reason == "draining" else "moved",
+            reason="draining" if reason == "draining" else "moved", resume=resume,
         ))
 
     async def _seat_lost(self, reason: str) -> None:
@@ -334,8 +340,9 @@ class Session:
         # connection (a reload, a drop not noticed yet, another tab) replaces the old one.
         returning = message.resume is not None or message.token is not None
         node = self._node
-        # Media lives on one node per room: before anything is set up, make sure it is this one.
-        owner = await node.placement.claim(room_id)
+        # Media lives on one node per room: before anything is set up, make sure it is this one
+        # (a live room's viewer: this one, the room's origin, or an edge, by load).
+        owner, edge_of = await self._place(room_id, participant)
         if owner is not None:
             log.info("session %s: room %s is served by node %s; redirecting", self.id, room_id,
                      owner.node_id)
@@ -344,7 +351,10 @@ class Session:
                 reason="placement",
             ))
             return
-        self._claim = room_id
+        if edge_of is None:
+            self._claim = room_id
+        else:
+            self._edge = room_id
         try:
             await node.prepare_room(room_id)
             await node.hubs.add(room_id, self)
@@ -395,6 +405,9 @@ class Session:
         # after this one), so it leaves right behind `joined` and a client can start on
         # its media while it is still drawing the room (issue 8).
         self._media = media = node.sfu.room(room_id)
+        if self._edge is not None:
+            node.edge_relays.acquire(room_id, media)  # the stage, relayed from its origin
+            self._edge_media = True
         try:
             self._peer = await media.add_peer(
                 participant.id,
@@ -423,10 +436,46 @@ class Session:
         """Where to send this client on ``node``: the same kind of endpoint it came to."""
         return node.ws_url if self._fixed_room is None else node.room_ws_url(room_id)
 
+    async def _to_stage(self, room_id: str) -> bool:
+        """A viewer here as an edge was invited to the stage: the stage is on the room's
+        origin, so send it there (True), with a credential carrying its new role (the one of
+        ``joined`` says viewer). False if this node is the origin now (publish here)."""
+        try:
+            pin = await self._node.placement.placement.pin(room_id)
+        except (NoNodeAvailable, StoreUnavailable) as exc:
+            log.warning("session %s: no origin to send the new guest to: %s", self.id, exc)
+            return False
+        if pin.node.owner == self._node.placement.owner:
+            return False
+        assert self.participant is not None
+        resume = self._resume_for(self.participant)
+        log.info("session %s: %s invited to the stage; sending it to the origin %s", self.id,
+                 self.participant.id, pin.node.node_id)
+        await self._move(room_id, pin.node, "moved", resume=resume)
+        return True
+
     def _release_claim(self) -> None:
         room_id, self._claim = self._claim, None
         if room_id is not None:
             self._node.placement.release(room_id)
+        edge, self._edge = self._edge, None
+        if edge is not None:
+            self._node.placement.release_viewer(edge)
+            if self._edge_media:
+                self._node.edge_relays.release(edge)
+            self._edge_media = False
+
+    async def _place(
+        self, room_id: str, participant: Participant
+    ) -> tuple[NodeEntry | None, NodeEntry | None]:
+        """(node to redirect to, None) or (None, the origin if this node serves the
+        participant as an edge of a live room): RoomPlacement.claim / claim_viewer."""
+        node = self._node
+        if participant.role is Role.VIEWER and node.shared:
+            info = await node.store.get_room(room_id)
+            if info is not None and info.kind is RoomKind.LIVE:
+                return await node.placement.claim_viewer(room_id)
+        return await node.placement.claim(room_id), None
 
     async def _holds_seat(self) -> bool:
         """Whether the store still has this session in its room (same ``joined_at``)."""
@@ -699,6 +748,13 @@ class Session:
             return
         self.participant = replace(self.participant, role=role)
         self._permissions = replace(self._permissions, can_publish=role is not Role.VIEWER)
+        if (
+            self._edge is not None
+            and role is not Role.VIEWER
+            and self.room_id is not None
+            and await self._to_stage(self.room_id)
+        ):
+            return
         self._stop_answer_timer()
         self._offer_sent_at = None
         self._media_state = None

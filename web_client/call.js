@@ -383,6 +383,9 @@ export class Call extends Emitter {
       this._end(EndReason.FAILED);
       return;
     }
+    // A viewer invited to the stage of a live room is sent to the stage's node with a
+    // credential that carries its new role.
+    if (message.resume) sessionStorage.setItem(RESUME_KEY + message.room, message.resume);
     if (this.phase === Phase.JOINED) {
       this.emit("notice", "Moving to another server…");
       this._closeSession();

@@ -126,7 +126,8 @@ async def test_healthz_and_metrics(client: Client, connect: Connect) -> None:
     await a.expect_error("bad_message")
     health = await _json(await client.get("/healthz"), 200)
     assert health == {"status": "ok", "node_id": "test-node", "store": "memory",
-                      "store_state": "up", "rooms": 1, "peers": 1, "connections": 1}
+                      "store_state": "up", "rooms": 1, "peers": 1, "connections": 1,
+                      "relays": [], "relayed_to": 0}
     response = await client.get("/metrics")
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
