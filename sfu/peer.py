@@ -32,6 +32,7 @@ from sfu.layer_allocator import PAUSED, TOP, LayerAllocator, Need
 from sfu.listener import PeerListener
 from sfu.negotiation import NegotiationState, Negotiator
 from sfu.payload_types import PayloadTypePlan
+from sfu.pc_close import close_peer_connection
 from sfu.slot import Offer, Slot
 from sfu.tasks import TaskSet
 from sfu.track_source import TrackSource
@@ -472,7 +473,7 @@ class Peer:
         for source in self.sources.values():
             await source.close()
         await self._tasks.close()
-        await self.pc.close()
+        await close_peer_connection(self.pc)
 
     @property
     def negotiation_state(self) -> NegotiationState:

@@ -27,6 +27,7 @@ from aiortc import (
 
 from sfu.compat import check_transceiver
 from sfu.media_room import MediaRoom
+from sfu.pc_close import close_peer_connection
 from sfu.slot import Slot
 from sfu.track_source import TrackSource
 
@@ -96,7 +97,7 @@ class RelayIngest:
         for source in self.sources.values():
             await source.close()
         self.room.relay_closed(list(self.sources.values()))
-        await self.pc.close()
+        await close_peer_connection(self.pc)
 
     def transport(self) -> dict[str, str]:
         """The relay's transport as aiortc holds it: its DTLS state, and whether an SRTP
