@@ -21,7 +21,18 @@ if TYPE_CHECKING:
 
 _INSTALL_TIMER = """
 (expected) => {
-  const t = (window.__joinbench = { click: null, joined: null, first: {}, expected });
+  const t = (window.__joinbench = {
+    click: null, joined: null, first: {}, expected, draw: null, drawn: null,
+  });
+  const call = window.coshop.call;
+  const draw = call._draw.bind(call);
+  call._draw = (message) => {
+    if (t.click !== null && t.draw === null) t.draw = performance.now();
+    const done = () => {
+      if (t.click !== null && t.drawn === null) t.drawn = performance.now();
+    };
+    return Promise.resolve(draw(message)).then(done);
+  };
   document.querySelector('#join').addEventListener('click', () => {
     t.click = performance.now();
   }, { capture: true });
@@ -45,7 +56,18 @@ _INSTALL_TIMER = """
 # Stamps the page's signaling: when the socket opened, each message type sent and received.
 _WATCH_SOCKET = """
 (() => {
-  const log = (window.__joinbenchWs = { open: null, sent: {}, recv: {} });
+  const log = (window.__joinbenchWs = { open: null, sent: {}, recv: {}, connected: null });
+  const NativePc = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends NativePc {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('connectionstatechange', () => {
+        if (this.connectionState === 'connected' && log.connected === null) {
+          log.connected = performance.now();
+        }
+      });
+    }
+  };
   const stamp = (table, data) => {
     try {
       const type = JSON.parse(data).type;
@@ -165,6 +187,9 @@ class BrowserRoom:
             "answer1": nth(ws["sent"], "answer", 0),
             "offer2": nth(ws["recv"], "offer", 1),
             "answer2": nth(ws["sent"], "answer", 1),
+            "connected": None if ws["connected"] is None else ws["connected"] - click,
+            "draw": None if t["draw"] is None else t["draw"] - click,
+            "drawn": None if t["drawn"] is None else t["drawn"] - click,
             "joined_shown": None if t["joined"] is None else t["joined"] - click,
         }
         first = {pid: at - click for pid, at in t["first"].items() if pid in expected}

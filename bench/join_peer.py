@@ -19,6 +19,7 @@ import aiohttp
 import av
 from aiortc import (
     MediaStreamTrack,
+    RTCConfiguration,
     RTCPeerConnection,
     RTCRtpTransceiver,
     RTCSessionDescription,
@@ -105,7 +106,9 @@ class Participant:
         self.name = name
         self.colour = colour
         self.decode = decode
-        self.pc = RTCPeerConnection()
+        # The ICE servers of `joined` (none on this server), as a browser: not aiortc's
+        # default public STUN server, which would add its gathering to every join.
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.timeline = JoinTimeline()
         self.video: MediaStreamTrack | None = None if colour is None else PaintTrack(colour)
         self.audio: MediaStreamTrack | None = None if colour is None else AudioStreamTrack()

@@ -47,6 +47,11 @@ def register(subparsers: Any) -> None:
                         "--url); repeat it for every worker of `coshop serve --workers N`")
     p.add_argument("--scenario", metavar="FILE", help="TOML (or YAML) file with any of these "
                    "options, plus fail_if = [...] and [[faults]]")
+    p.add_argument("--kind", choices=("group", "live"), help="room kind (default group); "
+                   "live: the publishers are the stage, the other peers its audience")
+    p.add_argument("--node", action="append", dest="nodes", metavar="URL",
+                   help="another node of the cluster (repeat): viewers enter through --url "
+                   "and these in turn; each node's CPU is reported")
     p.add_argument("--rooms", type=int, help="rooms (default 1; with --max-rooms: first step)")
     p.add_argument("--peers", type=int, help="peers per room (default 2)")
     p.add_argument("--publishers", type=int,
@@ -84,9 +89,10 @@ def command(args: argparse.Namespace) -> int:
             print(f"{m.name:<28} {m.unit:<6} {m.help}")
         return EXIT_OK
     overrides: dict[str, Any] = {
-        k: getattr(args, k) for k in ("url", "rooms", "peers", "publishers", "preset",
-                                      "duration", "warmup", "ramp", "churn", "workers",
-                                      "json", "plot", "fail_if", "metrics_urls")
+        k: getattr(args, k) for k in ("url", "kind", "nodes", "rooms", "peers", "publishers",
+                                      "preset", "duration", "warmup", "ramp", "churn", "workers",
+                                      "json", "plot", "fail_if",
+                                      "metrics_urls")
     }
     if args.max_rooms is not None:
         overrides["max_rooms"] = args.max_rooms or True

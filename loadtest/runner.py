@@ -163,6 +163,9 @@ class Runner:
         self._live: LiveDisplay | None = None
         self.workers: list[WorkerProcess] = []
         self.series = server_metrics.ServerSeries()
+        #: The other nodes of the cluster (--node), each scraped like the first.
+        self.node_series = {u.rstrip("/"): server_metrics.ServerSeries() for u in scenario.nodes}
+        self._rooms_made: set[str] = set()
         self.timeline: list[dict[str, Any]] = []
         self.errors: list[str] = []  # the tester's own (scrapes, workers)
         self.machine = MachineWindow()  # the whole machine over the current window
@@ -327,6 +330,9 @@ class Runner:
 
     async def _scrape(self) -> server_metrics.Interval | None:
         assert self._http is not None
+        if self.node_series:
+            await asyncio.gather(*(self._scrape_node(u, ser)
+                                   for u, ser in self.node_series.items()))
         async with self._scrape_lock:
             try:
                 texts = [await self._page(url) for url in self.s.metrics_urls or (self.url,)]
@@ -344,10 +350,39 @@ class Runner:
                 return None
             return self.series.add(server_metrics.sample(metrics, time.time()))
 
+    async def _scrape_node(self, url: str, series: server_metrics.ServerSeries) -> None:
+        """One more node's /metrics into its own series (a failure counts, nothing else)."""
+        assert self._http is not None
+        try:
+            async with self._http.get(url + "/metrics") as resp:
+                text = await resp.text()
+            series.add(server_metrics.sample(server_metrics.parse(text), time.time()))
+        except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
+            series.failures += 1
+
+    async def _make_rooms(self, plans: list[PeerPlan]) -> None:
+        """A live scenario's rooms are created live before anyone joins (a join would make
+        a group room)."""
+        assert self._http is not None
+        for room in dict.fromkeys(p.room for p in plans):
+            if room in self._rooms_made:
+                continue
+            self._rooms_made.add(room)
+            body = {"id": room, "kind": "live", "audience_capacity": max(1000, self.s.peers)}
+            try:
+                async with self._http.post(self.url + "/api/rooms", json=body) as resp:
+                    if resp.status not in (200, 201):
+                        self.errors.append(f"creating live room {room}: HTTP {resp.status} "
+                                           f"{(await resp.text())[:200]}")
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                self.errors.append(f"creating live room {room}: {exc or type(exc).__name__}")
+
     # -- driving peers -------------------------------------------------------------------
 
     async def _send_joins(self, plans: list[PeerPlan]) -> None:
         """Hand each plan to a worker (round robin over every peer ever planned)."""
+        if self.s.kind == "live":
+            await self._make_rooms(plans)
         batches: dict[int, list[PeerPlan]] = {}
         for plan in plans:
             w = self.workers[self._assigned % len(self.workers)]
@@ -357,7 +392,7 @@ class Runner:
         self._plans += plans
         await asyncio.gather(*(
             self.workers[i].call({"cmd": "join", "plans": [
-                [p.room, p.name, p.index, p.publish] for p in batch]})
+                [p.room, p.name, p.index, p.publish, p.url] for p in batch]})
             for i, batch in batches.items()))
 
     async def _all(self, cmd: dict[str, Any]) -> list[dict[str, Any]]:
@@ -439,6 +474,10 @@ class Runner:
         """Aggregate, add server and tester figures, evaluate the thresholds."""
         report = aggregate(stats, window=window, extra_errors=self.errors)
         report["server"] = self.series.window(*window)
+        if self.node_series:
+            # Per node of the cluster: the first is --url (its figures are "server" too).
+            report["nodes"] = {self.url: report["server"], **{
+                u: ser.window(*window) for u, ser in self.node_series.items()}}
         cores = []
         for w, st in zip(self.workers, stats, strict=True):
             t0, c0 = w.cpu_mark
@@ -462,7 +501,8 @@ class Runner:
     def _meta(self) -> dict[str, Any]:
         s = self.s
         return {
-            "url": self.url, "rooms": s.rooms, "peers": s.peers,
+            "url": self.url, "kind": s.kind, "nodes": list(s.nodes), "rooms": s.rooms,
+            "peers": s.peers,
             "publishers": s.publishers_per_room, "preset": s.preset, "duration_s": s.duration,
             "warmup_s": s.warmup, "ramp": s.ramp, "churn": s.churn, "workers": self.n_workers,
             "faults": [{"peer": f.peer, "at": f.at, "for": f.duration} for f in s.faults],

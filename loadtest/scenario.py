@@ -142,6 +142,13 @@ class Scenario(BaseModel):
     url: Annotated[_Text, _matching(r"^https?://[^/\s]+", "must look like http://host:port")
                    ] | None = Field(
         None, description="the coshop node, like http://127.0.0.1:8080")
+    kind: Literal["group", "live"] = Field(
+        "group", description="room kind: live rooms have a stage (the publishers, as guests) "
+        "and a receive-only audience (the other peers, as viewers)")
+    nodes: tuple[Annotated[_Text, _matching(r"^https?://[^/\s]+",
+                                             "must look like http://host:port")], ...] = Field(
+        (), description="more nodes of the same cluster: viewers enter through url and these "
+        "in turn (publishers through url); each node's CPU is reported")
     metrics_urls: tuple[_NodeUrl, ...] = Field(
         (), description="nodes whose /metrics are summed for the server's figures (default: "
                         "url); every worker of `coshop serve --workers N`, so that figures "
@@ -324,15 +331,21 @@ class PeerPlan:
     name: str
     index: int
     publish: bool
+    url: str | None = None
+    """The node this peer enters through (None: the scenario's url)."""
 
 
 def plan_room(s: Scenario, room: int) -> list[PeerPlan]:
     """The peers of room number ``room``: publishers first, then viewers."""
-    return [
-        PeerPlan(f"{s.room_prefix}-{room}", peer_name(room, i), room * s.peers + i,
-                 i < s.publishers_per_room)
-        for i in range(s.peers)
-    ]
+    entries = [s.url, *s.nodes] if s.nodes and s.url is not None else [None]
+    plans = []
+    for i in range(s.peers):
+        publish = i < s.publishers_per_room
+        # Viewers spread over every node given; publishers enter through the first.
+        url = None if publish else entries[(i - s.publishers_per_room) % len(entries)]
+        plans.append(PeerPlan(f"{s.room_prefix}-{room}", peer_name(room, i),
+                              room * s.peers + i, publish, url))
+    return plans
 
 
 @dataclass

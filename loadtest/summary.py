@@ -96,6 +96,12 @@ def _figures(report: Mapping[str, Any]) -> Table:
            f"{_n(srv.get('packets_in_per_s'), 0)} in, "
            f"{_n(srv.get('us_per_forwarded_packet'), 1)} us CPU/forwarded packet")
     t.add_row("server", f"CPU {_n(srv.get('cpu_cores'), 2, ' cores')}, {pkt}, {lag_text}")
+    for url, node in (report.get("nodes") or {}).items():
+        t.add_row(f"node {url}", f"CPU {_n(node.get('cpu_cores'), 2, ' cores')}, "
+                                 f"{_n(node.get('packets_out_per_s'), 0)} pkt/s out, "
+                                 f"{_n(node.get('packets_in_per_s'), 0)} in, "
+                                 f"{_n(node.get('us_per_forwarded_packet'), 1)} us CPU/"
+                                 "forwarded packet")
     tester = report.get("tester") or {}
     tlag = tester.get("loop_lag_ms") or {}
     text = Text(f"{tester.get('workers')} worker(s), busiest "

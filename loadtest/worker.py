@@ -128,7 +128,7 @@ class PeerHost:
     def _new_session(self, plan: PeerPlan, generation: int) -> PeerSession:
         assert self._http is not None, "use PeerHost as an async context manager"
         peer = SyntheticPeer(
-            url=self.url, room=plan.room, name=plan.name, index=plan.index,
+            url=plan.url or self.url, room=plan.room, name=plan.name, index=plan.index,
             video=self.video if plan.publish else None,
             audio=self.audio if plan.publish else None,
             session=self._http, tally=self.tally, keep_samples=self.keep_samples,
@@ -288,8 +288,10 @@ class PeerHost:
 
 
 def _plans(raw: list[list[Any]]) -> list[PeerPlan]:
-    return [PeerPlan(str(room), str(name), int(index), bool(publish))
-            for room, name, index, publish in raw]
+    # [room, name, index, publish] or with a fifth item: the node's URL (None: the worker's).
+    return [PeerPlan(str(p[0]), str(p[1]), int(p[2]), bool(p[3]),
+                     None if len(p) < 5 or p[4] is None else str(p[4]))
+            for p in raw]
 
 
 async def serve(host: PeerHost, reader: asyncio.StreamReader, out: IO[str]) -> None:

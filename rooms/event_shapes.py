@@ -109,6 +109,16 @@ class OfferInfo(Shape):
     set_by: str | None
 
 
+class RatingInfo(Shape):
+    """A person's rating of a product (rooms.ratings.Rating): 1-5 ``stars``."""
+
+    product_id: str
+    participant_id: str
+    name: str
+    stars: Annotated[int, Field(strict=True, ge=1, le=5)]
+    at: float
+
+
 class OfferStateInfo(Shape):
     """The offer and its progress: ``backers`` (people with it in the cart), ``reached``."""
 

@@ -26,8 +26,9 @@ from rooms.event_shapes import (
 from rooms.event_shapes import (
     RoundInfo as RoundShape,
 )
-from rooms.models import Participant, Role
+from rooms.models import Participant, Role, RoomKind
 from rooms.offers import GroupOffer, OfferState, backers, is_reached
+from rooms.own_cart import check_own_cart, with_quantity
 from rooms.shopping import (
     CHAT_HISTORY_SIZE,
     BallotBox,
@@ -82,6 +83,8 @@ class RoomShop:
         self.round: RoundInfo | None = None
         self.ballot = BallotBox()
         self.cart: dict[str, CartItem] = {}
+        #: A live room's viewers' own carts (rooms.own_cart), by participant id.
+        self.own_carts: dict[str, tuple[CartItem, ...]] = {}
         self.chat: collections.deque[ChatMessage] = collections.deque(maxlen=CHAT_HISTORY_SIZE)
         self.reactions: collections.Counter[tuple[str | None, str]] = collections.Counter()
         self.shown: collections.Counter[str] = collections.Counter()
@@ -290,6 +293,18 @@ class RoomShop:
         self.cart[item.key] = item
         self.cart_adds[product_id] += 1
         return events.CartItemAdded(item=CartItemInfo.of(item))
+
+    def change_own_cart(
+        self, actor: Participant, kind: RoomKind, item: CartItem
+    ) -> tuple[CartItem, ...]:
+        """Set ``item``'s quantity in ``actor``'s own cart (0: out; rooms.own_cart)."""
+        check_own_cart(kind, actor.role)
+        if item.quantity > 0:
+            self._check_offered(item.product_id, item.variant_id)
+            self.cart_adds[item.product_id] += 1
+        cart = with_quantity(self.own_carts.get(actor.id, ()), item)
+        self.own_carts[actor.id] = cart
+        return cart
 
     def remove_from_cart(
         self, actor: Participant | None, product_id: str, variant_id: str | None

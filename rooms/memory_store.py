@@ -34,8 +34,10 @@ from rooms.moderation import (
     slow_mode_wait,
 )
 from rooms.offers import GroupOffer, check_offer
+from rooms.ratings import Rating, ordered_ratings
 from rooms.shopping import Move, RemoteMode, Vote, clean_chat_message, clean_emoji
 from rooms.shopping_state import (
+    CartItem,
     Recap,
     RoomCatalog,
     check_duration,
@@ -87,6 +89,8 @@ class MemoryStore:
         self._subscription_buffer = subscription_buffer
         self._clock = clock
         self._rooms: dict[str, _Room] = {}
+        # catalog key -> rater -> product id -> rating (rooms.ratings: per catalog, not per room)
+        self._ratings: dict[str, dict[str, dict[str, Rating]]] = {}
         self._subscribers: dict[str, set[EventQueue]] = {}
         self._closed = False
 
@@ -325,6 +329,32 @@ class MemoryStore:
             self._emit(room_id, room, follow)
         return event
 
+    async def add_to_own_cart(
+        self,
+        room_id: str,
+        participant_id: str,
+        *,
+        product_id: str,
+        variant_id: str | None = None,
+        quantity: int = 1,
+    ) -> tuple[CartItem, ...]:
+        quantity = check_quantity(quantity)
+        room = self._existing_open(room_id)
+        actor = self._participant(room, participant_id)
+        item = CartItem(product_id, variant_id, quantity, actor.id, actor.name, self._now())
+        return room.shop.change_own_cart(actor, room.kind, item)
+
+    async def remove_from_own_cart(
+        self, room_id: str, participant_id: str, *, product_id: str, variant_id: str | None = None
+    ) -> tuple[CartItem, ...]:
+        room = self._existing_open(room_id)
+        actor = self._participant(room, participant_id)
+        item = CartItem(product_id, variant_id, 0, actor.id, actor.name, 0.0)
+        return room.shop.change_own_cart(actor, room.kind, item)
+
+    async def own_cart(self, room_id: str, participant_id: str) -> tuple[CartItem, ...]:
+        return self._existing(room_id).shop.own_carts.get(participant_id, ())
+
     async def remove_from_cart(
         self, room_id: str, *, by: str | None, product_id: str, variant_id: str | None = None
     ) -> RoomEvent[events.CartItemRemoved] | None:
@@ -375,6 +405,24 @@ class MemoryStore:
         room = self._existing(room_id)
         return dataclasses.replace(
             room.shop.recap(room_id), views=room.views, peak_viewers=room.peak_viewers
+        )
+
+    # --- ratings (see RoomStore; rooms.ratings) ---------------------------------------------------
+
+    async def rate_product(self, catalog_key: str, rating: Rating) -> None:
+        self._check_open()
+        by = self._ratings.setdefault(catalog_key, {}).setdefault(rating.participant_id, {})
+        by[rating.product_id] = rating
+
+    async def ratings_by(
+        self, catalog_key: str, participant_ids: Sequence[str]
+    ) -> list[Rating]:
+        self._check_open()
+        of_catalog = self._ratings.get(catalog_key, {})
+        return ordered_ratings(
+            rating
+            for participant_id in dict.fromkeys(participant_ids)
+            for rating in of_catalog.get(participant_id, {}).values()
         )
 
     # --- host controls (see RoomStore; rules in rooms.moderation) ---------------------------------

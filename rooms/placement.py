@@ -82,6 +82,46 @@ class NodeEntry:
         )
 
 
+VIEWER_MARGIN = 2.0
+"""Load score by which another node must beat the one a live room's viewer reached before the
+viewer is sent there: without it, viewers would bounce between nodes of about equal load."""
+
+
+def load_score(node: NodeEntry, cpu_weight: float) -> float:
+    """A node's load as placement weighs it: rooms + participants + ``cpu_weight`` x cores
+    (the score of rooms/lua/pin_room.lua, from the node's last beat)."""
+    return node.rooms + node.peers + cpu_weight * node.cpu
+
+
+def viewer_node(
+    nodes: Sequence[NodeEntry],
+    *,
+    origin: str,
+    asking: str,
+    timeout_ms: int,
+    cpu_weight: float,
+    margin: float = VIEWER_MARGIN,
+) -> NodeEntry | None:
+    """Which node serves a new viewer of a live room pinned to ``origin``, asked by node
+    ``asking``: the live, not draining node with the lowest load score; the asking node itself
+    unless another beats it by more than ``margin``. None if no node qualifies. Time is the
+    asking node's last beat (the registry's clock). Sans-IO."""
+    mine = next((n for n in nodes if n.owner == asking), None)
+    now_ms = max((n.beat_ms for n in nodes), default=0) if mine is None else mine.beat_ms
+    live = [n for n in nodes if not n.draining and now_ms - n.beat_ms <= timeout_ms]
+    if not live:
+        return None
+    # Ties go to the origin (no relay needed), then to the lowest owner (deterministic).
+    best = min(live, key=lambda n: (load_score(n, cpu_weight), n.owner != origin, n.owner))
+    if (
+        mine is not None
+        and mine in live
+        and load_score(mine, cpu_weight) <= load_score(best, cpu_weight) + margin
+    ):
+        return mine
+    return best
+
+
 class PinStatus(Enum):
     """How ``pin`` found the room."""
 

@@ -7,6 +7,7 @@ slot and each Lua script touches a single slot. ``<ns>`` is the store's namespac
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ is the audience, HLEN(participants) - SCARD the stage. Always empty in a group r
 ROOM_BANS = "{ns}:{{room:{room_id}}}:bans"
 """SET of participant ids a host banned: join and reassert refuse them for the room's life."""
 
+ROOM_OWN_CARTS = "{ns}:{{room:{room_id}}}:own_carts"
+"""HASH participant id -> JSON array of CartItem.to_dict(): a live room's viewers' own carts."""
 ROOM_CART_ADDS = "{ns}:{{room:{room_id}}}:cart_adds"
 """HASH product id -> int: accepted cart_add requests (for the recap; quantity changes count)."""
 
@@ -97,7 +100,8 @@ same scripts (the placement score counts rooms without scanning the pins)."""
 ROOM_CATALOG = "{ns}:{{room:{room_id}}}:catalog"
 """HASH ``revision`` -> int (seq of the catalog_loaded event, 0 = created with the room),
 ``currency`` -> ISO 4217 code or "", ``image_base`` -> URL path or "", ``checkout`` -> JSON object
-of the catalog's ``shopify_shop`` / ``checkout_url_template`` or "". Absent = empty catalog.
+of the catalog's ``id`` / ``shopify_shop`` / ``checkout_url_template`` or "". Absent = empty
+catalog.
 The room's group offer (rooms.offers) lives here too, so snapshots read it with the catalog:
 ``offer`` -> GroupOffer JSON, ``offer_backers`` -> int (as last published), ``offer_reached`` ->
 "1" / "0"; absent without an offer."""
@@ -149,6 +153,21 @@ def validate_namespace(namespace: str) -> str:
     if not isinstance(namespace, str) or NAMESPACE_PATTERN.fullmatch(namespace) is None:
         raise ValueError(f"invalid Redis namespace {namespace!r}: expected 1-64 of [A-Za-z0-9_.:-]")
     return namespace
+
+
+# --- ratings (rooms.ratings; per catalog, not per room) -------------------------------------------
+
+RATINGS_BY = "{ns}:{{ratings:{catalog}}}:by:{participant_id}"
+"""HASH product id -> Rating JSON (rooms.ratings.Rating.to_dict) of one person's ratings of one
+catalog's products; ``{catalog}`` is a digest of rooms.ratings.ratings_key (so the hash tag
+holds no brace), so a catalog's ratings share a cluster slot. One HSET gives or replaces a
+rating: one per person per product. No expiry: ratings outlive rooms."""
+
+
+def ratings_by_key(namespace: str, catalog_key: str, participant_id: str) -> str:
+    """The ``RATINGS_BY`` key of ``participant_id``'s ratings of the catalog ``catalog_key``."""
+    digest = hashlib.sha256(catalog_key.encode()).hexdigest()[:32]
+    return RATINGS_BY.format(ns=namespace, catalog=digest, participant_id=participant_id)
 
 
 def rooms_index_key(namespace: str) -> str:
@@ -219,6 +238,7 @@ class RoomKeys:
     hands: str
     last_chat: str
     cart_adds: str
+    own_carts: str
 
     @classmethod
     def of(cls, namespace: str, room_id: str) -> RoomKeys:
@@ -250,6 +270,7 @@ class RoomKeys:
             bans=name(ROOM_BANS),
             hands=name(ROOM_HANDS),
             cart_adds=name(ROOM_CART_ADDS),
+            own_carts=name(ROOM_OWN_CARTS),
             last_chat=name(ROOM_LAST_CHAT),
         )
 

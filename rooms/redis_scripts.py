@@ -137,6 +137,7 @@ class RoomScripts:
     shop_react: AsyncScript
     shop_cart_add: AsyncScript
     shop_cart_remove: AsyncScript
+    shop_own_cart: AsyncScript
     shop_checkout: AsyncScript
     shop_set_offer: AsyncScript
     mod_mute: AsyncScript

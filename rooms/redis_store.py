@@ -50,11 +50,13 @@ from rooms.models import (
 )
 from rooms.moderation import check_slow_mode
 from rooms.offers import GroupOffer, OfferState, check_offer
+from rooms.ratings import Rating, ordered_ratings
 from rooms.redis_events import RedisEventHub
 from rooms.redis_keys import (
     DEFAULT_NAMESPACE,
     NodeKeys,
     RoomKeys,
+    ratings_by_key,
     rooms_index_key,
     validate_namespace,
 )
@@ -673,6 +675,47 @@ class RedisStore:
         return _event(room_id, reply, events.CartItemAdded, what=what)
 
     @_unavailable_on_outage
+    async def add_to_own_cart(
+        self,
+        room_id: str,
+        participant_id: str,
+        *,
+        product_id: str,
+        variant_id: str | None = None,
+        quantity: int = 1,
+    ) -> tuple[CartItem, ...]:
+        quantity = check_quantity(quantity)
+        return await self._own_cart_change(room_id, participant_id, product_id, variant_id,
+                                           quantity)
+
+    async def remove_from_own_cart(
+        self, room_id: str, participant_id: str, *, product_id: str, variant_id: str | None = None
+    ) -> tuple[CartItem, ...]:
+        return await self._own_cart_change(room_id, participant_id, product_id, variant_id, 0)
+
+    async def _own_cart_change(
+        self,
+        room_id: str,
+        participant_id: str,
+        product_id: str,
+        variant_id: str | None,
+        quantity: int,
+    ) -> tuple[CartItem, ...]:
+        keys = self._keys(room_id)
+        reply = await self._scripts.shop_own_cart(
+            keys=[keys.meta, keys.participants, keys.products, keys.variants, keys.own_carts,
+                  keys.cart_adds],
+            args=[participant_id, product_id, variant_id or "", quantity, repr(self._now())],
+        )
+        if reply[0] != scripts.OK:
+            _event_or_none(room_id, reply, events.CartItemAdded,
+                           what=_product(product_id, variant_id))
+        return _own_cart_items(reply[1])
+
+    async def own_cart(self, room_id: str, participant_id: str) -> tuple[CartItem, ...]:
+        raw = await self._redis.hget(self._keys(room_id).own_carts, participant_id)
+        return () if raw is None else _own_cart_items(raw)
+
     async def remove_from_cart(
         self, room_id: str, *, by: str | None, product_id: str, variant_id: str | None = None
     ) -> RoomEvent[events.CartItemRemoved] | None:
@@ -799,6 +842,31 @@ class RedisStore:
             audience_capacity=self._audience_capacity(meta.get("audience_capacity")),
             audience_count=int(audience),
             slow_mode=float(meta.get("slow_mode", 0)),
+        )
+
+    # --- ratings (rooms.ratings; RATINGS_BY in rooms.redis_keys) --------------------------------
+
+    @_unavailable_on_outage
+    async def rate_product(self, catalog_key: str, rating: Rating) -> None:
+        # One HSET gives or replaces the rating: nothing to read first, so no script.
+        self._check_open()
+        key = ratings_by_key(self.namespace, catalog_key, rating.participant_id)
+        await self._redis.hset(key, rating.product_id, json.dumps(rating.to_dict()))
+
+    @_unavailable_on_outage
+    async def ratings_by(
+        self, catalog_key: str, participant_ids: Sequence[str]
+    ) -> list[Rating]:
+        self._check_open()
+        ids = list(dict.fromkeys(participant_ids))
+        if not ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for participant_id in ids:
+                pipe.hvals(ratings_by_key(self.namespace, catalog_key, participant_id))
+            replies = await pipe.execute()
+        return ordered_ratings(
+            Rating.from_dict(json.loads(raw)) for values in replies for raw in values
         )
 
     # --- host controls (see RoomStore; rules in rooms.moderation, scripts rooms/lua/mod_*.lua) --
@@ -1134,9 +1202,9 @@ def _offer_templates(room_id: str) -> list[str]:
     return [*progress, *reached]
 
 
-_CHECKOUT_FIELDS: Final = {"shopify_shop", "checkout_url_template"}
-"""The Catalog fields saying where its carts check out, kept as one JSON object in the room's
-catalog HASH (field ``checkout``)."""
+_CHECKOUT_FIELDS: Final = {"id", "shopify_shop", "checkout_url_template"}
+"""The Catalog fields saying where its carts check out (and its ``id``, which keys its
+ratings), kept as one JSON object in the room's catalog HASH (field ``checkout``)."""
 
 
 def _catalog_args(catalog: Catalog, image_base: str | None) -> list[str | int]:
@@ -1172,6 +1240,12 @@ def _carousel_changed(
     room_id: str, change: Literal["move", "remote", "mode"], by: str | None
 ) -> list[str]:
     return event_template(room_id, events.CarouselChanged, carousel=HOLE, change=change, by=by)
+
+
+def _own_cart_items(raw: str | bytes) -> tuple[CartItem, ...]:
+    """A viewer's own cart from shop_own_cart.lua's JSON (cjson writes an empty one as {})."""
+    lines = json.loads(raw)
+    return tuple(CartItem.from_dict(line) for line in lines) if isinstance(lines, list) else ()
 
 
 def _event(room_id: str, reply: list[Any], kind: type[_B], *, what: str = "") -> RoomEvent[_B]:

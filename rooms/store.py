@@ -17,8 +17,9 @@ from rooms.models import (
     RoomKind,
     RoomSnapshot,
 )
+from rooms.ratings import Rating
 from rooms.shopping import Move, RemoteMode, Vote
-from rooms.shopping_state import Recap, RoomCatalog
+from rooms.shopping_state import CartItem, Recap, RoomCatalog
 
 
 class EventSubscription(Protocol):
@@ -242,6 +243,31 @@ class RoomStore(Protocol):
         """Take an item out of the cart; ``cart_item_removed``, or None if it was not there."""
         ...
 
+    async def add_to_own_cart(
+        self,
+        room_id: str,
+        participant_id: str,
+        *,
+        product_id: str,
+        variant_id: str | None = None,
+        quantity: int = 1,
+    ) -> tuple[CartItem, ...]:
+        """Put an item in a live room's viewer's own cart, or set the quantity of the one
+        there; counted in the recap's cart adds. No event: the viewer's cart as it now is.
+        Forbidden unless a live room's viewer (rooms.own_cart); UnknownProduct; NotInRoom."""
+        ...
+
+    async def remove_from_own_cart(
+        self, room_id: str, participant_id: str, *, product_id: str, variant_id: str | None = None
+    ) -> tuple[CartItem, ...]:
+        """Take an item out of a live room's viewer's own cart (nothing if not there); the
+        viewer's cart as it now is. Forbidden unless a live room's viewer; NotInRoom."""
+        ...
+
+    async def own_cart(self, room_id: str, participant_id: str) -> tuple[CartItem, ...]:
+        """A participant's own cart, oldest line first (empty if none)."""
+        ...
+
     async def set_offer(
         self,
         room_id: str,
@@ -278,6 +304,20 @@ class RoomStore(Protocol):
 
     async def recap(self, room_id: str) -> Recap:
         """The room's session recap (closed rooms too). Raises NotInRoom."""
+        ...
+
+    # --- ratings (rooms.ratings: per catalog, not per room; no event of their own) -------------
+
+    async def rate_product(self, catalog_key: str, rating: Rating) -> None:
+        """Keep ``rating`` of the catalog ``catalog_key`` (rooms.ratings.ratings_key), replacing
+        the rater's earlier rating of that product: one per person per product."""
+        ...
+
+    async def ratings_by(
+        self, catalog_key: str, participant_ids: Sequence[str]
+    ) -> list[Rating]:
+        """Every rating of the catalog ``catalog_key`` given by these people, by product then
+        rater (rooms.ratings.ordered_ratings)."""
         ...
 
     # --- host controls (rooms.moderation: hosts, admins and the HTTP API; Forbidden else) -------

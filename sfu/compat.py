@@ -48,7 +48,7 @@ _RECEIVER_FIELDS = (
     "_RTCRtpReceiver__nack_generator",
 )
 _TRANSCEIVER_FIELDS = ("_codecs",)  # renumbered with the offer's payload types (peer.py)
-_DTLS_FIELDS = ("_state", "_tx_srtp")  # RTCDtlsTransport (sfu/egress.py)
+_DTLS_FIELDS = ("_state", "_tx_srtp", "_rx_srtp")  # RTCDtlsTransport (sfu/egress.py, sfu/relay.py)
 _ICE_TRANSPORT_FIELDS = ("_connection",)  # RTCIceTransport -> aioice Connection
 _ICE_CONNECTION_FIELDS = ("_nominated",)  # aioice Connection: {component: CandidatePair}
 

@@ -191,6 +191,16 @@ class TrackForwarder:
             if self.source is not None and self._writer is not None:
                 self.source.request_keyframe()
 
+    def resume_after_gap(self) -> None:
+        """The source sent nothing for a while (a host muted it): continue this slot's
+        numbering and timestamps from where they were, video at the next keyframe."""
+        video = self.kind == "video"
+        self.rewriter.switch_source(video=video)
+        if self.layers is not None:
+            self.layers.reset()
+        if video and self.source is not None and self._writer is not None and not self.paused:
+            self.source.request_keyframe()
+
     def restart_at_keyframe(self) -> None:
         """Send nothing more until the source's next keyframe (an unrepairable hole)."""
         if self.rewriter.started and self.layers is not None:

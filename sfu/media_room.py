@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sfu.config import SFUConfig
 from sfu.errors import SFUError
@@ -19,6 +19,9 @@ from sfu.speaker import SpeakerDetector
 from sfu.tasks import TaskSet
 from sfu.track_source import TrackSource
 from sfu.traffic import TrackKey, Traffic, TrafficLedger
+
+if TYPE_CHECKING:
+    from aiortc import RTCRtpReceiver
 
 logger = logging.getLogger(__name__)
 
@@ -60,15 +63,84 @@ class MediaRoom:
         self.traffic = TrafficLedger(per_track=True)
         self._ledgers = [self.traffic] + ([node_traffic] if node_traffic is not None else [])
         self._on_first_forward = on_first_forward
+        #: Stage tracks an edge receives from the room's origin (sfu.relay), by (owner, kind).
+        self._relayed: dict[tuple[str, str], TrackSource] = {}
+        self._relay_metered: set[TrackSource] = set()
 
     def _ready_sources(self) -> list[TrackSource]:
-        return [s for p in self.peers.values() for s in p.sources.values() if s.ready]
+        local = [s for p in self.peers.values() for s in p.sources.values() if s.ready]
+        return local + [s for s in self._relayed.values() if s.ready]
+
+    # -- relayed stage tracks (an edge node; sfu.relay) ------------------------------------
+
+    def relay_source(
+        self, receiver: RTCRtpReceiver, kind: str, *, on_first_packet: Callable[[TrackSource], None]
+    ) -> TrackSource:
+        """A TrackSource for an m-line of the origin's relay, paced like this room's own."""
+        return TrackSource(
+            owner="",
+            kind=kind,
+            receiver=receiver,
+            keyframe_interval=self._config.keyframe_request_interval,
+            pacer=self._pacer,
+            on_first_packet=on_first_packet,
+        )
+
+    def set_relayed(self, assigned: list[tuple[str, TrackSource]]) -> None:
+        """The relayed stage tracks now: (stage member, source) of each relay m-line that
+        carries someone. A member who left, or whose m-line now carries somebody else, is
+        unsubscribed from every viewer first; then each ready track is subscribed."""
+        new: dict[tuple[str, str], TrackSource] = {}
+        for owner, source in assigned:
+            if source.ready:
+                new[(owner, source.kind)] = source
+        old = self._relayed
+        # A member whose track left, or moved to another m-line (or whose m-line now
+        # carries somebody else), is unsubscribed from all of it; what remains comes back.
+        gone = {owner for (owner, kind), s in old.items() if new.get((owner, kind)) is not s}
+        changed: list[Peer] = []
+        for peer in list(self.peers.values()):
+            if not peer.closed and any([peer.unsubscribe(owner) for owner in gone]):
+                changed.append(peer)
+        for (owner, _), source in new.items():
+            source.owner = owner
+            if source not in self._relay_metered:
+                self._relay_metered.add(source)
+                for ledger in self._ledgers:
+                    ledger.open(source)
+        self._relayed = new
+        added = [s for key, s in new.items() if old.get(key) is not s or s.owner in gone]
+        if changed or added:
+            self._tasks.spawn(self._relay_update(changed, added), name="relay")
+
+    async def _relay_update(self, changed: list[Peer], added: list[TrackSource]) -> None:
+        for peer in changed:
+            if not peer.closed:
+                await peer.announce_slots()  # their m-lines stay for the next stage member
+        for source in added:
+            await self._subscribe_all(source)
+
+    def relay_closed(self, sources: list[TrackSource]) -> None:
+        """The relay connection ended: its tracks' traffic is folded into the ledgers."""
+        for source in sources:
+            if source in self._relay_metered:
+                self._relay_metered.discard(source)
+                for ledger in self._ledgers:
+                    ledger.close(source)
 
     async def add_peer(
-        self, peer_id: str, *, publish: bool, listener: PeerListener, max_bundle: bool = False
+        self,
+        peer_id: str,
+        *,
+        publish: bool,
+        listener: PeerListener,
+        max_bundle: bool = False,
+        adaptive: bool = True,
     ) -> Peer:
         """Create the participant's peer connection and send its first offer (with every
-        subscription in it when the client bundles everything, ``max_bundle``)."""
+        subscription in it when the client bundles everything, ``max_bundle``). Not
+        ``adaptive``: every layer whatever its downlink says (an edge's relay: its viewers
+        are fitted to their own downlinks at the edge)."""
         if self._closed:
             raise SFUError(f"media room {self.room_id} is closed")
         if peer_id in self.peers:
@@ -86,6 +158,7 @@ class MediaRoom:
             on_first_forward=self._on_first_forward,
             lane=self._sdp_lane,
             pacer=self._pacer,
+            adaptive=adaptive,
         )
         for source in peer.sources.values():
             for ledger in self._ledgers:

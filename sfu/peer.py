@@ -32,6 +32,7 @@ from sfu.layer_allocator import PAUSED, TOP, LayerAllocator, Need
 from sfu.listener import PeerListener
 from sfu.negotiation import NegotiationState, Negotiator
 from sfu.payload_types import PayloadTypePlan
+from sfu.pc_close import close_peer_connection
 from sfu.slot import Offer, Slot
 from sfu.tasks import TaskSet
 from sfu.track_source import TrackSource
@@ -120,8 +121,11 @@ class Peer:
         on_first_forward: FirstForwardCallback | None = None,
         lane: asyncio.Lock | None = None,
         pacer: KeyframePacer | None = None,
+        adaptive: bool = True,
     ) -> None:
         self.id = peer_id
+        #: Whether ``adapt`` fits its videos to its downlink (not for an edge's relay).
+        self.adaptive = adaptive
         #: Held for each SDP step (createOffer, setLocalDescription, parsing and applying an
         #: answer). A room shares one, so a join or a leave that renegotiates everyone runs
         #: those ~10 ms steps one at a time, with forwarding in between, instead of piling
@@ -138,7 +142,12 @@ class Peer:
         self._negotiator = Negotiator()
         self._payload_types = PayloadTypePlan()
         self._tasks = TaskSet(f"peer:{peer_id}")
-        self.pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        # No ICE servers: a node knows its addresses (announced_address behind 1:1 NAT).
+        # aiortc's default would ask Google's STUN server on every join: a round trip to the
+        # internet, and aioice's 5 s gathering timeout where outbound UDP is dropped.
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
         self.pc.on("connectionstatechange", self._on_connection_state)
         self._publish: dict[str, RTCRtpTransceiver] = {}
         self._answered_once = False
@@ -238,6 +247,13 @@ class Peer:
         self._apply_pause(sub)
         return change  # attach() asked for a keyframe if the m-line is already negotiated
 
+    def set_muted(self, kind: str, muted: bool) -> None:
+        """A host muted (or the participant turned back on) its ``kind`` track: forward
+        it to nobody, or again to everyone subscribed (TrackSource.set_muted)."""
+        source = self.sources.get(kind)
+        if source is not None:
+            source.set_muted(muted)
+
     def set_hidden(self, hidden: frozenset[str], sizes: dict[str, int] | None = None) -> None:
         """The participant does not show the video of ``hidden``: pause it, so no downlink
         is spent on a tile nobody sees (it resumes at a keyframe once shown again).
@@ -262,6 +278,8 @@ class Peer:
     def adapt(self, now: float) -> None:
         """Fit the shown videos to the downlink: each one's temporal layer, or a pause
         (sfu/layer_allocator.py). ``now``: time.monotonic()."""
+        if not self.adaptive:
+            return
         needs: list[Need] = []
         shown: dict[str, Subscription] = {}
         for sub in self.subscriptions:
@@ -455,7 +473,7 @@ class Peer:
         for source in self.sources.values():
             await source.close()
         await self._tasks.close()
-        await self.pc.close()
+        await close_peer_connection(self.pc)
 
     @property
     def negotiation_state(self) -> NegotiationState:

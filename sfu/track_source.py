@@ -96,6 +96,8 @@ class TrackSource:
         self._repair_task: asyncio.Task[None] | None = None
         self._retry: asyncio.TimerHandle | None = None
         self._closed = False
+        #: A host muted this track: nothing of it is forwarded (see set_muted).
+        self.muted = False
         self._hook(receiver)
 
     def _hook(self, receiver: RTCRtpReceiver) -> None:
@@ -140,6 +142,17 @@ class TrackSource:
                 )
         self._on_first_packet(self)
 
+    def set_muted(self, muted: bool) -> None:
+        """Stop forwarding this track to anyone (a host muted it), or start again. Each
+        subscriber's numbering continues across the gap (RFC 3550 §5.1: no loss is seen) and
+        video resumes at a keyframe."""
+        if muted == self.muted:
+            return
+        self.muted = muted
+        if not muted:
+            for fwd in self.forwarders:
+                fwd.resume_after_gap()
+
     @property
     def ready(self) -> bool:
         """True once media flows, so subscribers can be offered this track."""
@@ -182,6 +195,10 @@ class TrackSource:
             self.layer_bytes[vp8.tid] += size
         else:
             self.layer_bytes[0] += size
+        if self.muted:
+            # Enforced here, once for every subscriber (later ones too): a muted track's
+            # packets go nowhere, and its audio level never makes it the active speaker.
+            return
         level = packet.extensions.audio_level
         if level is not None:
             self.audio_level = level

@@ -19,7 +19,7 @@ from rooms.catalog.report import problem_lines
 from rooms.errors import NotInRoom, RoomClosed
 from rooms.models import Role, RoomInfo
 from rooms.shopping import Move, VoteClosed
-from signaling import untrusted_json
+from signaling import ratings, untrusted_json
 from signaling.auth import Grant, Permissions
 from signaling.checkout import hand_out
 from signaling.errors import (
@@ -46,6 +46,8 @@ from signaling.http_models import (
     OfferRequest,
     OfferSet,
     OpenRound,
+    Rated,
+    RatingRequest,
     Recap,
     RoleRequest,
     Room,
@@ -65,6 +67,7 @@ from signaling.protocol import (
     CatalogInfo,
     ErrorCode,
     ParticipantInfo,
+    RatingInfo,
     is_room_id,
 )
 
@@ -73,6 +76,10 @@ log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 PUBLIC_PATHS = frozenset({"/api/openapi.json"})
+
+PARTICIPANT_ROUTES = frozenset({"/api/rooms/{room_id}/ratings"})
+"""Routes a participant's own credential (a resume credential or join token of the room) may
+use instead of the secret: the handler checks it."""
 
 
 def api_error(
@@ -99,6 +106,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         secret is not None
         and request.path.startswith("/api/")
         and request.path not in PUBLIC_PATHS
+        and not _participant_route(request)
         and not _bearer_matches(request.headers.get("Authorization", ""), secret)
     ):
         return api_error(ErrorCode.UNAUTHORIZED, "Authorization: Bearer <secret> required")
@@ -117,6 +125,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             log.exception("%s %s failed", request.method, request.path)
             return api_error(ErrorCode.INTERNAL, "internal error")
         return api_error(code, error_message(exc), **error_details(exc))
+
+
+def _participant_route(request: web.Request) -> bool:
+    resource = request.match_info.route.resource
+    return resource is not None and resource.canonical in PARTICIPANT_ROUTES
 
 
 def _bearer_matches(header: str, secret: str) -> bool:
@@ -359,6 +372,34 @@ async def set_offer(request: web.Request) -> web.Response:
     body = OfferRequest.model_validate(await _body(request))
     event = await request.app[NODE].store.set_offer(room_id, by=None, **body.model_dump())
     return respond(OfferSet(**event.body.to_data(), seq=event.seq))
+
+
+@routes.post("/api/rooms/{room_id}/ratings")
+async def rate(request: web.Request) -> web.Response:
+    """A participant's rating of a product the room's cart held (signaling.ratings): as the
+    API for ``participant_id``, or as the participant its bearer credential names."""
+    node = request.app[NODE]
+    room_id = _room_id(request)
+    body = RatingRequest.model_validate(await _body(request))
+    secret = node.settings.secret
+    header = request.headers.get("Authorization", "").strip()
+    if (not header and secret is None) or (secret is not None and _bearer_matches(header, secret)):
+        if body.participant_id is None:
+            return api_error(ErrorCode.BAD_MESSAGE, "participant_id: field required")
+        participant_id, name = body.participant_id, body.name or body.participant_id
+    else:
+        scheme, _, credential = header.partition(" ")
+        if scheme.lower() != "bearer":
+            return api_error(ErrorCode.UNAUTHORIZED, "Authorization: Bearer required")
+        grant = node.auth.verify(credential.strip(), room=room_id)
+        if body.participant_id not in (None, grant.identity):
+            return api_error(ErrorCode.FORBIDDEN, "a participant rates as itself only")
+        participant_id, name = grant.identity, grant.name
+    rating, seq = await ratings.rate(
+        node.store, room_id, participant_id=participant_id, name=name,
+        product_id=body.product_id, stars=body.stars,
+    )
+    return respond(Rated(rating=RatingInfo.of(rating), seq=seq))
 
 
 # --- host controls (the HTTP API acts as an admin; rooms.moderation) -----------------------------

@@ -29,12 +29,14 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/ws", ws.websocket)
     app.router.add_get("/rooms/{room_id}/ws", ws.websocket)
+    app.router.add_get("/relay/{room_id}/ws", _relay)  # other nodes only (node credential)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", health.metrics)
     app.router.add_routes(api.routes)
     app.router.add_routes(webhooks_api.routes)
     app.router.add_get("/", _index)
     app.router.add_get("/r/{room_id}", _index)  # invite links; the client reads the room id
+    app.router.add_get("/live/{room_id}", _live)  # a live room's page (viewers, host)
     app.router.add_get("/static/{name}", StaticFiles(WEB_CLIENT_DIR).handle)
     app.router.add_get(
         f"{SAMPLE_IMAGE_BASE}/images/{{name}}", StaticFiles(SAMPLE_DIR / "images").handle
@@ -58,7 +60,17 @@ async def _node_context(app: web.Application) -> AsyncIterator[None]:
 async def _close_sockets(app: web.Application) -> None:
     # on_shutdown runs before the server stops waiting for handlers: close sockets gracefully.
     await app[NODE].close_sessions("server shutting down")
+    await app[NODE].origin_links.close()
+
+
+async def _relay(request: web.Request) -> web.StreamResponse:
+    node = request.app[NODE]
+    return await node.origin_links.serve(node, request)
 
 
 async def _index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(WEB_CLIENT_DIR / "index.html")
+
+
+async def _live(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(WEB_CLIENT_DIR / "live.html")

@@ -79,6 +79,9 @@ def add_catalog_command(subparsers: Subparsers) -> None:
     imp.add_argument("--shop", metavar="DOMAIN",
                      help="a Shopify export's store domain (shop.example.com): its carts "
                      "check out there as cart permalinks")
+    imp.add_argument("--id", metavar="NAME", dest="catalog_id",
+                     help="name the catalog (the written coshop JSON's id): people's ratings "
+                     "are kept per catalog, so rooms loading it share them")
     imp.set_defaults(func=_catalog_import_command)
 
 
@@ -86,7 +89,8 @@ def _catalog_import_command(args: argparse.Namespace) -> int:
     from rooms.catalog.report import run_import
 
     return run_import(
-        args.file, args.format, args.currency, sys.stdout, args.output, shop=args.shop
+        args.file, args.format, args.currency, sys.stdout, args.output, shop=args.shop,
+        catalog_id=args.catalog_id,
     )
 
 

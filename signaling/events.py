@@ -16,7 +16,7 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel
 
 from rooms import events as room_events
-from rooms.event_shapes import TallyInfo
+from rooms.event_shapes import RatingInfo, TallyInfo
 from rooms.events import EventBody
 from rooms.models import Participant, RoomEvent, RoomInfo, RoomKind, RoomSnapshot
 from rooms.shopping import ShortlistEntry, Tally, shortlist
@@ -50,6 +50,20 @@ class ActiveSpeaker(EventBody):
 
     type: Literal["active_speaker"] = "active_speaker"
     participant_id: str | None
+
+
+class ProductRated(EventBody):
+    """Somebody in the room rated a product (signaling.ratings)."""
+
+    type: Literal["product_rated"] = "product_rated"
+    rating: RatingInfo
+
+
+class RatingsShared(EventBody):
+    """The ratings of the room's catalog by the people in the room (signaling.ratings)."""
+
+    type: Literal["ratings_shared"] = "ratings_shared"
+    ratings: list[RatingInfo]
 
 
 async def publish(store: RoomStore, room_id: str, body: EventBody) -> RoomEvent:
@@ -87,10 +101,12 @@ def joined(
     resume: str,
     may: wire.MayInfo,
     ice_servers: list[dict[str, Any]] | None = None,
+    media_states: list[wire.MediaStateInfo] | None = None,
 ) -> wire.Joined:
     """The reply to a successful join (``resume``: the credential to come back with;
     ``may``: your permissions, signaling.may; ``ice_servers``: signaling.ice.ice_servers_for)."""
     return wire.Joined(
+        media_states=media_states or [],
         may=may,
         resume=resume,
         ice_servers=[wire.IceServerInfo.model_validate(s) for s in ice_servers or []],
@@ -107,9 +123,17 @@ def shopping_info(snapshot: RoomSnapshot) -> wire.ShoppingInfo:
     return wire.ShoppingInfo.model_validate(snapshot.shopping.to_dict())
 
 
-def snapshot(snapshot: RoomSnapshot, you: Participant, may: wire.MayInfo) -> wire.Snapshot:
-    """The reply to ``resync``."""
+def snapshot(
+    snapshot: RoomSnapshot,
+    you: Participant,
+    may: wire.MayInfo,
+    resume: str | None = None,
+    media_states: list[wire.MediaStateInfo] | None = None,
+) -> wire.Snapshot:
+    """The reply to ``resync`` (``resume``: a new credential, after a role change)."""
     return wire.Snapshot(
+        media_states=media_states or [],
+        resume=resume,
         may=may,
         seq=snapshot.seq,
         room=room_ref(snapshot.room),

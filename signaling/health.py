@@ -23,6 +23,8 @@ async def healthz(request: web.Request) -> web.Response:
         rooms=len(node.hubs.room_ids()),
         peers=len(node.joined_sessions()),
         connections=len(node.sessions),
+        relays=node.edge_relays.health(),
+        relayed_to=len(node.origin_links),
     )
     return web.json_response(health.model_dump(mode="json"), status=503 if draining else 200)
 

@@ -18,6 +18,7 @@ from signaling.protocol import (
     ErrorCode,
     OfferInfo,
     ParticipantInfo,
+    RatingInfo,
     RoundInfo,
     ShortlistEntryInfo,
     TallyInfo,
@@ -137,6 +138,23 @@ class OfferRequest(_Body):
     code: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$",
                       description="Discount code the checkout links carry once reached.")
     duration: float = Field(gt=0, le=7 * 24 * 3600, description="Seconds until it expires.")
+
+
+class RatingRequest(_Body):
+    """Body of ``POST /api/rooms/{id}/ratings``: a participant's 1-5 star rating of a product
+    the room's cart held."""
+
+    product_id: str = Field(min_length=1, max_length=128)
+    stars: int = Field(strict=True, ge=1, le=5)
+    participant_id: str | None = Field(
+        None, pattern=ROOM_ID_PATTERN,
+        description="Who rates, when the API rates for a participant; left out (or the same) "
+        "when a participant's own credential authorizes the request.",
+    )
+    name: str | None = Field(
+        None, min_length=1, max_length=64,
+        description="How friends see the rater (API only; default: the participant id).",
+    )
 
 
 # --- responses -----------------------------------------------------------------------------------
@@ -312,6 +330,26 @@ class OfferSet(_Body):
     seq: int = Seq
 
 
+class Rated(_Body):
+    """The rating kept (replacing the rater's earlier one of the product)."""
+
+    rating: RatingInfo
+    seq: int | None = Field(
+        description="Seq of the `product_rated` event in the room; null once it is closed."
+    )
+
+
+class RelayHealth(_Body):
+    """One live room this node relays as an edge (docs/PROTOCOL.md, Live rooms across nodes)."""
+
+    room: str
+    origin: str | None = Field(description="Node id of the origin relayed from now (null: none).")
+    viewers: int = Field(description="Viewers of the room served here.")
+    connections: int = Field(description="Relay connections made so far (reconnects add one).")
+    dtls: str = Field(description="The relay transport's DTLS state (`connected`: encrypted).")
+    srtp: Literal["on", "off"] = Field(description="`on`: media crosses as SRTP (RFC 5764).")
+
+
 class Health(_Body):
     """Liveness and a summary of this node."""
 
@@ -328,6 +366,10 @@ class Health(_Body):
     rooms: int = Field(description="Rooms with a socket here.")
     peers: int = Field(description="Joined sockets here.")
     connections: int = Field(description="Open sockets here.")
+    relays: list[RelayHealth] = Field(
+        default_factory=list, description="Live rooms relayed here from their origin (an edge)."
+    )
+    relayed_to: int = Field(0, description="Edge relays this node serves as a room's origin.")
 
 
 class Moderated(_Body):
@@ -369,10 +411,10 @@ class WebhookDeliveries(_Body):
 #: Request bodies (validation schemas) and response bodies (serialization schemas).
 REQUESTS: tuple[type[BaseModel], ...] = (
     CreateRoom, TokenRequest, MoveCarousel, OpenRound, MuteRequest, BanRequest, RoleRequest,
-    SlowModeRequest, CheckoutRequest, OfferRequest,
+    SlowModeRequest, CheckoutRequest, OfferRequest, RatingRequest,
 )
 RESPONSES: tuple[type[BaseModel], ...] = (
     ApiError, Room, RoomList, RoomDetail, RoomStatus, ClosedRoom, Token, CatalogInfo, CatalogLoaded,
     CarouselMoved, RoundChange, Tallies, Recap, Health, Drain, Moderated, CheckoutLink,
-    OfferSet, WebhookDeliveries,
+    OfferSet, WebhookDeliveries, Rated,
 )

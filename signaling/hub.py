@@ -176,6 +176,11 @@ class RoomHubs:
         if hub is not None:
             hub.audience.seed(snapshot)
 
+    def members(self, room_id: str) -> frozenset[RoomMember]:
+        """This node's members of ``room_id`` now."""
+        hub = self._hubs.get(room_id)
+        return frozenset() if hub is None else frozenset(hub.members)
+
     def room_ids(self) -> list[str]:
         """Rooms with at least one member on this node."""
         return list(self._hubs)

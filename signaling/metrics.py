@@ -176,6 +176,12 @@ class NodeCollector(Collector):
         yield redirects
         yield GaugeMetricFamily("coshop_draining", "1 while this node drains, else 0.",
                                 value=int(self._node.placement.draining))
+        yield GaugeMetricFamily(
+            "coshop_edge_relays", "Live rooms this node relays from their origin (an edge).",
+            value=len(node.edge_relays.relays))
+        yield GaugeMetricFamily(
+            "coshop_origin_relays", "Edge relays this node serves as a live room's origin.",
+            value=len(node.origin_links))
         yield GaugeMetricFamily("coshop_asyncio_tasks", "Tasks alive on this node's event loop.",
                                 value=_task_count())
         yield from self._sfu()

@@ -20,13 +20,16 @@ from rooms.redis_store import RedisStore
 from rooms.shopping import RemoteMode
 from rooms.store import RoomStore
 from sfu import SFU, SFUConfig
-from signaling.auth import TokenAuthority
+from signaling.auth import DEMO_SECRET, TokenAuthority
+from signaling.edge_relay import EdgeRelays
 from signaling.events import ActiveSpeaker, EventMessages, publish
 from signaling.hub import RoomHubs
 from signaling.ice import IceServer
 from signaling.metrics import Counters, NodeMetrics
 from signaling.placement import RoomPlacement
 from signaling.presence import Presence
+from signaling.relay_credential import RelayCredentials
+from signaling.relay_origin import OriginLinks
 from signaling.settings import Settings
 from signaling.shopping import ShoppingLimits
 from signaling.webhook_backoff import Backoff
@@ -61,6 +64,10 @@ class Node:
     presence: Presence = field(init=False)
     placement: RoomPlacement = field(init=False)
     metrics: NodeMetrics = field(init=False)
+    #: Live rooms across nodes: relays this node serves as origin, and takes as an edge.
+    origin_links: OriginLinks = field(default_factory=OriginLinks)
+    edge_relays: EdgeRelays = field(init=False)
+    relay_credentials: RelayCredentials = field(init=False)
     _closed: bool = False
     _drain_requested: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -70,6 +77,10 @@ class Node:
             self, self.shared_placement or LocalPlacement(self.settings.node_id)
         )
         self.metrics = NodeMetrics(self)
+        self.edge_relays = EdgeRelays(self)
+        self.relay_credentials = RelayCredentials(
+            self.settings.relay_secret or self.settings.secret or DEMO_SECRET
+        )
         self.hubs.feed_lost = self.presence.check_soon
         self.hubs.observe = self.webhooks.observe
         self.metrics.registry.register(WebhookCollector(self.webhooks))
@@ -174,6 +185,7 @@ class Node:
         for session in self.joined_sessions():
             if session.room_id == room_id:
                 session.move_to(to, reason)
+        self.origin_links.move_room(room_id, to)  # edges relaying it from here
 
     def request_drain(self) -> None:
         """Ask ``coshop serve`` to drain and exit (the admin call; SIGTERM does the same)."""
@@ -221,6 +233,8 @@ class Node:
             return
         self._closed = True
         await self.close_sessions("server shutting down")
+        await self.origin_links.close()
+        await self.edge_relays.close()
         await self.hubs.close()
         await self.webhooks.close()
         await self.placement.close()

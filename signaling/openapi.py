@@ -385,6 +385,28 @@ OPENAPI: dict[str, Any] = {
                 },
             },
         },
+        "/api/rooms/{room_id}/ratings": {
+            "parameters": [_ROOM_PARAM],
+            "post": {
+                "summary": "Rate a product of the room's cart",
+                "description": "1-5 stars for a product the room's cart held (`forbidden` "
+                "otherwise), kept with the room's catalog (one per person per product: a "
+                "re-rate replaces) and shown as \"friends rated\" to the people the rater "
+                "shops with in later rooms of that catalog. Works after the room closed. "
+                "Authorized either as the API (the bearer secret; name `participant_id`) or "
+                "by the participant itself: `Authorization: Bearer <credential>` with the "
+                "`resume` credential of its `joined` (or its join token) for this room.",
+                "operationId": "rateProduct",
+                "security": [{"bearer": []}, {"participant": []}],
+                "requestBody": _body(models.RatingRequest),
+                "responses": {
+                    "200": _json(_ref(models.Rated), "Kept."),
+                    **_ERRORS,
+                    **_FORBIDDEN,
+                    **_NOT_FOUND,
+                },
+            },
+        },
         **_MODERATION,
         "/api/webhooks/deliveries": {
             "get": {
@@ -456,7 +478,14 @@ OPENAPI: dict[str, Any] = {
                 "type": "http",
                 "scheme": "bearer",
                 "description": "The node's COSHOP_SECRET (production mode only).",
-            }
+            },
+            "participant": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "A participant's resume credential (from `joined`) or join "
+                "token for the room: the routes that say so accept it instead of the secret.",
+            },
         },
         "responses": {
             "BadRequest": _json(_ERROR, "Invalid body or parameter (`bad_message`)."),

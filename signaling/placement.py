@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rooms.errors import NoNodeAvailable, StoreUnavailable
-from rooms.placement import NodeEntry, NodeLoad, PinStatus, Placement
+from rooms.placement import NodeEntry, NodeLoad, PinStatus, Placement, viewer_node
 from signaling.cancelling import raise_if_cancelling
 
 if TYPE_CHECKING:
@@ -55,6 +55,8 @@ class RoomPlacement:
         self.url = settings.base_url if settings.port or settings.public_url else ""
         self.draining = False
         self._claims: Counter[str] = Counter()
+        #: Viewers of live rooms served here by an edge relay (the rooms' origins are elsewhere).
+        self._viewers: Counter[str] = Counter()
         self._locks: dict[str, _RoomLock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
@@ -105,6 +107,40 @@ class RoomPlacement:
                 log.info("room %s pinned to this node (%s)", room_id, pin.status.value)
             return None
 
+    async def claim_viewer(self, room_id: str) -> tuple[NodeEntry | None, NodeEntry | None]:
+        """Where a new viewer of live room ``room_id`` is served, by load (rooms.placement.
+        viewer_node): (None, None) on this node, the room's origin (a claim held until
+        ``release``); (None, origin) on this node as an edge of ``origin`` (held until
+        ``release_viewer``); (node, None) on another node: send the viewer there.
+        Raises NoNodeAvailable, StoreUnavailable."""
+        if not self._registered.is_set():
+            await self._beat()
+        async with self._room_lock(room_id):
+            pin = await self.placement.pin(room_id)
+            if pin.node.owner == self.owner:
+                self._claims[room_id] += 1
+                self._wake.set()
+                return None, None
+        target = viewer_node(
+            await self.placement.nodes(), origin=pin.node.owner, asking=self.owner,
+            timeout_ms=int(self._node.settings.node_timeout * 1000),
+            cpu_weight=self._node.settings.placement_cpu_weight,
+        )
+        if target is None or target.owner == pin.node.owner:
+            return pin.node, None
+        if target.owner != self.owner:
+            return target, None
+        self._viewers[room_id] += 1
+        self._wake.set()
+        return None, pin.node
+
+    def release_viewer(self, room_id: str) -> None:
+        """A viewer of ``claim_viewer`` served here as an edge left."""
+        self._viewers[room_id] -= 1
+        if self._viewers[room_id] <= 0:
+            del self._viewers[room_id]
+        self._wake.set()
+
     def release(self, room_id: str) -> None:
         """A claim of ``claim`` ends (its session left the room or never got in)."""
         self._claims[room_id] -= 1
@@ -150,7 +186,10 @@ class RoomPlacement:
         self._cpu_at = (now, cpu)
         cores = (cpu - cpu_then) / (now - then) if now > then else 0.0
         claims = self.rooms()
-        return NodeLoad(rooms=len(claims), peers=sum(claims.values()), cpu=max(0.0, cores))
+        # An edge's viewers are participants it serves (and its relay a room it carries).
+        peers = sum(claims.values()) + sum(self._viewers.values())
+        rooms = len(claims.keys() | self._viewers.keys())
+        return NodeLoad(rooms=rooms, peers=peers, cpu=max(0.0, cores))
 
     async def _beat(self) -> None:
         if not self.url:
@@ -180,6 +219,15 @@ class RoomPlacement:
 
     async def _check_pins(self) -> None:
         """Move the participants of rooms no longer pinned here (or all of them, draining)."""
+        if self.draining:
+            for room_id in list(self._viewers):
+                # An edge's viewers go to the room's origin (which then places nobody here).
+                try:
+                    pin = await self.placement.pin(room_id)
+                except NoNodeAvailable:
+                    continue
+                if pin.node.owner != self.owner:
+                    self._node.move_room(room_id, pin.node, "draining")
         rooms = list(self.rooms())
         if not rooms:
             return
@@ -231,7 +279,7 @@ class RoomPlacement:
         # timeout, every live node has beaten into it since (they beat at least twice per
         # timeout), so "no other node takes rooms" is known, not a registry just back empty.
         registry_since = loop.time()
-        while self.rooms() and loop.time() < deadline:
+        while (self.rooms() or self._viewers) and loop.time() < deadline:
             try:
                 if not await self.placement.beat(self.url, self.load(), draining=True):
                     registry_since = loop.time()
@@ -245,7 +293,7 @@ class RoomPlacement:
             except StoreUnavailable as exc:
                 log.warning("draining: %s", exc)
             await asyncio.sleep(min(0.2, max(0.0, deadline - loop.time())))
-        left = sum(self._claims.values())
+        left = sum(self._claims.values()) + sum(self._viewers.values())
         if left:
             log.warning("drain timeout: %d participants still here", left)
         else:

@@ -28,6 +28,7 @@ from rooms.event_shapes import ChatMessageInfo as ChatMessageInfo
 from rooms.event_shapes import OfferInfo as OfferInfo
 from rooms.event_shapes import OfferStateInfo as OfferStateInfo
 from rooms.event_shapes import ParticipantInfo as ParticipantInfo
+from rooms.event_shapes import RatingInfo as RatingInfo
 from rooms.event_shapes import RoundInfo as RoundInfo
 from rooms.event_shapes import TallyInfo as TallyInfo
 from rooms.event_shapes import VoteInfo as VoteInfo
@@ -360,6 +361,15 @@ class Checkout(_Message):
     scope: Literal["mine", "cart"] = "mine"
 
 
+class Rate(_Message):
+    """Rate a product of the room's cart 1-5 stars (replacing your earlier rating of it); kept
+    with the room's catalog, shown to the people you shop with (``product_rated``)."""
+
+    type: Literal["rate"] = "rate"
+    product_id: ItemId
+    stars: int = Field(strict=True, ge=1, le=5)
+
+
 # Host controls (hosts and admins; ``forbidden`` otherwise), and the audience's raised hand.
 
 ParticipantId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -439,6 +449,7 @@ ClientMessage = Annotated[
     | CartRemove
     | Checkout
     | SetOffer
+    | Rate
     | Mute
     | Remove
     | Ban
@@ -469,6 +480,14 @@ class IceServerInfo(_Message):
         return data
 
 
+class MediaStateInfo(_Message):
+    """What a participant said of its microphone and camera (its latest ``media_state``)."""
+
+    participant_id: str
+    audio: bool
+    video: bool
+
+
 class Joined(_Message):
     """Reply to ``join``: the room as of event ``seq`` (the join itself)."""
 
@@ -480,6 +499,8 @@ class Joined(_Message):
     shopping: ShoppingInfo
     #: Your shopping permissions as of ``seq``; ``may`` messages follow when they change.
     may: MayInfo
+    #: Participants whose microphone or camera is off as of ``seq`` (the rest: both on).
+    media_states: list[MediaStateInfo] = Field(default_factory=list)
     #: Present this in a later ``join`` (after a reload or a drop) to be the same participant.
     resume: str
     #: Configure the RTCPeerConnection with these (STUN, TURN with credentials for you).
@@ -496,6 +517,10 @@ class Snapshot(_Message):
     participants: list[ParticipantInfo]
     shopping: ShoppingInfo
     may: MayInfo
+    media_states: list[MediaStateInfo] = Field(default_factory=list)
+    #: After a host moved you between the stage and the audience: keep this instead of
+    #: ``joined.resume`` (it brings you back in your new role); None otherwise.
+    resume: str | None = None
 
 
 class May(_Message):
@@ -660,6 +685,14 @@ class CartItemRemoved(_Message):
     by: str | None
 
 
+class OwnCart(_Message):
+    """A live room's viewer's own cart as it now is: after its ``cart_add`` / ``cart_remove``,
+    and right after ``joined`` (to that viewer only, no ``seq``)."""
+
+    type: Literal["own_cart"] = "own_cart"
+    items: list[CartItemInfo]
+
+
 class CheckoutLineInfo(_Message):
     """One variant a checkout link buys, and how many."""
 
@@ -708,6 +741,23 @@ class CheckoutStarted(_Message):
     participant_id: str | None
     lines: int
     quantity: int
+
+
+class ProductRated(_Message):
+    """Somebody in the room rated a product (or changed its rating)."""
+
+    type: Literal["product_rated"] = "product_rated"
+    seq: int
+    rating: RatingInfo
+
+
+class RatingsShared(_Message):
+    """The ratings of the room's catalog by the people in the room, sent when somebody joins
+    (the client shows the others' as "friends rated")."""
+
+    type: Literal["ratings_shared"] = "ratings_shared"
+    seq: int
+    ratings: list[RatingInfo]
 
 
 class ParticipantMuted(_Message):
@@ -806,6 +856,9 @@ class Redirect(_Message):
     room: str
     node: str
     reason: Literal["placement", "draining", "moved"]
+    resume: str | None = None
+    """A fresh resume credential to join ``url`` with instead of the one of ``joined`` (a
+    viewer of an edge invited to the stage: it carries the new role)."""
 
 
 class Error(_Message):
@@ -859,9 +912,12 @@ ServerMessage = Annotated[
     | CartItemAdded
     | CartItemRemoved
     | CheckoutLink
+    | OwnCart
     | CheckoutStarted
     | OfferProgress
     | OfferReached
+    | ProductRated
+    | RatingsShared
     | ParticipantMuted
     | ParticipantBanned
     | RoleChanged

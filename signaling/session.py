@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from aiohttp import WSCloseCode
 
-from rooms.errors import AlreadyJoined, NotInRoom, StoreUnavailable
+from rooms.errors import AlreadyJoined, NoNodeAvailable, NotInRoom, StoreUnavailable
 from rooms.event_shapes import RoundInfo
 from rooms.events import (
     CatalogLoaded,
@@ -31,7 +31,7 @@ from rooms.events import (
 from rooms.models import Participant, Role, RoomEvent, RoomInfo, RoomKind, RoomSnapshot
 from rooms.placement import NodeEntry
 from sfu import MediaRoom, Offer, Peer, Slot
-from signaling import events, moderation, shopping
+from signaling import events, moderation, own_cart, ratings, shopping
 from signaling import protocol as wire
 from signaling.auth import Grant, Permissions
 from signaling.errors import SignalingError, error_code, error_details, error_message
@@ -94,14 +94,18 @@ class Session:
         #: What the participant said of its microphone and camera (None: never said).
         self._media_state: tuple[bool, bool] | None = None
         self._hidden: frozenset[str] = frozenset()  # whose video the client does not show
-        #: Whose camera a host muted (until they say it is on again): not forwarded to us.
-        self._muted_video: set[str] = set()
+        #: Our tracks a host muted (until we say they are on again): forwarded to nobody.
+        self._muted: set[str] = set()
         self._tile_sizes: dict[str, int] = {}  # pixels of each tile it shows, when it says
         #: The grants of the token (or resume credential) this session joined with.
         self._permissions = Permissions()
         self._may: MayTracker | None = None  # while joined
         #: The room whose placement claim this session holds (signaling.placement).
         self._claim: str | None = None
+        #: The live room this session watches as a viewer of this node as an edge (its stage
+        #: relayed from the room's origin; signaling.edge_relay), and whether it holds the relay.
+        self._edge: str | None = None
+        self._edge_media = False
         #: Whether the room joined is a live room (its viewers get folded counts).
         self._live = False
         #: The joined room's settings as last seen (a room the store lost is rebuilt with them).
@@ -247,13 +251,15 @@ class Session:
         re-pinned there): leave it here and send the client a ``redirect``."""
         self._enqueue(partial(self._move, self.room_id, node, reason))
 
-    async def _move(self, room_id: str | None, node: NodeEntry, reason: str) -> None:
+    async def _move(
+        self, room_id: str | None, node: NodeEntry, reason: str, resume: str | None = None
+    ) -> None:
         if self.state is not SessionState.JOINED or room_id is None or self.room_id != room_id:
             return
         await self._exit_room("moved")
         await self._send(wire.Redirect(
             url=self._endpoint(node, room_id), room=room_id, node=node.node_id,
-            reason="draining" if reason == "draining" else "moved",
+            reason="draining" if reason == "draining" else "moved", resume=resume,
         ))
 
     async def _seat_lost(self, reason: str) -> None:
@@ -294,6 +300,10 @@ class Session:
                         await moderation.perform(
                             self._node.store, self.room_id, self.participant, message
                         )
+                    elif self.in_audience and isinstance(message, own_cart.OwnCartRequest):
+                        await self._send(await own_cart.perform(
+                            self._node.store, self.room_id, self.participant.id, message
+                        ))
                     else:
                         answer = await shopping.perform(
                             self._node.store, self._node.limits, self.room_id,
@@ -330,8 +340,9 @@ class Session:
         # connection (a reload, a drop not noticed yet, another tab) replaces the old one.
         returning = message.resume is not None or message.token is not None
         node = self._node
-        # Media lives on one node per room: before anything is set up, make sure it is this one.
-        owner = await node.placement.claim(room_id)
+        # Media lives on one node per room: before anything is set up, make sure it is this one
+        # (a live room's viewer: this one, the room's origin, or an edge, by load).
+        owner, edge_of = await self._place(room_id, participant)
         if owner is not None:
             log.info("session %s: room %s is served by node %s; redirecting", self.id, room_id,
                      owner.node_id)
@@ -340,7 +351,10 @@ class Session:
                 reason="placement",
             ))
             return
-        self._claim = room_id
+        if edge_of is None:
+            self._claim = room_id
+        else:
+            self._edge = room_id
         try:
             await node.prepare_room(room_id)
             await node.hubs.add(room_id, self)
@@ -375,6 +389,7 @@ class Session:
         self._watch_round(room_snapshot)
         node.hubs.watch_audience(room_id, room_snapshot)
         self._media_state = None
+        self._muted = set()
         self._may = MayTracker(participant, room_snapshot.shopping)
         joined = events.joined(
             self._visible(room_snapshot), participant, self._resume_for(participant),
@@ -383,12 +398,16 @@ class Session:
                 node.ice_servers, participant.id, secret=node.settings.turn_secret,
                 now=time.time(), ttl=node.settings.turn_ttl,
             ),
+            self._media_states(room_id),
         )
         # The peer connection and its first offer are made before `joined` goes out: the
         # offer is queued as this session's next job (SFU callbacks and room events run
         # after this one), so it leaves right behind `joined` and a client can start on
         # its media while it is still drawing the room (issue 8).
         self._media = media = node.sfu.room(room_id)
+        if self._edge is not None:
+            node.edge_relays.acquire(room_id, media)  # the stage, relayed from its origin
+            self._edge_media = True
         try:
             self._peer = await media.add_peer(
                 participant.id,
@@ -405,15 +424,58 @@ class Session:
             raise
         await self._send(joined)
         node.metrics.join_seconds.observe(time.monotonic() - received_at)
+        if self.in_audience:
+            # A viewer back after a reload finds its own cart as it left it.
+            await self._send(own_cart.own_cart_message(
+                await node.store.own_cart(room_id, participant.id)
+            ))
+        # After the offer (queued above): the people's ratings for "friends rated".
+        self._enqueue(partial(ratings.share, node.store, room_id, room_snapshot))
 
     def _endpoint(self, node: NodeEntry, room_id: str) -> str:
         """Where to send this client on ``node``: the same kind of endpoint it came to."""
         return node.ws_url if self._fixed_room is None else node.room_ws_url(room_id)
 
+    async def _to_stage(self, room_id: str) -> bool:
+        """A viewer here as an edge was invited to the stage: the stage is on the room's
+        origin, so send it there (True), with a credential carrying its new role (the one of
+        ``joined`` says viewer). False if this node is the origin now (publish here)."""
+        try:
+            pin = await self._node.placement.placement.pin(room_id)
+        except (NoNodeAvailable, StoreUnavailable) as exc:
+            log.warning("session %s: no origin to send the new guest to: %s", self.id, exc)
+            return False
+        if pin.node.owner == self._node.placement.owner:
+            return False
+        assert self.participant is not None
+        resume = self._resume_for(self.participant)
+        log.info("session %s: %s invited to the stage; sending it to the origin %s", self.id,
+                 self.participant.id, pin.node.node_id)
+        await self._move(room_id, pin.node, "moved", resume=resume)
+        return True
+
     def _release_claim(self) -> None:
         room_id, self._claim = self._claim, None
         if room_id is not None:
             self._node.placement.release(room_id)
+        edge, self._edge = self._edge, None
+        if edge is not None:
+            self._node.placement.release_viewer(edge)
+            if self._edge_media:
+                self._node.edge_relays.release(edge)
+            self._edge_media = False
+
+    async def _place(
+        self, room_id: str, participant: Participant
+    ) -> tuple[NodeEntry | None, NodeEntry | None]:
+        """(node to redirect to, None) or (None, the origin if this node serves the
+        participant as an edge of a live room): RoomPlacement.claim / claim_viewer."""
+        node = self._node
+        if participant.role is Role.VIEWER and node.shared:
+            info = await node.store.get_room(room_id)
+            if info is not None and info.kind is RoomKind.LIVE:
+                return await node.placement.claim_viewer(room_id)
+        return await node.placement.claim(room_id), None
 
     async def _holds_seat(self) -> bool:
         """Whether the store still has this session in its room (same ``joined_at``)."""
@@ -500,10 +562,28 @@ class Session:
         await self._send(wire.Left(reason="media_failed"))
 
     async def _set_media_state(self, audio: bool, video: bool) -> None:
+        for kind, on in (("audio", audio), ("video", video)):
+            if on and kind in self._muted:
+                # We turned back on what a host muted: the SFU forwards it again.
+                self._muted.discard(kind)
+                if self._peer is not None:
+                    self._peer.set_muted(kind, False)
         if self._media_state == (audio, video):
             return
         self._media_state = (audio, video)
         await self._announce_media_state()
+
+    async def _muted_by_host(self, kind: str) -> None:
+        """A host muted our microphone or camera: the SFU stops forwarding that track to
+        everyone, later joiners included (whatever our client does), and our media_state
+        follows for everyone."""
+        self._muted.add(kind)
+        if self._peer is not None:
+            self._peer.set_muted(kind, True)
+        audio, video = self._media_state or (True, True)
+        await self._set_media_state(
+            False if kind == "audio" else audio, False if kind == "video" else video
+        )
 
     async def _announce_media_state(self) -> None:
         if self.room_id is None or self.participant is None or self._media_state is None:
@@ -512,7 +592,7 @@ class Session:
         body = events.MediaState(participant_id=self.participant.id, audio=audio, video=video)
         await events.publish(self._node.store, self.room_id, body)
 
-    async def _resync(self) -> None:
+    async def _resync(self, *, resume: bool = False) -> None:
         if self.state is not SessionState.JOINED or self.room_id is None:
             return
         assert self.participant is not None
@@ -532,8 +612,29 @@ class Session:
         self._node.hubs.watch_audience(self.room_id, room_snapshot)
         self._may = MayTracker(self.participant, room_snapshot.shopping)
         await self._send(events.snapshot(
-            self._visible(room_snapshot), self.participant, may_info(self._may.current)
+            self._visible(room_snapshot), self.participant, may_info(self._may.current),
+            self._resume_for(self.participant) if resume else None,
+            self._media_states(self.room_id),
         ))
+
+    def _media_states(self, room_id: str) -> list[wire.MediaStateInfo]:
+        """The microphones and cameras said to be off by this node's participants of the
+        room: its media, so its whole stage, lives on this node."""
+        return [
+            wire.MediaStateInfo(participant_id=m.member_id, audio=m.stated[0], video=m.stated[1])
+            for m in self._node.hubs.members(room_id)
+            if isinstance(m, Session) and m.member_id is not None
+            and m.stated is not None and m.stated != (True, True)
+        ]
+
+    def _is_local(self, room_id: str, participant_id: str) -> bool:
+        """Whether ``participant_id`` sits in the room on this node."""
+        return any(m.member_id == participant_id for m in self._node.hubs.members(room_id))
+
+    @property
+    def stated(self) -> tuple[bool, bool] | None:
+        """What the participant said of its microphone and camera (None: nothing yet)."""
+        return self._media_state
 
     def _visible(self, room_snapshot: RoomSnapshot) -> RoomSnapshot:
         """The room as this socket is shown it: a live room's viewer sees the stage and
@@ -613,8 +714,13 @@ class Session:
         may = None if self._may is None else self._may.apply(body)
         if may is not None:
             await self._send(wire.May(may=may_info(may)))
-        if isinstance(body, ParticipantJoined) and self._media_state not in (None, (True, True)):
-            # Tell the newcomer that our microphone or camera is off (events are not replayed).
+        if (
+            isinstance(body, ParticipantJoined)
+            and self._media_state not in (None, (True, True))
+            and not self._is_local(event.room_id, body.participant.id)
+        ):
+            # A newcomer on another node was not told in its joined (media_states) that our
+            # microphone or camera is off: tell it (events are not replayed).
             await self._announce_media_state()
         if isinstance(body, RoomClosed):
             await self._exit_room("room_closed")
@@ -624,35 +730,15 @@ class Session:
             # back on a newer connection): the store already let us go.
             await self._exit_room(body.reason, in_store=False)
             await self._send(wire.Left(reason=body.reason))
-        elif isinstance(body, ParticipantLeft) and body.participant_id in self._muted_video:
-            # Whoever comes back comes back with its camera as it says (a new media_state).
-            self._muted_video.discard(body.participant_id)
-            self._apply_hidden()
-        elif isinstance(body, ParticipantMuted) and body.kind == "video":
-            if body.participant_id != self.participant.id:
-                # Enforced here, not left to the muted client: its camera is not forwarded
-                # to us until it says the camera is on again (RFC 3550 numbering continues,
-                # resumed at a keyframe: Peer.set_hidden).
-                self._muted_video.add(body.participant_id)
-                self._apply_hidden()
-            else:
-                # A host muted our camera: our media_state follows, for everyone.
-                await self._set_media_state((self._media_state or (True, True))[0], False)
-        elif isinstance(body, events.MediaState) and body.video:
-            if body.participant_id in self._muted_video:
-                self._muted_video.discard(body.participant_id)
-                self._apply_hidden()
         elif isinstance(body, ParticipantMuted) and body.participant_id == self.participant.id:
-            # A host muted our microphone: our media_state follows, for everyone (the client
-            # turns it off when it sees the event; the SFU does not pause audio itself yet).
-            await self._set_media_state(False, (self._media_state or (True, True))[1])
+            await self._muted_by_host(body.kind)
         elif isinstance(body, RoleChanged) and body.participant_id == self.participant.id:
             await self._change_role(Role(body.role))
 
     def _apply_hidden(self) -> None:
-        """Pause the video the client does not show, and that of participants a host muted."""
+        """Pause the video the client does not show."""
         if self._peer is not None:
-            self._peer.set_hidden(self._hidden | self._muted_video, self._tile_sizes)
+            self._peer.set_hidden(self._hidden, self._tile_sizes)
 
     async def _change_role(self, role: Role) -> None:
         """A host brought us up to the stage or sent us back to the audience: publish or
@@ -662,9 +748,17 @@ class Session:
             return
         self.participant = replace(self.participant, role=role)
         self._permissions = replace(self._permissions, can_publish=role is not Role.VIEWER)
+        if (
+            self._edge is not None
+            and role is not Role.VIEWER
+            and self.room_id is not None
+            and await self._to_stage(self.room_id)
+        ):
+            return
         self._stop_answer_timer()
         self._offer_sent_at = None
         self._media_state = None
+        self._muted = set()
         participant_id = self.participant.id
         try:
             self._peer = await self._media.add_peer(
@@ -678,8 +772,9 @@ class Session:
             await self._send(wire.Left(reason="media_failed"))
             raise
         # In or out of the audience, the room looks different now (the whole audience, or
-        # the stage only): a fresh snapshot.
-        await self._resync()
+        # the stage only): a fresh snapshot, with a resume credential for the new role (a
+        # reload brings a promoted guest back on the stage).
+        await self._resync(resume=True)
 
     # --- SFU callbacks (via _PeerListener) -------------------------------------------------------
 

@@ -102,6 +102,13 @@ class Settings(BaseSettings):
         "bytes. Unset = demo mode: tokens are optional and the HTTP API is open. Set it in "
         "production.",
     )
+    relay_secret: str | None = Field(
+        None,
+        repr=False,
+        description="Live rooms across nodes: HS256 key of the node credentials an edge node "
+        "presents to a room's origin to relay its stage (at least 32 bytes, the same on every "
+        "node). Unset = the secret (demo mode: the public demo key).",
+    )
     jwt_public_key: Path | None = Field(
         None,
         description="PEM file of a brand's public key (RSA or EC P-256): join tokens signed "

@@ -25,6 +25,7 @@ from rooms.shopping import (
 )
 from rooms.store import RoomStore
 from signaling import protocol as wire
+from signaling import ratings
 from signaling.checkout import hand_out
 from signaling.errors import RateLimited
 
@@ -43,6 +44,7 @@ ShoppingRequest = (
     | wire.CartRemove
     | wire.Checkout
     | wire.SetOffer
+    | wire.Rate
 )
 
 #: Buckets kept before the full (as-new) ones are forgotten.
@@ -137,6 +139,12 @@ async def perform(
             await store.set_offer(
                 room_id, by=me, product_id=product_id, threshold=threshold, percent=percent,
                 code=code, duration=duration,
+            )
+        case wire.Rate(product_id=product_id, stars=stars):
+            limits.check("votes", room_id, me)
+            await ratings.rate(
+                store, room_id, participant_id=me, name=you.name, product_id=product_id,
+                stars=stars,
             )
         case wire.Checkout(scope=scope):
             limits.check("checkouts", room_id, me)

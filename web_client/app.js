@@ -4,6 +4,7 @@
 import { Call, EndReason, Phase } from "./call.js";
 import { CarouselView } from "./carousel_view.js";
 import { ChatView } from "./chat_view.js";
+import { CheckoutView } from "./checkout_view.js";
 import { byId } from "./dom.js";
 import {
   RoomStatus,
@@ -18,6 +19,7 @@ import {
 import { LandingView } from "./landing_view.js";
 import { LocalMedia } from "./local_media.js";
 import { MediaMonitor } from "./media_monitor.js";
+import { warmUp } from "./money.js";
 import { RecapView } from "./recap_view.js";
 import { RoomState } from "./room_state.js";
 import { RoomView } from "./room_view.js";
@@ -32,6 +34,7 @@ const ERROR_TEXT = {
   unknown_product: "That product is no longer in this room.",
   stale_version: "Someone else moved the carousel first.",
   not_found: "That person is no longer in the room.",
+  no_checkout: "There is nothing to check out here.",
 };
 
 const ENDED_TEXT = {
@@ -45,6 +48,7 @@ const ENDED_TEXT = {
     "It already has as many people as it allows. Try again in a little while.",
   ],
   [EndReason.REMOVED]: ["You were removed from the room", "The host took you out of this room."],
+  [EndReason.BANNED]: ["You were banned from the room", "The host barred you from this room."],
   [EndReason.UNAUTHORIZED]: [
     "This invite does not work",
     "The link is invalid or has expired. Ask for a new one.",
@@ -96,6 +100,8 @@ new ShortlistView({
   onCount: (short, cart) => view.setCounts(short, cart),
 });
 
+new CheckoutView({ shopping, room, send });
+
 let target = null; // the room we want to be in: {room, name, role, token}
 let remoteTracks = new Map();
 
@@ -108,12 +114,12 @@ async function join({ room: roomId, name, role, isNew, token = null }) {
   target = { room: roomId, name, role, token };
   saveActive(target);
   history.replaceState(null, "", `/r/${encodeURIComponent(roomId)}${location.hash}`);
+  if (role === "viewer") media.stop();
+  call.join(target); // first: the server works on it while this page draws the room
   landing.hide();
   landing.setBusy(false);
   view.show(roomId);
   view.renderControls(role === "viewer");
-  if (role === "viewer") media.stop();
-  call.join(target);
   monitor.start();
   renderGrid();
 }
@@ -322,6 +328,7 @@ async function main() {
   }
   landing.show(fromUrl);
   await media.start();
+  (window.requestIdleCallback || setTimeout)(() => warmUp());
 }
 
 main();

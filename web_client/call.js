@@ -22,6 +22,7 @@ export const EndReason = Object.freeze({
   ROOM_CLOSED: "room_closed",
   ROOM_FULL: "room_full",
   REMOVED: "removed",
+  BANNED: "banned",
   UNAUTHORIZED: "unauthorized",
   REPLACED: "replaced",
   CONNECTION_LOST: "connection_lost",
@@ -29,7 +30,7 @@ export const EndReason = Object.freeze({
 });
 
 // Join errors that retrying will not fix.
-const FINAL_JOIN_ERRORS = new Set(["room_full", "room_closed", "unauthorized", "bad_message"]);
+const FINAL_JOIN_ERRORS = new Set(["room_full", "room_closed", "unauthorized", "bad_message", "banned"]);
 const ALREADY_JOINED_RETRY_MS = 1000; // our old socket may not be gone yet (e.g. after a reload)
 const MAX_JOIN_RETRIES = 15;
 const MEDIA_FAILED_GRACE_MS = 4000;
@@ -44,10 +45,31 @@ const RELAY_ONLY = new URLSearchParams(location.search).get("ice") === "relay";
 // or at the latest this long after the offer came.
 const DRAW_WAIT_MS = 30;
 const ANSWER_WAIT_MS = 1000;
+// A hidden tab draws no frames: the shopping views then wait at most this long.
+const FRAME_WAIT_MS = 50;
+
+/** Resolve once the page has drawn its next frame (or after FRAME_WAIT_MS). */
+function afterNextFrame() {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, FRAME_WAIT_MS);
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        clearTimeout(timer);
+        resolve();
+      }, 0),
+    );
+  });
+}
+
+/** This tab's resume credential for `room` (from its latest `joined`), or null. */
+export function resumeCredential(room) {
+  return sessionStorage.getItem(RESUME_KEY + room);
+}
 
 /**
  * Events: "phase" {phase, reason}, "error" (a server error about a request of ours),
- * "notice" (something happened worth a toast), "tracks" (remote tracks changed).
+ * "notice" (something happened worth a toast), "tracks" (remote tracks changed), "message"
+ * (any other server message, e.g. host controls and `own_cart`: live_state.js reads them).
  */
 export class Call extends Emitter {
   constructor({ localMedia, room, shopping, connection = new SignalingConnection() }) {
@@ -75,6 +97,7 @@ export class Call extends Emitter {
     this.tileSizes = null; // {id: [w, h]} of the remote tiles shown, once the grid said
     this._sentMediaState = null;
     this._sentResume = false;
+    this._iceServers = [];
     connection.on("state", ({ state, delay }) =>
       this._trace(`socket ${state}${delay ? ` (retry in ${delay} ms)` : ""}`),
     );
@@ -222,8 +245,9 @@ export class Call extends Emitter {
         this._joinRetries = 0;
         this._redirects = 0;
         if (message.resume) sessionStorage.setItem(RESUME_KEY + message.room.id, message.resume);
-        this._newSession(message.ice_servers || []);
-        this.mediaStates = new Map();
+        this._iceServers = message.ice_servers || [];
+        this._newSession(this._iceServers);
+        this.mediaStates = statesOf(message);
         this.activeSpeaker = undefined;
         this._sentMediaState = null;
         this.phase = Phase.JOINED; // the offer behind us may be answered now
@@ -238,6 +262,11 @@ export class Call extends Emitter {
         break;
       }
       case "snapshot":
+        // After a host moved us between the stage and the audience: the credential that
+        // brings us back in the new role (PROTOCOL.md, Host controls).
+        if (message.resume) sessionStorage.setItem(RESUME_KEY + message.room.id, message.resume);
+        this.mediaStates = statesOf(message);
+        this.emit("media-state", this.mediaStates);
         this.room.reset(message);
         if (message.shopping) this.shopping.reset(message.shopping, message.may);
         break;
@@ -265,6 +294,12 @@ export class Call extends Emitter {
         this.room.removeParticipant(message.participant_id, message.reason);
         this.shopping.participantLeft(message.participant_id);
         break;
+      case "role_changed":
+        // Ours: the server drops our peer connection and offers a new one (PROTOCOL.md).
+        if (this.room.you && message.participant_id === this.room.you.id) this._newSession(this._iceServers);
+        this.room.setRole(message.participant_id, message.role);
+        this.emit("message", message);
+        break;
       case "track_published":
       case "room_closed":
         break;
@@ -281,16 +316,21 @@ export class Call extends Emitter {
         break;
       default:
         if (SHOPPING_EVENTS.has(type)) this.shopping.apply(message);
+        else this.emit("message", message);
     }
   }
 
-  // The room of `joined`, on the page: models reset (their views draw), phase announced.
-  _draw(message) {
+  // The room of `joined`, on the page: models reset (their views draw), phase announced. The
+  // people and their tiles first; the shopping views once that frame is on screen, so the
+  // tiles' video starts without waiting for the carousel to draw (issue 8).
+  async _draw(message) {
     this.room.reset(message);
-    this.shopping.reset(message.shopping, message.may);
     this._setPhase(Phase.JOINED);
     this._sendMediaState();
     if (this.hidden.size || this.tileSizes) this._sendView();
+    await afterNextFrame();
+    this.shopping.clearRatings(); // the server shares them again right after this join
+    this.shopping.reset(message.shopping, message.may);
   }
 
   /**
@@ -343,6 +383,9 @@ export class Call extends Emitter {
       this._end(EndReason.FAILED);
       return;
     }
+    // A viewer invited to the stage of a live room is sent to the stage's node with a
+    // credential that carries its new role.
+    if (message.resume) sessionStorage.setItem(RESUME_KEY + message.room, message.resume);
     if (this.phase === Phase.JOINED) {
       this.emit("notice", "Moving to another server…");
       this._closeSession();
@@ -361,6 +404,9 @@ export class Call extends Emitter {
         break;
       case "removed":
         this._end(EndReason.REMOVED);
+        break;
+      case "banned":
+        this._end(EndReason.BANNED);
         break;
       case "replaced":
         // This person joined again elsewhere (another tab): that one is in the room now.
@@ -399,4 +445,9 @@ export class Call extends Emitter {
     if (error.code === "stale_version" && error.carousel) this.shopping.correctCarousel(error.carousel);
     this.emit("error", error);
   }
+}
+
+/** Who said its microphone or camera is off, as of a joined/snapshot (PROTOCOL.md). */
+function statesOf(message) {
+  return new Map((message.media_states || []).map((m) => [m.participant_id, { audio: m.audio, video: m.video }]));
 }

@@ -13,6 +13,8 @@ import {
 } from "./catalog_format.js";
 import { byId, h, keepFocus } from "./dom.js";
 import { icon } from "./icons.js";
+import { offerLine } from "./offer_view.js";
+import { rateHere, ratingLine } from "./rating_view.js";
 
 const ROUND_SECONDS = 60;
 
@@ -36,7 +38,9 @@ export class CarouselView {
       if (this.localId === this.shopping.carousel.current) this.localId = null;
       this.render();
     });
-    for (const name of ["catalog", "votes", "round", "may"]) shopping.on(name, () => this.render());
+    for (const name of ["catalog", "votes", "round", "may", "offer", "ratings", "cart"]) {
+      shopping.on(name, () => this.render());
+    }
     room.on("change", () => this.render());
   }
 
@@ -288,6 +292,9 @@ export class CarouselView {
           was ? h("s", { class: "was", "aria-label": `was ${was}` }, was) : null,
           h("span", { class: `stock ${stock.level}` }, stock.text),
         ),
+        ratingLine(product, shopping, you),
+        rateHere(product, shopping, you, this.send),
+        offerLine(shopping.offer, product, null),
         variants,
         h(
           "div",

@@ -13,6 +13,14 @@ function formatter(currency, locale) {
   return formatters.get(key);
 }
 
+/**
+ * Make the first price format cheap: a page's first Intl.NumberFormat loads the locale's data
+ * (~15 ms), which would otherwise fall on the join, right when the room is drawn (issue 8).
+ */
+export function warmUp(currency = "USD") {
+  formatMoney({ amount_minor: 0, currency });
+}
+
 /** Decimal digits of the currency's minor unit, per Intl (2 when unknown). */
 export function minorDigits(currency) {
   try {

@@ -4,6 +4,7 @@
 import { imageOf, priceText, variantName } from "./catalog_format.js";
 import { byId, h } from "./dom.js";
 import { icon } from "./icons.js";
+import { rateSection } from "./rate_view.js";
 
 const SHOWN = 3; // shortlist entries shown
 
@@ -26,9 +27,16 @@ export class RecapView {
     let recap;
     try {
       const response = await fetch(`/api/rooms/${encodeURIComponent(room)}/recap`);
-      if (!response.ok) return;
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
       recap = await response.json();
     } catch {
+      // No recap (the API wants the server key): rating what the cart held still works, with
+      // the participant's own credential.
+      const rate = rateSection(room, this.shopping.cart, this.shopping);
+      if (rate) {
+        this.root.replaceChildren(rate);
+        this.root.hidden = false;
+      }
       return;
     }
     const title = (id) => {
@@ -87,6 +95,7 @@ export class RecapView {
         : h("p", { class: "empty" }, "Nothing was voted up."),
       h("h3", {}, "Shared cart"),
       cart.length ? h("ul", { class: "recap-list" }, cart) : h("p", { class: "empty" }, "The cart stayed empty."),
+      rateSection(room, recap.cart, this.shopping),
     );
     this.root.hidden = false;
   }

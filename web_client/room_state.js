@@ -61,6 +61,15 @@ export class RoomState extends Emitter {
     this.emit("change", this);
   }
 
+  /** A host moved someone between the stage and the audience (role_changed). */
+  setRole(id, role) {
+    const participant = this.participants.get(id);
+    if (!participant || participant.role === role) return;
+    this.participants.set(id, { ...participant, role });
+    if (this.you && this.you.id === id) this.you = { ...this.you, role };
+    this.emit("change", this);
+  }
+
   get(id) {
     return this.participants.get(id) || null;
   }

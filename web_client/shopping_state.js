@@ -16,6 +16,13 @@ export const SHOPPING_EVENTS = new Set([
   "reaction",
   "cart_item_added",
   "cart_item_removed",
+  // Checkout, group offers and ratings (PROTOCOL.md "Checkout", "Group offers", "Ratings").
+  "checkout_link",
+  "checkout_started",
+  "offer_progress",
+  "offer_reached",
+  "product_rated",
+  "ratings_shared",
 ]);
 
 const CHAT_KEEP = 200;
@@ -37,7 +44,8 @@ function emptyCarousel() {
 /**
  * Events: "catalog", "carousel" {carousel, change, by}, "votes", "round", "cart", "chat" (new
  * message or reset), "reaction" {participant_id, emoji, product_id}, "may" (your permissions),
- * "change" (anything).
+ * "offer" (the group offer's progress), "checkout" (a checkout link came: {scope, link}),
+ * "ratings" (people's ratings), "change" (anything).
  *
  * What you may do is the server's word (`may`, PROTOCOL.md "Shapes"): the client holds no copy
  * of the rules.
@@ -47,6 +55,8 @@ export class ShoppingState extends Emitter {
     super();
     this.available = false; // false until a joined/snapshot carried `shopping`
     this.may = MAY_NOTHING;
+    this.ratings = new Map(); // `${participant}|${product}` -> rating (not in snapshots)
+    this.checkoutLinks = { mine: null, cart: null }; // the latest checkout_link of each scope
     this._set({});
   }
 
@@ -61,6 +71,14 @@ export class ShoppingState extends Emitter {
     this.shortlist = shopping.shortlist || [];
     this.cart = shopping.cart || [];
     this.chat = (shopping.chat || []).slice(-CHAT_KEEP);
+    this.offer = shopping.offer || null; // {offer, backers, reached} or null
+    this.checkoutLinks = { mine: null, cart: null };
+  }
+
+  /** Forget people's ratings (a new room: the server shares them again on joining). */
+  clearRatings() {
+    this.ratings = new Map();
+    this.emit("ratings", this);
   }
 
   /** Replace everything with the `shopping` and `may` fields of joined/snapshot. */
@@ -68,7 +86,7 @@ export class ShoppingState extends Emitter {
     this.available = Boolean(shopping);
     this._set(shopping || {});
     this.may = may || MAY_NOTHING;
-    for (const name of ["catalog", "carousel", "votes", "round", "cart", "chat", "may", "change"]) {
+    for (const name of ["catalog", "carousel", "votes", "round", "cart", "chat", "may", "offer", "checkout", "change"]) {
       this.emit(name, name === "carousel" ? { carousel: this.carousel, change: "reset" } : this);
     }
   }
@@ -110,6 +128,29 @@ export class ShoppingState extends Emitter {
       case "cart_item_removed":
         this.cart = this.cart.filter((item) => !sameItem(item, message.item));
         this.emit("cart", this);
+        break;
+      case "offer_progress":
+        this.offer = { offer: message.offer, backers: message.backers, reached: message.reached };
+        this.emit("offer", this);
+        break;
+      case "offer_reached":
+        this.emit("offer", this);
+        break;
+      case "checkout_link": {
+        const scope = message.participant_id === null ? "cart" : "mine";
+        this.checkoutLinks = { ...this.checkoutLinks, [scope]: message };
+        this.emit("checkout", { scope, link: message });
+        break;
+      }
+      case "checkout_started":
+        return;
+      case "product_rated":
+        this.ratings.set(ratingKey(message.rating), message.rating);
+        this.emit("ratings", this);
+        break;
+      case "ratings_shared":
+        for (const rating of message.ratings) this.ratings.set(ratingKey(rating), rating);
+        this.emit("ratings", this);
         break;
       default:
         return;
@@ -177,10 +218,26 @@ export class ShoppingState extends Emitter {
     return this.tallies[productId] || { yes: 0, no: 0, score_count: 0, score_total: 0 };
   }
 
+  /** The ratings of `productId` by others than `youId` ("friends rated") and by you. */
+  ratingsOf(productId, youId) {
+    const friends = [];
+    let mine = null;
+    for (const rating of this.ratings.values()) {
+      if (rating.product_id !== productId) continue;
+      if (rating.participant_id === youId) mine = rating;
+      else friends.push(rating);
+    }
+    return { friends, mine };
+  }
+
   /** Whether votes on `productId` are refused now (the server's `may.vote_closed`). */
   votingClosed(productId) {
     return this.may.vote_closed.includes(productId);
   }
+}
+
+function ratingKey(rating) {
+  return `${rating.participant_id}|${rating.product_id}`;
 }
 
 function voteKey(vote) {

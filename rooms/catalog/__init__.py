@@ -8,7 +8,7 @@ from rooms.catalog.coshop_json import dump_coshop_json, import_coshop_json
 from rooms.catalog.errors import CatalogError, InvalidMoney
 from rooms.catalog.gmc import import_gmc_tsv, import_gmc_xml
 from rooms.catalog.loader import MAX_CATALOG_BYTES, detect_format, import_catalog, load_catalog
-from rooms.catalog.models import Availability, Catalog, Product, Variant
+from rooms.catalog.models import Availability, Catalog, Product, ProductRating, Variant
 from rooms.catalog.money import CURRENCY_EXPONENTS, Money, currency_exponent
 from rooms.catalog.result import CatalogFormat, ImportResult, Problem
 from rooms.catalog.shopify import import_shopify
@@ -27,6 +27,7 @@ __all__ = [
     "Money",
     "Problem",
     "Product",
+    "ProductRating",
     "Variant",
     "currency_exponent",
     "detect_format",

@@ -17,11 +17,13 @@ class CatalogBuilder:
         self,
         format: CatalogFormat,
         *,
+        catalog_id: str | None = None,
         currency: str | None = None,
         shopify_shop: str | None = None,
         checkout_url_template: str | None = None,
     ) -> None:
         self.format = format
+        self.catalog_id = catalog_id
         self.currency = currency
         self.shopify_shop = shopify_shop
         self.checkout_url_template = checkout_url_template
@@ -66,6 +68,7 @@ class CatalogBuilder:
     def result(self) -> ImportResult:
         """The catalog of every added product and the problems, by row then report order."""
         catalog = Catalog(
+            id=self.catalog_id,
             products=tuple(self._products.values()),
             currency=self.currency,
             shopify_shop=self.shopify_shop,

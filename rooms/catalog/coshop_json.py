@@ -13,7 +13,7 @@ from rooms.catalog.models import Catalog, Product, Variant
 from rooms.catalog.money import currency_exponent
 from rooms.catalog.result import CatalogFormat, ImportResult
 
-_TOP_LEVEL = frozenset({"products", "currency", "shopify_shop", "checkout_url_template"})
+_TOP_LEVEL = frozenset({"id", "products", "currency", "shopify_shop", "checkout_url_template"})
 
 
 def import_coshop_json(text: str) -> ImportResult:
@@ -39,12 +39,13 @@ def import_coshop_json(text: str) -> ImportResult:
 
     try:
         checkout = Catalog.model_validate(
-            {k: doc[k] for k in ("shopify_shop", "checkout_url_template") if k in doc}
+            {k: doc[k] for k in ("id", "shopify_shop", "checkout_url_template") if k in doc}
         )
     except ValidationError as exc:
         raise CatalogError(f"catalog checkout: {_first_error(exc)}") from None
     builder = CatalogBuilder(
         CatalogFormat.COSHOP,
+        catalog_id=checkout.id,
         currency=currency,
         shopify_shop=checkout.shopify_shop,
         checkout_url_template=checkout.checkout_url_template,

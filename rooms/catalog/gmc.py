@@ -5,6 +5,10 @@ product whose id is that group id; the product's title, description, brand and l
 the group's first good row (its title less the trailing variant attributes: "Harbor Tee - Red -
 S" gives "Harbor Tee"), its images from all the group's rows. A row without a group is a product
 of its own with one variant, both carrying the row's id.
+
+Ratings come from the Merchant Center product rating attributes ``rating`` (the mean, 1-5) and
+``review_count`` (also spelt ``reviewCount``, the CSS programme's name); an empty or 0 rating is
+none, as Merchant Center reads it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from rooms.catalog.safexml import parse_xml
 
 G_NAMESPACE: Final = "http://base.google.com/ns/1.0"
 REQUIRED_COLUMNS: Final = ("id", "title", "price")
+# TSV headers are lower-cased; XML element names keep their case.
+_REVIEW_COUNT_ATTRIBUTES: Final = ("review_count", "reviewcount", "reviewCount")
 # Feed attributes that distinguish the variants of an item group, in display order.
 OPTION_ATTRIBUTES: Final = ("color", "size", "material", "pattern")
 _IMAGE_ATTRIBUTES: Final = ("image_link", "additional_image_link")
@@ -194,6 +200,11 @@ def _row_product(
     except RowError as exc:
         builder.problem(row.number, exc.field, exc.message)
         return None
+    try:
+        rating = _rating(fields)
+    except RowError as exc:
+        builder.problem(row.number, exc.field, exc.message)
+        return None
     variant: Variant | None = None
     try:
         variant = Variant.model_validate(variant_fields)
@@ -210,6 +221,7 @@ def _row_product(
         "link": fields.get("link") or None,
         "images": [url for _, url in row.images],
         "variants": [variant] if variant else [],
+        "rating": rating,
     }
     # Name feed attributes rather than model fields: "image_link", not "images[0]".
     rename = {f"images[{i}]": name for i, (name, _) in enumerate(row.images)}
@@ -249,6 +261,23 @@ def _variant_fields(fields: dict[str, str], currency: str) -> dict[str, Any]:
         "compare_at_price": price if sale_price is not None else None,
         "availability": _availability(fields.get("availability", "")),
     }
+
+
+def _rating(fields: dict[str, str]) -> dict[str, Any] | None:
+    text = fields.get("rating", "")
+    count_name = next((n for n in _REVIEW_COUNT_ATTRIBUTES if fields.get(n)), None)
+    count_text = fields.get(count_name, "") if count_name else ""
+    try:
+        value = float(text) if text else 0.0
+    except ValueError:
+        raise RowError("rating", f"not a rating: {text!r}") from None
+    if not count_text.isdecimal() and count_text:
+        raise RowError(count_name or "review_count", f"not a review count: {count_text!r}")
+    if value == 0:
+        return None
+    if not 1 <= value <= 5:
+        raise RowError("rating", f"a rating is 1 to 5, not {text}")
+    return {"value": value, "count": int(count_text or 0)}
 
 
 def _group_title(title: str, option_values: Iterable[str]) -> str:

@@ -25,7 +25,7 @@ from pydantic import (
 
 from rooms.catalog.money import CurrencyCode, Money
 
-__all__ = ["Availability", "Catalog", "Money", "Product", "Variant"]
+__all__ = ["Availability", "Catalog", "Money", "Product", "ProductRating", "Variant"]
 
 MAX_ID_LENGTH: Final = 128
 MAX_TITLE_LENGTH: Final = 500
@@ -151,6 +151,23 @@ class Variant(_Model):
         return self
 
 
+RATING_MIN: Final = 1
+RATING_MAX: Final = 5
+"""Ratings are stars on a 1-5 scale: imported ones are brought to it (rooms.catalog importers)."""
+
+
+class ProductRating(_Model):
+    """What reviewers said of a product at its source: the mean ``value`` on the 1-5 scale
+    (two decimals at most) and how many reviews (``count``) it is the mean of."""
+
+    value: Annotated[
+        float,
+        Field(ge=RATING_MIN, le=RATING_MAX, allow_inf_nan=False),
+        AfterValidator(lambda value: round(value, 2)),
+    ]
+    count: Annotated[StrictInt, Field(ge=0)] = 0
+
+
 class Product(_Model):
     """A product shown on the carousel; its variants share one currency."""
 
@@ -164,6 +181,7 @@ class Product(_Model):
     images: tuple[ImageRef, ...] = ()
     variants: tuple[Variant, ...] = Field(min_length=1)
     tags: tuple[Label, ...] = ()
+    rating: ProductRating | None = None
 
     @model_validator(mode="after")
     def _consistent_variants(self) -> Product:
@@ -198,8 +216,11 @@ class Catalog(_Model):
 
     Where its carts are checked out (rooms.checkout): ``shopify_shop``, the domain of the
     Shopify store it was imported from (cart permalinks), or ``checkout_url_template``.
+    ``id`` names the catalog across rooms: the people's ratings are kept per catalog
+    (rooms.ratings.ratings_key).
     """
 
+    id: Id | None = None
     products: tuple[Product, ...] = ()
     currency: CurrencyCode | None = None
     shopify_shop: ShopDomain | None = None

@@ -11,9 +11,12 @@ import tempfile
 from pathlib import Path
 from typing import Final, TextIO
 
+from pydantic import ValidationError
+
 from rooms.catalog.coshop_json import dump_coshop_json
 from rooms.catalog.errors import CatalogError
 from rooms.catalog.loader import load_catalog
+from rooms.catalog.models import Catalog
 from rooms.catalog.result import CatalogFormat, ImportResult
 
 EXIT_OK: Final = 0
@@ -29,9 +32,11 @@ def run_import(
     output: str | os.PathLike[str] | None = None,
     *,
     shop: str | None = None,
+    catalog_id: str | None = None,
 ) -> int:
     """Import ``path``, print one line per problem and a summary to ``out``, and write the
-    normalised coshop JSON to ``output`` if given (even when rows were skipped).
+    normalised coshop JSON to ``output`` if given (even when rows were skipped), named
+    ``catalog_id`` if given (the name people's ratings are kept under: rooms.ratings).
 
     Returns EXIT_OK, EXIT_PROBLEMS (rows were skipped) or EXIT_UNREADABLE.
     """
@@ -40,13 +45,20 @@ def run_import(
     except CatalogError as exc:
         print(f"error: {exc}", file=out)
         return EXIT_UNREADABLE
+    catalog = result.catalog
+    if catalog_id is not None:
+        try:
+            catalog = Catalog.model_validate({**catalog.model_dump(), "id": catalog_id})
+        except ValidationError as exc:
+            print(f"error: --id: {exc.errors()[0]['msg']}", file=out)
+            return EXIT_UNREADABLE
     print(f"{path}: {result.format.value}", file=out)
     for line in problem_lines(result):
         print(f"  {line}", file=out)
     print(summary(result), file=out)
     if output is not None:
         try:
-            _write_atomically(Path(output), dump_coshop_json(result.catalog))
+            _write_atomically(Path(output), dump_coshop_json(catalog))
         except OSError as exc:
             print(f"error: cannot write {output}: {exc.strerror or exc}", file=out)
             return EXIT_UNREADABLE

@@ -1,6 +1,12 @@
 """Shopify's ``/products.json`` export (storefront or Admin API shape) to coshop products.
 
 The export carries no currency: every price is in the ``currency`` the caller names.
+
+Ratings come from Shopify's standard product review metafields, which review apps fill and the
+Admin API returns with a product when asked (``metafields``: a list of ``namespace``, ``key``,
+``type``, ``value``): ``reviews.rating`` (type ``rating``, whose value is the JSON
+``{"value": "4.5", "scale_min": "1.0", "scale_max": "5.0"}``, brought to the 1-5 scale) and
+``reviews.rating_count`` (an integer). Other metafields are ignored.
 """
 
 from __future__ import annotations
@@ -104,12 +110,44 @@ def _product(
         ],
         "tags": _tags(item.get("tags")),
         "variants": variants,
+        "rating": _rating(item.get("metafields")),
     }
     try:
         return Product.model_validate(fields)
     except ValidationError as exc:
         builder.invalid(exc, row)
         return None
+
+
+def _rating(metafields: Any) -> dict[str, Any] | None:
+    """The product's rating from its ``reviews.rating`` / ``reviews.rating_count`` metafields."""
+    if not isinstance(metafields, list):
+        return None
+    found: dict[str, Any] = {}
+    for field in metafields:
+        if isinstance(field, dict) and field.get("namespace") == "reviews":
+            found[str(field.get("key"))] = field.get("value")
+    raw = found.get("rating")
+    if raw is None:
+        return None
+    try:
+        rating = parse_json(raw) if isinstance(raw, str) else raw
+        value = Decimal(str(rating["value"]))
+        low = Decimal(str(rating.get("scale_min", "1")))
+        high = Decimal(str(rating.get("scale_max", "5")))
+    except (CatalogError, ArithmeticError, KeyError, TypeError) as exc:
+        raise RowError("metafields.reviews.rating", f"not a rating metafield: {exc}") from None
+    finite = all(d.is_finite() for d in (value, low, high))
+    if not finite or not low <= value <= high or low >= high:
+        raise RowError("metafields.reviews.rating", f"rating {value} outside {low}..{high}")
+    # The same place on the 1-5 scale (Shopify lets review apps pick their own scale).
+    stars = 1 + (value - low) * 4 / (high - low)
+    count = found.get("rating_count", 0)
+    if isinstance(count, str) and count.strip().isdecimal():
+        count = int(count)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise RowError("metafields.reviews.rating_count", f"not a review count: {count!r}")
+    return {"value": float(round(stars, 2)), "count": count}
 
 
 def _id(value: Any) -> str:

@@ -30,10 +30,11 @@ class ProtocolPeer:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._task: asyncio.Task[None] | None = None
 
-    async def join(self, room: str) -> None:
+    async def join(self, room: str, **fields: Any) -> None:
+        """Join ``room``; ``fields`` go into the join message too (a ``token``, a ``role``)."""
         self._session = aiohttp.ClientSession()
         self._ws = await self._session.ws_connect(self.ws_url)
-        await self._ws.send_json({"type": "join", "room": room, "name": self.name})
+        await self._ws.send_json({"type": "join", "room": room, "name": self.name, **fields})
         self._task = asyncio.create_task(self._run())
         joined = await wait_for(lambda: self.first("joined"), timeout=10, message="joined")
         self.id = joined["you"]["id"]

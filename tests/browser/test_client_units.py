@@ -203,3 +203,102 @@ async def test_a_redirect_is_followed_once_and_a_loss_starts_over_at_the_first_u
     assert got["redirectedTo"] == "ws://127.0.0.1:9/ws"
     assert got["after"] == got["home"]
     assert got["opened"][0] == got["home"] and got["opened"][-1] == got["home"]
+
+
+async def test_live_state_follows_the_host_controls(open_page: OpenPage) -> None:
+    """live_state.js applies what the server says of a live room: raised hands (lowered by a
+    role change or a leave), slow mode, hidden chat, the audience count, the own cart."""
+    page = await open_page("/")
+    got = await run(page, "live_state.js", """
+        const s = new m.LiveState();
+        const muted = [];
+        s.on("muted", (e) => muted.push([e.kind, e.you]));
+        s.reset({room: {raised_hands: ["v1"], slow_mode: 5, audience_count: 3}, you: {id: "v2"}});
+        const out = {start: [[...s.hands], s.slowMode, s.audienceCount, s.handRaised]};
+        s.apply({type: "hand_raised", participant_id: "v2", raised: true});
+        out.raised = s.handRaised;
+        s.apply({type: "role_changed", participant_id: "v2", role: "guest"});
+        s.apply({type: "participant_left", participant_id: "v1"});
+        out.hands = [...s.hands];
+        s.apply({type: "slow_mode_changed", seconds: 0});
+        s.apply({type: "chat_hidden", message_seq: 42});
+        s.apply({type: "reaction_counts", reactions: {}, audience_count: 7});
+        s.apply({type: "reaction_counts", reactions: {}, audience_count: null});
+        s.apply({type: "participant_muted", participant_id: "v2", kind: "audio"});
+        s.apply({type: "participant_muted", participant_id: "x", kind: "video"});
+        s.apply({type: "own_cart", items: [{product_id: "p", quantity: 2}]});
+        return {...out, slow: s.slowMode, hidden: [...s.hiddenChat], audience: s.audienceCount,
+                muted, units: s.ownCartQuantity};
+    """)
+    assert got["start"] == [["v1"], 5, 3, False]
+    assert got["raised"] is True
+    assert got["hands"] == []
+    assert (got["slow"], got["hidden"], got["audience"]) == (0, [42], 7)
+    assert got["muted"] == [["audio", True], ["video", False]]
+    assert got["units"] == 2
+
+
+async def test_ratings_and_offer_state(open_page: OpenPage) -> None:
+    """Ratings merge by rater and product (the others' are "friends"); the offer follows its
+    progress events; a checkout link is kept per scope (issue 15)."""
+    page = await open_page("/")
+    got = await run(page, "shopping_state.js", """
+        const s = new m.ShoppingState();
+        const r = (who, product, stars) =>
+          ({product_id: product, participant_id: who, name: who, stars, at: 1});
+        s.apply({type: "ratings_shared", seq: 2, ratings: [r("ann", "tee", 4), r("bob", "tee", 5),
+                                                            r("bob", "cap", 2)]});
+        s.apply({type: "product_rated", seq: 3, rating: r("cleo", "tee", 4)});
+        s.apply({type: "product_rated", seq: 4, rating: r("bob", "tee", 3)});  // replaces the 5
+        const tee = s.ratingsOf("tee", "ann");
+        const offer = {product_id: "tee", threshold: 3, percent: 10, code: "C",
+                       expires_at: Date.now() / 1000 + 60, set_by: null};
+        s.apply({type: "offer_progress", seq: 5, offer, backers: 2, reached: false});
+        const before = {...s.offer};
+        s.apply({type: "offer_progress", seq: 6, offer, backers: 3, reached: true});
+        s.apply({type: "checkout_link", url: "https://x.example/cart/a:1", participant_id: null,
+                 lines: [], quantity: 1});
+        const views = await import("/static/rating_view.js");
+        return {
+          friends: tee.friends.map((x) => [x.participant_id, x.stars]).sort(),
+          mine: tee.mine.stars,
+          mean: views.starsText(views.meanStars(tee.friends)),
+          before: [before.backers, before.reached], after: [s.offer.backers, s.offer.reached],
+          cart: s.checkoutLinks.cart.url, mineLink: s.checkoutLinks.mine,
+        };
+    """)
+    assert got["friends"] == [["bob", 3], ["cleo", 4]]
+    assert (got["mine"], got["mean"]) == (4, "3.5")
+    assert (got["before"], got["after"]) == ([2, False], [3, True])
+    assert (got["cart"], got["mineLink"]) == ("https://x.example/cart/a:1", None)
+    text = await run(
+        page, "offer_view.js", "return [m.countdown(299.2), m.countdown(61), m.countdown(-3)];"
+    )
+    assert text == ["5:00", "1:01", "0:00"]
+
+
+async def test_offer_saving(open_page: OpenPage) -> None:
+    """What a reached offer takes off its product's cart lines, to the minor unit."""
+    page = await open_page("/")
+    got = await run(page, "checkout_view.js", """
+        const price = (minor, currency) => ({amount_minor: minor, currency});
+        const product = (currency, minor) => ({id: "p", title: "P", variants: [
+          {id: "a", price: price(minor, currency)}, {id: "b", price: price(minor * 2, currency)}]});
+        const later = Date.now() / 1000 + 60;
+        const state = (percent, reached = true, expires_at = later) =>
+          ({offer: {product_id: "p", threshold: 2, percent, code: "C", expires_at},
+            backers: 2, reached});
+        const cart = [{product_id: "p", variant_id: "a", quantity: 2},
+                      {product_id: "p", variant_id: "b", quantity: 1},
+                      {product_id: "q", variant_id: "x", quantity: 5}];
+        return {
+          usd: m.offerSaving(state(10), cart, product("USD", 2400)),
+          jpy: m.offerSaving(state(15), cart.slice(1), product("JPY", 1000)),
+          open: m.offerSaving(state(10, false), cart, product("USD", 2400)),
+          ended: m.offerSaving(state(10, true, 1), cart, product("USD", 2400)),
+          none: m.offerSaving(state(10), cart.slice(2), product("USD", 2400)),
+        };
+    """)
+    assert got["usd"] == {"money": {"currency": "USD", "amount_minor": 960}, "units": 3}
+    assert got["jpy"] == {"money": {"currency": "JPY", "amount_minor": 300}, "units": 1}
+    assert got["open"] is None and got["ended"] is None and got["none"] is None

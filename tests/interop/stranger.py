@@ -278,8 +278,11 @@ class Stranger:
                         slot["source"] if slot["direction"] == "sendonly" else None
                     )
             elif kind == "redirect":
-                # PROTOCOL.md: this socket is of no more use; join at `url` instead.
+                # PROTOCOL.md: this socket is of no more use; join at `url` instead (with the
+                # redirect's `resume` when it has one).
                 self.redirects.append(msg)
+                if msg.get("resume"):
+                    self.resume = msg["resume"]
                 self._hops += 1
                 if self._hops > 5:
                     self.errors.append({"code": "redirect_loop", "message": msg["url"]})

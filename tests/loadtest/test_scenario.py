@@ -188,3 +188,12 @@ def test_every_key_is_documented() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "LOADTEST.md").read_text()
     for key in FIELDS:
         assert f"`--{key.replace('_', '-')}" in doc or f"`{key}`" in doc, key
+
+
+def test_a_live_scenarios_viewers_enter_through_every_node_in_turn() -> None:
+    s = Scenario(url="http://o:1", nodes=("http://e1:1", "http://e2:1"), kind="live", peers=5,
+                 publishers=1, room_prefix="t")
+    assert [(p.name, p.publish, p.url) for p in plan_room(s, 0)] == [
+        ("r0p0", True, None), ("r0p1", False, "http://o:1"), ("r0p2", False, "http://e1:1"),
+        ("r0p3", False, "http://e2:1"), ("r0p4", False, "http://o:1")]
+    assert all(p.url is None for p in plan_room(Scenario(peers=3), 0))

@@ -126,7 +126,8 @@ async def test_healthz_and_metrics(client: Client, connect: Connect) -> None:
     await a.expect_error("bad_message")
     health = await _json(await client.get("/healthz"), 200)
     assert health == {"status": "ok", "node_id": "test-node", "store": "memory",
-                      "store_state": "up", "rooms": 1, "peers": 1, "connections": 1}
+                      "store_state": "up", "rooms": 1, "peers": 1, "connections": 1,
+                      "relays": [], "relayed_to": 0}
     response = await client.get("/metrics")
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
@@ -242,6 +243,12 @@ async def test_every_documented_response_shape_validates_real_responses(
     assert link["url"] == "https://friends.myshopify.com/cart/cap-one:2?discount=CAP5"
     await call("PUT", room + "/offer", 404, {**offer, "product_id": "nope"}, **rid)
     await call("POST", room + "/checkout", 409, {"participant_id": "nobody"}, **rid)
+    # Ratings (issue 15): the API rates for a participant what the cart held, nothing else.
+    rater = {"participant_id": detail["participants"][0]["id"], "name": "Ann"}
+    rated = await call("POST", room + "/ratings", 200, {**rater, "product_id": "cap", "stars": 4},
+                       **rid)
+    assert (rated["rating"]["stars"], rated["rating"]["name"]) == (4, "Ann")
+    await call("POST", room + "/ratings", 403, {**rater, "product_id": "tee", "stars": 4}, **rid)
     await call("GET", room + "/recap", 200, **rid)
     # Host controls (issue 14): the API acts as an admin.
     ann = detail["participants"][0]["id"]
@@ -266,7 +273,7 @@ async def test_every_documented_response_shape_validates_real_responses(
     assert (status["exists"], status["closed"]) == (False, False)
     status = await call("GET", room + "/status", 200, **rid)
     assert (status["exists"], status["closed"]) == (True, True)
-    assert len(checked) == 31
+    assert len(checked) == 33
     # Every response shape the document names was met by a real response.
     operations = [op for item in spec["paths"].values() for op in item.values()]
     responses = [op["responses"] for op in operations if isinstance(op, dict)]

@@ -135,6 +135,14 @@ def test_catalog_import_reports_problems_and_writes_coshop_json(
     main(["catalog", "import", str(CATALOG_DATA / "shopify_products.json"),
           "--shop", "Friends.myshopify.com", "--output", str(out)])
     assert import_coshop_json(out.read_text()).catalog.shopify_shop == "friends.myshopify.com"
+    # --id names the catalog: people's ratings are kept under it.
+    main(["catalog", "import", str(CATALOG_DATA / "gmc_feed.tsv"), "--id", "fall-feed",
+          "--output", str(out)])
+    assert import_coshop_json(out.read_text()).catalog.id == "fall-feed"
+    capsys.readouterr()
+    assert main(["catalog", "import", str(CATALOG_DATA / "gmc_feed.tsv"), "--id", " ",
+                 "--output", str(out)]) == 2
+    assert capsys.readouterr().out.startswith("error: --id: ")
 
 
 def test_catalog_import_of_a_clean_file_exits_0(capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,6 +15,7 @@ from rooms.event_shapes import (
     ChatMessageInfo,
     OfferInfo,
     ParticipantInfo,
+    RatingInfo,
     RoundInfo,
     TallyInfo,
     VoteInfo,
@@ -38,6 +39,7 @@ ITEM = CartItemInfo(product_id="tee", variant_id="tee-m", quantity=2, added_by="
                     added_by_name="Ann", added_at=12.5)
 
 #: One event of every declared kind (the test below fails for a kind missing here).
+RATING = RatingInfo(product_id="tee", participant_id="a", name="Ann", stars=4, at=2.5)
 EXAMPLES: list[EventBody] = [
     room_events.ParticipantJoined(
         participant=ParticipantInfo(id="a", name="Ann", role="host", joined_at=1.5)
@@ -66,6 +68,8 @@ EXAMPLES: list[EventBody] = [
     room_events.OfferProgress(offer=OFFER, backers=2, reached=False),
     room_events.OfferReached(offer=OFFER, backers=3),
     events.TrackPublished(participant_id="a", kind="video"),
+    events.ProductRated(rating=RATING),
+    events.RatingsShared(ratings=[RATING]),
     events.MediaState(participant_id="a", audio=False, video=True),
     events.ActiveSpeaker(participant_id=None),
     # Host controls (issue 14).

@@ -55,3 +55,42 @@ async def test_a_group_room_still_seats_its_viewers(client: Client, connect: Con
     assert "audience_count" not in joined.room.model_dump(mode="json")
     full = await (await connect()).join("friends", "v2", role="viewer")
     assert isinstance(full, wire.Error) and full.code == "room_full"
+
+
+async def _own_cart(ws: WsClient) -> wire.OwnCart:
+    """The next own_cart (a viewer's folded counts may come before it)."""
+    while True:
+        message = await ws.recv()
+        if isinstance(message, wire.OwnCart):
+            return message
+        assert isinstance(message, wire.ReactionCounts | wire.Offer | wire.Slots), message
+
+
+async def test_a_viewers_cart_is_its_own(client: Client, connect: Connect) -> None:
+    """A live room's viewer adds to a cart of its own: answered to it alone (own_cart), not
+    in the room's shared cart, kept across a reload, counted in the recap."""
+    await client.post("/api/rooms", json={"id": "show", "kind": "live"})
+    host = await connect()
+    await host.join("show", "host")
+    viewer = await connect()
+    joined = await viewer.join("show", "vic", role="viewer")
+    assert isinstance(joined, wire.Joined)
+    assert (await _own_cart(viewer)).items == []
+    product = joined.shopping.catalog.products[0]["id"]
+    await viewer.send({"type": "cart_add", "product_id": product, "quantity": 2})
+    cart = await _own_cart(viewer)
+    assert [(i.product_id, i.quantity, i.added_by) for i in cart.items] == [
+        (product, 2, joined.you.id)
+    ]
+    await viewer.send({"type": "cart_add", "product_id": "no-such-product"})
+    while not isinstance(message := await viewer.recv(), wire.Error):
+        assert isinstance(message, wire.ReactionCounts), message
+    assert (message.code, message.ref) == ("unknown_product", "cart_add")
+    snapshot = await (await client.get("/api/rooms/show/recap")).json()
+    assert snapshot["cart"] == [] and snapshot["cart_adds"] == {product: 1}
+    # A reload (resume) finds the cart as it was; taking the line out empties it.
+    back = await connect()
+    assert isinstance(await back.join("show", resume=joined.resume), wire.Joined)
+    assert [i.product_id for i in (await _own_cart(back)).items] == [product]
+    await back.send({"type": "cart_remove", "product_id": product})
+    assert (await _own_cart(back)).items == []

@@ -79,6 +79,7 @@ CLIENT_MESSAGES: list[wire.ClientMessage] = [
     wire.CartRemove(product_id="tee", variant_id="tee-m"),
     wire.Checkout(scope="cart"),
     wire.SetOffer(product_id="tee", threshold=3, percent=10, code="TEE10", duration=600),
+    wire.Rate(product_id="tee", stars=4),
     wire.SetMediaState(audio=False, video=True),
     wire.SetView(hidden=["p1", "p2"]),
     wire.SetView(hidden=["p1"], sizes={"p2": (640, 360), "p3": (0, 0)}),
@@ -96,6 +97,7 @@ CLIENT_MESSAGES: list[wire.ClientMessage] = [
 MAY = wire.MayInfo(move=True, hand_remote=True, hold_remote=True, lead=False, cart=True,
                    vote_closed=["tee"])
 
+RATING = wire.RatingInfo(product_id="tee", participant_id="ann", name="Ann", stars=5, at=1.5)
 SERVER_MESSAGES: list[wire.ServerMessage] = [
     wire.Joined(seq=1, room=ROOM, you=P, participants=[P], shopping=SHOPPING, may=MAY,
                 resume="r"),
@@ -144,8 +146,11 @@ SERVER_MESSAGES: list[wire.ServerMessage] = [
         url="https://s.example/cart/1:2", participant_id="p1",
         lines=[wire.CheckoutLineInfo(product_id="tee", variant_id="1", quantity=2)], quantity=2,
     ),
+    wire.OwnCart(items=[ITEM]),
     wire.CheckoutStarted(seq=15, by="p1", participant_id="p1", lines=1, quantity=2),
     wire.OfferProgress(seq=16, offer=OFFER, backers=2, reached=False),
+    wire.ProductRated(seq=17, rating=RATING),
+    wire.RatingsShared(seq=18, ratings=[RATING, RATING.model_copy(update={"stars": 2})]),
     wire.OfferReached(seq=17, offer=OFFER, backers=3),
     wire.ParticipantMuted(seq=15, participant_id="p1", kind="audio", by="h"),
     wire.ParticipantBanned(seq=16, participant_id="p1", by=None),
@@ -250,6 +255,11 @@ def test_defaults_on_the_wire() -> None:
         ('{"type": "view", "sizes": {"p1": [640, -1]}}', "bad_message", "view"),
         ('{"type": "view", "sizes": {"p1": [99999, 10]}}', "bad_message", "view"),
         ('{"type": "view", "sizes": [640, 360]}', "bad_message", "view"),
+        ('{"type": "rate", "product_id": "a", "stars": 0}', "bad_message", "rate"),
+        ('{"type": "rate", "product_id": "a", "stars": 6}', "bad_message", "rate"),
+        ('{"type": "rate", "product_id": "a", "stars": 4.5}', "bad_message", "rate"),
+        ('{"type": "rate", "product_id": "a", "stars": "5"}', "bad_message", "rate"),
+        ('{"type": "rate", "stars": 5}', "bad_message", "rate"),
     ],
 )
 def test_invalid_client_frames(raw: str | bytes, code: str, ref: str | None) -> None:
