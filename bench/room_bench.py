@@ -147,6 +147,7 @@ RUN_FIGURES = (
     ("server CPU", ("server_cores",), " cores", 3),
     ("late joiner 1st frame p50", ("late_join_first_frame_ms", "p50"), " ms", 0),
     ("late joiner 1st frame p95", ("late_join_first_frame_ms", "p95"), " ms", 0),
+    ("late joiner streams shown", ("late_join_shown_pct",), " %", 0),
     ("SFU-added latency p50", ("sfu_added_latency_ms", "p50"), " ms", 1),
     ("frames lost", ("frames_lost",), "", 0),
 )
@@ -330,6 +331,8 @@ def run(
         "machine": None if machine_load is None else machine_load.as_dict(),
         "tester_loop_lag_p99_ms": tester_lag,
         "reliability": reliability.as_dict(),
+        # Streams a late joiner showed within its 2.5 s: the percentiles are over these only.
+        "late_join_shown_pct": 100 * len(first_frames) / max(1, args.late_joiners * n),
         "late_join_first_frame_ms": {
             "n": len(first_frames),
             "p50": None if not first_frames else 1000 * (percentile(first_frames, 50) or 0),
