@@ -237,6 +237,16 @@ async def test_workers_do_not_outlive_a_killed_supervisor(machine: Machine) -> N
                        message=f"worker {pid} to exit after the supervisor")
 
 
+async def exit_code(m: Machine) -> int:
+    """The machine's exit code; killed (workers and all) if it does not exit in time."""
+    try:
+        return await asyncio.wait_for(m.process.wait(), START_TIMEOUT)
+    finally:
+        if m.process.returncode is None:
+            m.process.kill()  # the workers follow it (PR_SET_PDEATHSIG)
+            await m.process.wait()
+
+
 async def test_a_worker_that_cannot_start_stops_the_machine(
     tmp_path: Path, redis: RedisServer
 ) -> None:
@@ -246,11 +256,11 @@ async def test_a_worker_that_cannot_start_stops_the_machine(
         taken.listen()
         port = taken.getsockname()[1] - 2
         m = await start_machine(tmp_path, redis.url, "--workers", "2", "--port", str(port))
-        assert await asyncio.wait_for(m.process.wait(), START_TIMEOUT) == 1
+        assert await exit_code(m) == 1, m.log.read_text()[-3000:]
     assert re.search(r"worker \d exited with 1 before serving", m.log.read_text())
 
 
 async def test_several_workers_need_redis(tmp_path: Path) -> None:
     m = await start_machine(tmp_path, None, "--workers", "2", "--port", "0")
-    assert await asyncio.wait_for(m.process.wait(), START_TIMEOUT) == 2
+    assert await exit_code(m) == 2
     assert "COSHOP_WORKERS: 2 workers need COSHOP_REDIS_URL" in m.log.read_text()
