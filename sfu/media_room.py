@@ -164,17 +164,54 @@ class MediaRoom:
             for ledger in self._ledgers:
                 ledger.open(source)
         self.peers[peer_id] = peer
+        self._start_loops()
+        for source in self._ready_sources():
+            if source.owner != peer_id:
+                peer.subscribe(source)
+        await peer.negotiate()
+        return peer
+
+    async def add_ingest(
+        self, peer_id: str, offer_sdp: str, *, listener: PeerListener
+    ) -> tuple[Peer, str]:
+        """Add an ingest client (WHIP) that offered ``offer_sdp``; returns it and the answer.
+
+        It publishes on this room's stage like any participant, and subscribes to nothing.
+        Raises InvalidSdp (the peer is gone again then).
+        """
+        if self._closed:
+            raise SFUError(f"media room {self.room_id} is closed")
+        if peer_id in self.peers:
+            await self.remove_peer(peer_id, reason="replaced", keep_room=True)
+        peer = Peer(
+            peer_id,
+            publish=True,
+            listener=listener,
+            config=self._config,
+            on_source_ready=self._source_ready,
+            on_failed=self._peer_failed,
+            lane=self._sdp_lane,
+            pacer=self._pacer,
+            ingest=True,
+        )
+        for source in peer.sources.values():
+            for ledger in self._ledgers:
+                ledger.open(source)
+        self.peers[peer_id] = peer
+        self._start_loops()
+        try:
+            return peer, await peer.accept_offer(offer_sdp)
+        except BaseException:
+            await self.remove_peer(peer_id, reason="bad_offer", peer=peer)
+            raise
+
+    def _start_loops(self) -> None:
         if self._on_active_speaker is not None and not self._speaker_loop_started:
             self._speaker_loop_started = True
             self._tasks.spawn(self._speaker_loop(self._on_active_speaker), name="speaker")
         if not self._adapt_loop_started:
             self._adapt_loop_started = True
             self._tasks.spawn(self._adapt_loop(), name="adapt")
-        for source in self._ready_sources():
-            if source.owner != peer_id:
-                peer.subscribe(source)
-        await peer.negotiate()
-        return peer
 
     async def remove_peer(
         self, peer_id: str, *, reason: str, peer: Peer | None = None, keep_room: bool = False
@@ -195,7 +232,7 @@ class MediaRoom:
         logger.info("peer %s leaves media room %s: %s", peer_id, self.room_id, reason)
         await self._close_peer(peer)
         for other in list(self.peers.values()):
-            if not other.closed and other.unsubscribe(peer_id):
+            if not other.closed and not other.ingest and other.unsubscribe(peer_id):
                 await other.announce_slots()  # its m-lines stay for the next publisher
         if not self.peers and not keep_room:
             # Out of the registry, then closed, so its tasks (the speaker loop) end with it.
@@ -216,7 +253,9 @@ class MediaRoom:
 
     async def _subscribe_all(self, source: TrackSource) -> None:
         for peer in list(self.peers.values()):
-            eligible = peer.id != source.owner and not peer.closed and source.ready
+            eligible = (
+                peer.id != source.owner and not peer.closed and not peer.ingest and source.ready
+            )
             if eligible:
                 await peer.apply(peer.subscribe(source))
 
