@@ -7,14 +7,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sfu.config import SFUConfig
-from sfu.errors import SFUError
+from sfu.errors import RecordingConflict, SFUError
 from sfu.forwarder import FirstForwardCallback
 from sfu.keyframe import KeyframePacer
 from sfu.listener import PeerListener
 from sfu.peer import Peer
+from sfu.recording import Recording
 from sfu.speaker import SpeakerDetector
 from sfu.tasks import TaskSet
 from sfu.track_source import TrackSource
@@ -66,6 +68,8 @@ class MediaRoom:
         #: Stage tracks an edge receives from the room's origin (sfu.relay), by (owner, kind).
         self._relayed: dict[tuple[str, str], TrackSource] = {}
         self._relay_metered: set[TrackSource] = set()
+        #: The recording running now, if any (start_recording).
+        self.recording: Recording | None = None
 
     def _ready_sources(self) -> list[TrackSource]:
         local = [s for p in self.peers.values() for s in p.sources.values() if s.ready]
@@ -246,7 +250,31 @@ class MediaRoom:
             for ledger in self._ledgers:
                 ledger.close(source)
 
+    # -- recording -------------------------------------------------------------------
+
+    def start_recording(self, recording_id: str, directory: Path) -> Recording:
+        """Record every publisher, present and future, until ``stop_recording`` (or the
+        room closes). Raises RecordingConflict if one is running."""
+        if self._closed:
+            raise SFUError(f"media room {self.room_id} is closed")
+        if self.recording is not None:
+            raise RecordingConflict(f"room {self.room_id} is being recorded already")
+        self.recording = Recording(self.room_id, recording_id, directory)
+        for source in self._ready_sources():
+            self.recording.add_source(source)
+        logger.info("room %s: recording %s started", self.room_id, recording_id)
+        return self.recording
+
+    async def stop_recording(self) -> dict[str, Any]:
+        """Stop the recording; its manifest. Raises RecordingConflict if none runs."""
+        recording, self.recording = self.recording, None
+        if recording is None:
+            raise RecordingConflict(f"room {self.room_id} is not being recorded")
+        return await recording.stop()
+
     def _source_ready(self, source: TrackSource) -> None:
+        if self.recording is not None:
+            self.recording.add_source(source)
         self._tasks.spawn(
             self._subscribe_all(source), name=f"subscribe:{source.owner}:{source.kind}"
         )
@@ -321,6 +349,8 @@ class MediaRoom:
         if self._closed:
             return
         self._closed = True
+        if self.recording is not None:
+            await self.stop_recording()
         await self._tasks.close()
         peers, self.peers = list(self.peers.values()), {}
         for peer in peers:

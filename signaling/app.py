@@ -10,7 +10,7 @@ from aiohttp import web
 
 import web_client
 from rooms.catalog import SAMPLE_DIR
-from signaling import api, health, webhooks_api, whip, ws
+from signaling import api, health, recording_api, webhooks_api, whip, ws
 from signaling.keys import NODE, SETTINGS
 from signaling.node import SAMPLE_IMAGE_BASE, Node
 from signaling.settings import Settings
@@ -37,6 +37,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(api.routes)
     app.router.add_routes(webhooks_api.routes)
     app.router.add_routes(whip.routes)
+    app.router.add_routes(recording_api.routes)
     app.router.add_get("/", _index)
     app.router.add_get("/r/{room_id}", _index)  # invite links; the client reads the room id
     app.router.add_get("/live/{room_id}", _live)  # a live room's page (viewers, host)
