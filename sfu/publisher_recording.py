@@ -20,8 +20,11 @@ from sfu.vp8_depacketizer import Vp8Depacketizer, keyframe_size
 from sfu.vp8_layers import Vp8Descriptor
 from sfu.webm_writer import AUDIO_CLOCK, VIDEO_CLOCK, CloseFile, OpenFile, WebmWriter, WritePacket
 
-#: With no video source this long after the first audio, the file is audio-only.
+#: With no video source this long after the first audio, the file is audio-only; with no
+#: audio source this long after the video's, video-only (a publisher's two tracks start
+#: flowing, and so are attached, one after the other).
 AUDIO_ONLY_AFTER = 1.0
+VIDEO_ONLY_AFTER = 1.0
 #: While no keyframe came, ask again this often (encoders may ignore a request).
 KEYFRAME_RETRY = 1.0
 RECORDABLE = {"video": "vp8", "audio": "opus"}  # what WebM carries (and the SFU forwards)
@@ -109,7 +112,9 @@ class PublisherRecording:
             return
         self.sources[source.kind] = source
         source.taps.append(self)
-        if source.kind == "video":
+        if "video" in self.sources and self.state is FileState.WAITING:
+            # The file starts at this keyframe (with the audio, if it came first).
+            self._asked_at = 0.0
             self._ask_keyframe(time.monotonic())
 
     def detach(self) -> None:
@@ -143,13 +148,17 @@ class PublisherRecording:
             for frame in self._depacketizer.push(seq, timestamp, marker, payload, vp8):
                 if self.state is FileState.WAITING:
                     size = keyframe_size(frame.data)
-                    if size is None:
+                    if size is None or self._audio_due(now):
                         continue
                     self._open(video=size)
                 pts = self._timelines["video"].pts(frame.timestamp, now - self._started)
                 self._put("video", frame.data, pts, frame.keyframe)
-            if self._depacketizer.broken:
+            if self._depacketizer.broken or self.state is FileState.WAITING:
                 self._ask_keyframe(now)
+
+    def _audio_due(self, now: float) -> bool:
+        """Whether the file should wait for the publisher's audio to start it with."""
+        return "audio" not in self.sources and now - self._created < VIDEO_ONLY_AFTER
 
     def _audio(self, timestamp: int, payload: bytes, now: float) -> None:
         if self.state is FileState.WAITING:

@@ -18,12 +18,13 @@ import numpy as np
 import pytest
 
 from tests.interop.conftest import Server
-from tests.interop.stranger import PALETTE, Stranger, nearest_colour
+from tests.interop.stranger import PALETTE, ColourTrack, Stranger, ToneTrack, nearest_colour
 from tests.interop.waiting import until
+from tests.interop.whip_client import WhipClient
 
 SECRET = "recording-test-secret-32-bytes!!"
 API = {"Authorization": f"Bearer {SECRET}"}
-RED, BLUE = 0, 2
+RED, GREEN, BLUE = 0, 1, 2
 RECORD_FOR = 3.0
 
 
@@ -135,3 +136,49 @@ async def test_recording_writes_a_decodable_webm_per_publisher(
         # the strongest is 450 Hz (the same on the publisher's side: nothing was re-encoded).
         assert _dominant_hz(samples[48000 // 2:]) == pytest.approx(450, abs=2)
         assert np.sqrt(np.mean(samples[48000 // 2:] ** 2)) > 0.05
+
+
+@pytest.mark.timeout(120)
+async def test_a_live_stage_with_a_whip_encoder_is_recorded_until_the_room_empties(
+    serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    directory = tmp_path / "recordings"
+    server = serve(secret=SECRET, recording_dir=str(directory))
+    await _call(server, "POST", "/api/rooms", 201, json={"id": "show", "kind": "live"})
+
+    async def token(identity: str, role: str) -> str:
+        body = await _call(server, "POST", "/api/rooms/show/tokens", 201,
+                           json={"name": identity, "identity": identity, "role": role})
+        return str(body["token"])
+
+    colours = {"cam": GREEN, "guest": RED, "late": BLUE}
+    encoder = WhipClient(f"{server.url}/whip/show", await token("cam", "host"),
+                         [ColourTrack(GREEN), ToneTrack()])
+    guest = Stranger(server.url, "guest", RED, tone=True, colour_of=colours.get)
+    late = Stranger(server.url, "late", BLUE, tone=True, colour_of=colours.get)
+    try:
+        await encoder.publish()  # the WHIP client's aiortc sends VP8: recordable
+        await guest.join("show", extra={"token": await token("guest", "guest")})
+        await until(lambda: guest.right_frames("cam") > 10, 20, "the WHIP video flows")
+        started = await _call(server, "POST", "/api/rooms/show/recording", 201)
+        await asyncio.sleep(1.0)  # recording before the late one comes on stage
+        await late.join("show", extra={"token": await token("late", "guest")})
+        await until(lambda: guest.right_frames("late") > 30, 20, "the late one's video flows")
+        assert await encoder.stop() == 200
+    finally:
+        await encoder.close()
+        await guest.close()
+        await late.close()
+    # Everyone left: the room's media closed, and the recording stopped with it.
+    manifest_path = directory / "show" / started["id"] / "manifest.json"
+    await until(manifest_path.exists, 15, "the manifest written when the room emptied")
+    manifest = json.loads(manifest_path.read_text())
+    by_owner = {f["participant_id"]: f for f in manifest["files"]}
+    assert set(by_owner) == {"cam", "guest", "late"}
+    assert by_owner["late"]["tracks"]["video"]["first_pts"] > 0.9
+    for owner, entry in by_owner.items():
+        frames, samples = _decode(directory / "show" / started["id"] / entry["file"])
+        assert frames[0][2] and len(frames) > 15, owner
+        assert all(c == colours[owner] for _, c, _ in frames), owner
+        assert frames[0][0] == pytest.approx(entry["tracks"]["video"]["first_pts"], abs=0.002)
+        assert len(samples) > 48000 // 2, owner
