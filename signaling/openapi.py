@@ -415,7 +415,9 @@ OPENAPI: dict[str, Any] = {
                 "description": "Records every publisher of the room on this node, present and "
                 "joining later, to WebM (VP8 + Opus, the forwarded packets muxed as they are) "
                 "under COSHOP_RECORDING_DIR/<room>/<id>/: one file per publisher, each from a "
-                "keyframe, plus manifest.json. Stops by DELETE or when the room's media empties.",
+                "keyframe, plus manifest.json. Stops by DELETE or when the room's media empties. "
+                "Besides the key, a join token of the room granting canModerate (a host's) "
+                "authorises this route, GET and DELETE.",
                 "operationId": "startRecording",
                 "responses": {
                     "201": _json(_ref(models.RecordingStatus), "Recording."),

@@ -23,14 +23,16 @@ from tests.interop.waiting import until
 from tests.interop.whip_client import WhipClient
 
 SECRET = "recording-test-secret-32-bytes!!"
-API = {"Authorization": f"Bearer {SECRET}"}
 RED, GREEN, BLUE = 0, 1, 2
 RECORD_FOR = 3.0
 
 
-async def _call(server: Server, method: str, path: str, status: int, **kw: Any) -> Any:
+async def _call(
+    server: Server, method: str, path: str, status: int, *, bearer: str = SECRET, **kw: Any
+) -> Any:
+    headers = {"Authorization": f"Bearer {bearer}"}
     async with aiohttp.ClientSession() as http, http.request(
-        method, server.url + path, headers=API, **kw
+        method, server.url + path, headers=headers, **kw
     ) as response:
         body = await response.json()
         assert response.status == status, body
@@ -93,7 +95,11 @@ async def test_recording_writes_a_decodable_webm_per_publisher(
         await asyncio.sleep(RECORD_FOR)  # the length of the recording, not a wait for state
         running = await _call(server, "GET", "/api/rooms/shop/recording", 200)
         assert running["publishers"] == ["ann", "bob"]
-        manifest = await _call(server, "DELETE", "/api/rooms/shop/recording", 200)
+        # The room's host may stop it with a host token instead of the key; a guest may not.
+        host = (await _call(server, "POST", "/api/rooms/shop/tokens", 201,
+                            json={"name": "Boss", "role": "host"}))["token"]
+        await _call(server, "DELETE", "/api/rooms/shop/recording", 401, bearer=people[0][1])
+        manifest = await _call(server, "DELETE", "/api/rooms/shop/recording", 200, bearer=host)
         recorded_for = time.monotonic() - began
         await _call(server, "DELETE", "/api/rooms/shop/recording", 409)
     finally:
