@@ -89,6 +89,11 @@ class WebmWriter:
             return False
         return True
 
+    @property
+    def backlog(self) -> int:
+        """Commands queued and not yet carried out."""
+        return self._queue.qsize()
+
     def close(self) -> None:
         """Finish every queued command, close every file and end the thread (blocks: call
         it off the event loop; idempotent)."""
