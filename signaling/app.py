@@ -63,6 +63,7 @@ async def _node_context(app: web.Application) -> AsyncIterator[None]:
 
 async def _whip_context(app: web.Application) -> AsyncIterator[None]:
     app[whip.WHIP] = ingests = whip.Ingests(app[NODE])
+    app[NODE].other_seats = ingests.seat_holders
     try:
         yield
     finally:

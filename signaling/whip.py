@@ -34,7 +34,7 @@ from rooms.errors import (
 )
 from rooms.events import ParticipantLeft
 from rooms.events import RoomClosed as RoomClosedEvent
-from rooms.models import Participant, Role, RoomEvent
+from rooms.models import Participant, Role, RoomEvent, RoomInfo
 from sfu import Offer, Peer, Slot
 from sfu.tasks import TaskSet
 from signaling import events
@@ -82,6 +82,8 @@ class Ingest:
     #: The room seq at the join: older events (the leave of a replaced self) are not ours.
     seq: int = 0
     peer: Peer | None = None
+    #: The room's settings as the join saw them (a room the store lost is rebuilt so).
+    room_info: RoomInfo | None = None
     started_at: float = field(default_factory=time.time)
 
     # -- RoomMember (signaling.hub): the room's events, to notice being taken off ------
@@ -110,6 +112,12 @@ class Ingest:
     def resync_needed(self) -> None:
         pass
 
+    # -- SeatHolder (signaling.presence): put back in the room after a store outage ---
+
+    def lost_seat(self, reason: str) -> None:
+        """The store no longer holds the seat (replaced elsewhere, room closed or full)."""
+        self.registry.end_soon(self, reason, in_store=False)
+
     # -- PeerListener (sfu): the media side of the session ---------------------------
 
     async def on_offer(self, offer: Offer) -> None:
@@ -135,6 +143,10 @@ class Ingests:
         self.node = node
         self.by_id: dict[str, Ingest] = {}
         self._tasks = TaskSet("whip")
+
+    def seat_holders(self) -> list[Ingest]:
+        """The live sessions (each holds a seat in its room: signaling.presence)."""
+        return list(self.by_id.values())
 
     def find(self, room_id: str, participant_id: str) -> Ingest | None:
         return next(
@@ -170,6 +182,7 @@ class Ingests:
             node.placement.release(room_id)
             raise
         ingest.seq = snapshot.seq
+        ingest.room_info = snapshot.room
         # The store stamps joined_at: keep its copy (the leave names this seat only).
         ingest.participant = next(
             (p for p in snapshot.participants if p.id == participant.id), participant
