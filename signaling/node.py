@@ -185,10 +185,11 @@ class Node:
         return self.shared_placement is not None
 
     def move_room(self, room_id: str, to: NodeEntry, reason: str) -> None:
-        """Send every participant of ``room_id`` here to node ``to`` (a ``redirect``)."""
-        for session in self.joined_sessions():
-            if session.room_id == room_id:
-                session.move_to(to, reason)
+        """Send every participant of ``room_id`` here to node ``to`` (a ``redirect``; a WHIP
+        stream ends, and its encoder's next POST is redirected there)."""
+        for holder in [*self.joined_sessions(), *self.other_seats()]:
+            if holder.room_id == room_id:
+                holder.move_to(to, reason)
         self.origin_links.move_room(room_id, to)  # edges relaying it from here
 
     def request_drain(self) -> None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from rooms.errors import RoomClosed, StoreUnavailable
 from rooms.models import Participant, RoomInfo
+from rooms.placement import NodeEntry
 
 if TYPE_CHECKING:
     from signaling.node import Node
@@ -49,6 +50,10 @@ class SeatHolder(Protocol):
     def lost_seat(self, reason: str) -> None: ...
 
     def resync_needed(self) -> None: ...
+
+    def move_to(self, node: NodeEntry, reason: str) -> None:
+        """The room is served by ``node`` now (this node drains, or it was re-pinned)."""
+        ...
 
 
 class PresenceState(Enum):

@@ -35,6 +35,7 @@ from rooms.errors import (
 from rooms.events import ParticipantLeft
 from rooms.events import RoomClosed as RoomClosedEvent
 from rooms.models import Participant, Role, RoomEvent, RoomInfo
+from rooms.placement import NodeEntry
 from sfu import Offer, Peer, Slot
 from sfu.tasks import TaskSet
 from signaling import events
@@ -113,6 +114,11 @@ class Ingest:
         pass
 
     # -- SeatHolder (signaling.presence): put back in the room after a store outage ---
+
+    def move_to(self, node: NodeEntry, reason: str) -> None:
+        """The room moves to another node (this one drains): the stream cannot follow, so
+        it ends; the encoder's next POST here is redirected there (RFC 9725 §4.5)."""
+        self.registry.end_soon(self, "moved")
 
     def lost_seat(self, reason: str) -> None:
         """The store no longer holds the seat (replaced elsewhere, room closed or full)."""

@@ -50,16 +50,28 @@ class WhipClient:
         headers = {"Content-Type": content_type}
         if self.token is not None:
             headers["Authorization"] = f"Bearer {self.token}"
-        async with aiohttp.ClientSession() as http, http.post(
-            self.endpoint, data=sdp.encode(), headers=headers, allow_redirects=redirects
-        ) as response:
-            body = await response.text()
-            if response.status != 201:
-                raise WhipRefused(response.status, dict(response.headers), body)
-            assert response.content_type == "application/sdp", response.content_type
-            # The Location may be relative: resolve it against the URL that answered.
-            self.resource = urljoin(str(response.url), response.headers["Location"])
-            self.links = response.headers.getall("Link", [])
+        url = self.endpoint
+        async with aiohttp.ClientSession() as http:
+            for _ in range(5):
+                # A 307 sends the same POST, token included, elsewhere (RFC 9725 §4.5); an
+                # HTTP library drops the Authorization header on a redirect to another
+                # origin, so the redirect is followed here.
+                async with http.post(
+                    url, data=sdp.encode(), headers=headers, allow_redirects=False
+                ) as response:
+                    body = await response.text()
+                    if response.status in (307, 308) and redirects:
+                        url = urljoin(url, response.headers["Location"])
+                        continue
+                    if response.status != 201:
+                        raise WhipRefused(response.status, dict(response.headers), body)
+                    assert response.content_type == "application/sdp", response.content_type
+                    # The Location may be relative: resolve it against the URL that answered.
+                    self.resource = urljoin(url, response.headers["Location"])
+                    self.links = response.headers.getall("Link", [])
+                    break
+            else:
+                raise WhipRefused(response.status, dict(response.headers), "redirect loop")
         self.answer = body
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=body, type="answer"))
 
