@@ -350,7 +350,11 @@ class MediaRoom:
             return
         self._closed = True
         if self.recording is not None:
-            await self.stop_recording()
+            try:
+                await self.stop_recording()
+            except Exception:
+                # The peers must close all the same; what was written so far stays.
+                logger.exception("room %s: stopping its recording failed", self.room_id)
         await self._tasks.close()
         peers, self.peers = list(self.peers.values()), {}
         for peer in peers:

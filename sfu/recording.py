@@ -39,9 +39,13 @@ class Recording:
     """Records every publisher of one media room, from ``add_source`` until ``stop``."""
 
     def __init__(self, room_id: str, recording_id: str, directory: Path) -> None:
+        """Start recording into ``directory``; raises OSError if it cannot be created."""
         self.room_id = room_id
         self.id = recording_id
         self.directory = directory / _UNSAFE.sub("_", room_id) / _UNSAFE.sub("_", recording_id)
+        # Here, so a directory that cannot be written refuses the start (OSError), instead
+        # of every file failing later.
+        self.directory.mkdir(parents=True, exist_ok=True)
         self.state = RecordingState.RECORDING
         self.started_at = time.time()
         self.stopped_at: float | None = None
@@ -103,7 +107,11 @@ class Recording:
             "errors": list(self._writer.errors),
             "lost_to_queue": self._writer.dropped,
         }
-        await asyncio.to_thread(self._write_manifest, manifest)
+        try:
+            await asyncio.to_thread(self._write_manifest, manifest)
+        except OSError as exc:  # a full or read-only disk: the API still answers with it
+            logger.warning("recording %s: manifest not written: %s", self.id, exc)
+            manifest["errors"].append(f"manifest: {exc}")
         logger.info("recording %s of room %s stopped: %d files in %s", self.id, self.room_id,
                     sum(1 for f in self._files if f.manifest()["file"]), self.directory)
         return manifest

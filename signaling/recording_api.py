@@ -15,9 +15,10 @@ from aiohttp import web
 from rooms.errors import NotInRoom
 from sfu import MediaRoom
 from sfu.errors import RecordingConflict
+from signaling.api import api_error
 from signaling.http_models import RecordingManifest, RecordingStatus
 from signaling.keys import NODE
-from signaling.protocol import is_room_id
+from signaling.protocol import ErrorCode, is_room_id
 
 routes = web.RouteTableDef()
 
@@ -39,7 +40,10 @@ async def start(request: web.Request) -> web.Response:
     """Start recording the room's publishers."""
     media = _media_room(request)
     recording_id = time_id()
-    recording = media.start_recording(recording_id, request.app[NODE].settings.recording_dir)
+    try:
+        recording = media.start_recording(recording_id, request.app[NODE].settings.recording_dir)
+    except OSError as exc:
+        return api_error(ErrorCode.INTERNAL, f"the recording directory is not writable: {exc}")
     return _json(RecordingStatus.model_validate(recording.status()), 201)
 
 
