@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sfu.track_source import TrackSource
-from sfu.vp8_depacketizer import Vp8Depacketizer, keyframe_size
+from sfu.vp8_depacketizer import Vp8Depacketizer, Vp8Frame, keyframe_size
 from sfu.vp8_layers import Vp8Descriptor
 from sfu.webm_writer import AUDIO_CLOCK, VIDEO_CLOCK, CloseFile, OpenFile, WebmWriter, WritePacket
 
@@ -103,6 +103,8 @@ class PublisherRecording:
         self._stats: dict[str, TrackStats] = {}
         self._asked_at = 0.0
         self.lost_to_queue = 0
+        #: Frames from the first keyframe on, while the file waits for the audio to start.
+        self._held: list[tuple[Vp8Frame, float]] = []
 
     def attach(self, source: TrackSource) -> None:
         """Record ``source`` (its first keyframe is asked for now)."""
@@ -112,10 +114,10 @@ class PublisherRecording:
             return
         self.sources[source.kind] = source
         source.taps.append(self)
-        if "video" in self.sources and self.state is FileState.WAITING:
-            # The file starts at this keyframe (with the audio, if it came first).
-            self._asked_at = 0.0
-            self._ask_keyframe(time.monotonic())
+        if source.kind == "video" and self.state is FileState.WAITING:
+            self._ask_keyframe(time.monotonic())  # the file starts at this keyframe
+        if source.kind == "audio" and self._held:
+            self._open_held()  # the video waited for this audio to start the file with
 
     def detach(self) -> None:
         for source in self.sources.values():
@@ -147,18 +149,28 @@ class PublisherRecording:
         elif vp8 is not None:
             for frame in self._depacketizer.push(seq, timestamp, marker, payload, vp8):
                 if self.state is FileState.WAITING:
-                    size = keyframe_size(frame.data)
-                    if size is None or self._audio_due(now):
+                    if not self._held and keyframe_size(frame.data) is None:
                         continue
-                    self._open(video=size)
+                    # From the keyframe on, held until the publisher's audio starts too
+                    # (its first packet attaches it), or VIDEO_ONLY_AFTER has passed.
+                    self._held.append((frame, now))
+                    if "audio" in self.sources or now - self._created >= VIDEO_ONLY_AFTER:
+                        self._open_held()
+                    continue
                 pts = self._timelines["video"].pts(frame.timestamp, now - self._started)
                 self._put("video", frame.data, pts, frame.keyframe)
-            if self._depacketizer.broken or self.state is FileState.WAITING:
+            if self._depacketizer.broken or (self.state is FileState.WAITING and not self._held):
                 self._ask_keyframe(now)
 
-    def _audio_due(self, now: float) -> bool:
-        """Whether the file should wait for the publisher's audio to start it with."""
-        return "audio" not in self.sources and now - self._created < VIDEO_ONLY_AFTER
+    def _open_held(self) -> None:
+        """Open the file at the held keyframe and write the frames held since."""
+        held, self._held = self._held, []
+        size = keyframe_size(held[0][0].data)
+        assert size is not None
+        self._open(video=size)
+        for frame, arrived in held:
+            pts = self._timelines["video"].pts(frame.timestamp, arrived - self._started)
+            self._put("video", frame.data, pts, frame.keyframe)
 
     def _audio(self, timestamp: int, payload: bytes, now: float) -> None:
         if self.state is FileState.WAITING:
