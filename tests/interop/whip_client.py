@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import aiohttp
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 
 
 class WhipRefused(Exception):
@@ -37,7 +42,9 @@ class WhipClient:
     answer: str | None = None
 
     def __post_init__(self) -> None:
-        self.pc = RTCPeerConnection()
+        # The ICE servers a WHIP endpoint names come in its answer's Link headers (RFC 9725
+        # §4.6), too late for this offer; on loopback host candidates are all it takes.
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
 
     async def publish(self, *, offer_sdp: str | None = None, content_type: str = "application/sdp",
                       redirects: bool = True) -> None:

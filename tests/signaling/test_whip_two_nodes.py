@@ -61,27 +61,33 @@ async def test_a_draining_node_ends_its_whip_stream_and_the_next_post_goes_elsew
                           json={"name": "Cam", "role": "host", "identity": "cam"})
     token = (await minted.json())["token"]
     first = WhipClient(str(a.make_url(f"/whip/{room}")), token, [ColourTrack(1), ToneTrack()])
-    second = WhipClient(str(a.make_url(f"/whip/{room}")), token, [ColourTrack(1), ToneTrack()])
+    second: WhipClient | None = None
     try:
-        await first.publish()
-        ingest = next(iter(a.app[WHIP].by_id.values()))
-        assert await _participants(a, room) == {"cam"}
-        await a.app[NODE].drain()  # the room goes to B; its WHIP stream cannot follow
-        assert ingest.state is IngestState.ENDED and not a.app[WHIP].by_id
-        assert await _participants(a, room) == set()
-        # The encoder comes back (OBS reconnects) to the node it knows: sent on to B.
+        await first.publish()  # placed on A or on B (redirected there)
+        serving, other = (a, b) if a.app[WHIP].by_id else (b, a)
+        assert first.resource is not None
+        assert first.resource.startswith(str(serving.make_url("/whip/")))
+        ingest = next(iter(serving.app[WHIP].by_id.values()))
+        assert await _participants(serving, room) == {"cam"}
+        await serving.app[NODE].drain()  # the room goes to the other; the stream cannot follow
+        assert ingest.state is IngestState.ENDED and not serving.app[WHIP].by_id
+        assert await _participants(serving, room) == set()
+        # The encoder comes back (OBS reconnects) to the node it knows: sent on.
         async with aiohttp.ClientSession() as http, http.post(
-            a.make_url(f"/whip/{room}"), data=b"v=0\r\n", allow_redirects=False,
+            serving.make_url(f"/whip/{room}"), data=b"v=0\r\n", allow_redirects=False,
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/sdp"},
         ) as response:
             assert response.status == 307
-            assert response.headers["Location"] == str(b.make_url(f"/whip/{room}"))
-        await second.publish()  # follows the redirect, as an HTTP client does
+            assert response.headers["Location"] == str(other.make_url(f"/whip/{room}"))
+        second = WhipClient(str(serving.make_url(f"/whip/{room}")), token,
+                            [ColourTrack(1), ToneTrack()])
+        await second.publish()  # follows the redirect with its token (RFC 9725 §4.5)
         assert second.resource is not None
-        assert second.resource.startswith(str(b.make_url("/whip/")))
-        await wait_for(lambda: bool(b.app[WHIP].by_id), timeout=5, message="live on B")
-        assert await _participants(b, room) == {"cam"}
+        assert second.resource.startswith(str(other.make_url("/whip/")))
+        await wait_for(lambda: bool(other.app[WHIP].by_id), timeout=5, message="live there")
+        assert await _participants(other, room) == {"cam"}
         assert await second.stop() == 200
     finally:
         await first.close()
-        await second.close()
+        if second is not None:
+            await second.close()
