@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import av
 import pytest
 
 from tests.interop.conftest import Server
@@ -149,3 +151,54 @@ async def _wait_empty(server: Server, room: str) -> None:
                     return
             assert time.monotonic() < deadline, f"room {room} did not empty"
             await asyncio.sleep(0.1)
+
+
+@pytest.mark.timeout(90)
+async def test_an_obs_shaped_stream_h264_and_opus(serve: Callable[..., Server],
+                                                  tmp_path: Path) -> None:
+    """OBS sends H.264 and Opus: forwarded as they come (subscribers decode H.264); a
+    recording (WebM: VP8 + Opus) keeps its audio and says the video was skipped."""
+    server = serve(secret=SECRET, recording_dir=str(tmp_path / "rec"))
+    await _post(server, "/api/rooms", {"id": "obs", "kind": "live"})
+    fan = Stranger(server.url, "Fan", None, role="viewer",
+                   colour_of=lambda pid: BLUE if pid == "obs" else None)
+    encoder = WhipClient(f"{server.url}/whip/obs", await _token(server, "obs", "OBS", "host",
+                                                                   identity="obs"),
+                         [ColourTrack(BLUE), ToneTrack()], video_codec="video/H264")
+    try:
+        await fan.join("obs", extra={"token": await _token(server, "obs", "Fan", "viewer")})
+        await encoder.publish()
+        assert encoder.answer is not None and "H264/90000" in encoder.answer
+        assert "VP8/90000" not in encoder.answer
+        await until(lambda: fan.right_frames("obs") >= 20, 30, "the fan decodes the H.264")
+        await until(lambda: fan.audio_frames.get("obs", 0) >= 25, 15, "and the audio")
+        await _post(server, "/api/rooms/obs/recording", {})
+        await asyncio.sleep(2.0)  # the recording's length
+        async with aiohttp.ClientSession() as http, http.delete(
+            f"{server.url}/api/rooms/obs/recording", headers=API
+        ) as response:
+            manifest = await response.json()
+            assert response.status == 200, manifest
+        (entry,) = manifest["files"]
+        assert entry["skipped"] == {"video": "h264"}
+        assert list(entry["tracks"]) == ["audio"] and entry["tracks"]["audio"]["frames"] > 25
+        path = tmp_path / "rec" / "obs" / manifest["id"] / entry["file"]
+        with av.open(str(path)) as container:
+            assert not container.streams.video
+            assert sum(1 for _ in container.decode(audio=0)) > 25
+        assert await encoder.stop() == 200
+    finally:
+        await encoder.close()
+        await fan.close()
+    # A node that does not take H.264 refuses an H.264-only offer: 400 bad_sdp.
+    strict = serve(secret=SECRET, allow_h264="false")
+    await _post(strict, "/api/rooms", {"id": "vp8only"})
+    refused = WhipClient(f"{strict.url}/whip/vp8only",
+                         await _token(strict, "vp8only", "OBS", "host"),
+                         [ColourTrack(BLUE), ToneTrack()], video_codec="video/H264")
+    try:
+        with pytest.raises(WhipRefused) as caught:
+            await refused.publish()
+        assert caught.value.status == 400 and "bad_sdp" in caught.value.body
+    finally:
+        await refused.close()

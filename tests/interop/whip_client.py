@@ -16,6 +16,7 @@ from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
     RTCPeerConnection,
+    RTCRtpSender,
     RTCSessionDescription,
 )
 
@@ -40,6 +41,8 @@ class WhipClient:
     resource: str | None = None
     links: list[str] = field(default_factory=list)
     answer: str | None = None
+    #: Offer only this video codec (e.g. "video/H264", as OBS sends); None: aiortc's list.
+    video_codec: str | None = None
 
     def __post_init__(self) -> None:
         # The ICE servers a WHIP endpoint names come in its answer's Link headers (RFC 9725
@@ -51,7 +54,12 @@ class WhipClient:
         """Offer, POST, apply the answer. ``offer_sdp``: send this instead (tests of errors).
         Raises WhipRefused."""
         for track in self.tracks:
-            self.pc.addTransceiver(track, direction="sendonly")
+            transceiver = self.pc.addTransceiver(track, direction="sendonly")
+            if track.kind == "video" and self.video_codec is not None:
+                transceiver.setCodecPreferences([
+                    c for c in RTCRtpSender.getCapabilities("video").codecs
+                    if c.mimeType.lower() in (self.video_codec.lower(), "video/rtx")
+                ])
         await self.pc.setLocalDescription(await self.pc.createOffer())
         sdp = self.pc.localDescription.sdp if offer_sdp is None else offer_sdp
         headers = {"Content-Type": content_type}
