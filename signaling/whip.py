@@ -32,7 +32,7 @@ from rooms.errors import (
     RoomFull,
     StoreUnavailable,
 )
-from rooms.events import ParticipantLeft
+from rooms.events import ParticipantLeft, RoleChanged
 from rooms.events import RoomClosed as RoomClosedEvent
 from rooms.models import Participant, Role, RoomEvent, RoomInfo
 from rooms.placement import NodeEntry
@@ -103,12 +103,17 @@ class Ingest:
     def deliver(self, event: RoomEvent) -> None:
         if event.seq <= self.seq:
             return
+        self.seq = event.seq
         body = event.body
+        me = self.participant.id
         if isinstance(body, RoomClosedEvent):
             self.registry.end_soon(self, "room_closed", in_store=False)
-        elif isinstance(body, ParticipantLeft) and body.participant_id == self.participant.id:
+        elif isinstance(body, ParticipantLeft) and body.participant_id == me:
             # A moderator removed or banned it, or the same identity came back elsewhere.
             self.registry.end_soon(self, body.reason, in_store=False)
+        elif isinstance(body, RoleChanged) and body.participant_id == me and body.role == "viewer":
+            # Sent back to the audience: an encoder cannot watch, so its stream ends.
+            self.registry.end_soon(self, "left")
 
     def resync_needed(self) -> None:
         pass

@@ -16,7 +16,7 @@ import pytest
 
 from tests.interop.conftest import Server
 from tests.interop.stranger import ColourTrack, Stranger, ToneTrack
-from tests.interop.waiting import until
+from tests.interop.waiting import health, until
 from tests.interop.whip_client import WhipClient, WhipRefused
 
 SECRET = "whip-test-secret-of-32-bytes-ok!"
@@ -49,6 +49,7 @@ async def test_whip_stream_is_a_publisher_on_the_stage(serve: Callable[..., Serv
                    colour_of=lambda pid: BLUE if pid == "brandcam" else None)
     encoder = WhipClient(f"{server.url}/whip/launch?name=Studio", whip_token,
                          [ColourTrack(BLUE), ToneTrack()])
+    again: WhipClient | None = None
     try:
         await fan.join("launch", extra={"token": viewer_token})
         await encoder.publish()
@@ -70,9 +71,28 @@ async def test_whip_stream_is_a_publisher_on_the_stage(serve: Callable[..., Serv
         assert left is not None and left["participant_id"] == "brandcam"
         # The session is gone: a second DELETE finds nothing.
         assert await encoder.stop() == 404
+        # A moderator taking an encoder (a guest's) off the stage ends its session too.
+        guest_token = await _token(server, "launch", "Guest cam", "guest", identity="guestcam")
+        again = WhipClient(f"{server.url}/whip/launch", guest_token,
+                           [ColourTrack(BLUE), ToneTrack()])
+        await again.publish()
+        await until(lambda: "guestcam" in fan.participants, 10, "on the stage")
+        async with aiohttp.ClientSession() as http, http.delete(
+            f"{server.url}/api/rooms/launch/participants/guestcam", headers=API
+        ) as response:
+            assert response.status == 200
+        await until(lambda: "guestcam" not in fan.participants, 10, "removed")
+        # Its session ended with it: the node holds the fan's connection only.
+        deadline = time.monotonic() + 10
+        while (await health(server))["peers"] != 1:
+            assert time.monotonic() < deadline, "the removed encoder's connection stays"
+            await asyncio.sleep(0.05)
+        assert await again.stop() == 404
     finally:
         await encoder.close()
         await fan.close()
+        if again is not None:
+            await again.close()
 
 
 @pytest.mark.timeout(90)
