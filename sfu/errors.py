@@ -15,3 +15,7 @@ class NegotiationError(SFUError):
 
 class InvalidSdp(NegotiationError):
     """The answer SDP could not be parsed or applied."""
+
+
+class RecordingConflict(SFUError):
+    """A recording was asked to start while one runs, or to stop while none does."""

@@ -7,14 +7,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sfu.config import SFUConfig
-from sfu.errors import SFUError
+from sfu.errors import RecordingConflict, SFUError
 from sfu.forwarder import FirstForwardCallback
 from sfu.keyframe import KeyframePacer
 from sfu.listener import PeerListener
 from sfu.peer import Peer
+from sfu.recording import Recording
 from sfu.speaker import SpeakerDetector
 from sfu.tasks import TaskSet
 from sfu.track_source import TrackSource
@@ -66,6 +68,8 @@ class MediaRoom:
         #: Stage tracks an edge receives from the room's origin (sfu.relay), by (owner, kind).
         self._relayed: dict[tuple[str, str], TrackSource] = {}
         self._relay_metered: set[TrackSource] = set()
+        #: The recording running now, if any (start_recording).
+        self.recording: Recording | None = None
 
     def _ready_sources(self) -> list[TrackSource]:
         local = [s for p in self.peers.values() for s in p.sources.values() if s.ready]
@@ -164,17 +168,54 @@ class MediaRoom:
             for ledger in self._ledgers:
                 ledger.open(source)
         self.peers[peer_id] = peer
+        self._start_loops()
+        for source in self._ready_sources():
+            if source.owner != peer_id:
+                peer.subscribe(source)
+        await peer.negotiate()
+        return peer
+
+    async def add_ingest(
+        self, peer_id: str, offer_sdp: str, *, listener: PeerListener
+    ) -> tuple[Peer, str]:
+        """Add an ingest client (WHIP) that offered ``offer_sdp``; returns it and the answer.
+
+        It publishes on this room's stage like any participant, and subscribes to nothing.
+        Raises InvalidSdp (the peer is gone again then).
+        """
+        if self._closed:
+            raise SFUError(f"media room {self.room_id} is closed")
+        if peer_id in self.peers:
+            await self.remove_peer(peer_id, reason="replaced", keep_room=True)
+        peer = Peer(
+            peer_id,
+            publish=True,
+            listener=listener,
+            config=self._config,
+            on_source_ready=self._source_ready,
+            on_failed=self._peer_failed,
+            lane=self._sdp_lane,
+            pacer=self._pacer,
+            ingest=True,
+        )
+        for source in peer.sources.values():
+            for ledger in self._ledgers:
+                ledger.open(source)
+        self.peers[peer_id] = peer
+        self._start_loops()
+        try:
+            return peer, await peer.accept_offer(offer_sdp)
+        except BaseException:
+            await self.remove_peer(peer_id, reason="bad_offer", peer=peer)
+            raise
+
+    def _start_loops(self) -> None:
         if self._on_active_speaker is not None and not self._speaker_loop_started:
             self._speaker_loop_started = True
             self._tasks.spawn(self._speaker_loop(self._on_active_speaker), name="speaker")
         if not self._adapt_loop_started:
             self._adapt_loop_started = True
             self._tasks.spawn(self._adapt_loop(), name="adapt")
-        for source in self._ready_sources():
-            if source.owner != peer_id:
-                peer.subscribe(source)
-        await peer.negotiate()
-        return peer
 
     async def remove_peer(
         self, peer_id: str, *, reason: str, peer: Peer | None = None, keep_room: bool = False
@@ -195,7 +236,7 @@ class MediaRoom:
         logger.info("peer %s leaves media room %s: %s", peer_id, self.room_id, reason)
         await self._close_peer(peer)
         for other in list(self.peers.values()):
-            if not other.closed and other.unsubscribe(peer_id):
+            if not other.closed and not other.ingest and other.unsubscribe(peer_id):
                 await other.announce_slots()  # its m-lines stay for the next publisher
         if not self.peers and not keep_room:
             # Out of the registry, then closed, so its tasks (the speaker loop) end with it.
@@ -209,14 +250,40 @@ class MediaRoom:
             for ledger in self._ledgers:
                 ledger.close(source)
 
+    # -- recording -------------------------------------------------------------------
+
+    def start_recording(self, recording_id: str, directory: Path) -> Recording:
+        """Record every publisher, present and future, until ``stop_recording`` (or the
+        room closes). Raises RecordingConflict if one is running."""
+        if self._closed:
+            raise SFUError(f"media room {self.room_id} is closed")
+        if self.recording is not None:
+            raise RecordingConflict(f"room {self.room_id} is being recorded already")
+        self.recording = Recording(self.room_id, recording_id, directory)
+        for source in self._ready_sources():
+            self.recording.add_source(source)
+        logger.info("room %s: recording %s started", self.room_id, recording_id)
+        return self.recording
+
+    async def stop_recording(self) -> dict[str, Any]:
+        """Stop the recording; its manifest. Raises RecordingConflict if none runs."""
+        recording, self.recording = self.recording, None
+        if recording is None:
+            raise RecordingConflict(f"room {self.room_id} is not being recorded")
+        return await recording.stop()
+
     def _source_ready(self, source: TrackSource) -> None:
+        if self.recording is not None:
+            self.recording.add_source(source)
         self._tasks.spawn(
             self._subscribe_all(source), name=f"subscribe:{source.owner}:{source.kind}"
         )
 
     async def _subscribe_all(self, source: TrackSource) -> None:
         for peer in list(self.peers.values()):
-            eligible = peer.id != source.owner and not peer.closed and source.ready
+            eligible = (
+                peer.id != source.owner and not peer.closed and not peer.ingest and source.ready
+            )
             if eligible:
                 await peer.apply(peer.subscribe(source))
 
@@ -282,6 +349,12 @@ class MediaRoom:
         if self._closed:
             return
         self._closed = True
+        if self.recording is not None:
+            try:
+                await self.stop_recording()
+            except Exception:
+                # The peers must close all the same; what was written so far stays.
+                logger.exception("room %s: stopping its recording failed", self.room_id)
         await self._tasks.close()
         peers, self.peers = list(self.peers.values()), {}
         for peer in peers:

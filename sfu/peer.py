@@ -21,7 +21,7 @@ from aiortc import (
 )
 
 from sfu.announce import announce_address
-from sfu.answer import SDP_ERRORS, parse_answer
+from sfu.answer import SDP_ERRORS, parse_answer, parse_ingest_offer
 from sfu.compat import check_transceiver
 from sfu.config import SFUConfig
 from sfu.downlink import DownlinkEstimate
@@ -122,10 +122,13 @@ class Peer:
         lane: asyncio.Lock | None = None,
         pacer: KeyframePacer | None = None,
         adaptive: bool = True,
+        ingest: bool = False,
     ) -> None:
         self.id = peer_id
         #: Whether ``adapt`` fits its videos to its downlink (not for an edge's relay).
         self.adaptive = adaptive
+        #: An ingest client's peer (``accept_offer``): it publishes, and is sent nothing.
+        self.ingest = ingest
         #: Held for each SDP step (createOffer, setLocalDescription, parsing and applying an
         #: answer). A room shares one, so a join or a leave that renegotiates everyone runs
         #: those ~10 ms steps one at a time, with forwarding in between, instead of piling
@@ -145,9 +148,11 @@ class Peer:
         # No ICE servers: a node knows its addresses (announced_address behind 1:1 NAT).
         # aiortc's default would ask Google's STUN server on every join: a round trip to the
         # internet, and aioice's 5 s gathering timeout where outbound UDP is dropped.
-        self.pc = RTCPeerConnection(
-            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-        )
+        # An ingest client offers, and its BUNDLE group decides (RFC 8843 §7.3). aiortc's
+        # answerer, given transceivers that already share one max-bundle transport, would
+        # stop that very transport as a bundled-away one: so no max-bundle there.
+        policy = RTCBundlePolicy.BALANCED if ingest else RTCBundlePolicy.MAX_BUNDLE
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=policy))
         self.pc.on("connectionstatechange", self._on_connection_state)
         self._publish: dict[str, RTCRtpTransceiver] = {}
         self._answered_once = False
@@ -438,6 +443,37 @@ class Peer:
             self._deferred_since.clear()
         if self._negotiator.answered():
             await self._send_offer()
+
+    # -- ingest (the client offers) ----------------------------------------------------
+
+    async def accept_offer(self, sdp: str) -> str:
+        """Answer an ingest client's offer (WHIP, RFC 9725 §4.2): the client is the offerer,
+        so this peer only receives, and never subscribes to anything (``ingest``).
+
+        The publish transceivers made in ``__init__`` take the offer's m-lines (aiortc
+        matches a transceiver of the same kind without a mid), so their TrackSources are
+        hooked before any packet, and their codec preferences decide what the answer
+        accepts. Returns the answer with every candidate in it (no trickle ICE).
+        """
+        if not self.ingest or not self._publish:
+            raise NegotiationError("only a publishing ingest peer answers offers")
+        async with self._lane:
+            parse_ingest_offer(sdp)
+        try:
+            async with self._lane:
+                await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+                answer = await self.pc.createAnswer()
+            async with self._lane:
+                await self.pc.setLocalDescription(answer)
+        except SDP_ERRORS as exc:
+            if self.closed:
+                raise NegotiationError("peer connection is closed") from exc
+            raise InvalidSdp(f"offer SDP cannot be answered: {exc}") from exc
+        self._negotiator.close()  # nothing is ever offered to an ingest client
+        out: str = self.pc.localDescription.sdp
+        if self._config.announced_address is not None:
+            out = announce_address(out, self._config.announced_address)
+        return out
 
     # -- events ------------------------------------------------------------------------
 

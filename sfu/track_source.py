@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiortc import RTCRtpCodecParameters, RTCRtpReceiver
 from aiortc.clock import current_ntp_time
@@ -30,7 +30,7 @@ from sfu.layer_rates import LayerRates
 from sfu.tasks import cancel_and_wait
 from sfu.traffic import Traffic
 from sfu.upstream_repair import UpstreamRepair
-from sfu.vp8_layers import parse_vp8_descriptor
+from sfu.vp8_layers import Vp8Descriptor, parse_vp8_descriptor
 
 if TYPE_CHECKING:
     from sfu.forwarder import TrackForwarder
@@ -43,6 +43,20 @@ class _NullJitterBuffer:
 
     def add(self, packet: RtpPacket) -> tuple[bool, None]:
         return False, None
+
+
+class PacketTap(Protocol):
+    """Sees every media packet of a source as it arrives (a recording); must not block."""
+
+    def on_rtp(
+        self,
+        source: TrackSource,
+        seq: int,
+        timestamp: int,
+        marker: bool,
+        payload: bytes,
+        vp8: Vp8Descriptor | None,
+    ) -> None: ...
 
 
 class TrackSource:
@@ -63,6 +77,8 @@ class TrackSource:
         self.kind = kind
         self.codec: RTCRtpCodecParameters | None = None
         self.forwarders: list[TrackForwarder] = []
+        #: Also handed every packet (recordings), forwarded or not.
+        self.taps: list[PacketTap] = []
         self.packets_in = 0
         self.bytes_in = 0
         self.keyframe_requests = 0
@@ -203,6 +219,9 @@ class TrackSource:
         if level is not None:
             self.audio_level = level
             self.audio_level_at = now
+        for tap in self.taps:
+            tap.on_rtp(self, packet.sequence_number, packet.timestamp, bool(packet.marker),
+                       packet.payload, vp8)
         forwarders = self.forwarders
         if not forwarders:
             return

@@ -27,6 +27,7 @@ class Vp8Descriptor:
     """The fields of a VP8 payload descriptor the SFU acts on (RFC 7741 §4.2)."""
 
     __slots__ = (
+        "header_size",
         "keyframe",
         "picture_id",
         "pid_at",
@@ -48,6 +49,7 @@ class Vp8Descriptor:
         tl0picidx: int | None,
         tid: int | None,
         sync: bool,
+        header_size: int = 1,
     ) -> None:
         #: S=1 and PartID=0: the first packet of a frame.
         self.start = start
@@ -63,6 +65,8 @@ class Vp8Descriptor:
         #: Y bit: the frame references only base-layer frames, so a receiver can start
         #: taking this layer here (layer sync).
         self.sync = sync
+        #: Bytes of the descriptor: the VP8 payload (RFC 7741 §4.3) starts after them.
+        self.header_size = header_size
 
 
 def parse_vp8_descriptor(payload: bytes) -> Vp8Descriptor | None:
@@ -117,6 +121,7 @@ def parse_vp8_descriptor(payload: bytes) -> Vp8Descriptor | None:
         tl0picidx=tl0,
         tid=tid,
         sync=sync,
+        header_size=i,
     )
 
 

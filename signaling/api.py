@@ -20,7 +20,7 @@ from rooms.errors import NotInRoom, RoomClosed
 from rooms.models import Role, RoomInfo
 from rooms.shopping import Move, VoteClosed
 from signaling import ratings, untrusted_json
-from signaling.auth import Grant, Permissions
+from signaling.auth import Grant, InvalidToken, Permissions
 from signaling.checkout import hand_out
 from signaling.errors import (
     error_code,
@@ -76,6 +76,9 @@ log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 PUBLIC_PATHS = frozenset({"/api/openapi.json"})
+#: Routes of one room that its host may call too, with a join token of the room that grants
+#: ``canModerate`` (a host's) instead of the node's key.
+HOST_PATHS = frozenset({"/api/rooms/{room_id}/recording"})
 
 PARTICIPANT_ROUTES = frozenset({"/api/rooms/{room_id}/ratings"})
 """Routes a participant's own credential (a resume credential or join token of the room) may
@@ -108,6 +111,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         and request.path not in PUBLIC_PATHS
         and not _participant_route(request)
         and not _bearer_matches(request.headers.get("Authorization", ""), secret)
+        and not _host_may(request)
     ):
         return api_error(ErrorCode.UNAUTHORIZED, "Authorization: Bearer <secret> required")
     try:
@@ -130,6 +134,22 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 def _participant_route(request: web.Request) -> bool:
     resource = request.match_info.route.resource
     return resource is not None and resource.canonical in PARTICIPANT_ROUTES
+
+
+def _host_may(request: web.Request) -> bool:
+    """A HOST_PATHS route called with a moderator's join token for the room in its path."""
+    resource = request.match_info.route.resource
+    if resource is None or resource.canonical not in HOST_PATHS:
+        return False
+    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+    room_id = request.match_info.get("room_id", "")
+    if scheme.lower() != "bearer" or not token.strip() or not is_room_id(room_id):
+        return False
+    try:
+        grant = request.app[NODE].auth.verify(token.strip(), room=room_id)
+    except InvalidToken:
+        return False
+    return grant.permissions.can_moderate
 
 
 def _bearer_matches(header: str, secret: str) -> bool:

@@ -10,7 +10,7 @@ from aiohttp import web
 
 import web_client
 from rooms.catalog import SAMPLE_DIR
-from signaling import api, health, webhooks_api, ws
+from signaling import api, health, recording_api, webhooks_api, whip, ws
 from signaling.keys import NODE, SETTINGS
 from signaling.node import SAMPLE_IMAGE_BASE, Node
 from signaling.settings import Settings
@@ -26,6 +26,8 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[api.error_middleware], client_max_size=1024**2)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_node_context)
+    app.cleanup_ctx.append(_whip_context)  # after the node: its sessions end first
+    app.on_response_prepare.append(whip.cors_headers)
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/ws", ws.websocket)
     app.router.add_get("/rooms/{room_id}/ws", ws.websocket)
@@ -34,6 +36,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", health.metrics)
     app.router.add_routes(api.routes)
     app.router.add_routes(webhooks_api.routes)
+    app.router.add_routes(whip.routes)
+    app.router.add_routes(recording_api.routes)
     app.router.add_get("/", _index)
     app.router.add_get("/r/{room_id}", _index)  # invite links; the client reads the room id
     app.router.add_get("/live/{room_id}", _live)  # a live room's page (viewers, host)
@@ -55,6 +59,15 @@ async def _node_context(app: web.Application) -> AsyncIterator[None]:
     finally:
         await node.close()
         log.info("node %s closed", settings.node_id)
+
+
+async def _whip_context(app: web.Application) -> AsyncIterator[None]:
+    app[whip.WHIP] = ingests = whip.Ingests(app[NODE])
+    app[NODE].other_seats = ingests.seat_holders
+    try:
+        yield
+    finally:
+        await ingests.close()
 
 
 async def _close_sockets(app: web.Application) -> None:

@@ -29,7 +29,7 @@ from rooms.shopping import (
     VoteClosed,
 )
 from rooms.shopping.carousel import Carousel
-from sfu.errors import InvalidSdp, NegotiationError
+from sfu.errors import InvalidSdp, NegotiationError, RecordingConflict
 from signaling.auth import InvalidToken
 from signaling.protocol import ErrorCode, ProtocolError, describe
 from signaling.untrusted_json import InvalidJson
@@ -78,6 +78,7 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (ValidationError, ErrorCode.BAD_MESSAGE),
     (InvalidSdp, ErrorCode.BAD_SDP),
     (NegotiationError, ErrorCode.NEGOTIATION_FAILED),
+    (RecordingConflict, ErrorCode.RECORDING),
 )
 
 _HTTP_STATUS: dict[ErrorCode, int] = {
@@ -102,6 +103,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.VOTE_CLOSED: 409,
     ErrorCode.NO_CHECKOUT: 409,
     ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.RECORDING: 409,
     ErrorCode.INTERNAL: 500,
 }
 

@@ -408,6 +408,53 @@ class WebhookDeliveries(_Body):
     deliveries: list[WebhookDelivery]
 
 
+class RecordingStatus(_Body):
+    """A room's recording while it runs (``/api/rooms/{id}/recording``)."""
+
+    id: str
+    room: str
+    state: Literal["recording", "stopped"]
+    started_at: float = Field(description="Unix seconds: the recording's time zero.")
+    directory: str = Field(description="Where its files and manifest.json go, on the node.")
+    publishers: list[str] = Field(description="Participant ids recorded so far.")
+
+
+class RecordedTrack(_Body):
+    """One track of a recorded file; timestamps are seconds since ``started_at``."""
+
+    codec: Literal["vp8", "opus"]
+    frames: int
+    first_pts: float | None
+    last_pts: float | None
+    width: int | None = None
+    height: int | None = None
+
+
+class RecordedFile(_Body):
+    """One publisher's WebM file (``file`` None: nothing recordable arrived)."""
+
+    participant_id: str
+    file: str | None
+    first_wall_time: float | None = Field(description="Unix seconds of its first frame.")
+    tracks: dict[str, RecordedTrack]
+    skipped: dict[str, str] = Field(
+        description="Tracks not recorded, by kind: their codec (WebM here is VP8 + Opus)."
+    )
+    dropped_video_frames: int = Field(description="Incomplete (lost) frames left out.")
+    lost_to_queue: int
+
+
+class RecordingManifest(RecordingStatus):
+    """A stopped recording: what its manifest.json holds."""
+
+    stopped_at: float
+    duration: float
+    timestamps: str
+    files: list[RecordedFile]
+    errors: list[str]
+    lost_to_queue: int
+
+
 #: Request bodies (validation schemas) and response bodies (serialization schemas).
 REQUESTS: tuple[type[BaseModel], ...] = (
     CreateRoom, TokenRequest, MoveCarousel, OpenRound, MuteRequest, BanRequest, RoleRequest,
@@ -416,5 +463,5 @@ REQUESTS: tuple[type[BaseModel], ...] = (
 RESPONSES: tuple[type[BaseModel], ...] = (
     ApiError, Room, RoomList, RoomDetail, RoomStatus, ClosedRoom, Token, CatalogInfo, CatalogLoaded,
     CarouselMoved, RoundChange, Tallies, Recap, Health, Drain, Moderated, CheckoutLink,
-    OfferSet, WebhookDeliveries, Rated,
+    OfferSet, WebhookDeliveries, Rated, RecordingStatus, RecordingManifest,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,7 @@ from signaling.hub import RoomHubs
 from signaling.ice import IceServer
 from signaling.metrics import Counters, NodeMetrics
 from signaling.placement import RoomPlacement
-from signaling.presence import Presence
+from signaling.presence import Presence, SeatHolder
 from signaling.relay_credential import RelayCredentials
 from signaling.relay_origin import OriginLinks
 from signaling.settings import Settings
@@ -61,6 +62,9 @@ class Node:
     shared_placement: Placement | None = None
     ice_servers: list[IceServer] = field(default_factory=list)
     webhooks: Webhooks = field(default_factory=lambda: Webhooks([], MemoryClaims()))
+    #: Seats held here by something other than a socket (WHIP ingests): presence recovery
+    #: puts them back in their rooms too.
+    other_seats: Callable[[], Sequence[SeatHolder]] = lambda: ()
     presence: Presence = field(init=False)
     placement: RoomPlacement = field(init=False)
     metrics: NodeMetrics = field(init=False)
@@ -181,10 +185,11 @@ class Node:
         return self.shared_placement is not None
 
     def move_room(self, room_id: str, to: NodeEntry, reason: str) -> None:
-        """Send every participant of ``room_id`` here to node ``to`` (a ``redirect``)."""
-        for session in self.joined_sessions():
-            if session.room_id == room_id:
-                session.move_to(to, reason)
+        """Send every participant of ``room_id`` here to node ``to`` (a ``redirect``; a WHIP
+        stream ends, and its encoder's next POST is redirected there)."""
+        for holder in [*self.joined_sessions(), *self.other_seats()]:
+            if holder.room_id == room_id:
+                holder.move_to(to, reason)
         self.origin_links.move_room(room_id, to)  # edges relaying it from here
 
     def request_drain(self) -> None:

@@ -408,6 +408,46 @@ OPENAPI: dict[str, Any] = {
             },
         },
         **_MODERATION,
+        "/api/rooms/{room_id}/recording": {
+            "parameters": [_ROOM_PARAM],
+            "post": {
+                "summary": "Start recording the room",
+                "description": "Records every publisher of the room on this node, present and "
+                "joining later, to WebM (VP8 + Opus, the forwarded packets muxed as they are) "
+                "under COSHOP_RECORDING_DIR/<room>/<id>/: one file per publisher, each from a "
+                "keyframe, plus manifest.json. Stops by DELETE or when the room's media empties. "
+                "Besides the key, a join token of the room granting canModerate (a host's) "
+                "authorises this route, GET and DELETE.",
+                "operationId": "startRecording",
+                "responses": {
+                    "201": _json(_ref(models.RecordingStatus), "Recording."),
+                    "404": _json(_ERROR, "No such room, or nobody is in it on this node."),
+                    "409": _json(_ERROR, "Already recording (`recording`)."),
+                    **_ERRORS,
+                },
+            },
+            "get": {
+                "summary": "The room's running recording",
+                "operationId": "getRecording",
+                "responses": {
+                    "200": _json(_ref(models.RecordingStatus), "Recording."),
+                    "404": _json(_ERROR, "No such room, or nobody is in it on this node."),
+                    "409": _json(_ERROR, "Not recording (`recording`)."),
+                    **_ERRORS,
+                },
+            },
+            "delete": {
+                "summary": "Stop recording the room",
+                "description": "Closes every file and writes manifest.json; answers with it.",
+                "operationId": "stopRecording",
+                "responses": {
+                    "200": _json(_ref(models.RecordingManifest), "Stopped: the manifest."),
+                    "404": _json(_ERROR, "No such room, or nobody is in it on this node."),
+                    "409": _json(_ERROR, "Not recording (`recording`)."),
+                    **_ERRORS,
+                },
+            },
+        },
         "/api/webhooks/deliveries": {
             "get": {
                 "summary": "Read this node's webhook delivery log",

@@ -19,16 +19,42 @@ import asyncio
 import logging
 from collections import defaultdict
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from rooms.errors import RoomClosed, StoreUnavailable
+from rooms.models import Participant, RoomInfo
+from rooms.placement import NodeEntry
 from signaling.cancelling import raise_if_cancelling
 
 if TYPE_CHECKING:
     from signaling.node import Node
-    from signaling.session import Session
 
 log = logging.getLogger(__name__)
+
+
+class SeatHolder(Protocol):
+    """Whoever holds a seat in a room from this node: a socket's session, or a WHIP ingest
+    (signaling.whip). Recovery puts each back in its room."""
+
+    @property
+    def room_id(self) -> str | None: ...
+
+    @property
+    def participant(self) -> Participant | None: ...
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def room_info(self) -> RoomInfo | None: ...
+
+    def lost_seat(self, reason: str) -> None: ...
+
+    def resync_needed(self) -> None: ...
+
+    def move_to(self, node: NodeEntry, reason: str) -> None:
+        """The room is served by ``node`` now (this node drains, or it was re-pinned)."""
+        ...
 
 
 class PresenceState(Enum):
@@ -167,8 +193,9 @@ class Presence:
     async def recover(self, why: str) -> None:
         """Reassert every local participant in its room, then push each socket a snapshot."""
         self._dirty = False
-        by_room: dict[str, list[Session]] = defaultdict(list)
-        for session in self._node.joined_sessions():
+        by_room: dict[str, list[SeatHolder]] = defaultdict(list)
+        holders: list[SeatHolder] = [*self._node.joined_sessions(), *self._node.other_seats()]
+        for session in holders:
             if session.room_id is not None and session.participant is not None:
                 by_room[session.room_id].append(session)
         log.info("recovering presence (%s): %d sockets in %d rooms", why,
@@ -176,7 +203,7 @@ class Presence:
         for room_id, sessions in by_room.items():
             await self._reassert_room(room_id, sessions)
 
-    async def _reassert_room(self, room_id: str, sessions: list[Session]) -> None:
+    async def _reassert_room(self, room_id: str, sessions: list[SeatHolder]) -> None:
         node = self._node
         existed = await node.store.get_room(room_id) is not None
         if not existed:

@@ -69,6 +69,7 @@ class ErrorCode(StrEnum):
     VOTE_CLOSED = "vote_closed"
     NO_CHECKOUT = "no_checkout"
     UNAVAILABLE = "unavailable"
+    RECORDING = "recording"
     INTERNAL = "internal"
 
 

@@ -284,6 +284,12 @@ class Settings(BaseSettings):
         1.0, gt=0, description="Seconds before a webhook's first retry; each next wait doubles "
         "(at most 60 s).",
     )
+    recording_dir: Path = Field(
+        Path("recordings"),
+        description="Where room recordings go (POST /api/rooms/{id}/recording): one directory "
+        "per room and recording, holding a WebM file (VP8 + Opus) per publisher and "
+        "manifest.json. Relative paths are from the working directory.",
+    )
     webhook_queue: int = Field(
         1000, ge=1, description="Webhook deliveries waiting per endpoint at most; a full queue "
         "drops new ones (logged, counted in /metrics).",

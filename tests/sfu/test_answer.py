@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sfu.answer import parse_answer
+from sfu.answer import parse_answer, parse_ingest_offer
 from sfu.errors import InvalidSdp
 
 # A browser's answer to the server's first offer (audio + video publish slots, BUNDLE).
@@ -106,3 +107,36 @@ def test_any_text_parses_or_is_invalid_sdp(text: str) -> None:
 def test_known_parser_crashes_are_invalid_sdp(text: str) -> None:
     with pytest.raises(InvalidSdp):
         parse_answer(text)
+
+
+# -- a WHIP client's offer (sfu.answer.parse_ingest_offer) ---------------------------------
+
+
+def test_a_sending_audio_and_video_offer_is_an_ingest_offer() -> None:
+    # The answer above has the shape of a WHIP offer: sendonly audio and video, BUNDLE.
+    assert [m.kind for m in parse_ingest_offer(ANSWER).media] == ["audio", "video"]
+    video_only = ANSWER.split("m=audio")[0] + "m=video" + ANSWER.split("m=video")[1]
+    assert [m.kind for m in parse_ingest_offer(video_only).media] == ["video"]
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda s: s + "m=video" + s.split("m=video")[1], "more than one video"),
+        (lambda s: s.replace("a=sendonly", "a=recvonly"), "nothing to ingest"),
+        (lambda s: s + "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n", "application"),
+        (lambda s: s.split("m=audio")[0], "no media"),
+    ],
+)
+def test_offers_that_cannot_be_ingested_are_invalid_sdp(
+    change: Callable[[str], str], why: str
+) -> None:
+    with pytest.raises(InvalidSdp, match=why):
+        parse_ingest_offer(change(ANSWER))
+
+
+@settings(max_examples=800)
+@given(mutated_answers())
+def test_mutated_offer_parses_or_is_invalid_sdp(text: str) -> None:
+    with contextlib.suppress(InvalidSdp):
+        parse_ingest_offer(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +22,9 @@ Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
-def settings() -> Settings:
-    return Settings(port=0, node_id="test-node", ws_heartbeat=30.0, ws_timeout=60.0)
+def settings(tmp_path: Path) -> Settings:
+    return Settings(port=0, node_id="test-node", ws_heartbeat=30.0, ws_timeout=60.0,
+                    recording_dir=tmp_path / "recordings")
 
 
 @pytest.fixture

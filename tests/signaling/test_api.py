@@ -250,6 +250,14 @@ async def test_every_documented_response_shape_validates_real_responses(
     assert (rated["rating"]["stars"], rated["rating"]["name"]) == (4, "Ann")
     await call("POST", room + "/ratings", 403, {**rater, "product_id": "tee", "stars": 4}, **rid)
     await call("GET", room + "/recap", 200, **rid)
+    # Recording (issue 15): of the media room ann's join made here.
+    started = await call("POST", room + "/recording", 201, **rid)
+    await call("POST", room + "/recording", 409, **rid)
+    assert (await call("GET", room + "/recording", 200, **rid))["id"] == started["id"]
+    manifest = await call("DELETE", room + "/recording", 200, **rid)
+    assert manifest["id"] == started["id"] and manifest["files"] == []
+    await call("GET", room + "/recording", 409, **rid)
+    await call("POST", "/api/rooms/{room_id}/recording", 404, room_id="nobody-here")
     # Host controls (issue 14): the API acts as an admin.
     ann = detail["participants"][0]["id"]
     who = {**rid, "participant_id": ann}
@@ -273,7 +281,7 @@ async def test_every_documented_response_shape_validates_real_responses(
     assert (status["exists"], status["closed"]) == (False, False)
     status = await call("GET", room + "/status", 200, **rid)
     assert (status["exists"], status["closed"]) == (True, True)
-    assert len(checked) == 33
+    assert len(checked) == 39
     # Every response shape the document names was met by a real response.
     operations = [op for item in spec["paths"].values() for op in item.values()]
     responses = [op["responses"] for op in operations if isinstance(op, dict)]
