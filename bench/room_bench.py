@@ -131,7 +131,7 @@ def main() -> int:
         f"preparing pre-encoded {args.preset} VP8 loop (cached after the first run)...", flush=True
     )
     loop_info = cached_video(PRESETS[args.preset])
-    print(f"  {len(loop_info.frames)} frames, {loop_info.bitrate / 1e6:.2f} Mbit/s", flush=True)
+    print(f"  {len(loop_info.deltas)} frames, {loop_info.bitrate / 1e6:.2f} Mbit/s", flush=True)
 
     if args.url is not None:
         return measure(args, args.url, None)

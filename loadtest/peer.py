@@ -77,7 +77,13 @@ class _PacedTrack(MediaStreamTrack):
 
 
 class ReplayVideoTrack(_PacedTrack):
-    """Replays a pre-encoded VP8 loop at its frame rate, stamping every frame."""
+    """Replays a pre-encoded VP8 loop at its frame rate, stamping every frame.
+
+    The keyframe goes first and again whenever a PLI or FIR asks for one; otherwise the
+    delta frames go round the loop, which a decoder cannot tell from a camera's stream
+    (see ``EncodedLoop``). Picture ids, RTP timestamps and sequence numbers run on
+    unbroken: aiortc's packetizer numbers every frame it is handed.
+    """
 
     kind = "video"
 
@@ -85,11 +91,12 @@ class ReplayVideoTrack(_PacedTrack):
         super().__init__(1 / loop.fps)
         self._media = loop
         self._publisher = publisher
-        self._pos = 0
+        self._pos = 0  # the next delta frame of the loop
         self._step = VIDEO_CLOCK // loop.fps
-        self._wrapped = False  # the loop came round by itself: send its delta-coded frame 0
+        self._keyframe_due = True
         self._blocked_until = 0.0
         self.keyframe_requests = 0
+        self.keyframes_sent = 0
 
     @property
     def frames_sent(self) -> int:
@@ -101,31 +108,32 @@ class ReplayVideoTrack(_PacedTrack):
         self._blocked_until = math.inf if seconds is None else time.monotonic() + seconds
 
     def request_keyframe(self) -> None:
-        """Answer a PLI: the next frame sent is the loop's next keyframe."""
+        """Answer a PLI or FIR: the next frame sent is the keyframe."""
         self.keyframe_requests += 1
-        keys = self._media.keyframes
-        self._pos = next((k for k in keys if k >= self._pos), keys[0])
-        self._wrapped = False
+        self._keyframe_due = True
 
-    def _advance(self) -> None:
-        self._pos = (self._pos + 1) % len(self._media.frames)
-        self._wrapped = self._pos == 0
+    def _next_frame(self) -> bytes:
+        if self._keyframe_due:
+            self._keyframe_due = False
+            self.keyframes_sent += 1
+            return self._media.keyframe
+        data = self._media.deltas[self._pos]
+        self._pos = (self._pos + 1) % len(self._media.deltas)
+        return data
 
     async def recv(self) -> av.Packet[Any]:
         await self._wait_turn()
         while time.monotonic() < self._blocked_until:
             # A blocked frame still takes its number, so receivers see the gap as loss.
             self._count += 1
-            self._advance()
+            self._next_frame()
             await self._wait_turn()
         stamp = Stamp(self._publisher, self._count, int(time.time() * 1e6))
-        data = self._media.wrap if self._wrapped and self._media.wrap else \
-            self._media.frames[self._pos]
+        data = self._next_frame()
         pad = stamp_padding(len(data), _VP8_CHUNKS)
         packet = av.Packet(append_stamp(data + bytes(pad), stamp))
         packet.pts = self._count * self._step
         packet.time_base = fractions.Fraction(1, VIDEO_CLOCK)
-        self._advance()
         self._count += 1
         return packet
 
