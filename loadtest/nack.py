@@ -64,8 +64,10 @@ class NackRequester:
             return []
         if seq <= self._newest:
             entry = self._missing.pop(seq, None)
-            if entry is not None and retransmitted and entry.sent_at is not None:
+            if (entry is not None and retransmitted and entry.retries == 1
+                    and entry.sent_at is not None):
                 # The NACK's answer: a round trip (and the sender's turnaround) since it went.
+                # Only when asked once, or which ask it answers is unknown (Karn's rule).
                 sample = now - entry.sent_at
                 self.rtt = min(max(0.005, 0.8 * self.rtt + 0.2 * sample), 1.0)
             return []

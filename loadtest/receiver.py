@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import rtp as aiortc_rtp
@@ -55,18 +54,31 @@ def vp8_frame_start(payload: bytes, offset: int) -> tuple[bool, bool]:
     return True, pos < len(payload) and not payload[pos] & 0x01
 
 
-@dataclass
 class _Repair:
-    """The repair state of one received video stream (one SSRC)."""
+    """The repair state of one received video stream (one SSRC, one source).
 
-    ssrc: int
-    route: RouteStats
-    nack: NackRequester = field(default_factory=NackRequester)
-    unwrap: SequenceUnwrapper = field(default_factory=SequenceUnwrapper)
-    playout: VideoPlayout[Stamp] = field(init=False)
+    It outlives the route it reports to: a new measurement window gives the stream a new
+    ``RouteStats``, not a new decoder state.
+    """
 
-    def __post_init__(self) -> None:
-        self.playout = VideoPlayout(VIDEO_CLOCK, self.route.on_frame_shown)
+    def __init__(self, ssrc: int, source: str, route: RouteStats) -> None:
+        self.ssrc = ssrc
+        self.source = source
+        self.nack = NackRequester()
+        self.unwrap = SequenceUnwrapper()
+        self.playout: VideoPlayout[Stamp] = VideoPlayout(VIDEO_CLOCK, self._shown)
+        self.route = route
+        self._dropped_before = 0  # frames the playout dropped before ``route`` took over
+
+    def _shown(self, stamp: Stamp | None, at: float) -> None:
+        self.route.on_frame_shown(stamp, at)
+
+    def report_to(self, route: RouteStats) -> None:
+        self.route = route
+        self._dropped_before = self.playout.frames_dropped
+
+    def count_dropped(self) -> None:
+        self.route.frames_dropped = self.playout.frames_dropped - self._dropped_before
 
 
 class Receiver:
@@ -147,8 +159,10 @@ class Receiver:
         if kind != "video" or not self.repair or offset >= end:
             return
         repair = self._repairs.get(ssrc)
-        if repair is None or repair.route is not route:
-            repair = self._repairs[ssrc] = _Repair(ssrc, route)
+        if repair is None or repair.source != key[0]:
+            repair = self._repairs[ssrc] = _Repair(ssrc, key[0], route)
+        elif repair.route is not route:
+            repair.report_to(route)
         useq = repair.unwrap.unwrap(seq)
         lost = repair.nack.on_packet(useq, now, retransmitted=media is not None)
         if lost:
@@ -160,7 +174,7 @@ class Receiver:
             useq, timestamp, marker=marker, start=start, keyframe=keyframe, tag=stamp, now=now,
             retransmitted=media is not None,
         )
-        route.frames_dropped = repair.playout.frames_dropped
+        repair.count_dropped()
 
     def tick(self, now: float | None = None) -> None:
         """Re-ask for what is still missing and ask for keyframes that are due (every

@@ -37,6 +37,15 @@ def test_repairs_measure_the_round_trip() -> None:
     assert nack.rtt == pytest.approx(0.8 * 0.1 + 0.2 * 0.04)
 
 
+def test_an_answer_to_a_re_ask_does_not_measure_the_round_trip() -> None:
+    nack = NackRequester()
+    nack.on_packet(1, 0.0)
+    nack.on_packet(3, 0.0)
+    nack.due(0.1)
+    nack.on_packet(2, 0.11, retransmitted=True)  # the first ask's answer, or the second's?
+    assert nack.rtt == 0.1
+
+
 def test_a_keyframe_clears_what_came_before_it() -> None:
     nack = NackRequester()
     nack.on_packet(1, 0.0)

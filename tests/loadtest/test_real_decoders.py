@@ -15,11 +15,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import async_playwright
 
 from tests.chromium import chromium_missing
 from tests.helpers import wait_for
-from tests.impair.browser import launch
+from tests.impair.browser import INBOUND_VIDEO_JS, join_watch_only, launch
 from tests.interop.stranger import Stranger
 from tests.loadtest.conftest import Server, start_loadtest
 
@@ -27,23 +27,6 @@ pytestmark = [pytest.mark.media, pytest.mark.browser]
 
 PUBLISHERS = 3
 WINDOW_S = 60.0
-
-# Per received video stream of the page: the browser's own counters (webrtc-stats
-# RTCInboundRtpStreamStats: pliCount is what this receiver sent, freezeCount what it saw).
-_STATS_JS = """
-async () => {
-  const out = {};
-  (await window.coshop.call.session.pc.getStats()).forEach((s) => {
-    if (s.type === 'inbound-rtp' && s.kind === 'video' && s.framesDecoded > 0) {
-      out[s.mid] = { pli: s.pliCount, fir: s.firCount, freezes: s.freezeCount,
-                     decoded: s.framesDecoded, keyframes: s.keyFramesDecoded,
-                     dropped: s.framesDropped, lost: s.packetsLost };
-    }
-  });
-  return out;
-}
-"""
-
 
 class _DecodeErrors(logging.Handler):
     """aiortc logs a warning for every frame its decoder rejects (and then sends a PLI)."""
@@ -62,19 +45,6 @@ async def _server_plis(url: str) -> float:
         text = await resp.text()
     return sum(float(line.split()[-1]) for line in text.splitlines()
                if line.startswith("coshop_sfu_plis_sent_total"))
-
-
-async def _watch_only(browser: Browser, url: str, room: str) -> Page:
-    """A Chromium page on the web client, joined to ``room`` as a viewer (no camera)."""
-    context = await browser.new_context(viewport={"width": 1366, "height": 820})
-    page = await context.new_page()
-    await page.goto(f"{url}/?room={room}")
-    await page.wait_for_function("() => window.coshop && !window.coshop.media.starting")
-    await page.get_by_label("Your name").fill("chromium")
-    await page.locator("#viewer").check()
-    await page.locator("#join").click()
-    await page.wait_for_function("() => document.body.dataset.phase === 'joined'", timeout=20_000)
-    return page
 
 
 @pytest.mark.timeout(240)
@@ -101,12 +71,12 @@ async def test_chromium_and_aiortc_decode_loadtest_publishers_with_no_keyframe_r
             chromium = await launch(pw)
             try:
                 await viewer.join(room)  # first: the page joins rooms that exist only
-                page = await _watch_only(chromium, server.url, room)
+                page = await join_watch_only(chromium, server.url, room, "chromium")
 
                 seen: dict[str, Any] = {}
 
                 async def everyone_decodes() -> bool:
-                    seen["chromium"] = await page.evaluate(_STATS_JS)
+                    seen["chromium"] = await page.evaluate(INBOUND_VIDEO_JS)
                     seen["aiortc"] = {k: v.frames for k, v in viewer.received.items()}
                     return len(seen["chromium"]) == len(seen["aiortc"]) == PUBLISHERS
 
@@ -120,12 +90,12 @@ async def test_chromium_and_aiortc_decode_loadtest_publishers_with_no_keyframe_r
                                 f"{out[-2000:]!r} {err[-2000:]!r}")
                 await asyncio.sleep(3)  # past the join's keyframes
                 load_before = os.getloadavg()
-                before: dict[str, Any] = await page.evaluate(_STATS_JS)
+                before: dict[str, Any] = await page.evaluate(INBOUND_VIDEO_JS)
                 plis_before = await _server_plis(server.url)
                 aiortc_before = {k: (v.frames, len(v.gaps)) for k, v in viewer.received.items()}
                 started = time.monotonic()
                 await asyncio.sleep(WINDOW_S)
-                after: dict[str, Any] = await page.evaluate(_STATS_JS)
+                after: dict[str, Any] = await page.evaluate(INBOUND_VIDEO_JS)
                 plis_after = await _server_plis(server.url)
                 seconds = time.monotonic() - started
                 load = max(load_before[0], os.getloadavg()[0])

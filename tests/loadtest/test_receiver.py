@@ -102,3 +102,29 @@ def test_a_frame_beyond_repair_asks_for_a_keyframe() -> None:
     assert len(nacks) == MAX_RETRIES  # then NACK gives up ...
     assert len(plis) == 1 and plis[0].media_ssrc == MEDIA  # ... and a keyframe is asked for
     assert peer.route.plis == 1
+
+
+def test_a_new_measurement_window_keeps_the_decoder_state() -> None:
+    peer = Peer()
+    ps = packets([KEY, DELTA, DELTA, DELTA])
+    half = len(ps) // 2
+    for i, p in enumerate(ps[:half]):
+        peer.receiver.on_rtp(p.serialize(), 10 + i * 0.01)
+    peer.routes.clear()  # the worker's ``reset``: routes restart at their next packet
+    for i, p in enumerate(ps[half:]):
+        peer.receiver.on_rtp(p.serialize(), 11 + i * 0.01)
+    peer.receiver.tick(12.0)
+    # The stream goes on where it was: no keyframe wait, nothing dropped, no PLI.
+    assert peer.route.frames >= 1 and peer.route.frames_dropped == 0 and peer.route.plis == 0
+
+
+def test_a_frame_repaired_late_is_shown_late_a_freeze() -> None:
+    peer = Peer()
+    ps = packets([KEY, *[DELTA] * 20])
+    lost = next(i for i, p in enumerate(ps) if p.timestamp == 10 * 3000)
+    for i, p in enumerate(ps):
+        if i != lost:
+            peer.receiver.on_rtp(p.serialize(), 10 + p.timestamp / 90000)
+    # The retransmission comes 200 ms late: frames 10-20 wait for it, then show at once.
+    peer.receiver.on_rtp(rtx(ps[lost], 1), 10 + ps[lost].timestamp / 90000 + 0.2)
+    assert peer.route.frames == 21 and peer.route.freezes == 1
