@@ -109,12 +109,20 @@ class NackRequester:
 
     def clear_up_to(self, seq: int) -> None:
         """A keyframe starting at ``seq`` arrived: nothing before it is needed any more."""
-        for s in [s for s in self._missing if s < seq]:
-            del self._missing[s]
+        self._drop_below(seq)
 
     def _trim(self, newest: int) -> None:
-        for s in [s for s in self._missing if s < newest - MAX_AGE]:
-            del self._missing[s]
+        self._drop_below(newest - MAX_AGE)
+
+    def _drop_below(self, seq: int) -> None:
+        # Gaps are entered oldest first, so the list is in sequence order: drop from its head
+        # (one look per packet, not a walk of the whole list).
+        missing = self._missing
+        while missing:
+            oldest = next(iter(missing))
+            if oldest >= seq:
+                break
+            del missing[oldest]
 
     @property
     def missing(self) -> int:

@@ -516,7 +516,8 @@ class SyntheticPeer:
             moves[-1].media_back = now - moves[-1].at
 
     def _on_rtp(self, data: bytes, now: float) -> None:
-        self.result.phases.mark("first_rtp")
+        if self.result.phases.first_rtp is None:
+            self.result.phases.mark("first_rtp")
         self._receiver.on_rtp(data, now)
 
     def _receive_without_decoding(self, pc: RTCPeerConnection) -> None:
