@@ -20,7 +20,7 @@ from aiortc import sdp as aiortc_sdp
 from aiortc.codecs import vpx
 from aiortc.mediastreams import MediaStreamTrack
 
-from loadtest import lean_transport
+from loadtest import lean_sender, lean_transport
 from loadtest.media import AUDIO_CLOCK, VIDEO_CLOCK, EncodedLoop
 from loadtest.metrics import LiveTally, RouteStats
 from loadtest.nack import PROCESS_INTERVAL_S
@@ -217,7 +217,8 @@ class SyntheticPeer:
     ``tally`` gets every route's bytes, losses and latencies (for live progress);
     ``keep_samples=False`` keeps latencies in histograms only. ``repair``: receive video like a
     browser (NACK, RTX, PLI, playout model; ``loadtest.receiver``) instead of counting packets
-    as they come; ``lean``: take SRTP straight from the socket (``loadtest.lean_transport``).
+    as they come; ``lean``: take SRTP straight from the socket (``loadtest.lean_transport``)
+    and send it the same way (``loadtest.lean_sender``).
     """
 
     def __init__(
@@ -476,6 +477,8 @@ class SyntheticPeer:
                 if track is None:
                     continue
                 sender = pc.addTrack(track)
+                if self._lean:
+                    lean_sender.install(sender)
                 if isinstance(track, ReplayVideoTrack):
                     # The pack path ignores PLIs; jump to the loop's next keyframe instead.
                     sender._send_keyframe = track.request_keyframe  # type: ignore[method-assign]
