@@ -8,9 +8,11 @@ frame needing the one before it; a keyframe (RFC 6386 §9.1) needs nothing, and 
 stream is stuck on a frame that cannot come, a newer complete keyframe lets it jump ahead,
 dropping what lay between (``frames_dropped``). A frame is shown when it is ready and its
 time has come: its RTP timestamp mapped to this host's clock by the smallest transit seen
-(the frame that came fastest sets the pace), and a late frame as soon as it is ready. No
-extra playout delay: with one (an RTT, as libwebrtc adds once it NACKs a lot) the model froze
-far less than Chromium viewers of coshop under 2 % loss (tests/impair/test_loadtest_repair.py).
+(the frame that came fastest sets the pace) plus ``PLAYOUT_DELAY_S``, and a late frame as soon
+as it is ready. The delay stands for libwebrtc's smallest target delay (10 ms OS jitter, 10 ms
+render delay, decode time, a small jitter estimate); an RTT on top, as libwebrtc adds once it
+knows one and NACKs a lot, made the model freeze far less than Chromium viewers of coshop under
+2 % loss (tests/impair/test_loadtest_repair.py), whose RTT is unknown (they send no RTP).
 
 Keyframe requests (``keyframe_due``), as Chromium asks: while waiting for a keyframe, again
 every ``KEYFRAME_REPEAT_S``; and when the stream is stuck on a frame whose repair is over
@@ -26,6 +28,7 @@ from typing import Generic, TypeVar
 
 from loadtest.nack import NackRequester
 
+PLAYOUT_DELAY_S = 0.04  # see the module's docstring
 KEYFRAME_REPEAT_S = 0.2  # libwebrtc max_wait_for_keyframe: re-ask while none comes
 MAX_WAIT_FOR_FRAME_S = 3.0  # libwebrtc max_wait_for_frame: stuck this long, ask for a keyframe
 _TIMESTAMP_WRAP = 1 << 32
@@ -161,7 +164,7 @@ class VideoPlayout(Generic[T]):
                 self._by_first.pop(old.first, None)
         del self._frames[frame.timestamp]
         del self._by_first[frame.first]
-        due = frame.timestamp / self._clock_rate + (self._offset or 0.0)
+        due = frame.timestamp / self._clock_rate + (self._offset or 0.0) + PLAYOUT_DELAY_S
         at = max(now, due, self._last_shown_at)
         self._last_shown_at = at
         self._last_shown_ts = frame.timestamp
