@@ -133,14 +133,26 @@ class RouteStats:
             d = abs(transit - self._transit)
             self.jitter += (d - self.jitter) / 16
         self._transit = transit
-        if self.kind == "video" and marker and not self.repairing:
-            self._on_frame(stamp, now)
+        if self.kind == "video" and marker:
+            if not self.repairing:
+                self._on_frame(stamp, now)
+            elif stamp is not None:
+                # Latency stays the network's (stamp to arrival), not the playout's.
+                self._add_latency(stamp, now)
 
     def on_frame_shown(self, stamp: Stamp | None, at: float) -> None:
         """The receiver model showed a frame at ``at`` (``repairing`` routes)."""
-        self._on_frame(stamp, at)
+        self._on_frame(stamp, at, latency=False)
 
-    def _on_frame(self, stamp: Stamp | None, now: float) -> None:
+    def _add_latency(self, stamp: Stamp, now: float) -> None:
+        latency = max(0.0, (now * 1e6 - stamp.sent_us) / 1000)
+        if self.keep_samples:
+            self.latencies_ms.append(latency)
+        self.latency.add(latency)
+        if self.tally is not None:
+            self.tally.latency.add(latency)
+
+    def _on_frame(self, stamp: Stamp | None, now: float, *, latency: bool = True) -> None:
         if stamp is not None:
             if stamp.publisher != self._publisher:
                 # A reused slot carries another publisher before its offer names it: its
@@ -155,12 +167,8 @@ class RouteStats:
                 if self.tally is not None:
                     self.tally.lost_frames += step - 1
             self.last_frame = stamp.frame
-            latency = max(0.0, (now * 1e6 - stamp.sent_us) / 1000)
-            if self.keep_samples:
-                self.latencies_ms.append(latency)
-            self.latency.add(latency)
-            if self.tally is not None:
-                self.tally.latency.add(latency)
+            if latency:
+                self._add_latency(stamp, now)
         self.frames += 1
         if self.first_frame_at is None:
             self.first_frame_at = now
