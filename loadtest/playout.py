@@ -177,11 +177,6 @@ class VideoPlayout(Generic[T]):
         self.stuck_since = None
         self._on_shown(frame.tag, at)
 
-    @property
-    def next_sequence(self) -> int | None:
-        """The first sequence number of the frame the stream waits for (None: a keyframe)."""
-        return None if self._waiting_for_keyframe else self._next
-
     def keyframe_due(self, now: float, nack: NackRequester) -> bool:
         """Whether to send a PLI now (RFC 4585 §6.3.1); counts it if so."""
         if self.stuck_since is None:
@@ -203,7 +198,3 @@ class VideoPlayout(Generic[T]):
         self.keyframe_requested_at = now
         self.keyframe_requests += 1
         return True
-
-    def on_keyframe_start(self, nack: NackRequester, seq: int) -> None:
-        """A keyframe begins at ``seq``: repairs of what came before it are of no more use."""
-        nack.clear_up_to(seq)
