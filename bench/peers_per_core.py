@@ -4,6 +4,12 @@ measured over a window that leaves the joins out.
 
     python bench/peers_per_core.py                       # 1 and 2 rooms, 360p
     python bench/peers_per_core.py --rooms 1 2 3 --preset 180p --json out.json
+    python bench/peers_per_core.py --rooms 2 --variants old new --rounds 2   # A/B, interleaved
+
+Each variant is a receive path of the tester: ``new`` (the default: the lean SRTP path, video
+repaired like a browser), ``lean`` (the lean path, counting only), ``old`` (aiortc's receive
+loop, counting only, as before issue 17). Runs alternate between the variants, so that both
+see the same machine; the figure that compares them is the worker's CPU per received packet.
 
 The coshop server runs on the same machine (its CPU is printed too): on a small machine
 the figure is a floor, since the worker competes with the server for the cores.
@@ -14,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import itertools
 import json
 import os
 import sys
@@ -28,19 +35,35 @@ from loadtest.media import PRESETS, cached_video
 from loadtest.runner import Runner
 from loadtest.scenario import Scenario
 
+VARIANTS = {  # name: (repair, lean_receive)
+    "new": (True, True),
+    "lean": (False, True),
+    "old": (False, False),
+}
+
 
 def measure(url: str, rooms: int, peers: int, preset: str, seconds: float, warmup: float,
-            prefix: str) -> dict[str, Any]:
+            prefix: str, variant: str = "new") -> dict[str, Any]:
     """One run: ``rooms`` full rooms in one worker; the worker's CPU over the window."""
+    repair, lean = VARIANTS[variant]
     scenario = Scenario(url=url, rooms=rooms, peers=peers, preset=preset, workers=1,
-                        duration=warmup + seconds, warmup=warmup, room_prefix=prefix)
+                        duration=warmup + seconds, warmup=warmup, room_prefix=prefix,
+                        repair=repair, lean_receive=lean)
+    load = os.getloadavg()[0]
     report, _ = asyncio.run(Runner(scenario, progress=io.StringIO()).run())
     cores = report["tester"]["worker_cores"][0]
     n = rooms * peers
+    received = report["packets"]["received"]
+    load = max(load, os.getloadavg()[0])
     return {
+        "variant": variant,
         "rooms": rooms,
         "peers": n,
         "worker_cores": cores,
+        "packets_received": received,
+        "worker_us_per_packet": 1e6 * cores * seconds / received if received else None,
+        "load_average": load,
+        "saturated": load > (os.cpu_count() or 1),
         "peers_per_core": n / cores if cores else None,
         "worker_loop_lag_p99_ms": report["tester"]["loop_lag_ms"]["p99"],
         "streams_received": report["routes"]["flowing"],
@@ -64,6 +87,9 @@ def main() -> int:
     ap.add_argument("--preset", default="360p", choices=sorted(PRESETS))
     ap.add_argument("--duration", type=float, default=15.0, help="measurement window, s")
     ap.add_argument("--warmup", type=float, default=5.0, help="left out (joins), s")
+    ap.add_argument("--variants", nargs="+", default=["new"], choices=sorted(VARIANTS),
+                    help="receive paths to compare, run alternately")
+    ap.add_argument("--rounds", type=int, default=1, help="runs of each variant per room count")
     ap.add_argument("--json", type=Path, help="write the figures here")
     args = ap.parse_args()
 
@@ -77,12 +103,18 @@ def main() -> int:
     load_before = os.getloadavg()
     results = []
     try:
-        for rooms in args.rooms:
+        for rooms, _round, variant in itertools.product(args.rooms, range(args.rounds),
+                                                        args.variants):
             print(f"{rooms} room(s) x {args.peers} publishers in one worker, "
-                  f"{args.preset}, {args.duration:g} s window ...", flush=True)
+                  f"{args.preset}, {args.duration:g} s window, {variant} receive path ...",
+                  flush=True)
             r = measure(url, rooms, args.peers, args.preset, args.duration, args.warmup,
-                        f"ppc{int(time.time())}r{rooms}")
+                        f"ppc{int(time.time())}{variant}r{rooms}", variant)
             results.append(r)
+            us = r["worker_us_per_packet"]
+            print(f"  [{variant}] worker {us or 0:.1f} us CPU per received packet "
+                  f"({r['packets_received']} packets); load {r['load_average']:.2f}"
+                  f"{' SATURATED: figures are a floor' if r['saturated'] else ''}", flush=True)
             print(f"  worker {r['worker_cores']:.3f} cores -> {r['peers_per_core']:.0f} "
                   f"peers/core; {r['streams_received']} streams in, {r['rx_mbps']:.1f} "
                   f"Mbit/s; lost {r['frames_lost']}; latency p50/p99 "
@@ -98,6 +130,12 @@ def main() -> int:
            "runs": results}
     print(f"load average before/after: {load_before[0]:.2f} / {out['load_average_after'][0]:.2f}"
           f" on {os.cpu_count()} cores")
+    for variant in args.variants:
+        runs = [r for r in results if r["variant"] == variant and r["worker_us_per_packet"]]
+        if runs:
+            mean = sum(r["worker_us_per_packet"] for r in runs) / len(runs)
+            print(f"{variant}: {mean:.1f} us worker CPU per received packet "
+                  f"(mean of {len(runs)} run(s))")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
         print(f"wrote {args.json}")

@@ -49,11 +49,9 @@ def main() -> None:
     audio = encode_audio(1.0)
     fps = video.fps
     n_frames = int(args.seconds * fps)
-    loop = len(video.frames)
-    # Replayed as the load tester does: the loop's keyframe only once, its wrap frame after.
-    frames = [
-        video.frames[i % loop] if i < loop or i % loop else video.wrap or video.frames[0]
-        for i in range(n_frames)
+    # Replayed as the load tester does: the loop's keyframe once, then its deltas round and round.
+    frames = [video.keyframe] + [
+        video.deltas[i % len(video.deltas)] for i in range(n_frames - 1)
     ]
     size = keyframe_size(frames[0])
     assert size is not None, "the loop starts with a keyframe"

@@ -101,7 +101,7 @@ def main() -> int:
         f"preparing pre-encoded {args.preset} VP8 loop (cached after the first run)...", flush=True
     )
     loop_info = cached_video(PRESETS[args.preset])
-    print(f"  {len(loop_info.frames)} frames, {loop_info.bitrate / 1e6:.2f} Mbit/s "
+    print(f"  {len(loop_info.deltas)} frames, {loop_info.bitrate / 1e6:.2f} Mbit/s "
           f"(preset label {PRESETS[args.preset].bitrate / 1e6:.2f})", flush=True)
 
     if args.url is not None:

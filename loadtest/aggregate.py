@@ -89,6 +89,7 @@ def aggregate(
     latency = Histogram()
     frames = lost_frames = tail_lost = packets = lost_packets = freezes = 0
     freeze_seconds = 0.0
+    repair = {"nacks": 0, "plis": 0, "retransmissions": 0, "frames_dropped": 0}
     total_bytes = 0
     present: set[tuple[str, str, str]] = set()
     jitter: dict[str, list[float]] = {"video": [], "audio": []}
@@ -110,6 +111,8 @@ def aggregate(
             lost_packets += r["lost_packets"]
             total_bytes += r["bytes"]
             jitter[r["kind"]].append(r["jitter_ms"])
+            for name in repair:
+                repair[name] += r.get(name, 0)
             route_lost, route_freezes, route_freeze_s = r["lost_frames"], r["freezes"], \
                 r["freeze_seconds"]
             if r["kind"] == "video":
@@ -144,6 +147,7 @@ def aggregate(
                 "packets": r["packets"], "lost_packets": r["lost_packets"],
                 "frames": r["frames"], "lost_frames": route_lost, "freezes": route_freezes,
                 "freeze_log": r.get("freeze_log", []),
+                **{name: r.get(name, 0) for name in repair},
                 "latency_p50_ms": Histogram.from_dict(r["latency"]).percentile(50),
                 "latency_p99_ms": Histogram.from_dict(r["latency"]).percentile(99),
                 "jitter_ms": r["jitter_ms"],
@@ -209,6 +213,9 @@ def aggregate(
         # publishes or receives the route: the tester's own doing, as far as it can tell.
         "freezes": {"count": freezes, "seconds": freeze_seconds,
                     "while_tester_stalled": tester_freezes},
+        # What the receivers did to repair video like a browser (nothing with repair off):
+        # sequence numbers NACKed, PLIs sent, RTX packets received, frames never shown.
+        "repair": repair,
         "latency_ms": latency.summary(),
         "bitrate_bps": {"rx": 8 * total_bytes / seconds,
                         "video_route_p50": percentile(video_bitrates, 50),

@@ -19,6 +19,7 @@ import av
 import numpy as np
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
+from av.filter import Graph
 
 # Re-exported: callers take the presets and the media from one place.
 from loadtest.presets import PRESETS as PRESETS
@@ -28,28 +29,42 @@ VIDEO_CLOCK = 90000
 AUDIO_CLOCK = 48000
 
 
+# libvpx per-frame encoder flags (vpx/vp8cx.h), handed to FFmpeg's libvpx wrapper as the
+# frame's "vp8-flags" metadata: the frame updates none of the three reference buffers (last,
+# golden, altref) and keeps its probability updates to itself (RFC 6386 §9.7-9.11:
+# refresh_golden_frame, refresh_alternate_frame, refresh_last, refresh_entropy_probs all 0).
+_VP8_EFLAG_NO_UPD_LAST = 1 << 18
+_VP8_EFLAG_NO_UPD_ENTROPY = 1 << 20
+_VP8_EFLAG_NO_UPD_GF = 1 << 22
+_VP8_EFLAG_NO_UPD_ARF = 1 << 23
+_LEAVE_DECODER_STATE = (
+    _VP8_EFLAG_NO_UPD_LAST | _VP8_EFLAG_NO_UPD_ENTROPY
+    | _VP8_EFLAG_NO_UPD_GF | _VP8_EFLAG_NO_UPD_ARF
+)
+
+
 @dataclass(frozen=True, slots=True)
 class EncodedLoop:
-    """Encoded frames of a loop; ``keyframes`` lists the indices that are keyframes.
+    """A keyframe and the loop of delta frames that follows it, in any number of rounds.
 
-    ``wrap`` is frame 0 encoded as a delta frame after the last one: replaying it when the
-    loop wraps keeps keyframes to the start and to PLIs, as a camera's encoder would,
-    instead of a keyframe every loop (which, aligned across publishers, makes bursts).
+    Every delta frame is predicted from the keyframe alone and leaves the decoder's state
+    (reference buffers, probability tables) as the keyframe left it, so a decoder is in the
+    same state before every delta frame: the loop wraps seamlessly (the same pictures, bit
+    for bit, every round) and the keyframe answers a PLI at any point of the loop, which
+    then goes on where it was. ``deltas[-1]`` shows the keyframe's picture again.
     """
 
-    frames: tuple[bytes, ...]
-    keyframes: tuple[int, ...]
+    keyframe: bytes
+    deltas: tuple[bytes, ...]
     fps: int
-    wrap: bytes = b""
 
     @property
     def bitrate(self) -> float:
-        """Bits per second of the replay once started (the wrap frame, not the keyframe)."""
-        loop = sum(len(f) for f in self.frames[1:]) + len(self.wrap or self.frames[0])
-        return 8 * loop * self.fps / len(self.frames)
+        """Bits per second of the replay once started (the deltas, not the keyframe)."""
+        return 8 * sum(len(f) for f in self.deltas) * self.fps / len(self.deltas)
 
 
-_STEP_PX = 4  # the texture moves this far per frame
+_SWAY_PX = 24  # the picture sways this far either way, once per loop
 
 
 def _texture(width: int, height: int, period: int) -> np.ndarray:
@@ -60,18 +75,33 @@ def _texture(width: int, height: int, period: int) -> np.ndarray:
     return np.tile(base, (1, -(-(width + period) // period)))
 
 
+def _flagged(width: int, height: int, flags: int) -> Graph:
+    """A filter graph that attaches libvpx encoder ``flags`` to every frame pushed through it."""
+    graph = Graph()
+    source = graph.add_buffer(
+        width=width, height=height, format=av.VideoFormat("yuv420p"),
+        time_base=fractions.Fraction(1, VIDEO_CLOCK),
+    )
+    tag = graph.add("metadata", f"mode=add:key=vp8-flags:value={flags}")
+    sink = graph.add("buffersink")
+    source.link_to(tag)
+    tag.link_to(sink)
+    graph.configure()
+    return graph
+
+
 BITRATE_TOLERANCE = 0.05
 """A loop's bitrate is within this share of its preset's label."""
 
 
-def encode_video(preset: VideoPreset, seconds: float = 3.0, keyframe_every: int = 0) -> EncodedLoop:
-    """Encode a moving-texture loop once (the slow part; see ``cached_video``) at the preset's
-    bitrate. libvpx's real-time rate control undershoots on this easy texture (~0.78 of its
-    target), so the target is corrected from what the previous encoding sent, up to 4 times:
-    benchmarks' packets/s then match the stated load."""
-    target = preset.bitrate
+def encode_video(preset: VideoPreset, seconds: float = 3.0) -> EncodedLoop:
+    """Encode a swaying-texture loop once (the slow part; see ``cached_video``) at the preset's
+    bitrate. libvpx's real-time rate control misses its target on this texture, so the target
+    is corrected from what the previous encoding sent, up to 4 times: benchmarks' packets/s
+    then match the stated load."""
+    target = preset.encoder_target or preset.bitrate
     for _ in range(4):
-        loop = _encode_video(preset, seconds, keyframe_every, target)
+        loop = _encode_video(preset, seconds, target)
         ratio = preset.bitrate / loop.bitrate
         if abs(ratio - 1) <= BITRATE_TOLERANCE:
             break
@@ -79,33 +109,39 @@ def encode_video(preset: VideoPreset, seconds: float = 3.0, keyframe_every: int 
     return loop
 
 
-def _encode_video(
-    preset: VideoPreset, seconds: float, keyframe_every: int, target: int
-) -> EncodedLoop:
+def _encode_video(preset: VideoPreset, seconds: float, target: int) -> EncodedLoop:
     encoder = Vp8Encoder()
     encoder.target_bitrate = target
     n = int(seconds * preset.fps)
-    # One texture period per loop: frame n shows what frame 0 shows, so it encodes the wrap.
-    tex = _texture(preset.width, preset.height, n * _STEP_PX)
+    tex = _texture(preset.width + 2 * _SWAY_PX, preset.height, 64)
+    graph = _flagged(preset.width, preset.height, _LEAVE_DECODER_STATE)
     frames: list[bytes] = []
-    keys: list[int] = []
     for i in range(n + 1):
-        shift = (i * _STEP_PX) % (n * _STEP_PX)
+        # Frame n shows what frame 0 shows; frames stay near the keyframe's picture, which
+        # predicts them all (a small motion vector each, so the deltas stay small).
+        shift = _SWAY_PX + round(_SWAY_PX * math.sin(2 * math.pi * i / n))
         buf = np.empty((preset.height * 3 // 2, preset.width), np.uint8)
         buf[: preset.height] = tex[:, shift : shift + preset.width]
         buf[preset.height :] = 128
         frame = av.VideoFrame.from_ndarray(buf, format="yuv420p")
         frame.pts = i * (VIDEO_CLOCK // preset.fps)
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
-        force = i == 0 or (keyframe_every > 0 and i % keyframe_every == 0)
-        payloads, _ = encoder.encode(frame, force_keyframe=force)
+        if i > 0:
+            graph.push(frame)
+            tagged = graph.pull()
+            assert isinstance(tagged, av.VideoFrame)
+            frame = tagged
+        payloads, _ = encoder.encode(frame, force_keyframe=i == 0)
         data = b"".join(vp8_depayload(p) for p in payloads)
-        if i == n:
-            break
-        if data and not data[0] & 0x01:  # VP8 P bit clear: a keyframe (RFC 6386 §9.1)
-            keys.append(i)
+        if is_keyframe(data) != (i == 0):
+            raise RuntimeError(f"libvpx made frame {i} a {'key' if i else 'delta '}frame")
         frames.append(data)
-    return EncodedLoop(tuple(frames), tuple(keys), preset.fps, wrap=data)
+    return EncodedLoop(frames[0], tuple(frames[1:]), preset.fps)
+
+
+def is_keyframe(frame: bytes) -> bool:
+    """A VP8 frame's P bit is clear on a keyframe (RFC 6386 §9.1)."""
+    return bool(frame) and not frame[0] & 0x01
 
 
 def encode_audio(seconds: float = 1.0, frequency: float = 440.0) -> tuple[bytes, ...]:
@@ -130,7 +166,7 @@ def cache_dir() -> Path:
     return Path(root) / "coshop-loadtest"
 
 
-def cached_video(preset: VideoPreset, seconds: float = 3.0, keyframe_every: int = 0) -> EncodedLoop:
+def cached_video(preset: VideoPreset, seconds: float = 3.0) -> EncodedLoop:
     """``encode_video`` once per machine; later runs load the frames from the cache."""
     key = json.dumps(
         [
@@ -139,10 +175,10 @@ def cached_video(preset: VideoPreset, seconds: float = 3.0, keyframe_every: int 
             preset.height,
             preset.fps,
             preset.bitrate,
+            preset.encoder_target,
             seconds,
-            keyframe_every,
             av.__version__,
-            "loop-v3",  # bump when encode_video's output changes
+            "loop-v4",  # bump when encode_video's output changes
         ]
     )
     path = cache_dir() / f"video-{hashlib.sha1(key.encode()).hexdigest()[:16]}.pickle"
@@ -150,7 +186,7 @@ def cached_video(preset: VideoPreset, seconds: float = 3.0, keyframe_every: int 
         with path.open("rb") as f:
             loop: EncodedLoop = pickle.load(f)
         return loop
-    loop = encode_video(preset, seconds, keyframe_every)
+    loop = encode_video(preset, seconds)
     path.parent.mkdir(parents=True, exist_ok=True)
     # A per-process temporary name: several workers may fill an empty cache at once.
     tmp = path.with_suffix(f".{os.getpid()}.tmp")

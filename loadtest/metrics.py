@@ -8,6 +8,7 @@ frame number (for loss) and the send time (for one-way latency on one host clock
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,8 @@ from loadtest.stamp import Stamp
 
 FREEZE_LOG = 50  # freezes whose time is kept per route (a run's JSON tells when they were)
 _FREEZE_FLOOR_S = 0.150  # W3C webrtc-stats freezeCount: max(3 x mean, mean + 150 ms)
+FREEZE_WINDOW = 30  # ... where the mean is of the last 30 frame intervals (Chromium's too)
+_FREEZE_MIN_SAMPLES = 5  # Chromium's VideoQualityObserver needs this many before it judges
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -61,6 +64,8 @@ class RouteStats:
     """What one receiver got from one publisher's track.
 
     ``keep_samples=False`` keeps latencies in the histogram only (bounded memory for long runs).
+    ``repairing``: video frames are counted when the receiver model shows them
+    (``on_frame_shown``, see ``loadtest.playout``), not when their marker packet arrives.
     """
 
     kind: str
@@ -84,8 +89,12 @@ class RouteStats:
     last_frame: int | None = None  # the stamp's frame number of the newest frame
     jitter: float = 0.0  # RFC 3550 §6.4.1 interarrival jitter, in RTP clock units
     _max_seq: int | None = None
-    _frame_gap_sum: float = 0.0
-    _frame_gaps: int = 0
+    repairing: bool = False
+    frames_dropped: int = 0  # frames partly received but never shown (webrtc-stats framesDropped)
+    nacks: int = 0  # sequence numbers NACKed (re-asks included)
+    plis: int = 0
+    retransmissions: int = 0  # RTX packets received
+    _frame_gaps: deque[float] = field(default_factory=lambda: deque(maxlen=FREEZE_WINDOW))
     _transit: float | None = None
     _clock_rate: int = 90000
     _publisher: int | None = None  # the stamp's publisher index of the frames so far
@@ -125,9 +134,25 @@ class RouteStats:
             self.jitter += (d - self.jitter) / 16
         self._transit = transit
         if self.kind == "video" and marker:
-            self._on_frame(stamp, now)
+            if not self.repairing:
+                self._on_frame(stamp, now)
+            elif stamp is not None:
+                # Latency stays the network's (stamp to arrival), not the playout's.
+                self._add_latency(stamp, now)
 
-    def _on_frame(self, stamp: Stamp | None, now: float) -> None:
+    def on_frame_shown(self, stamp: Stamp | None, at: float) -> None:
+        """The receiver model showed a frame at ``at`` (``repairing`` routes)."""
+        self._on_frame(stamp, at, latency=False)
+
+    def _add_latency(self, stamp: Stamp, now: float) -> None:
+        latency = max(0.0, (now * 1e6 - stamp.sent_us) / 1000)
+        if self.keep_samples:
+            self.latencies_ms.append(latency)
+        self.latency.add(latency)
+        if self.tally is not None:
+            self.tally.latency.add(latency)
+
+    def _on_frame(self, stamp: Stamp | None, now: float, *, latency: bool = True) -> None:
         if stamp is not None:
             if stamp.publisher != self._publisher:
                 # A reused slot carries another publisher before its offer names it: its
@@ -142,26 +167,20 @@ class RouteStats:
                 if self.tally is not None:
                     self.tally.lost_frames += step - 1
             self.last_frame = stamp.frame
-            latency = max(0.0, (now * 1e6 - stamp.sent_us) / 1000)
-            if self.keep_samples:
-                self.latencies_ms.append(latency)
-            self.latency.add(latency)
-            if self.tally is not None:
-                self.tally.latency.add(latency)
+            if latency:
+                self._add_latency(stamp, now)
         self.frames += 1
         if self.first_frame_at is None:
             self.first_frame_at = now
         if self.last_frame_at is not None:
             gap = now - self.last_frame_at
-            if self._frame_gaps >= 5:
-                mean = self._frame_gap_sum / self._frame_gaps
-                if gap >= max(3 * mean, mean + _FREEZE_FLOOR_S):
-                    self.freezes += 1
-                    self.freeze_seconds += gap
-                    if len(self.freeze_log) < FREEZE_LOG:
-                        self.freeze_log.append((now, gap))
-            self._frame_gap_sum += gap
-            self._frame_gaps += 1
+            mean = self.mean_frame_gap
+            if mean is not None and gap >= max(3 * mean, mean + _FREEZE_FLOOR_S):
+                self.freezes += 1
+                self.freeze_seconds += gap
+                if len(self.freeze_log) < FREEZE_LOG:
+                    self.freeze_log.append((now, gap))
+            self._frame_gaps.append(gap)
         self.last_frame_at = now
 
     def new_stream(self) -> None:
@@ -172,8 +191,10 @@ class RouteStats:
 
     @property
     def mean_frame_gap(self) -> float | None:
-        """Mean seconds between frames so far (None before the freeze rule has a baseline)."""
-        return self._frame_gap_sum / self._frame_gaps if self._frame_gaps >= 5 else None
+        """Mean of the last ``FREEZE_WINDOW`` frame intervals (None before the freeze rule has
+        a baseline)."""
+        gaps = self._frame_gaps
+        return sum(gaps) / len(gaps) if len(gaps) >= _FREEZE_MIN_SAMPLES else None
 
     def summary(self, duration: float) -> dict[str, Any]:
         """Every figure of this route; ``duration`` is the window its bitrate is taken over."""
@@ -187,6 +208,10 @@ class RouteStats:
             "freezes": self.freezes,
             "freeze_seconds": self.freeze_seconds,
             "freeze_log": [[round(t, 3), round(g, 3)] for t, g in self.freeze_log],
+            "frames_dropped": self.frames_dropped,
+            "nacks": self.nacks,
+            "plis": self.plis,
+            "retransmissions": self.retransmissions,
             "bitrate_bps": 8 * self.bytes / duration if duration > 0 else None,
             "jitter_ms": 1000 * self.jitter / self._clock_rate,
             "latency_ms": self.latency.summary(),

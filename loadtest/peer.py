@@ -20,9 +20,12 @@ from aiortc import sdp as aiortc_sdp
 from aiortc.codecs import vpx
 from aiortc.mediastreams import MediaStreamTrack
 
+from loadtest import lean_sender, lean_transport
 from loadtest.media import AUDIO_CLOCK, VIDEO_CLOCK, EncodedLoop
 from loadtest.metrics import LiveTally, RouteStats
-from loadtest.stamp import STAMP_SIZE, Stamp, append_stamp, read_stamp, stamp_padding
+from loadtest.nack import PROCESS_INTERVAL_S
+from loadtest.receiver import Receiver
+from loadtest.stamp import Stamp, append_stamp, stamp_padding
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +80,13 @@ class _PacedTrack(MediaStreamTrack):
 
 
 class ReplayVideoTrack(_PacedTrack):
-    """Replays a pre-encoded VP8 loop at its frame rate, stamping every frame."""
+    """Replays a pre-encoded VP8 loop at its frame rate, stamping every frame.
+
+    The keyframe goes first and again whenever a PLI or FIR asks for one; otherwise the
+    delta frames go round the loop, which a decoder cannot tell from a camera's stream
+    (see ``EncodedLoop``). Picture ids, RTP timestamps and sequence numbers run on
+    unbroken: aiortc's packetizer numbers every frame it is handed.
+    """
 
     kind = "video"
 
@@ -85,11 +94,12 @@ class ReplayVideoTrack(_PacedTrack):
         super().__init__(1 / loop.fps)
         self._media = loop
         self._publisher = publisher
-        self._pos = 0
+        self._pos = 0  # the next delta frame of the loop
         self._step = VIDEO_CLOCK // loop.fps
-        self._wrapped = False  # the loop came round by itself: send its delta-coded frame 0
+        self._keyframe_due = True
         self._blocked_until = 0.0
         self.keyframe_requests = 0
+        self.keyframes_sent = 0
 
     @property
     def frames_sent(self) -> int:
@@ -101,31 +111,32 @@ class ReplayVideoTrack(_PacedTrack):
         self._blocked_until = math.inf if seconds is None else time.monotonic() + seconds
 
     def request_keyframe(self) -> None:
-        """Answer a PLI: the next frame sent is the loop's next keyframe."""
+        """Answer a PLI or FIR: the next frame sent is the keyframe."""
         self.keyframe_requests += 1
-        keys = self._media.keyframes
-        self._pos = next((k for k in keys if k >= self._pos), keys[0])
-        self._wrapped = False
+        self._keyframe_due = True
 
-    def _advance(self) -> None:
-        self._pos = (self._pos + 1) % len(self._media.frames)
-        self._wrapped = self._pos == 0
+    def _next_frame(self) -> bytes:
+        if self._keyframe_due:
+            self._keyframe_due = False
+            self.keyframes_sent += 1
+            return self._media.keyframe
+        data = self._media.deltas[self._pos]
+        self._pos = (self._pos + 1) % len(self._media.deltas)
+        return data
 
     async def recv(self) -> av.Packet[Any]:
         await self._wait_turn()
         while time.monotonic() < self._blocked_until:
             # A blocked frame still takes its number, so receivers see the gap as loss.
             self._count += 1
-            self._advance()
+            self._next_frame()
             await self._wait_turn()
         stamp = Stamp(self._publisher, self._count, int(time.time() * 1e6))
-        data = self._media.wrap if self._wrapped and self._media.wrap else \
-            self._media.frames[self._pos]
+        data = self._next_frame()
         pad = stamp_padding(len(data), _VP8_CHUNKS)
         packet = av.Packet(append_stamp(data + bytes(pad), stamp))
         packet.pts = self._count * self._step
         packet.time_base = fractions.Fraction(1, VIDEO_CLOCK)
-        self._advance()
         self._count += 1
         return packet
 
@@ -204,7 +215,10 @@ class SyntheticPeer:
     """One synthetic participant (publisher or receive-only viewer).
 
     ``tally`` gets every route's bytes, losses and latencies (for live progress);
-    ``keep_samples=False`` keeps latencies in histograms only.
+    ``keep_samples=False`` keeps latencies in histograms only. ``repair``: receive video like a
+    browser (NACK, RTX, PLI, playout model; ``loadtest.receiver``) instead of counting packets
+    as they come; ``lean``: take SRTP straight from the socket (``loadtest.lean_transport``)
+    and send it the same way (``loadtest.lean_sender``).
     """
 
     def __init__(
@@ -219,6 +233,8 @@ class SyntheticPeer:
         session: aiohttp.ClientSession,
         tally: LiveTally | None = None,
         keep_samples: bool = True,
+        repair: bool = True,
+        lean: bool = True,
     ) -> None:
         self.url = url.rstrip("/")
         self.room = room
@@ -236,7 +252,11 @@ class SyntheticPeer:
         self._slots: dict[str, dict[str, Any]] = {}
         self._published = False
         self._receiving = False
-        self._ssrc_slots: dict[int, dict[str, Any]] = {}
+        self._lean = lean
+        self._receiver = Receiver(self.result.routes, repair=repair, keep_samples=keep_samples,
+                                  tally=tally, on_stamp=self._on_stamp)
+        self._ssrc_slots = self._receiver.ssrc_slots
+        self._repair_task: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._leaving = False
         self._closing = False
@@ -398,7 +418,7 @@ class SyntheticPeer:
         pc, self._pc = self._pc, None
         self._published = self._receiving = False
         self._slots.clear()
-        self._ssrc_slots.clear()
+        self._receiver.reset()
         for route in self.result.routes.values():
             route.new_stream()
         for track in (self._audio_track, self._video_track):
@@ -447,13 +467,18 @@ class SyntheticPeer:
         self._learn_ssrcs(sdp)
         if not self._receiving:
             self._receiving = True
-            self._receive_without_decoding(pc.getTransceivers()[0].receiver.transport)
+            self._receive_without_decoding(pc)
+            if self._repair_task is None and self._receiver.repair:
+                self._repair_task = asyncio.get_running_loop().create_task(
+                    self._repair_loop(), name=f"repair:{self.name}")
         if not self._published and self.publishing:
             self._published = True
             for track in (self._audio_track, self._video_track):
                 if track is None:
                     continue
                 sender = pc.addTrack(track)
+                if self._lean:
+                    lean_sender.install(sender)
                 if isinstance(track, ReplayVideoTrack):
                     # The pack path ignores PLIs; jump to the loop's next keyframe instead.
                     sender._send_keyframe = track.request_keyframe  # type: ignore[method-assign]
@@ -479,50 +504,49 @@ class SyntheticPeer:
                 continue
             # RFC 4588 §8.1: "a=ssrc-group:FID main rtx": retransmissions are not counted.
             rtx = {int(i) for g in media.ssrc_group if g.semantic == "FID" for i in g.items[1:]}
+            for group in media.ssrc_group:
+                if group.semantic == "FID" and len(group.items) == 2:
+                    self._receiver.rtx_of[int(group.items[1])] = int(group.items[0])
             for ssrc in media.ssrc:
                 if ssrc.ssrc not in rtx:
                     self._ssrc_slots[ssrc.ssrc] = slot
 
-    def _receive_without_decoding(self, transport: Any) -> None:
-        """Replace the transport's RTP handler (after SRTP) with a counter: no parsing into
-        objects, no jitter buffer, no decoding, so one process can receive many streams."""
-        phases = self.result.phases
-        routes = self.result.routes
-        first_frames = self.result.first_frames
-        moves = self.result.moves
-        ssrc_slots = self._ssrc_slots
-        keep_samples, tally = self._keep_samples, self._tally
+    def _on_stamp(self, source: str, now: float) -> None:
+        phases, moves = self.result.phases, self.result.moves
+        phases.mark("first_frame")
+        self.result.first_frames.setdefault(source, now)
+        if moves and moves[-1].media_back is None:
+            moves[-1].media_back = now - moves[-1].at
+
+    def _on_rtp(self, data: bytes, now: float) -> None:
+        if self.result.phases.first_rtp is None:
+            self.result.phases.mark("first_rtp")
+        self._receiver.on_rtp(data, now)
+
+    def _receive_without_decoding(self, pc: RTCPeerConnection) -> None:
+        """Take the RTP of ``pc`` (after SRTP) as bytes: no parsing into objects, no decoding,
+        so one process can receive many streams. Until DTLS is up (and with the lean path
+        off) through aiortc's handler; then straight from the socket (``lean_transport``)."""
+        dtls = pc.getTransceivers()[0].receiver.transport
+        on_rtp = self._on_rtp
 
         async def handle(data: bytes, arrival_time_ms: int) -> None:
-            slot = ssrc_slots.get(int.from_bytes(data[8:12], "big"))
-            if slot is None or slot.get("source") is None:
-                return  # RTX or a slot that carries nothing (any more)
-            kind = slot["kind"]
-            key = (slot["source"], kind)
-            route = routes.get(key)
-            if route is None:
-                route = routes[key] = RouteStats(kind, keep_samples, tally)
-            marker = bool(data[1] & 0x80)
-            end = len(data) - (data[-1] if data[0] & 0x20 else 0)  # RTP padding (RFC 3550 §5.1)
-            stamp = read_stamp(data[end - STAMP_SIZE : end]) if marker and kind == "video" else None
-            now = time.time()
-            route.on_packet(
-                seq=int.from_bytes(data[2:4], "big"),
-                timestamp=int.from_bytes(data[4:8], "big"),
-                clock_rate=VIDEO_CLOCK if kind == "video" else AUDIO_CLOCK,
-                size=len(data),
-                marker=marker,
-                stamp=stamp,
-                now=now,
-            )
-            phases.mark("first_rtp")
-            if stamp is not None:
-                phases.mark("first_frame")
-                first_frames.setdefault(slot["source"], now)
-                if moves and moves[-1].media_back is None:
-                    moves[-1].media_back = now - moves[-1].at
+            on_rtp(data, time.time())
 
-        transport._handle_rtp_data = handle
+        dtls._handle_rtp_data = handle  # type: ignore[method-assign]
+        writer = lean_transport.RtcpWriter(dtls)
+        self._receiver.send_rtcp = writer.send
+
+        @pc.on("connectionstatechange")
+        def _connected() -> None:
+            if pc.connectionState == "connected" and self._lean:
+                lean_transport.install(dtls, on_rtp)
+
+    async def _repair_loop(self) -> None:
+        """Re-ask for missing packets and keyframes at the browser's pace."""
+        while True:
+            await asyncio.sleep(PROCESS_INTERVAL_S)
+            self._receiver.tick()
 
     async def leave(self, *, wait: float = 5.0) -> None:
         """Ask the server to take this peer out of its room and wait (at most ``wait`` s) for
@@ -539,8 +563,9 @@ class SyntheticPeer:
         self._closing = True
         if self._ws is not None:
             await self._ws.close()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.wait([self._task])
+        for task in (self._task, self._repair_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.wait([task])
         if self._pc is not None:
             await self._pc.close()

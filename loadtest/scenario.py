@@ -178,6 +178,11 @@ class Scenario(BaseModel):
         default_factory=lambda: f"load-{secrets.token_hex(3)}",
                              description="room names are PREFIX-0, PREFIX-1...")
     join_timeout: Duration = Field(20.0, description="how long a join may take")
+    repair: bool = Field(True, strict=True, description="receivers repair video like a browser "
+                         "(NACK, RTX, PLI) and count frames when a browser would show them; "
+                         "false: count packets and frames as they arrive, unrepaired")
+    lean_receive: bool = Field(True, strict=True, description="receivers take SRTP straight "
+                               "from the socket; false: through aiortc's receive loop")
     thresholds: Annotated[tuple[SkipValidation[Threshold], ...],
                           BeforeValidator(_thresholds)] = Field(
         (), validation_alias=AliasChoices("fail_if", "thresholds"),

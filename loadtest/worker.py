@@ -96,8 +96,12 @@ class PeerHost:
         *,
         keep_samples: bool = False,
         join_timeout: float = 20.0,
+        repair: bool = True,
+        lean: bool = True,
     ) -> None:
         self.url = url
+        self.repair = repair
+        self.lean = lean
         self.video = video
         self.audio = audio
         self.keep_samples = keep_samples
@@ -132,6 +136,7 @@ class PeerHost:
             video=self.video if plan.publish else None,
             audio=self.audio if plan.publish else None,
             session=self._http, tally=self.tally, keep_samples=self.keep_samples,
+            repair=self.repair, lean=self.lean,
         )
         session = PeerSession(plan, peer, generation)
         self.sessions.append(session)
@@ -335,7 +340,8 @@ async def serve(host: PeerHost, reader: asyncio.StreamReader, out: IO[str]) -> N
     emit({"bye": True})
 
 
-async def _main(url: str, preset: str, keep_samples: bool, join_timeout: float) -> None:
+async def _main(url: str, preset: str, keep_samples: bool, join_timeout: float,
+                repair: bool, lean: bool) -> None:
     # The protocol owns the real stdout; anything else printed (by us or a library) goes to
     # stderr so that it cannot corrupt a reply.
     out = os.fdopen(os.dup(1), "w")
@@ -346,24 +352,26 @@ async def _main(url: str, preset: str, keep_samples: bool, join_timeout: float) 
     video = cached_video(PRESETS[preset])
     audio = encode_audio()
     async with PeerHost(url, video, audio, keep_samples=keep_samples,
-                        join_timeout=join_timeout) as host:
+                        join_timeout=join_timeout, repair=repair, lean=lean) as host:
         await serve(host, reader, out)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m loadtest.worker URL PRESET [JOIN_TIMEOUT]``."""
+    """``python -m loadtest.worker URL PRESET [JOIN_TIMEOUT [repair|count [lean|aiortc]]]``."""
     args = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     url, preset = args[0], args[1]
     join_timeout = float(args[2]) if len(args) > 2 else 20.0
+    repair = (args[3] if len(args) > 3 else "repair") == "repair"
+    lean = (args[4] if len(args) > 4 else "lean") == "lean"
     try:
         # libuv drains a socket per wake-up (asyncio reads one datagram per socket per loop
         # turn): a worker receiving many streams keeps up, and measures the server, not itself.
         import uvloop
     except ImportError:
-        asyncio.run(_main(url, preset, False, join_timeout))
+        asyncio.run(_main(url, preset, False, join_timeout, repair, lean))
     else:
-        uvloop.run(_main(url, preset, False, join_timeout))
+        uvloop.run(_main(url, preset, False, join_timeout, repair, lean))
 
 
 if __name__ == "__main__":

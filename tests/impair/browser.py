@@ -108,6 +108,38 @@ class BrowserViewer:
         return tiles
 
 
+# Per received video stream of a page (by mid): the browser's own counters (webrtc-stats
+# RTCInboundRtpStreamStats: pliCount/firCount/nackCount are what this receiver sent, freezeCount
+# and framesDropped what it saw).
+INBOUND_VIDEO_JS = """
+async () => {
+  const out = {};
+  (await window.coshop.call.session.pc.getStats()).forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video' && s.framesDecoded > 0) {
+      out[s.mid] = { pli: s.pliCount, fir: s.firCount, nacks: s.nackCount,
+                     freezes: s.freezeCount, decoded: s.framesDecoded,
+                     keyframes: s.keyFramesDecoded, dropped: s.framesDropped,
+                     lost: s.packetsLost };
+    }
+  });
+  return out;
+}
+"""
+
+
+async def join_watch_only(browser: Browser, url: str, room: str, name: str) -> Page:
+    """A page on the web client joined to ``room`` (which must exist) as a viewer: no camera."""
+    context = await browser.new_context(viewport={"width": 1366, "height": 820})
+    page = await context.new_page()
+    await page.goto(f"{url}/?room={room}")
+    await page.wait_for_function("() => window.coshop && !window.coshop.media.starting")
+    await page.get_by_label("Your name").fill(name)
+    await page.locator("#viewer").check()
+    await page.locator("#join").click()
+    await page.wait_for_function("() => document.body.dataset.phase === 'joined'", timeout=20_000)
+    return page
+
+
 async def launch(playwright: Playwright) -> Browser:
     """Debian's Chromium (check ``tests.chromium.chromium_missing()`` first)."""
     return await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

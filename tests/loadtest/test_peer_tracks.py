@@ -13,7 +13,7 @@ from loadtest.metrics import LiveTally, RouteStats
 from loadtest.peer import ReplayAudioTrack, ReplayVideoTrack
 from loadtest.stamp import Stamp, append_stamp, read_stamp, stamp_padding
 
-LOOP = EncodedLoop(frames=tuple(bytes([i]) * 20 for i in range(10)), keyframes=(0, 5), fps=100)
+LOOP = EncodedLoop(keyframe=b"K" * 20, deltas=tuple(bytes([i]) * 20 for i in range(10)), fps=100)
 
 
 async def frame_numbers(track: ReplayVideoTrack, count: int) -> list[int]:
@@ -56,16 +56,6 @@ async def test_pause_resumes_without_a_burst() -> None:
     assert time.monotonic() - paused < 1
 
 
-def test_keyframe_request_jumps_to_the_next_keyframe() -> None:
-    track = ReplayVideoTrack(LOOP, publisher=1)
-    track._pos = 3
-    track.request_keyframe()
-    assert (track._pos, track.keyframe_requests) == (5, 1)
-    track._pos = 7
-    track.request_keyframe()
-    assert track._pos == 0  # wraps to the loop's first keyframe
-
-
 def test_route_stats_feed_the_live_tally() -> None:
     tally = LiveTally()
     r = RouteStats("video", keep_samples=False, tally=tally)
@@ -80,14 +70,15 @@ def test_route_stats_feed_the_live_tally() -> None:
     assert tally.latency.n == 0
 
 
-async def test_the_loop_wraps_on_its_delta_frame_and_keyframes_only_on_request() -> None:
-    loop = EncodedLoop(frames=(b"K" * 9, b"p" * 9, b"q" * 9), keyframes=(0,), fps=200,
-                       wrap=b"w" * 9)
+async def test_the_loop_goes_round_its_deltas_and_keyframes_only_on_request() -> None:
+    loop = EncodedLoop(keyframe=b"K" * 9, deltas=(b"p" * 9, b"q" * 9, b"w" * 9), fps=200)
     track = ReplayVideoTrack(loop, publisher=1)
     payloads = [bytes(await track.recv())[:1] for _ in range(7)]
     assert payloads == [b"K", b"p", b"q", b"w", b"p", b"q", b"w"]
     track.request_keyframe()
-    assert bytes(await track.recv())[:1] == b"K"
+    # The keyframe comes in place of the next frame; the loop goes on where it was.
+    assert [bytes(await track.recv())[:1] for _ in range(3)] == [b"K", b"p", b"q"]
+    assert (track.keyframe_requests, track.keyframes_sent) == (1, 2)
 
 
 @pytest.mark.parametrize("size", [1, 1277, 1278, 1290, 1296, 2592 - 18, 2592 - 5, 200_000])
@@ -102,8 +93,8 @@ def test_the_stamp_always_travels_whole_in_the_last_packet(size: int) -> None:
 async def test_packetized_frames_carry_their_stamp_in_the_marker_packet() -> None:
     from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 
-    loop = EncodedLoop(frames=tuple(bytes(1296 * k - 10) for k in (1, 2, 3)), keyframes=(0,),
-                       fps=200)
+    loop = EncodedLoop(keyframe=bytes(1296 - 10),
+                       deltas=(bytes(2 * 1296 - 10), bytes(3 * 1296 - 10)), fps=200)
     track = ReplayVideoTrack(loop, publisher=2)
     encoder = Vp8Encoder()
     for n in range(3):

@@ -1,0 +1,99 @@
+"""The lean send loop of synthetic publishers: aiortc's RTP loop with less per packet.
+
+aiortc's ``RTCRtpSender._run_rtp`` awaits four coroutines deep per packet (DTLS transport,
+ICE connection, its socket protocol) and reads the wall clock twice. This loop does what it
+does — same packets, same header extensions (mid, abs-send-time), the same RTP history (so
+aiortc still answers NACKs with RTX) and sender-report counters — but writes each packet
+SRTP-protected straight to the nominated ICE pair, and reads the clock once per frame. Until
+the pair is up it falls back to aiortc's own ``_send_rtp``.
+
+The private attributes used are those of the pinned aiortc (checked by ``install``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from typing import Any
+
+from aiortc import clock
+from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcrtpsender import random_sequence_number
+from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
+from aiortc.utils import random32
+
+from loadtest.lean_transport import available
+
+logger = logging.getLogger(__name__)
+
+_P = "_RTCRtpSender__"
+_NEEDED = ("rtp_history", "rtp_header_extensions_map", "mid", "rtp_started", "rtp_exited",
+           "ntp_timestamp", "rtp_timestamp", "octet_count", "packet_count", "track", "encoder")
+
+
+def install(sender: Any) -> bool:
+    """Make ``sender`` (an RTCRtpSender not yet started) use the lean loop; False if the
+    pinned aiortc's attributes are not there (it then keeps its own)."""
+    if not all(hasattr(sender, _P + name) for name in _NEEDED):
+        logger.warning("aiortc's RTCRtpSender changed: the lean send loop is off")
+        return False
+
+    async def run_rtp(codec: Any) -> None:
+        getattr(sender, _P + "rtp_started").set()
+        history: dict[int, RtpPacket] = getattr(sender, _P + "rtp_history")
+        extensions_map = getattr(sender, _P + "rtp_header_extensions_map")
+        mid = getattr(sender, _P + "mid")
+        dtls = sender.transport
+        sequence_number = random_sequence_number()  # aiortc: no early wrap
+        timestamp_origin = random32()
+        try:
+            while True:
+                frame = await sender._next_encoded_frame(codec)
+                if frame is None:
+                    continue
+                timestamp = (timestamp_origin + frame.timestamp) & 0xFFFFFFFF
+                ntp = clock.current_ntp_time()
+                abs_send_time = (ntp >> 14) & 0x00FFFFFF  # RFC 6051-style 6.18 fixed point
+                last = len(frame.payloads) - 1
+                octets = 0
+                for i, payload in enumerate(frame.payloads):
+                    packet = RtpPacket(payload_type=codec.payloadType,
+                                       sequence_number=sequence_number, timestamp=timestamp,
+                                       ssrc=sender._ssrc, marker=int(i == last), payload=payload)
+                    packet.extensions.abs_send_time = abs_send_time
+                    packet.extensions.mid = mid
+                    if frame.audio_level is not None:
+                        packet.extensions.audio_level = (False, -frame.audio_level)
+                    history[sequence_number % RTP_HISTORY_SIZE] = packet
+                    data = packet.serialize(extensions_map)
+                    if available(dtls):
+                        pair = dtls.transport._connection._nominated.get(1)
+                        if pair is not None and pair.protocol.transport is not None:
+                            pair.protocol.transport.sendto(dtls._tx_srtp.protect(data),
+                                                           pair.remote_addr)
+                        else:
+                            await dtls._send_rtp(data)
+                    else:
+                        await dtls._send_rtp(data)
+                    octets += len(payload)
+                    sequence_number = (sequence_number + 1) & 0xFFFF
+                setattr(sender, _P + "ntp_timestamp", ntp)
+                setattr(sender, _P + "rtp_timestamp", timestamp)
+                setattr(sender, _P + "octet_count", getattr(sender, _P + "octet_count") + octets)
+                setattr(sender, _P + "packet_count",
+                        getattr(sender, _P + "packet_count") + last + 1)
+        except (asyncio.CancelledError, ConnectionError, MediaStreamError):
+            pass
+        except Exception:
+            # As aiortc's loop: the exit must be flagged, or stopping the sender hangs.
+            logger.warning(traceback.format_exc())
+        track = getattr(sender, _P + "track")
+        if track is not None:
+            track.stop()
+            setattr(sender, _P + "track", None)
+        setattr(sender, _P + "encoder", None)
+        getattr(sender, _P + "rtp_exited").set()
+
+    sender._run_rtp = run_rtp
+    return True

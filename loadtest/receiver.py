@@ -1,0 +1,202 @@
+"""What a synthetic peer does with the RTP it receives: measure every route, and repair video
+like a browser (NACK, RTX, PLI, a playout model) without decoding anything.
+
+Packets come in as bytes (from aiortc's handler or the lean path, ``loadtest.lean_transport``)
+and are read in place: no packet objects. RTX (RFC 4588) arrives on the SSRC the offer pairs
+with the media SSRC (``a=ssrc-group:FID``; its payload type is the offer's ``rtx`` one, whose
+``apt`` names the media's) and carries the original sequence number in its first two payload
+bytes, which is restored before the packet counts. Audio is measured, never repaired (browsers
+do not NACK Opus either).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiortc import rtp as aiortc_rtp
+
+from loadtest.media import AUDIO_CLOCK, VIDEO_CLOCK
+from loadtest.metrics import LiveTally, RouteStats
+from loadtest.nack import NackRequester, SequenceUnwrapper
+from loadtest.playout import VideoPlayout
+from loadtest.stamp import STAMP_SIZE, Stamp, read_stamp
+
+_OUR_SSRC = 0x636F7368  # the SSRC our feedback is sent from ("cosh"); receive-only peers have none
+
+
+def rtp_payload_offset(data: bytes) -> int:
+    """Where an RTP packet's payload starts: after CSRCs and the header extension (RFC 3550
+    §5.1, §5.3.1)."""
+    offset = 12 + 4 * (data[0] & 0x0F)
+    if data[0] & 0x10:
+        offset += 4 + 4 * int.from_bytes(data[offset + 2 : offset + 4], "big")
+    return offset
+
+
+def vp8_frame_start(payload: bytes, offset: int) -> tuple[bool, bool]:
+    """(the packet begins a frame, that frame is a keyframe) from the VP8 payload descriptor
+    (RFC 7741 §4.2: S=1 and PID=0) and the frame tag after it (RFC 6386 §9.1: P bit clear)."""
+    b0 = payload[offset]
+    if b0 & 0x17 != 0x10:
+        return False, False
+    pos = offset + 1
+    if b0 & 0x80:  # X: an extension byte says which optional fields follow
+        x = payload[pos]
+        pos += 1
+        if x & 0x80:  # I: picture id, 7 or 15 bits
+            pos += 2 if payload[pos] & 0x80 else 1
+        if x & 0x40:  # L: TL0PICIDX
+            pos += 1
+        if x & 0x30:  # T or K: TID/Y/KEYIDX
+            pos += 1
+    return True, pos < len(payload) and not payload[pos] & 0x01
+
+
+class _Repair:
+    """The repair state of one received video stream (one SSRC, one source).
+
+    It outlives the route it reports to: a new measurement window gives the stream a new
+    ``RouteStats``, not a new decoder state.
+    """
+
+    def __init__(self, ssrc: int, source: str, route: RouteStats) -> None:
+        self.ssrc = ssrc
+        self.source = source
+        self.nack = NackRequester()
+        self.unwrap = SequenceUnwrapper()
+        self.playout: VideoPlayout[Stamp] = VideoPlayout(VIDEO_CLOCK, self._shown)
+        self.route = route
+        self._dropped_before = 0  # frames the playout dropped before ``route`` took over
+
+    def _shown(self, stamp: Stamp | None, at: float) -> None:
+        self.route.on_frame_shown(stamp, at)
+
+    def report_to(self, route: RouteStats) -> None:
+        self.route = route
+        self._dropped_before = self.playout.frames_dropped
+
+    def count_dropped(self) -> None:
+        self.route.frames_dropped = self.playout.frames_dropped - self._dropped_before
+
+
+class Receiver:
+    """Every route one peer receives (``routes``), repairing video when ``repair`` is on.
+
+    ``send_rtcp`` writes a feedback packet (False: the connection cannot send yet);
+    ``on_stamp(source, now)`` hears of every stamped frame that arrives.
+    """
+
+    def __init__(
+        self,
+        routes: dict[tuple[str, str], RouteStats],
+        *,
+        repair: bool,
+        keep_samples: bool,
+        tally: LiveTally | None,
+        on_stamp: Callable[[str, float], None],
+    ) -> None:
+        self.routes = routes
+        self.repair = repair
+        self.send_rtcp: Callable[[bytes], bool] = lambda _packet: False
+        self._keep_samples = keep_samples
+        self._tally = tally
+        self._on_stamp = on_stamp
+        self.ssrc_slots: dict[int, dict[str, Any]] = {}
+        self.rtx_of: dict[int, int] = {}  # RTX SSRC -> media SSRC
+        self._repairs: dict[int, _Repair] = {}
+
+    def reset(self) -> None:
+        """A new connection: SSRCs and sequence numbers start afresh."""
+        self.ssrc_slots.clear()
+        self.rtx_of.clear()
+        self._repairs.clear()
+
+    def on_rtp(self, data: bytes, now: float) -> None:
+        """Account one decrypted RTP packet that arrived at ``now`` (epoch seconds)."""
+        if len(data) < 12:
+            return
+        ssrc = int.from_bytes(data[8:12], "big")
+        media = self.rtx_of.get(ssrc)
+        offset = rtp_payload_offset(data)
+        end = len(data) - (data[-1] if data[0] & 0x20 else 0)  # RTP padding (RFC 3550 §5.1)
+        if media is not None:
+            if end - offset < 2:
+                return  # padding only (bandwidth probing): nothing to restore
+            # RFC 4588 §4: the RTX payload starts with the original sequence number (OSN).
+            seq = int.from_bytes(data[offset : offset + 2], "big")
+            offset += 2
+            ssrc = media
+        else:
+            seq = int.from_bytes(data[2:4], "big")
+        slot = self.ssrc_slots.get(ssrc)
+        if slot is None or slot.get("source") is None:
+            return  # a slot that carries nothing (any more)
+        kind = slot["kind"]
+        key = (slot["source"], kind)
+        route = self.routes.get(key)
+        if route is None:
+            route = self.routes[key] = RouteStats(
+                kind, self._keep_samples, self._tally, repairing=self.repair and kind == "video"
+            )
+        marker = bool(data[1] & 0x80)
+        stamp = read_stamp(data[end - STAMP_SIZE : end]) if marker and kind == "video" else None
+        timestamp = int.from_bytes(data[4:8], "big")
+        route.on_packet(
+            seq=seq,
+            timestamp=timestamp,
+            clock_rate=VIDEO_CLOCK if kind == "video" else AUDIO_CLOCK,
+            size=len(data),
+            marker=marker,
+            stamp=stamp,
+            now=now,
+        )
+        if media is not None:
+            route.retransmissions += 1
+        if stamp is not None:
+            self._on_stamp(slot["source"], now)
+        if kind != "video" or not self.repair or offset >= end:
+            return
+        repair = self._repairs.get(ssrc)
+        if repair is None or repair.source != key[0]:
+            repair = self._repairs[ssrc] = _Repair(ssrc, key[0], route)
+        elif repair.route is not route:
+            repair.report_to(route)
+        useq = repair.unwrap.unwrap(seq)
+        lost = repair.nack.on_packet(useq, now, retransmitted=media is not None)
+        if lost:
+            self._nack(repair, lost)
+        start, keyframe = vp8_frame_start(data, offset)
+        if keyframe:
+            repair.nack.clear_up_to(useq)
+        repair.playout.on_packet(
+            useq, timestamp, marker=marker, start=start, keyframe=keyframe, tag=stamp, now=now,
+            retransmitted=media is not None,
+        )
+        repair.count_dropped()
+
+    def tick(self, now: float | None = None) -> None:
+        """Re-ask for what is still missing and ask for keyframes that are due (every
+        ``loadtest.nack.PROCESS_INTERVAL_S``)."""
+        now = time.time() if now is None else now
+        for repair in self._repairs.values():
+            due = repair.nack.due(now)
+            if due:
+                self._nack(repair, due)
+            if repair.playout.keyframe_due(now, repair.nack):
+                # RFC 4585 §6.3.1: Picture Loss Indication.
+                pli = aiortc_rtp.RtcpPsfbPacket(
+                    fmt=aiortc_rtp.RTCP_PSFB_PLI, ssrc=_OUR_SSRC, media_ssrc=repair.ssrc
+                )
+                if self.send_rtcp(bytes(pli)):
+                    repair.route.plis += 1
+
+    def _nack(self, repair: _Repair, seqs: list[int]) -> None:
+        # RFC 4585 §6.2.1: Generic NACK, one FCI per 17 sequence numbers (aiortc packs them).
+        nack = aiortc_rtp.RtcpRtpfbPacket(
+            fmt=aiortc_rtp.RTCP_RTPFB_NACK, ssrc=_OUR_SSRC, media_ssrc=repair.ssrc
+        )
+        nack.lost = [s & 0xFFFF for s in seqs]
+        if self.send_rtcp(bytes(nack)):
+            repair.route.nacks += len(seqs)
