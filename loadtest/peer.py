@@ -15,7 +15,13 @@ from typing import Any
 
 import aiohttp
 import av
-from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc import sdp as aiortc_sdp
 from aiortc.codecs import vpx
 from aiortc.mediastreams import MediaStreamTrack
@@ -263,6 +269,9 @@ class SyntheticPeer:
         self._redirect_to: str | None = None
         self._hops = 0  # redirects in a row without a `joined` (PROTOCOL.md: a loop after 5)
         self._resume: str | None = None  # the credential of `joined`: rejoin as ourselves
+        # The ICE servers of `joined`, as a browser uses them (never aiortc's default public
+        # STUN server: a round trip to the internet per join that no browser makes).
+        self._ice_servers: list[RTCIceServer] = []
         self._in_room = False  # joined, and not sent elsewhere since
         self.joined = asyncio.Event()
         self.failed = asyncio.Event()
@@ -367,6 +376,11 @@ class SyntheticPeer:
                     f"moved: came back as {you}, not as {self.participant_id}")
             self.participant_id = you
             self._resume = message.get("resume", self._resume)
+            self._ice_servers = [
+                RTCIceServer(urls=server["urls"], username=server.get("username"),
+                             credential=server.get("credential"))
+                for server in message.get("ice_servers") or []
+            ]
             self._hops = 0
             self._in_room = True
             self.result.phases.mark("joined")
@@ -443,7 +457,9 @@ class SyntheticPeer:
             delay = min(MAX_BACKOFF_S, delay * 2)
 
     def _new_pc(self) -> RTCPeerConnection:
-        pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=self._ice_servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
 
         @pc.on("iceconnectionstatechange")
         def _ice() -> None:
