@@ -148,7 +148,8 @@ def window(side: Side, args: argparse.Namespace, n: int) -> None:
             want = 2 * (args.publishers - 1)
             deadline = time.time() + 90
             while True:
-                routes = {k: v for w in workers for k, v in w.call({"cmd": "routes"})["routes"].items()}
+                replies = [w.call({"cmd": "routes"})["routes"] for w in workers]
+                routes = {k: v for reply in replies for k, v in reply.items()}
                 if len(routes) == args.publishers and all(c >= want for c in routes.values()):
                     break
                 if time.time() > deadline:
