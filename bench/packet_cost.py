@@ -1,11 +1,16 @@
 """Interleaved A/B of coshop's server CPU time per forwarded packet in a full room.
 
-Each window starts a fresh ``coshop serve`` for one side, fills one room with real aiortc
-participants (bench/room_worker.py processes: every publisher sends pre-encoded VP8 and Opus
-and receives the other publishers' streams), waits until every route flows, then counts the
-server process's CPU time (user + system, from /proc: contention stretches wall time, not
-this) against the packets it forwarded (``coshop_sfu_packets_out_total``). Windows
-alternate A, B, A, B... so both sides see the same machine over the same minutes.
+Each side gets its own ``coshop serve`` with one room filled by real aiortc participants
+(bench/room_worker.py processes: every publisher sends pre-encoded VP8 and Opus and receives
+the other publishers' streams); once every route flows, the server process's CPU time (user +
+system, from /proc: contention stretches wall time, not this) is counted against the packets
+it forwarded (``coshop_sfu_packets_out_total``).
+
+``--mode paired`` (the default) runs both servers with their rooms at once and measures both
+over the same intervals, so each interval's B/A ratio compares the two under exactly the same
+machine load (the figure to quote: the median ratio). ``--mode alternate`` starts a fresh
+server per window instead, A, B, A, B..., for a change that only one process at a time may
+run.
 
 A side is a code tree and an environment: ``--a-ref main`` runs the server from that git
 commit (exported to a temporary directory), the default is this working tree; ``--a-env``
@@ -136,11 +141,13 @@ class Worker:
             self.proc.kill()
 
 
-def window(side: Side, args: argparse.Namespace, n: int) -> None:
-    cores = os.cpu_count() or 1
+@contextlib.contextmanager
+def full_room(side: Side, args: argparse.Namespace) -> Iterator[tuple[str, int]]:
+    """A server for ``side`` with one full room whose every route flows: (url, server pid)."""
     with server(side) as (url, pid):
-        workers = [Worker(url, "bench", args.preset) for _ in range(args.workers)]
+        workers: list[Worker] = []
         try:
+            workers += [Worker(url, "bench", args.preset) for _ in range(args.workers)]
             for i in range(args.publishers):
                 workers[i % len(workers)].call(
                     {"cmd": "join", "names": [f"pub{i}"], "indices": [i], "publish": True}
@@ -156,26 +163,76 @@ def window(side: Side, args: argparse.Namespace, n: int) -> None:
                     raise RuntimeError(f"{side.label}: not every route flows: {routes}")
                 time.sleep(0.5)
             time.sleep(args.warmup)
-            c0, p0, t0 = cpu_seconds(pid), packets_out(url), time.monotonic()
-            time.sleep(args.seconds)
-            c1, p1, t1 = cpu_seconds(pid), packets_out(url), time.monotonic()
+            yield url, pid
         finally:
             for w in workers:
                 w.close()
+
+
+@dataclass
+class Sample:
+    us: float
+    cores: float
+    rate: float
+
+
+def measure(targets: list[tuple[str, int]], seconds: float) -> list[Sample]:
+    """Server CPU per forwarded packet of each (url, pid), over the same ``seconds``."""
+    before = [(cpu_seconds(pid), packets_out(url)) for url, pid in targets]
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    after = [(cpu_seconds(pid), packets_out(url)) for url, pid in targets]
+    wall = time.monotonic() - t0
+    out = []
+    for (c0, p0), (c1, p1) in zip(before, after, strict=True):
+        forwarded = p1 - p0
+        us = (c1 - c0) / forwarded * 1e6 if forwarded else float("nan")
+        out.append(Sample(us, (c1 - c0) / wall, forwarded / wall))
+    return out
+
+
+def load_note() -> tuple[str, bool]:
+    cores = os.cpu_count() or 1
     load = os.getloadavg()
-    forwarded = p1 - p0
-    us = (c1 - c0) / forwarded * 1e6 if forwarded else float("nan")
-    busy = (c1 - c0) / (t1 - t0)
     saturated = load[0] >= cores
-    side.us_per_packet.append(us)
-    side.cores.append(busy)
+    text = f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {cores} cores"
+    return text + ("  SATURATED" if saturated else ""), saturated
+
+
+def record(side: Side, sample: Sample, saturated: bool) -> str:
+    side.us_per_packet.append(sample.us)
+    side.cores.append(sample.cores)
     side.saturated += saturated
-    print(
-        f"window {n:2d} {side.label}: {us:6.2f} us CPU/forwarded packet, {busy:.2f} cores, "
-        f"{forwarded / (t1 - t0):,.0f} packets/s out; load {load[0]:.2f} {load[1]:.2f} "
-        f"{load[2]:.2f} on {cores} cores{'  SATURATED' if saturated else ''}",
-        flush=True,
+    return (
+        f"{side.label}: {sample.us:6.2f} us CPU/forwarded packet, {sample.cores:.2f} cores, "
+        f"{sample.rate:,.0f} packets/s out"
     )
+
+
+def alternate(sides: list[Side], args: argparse.Namespace) -> None:
+    """A fresh server and room per window, A and B windows taking turns."""
+    for r in range(args.rounds):
+        for k, side in enumerate(sides):
+            with full_room(side, args) as target:
+                (sample,) = measure([target], args.seconds)
+            note, saturated = load_note()
+            line = record(side, sample, saturated)
+            print(f"window {2 * r + k + 1:2d} {line}; {note}", flush=True)
+
+
+def paired(sides: list[Side], args: argparse.Namespace, ratios: list[float]) -> None:
+    """Both servers up with a full room each; every interval measures both at once, so the
+    two see exactly the same machine (the ratio per interval is the figure)."""
+    with full_room(sides[0], args) as a, full_room(sides[1], args) as b:
+        for n in range(args.rounds):
+            sa, sb = measure([a, b], args.seconds)
+            note, saturated = load_note()
+            ratios.append(sb.us / sa.us)
+            print(
+                f"interval {n + 1:2d} {record(sides[0], sa, saturated)} | "
+                f"{record(sides[1], sb, saturated)} | B/A {sb.us / sa.us:.3f}; {note}",
+                flush=True,
+            )
 
 
 def export_tree(ref: str, into: Path) -> Path:
@@ -199,12 +256,15 @@ def main() -> int:
     ap.add_argument("--b-ref", help="git ref whose code serves side B (default: this tree)")
     ap.add_argument("--a-env", action="append", default=[], metavar="NAME=VALUE")
     ap.add_argument("--b-env", action="append", default=[], metavar="NAME=VALUE")
-    ap.add_argument("--rounds", type=int, default=3, help="A/B pairs of windows")
+    ap.add_argument("--mode", choices=("paired", "alternate"), default="paired",
+                    help="paired: both servers run a full room at once and every interval "
+                    "measures both; alternate: a fresh server per window, A and B in turn")
+    ap.add_argument("--rounds", type=int, default=6, help="intervals (paired) or A/B pairs")
     ap.add_argument("--publishers", type=int, default=10)
     ap.add_argument("--workers", type=int, default=2, help="processes hosting the participants")
     ap.add_argument("--preset", default="360p")
     ap.add_argument("--warmup", type=float, default=3.0, help="seconds after every route flows")
-    ap.add_argument("--seconds", type=float, default=15.0, help="measured seconds per window")
+    ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds per window")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -216,18 +276,23 @@ def main() -> int:
             label = f"{name} ({ref or 'this tree'}{' ' + ' '.join(env) if env else ''})"
             sides.append(Side(label, tree, env_pairs(env)))
         print(f"load before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-        for r in range(args.rounds):
-            for k, side in enumerate(sides):
-                window(side, args, 2 * r + k + 1)
+        ratios: list[float] = []
+        if args.mode == "paired":
+            paired(sides, args, ratios)
+        else:
+            alternate(sides, args)
     print(f"\nserver CPU per forwarded packet, {args.publishers}-person room, {args.preset}, "
-          f"{args.rounds} interleaved windows of {args.seconds:.0f} s per side")
+          f"{args.rounds} {args.mode} windows of {args.seconds:.0f} s per side")
     for side in sides:
         v = side.us_per_packet
         print(f"  {side.label}: median {statistics.median(v):.2f} us (min {min(v):.2f}, "
               f"max {max(v):.2f}); {statistics.median(side.cores):.2f} cores"
               f"{f'; {side.saturated} window(s) saturated' if side.saturated else ''}")
     a, b = (statistics.median(s.us_per_packet) for s in sides)
-    print(f"  B/A = {b / a:.3f}")
+    print(f"  B/A of the medians = {b / a:.3f}")
+    if ratios:
+        print(f"  B/A per interval: median {statistics.median(ratios):.3f} "
+              f"(min {min(ratios):.3f}, max {max(ratios):.3f})")
     return 0
 
 
