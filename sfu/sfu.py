@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from sfu import rate_counter, srtp_profiles
+from sfu import rate_counter
 from sfu.compat import check_aiortc
 from sfu.config import SFUConfig
 from sfu.forwarder import FirstForwardCallback
@@ -19,7 +19,6 @@ class SFU:
     def __init__(self, config: SFUConfig | None = None) -> None:
         check_aiortc()
         rate_counter.install()  # fewer objects for the garbage collector to walk (issue 18)
-        srtp_profiles.install()  # the cheapest cipher per forwarded packet first
         self.config = config or SFUConfig()
         self._rooms: dict[str, MediaRoom] = {}
         #: Told when a room's active speaker changes (set by the owner before rooms exist).
