@@ -224,9 +224,19 @@ def paired(sides: list[Side], args: argparse.Namespace, ratios: list[float]) -> 
     """Both servers up with a full room each; every interval measures both at once, so the
     two see exactly the same machine (the ratio per interval is the figure)."""
     with full_room(sides[0], args) as a, full_room(sides[1], args) as b:
+        broken = 0
         for n in range(args.rounds):
             sa, sb = measure([a, b], args.seconds)
             note, saturated = load_note()
+            if min(sa.rate, sb.rate) < 0.8 * max(sa.rate, sb.rate):
+                # A room lost peers (on an overloaded machine ICE consent can expire): the
+                # two no longer carry the same load, so this interval compares nothing.
+                broken += 1
+                print(f"interval {n + 1:2d} left out: packets/s out {sa.rate:,.0f} (A) vs "
+                      f"{sb.rate:,.0f} (B), a room lost peers; {note}", flush=True)
+                if broken >= 2:
+                    raise SystemExit("a room keeps losing peers: the machine is too loaded")
+                continue
             ratios.append(sb.us / sa.us)
             print(
                 f"interval {n + 1:2d} {record(sides[0], sa, saturated)} | "
@@ -288,6 +298,8 @@ def main() -> int:
         print(f"  {side.label}: median {statistics.median(v):.2f} us (min {min(v):.2f}, "
               f"max {max(v):.2f}); {statistics.median(side.cores):.2f} cores"
               f"{f'; {side.saturated} window(s) saturated' if side.saturated else ''}")
+    if not all(s.us_per_packet for s in sides):
+        raise SystemExit("no interval measured both sides")
     a, b = (statistics.median(s.us_per_packet) for s in sides)
     print(f"  B/A of the medians = {b / a:.3f}")
     if ratios:
