@@ -28,6 +28,7 @@ _METHODS: tuple[tuple[type, str], ...] = (
     (RTCRtpReceiver, "_handle_rtp_packet"),
     (RTCRtpReceiver, "_send_rtcp_pli"),
     (RTCRtpReceiver, "_send_rtcp_nack"),
+    (RTCRtpReceiver, "_send_rtcp"),
     (RTCRtpReceiver, "_RTCRtpReceiver__stop_decoder"),
     (RTCDtlsTransport, "_send_rtp"),
 )
@@ -46,6 +47,9 @@ _RECEIVER_FIELDS = (
     "_enabled",
     "_RTCRtpReceiver__jitter_buffer",
     "_RTCRtpReceiver__nack_generator",
+    "_RTCRtpReceiver__remote_bitrate_estimator",  # fed by TrackSource._feedback
+    "_RTCRtpReceiver__remote_streams",
+    "_RTCRtpReceiver__rtcp_ssrc",
 )
 _TRANSCEIVER_FIELDS = ("_codecs",)  # renumbered with the offer's payload types (peer.py)
 _DTLS_FIELDS = ("_state", "_tx_srtp", "_rx_srtp")  # RTCDtlsTransport (sfu/egress.py, sfu/relay.py)

@@ -6,6 +6,13 @@ A one-second throttle interval makes the windows wide enough to tell apart on a 
 from __future__ import annotations
 
 import pytest
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    AnyRtcpPacket,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    unpack_remb_fci,
+)
 
 from sfu import SFU, SFUConfig
 from sfu.track_source import TrackSource
@@ -84,6 +91,49 @@ async def test_the_pacer_learns_a_sources_keyframe_size() -> None:
     try:
         await wait_for(lambda: source.keyframe_packets != GUESSED_KEYFRAME_PACKETS, timeout=5)
         assert 1 <= source.keyframe_packets <= 5
+    finally:
+        await a.close()
+        await b.close()
+        await sfu.close()
+
+
+async def test_publisher_gets_remb_and_receiver_reports() -> None:
+    """The SFU feeds aiortc's REMB estimator and receiver statistics itself (skipping the
+    depayloading aiortc does for its decoder): the publisher still gets REMB estimates
+    (PSFB FMT 15) and receiver reports about its video SSRC with the sequence advancing."""
+    sfu = SFU(SFUConfig(keyframe_request_interval=INTERVAL))
+    a, b, _ = await _room_of_two(sfu)
+    seen: list[AnyRtcpPacket] = []
+    try:
+        sender = next(s for s in a.client.pc.getSenders() if s.track and s.track.kind == "video")
+        original = sender._handle_rtcp_packet
+
+        async def record(packet: AnyRtcpPacket) -> None:
+            seen.append(packet)
+            await original(packet)
+
+        sender._handle_rtcp_packet = record  # type: ignore[method-assign]
+
+        def rembs() -> list[tuple[int, list[int]]]:
+            return [
+                unpack_remb_fci(p.fci)
+                for p in seen
+                if isinstance(p, RtcpPsfbPacket) and p.fmt == RTCP_PSFB_APP
+            ]
+
+        def highest() -> list[int]:
+            return [
+                r.highest_sequence
+                for p in seen
+                if isinstance(p, RtcpRrPacket)
+                for r in p.reports
+                if r.ssrc == sender._ssrc
+            ]
+
+        await wait_for(lambda: len(rembs()) >= 1 and len(highest()) >= 2, timeout=15)
+        bitrate, ssrcs = rembs()[-1]
+        assert bitrate > 0 and sender._ssrc in ssrcs
+        assert highest()[-1] > highest()[0]
     finally:
         await a.close()
         await b.close()
