@@ -145,30 +145,10 @@ class MediaRoom:
         subscription in it when the client bundles everything, ``max_bundle``). Not
         ``adaptive``: every layer whatever its downlink says (an edge's relay: its viewers
         are fitted to their own downlinks at the edge)."""
-        if self._closed:
-            raise SFUError(f"media room {self.room_id} is closed")
-        if peer_id in self.peers:
-            # The same participant is back (a reload, a resumed connection) before its old
-            # connection was torn down: the new one replaces it.
-            await self.remove_peer(peer_id, reason="replaced", keep_room=True)
-        peer = Peer(
-            peer_id,
-            publish=publish,
-            listener=listener,
-            max_bundle=max_bundle,
-            config=self._config,
-            on_source_ready=self._source_ready,
-            on_failed=self._peer_failed,
-            on_first_forward=self._on_first_forward,
-            lane=self._sdp_lane,
-            pacer=self._pacer,
-            adaptive=adaptive,
+        peer = await self._seat_peer(
+            peer_id, publish=publish, listener=listener, max_bundle=max_bundle,
+            on_first_forward=self._on_first_forward, adaptive=adaptive,
         )
-        for source in peer.sources.values():
-            for ledger in self._ledgers:
-                ledger.open(source)
-        self.peers[peer_id] = peer
-        self._start_loops()
         for source in self._ready_sources():
             if source.owner != peer_id:
                 peer.subscribe(source)
@@ -183,31 +163,52 @@ class MediaRoom:
         It publishes on this room's stage like any participant, and subscribes to nothing.
         Raises InvalidSdp (the peer is gone again then).
         """
+        peer = await self._seat_peer(peer_id, publish=True, listener=listener, ingest=True)
+        try:
+            return peer, await peer.accept_offer(offer_sdp)
+        except BaseException:
+            await self.remove_peer(peer_id, reason="bad_offer", peer=peer)
+            raise
+
+    async def _seat_peer(
+        self,
+        peer_id: str,
+        *,
+        publish: bool,
+        listener: PeerListener,
+        max_bundle: bool = False,
+        on_first_forward: FirstForwardCallback | None = None,
+        adaptive: bool = True,
+        ingest: bool = False,
+    ) -> Peer:
+        """A new Peer of this room, counted and registered (replacing an older connection
+        of the same participant), with the room's loops running; not negotiated yet."""
         if self._closed:
             raise SFUError(f"media room {self.room_id} is closed")
         if peer_id in self.peers:
+            # The same participant is back (a reload, a resumed connection, an encoder that
+            # reconnected) before its old connection was torn down: the new one replaces it.
             await self.remove_peer(peer_id, reason="replaced", keep_room=True)
         peer = Peer(
             peer_id,
-            publish=True,
+            publish=publish,
             listener=listener,
+            max_bundle=max_bundle,
             config=self._config,
             on_source_ready=self._source_ready,
             on_failed=self._peer_failed,
+            on_first_forward=on_first_forward,
             lane=self._sdp_lane,
             pacer=self._pacer,
-            ingest=True,
+            adaptive=adaptive,
+            ingest=ingest,
         )
         for source in peer.sources.values():
             for ledger in self._ledgers:
                 ledger.open(source)
         self.peers[peer_id] = peer
         self._start_loops()
-        try:
-            return peer, await peer.accept_offer(offer_sdp)
-        except BaseException:
-            await self.remove_peer(peer_id, reason="bad_offer", peer=peer)
-            raise
+        return peer
 
     def _start_loops(self) -> None:
         if self._on_active_speaker is not None and not self._speaker_loop_started:

@@ -6,16 +6,22 @@ from typing import Any
 
 from playwright.async_api import Locator
 
-# The element's box inside the viewport, and the topmost element at its centre is the element
-# itself or inside it (not a sheet, toolbar or overlay drawn over it).
+# The element's box inside the viewport, and the topmost element at its centre and near each
+# edge is the element itself or inside it (not a sheet, toolbar or overlay drawn over it, nor
+# cut off by a scrolling panel it sits in: a button half below a panel's edge).
 _ON_SCREEN_JS = """
 (el) => {
   const r = el.getBoundingClientRect();
   const inside = r.width > 0 && r.height > 0 && r.left >= -0.5 && r.top >= -0.5 &&
     r.right <= innerWidth + 0.5 && r.bottom <= innerHeight + 0.5;
-  const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  const cx = r.left + r.width / 2, cy = r.top + r.height / 2;
+  const dx = r.width * 0.35, dy = r.height * 0.35;
+  const points = [[cx, cy], [cx, cy - dy], [cx, cy + dy], [cx - dx, cy], [cx + dx, cy]];
+  const tops = points.map(([x, y]) => document.elementFromPoint(x, y));
+  const mine = (t) => Boolean(t) && (el === t || el.contains(t));
+  const top = tops.find((t) => !mine(t)) || tops[0];
   return {
-    inside, uncovered: Boolean(top) && (el === top || el.contains(top)),
+    inside, uncovered: tops.every(mine),
     box: [Math.round(r.left), Math.round(r.top), Math.round(r.width), Math.round(r.height)],
     viewport: [innerWidth, innerHeight], top: top ? top.outerHTML.slice(0, 80) : null,
   };

@@ -62,16 +62,24 @@ def ws_of(server: Server) -> str:
     return server.url.replace("http", "ws", 1) + "/ws"
 
 
+async def live_nodes(
+    redis: RedisServer, serve: Callable[..., Server], **settings: str
+) -> tuple[list[Server], str]:
+    """An origin and two edges on one Redis, and a new live room on the origin.
+    Placement by rooms and participants only: which node a first join pins the room to
+    (ties go to the node asked) must not hang on a start-up's CPU."""
+    nodes = [serve(redis_url=redis.url, node_id=name, placement_cpu_weight="0", **settings)
+             for name in ("origin", "edge-1", "edge-2")]
+    room = f"live-{uuid.uuid4().hex[:8]}"
+    await create_live_room(nodes[0], room)
+    return nodes, room
+
+
 async def test_edges_relay_the_stage_to_their_viewers(
     redis: RedisServer, serve: Callable[..., Server]
 ) -> None:
-    # Placement by rooms and participants only: which node a first join pins the room to
-    # (ties go to the node asked) must not hang on a start-up's CPU.
-    nodes = [serve(redis_url=redis.url, node_id=name, placement_cpu_weight="0")
-             for name in ("origin", "edge-1", "edge-2")]
+    nodes, room = await live_nodes(redis, serve)
     origin, edge1, edge2 = nodes
-    room = f"live-{uuid.uuid4().hex[:8]}"
-    await create_live_room(origin, room)
     colours: dict[str, int] = {}
     people: list[Stranger] = []
 
@@ -189,11 +197,8 @@ async def until_relays(node: Server, count: int, within: float = 15) -> None:
 async def test_the_edges_viewers_see_the_stage_again_after_the_origin_is_killed(
     redis: RedisServer, serve: Callable[..., Server]
 ) -> None:
-    nodes = [serve(redis_url=redis.url, node_id=name, placement_cpu_weight="0")
-             for name in ("origin", "edge-1", "edge-2")]
+    nodes, room = await live_nodes(redis, serve)
     origin, edge1, edge2 = nodes
-    room = f"live-{uuid.uuid4().hex[:8]}"
-    await create_live_room(origin, room)
     colours: dict[str, int] = {}
     # The host comes back through edge 2 (as a browser would through a balancer).
     host = Stranger(edge2.url, "host", 3, role="guest", check_every=3, auto_reconnect=True)
@@ -234,12 +239,8 @@ async def test_draining_the_origin_or_an_edge_keeps_the_audience_watching(
     redis: RedisServer, serve: Callable[..., Server]
 ) -> None:
     # drain_timeout 60: the origin must leave because its relays moved, not by the timeout.
-    nodes = [serve(redis_url=redis.url, node_id=name, placement_cpu_weight="0",
-                   drain_timeout="60")
-             for name in ("origin", "edge-1", "edge-2")]
+    nodes, room = await live_nodes(redis, serve, drain_timeout="60")
     origin, edge1, edge2 = nodes
-    room = f"live-{uuid.uuid4().hex[:8]}"
-    await create_live_room(origin, room)
     colours: dict[str, int] = {}
     host = Stranger(origin.url, "host", 4, role="guest", check_every=3)
     viewers = [Stranger(node.url, f"v{i}", None, role="viewer", check_every=3)
@@ -295,11 +296,8 @@ async def test_draining_the_origin_or_an_edge_keeps_the_audience_watching(
 async def test_an_edge_viewer_invited_to_the_stage_publishes_from_the_origin(
     redis: RedisServer, serve: Callable[..., Server]
 ) -> None:
-    nodes = [serve(redis_url=redis.url, node_id=name, placement_cpu_weight="0")
-             for name in ("origin", "edge-1", "edge-2")]
+    nodes, room = await live_nodes(redis, serve)
     origin, edge1, edge2 = nodes
-    room = f"live-{uuid.uuid4().hex[:8]}"
-    await create_live_room(origin, room)
     colours: dict[str, int] = {}
     host = Stranger(origin.url, "host", 0, role="guest", check_every=3)
     # v1 has a camera, but as a viewer it publishes nothing until it is on the stage.
