@@ -45,6 +45,15 @@ MAX_REDIRECTS = 5
 
 MAX_BACKOFF_S = 2.0
 """Longest wait between attempts to reach a node after a move (PROTOCOL.md: with backoff)."""
+PC_CLOSE_TIMEOUT_S = 5.0
+
+
+async def _close_pc(pc: RTCPeerConnection) -> None:
+    """Close ``pc``, waiting at most PC_CLOSE_TIMEOUT_S: the connection of a node that was
+    killed may never finish closing, and a peer stuck there would still count as joined, so
+    the run would never notice that its server went away."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(pc.close()), PC_CLOSE_TIMEOUT_S)
 
 
 class _PacedTrack(MediaStreamTrack):
@@ -439,7 +448,7 @@ class SyntheticPeer:
             if track is not None:
                 track.restart_clock()
         if pc is not None:
-            await pc.close()
+            await _close_pc(pc)
 
     async def _reconnect(self, url: str) -> None:
         """Open a socket at ``url``; if that node cannot be reached, go back to the URL we
@@ -584,4 +593,4 @@ class SyntheticPeer:
                 task.cancel()
                 await asyncio.wait([task])
         if self._pc is not None:
-            await self._pc.close()
+            await _close_pc(self._pc)

@@ -54,7 +54,8 @@ async def test_a_live_audience_over_an_origin_and_an_edge(
     nodes = report["nodes"]
     assert set(nodes) == {origin.url, edge.url}
     # The edge forwarded to its own viewers (its relay fed it); the origin to the rest and
-    # to the edge's one relay.
+    # to the edge's one relay. How many viewers each node ends up with is placement by load
+    # (a viewer entering through the origin may be sent to the edge), so no ratio is fixed.
     assert nodes[edge.url]["packets_out_per_s"] > 0, nodes
-    assert nodes[origin.url]["packets_out_per_s"] > nodes[edge.url]["packets_out_per_s"]
+    assert nodes[origin.url]["packets_out_per_s"] > 0, nodes
     assert f"node {edge.url}" in result.stdout

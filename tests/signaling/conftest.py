@@ -34,7 +34,12 @@ def make_client(
     """Start a node with the given settings and return a client for it."""
 
     async def make(settings: Settings) -> Client:
-        return await aiohttp_client(create_app(settings))
+        client = await aiohttp_client(create_app(settings))
+        if not client.app[NODE].placement.url:
+            # Port 0: bound now, so tell the node its URL as `coshop serve` does after binding
+            # (until then a node stays out of the registry, and Redis placement finds no node).
+            client.app[NODE].placement.set_url(str(client.make_url("")))
+        return client
 
     return make
 
