@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from sfu.fanout_timing import FanoutTiming
 from sfu.vp8_layers import parse_vp8_descriptor
 
 # H264 NAL unit types (RFC 6184 §5.2 and ITU-T H.264 Table 7-1).
@@ -70,10 +71,6 @@ class KeyframeThrottle:
         self._last_sent = now
 
 
-#: Loop time one forwarded packet costs (rewrite, SRTP, sendto): the server's CPU per
-#: forwarded packet measured by `coshop loadtest` on a 2-core machine was 24-28 us.
-SEND_COST = 25e-6
-
 #: Packets in a keyframe not yet seen (about a 360p VP8 keyframe).
 GUESSED_KEYFRAME_PACKETS = 25
 
@@ -84,21 +81,23 @@ class KeyframePacer:
     A join asks every publisher for a keyframe at once; their keyframes, forwarded to every
     subscriber together, are one burst of several hundred packets that delays everyone's
     video (issue 18). Each request reserves the loop time its keyframe will take to
-    forward (its packets times its subscribers times ``send_cost``, at least ``spacing``),
-    so the next one arrives after it: small keyframes follow each other closely (a late
-    joiner sees every publisher sooner, issue 8), large ones are spread out.
+    forward (its packets times its subscribers times what one copy costs this node's loop,
+    measured by ``timing``; at least ``spacing``), so the next one arrives after it: small
+    keyframes follow each other closely (a late joiner sees every publisher sooner, issue 8),
+    large ones are spread out.
     """
 
-    def __init__(self, spacing: float, *, send_cost: float = SEND_COST) -> None:
+    def __init__(self, spacing: float, *, timing: FanoutTiming | None = None) -> None:
         self.spacing = spacing
-        self.send_cost = send_cost
+        #: The node's fan-out timing: sources feed it, the pacer reads its send cost.
+        self.timing = timing if timing is not None else FanoutTiming()
         self._next = -math.inf
 
     def reserve(self, now: float, sends: int = 0) -> float:
         """Seconds to wait before a request made at ``now`` may go; its keyframe will be
         ``sends`` packet sends (packets times subscribers). The slot is taken."""
         start = max(now, self._next)
-        self._next = start + max(self.spacing, sends * self.send_cost)
+        self._next = start + max(self.spacing, sends * self.timing.send_cost)
         return start - now
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sfu.config import SFUConfig
 from sfu.errors import RecordingConflict, SFUError
+from sfu.fanout_timing import FanoutTiming
 from sfu.forwarder import FirstForwardCallback
 from sfu.keyframe import KeyframePacer
 from sfu.listener import PeerListener
@@ -48,6 +49,7 @@ class MediaRoom:
         *,
         node_traffic: TrafficLedger | None = None,
         on_first_forward: FirstForwardCallback | None = None,
+        fanout_timing: FanoutTiming | None = None,
     ) -> None:
         self.room_id = room_id
         self.peers: dict[str, Peer] = {}
@@ -56,7 +58,7 @@ class MediaRoom:
         self._tasks = TaskSet(f"room:{room_id}")
         self._closed = False
         self._sdp_lane = asyncio.Lock()  # one SDP step at a time in this room (Peer._lane)
-        self._pacer = KeyframePacer(config.keyframe_spacing)
+        self._pacer = KeyframePacer(config.keyframe_spacing, timing=fanout_timing)
         self._on_active_speaker = on_active_speaker
         self.speakers = SpeakerDetector()
         self._speaker_loop_started = False

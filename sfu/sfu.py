@@ -8,6 +8,7 @@ from typing import Any
 from sfu import rate_counter
 from sfu.compat import check_aiortc
 from sfu.config import SFUConfig
+from sfu.fanout_timing import FanoutTiming
 from sfu.forwarder import FirstForwardCallback
 from sfu.media_room import MediaRoom, SpeakerCallback
 from sfu.traffic import Traffic, TrafficLedger
@@ -27,6 +28,8 @@ class SFU:
         self.on_first_forward: FirstForwardCallback | None = None
         #: Every track this node ever carried: live ones read now, closed ones folded in.
         self.traffic = TrafficLedger(per_track=False)
+        #: How long this node's fan-outs take (the pacer's send cost, /metrics).
+        self.fanout_timing = FanoutTiming()
 
     def room(self, room_id: str) -> MediaRoom:
         """The media room ``room_id``, created on first use."""
@@ -39,6 +42,7 @@ class SFU:
                 on_active_speaker=self.on_active_speaker,
                 node_traffic=self.traffic,
                 on_first_forward=self.on_first_forward,
+                fanout_timing=self.fanout_timing,
             )
             self._rooms[room_id] = room
         return room

@@ -74,6 +74,8 @@ class TrackSource:
         pacer: KeyframePacer | None = None,
     ) -> None:
         self._pacer = pacer  # shared by the room: PLIs to its publishers spaced out
+        #: The node's fan-out timing (the pacer's send cost), fed by every fan-out here.
+        self._timing = pacer.timing if pacer is not None else None
         self.owner = owner
         self.kind = kind
         self.codec: RTCRtpCodecParameters | None = None
@@ -218,6 +220,7 @@ class TrackSource:
     # -- forwarding (hot path: every incoming packet) --------------------------------
 
     async def _on_packet(self, packet: RtpPacket) -> None:
+        start = time.perf_counter()
         codec = self._codecs.get(packet.payload_type)
         if codec is None:
             return  # unknown payload type
@@ -232,12 +235,14 @@ class TrackSource:
             if self.codec is None:
                 self._start(codec)
         now = time.monotonic()
+        suspended = False  # awaited something: the time says nothing of the loop's cost
         repair = self._repair
         if repair is not None:
             # A padding-only packet uses up a sequence number too (RFC 3550 §5.1): it is
             # not missing, even though there is nothing in it to forward.
             gaps = repair.received(packet.sequence_number, now)
             if gaps.nack:
+                suspended = True
                 await self._nack(packet.ssrc, gaps.nack)
                 self._repair_wanted.set()
             elif gaps.stale:
@@ -303,7 +308,11 @@ class TrackSource:
                 vp8=vp8,
             )
             if pending is not None:
+                suspended = True
                 await fwd.send_slow(pending)
+        timing = self._timing
+        if timing is not None and not suspended:
+            timing.observe(time.perf_counter() - start, len(forwarders))
 
     # -- repairing losses (RFC 4585 §6.2.1) -----------------------------------------
 

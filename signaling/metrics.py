@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING
 import psutil
 from prometheus_client import CollectorRegistry, Gauge, Histogram, ProcessCollector
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
-from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from sfu.traffic import TRAFFIC_FIELDS, Traffic
@@ -195,6 +200,21 @@ class NodeCollector(Collector):
         for key in TRAFFIC_FIELDS:
             yield CounterMetricFamily(f"coshop_sfu_{key}", f"{TRAFFIC_HELP[key]}, since start.",
                                       value=stats[key])
+        timing = sfu.fanout_timing
+        yield HistogramMetricFamily(
+            "coshop_sfu_fanout_seconds",
+            "From an incoming packet's hand-over by the receive path (SRTP already removed) to "
+            "its last copy written to a subscriber's socket. Waiting before that (socket, "
+            "loop) is coshop_event_loop_lag_seconds.",
+            buckets=[(_bound(b), n) for b, n in timing.cumulative()],
+            sum_value=timing.total,
+        )
+        yield GaugeMetricFamily(
+            "coshop_sfu_send_cost_seconds",
+            "Loop time one forwarded copy takes on this node (moving average); the keyframe "
+            "pacer reserves a keyframe's packets x subscribers x this.",
+            value=timing.send_cost,
+        )
 
         room_peers = GaugeMetricFamily("coshop_room_peers", "Peer connections of a media room.",
                                        labels=["room"])
@@ -230,6 +250,11 @@ class NodeCollector(Collector):
         yield room_subs
         yield from per_room.values()
         yield from per_track.values()
+
+
+def _bound(seconds: float) -> str:
+    """A bucket's upper bound as Prometheus writes it (``+Inf`` for the last)."""
+    return "+Inf" if seconds == float("inf") else repr(seconds)
 
 
 def _task_count() -> int:

@@ -133,8 +133,8 @@ class Settings(BaseSettings):
         ge=0,
         description="Minimum seconds between keyframe requests to different publishers of one "
         "room. Each request also waits for the keyframe before it to be forwarded (its "
-        "packets times its subscribers times ~25 us), so a join's keyframes arrive one "
-        "after another, not as one burst that delays everyone's video.",
+        "packets times its subscribers times the measured cost of one copy), so a join's "
+        "keyframes arrive one after another, not as one burst that delays everyone's video.",
     )
     rtx_share: float = Field(
         0.25,

@@ -54,6 +54,14 @@ async def test_counters_survive_leaves_and_histograms_fill(
     assert cat_video > 0
     assert value(before, "coshop_sfu_packets_out_total") >= value(
         before, "coshop_room_packets_out_total", room="shop") > 0
+    # Every packet forwarded to someone was one timed fan-out; the +Inf bucket holds them all.
+    fanouts = value(before, "coshop_sfu_fanout_seconds_count")
+    assert 0 < fanouts <= value(before, "coshop_sfu_packets_in_total")
+    assert value(before, "coshop_sfu_fanout_seconds_bucket", le="+Inf") == fanouts
+    assert 0 < value(before, "coshop_sfu_fanout_seconds_sum") < fanouts * 0.05
+    # The pacer's send cost was measured here, not left at its starting guess.
+    send_cost = value(before, "coshop_sfu_send_cost_seconds")
+    assert send_cost != 25e-6 and 2e-6 <= send_cost <= 200e-6
 
     await cat.close()  # a publisher leaves: its own and its subscriptions' figures stay
     await wait_for(lambda: node.sfu.stats()["peers"] == 2, timeout=10)

@@ -103,9 +103,10 @@ def test_pacer_spaces_requests_across_publishers() -> None:
 
 
 def test_pacer_reserves_what_each_keyframe_costs_to_forward() -> None:
+    from sfu.fanout_timing import FanoutTiming
     from sfu.keyframe import KeyframePacer
 
-    pacer = KeyframePacer(0.002, send_cost=25e-6)
+    pacer = KeyframePacer(0.002, timing=FanoutTiming(send_cost=25e-6))
     # A 360p keyframe of 20 packets to 9 subscribers: 180 sends, 4.5 ms of forwarding.
     assert pacer.reserve(10.0, 180) == 0.0
     assert pacer.reserve(10.0, 180) == pytest.approx(0.0045)
@@ -131,3 +132,38 @@ def test_keyframe_size_counts_the_packets_up_to_the_marker() -> None:
     size.packet(7000, marker=False)
     size.packet(10000, marker=True)
     assert size.packets == 1 and not size.counting
+
+
+def test_fanout_timing_learns_the_cost_of_a_copy() -> None:
+    from sfu.fanout_timing import BUCKETS, INITIAL_SEND_COST, FanoutTiming
+
+    timing = FanoutTiming()
+    assert timing.send_cost == INITIAL_SEND_COST
+    for _ in range(3000):  # 9 copies in 90 us: 10 us a copy
+        timing.observe(90e-6, 9)
+    assert timing.send_cost == pytest.approx(10e-6, rel=0.01)
+    timing.observe(0.5, 9)  # one preempted fan-out barely moves it
+    assert timing.send_cost < 11e-6
+    timing.observe(1e-6, 0)  # nothing sent: no figure
+    assert timing.count == 3001
+    cumulative = timing.cumulative()
+    assert cumulative[-1] == (float("inf"), 3001)
+    assert dict(cumulative)[100e-6] == 3000  # 90 us falls in the 100 us bucket
+    assert dict(cumulative)[50e-6] == 0
+    assert len(cumulative) == len(BUCKETS) + 1
+    assert timing.total == pytest.approx(3000 * 90e-6 + 0.5)
+
+
+def test_pacer_spacing_follows_the_measured_send_cost() -> None:
+    from sfu.fanout_timing import FanoutTiming
+    from sfu.keyframe import KeyframePacer
+
+    timing = FanoutTiming()
+    pacer = KeyframePacer(0.002, timing=timing)
+    # An 80-packet keyframe to 10 subscribers at the starting guess of 25 us: 20 ms.
+    assert pacer.reserve(10.0, 800) == 0.0
+    assert pacer.reserve(10.0, 800) == pytest.approx(0.020)
+    for _ in range(3000):
+        timing.observe(100e-6, 10)  # this machine forwards a copy in 10 us
+    assert pacer.reserve(20.0, 800) == 0.0
+    assert pacer.reserve(20.0, 800) == pytest.approx(0.008, rel=0.02)
