@@ -72,6 +72,28 @@ def scrape(url: str) -> dict[str, float]:
     return out
 
 
+def scrape_histogram(url: str, name: str) -> list[tuple[float, float]]:
+    """A Prometheus histogram's cumulative buckets, (upper bound, count), +Inf last."""
+    with urllib.request.urlopen(url.rstrip("/") + "/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    pattern = rf'^{re.escape(name)}_bucket\{{le="([^"]+)"\}}\s+(\S+)'
+    buckets = [(float(m.group(1)), float(m.group(2)))
+               for m in map(lambda line: re.match(pattern, line), text.splitlines()) if m]
+    return sorted(buckets)
+
+
+def histogram_quantile(
+    before: list[tuple[float, float]], after: list[tuple[float, float]], q: float
+) -> float | None:
+    """The upper bound of the bucket holding quantile ``q`` of what was observed between two
+    scrapes of one histogram (None if nothing was)."""
+    counts = [(bound, n - dict(before).get(bound, 0.0)) for bound, n in after]
+    if not counts or counts[-1][1] <= 0:
+        return None
+    wanted = q * counts[-1][1]
+    return next(bound for bound, n in counts if n >= wanted)
+
+
 def pick(metrics: dict[str, float], *fragments: str) -> float:
     """The first metric whose name contains every fragment (0 if none)."""
     for name, value in sorted(metrics.items()):

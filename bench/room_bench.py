@@ -27,12 +27,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psutil
 
-from bench._common import free_port, pick, scrape, start_server
+from bench._common import (
+    free_port,
+    histogram_quantile,
+    pick,
+    scrape,
+    scrape_histogram,
+    start_server,
+)
 from loadtest.machine import MachineLoad, MachineWindow, judge
 from loadtest.media import PRESETS, cached_video
 from loadtest.metrics import percentile
 
 HERE = Path(__file__).resolve().parent
+#: The server's fan-out histogram (coshop only): in-server residence by its own clock.
+FANOUT = "coshop_sfu_fanout_seconds"
 
 
 class Worker:
@@ -75,6 +84,10 @@ class Worker:
 
 def fmt(v: float | None, unit: str = "", digits: int = 1) -> str:
     return "-" if v is None else f"{v:.{digits}f}{unit}"
+
+
+def _us(seconds: float | None) -> float | None:
+    return None if seconds is None else 1e6 * seconds
 
 
 def main() -> int:
@@ -149,6 +162,8 @@ RUN_FIGURES = (
     ("late joiner 1st frame p95", ("late_join_first_frame_ms", "p95"), " ms", 0),
     ("late joiner streams shown", ("late_join_shown_pct",), " %", 0),
     ("SFU-added latency p50", ("sfu_added_latency_ms", "p50"), " ms", 1),
+    ("in-server fan-out mean", ("sfu_fanout_us", "mean"), " us", 0),
+    ("in-server fan-out p99 <=", ("sfu_fanout_us", "p99_at_most"), " us", 0),
     ("frames lost", ("frames_lost",), "", 0),
 )
 
@@ -244,9 +259,11 @@ def run(
         w.call({"cmd": "reset"})
     machine = MachineWindow()
     m0, t0 = ({} if janus else scrape(url)), time.time()
+    fanout0 = [] if janus else scrape_histogram(url, FANOUT)
     cpu0 = sum(server_proc.cpu_times()[:2]) if server_proc else None
     time.sleep(args.duration)
     m1, t1 = ({} if janus else scrape(url)), time.time()
+    fanout1 = [] if janus else scrape_histogram(url, FANOUT)
     cpu1 = sum(server_proc.cpu_times()[:2]) if server_proc else None
     machine_load = machine.stop()
     replies = [w.call({"cmd": "stats"}) for w in workers]
@@ -274,6 +291,7 @@ def run(
         else None
     )
     latencies = [x for r in video_routes for x in r["latencies"]]
+    fanouts = pick(m1, "sfu_fanout_seconds_count") - pick(m0, "sfu_fanout_seconds_count")
     fps = [r["frames"] / elapsed for r in video_routes]
     sfu_p50, direct_p50 = percentile(latencies, 50), percentile(baseline, 50)
 
@@ -328,6 +346,16 @@ def run(
             if not latencies or not baseline
             else (percentile(latencies, 95) or 0) - (percentile(baseline, 95) or 0),
         },
+        # In-server residence by the server's own clock: from a packet's hand-over by the
+        # receive path to its last copy written (bucket upper bounds; coshop only).
+        "sfu_fanout_us": {
+            "mean": None
+            if not fanouts
+            else 1e6 * (pick(m1, "sfu_fanout_seconds_sum") - pick(m0, "sfu_fanout_seconds_sum"))
+            / fanouts,
+            "p50_at_most": _us(histogram_quantile(fanout0, fanout1, 0.50)),
+            "p99_at_most": _us(histogram_quantile(fanout0, fanout1, 0.99)),
+        },
         "machine": None if machine_load is None else machine_load.as_dict(),
         "tester_loop_lag_p99_ms": tester_lag,
         "reliability": reliability.as_dict(),
@@ -353,7 +381,13 @@ def run(
     print(f"  latency direct p50/p95     {fmt(ld['p50'], ' ms')} / {fmt(ld['p95'], ' ms')}"
           "  (same receiver processes, same window)")
     sa = result["sfu_added_latency_ms"]
-    print(f"  SFU-added p50/p95          {fmt(sa['p50'], ' ms')} / {fmt(sa['p95'], ' ms')}")
+    print(f"  SFU-added p50/p95          {fmt(sa['p50'], ' ms')} / {fmt(sa['p95'], ' ms')}"
+          "  (difference of the two percentiles)")
+    fo = result["sfu_fanout_us"]
+    if fo["mean"] is not None:
+        print(f"  in-server fan-out          mean {fmt(fo['mean'], ' us', 0)}, p50 <= "
+              f"{fmt(fo['p50_at_most'], ' us', 0)}, p99 <= {fmt(fo['p99_at_most'], ' us', 0)}"
+              "  (server clock: hand-over -> last copy written)")
     lj = result["late_join_first_frame_ms"]
     print(
         f"  late joiner 1st frame      p50 {fmt(lj['p50'], ' ms', 0)}, "
