@@ -58,6 +58,7 @@ class WorkerProcess:
         self.index = index
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=40)
         self.cpu_mark: tuple[float, float] = (time.time(), 0.0)  # window start (t, cpu)
+        self.window_end: tuple[float, float] | None = None  # publishers paused (t, cpu)
         self.tick_mark: tuple[float, float] | None = None  # last progress poll (t, cpu)
         self._lock = asyncio.Lock()
         self._stderr_task: asyncio.Task[None] | None = None
@@ -416,6 +417,8 @@ class Runner:
         await self._scrape()
         self.machine_load = self.machine.stop()
         paused = await self._all({"cmd": "pause"})
+        for w, r in zip(self.workers, paused, strict=True):
+            w.window_end = (r["t"], r["cpu"])
         await self._drain()
         stats = await self._all({"cmd": "stats"})
         return stats, max(r["t"] for r in paused)
@@ -484,7 +487,9 @@ class Runner:
         cores = []
         for w, st in zip(self.workers, stats, strict=True):
             t0, c0 = w.cpu_mark
-            cores.append((st["cpu"] - c0) / max(st["t"] - t0, 1e-3))
+            # The window's own CPU: up to the pause, not the drain and the figures after it.
+            t1, c1 = w.window_end or (st["t"], st["cpu"])
+            cores.append((c1 - c0) / max(t1 - t0, 1e-3))
         lags = [st["loop_lag_ms"] for st in stats]
         report["tester"] = {
             "workers": len(self.workers), "worker_cores": cores,

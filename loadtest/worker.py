@@ -319,7 +319,7 @@ async def serve(host: PeerHost, reader: asyncio.StreamReader, out: IO[str]) -> N
             emit({"ok": host.block(cmd["name"], cmd.get("seconds"))})
         elif op == "pause":
             host.pause()
-            emit({"ok": True, "t": time.time()})
+            emit({"ok": True, "t": time.time(), "cpu": time.process_time()})
         elif op == "resume":
             host.resume()
             emit({"ok": True})
