@@ -133,7 +133,10 @@ def _figures(report: Mapping[str, Any]) -> Table:
                              style="red" if errors["count"] else ""))
     cap = report.get("capacity")
     if cap:
-        t.add_row("capacity", f"{cap['capacity_rooms']} room(s) (stopped by "
+        urls = report.get("scenario", {}).get("metrics_urls") or []
+        # Several --metrics-url: the server figures are every worker's of the machine summed.
+        where = f" on {len(urls)} server processes together" if len(urls) > 1 else ""
+        t.add_row("capacity", f"{cap['capacity_rooms']} room(s){where} (stopped by "
                               f"{cap['stopped_by']}; first broken: {cap['first_broken_rooms']}"
                               f"; bottleneck: {cap.get('bottleneck') or '-'})")
     if report.get("aborted"):

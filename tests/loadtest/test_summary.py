@@ -82,6 +82,10 @@ def test_a_capacity_search_gets_a_table_of_its_steps() -> None:
     assert ["3", "ok", "40.0", "ms", "0", "1.10", "cores", "90.0", "us", "0.60", "cores"] in rows
     assert ["4", "BROKEN", "140.0", "ms", "3", "-", "-", "-"] in rows
     assert text.rstrip().endswith("result: PASS")
+    # Every worker of a machine (coshop serve --workers 2) scraped: the count is the machine's.
+    machine = report(capacity=cap, passed=True)
+    machine["scenario"]["metrics_urls"] = ["http://127.0.0.1:8081", "http://127.0.0.1:8082"]
+    assert "3 room(s) on 2 server processes together (stopped" in render(machine, [])
 
 
 def test_progress_off_a_terminal_is_a_plain_line_every_5_s() -> None:
