@@ -1,7 +1,11 @@
 """Benchmark worker for Janus's VideoRoom: hosts synthetic participants of one room, with the
-same media (the load tester's pre-encoded VP8 and Opus loops, stamped frames) and the same
-figures (loadtest.metrics.RouteStats per received stream) as bench/room_worker.py; JSON lines
-on stdio, the same commands plus one:
+same media (the load tester's pre-encoded VP8 and Opus loops, stamped frames), the same client
+behaviour and the same figures (loadtest.metrics.RouteStats per received stream) as
+bench/room_worker.py: publishers send through the load tester's lean send loop
+(``loadtest.lean_sender``) and answer PLI/FIR with a keyframe; receivers take SRTP the lean way
+(``loadtest.lean_transport``) and repair video as a browser does (``loadtest.receiver.Receiver``:
+NACK, RTX, and a PLI every 200 ms while a stream has no keyframe, as libwebrtc), exactly as
+coshop's synthetic peers do. JSON lines on stdio, the same commands plus one:
 
     {"cmd": "join", "names": [...], "indices": [...], "publish": bool}
         publishers publish (they subscribe on "subscribe"); others subscribe to every
@@ -36,12 +40,13 @@ from aiortc import sdp as aiortc_sdp
 
 from bench.direct_link import DirectLink
 from bench.janus_api import JanusSession
-from loadtest.media import AUDIO_CLOCK, PRESETS, VIDEO_CLOCK, cached_video, encode_audio
+from loadtest import lean_sender, lean_transport
+from loadtest.media import PRESETS, cached_video, encode_audio
 from loadtest.metrics import RouteStats
+from loadtest.nack import PROCESS_INTERVAL_S
 from loadtest.peer import JoinPhases, ReplayAudioTrack, ReplayVideoTrack
-from loadtest.stamp import STAMP_SIZE, read_stamp
+from loadtest.receiver import Receiver, rtp_payload_offset, vp8_frame_start
 from loadtest.worker import LoopLag
-from sfu.keyframe import is_vp8_keyframe_start
 
 
 def emit(obj: object) -> None:
@@ -49,13 +54,28 @@ def emit(obj: object) -> None:
     sys.stdout.flush()
 
 
-def rtp_payload_offset(data: bytes) -> int:
-    """Where an RTP packet's payload starts: after CSRCs and the header extension
-    (RFC 3550 §5.1, §5.3.1)."""
-    offset = 12 + 4 * (data[0] & 0x0F)
-    if data[0] & 0x10:
-        offset += 4 + 4 * int.from_bytes(data[offset + 2 : offset + 4], "big")
-    return offset
+def starts_keyframe(packet: bytes, *, rtx: bool) -> bool:
+    """Whether an RTP packet (an RTX one: ``rtx``) carries the start of a VP8 keyframe."""
+    offset = rtp_payload_offset(packet) + (2 if rtx else 0)  # RFC 4588 §4: the OSN first
+    end = len(packet) - (packet[-1] if packet[0] & 0x20 else 0)  # RTP padding (§5.1)
+    return offset < end and vp8_frame_start(packet[:end], offset)[1]
+
+
+def learn_ssrcs(sdp: str, by_mid: dict[str, str], receiver: Receiver) -> None:
+    """Tell ``receiver`` which source and kind each media SSRC of a Janus offer carries
+    (``by_mid``: mid -> publisher feed id), and which RTX SSRC repairs which."""
+    for media in aiortc_sdp.SessionDescription.parse(sdp).media:
+        source = by_mid.get(media.rtp.muxId or "")
+        if source is None:
+            continue
+        # RFC 4588 §8.1: "a=ssrc-group:FID main rtx": retransmissions are not counted.
+        rtx = {int(i) for g in media.ssrc_group if g.semantic == "FID" for i in g.items[1:]}
+        for group in media.ssrc_group:
+            if group.semantic == "FID" and len(group.items) == 2:
+                receiver.rtx_of[int(group.items[1])] = int(group.items[0])
+        for ssrc in media.ssrc:
+            if ssrc.ssrc not in rtx:
+                receiver.ssrc_slots[ssrc.ssrc] = {"source": source, "kind": media.kind}
 
 
 class Participant:
@@ -72,8 +92,10 @@ class Participant:
         self.first_frames: dict[str, float] = {}
         self.errors: list[str] = []
         self._pcs: list[RTCPeerConnection] = []
-        self._ssrcs: dict[int, tuple[str, str]] = {}  # ssrc -> (source, kind)
         self._keyframe_seen: set[str] = set()
+        self._receiver = Receiver(self.routes, repair=True, keep_samples=True, tally=None,
+                                  on_stamp=self._on_stamp)
+        self._repair_task: asyncio.Task[None] | None = None
 
     def _new_pc(self) -> RTCPeerConnection:
         pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
@@ -101,9 +123,10 @@ class Participant:
         self.phases.mark("joined")
         pc = self._new_pc()
         video, audio = self.media
-        pc.addTrack(ReplayAudioTrack(audio))
+        lean_sender.install(pc.addTrack(ReplayAudioTrack(audio)))
         track = ReplayVideoTrack(video, self.index)
         sender = pc.addTrack(track)
+        lean_sender.install(sender)
         # The pack path ignores PLIs; jump to the loop's next keyframe instead (as the
         # load tester's peers do).
         sender._send_keyframe = track.request_keyframe  # type: ignore[method-assign]
@@ -126,64 +149,70 @@ class Participant:
         by_mid = {str(s["mid"]): str(s.get("feed_id")) for s in data.get("streams", [])}
         pc = self._new_pc()
         await pc.setRemoteDescription(RTCSessionDescription(sdp=jsep["sdp"], type="offer"))
-        self._learn_ssrcs(jsep["sdp"], by_mid)
-        transceivers = pc.getTransceivers()
-        if transceivers:
-            self._receive_without_decoding(transceivers[0].receiver.transport)
+        learn_ssrcs(jsep["sdp"], by_mid, self._receiver)
+        self._receive_without_decoding(pc)
         await pc.setLocalDescription(await pc.createAnswer())
         await self.session.message(handle, {"request": "start"},
                                    {"type": "answer", "sdp": pc.localDescription.sdp,
                                     "trickle": False})
         self.phases.mark("answer_sent")
 
-    def _learn_ssrcs(self, sdp: str, by_mid: dict[str, str]) -> None:
-        for media in aiortc_sdp.SessionDescription.parse(sdp).media:
-            source = by_mid.get(media.rtp.muxId or "")
-            if source is None:
-                continue
-            # RFC 4588 §8.1: "a=ssrc-group:FID main rtx": retransmissions are not counted.
-            rtx = {int(i) for g in media.ssrc_group if g.semantic == "FID" for i in g.items[1:]}
-            for ssrc in media.ssrc:
-                if ssrc.ssrc not in rtx:
-                    self._ssrcs[ssrc.ssrc] = (source, media.kind)
+    def _on_rtp(self, data: bytes, now: float) -> None:
+        self.phases.mark("first_rtp")
+        receiver = self._receiver
+        ssrc = int.from_bytes(data[8:12], "big")
+        media = receiver.rtx_of.get(ssrc)
+        slot = receiver.ssrc_slots.get(ssrc if media is None else media)
+        if (slot is not None and slot["kind"] == "video"
+                and slot["source"] not in self._keyframe_seen
+                and starts_keyframe(data, rtx=media is not None)):
+            self._keyframe_seen.add(slot["source"])
+        receiver.on_rtp(data, now)
 
-    def _receive_without_decoding(self, transport: Any) -> None:
-        """As the load tester's peers: count RTP after SRTP, no parsing into objects, no
-        decoding. A source's first frame is the first complete frame from a keyframe on
-        (what a decoder could show), as coshop starts every new subscriber at a keyframe."""
-        ssrcs, routes, phases = self._ssrcs, self.routes, self.phases
-        first_frames, keyframe_seen = self.first_frames, self._keyframe_seen
+    def _on_stamp(self, source: str, now: float) -> None:
+        """A stamped frame arrived: a source's first frame is the first one from a keyframe
+        on (what a decoder could show; coshop starts every new subscriber at a keyframe,
+        Janus forwards from wherever the publisher is)."""
+        if source in self._keyframe_seen:
+            self.phases.mark("first_frame")
+            self.first_frames.setdefault(source, now)
+
+    def _receive_without_decoding(self, pc: RTCPeerConnection) -> None:
+        """As the load tester's peers (``loadtest.peer.SyntheticPeer``): RTP as bytes after
+        SRTP, through aiortc's handler until DTLS is up and then straight from the socket;
+        no decoding; NACKs and PLIs as a browser sends them."""
+        dtls = pc.getTransceivers()[0].receiver.transport
+        on_rtp = self._on_rtp
 
         async def handle(data: bytes, arrival_time_ms: int) -> None:
-            known = ssrcs.get(int.from_bytes(data[8:12], "big"))
-            if known is None:
-                return
-            source, kind = known
-            route = routes.get(known)
-            if route is None:
-                route = routes[known] = RouteStats(kind, True)
-            marker = bool(data[1] & 0x80)
-            end = len(data) - (data[-1] if data[0] & 0x20 else 0)  # RTP padding (§5.1)
-            stamp = read_stamp(data[end - STAMP_SIZE : end]) if marker and kind == "video" else None
-            now = time.time()
-            route.on_packet(seq=int.from_bytes(data[2:4], "big"),
-                            timestamp=int.from_bytes(data[4:8], "big"),
-                            clock_rate=VIDEO_CLOCK if kind == "video" else AUDIO_CLOCK,
-                            size=len(data), marker=marker, stamp=stamp, now=now)
-            phases.mark("first_rtp")
-            if kind == "video" and source not in keyframe_seen and is_vp8_keyframe_start(
-                    data[rtp_payload_offset(data) : end]):
-                keyframe_seen.add(source)
-            if stamp is not None and source in keyframe_seen:
-                phases.mark("first_frame")
-                first_frames.setdefault(source, now)
+            on_rtp(data, time.time())
 
-        transport._handle_rtp_data = handle
+        dtls._handle_rtp_data = handle  # type: ignore[method-assign]
+        self._receiver.send_rtcp = lean_transport.RtcpWriter(dtls).send
+
+        @pc.on("connectionstatechange")
+        def _connected() -> None:
+            if pc.connectionState == "connected":
+                lean_transport.install(dtls, on_rtp)
+
+        if self._repair_task is None:
+            self._repair_task = asyncio.create_task(self._repair_loop(),
+                                                    name=f"repair:{self.name}")
+
+    async def _repair_loop(self) -> None:
+        """Re-ask for missing packets and keyframes at the browser's pace."""
+        while True:
+            await asyncio.sleep(PROCESS_INTERVAL_S)
+            self._receiver.tick()
 
     def reset_routes(self) -> None:
         self.routes.clear()
 
     async def close(self) -> None:
+        task, self._repair_task = self._repair_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
         for pc in self._pcs:
             await pc.close()
 

@@ -44,6 +44,11 @@ class SequenceUnwrapper:
             self._last = value
         return value
 
+    @property
+    def highest(self) -> int | None:
+        """The highest sequence number seen, unwrapped (None before the first)."""
+        return self._last
+
 
 class NackRequester:
     """The NACK list of one received video stream, on unwrapped sequence numbers."""

@@ -189,7 +189,7 @@ class Receiver:
                 pli = aiortc_rtp.RtcpPsfbPacket(
                     fmt=aiortc_rtp.RTCP_PSFB_PLI, ssrc=_OUR_SSRC, media_ssrc=repair.ssrc
                 )
-                if self.send_rtcp(bytes(pli)):
+                if self._send_feedback(repair, bytes(pli)):
                     repair.route.plis += 1
 
     def _nack(self, repair: _Repair, seqs: list[int]) -> None:
@@ -198,5 +198,17 @@ class Receiver:
             fmt=aiortc_rtp.RTCP_RTPFB_NACK, ssrc=_OUR_SSRC, media_ssrc=repair.ssrc
         )
         nack.lost = [s & 0xFFFF for s in seqs]
-        if self.send_rtcp(bytes(nack)):
+        if self._send_feedback(repair, bytes(nack)):
             repair.route.nacks += len(seqs)
+
+    def _send_feedback(self, repair: _Repair, feedback: bytes) -> bool:
+        """Send ``feedback`` as browsers do: RFC 4585 §3.1 puts it in a compound RTCP packet
+        led by a receiver report (RFC 3550 §6.4.2), reduced-size RTCP (RFC 5506) being
+        negotiated by neither coshop nor Janus. Janus before 1.3 finds the stream a PLI is
+        about by that report's SSRC; a bare PLI went to the first stream of the connection."""
+        route = repair.route
+        report = aiortc_rtp.RtcpRrPacket(ssrc=_OUR_SSRC, reports=[aiortc_rtp.RtcpReceiverInfo(
+            ssrc=repair.ssrc, fraction_lost=0, packets_lost=min(route.lost_packets, 0x7FFFFF),
+            highest_sequence=(repair.unwrap.highest or 0) & 0xFFFFFFFF,
+            jitter=int(route.jitter) & 0xFFFFFFFF, lsr=0, dlsr=0)])
+        return self.send_rtcp(bytes(report) + feedback)

@@ -45,10 +45,14 @@ class Peer:
         self.receiver.ssrc_slots[MEDIA] = {"kind": "video", "source": "pub"}
         self.receiver.rtx_of[RTX] = MEDIA
         self.sent: list[Any] = []
+        self.compounds: list[list[Any]] = []
         self.receiver.send_rtcp = self._send
 
     def _send(self, data: bytes) -> bool:
-        self.sent.extend(aiortc_rtp.RtcpPacket.parse(data))
+        self.compounds.append(aiortc_rtp.RtcpPacket.parse(data))
+        # The feedback itself; every compound packet starts with its receiver report.
+        self.sent.extend(
+            p for p in self.compounds[-1] if not isinstance(p, aiortc_rtp.RtcpRrPacket))
         return True
 
     @property
@@ -128,3 +132,21 @@ def test_a_frame_repaired_late_is_shown_late_a_freeze() -> None:
     # The retransmission comes 200 ms late: frames 10-20 wait for it, then show at once.
     peer.receiver.on_rtp(rtx(ps[lost], 1), 10 + ps[lost].timestamp / 90000 + 0.2)
     assert peer.route.frames == 21 and peer.route.freezes == 1
+
+
+def test_feedback_is_compound_rtcp_led_by_a_report_on_the_stream() -> None:
+    # RFC 4585 §3.1: without reduced-size RTCP (RFC 5506; neither coshop nor Janus offers
+    # a=rtcp-rsize) feedback goes in a compound packet that starts with a receiver report, as
+    # browsers send it. Janus before 1.3 finds the stream a PLI is about by that report: a bare
+    # PLI from a receive-only peer went to the subscription's first stream instead.
+    peer = Peer()
+    ps = packets([DELTA, DELTA])  # no keyframe: the receiver waits for one and asks
+    for i, p in enumerate(ps):
+        peer.receiver.on_rtp(p.serialize(), 10 + i * 0.01)
+    peer.receiver.tick(10.5)
+    assert peer.route.plis == 1
+    (report, pli), = peer.compounds
+    assert isinstance(report, aiortc_rtp.RtcpRrPacket)
+    assert [r.ssrc for r in report.reports] == [MEDIA]
+    assert report.reports[0].highest_sequence == ps[-1].sequence_number
+    assert isinstance(pli, aiortc_rtp.RtcpPsfbPacket) and pli.media_ssrc == MEDIA
