@@ -88,8 +88,10 @@ def check_aiortc() -> None:
                 f"coshop's SFU hooks {package} {pinned} internals but {package} {installed} "
                 f"is installed; run `pip install {package}=={pinned}`"
             )
-    methods = _METHODS + _PUBLIC_METHODS
-    _raise_if_missing([f"{cls.__name__}.{n}" for cls, n in methods if not hasattr(cls, n)])
+    missing = [f"{cls.__name__}.{n}" for cls, n in _METHODS if not hasattr(cls, n)]
+    # Defined by aioice itself, not only inherited (asyncio.DatagramProtocol has one too).
+    missing += [f"{cls.__name__}.{n}" for cls, n in _PUBLIC_METHODS if n not in vars(cls)]
+    _raise_if_missing(missing)
 
 
 def check_transceiver(transceiver: RTCRtpTransceiver) -> None:

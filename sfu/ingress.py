@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -38,13 +37,15 @@ RtpHandler = Callable[[RtpPacket, int], Coroutine[Any, Any, None] | None]
 # time.time() without building a datetime per packet.
 _NTP_OFFSET_S = 2208988800
 
-_ingresses: weakref.WeakKeyDictionary[RTCDtlsTransport, Ingress] = weakref.WeakKeyDictionary()
+#: The open Ingress of each DTLS transport (a publisher's audio and video share one); an
+#: Ingress leaves when its last receiver detaches.
+_ingresses: dict[RTCDtlsTransport, Ingress] = {}
 
 
 def attach(dtls: RTCDtlsTransport, receiver: RTCRtpReceiver, handler: RtpHandler) -> Ingress:
     """Route ``receiver``'s RTP on ``dtls`` to ``handler`` (one Ingress per transport)."""
     ingress = _ingresses.get(dtls)
-    if ingress is None or ingress.closed:
+    if ingress is None:
         ingress = _ingresses[dtls] = Ingress(dtls)
     ingress.register(receiver, handler)
     return ingress
@@ -117,8 +118,9 @@ class Ingress:
         # RFC 7983 §7: 128-191 is RTP or RTCP; aioice's STUN parse is skipped for them.
         first = data[0] if data else 0  # bytes: aioice opens datagram sockets only
         if 127 < first < 192 and self.direct and self._dtls._state is State.CONNECTED:
-            # aiortc's is_rtcp: payload types 192-208 (RFC 5761 §4) are RTCP.
-            if 191 < data[1] < 209 if len(data) > 1 else False:
+            # aiortc's is_rtcp: packet types 192-208 are RTCP (RFC 5761 §4), and take
+            # aiortc's path to its RTCP handlers, which the SFU hooks (a few a second).
+            if len(data) > 1 and 191 < data[1] < 209:
                 self._connection.data_received(data, self._component)
             else:
                 self._rtp(data)
@@ -190,6 +192,8 @@ class Ingress:
             return
         self.closed = True
         self.direct = False
+        if _ingresses.get(self._dtls) is self:
+            del _ingresses[self._dtls]
         if self._protocol is not None:
             del self._protocol.datagram_received
         self._restore_recv()

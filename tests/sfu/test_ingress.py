@@ -173,3 +173,14 @@ async def test_awaited_sends_keep_the_packet_order(room_of_two: _Room) -> None:
     await wait_for(lambda: len(sent) >= 60, timeout=10)
     assert direct.packets > handled
     assert _in_order(sent), sent
+
+
+async def test_closing_the_peer_gives_the_socket_back(room_of_two: _Room) -> None:
+    room = room_of_two
+    direct = room.source._ingress
+    assert direct is not None
+    protocol = room.dtls.transport._connection._nominated[1].protocol
+    assert "datagram_received" in vars(protocol)  # hooked on the instance
+    await room.sfu.room("r1").peers["a"].close()
+    assert direct.closed and room.dtls not in ingress._ingresses
+    assert "datagram_received" not in vars(protocol)
