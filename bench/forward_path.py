@@ -17,6 +17,7 @@ import asyncio
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -111,14 +112,20 @@ async def main() -> None:
     for source in sources:
         original = source._on_packet
 
-        async def timed(
-            packet: Any, original: Any = original, source: TrackSource = source
-        ) -> None:
+        def timed(packet: Any, original: Any = original, source: TrackSource = source) -> Any:
             before = sum(f.packets_sent for f in source.forwarders)
+            direct = mode["direct"]
             t0 = time.thread_time()
-            await original(packet)
-            spent[mode["direct"]] += time.thread_time() - t0
-            packets[mode["direct"]] += sum(f.packets_sent for f in source.forwarders) - before
+            later = original(packet)
+            spent[direct] += time.thread_time() - t0
+            packets[direct] += sum(f.packets_sent for f in source.forwarders) - before
+            # aiortc's send path is awaited after the synchronous part: timed as well.
+            return None if later is None else [partial(_timed, step, direct) for step in later]
+
+        async def _timed(step: Any, direct: bool) -> None:
+            t0 = time.thread_time()
+            await step()
+            spent[direct] += time.thread_time() - t0
 
         source._on_packet = timed  # type: ignore[method-assign]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
-from aioice.ice import Connection
+from aioice.ice import Connection, StunProtocol
 from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 
 from sfu.errors import IncompatibleAiortc
@@ -31,6 +31,11 @@ _METHODS: tuple[tuple[type, str], ...] = (
     (RTCRtpReceiver, "_send_rtcp"),
     (RTCRtpReceiver, "_RTCRtpReceiver__stop_decoder"),
     (RTCDtlsTransport, "_send_rtp"),
+)
+# Public names of aioice's internal classes that sfu/ingress.py stands in for.
+_PUBLIC_METHODS: tuple[tuple[type, str], ...] = (
+    (StunProtocol, "datagram_received"),
+    (Connection, "data_received"),
 )
 # Instance attributes, only visible on a live transceiver and the transports under it.
 _SENDER_FIELDS = (
@@ -52,9 +57,12 @@ _RECEIVER_FIELDS = (
     "_RTCRtpReceiver__rtcp_ssrc",
 )
 _TRANSCEIVER_FIELDS = ("_codecs",)  # renumbered with the offer's payload types (peer.py)
-_DTLS_FIELDS = ("_state", "_tx_srtp", "_rx_srtp")  # RTCDtlsTransport (sfu/egress.py, sfu/relay.py)
-_ICE_TRANSPORT_FIELDS = ("_connection",)  # RTCIceTransport -> aioice Connection
-_ICE_CONNECTION_FIELDS = ("_nominated",)  # aioice Connection: {component: CandidatePair}
+# RTCDtlsTransport (sfu/egress.py, sfu/ingress.py, sfu/relay.py)
+_DTLS_FIELDS = ("_state", "_tx_srtp", "_rx_srtp", "_rtp_router", "_rtp_header_extensions_map")
+# RTCIceTransport: -> aioice Connection, and the coroutine aiortc's DTLS reader awaits.
+_ICE_TRANSPORT_FIELDS = ("_connection", "_recv")
+# aioice Connection: {component: CandidatePair}, and the queue of received datagrams.
+_ICE_CONNECTION_FIELDS = ("_nominated", "_queue")
 
 #: Every private name the SFU touches on aiortc/aioice objects.
 HOOKED_NAMES = frozenset(
@@ -80,7 +88,10 @@ def check_aiortc() -> None:
                 f"coshop's SFU hooks {package} {pinned} internals but {package} {installed} "
                 f"is installed; run `pip install {package}=={pinned}`"
             )
-    _raise_if_missing([f"{cls.__name__}.{n}" for cls, n in _METHODS if not hasattr(cls, n)])
+    missing = [f"{cls.__name__}.{n}" for cls, n in _METHODS if not hasattr(cls, n)]
+    # Defined by aioice itself, not only inherited (asyncio.DatagramProtocol has one too).
+    missing += [f"{cls.__name__}.{n}" for cls, n in _PUBLIC_METHODS if n not in vars(cls)]
+    _raise_if_missing(missing)
 
 
 def check_transceiver(transceiver: RTCRtpTransceiver) -> None:

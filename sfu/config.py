@@ -24,6 +24,9 @@ class SFUConfig:
     #: Write forwarded packets straight to the ICE socket (False: through aiortc's
     #: coroutine chain; only useful to measure the difference, see bench/).
     direct_send: bool = True
+    #: Handle publishers' RTP as it is read from the ICE socket, once connected (False:
+    #: through aioice's queue and aiortc's reader coroutine; see sfu/ingress.py).
+    direct_receive: bool = True
     #: Offer H264 besides VP8 to publishers (forwarded as-is to subscribers).
     allow_h264: bool = True
     #: The IPv4 address clients reach this node's media at, when it differs from the

@@ -90,6 +90,7 @@ class MediaRoom:
             keyframe_interval=self._config.keyframe_request_interval,
             pacer=self._pacer,
             on_first_packet=on_first_packet,
+            direct_receive=self._config.direct_receive,
         )
 
     def set_relayed(self, assigned: list[tuple[str, TrackSource]]) -> None:

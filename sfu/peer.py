@@ -183,6 +183,7 @@ class Peer:
                     keyframe_interval=config.keyframe_request_interval,
                     pacer=pacer,
                     on_first_packet=self._source_started,
+                    direct_receive=config.direct_receive,
                 )
 
     # -- subscriptions -----------------------------------------------------------------

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiortc import RTCRtpCodecParameters, RTCRtpReceiver
@@ -20,6 +21,7 @@ from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, unwrap_rtx
 
+from sfu import ingress
 from sfu.keyframe import (
     KeyframeDetector,
     KeyframePacer,
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
     from sfu.forwarder import TrackForwarder
 
 logger = logging.getLogger(__name__)
+
+#: What a packet's handling still has to await, in order (rare: a NACK, a slow send, REMB).
+_Later = list[Callable[[], Awaitable[None]]]
 
 
 class _NullJitterBuffer:
@@ -72,7 +77,11 @@ class TrackSource:
         keyframe_interval: float,
         on_first_packet: Callable[[TrackSource], None],
         pacer: KeyframePacer | None = None,
+        direct_receive: bool = True,
     ) -> None:
+        #: Take RTP straight off the socket (sfu/ingress.py) once the transport is up.
+        self._direct_receive = direct_receive
+        self._ingress: ingress.Ingress | None = None
         self._pacer = pacer  # shared by the room: PLIs to its publishers spaced out
         #: The node's fan-out timing (the pacer's send cost), fed by every fan-out here.
         self._timing = pacer.timing if pacer is not None else None
@@ -132,10 +141,13 @@ class TrackSource:
             await original_receive(parameters)
             # aiortc starts a decoder thread per receiver; the SFU forwards instead.
             receiver._RTCRtpReceiver__stop_decoder()  # type: ignore[attr-defined]
+            if self._direct_receive and self._ingress is None and not self._closed:
+                self._ingress = ingress.attach(receiver.transport, receiver, self.receive_rtp)
 
         async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
-            await self._on_packet(packet)
-            await self._feedback(packet, arrival_time_ms)
+            rest = self.receive_rtp(packet, arrival_time_ms)
+            if rest is not None:
+                await rest
 
         receiver.receive = receive  # type: ignore[method-assign]
         receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
@@ -144,7 +156,18 @@ class TrackSource:
             # aiortc NACKs each gap once; UpstreamRepair asks until repaired or given up.
             receiver._RTCRtpReceiver__nack_generator = None  # type: ignore[attr-defined]
 
-    async def _feedback(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+    def receive_rtp(
+        self, packet: RtpPacket, arrival_time_ms: int
+    ) -> Coroutine[Any, Any, None] | None:
+        """Handle one packet from the publisher now; what it still has to await (rare) is
+        returned as a coroutine for the caller to run before the next packet's."""
+        later = self._on_packet(packet)
+        later = self._feedback(packet, arrival_time_ms, later)
+        return None if later is None else _run(later)
+
+    def _feedback(
+        self, packet: RtpPacket, arrival_time_ms: int, later: _Later | None
+    ) -> _Later | None:
         """What aiortc's own ``_handle_rtp_packet`` does that the SFU still needs: REMB and
         receiver-report statistics towards the publisher.
 
@@ -155,7 +178,7 @@ class TrackSource:
         """
         receiver = self._receiver
         if not receiver._enabled:
-            return
+            return later
         estimator = receiver._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
         abs_send_time = packet.extensions.abs_send_time
         if estimator is not None and abs_send_time is not None:
@@ -168,14 +191,14 @@ class TrackSource:
             rtcp_ssrc = receiver._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
             if rtcp_ssrc is not None and remb is not None:
                 # draft-alvestrand-rmcat-remb-03 §2: the publisher's send estimate.
-                await receiver._send_rtcp(
-                    RtcpPsfbPacket(
-                        fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb)
-                    )
+                rtcp = RtcpPsfbPacket(
+                    fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb)
                 )
+                later = later or []
+                later.append(partial(receiver._send_rtcp, rtcp))
         codec = self._codecs.get(packet.payload_type)
         if codec is None:
-            return
+            return later
         # RFC 3550 §6.4.1: loss, jitter and highest sequence for the receiver reports.
         streams: dict[int, StreamStatistics] = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
         stats = streams.get(packet.ssrc)
@@ -184,6 +207,7 @@ class TrackSource:
         stats.add(packet)
         # No NACKs here: aiortc has no NACK generator for audio, and the SFU removed the
         # video one (UpstreamRepair NACKs instead, see _hook).
+        return later
 
     def _start(self, codec: RTCRtpCodecParameters) -> None:
         # The codec of the first media packet is what flows; subscribers get exactly it.
@@ -219,36 +243,36 @@ class TrackSource:
 
     # -- forwarding (hot path: every incoming packet) --------------------------------
 
-    async def _on_packet(self, packet: RtpPacket) -> None:
+    def _on_packet(self, packet: RtpPacket) -> _Later | None:
+        """Everything synchronous; what must be awaited is returned, in order."""
         start = time.perf_counter()
         codec = self._codecs.get(packet.payload_type)
         if codec is None:
-            return  # unknown payload type
+            return None  # unknown payload type
         if is_rtx(codec):
             ssrc = self._rtx_ssrcs.get(packet.ssrc)
             apt = codec.parameters.get("apt")
             if ssrc is None or len(packet.payload) < 2 or not isinstance(apt, int):
-                return  # also RTX padding (bandwidth probes): no original packet inside
+                return None  # also RTX padding (bandwidth probes): no original packet inside
             packet = unwrap_rtx(packet, payload_type=apt, ssrc=ssrc)
         elif packet.payload:
             self._media_ssrc = packet.ssrc
             if self.codec is None:
                 self._start(codec)
         now = time.monotonic()
-        suspended = False  # awaited something: the time says nothing of the loop's cost
+        later: _Later | None = None
         repair = self._repair
         if repair is not None:
             # A padding-only packet uses up a sequence number too (RFC 3550 §5.1): it is
             # not missing, even though there is nothing in it to forward.
             gaps = repair.received(packet.sequence_number, now)
             if gaps.nack:
-                suspended = True
-                await self._nack(packet.ssrc, gaps.nack)
+                later = [partial(self._nack, packet.ssrc, gaps.nack)]
                 self._repair_wanted.set()
             elif gaps.stale:
                 self._unrepairable(gaps.stale)
         if not packet.payload:
-            return
+            return later
         self.packets_in += 1
         size = len(packet.payload)
         self.bytes_in += size
@@ -260,7 +284,7 @@ class TrackSource:
         if self.muted:
             # Enforced here, once for every subscriber (later ones too): a muted track's
             # packets go nowhere, and its audio level never makes it the active speaker.
-            return
+            return later
         level = packet.extensions.audio_level
         if level is not None:
             self.audio_level = level
@@ -270,7 +294,7 @@ class TrackSource:
                        packet.payload, vp8)
         forwarders = self.forwarders
         if not forwarders:
-            return
+            return later
         keyframe_start = False
         detector = self._detector
         if detector is not None:
@@ -308,11 +332,13 @@ class TrackSource:
                 vp8=vp8,
             )
             if pending is not None:
-                suspended = True
-                await fwd.send_slow(pending)
+                later = later or []
+                later.append(partial(fwd.send_slow, pending))
         timing = self._timing
-        if timing is not None and not suspended:
+        if timing is not None and later is None:
+            # Sends left for later (or a NACK): the time says nothing of the loop's cost.
             timing.observe(time.perf_counter() - start, len(forwarders))
+        return later
 
     # -- repairing losses (RFC 4585 §6.2.1) -----------------------------------------
 
@@ -465,6 +491,9 @@ class TrackSource:
         if self._closed:
             return
         self._closed = True
+        direct, self._ingress = self._ingress, None
+        if direct is not None:
+            await direct.detach(self._receiver)
         for fwd in list(self.forwarders):
             fwd.detach()
         if self._retry is not None:
@@ -474,3 +503,8 @@ class TrackSource:
         await cancel_and_wait(task)
         task, self._repair_task = self._repair_task, None
         await cancel_and_wait(task)
+
+
+async def _run(later: _Later) -> None:
+    for step in later:
+        await step()

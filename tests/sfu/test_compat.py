@@ -108,3 +108,29 @@ async def test_a_missing_transport_field_is_named(path: str, name: str) -> None:
             setattr(owner, name, saved)  # pc.close() needs it
     finally:
         await pc.close()
+
+
+def test_a_missing_aioice_method_the_ingress_stands_in_for_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aioice.ice import StunProtocol
+
+    monkeypatch.delattr(StunProtocol, "datagram_received")
+    with pytest.raises(IncompatibleAiortc, match=r"StunProtocol\.datagram_received"):
+        compat.check_aiortc()
+
+
+async def test_a_missing_aioice_queue_is_named() -> None:
+    pc = RTCPeerConnection()
+    try:
+        transceiver = pc.addTransceiver("video")
+        connection = transceiver.sender.transport.transport._connection
+        queue = connection._queue
+        del connection._queue
+        try:
+            with pytest.raises(IncompatibleAiortc, match=r"aioice\.Connection\._queue"):
+                compat.check_transceiver(transceiver)
+        finally:
+            connection._queue = queue  # closing needs it
+    finally:
+        await pc.close()
