@@ -163,7 +163,7 @@ async def recovery(balancer: str, nodes: list[str], procs: list[subprocess.Popen
             await p.join(room)
         colours = {p.me: i for i, p in enumerate(people)}
         for p in people:
-            p.colour_of = colours.get  # type: ignore[assignment]
+            p.colour_of = colours.get
         for _ in range(kills):
             await asyncio.sleep(2)  # media flowing
             async with aiohttp.ClientSession() as http:

@@ -44,7 +44,7 @@ class DirectLink:
                             stamp=read_stamp(packet.payload) if packet.marker else None,
                             now=time.time())
 
-        receiver._handle_rtp_packet = handle
+        receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
 
     async def start(self) -> None:
         await self._pub.setLocalDescription(await self._pub.createOffer())

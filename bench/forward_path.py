@@ -64,13 +64,13 @@ class Client:
                 for track in self.tracks:
                     sender = self.pc.addTrack(track)
                     if isinstance(track, ReplayVideoTrack):
-                        sender._send_keyframe = track.request_keyframe
+                        sender._send_keyframe = track.request_keyframe  # type: ignore[method-assign]
                 transport = self.pc.getTransceivers()[0].receiver.transport
 
                 async def sink(data: bytes, arrival_time_ms: int) -> None:
                     self.received += 1
 
-                transport._handle_rtp_data = sink
+                transport._handle_rtp_data = sink  # type: ignore[method-assign]
             await self.pc.setLocalDescription(await self.pc.createAnswer())
             await self.peer.set_answer(self.pc.localDescription.sdp)
 

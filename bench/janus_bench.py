@@ -152,6 +152,11 @@ def create_room(url: str, publishers: int) -> int:
     return room
 
 
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(timeout=15)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -176,7 +181,7 @@ def main() -> int:
         port = free_port()
         coshop = start_server(port, "--capacity", str(args.publishers + args.late_joiners + 2),
                               "--no-rate-limits")
-        stack.callback(lambda: (coshop.terminate(), coshop.wait(timeout=15)))
+        stack.callback(_stop, coshop)
         servers: dict[str, tuple[str, subprocess.Popen[bytes]]] = {
             "coshop": (f"http://127.0.0.1:{port}", coshop)}
         servers["janus (default)"] = stack.enter_context(janus_server(None))

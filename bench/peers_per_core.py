@@ -46,9 +46,11 @@ def measure(url: str, rooms: int, peers: int, preset: str, seconds: float, warmu
             prefix: str, variant: str = "new") -> dict[str, Any]:
     """One run: ``rooms`` full rooms in one worker; the worker's CPU over the window."""
     repair, lean = VARIANTS[variant]
-    scenario = Scenario(url=url, rooms=rooms, peers=peers, preset=preset, workers=1,
-                        duration=warmup + seconds, warmup=warmup, room_prefix=prefix,
-                        repair=repair, lean_receive=lean)
+    scenario = Scenario.model_validate({
+        "url": url, "rooms": rooms, "peers": peers, "preset": preset, "workers": 1,
+        "duration": warmup + seconds, "warmup": warmup, "room_prefix": prefix,
+        "repair": repair, "lean_receive": lean,
+    })
     load = os.getloadavg()[0]
     report, _ = asyncio.run(Runner(scenario, progress=io.StringIO()).run())
     cores = report["tester"]["worker_cores"][0]

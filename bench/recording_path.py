@@ -77,11 +77,10 @@ def main() -> None:
             for s, ts, marker, payload in packets:
                 desc = parse_vp8_descriptor(payload)
                 assert desc is not None
-                for frame in depacketizer.push(s, ts, marker, payload, desc):
-                    writer.put(WritePacket(p, "video", frame.data, frame.timestamp,
-                                           frame.keyframe))
+                for out in depacketizer.push(s, ts, marker, payload, desc):
+                    writer.put(WritePacket(p, "video", out.data, out.timestamp, out.keyframe))
                     # Opus at 50 packets/s between the video frames.
-                    while a < len(opus) and a * 960 * 90000 <= frame.timestamp * 48000:
+                    while a < len(opus) and a * 960 * 90000 <= out.timestamp * 48000:
                         writer.put(WritePacket(p, "audio", opus[a], a * 960))
                         a += 1
                         count += 1

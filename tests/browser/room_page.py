@@ -93,7 +93,8 @@ class RoomPage:
         )
 
     async def phase(self) -> str | None:
-        return await self.page.evaluate("() => document.body.dataset.phase || null")
+        phase = await self.page.evaluate("() => document.body.dataset.phase || null")
+        return None if phase is None else str(phase)
 
     async def you(self) -> dict[str, Any]:
         you: dict[str, Any] = await self.page.evaluate("() => window.coshop.room.you")

@@ -74,7 +74,7 @@ class ColourTrack(VideoStreamTrack):
         self._fps = fps
         self._width, self._height = size
         self._n = 0
-        self._start: float | None = None
+        self._began: float | None = None
         self._still: np.ndarray | None = None
 
     def _image(self) -> np.ndarray:
@@ -88,9 +88,9 @@ class ColourTrack(VideoStreamTrack):
         return img
 
     async def recv(self) -> av.VideoFrame:
-        if self._start is None:
-            self._start = time.monotonic()
-        due = self._start + self._n / self._fps
+        if self._began is None:
+            self._began = time.monotonic()
+        due = self._began + self._n / self._fps
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         if self._moving or self._still is None:
             self._still = self._image()
@@ -109,14 +109,14 @@ class ToneTrack(MediaStreamTrack):
     def __init__(self) -> None:
         super().__init__()
         self._n = 0
-        self._start: float | None = None
+        self._began: float | None = None
         t = np.arange(960) / 48000
         self._samples = (np.sin(2 * np.pi * 440 * t) * 12000).astype(np.int16).reshape(1, -1)
 
     async def recv(self) -> av.AudioFrame:
-        if self._start is None:
-            self._start = time.monotonic()
-        await asyncio.sleep(max(0.0, self._start + self._n * 0.02 - time.monotonic()))
+        if self._began is None:
+            self._began = time.monotonic()
+        await asyncio.sleep(max(0.0, self._began + self._n * 0.02 - time.monotonic()))
         frame = av.AudioFrame.from_ndarray(self._samples, format="s16", layout="mono")
         frame.sample_rate = 48000
         frame.pts = self._n * 960
@@ -380,7 +380,7 @@ class Stranger:
                     continue
                 now = time.monotonic()
                 got = self.received.setdefault(source, Received())
-                if got.frames % self.check_every == 0:
+                if got.frames % self.check_every == 0 and isinstance(frame, av.VideoFrame):
                     rgb = frame.to_ndarray(format="rgb24").reshape(-1, 3).mean(axis=0)
                     expected = self.colour_of(source)
                     got.last_right = expected is not None and nearest_colour(tuple(rgb)) == expected
