@@ -13,6 +13,11 @@ see the same machine; the figure that compares them is the worker's CPU per rece
 
 The coshop server runs on the same machine (its CPU is printed too): on a small machine
 the figure is a floor, since the worker competes with the server for the cores.
+
+Every peer of the rooms joins at once, and each join renegotiates with everyone already in the
+room, so the first seconds cost the worker far more than what follows: a 5 s warm-up left some of
+that in a 15 s window (37-41 peers per core where a 45 s window after 10 s measured 52-55 on
+the same quiet machine). The defaults (10 s warm-up, 30 s window) keep the joins out.
 """
 
 from __future__ import annotations
@@ -87,8 +92,8 @@ def main() -> int:
                     help="room counts to measure, one run each")
     ap.add_argument("--peers", type=int, default=10, help="peers per room, all publishing")
     ap.add_argument("--preset", default="360p", choices=sorted(PRESETS))
-    ap.add_argument("--duration", type=float, default=15.0, help="measurement window, s")
-    ap.add_argument("--warmup", type=float, default=5.0, help="left out (joins), s")
+    ap.add_argument("--duration", type=float, default=30.0, help="measurement window, s")
+    ap.add_argument("--warmup", type=float, default=10.0, help="left out (joins), s")
     ap.add_argument("--variants", nargs="+", default=["new"], choices=sorted(VARIANTS),
                     help="receive paths to compare, run alternately")
     ap.add_argument("--rounds", type=int, default=1, help="runs of each variant per room count")
