@@ -240,18 +240,16 @@ class Receiver:
                     repair.route.plis += 1
 
     def _report(self, now: float) -> None:
-        """Send the receiver reports that are due: one block per media SSRC every 1 s
-        (video) or 5 s (audio), as libwebrtc does (``loadtest.reception_report``)."""
-        blocks = []
+        """Send the receiver reports that are due: every 1 s (video) or 5 s (audio) per media
+        SSRC, each in its own RR as libwebrtc's per-stream RTCP senders do (and as Janus
+        reads them: before 1.3 it takes only an RR's first block)."""
         for ssrc, reception in self._receptions.items():
             if reception.due is not None and now >= reception.due:
                 reception.due = now + next_report_delay(reception.interval)
-                blocks.append(reception.stats.report_block(ssrc, now))
-        # An RR holds at most 31 blocks (RFC 3550 §6.4.2: a 5-bit count).
-        for i in range(0, len(blocks), 31):
-            report = aiortc_rtp.RtcpRrPacket(ssrc=_OUR_SSRC, reports=blocks[i : i + 31])
-            if self.send_rtcp(bytes(report)):
-                self.reports_sent += len(report.reports)
+                report = aiortc_rtp.RtcpRrPacket(
+                    ssrc=_OUR_SSRC, reports=[reception.stats.report_block(ssrc, now)])
+                if self.send_rtcp(bytes(report)):
+                    self.reports_sent += 1
 
     def _nack(self, repair: _Repair, seqs: list[int], now: float) -> None:
         # RFC 4585 §6.2.1: Generic NACK, one FCI per 17 sequence numbers (aiortc packs them).
