@@ -9,15 +9,17 @@ it is installed with apt-get when missing. Runs go round-robin (coshop, Janus, J
 then the reverse order), ``--runs`` times each; the summary gives the median and range of each
 figure and the ratio of the medians.
 
-Both servers get the same client: the load tester's publishers (lean send loop; a keyframe
-only when a PLI or FIR asks) and receivers (lean SRTP path; ``loadtest.receiver.Receiver``
-repairs video as a browser does: NACK, RTX, and while a stream has no keyframe a PLI every
-200 ms, sent as compound RTCP led by a receiver report, RFC 4585 §3.1). A late joiner's 10
-simultaneous keyframes overflow its socket's receive buffer on a busy machine, so the one PLI
-Janus sends per publisher at the subscriber's webrtcup is often not enough: the receiver's own
-PLIs, which coshop's receivers always sent, make up for it. The Janus rooms are as an operator
-would create them for this call, like coshop: VP8 and Opus, no bitrate cap, ``fir_freq = 0``
-(no periodic keyframes; the publishers encode one only when asked).
+Both servers get the same client: the load tester's publishers (lean send loop; a keyframe only
+when a PLI or FIR asks) and receivers (lean SRTP path; ``loadtest.receiver.Receiver`` repairs
+video as a browser does: NACK, RTX, and while a stream has no keyframe a PLI every 200 ms, sent
+as compound RTCP led by a receiver report, RFC 4585 §3.1) and send a browser's periodic receiver
+reports (``loadtest.reception_report``), whose LSR/DLSR give Janus the RTT it needs before it
+keeps packets to answer NACKs with (``NACKed / RTX received``). A late joiner's 10 simultaneous
+keyframes overflow its socket's receive buffer on a busy machine, so the one PLI Janus sends per
+publisher at the subscriber's webrtcup is often not enough: the receiver's own PLIs, which
+coshop's receivers always sent, make up for it. The Janus rooms are as an operator would create
+them for this call, like coshop: VP8 and Opus, no bitrate cap, ``fir_freq = 0`` (no periodic
+keyframes; the publishers encode one only when asked).
 
     flock /work/bench.lock nice -n 15 python bench/janus_bench.py --runs 3
 """

@@ -180,7 +180,7 @@ class Participant:
     def _receive_without_decoding(self, pc: RTCPeerConnection) -> None:
         """As the load tester's peers (``loadtest.peer.SyntheticPeer``): RTP as bytes after
         SRTP, through aiortc's handler until DTLS is up and then straight from the socket;
-        no decoding; NACKs and PLIs as a browser sends them."""
+        no decoding; receiver reports, NACKs and PLIs as a browser sends them."""
         dtls = pc.getTransceivers()[0].receiver.transport
         on_rtp = self._on_rtp
 
@@ -188,6 +188,7 @@ class Participant:
             on_rtp(data, time.time())
 
         dtls._handle_rtp_data = handle  # type: ignore[method-assign]
+        lean_transport.read_rtcp(dtls, self._receiver.on_rtcp)
         self._receiver.send_rtcp = lean_transport.RtcpWriter(dtls).send
 
         @pc.on("connectionstatechange")

@@ -297,6 +297,7 @@ def run(
 
     print("late joiners: one viewer at a time joins the running room...", flush=True)
     first_frames: list[float] = []
+    late_rtx = late_nacks = 0
     for k in range(args.late_joiners):
         w = workers[k % len(workers)]
         w.call({"cmd": "join", "names": [f"late{k}"], "indices": [100 + k], "publish": False})
@@ -309,6 +310,8 @@ def run(
         if len(got) < n:
             print(f"  late{k}: only {len(got)} of {n} publishers' video arrived", flush=True)
         first_frames.extend(got.values())
+        late_rtx += sum(r["retransmissions"] for r in peers[-1]["routes"])
+        late_nacks += sum(r["nacks"] for r in peers[-1]["routes"])
         print(
             f"  late{k}: first frame p50 "
             f"{fmt(1000 * (percentile(list(got.values()), 50) or 0), ' ms', 0)}",
@@ -366,6 +369,12 @@ def run(
             "p50": None if not first_frames else 1000 * (percentile(first_frames, 50) or 0),
             "p95": None if not first_frames else 1000 * (percentile(first_frames, 95) or 0),
         },
+        # Does the server answer NACKs? (Janus keeps no retransmission buffer until receiver
+        # reports have given it an RTT.) Sequence numbers NACKed, RTX packets received.
+        "nacks": sum(r["nacks"] for r in video_routes),
+        "retransmissions": sum(r["retransmissions"] for r in video_routes),
+        "late_join_nacks": late_nacks,
+        "late_join_retransmissions": late_rtx,
         "errors": [e for p in stats for e in p["errors"]],
     }
     print()
@@ -393,6 +402,8 @@ def run(
         f"  late joiner 1st frame      p50 {fmt(lj['p50'], ' ms', 0)}, "
         f"p95 {fmt(lj['p95'], ' ms', 0)} (n={lj['n']})"
     )
+    print(f"  NACKed / RTX received      {result['nacks']} / {result['retransmissions']} "
+          f"(window), {late_nacks} / {late_rtx} (late joiners)")
     if result["errors"]:
         print(f"  errors: {result['errors'][:5]}")
     print(f"  machine                    {machine_line(machine_load)}; tester loop lag p99 "

@@ -24,6 +24,23 @@ logger = logging.getLogger(__name__)
 
 RtpHandler = Callable[[bytes, float], None]
 """Takes a decrypted RTP packet and its arrival time (epoch seconds)."""
+RtcpHandler = Callable[[bytes, float], None]
+"""Takes a decrypted (compound) RTCP packet and its arrival time (epoch seconds)."""
+
+
+def read_rtcp(dtls: Any, handler: RtcpHandler) -> None:
+    """Show ``dtls``'s incoming RTCP (after SRTCP) to ``handler`` first, then hand it on to
+    aiortc as before (its senders need the feedback). SRTCP keeps aiortc's path, lean or not."""
+    original = dtls._handle_rtcp_data
+    if getattr(original, "_coshop_reads", False):
+        return
+
+    async def handle_rtcp_data(data: bytes) -> None:
+        handler(data, time.time())
+        await original(data)
+
+    handle_rtcp_data._coshop_reads = True  # type: ignore[attr-defined]
+    dtls._handle_rtcp_data = handle_rtcp_data
 
 
 def available(dtls: Any) -> bool:

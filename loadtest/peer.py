@@ -35,6 +35,8 @@ from loadtest.stamp import Stamp, append_stamp, stamp_padding
 
 logger = logging.getLogger(__name__)
 
+REPORT_TICK_S = 0.1  # how often a non-repairing peer looks for due receiver reports
+
 # aiortc's VP8 packetizer cuts a frame into PACKET_MAX-byte payloads less its 4-byte payload
 # descriptor (RFC 7741 §4.2; aiortc always writes the 15-bit picture id).
 _VP8_CHUNKS = (vpx.PACKET_MAX - 4,)
@@ -493,9 +495,9 @@ class SyntheticPeer:
         if not self._receiving:
             self._receiving = True
             self._receive_without_decoding(pc)
-            if self._repair_task is None and self._receiver.repair:
+            if self._repair_task is None:
                 self._repair_task = asyncio.get_running_loop().create_task(
-                    self._repair_loop(), name=f"repair:{self.name}")
+                    self._repair_loop(), name=f"rtcp:{self.name}")
         if not self._published and self.publishing:
             self._published = True
             for track in (self._audio_track, self._video_track):
@@ -559,6 +561,7 @@ class SyntheticPeer:
             on_rtp(data, time.time())
 
         dtls._handle_rtp_data = handle  # type: ignore[method-assign]
+        lean_transport.read_rtcp(dtls, self._receiver.on_rtcp)
         writer = lean_transport.RtcpWriter(dtls)
         self._receiver.send_rtcp = writer.send
 
@@ -568,9 +571,11 @@ class SyntheticPeer:
                 lean_transport.install(dtls, on_rtp)
 
     async def _repair_loop(self) -> None:
-        """Re-ask for missing packets and keyframes at the browser's pace."""
+        """Send receiver reports, and re-ask for missing packets and keyframes, at the
+        browser's pace (reports alone need a tenth of a second's precision)."""
+        interval = PROCESS_INTERVAL_S if self._receiver.repair else REPORT_TICK_S
         while True:
-            await asyncio.sleep(PROCESS_INTERVAL_S)
+            await asyncio.sleep(interval)
             self._receiver.tick()
 
     async def leave(self, *, wait: float = 5.0) -> None:

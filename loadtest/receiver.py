@@ -21,9 +21,28 @@ from loadtest.media import AUDIO_CLOCK, VIDEO_CLOCK
 from loadtest.metrics import LiveTally, RouteStats
 from loadtest.nack import NackRequester, SequenceUnwrapper
 from loadtest.playout import VideoPlayout
+from loadtest.reception_report import (
+    AUDIO_REPORT_INTERVAL_S,
+    VIDEO_REPORT_INTERVAL_S,
+    ReceptionStatistics,
+    next_report_delay,
+)
 from loadtest.stamp import STAMP_SIZE, Stamp, read_stamp
 
 _OUR_SSRC = 0x636F7368  # the SSRC our feedback is sent from ("cosh"); receive-only peers have none
+_RTCP_SR = 200  # RFC 3550 §6.4.1
+
+
+class _Reception:
+    """A received media SSRC's reception statistics and when its next report is due."""
+
+    __slots__ = ("due", "interval", "stats")
+
+    def __init__(self, kind: str) -> None:
+        video = kind == "video"
+        self.stats = ReceptionStatistics(VIDEO_CLOCK if video else AUDIO_CLOCK)
+        self.interval = VIDEO_REPORT_INTERVAL_S if video else AUDIO_REPORT_INTERVAL_S
+        self.due: float | None = None  # set by the first packet
 
 
 def rtp_payload_offset(data: bytes) -> int:
@@ -106,12 +125,35 @@ class Receiver:
         self.ssrc_slots: dict[int, dict[str, Any]] = {}
         self.rtx_of: dict[int, int] = {}  # RTX SSRC -> media SSRC
         self._repairs: dict[int, _Repair] = {}
+        self._receptions: dict[int, _Reception] = {}
+        self.reports_sent = 0  # report blocks sent in periodic receiver reports
 
     def reset(self) -> None:
         """A new connection: SSRCs and sequence numbers start afresh."""
         self.ssrc_slots.clear()
         self.rtx_of.clear()
         self._repairs.clear()
+        self._receptions.clear()
+
+    def _reception(self, ssrc: int, kind: str) -> _Reception:
+        reception = self._receptions.get(ssrc)
+        if reception is None:
+            reception = self._receptions[ssrc] = _Reception(kind)
+        return reception
+
+    def on_rtcp(self, data: bytes, now: float) -> None:
+        """Read the sender reports of a decrypted (compound) RTCP packet arrived at ``now``,
+        for the LSR/DLSR of our reports (RFC 3550 §6.4.1)."""
+        pos = 0
+        while pos + 16 <= len(data):
+            length = 4 * (int.from_bytes(data[pos + 2 : pos + 4], "big") + 1)
+            if data[pos + 1] == _RTCP_SR and pos + 28 <= len(data):
+                ssrc = int.from_bytes(data[pos + 4 : pos + 8], "big")
+                slot = self.ssrc_slots.get(ssrc)
+                if slot is not None:
+                    ntp = int.from_bytes(data[pos + 8 : pos + 16], "big")
+                    self._reception(ssrc, slot["kind"]).stats.on_sender_report(ntp, now)
+            pos += length
 
     def on_rtp(self, data: bytes, now: float) -> None:
         """Account one decrypted RTP packet that arrived at ``now`` (epoch seconds)."""
@@ -154,6 +196,10 @@ class Receiver:
         )
         if media is not None:
             route.retransmissions += 1
+        reception = self._reception(ssrc, kind)
+        reception.stats.on_packet(seq, timestamp, now, retransmitted=media is not None)
+        if reception.due is None:
+            reception.due = now + next_report_delay(reception.interval)
         if stamp is not None:
             self._on_stamp(slot["source"], now)
         if kind != "video" or not self.repair or offset >= end:
@@ -166,7 +212,7 @@ class Receiver:
         useq = repair.unwrap.unwrap(seq)
         lost = repair.nack.on_packet(useq, now, retransmitted=media is not None)
         if lost:
-            self._nack(repair, lost)
+            self._nack(repair, lost, now)
         start, keyframe = vp8_frame_start(data, offset)
         if keyframe:
             repair.nack.clear_up_to(useq)
@@ -177,38 +223,48 @@ class Receiver:
         repair.count_dropped()
 
     def tick(self, now: float | None = None) -> None:
-        """Re-ask for what is still missing and ask for keyframes that are due (every
-        ``loadtest.nack.PROCESS_INTERVAL_S``)."""
+        """Send the receiver reports that are due; with ``repair``, re-ask for what is still
+        missing and ask for keyframes that are due (every ``loadtest.nack.PROCESS_INTERVAL_S``)."""
         now = time.time() if now is None else now
+        self._report(now)
         for repair in self._repairs.values():
             due = repair.nack.due(now)
             if due:
-                self._nack(repair, due)
+                self._nack(repair, due, now)
             if repair.playout.keyframe_due(now, repair.nack):
                 # RFC 4585 §6.3.1: Picture Loss Indication.
                 pli = aiortc_rtp.RtcpPsfbPacket(
                     fmt=aiortc_rtp.RTCP_PSFB_PLI, ssrc=_OUR_SSRC, media_ssrc=repair.ssrc
                 )
-                if self._send_feedback(repair, bytes(pli)):
+                if self._send_feedback(repair, bytes(pli), now):
                     repair.route.plis += 1
 
-    def _nack(self, repair: _Repair, seqs: list[int]) -> None:
+    def _report(self, now: float) -> None:
+        """Send the receiver reports that are due: every 1 s (video) or 5 s (audio) per media
+        SSRC, each in its own RR as libwebrtc's per-stream RTCP senders do (and as Janus
+        reads them: before 1.3 it takes only an RR's first block)."""
+        for ssrc, reception in self._receptions.items():
+            if reception.due is not None and now >= reception.due:
+                reception.due = now + next_report_delay(reception.interval)
+                report = aiortc_rtp.RtcpRrPacket(
+                    ssrc=_OUR_SSRC, reports=[reception.stats.report_block(ssrc, now)])
+                if self.send_rtcp(bytes(report)):
+                    self.reports_sent += 1
+
+    def _nack(self, repair: _Repair, seqs: list[int], now: float) -> None:
         # RFC 4585 §6.2.1: Generic NACK, one FCI per 17 sequence numbers (aiortc packs them).
         nack = aiortc_rtp.RtcpRtpfbPacket(
             fmt=aiortc_rtp.RTCP_RTPFB_NACK, ssrc=_OUR_SSRC, media_ssrc=repair.ssrc
         )
         nack.lost = [s & 0xFFFF for s in seqs]
-        if self._send_feedback(repair, bytes(nack)):
+        if self._send_feedback(repair, bytes(nack), now):
             repair.route.nacks += len(seqs)
 
-    def _send_feedback(self, repair: _Repair, feedback: bytes) -> bool:
+    def _send_feedback(self, repair: _Repair, feedback: bytes, now: float) -> bool:
         """Send ``feedback`` as browsers do: RFC 4585 §3.1 puts it in a compound RTCP packet
         led by a receiver report (RFC 3550 §6.4.2), reduced-size RTCP (RFC 5506) being
         negotiated by neither coshop nor Janus. Janus before 1.3 finds the stream a PLI is
         about by that report's SSRC; a bare PLI went to the first stream of the connection."""
-        route = repair.route
-        report = aiortc_rtp.RtcpRrPacket(ssrc=_OUR_SSRC, reports=[aiortc_rtp.RtcpReceiverInfo(
-            ssrc=repair.ssrc, fraction_lost=0, packets_lost=min(route.lost_packets, 0x7FFFFF),
-            highest_sequence=(repair.unwrap.highest or 0) & 0xFFFFFFFF,
-            jitter=int(route.jitter) & 0xFFFFFFFF, lsr=0, dlsr=0)])
+        block = self._reception(repair.ssrc, "video").stats.report_block(repair.ssrc, now)
+        report = aiortc_rtp.RtcpRrPacket(ssrc=_OUR_SSRC, reports=[block])
         return self.send_rtcp(bytes(report) + feedback)

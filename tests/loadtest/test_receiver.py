@@ -150,3 +150,29 @@ def test_feedback_is_compound_rtcp_led_by_a_report_on_the_stream() -> None:
     assert [r.ssrc for r in report.reports] == [MEDIA]
     assert report.reports[0].highest_sequence == ps[-1].sequence_number
     assert isinstance(pli, aiortc_rtp.RtcpPsfbPacket) and pli.media_ssrc == MEDIA
+
+
+def test_each_stream_is_reported_about_every_second_answering_its_sender_report() -> None:
+    peer = Peer()
+    ps = packets([KEY, DELTA])
+    ntp = (0x0000E000 << 32) | 0x12340000
+    sr = aiortc_rtp.RtcpSrPacket(ssrc=MEDIA, sender_info=aiortc_rtp.RtcpSenderInfo(
+        ntp_timestamp=ntp, rtp_timestamp=0, packet_count=0, octet_count=0))
+    other = aiortc_rtp.RtcpSrPacket(ssrc=999, sender_info=sr.sender_info)  # not received
+    peer.receiver.on_rtcp(bytes(other) + bytes(sr), 10.0)
+    for i, p in enumerate(ps):
+        peer.receiver.on_rtp(p.serialize(), 10 + i * 0.01)
+    peer.receiver.tick(10.4)  # the first report is due 0.5-1.5 s after the first packet
+    assert peer.compounds == []
+    t = 10.4
+    while t < 20:
+        t += 0.02
+        peer.receiver.tick(t)
+    reports = [c[0] for c in peer.compounds]
+    assert all(isinstance(r, aiortc_rtp.RtcpRrPacket) for r in reports)
+    assert 7 <= len(reports) <= 19  # one every 0.5-1.5 s over ~9.5 s
+    block = reports[0].reports[0]
+    assert (block.ssrc, block.lsr) == (MEDIA, 0xE0001234)
+    assert 0.5 * 65536 <= block.dlsr <= 1.55 * 65536  # the SR came 0.5-1.5 s before it
+    assert block.highest_sequence == ps[-1].sequence_number and block.packets_lost == 0
+    assert peer.receiver.reports_sent == len(reports)
