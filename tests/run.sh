@@ -42,7 +42,7 @@ command -v npm >/dev/null 2>&1 || { echo "npm not found: apt-get install npm" >&
 
 echo "==> ruff"
 .venv/bin/ruff check .
-echo "==> mypy --strict (signaling, rooms, sfu)"
-.venv/bin/mypy --strict signaling rooms sfu
+echo "==> mypy --strict (signaling, rooms, sfu, loadtest, bench: pyproject.toml [tool.mypy])"
+.venv/bin/mypy
 echo "==> pytest"
 exec .venv/bin/python -m pytest "$@"
