@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,10 +77,13 @@ def scrape_histogram(url: str, name: str) -> list[tuple[float, float]]:
     """A Prometheus histogram's cumulative buckets, (upper bound, count), +Inf last."""
     with urllib.request.urlopen(url.rstrip("/") + "/metrics", timeout=5) as resp:
         text = resp.read().decode()
-    pattern = rf'^{re.escape(name)}_bucket\{{le="([^"]+)"\}}\s+(\S+)'
-    buckets = [(float(m.group(1)), float(m.group(2)))
-               for m in map(lambda line: re.match(pattern, line), text.splitlines()) if m]
-    return sorted(buckets)
+    return sorted(
+        (float(sample.labels["le"]), sample.value)
+        for family in text_string_to_metric_families(text)
+        if family.name == name
+        for sample in family.samples
+        if sample.name == name + "_bucket"
+    )
 
 
 def histogram_quantile(

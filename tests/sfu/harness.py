@@ -7,7 +7,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 
-from sfu import SFU, MediaRoom, Offer, Peer, Slot
+from sfu import SFU, MediaRoom, Offer, Peer, SFUConfig, Slot
+from tests.helpers import wait_for
 from tests.media import ClientPeer
 
 
@@ -57,9 +58,29 @@ class DirectParticipant:
 
 
 @contextlib.asynccontextmanager
-async def sfu_room(room_id: str = "r1") -> AsyncIterator[tuple[SFU, MediaRoom]]:
-    sfu = SFU()
+async def sfu_room(
+    room_id: str = "r1", config: SFUConfig | None = None
+) -> AsyncIterator[tuple[SFU, MediaRoom]]:
+    sfu = SFU(config)
     try:
         yield sfu, sfu.room(room_id)
     finally:
         await sfu.close()
+
+
+@contextlib.asynccontextmanager
+async def publisher_and_viewer(
+    room: MediaRoom, *, frames: int = 10
+) -> AsyncIterator[tuple[DirectParticipant, DirectParticipant]]:
+    """Publisher "a" and receive-only viewer "b" in ``room``, once b has decoded ``frames``
+    of a's video; both are closed on the way out."""
+    a = DirectParticipant(ClientPeer("a", index=0))
+    b = DirectParticipant(ClientPeer("b", index=1, publish=False))
+    try:
+        await a.join(room)
+        await b.join(room, publish=False)
+        await wait_for(lambda: b.client.video_from("a").frames >= frames, timeout=15)
+        yield a, b
+    finally:
+        await a.close()
+        await b.close()

@@ -11,27 +11,18 @@ from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci
 from sfu.layer_allocator import PAUSED
 from tests.helpers import wait_for
 from tests.media import ClientPeer
-from tests.sfu.harness import DirectParticipant, sfu_room
+from tests.sfu.harness import DirectParticipant, publisher_and_viewer, sfu_room
 
 
 async def test_subscribers_report_their_downlink_with_remb() -> None:
-    async with sfu_room() as (_, room):
-        a = DirectParticipant(ClientPeer("a", index=0))
-        b = DirectParticipant(ClientPeer("b", index=1, publish=False))
-        try:
-            await a.join(room)
-            await b.join(room, publish=False)
-            await wait_for(lambda: b.client.video_from("a").frames >= 5, timeout=15)
-            assert b.peer is not None
-            sdp = b.peer.pc.localDescription.sdp
-            video = sdp[sdp.index("m=video") :]
-            # What makes a receiver estimate and report (goog-remb over abs-send-time).
-            assert "goog-remb" in video and "abs-send-time" in video
-            # aiortc's receiver sends REMB about once a second.
-            await wait_for(lambda: b.peer.downlink.bitrate(time.monotonic()), timeout=10)
-        finally:
-            for p in (a, b):
-                await p.close()
+    async with sfu_room() as (_, room), publisher_and_viewer(room, frames=5) as (_, b):
+        assert b.peer is not None
+        sdp = b.peer.pc.localDescription.sdp
+        video = sdp[sdp.index("m=video") :]
+        # What makes a receiver estimate and report (goog-remb over abs-send-time).
+        assert "goog-remb" in video and "abs-send-time" in video
+        # aiortc's receiver sends REMB about once a second.
+        await wait_for(lambda: b.peer.downlink.bitrate(time.monotonic()), timeout=10)
 
 
 async def test_a_short_downlink_pauses_the_smaller_tile_until_it_grows() -> None:

@@ -16,8 +16,7 @@ from aiortc.rtp import AnyRtcpPacket, RtcpPsfbPacket, RtpPacket
 from sfu import SFU, SFUConfig, ingress
 from sfu.track_source import TrackSource
 from tests.helpers import wait_for
-from tests.media import ClientPeer
-from tests.sfu.harness import DirectParticipant
+from tests.sfu.harness import DirectParticipant, publisher_and_viewer, sfu_room
 
 VP8 = 97  # the publish slot's payload type (aiortc's default)
 
@@ -33,19 +32,11 @@ class _Room:
 @pytest.fixture
 async def room_of_two(request: pytest.FixtureRequest) -> AsyncIterator[_Room]:
     """Publisher a and viewer b, video flowing; the SFUConfig comes from the test's param."""
-    sfu = SFU(getattr(request, "param", SFUConfig()))
-    room = sfu.room("r1")
-    a = DirectParticipant(ClientPeer("a", index=0))
-    b = DirectParticipant(ClientPeer("b", index=1, publish=False))
-    try:
-        await a.join(room)
-        await b.join(room, publish=False)
-        await wait_for(lambda: b.client.video_from("a").frames >= 10, timeout=15)
+    async with (
+        sfu_room(config=getattr(request, "param", SFUConfig())) as (sfu, room),
+        publisher_and_viewer(room) as (a, b),
+    ):
         yield _Room(sfu, a, b)
-    finally:
-        await a.close()
-        await b.close()
-        await sfu.close()
 
 
 def _count_calls(owner: Any, name: str) -> list[int]:
