@@ -245,8 +245,7 @@ class TrackSource:
 
     def _on_packet(self, packet: RtpPacket) -> _Later | None:
         """Everything synchronous; what must be awaited is returned, in order."""
-        # One clock read per packet: repair timing and the fan-out's duration share it.
-        now = time.monotonic()
+        start = time.perf_counter()
         codec = self._codecs.get(packet.payload_type)
         if codec is None:
             return None  # unknown payload type
@@ -260,6 +259,7 @@ class TrackSource:
             self._media_ssrc = packet.ssrc
             if self.codec is None:
                 self._start(codec)
+        now = time.monotonic()
         later: _Later | None = None
         repair = self._repair
         if repair is not None:
@@ -337,7 +337,7 @@ class TrackSource:
         timing = self._timing
         if timing is not None and later is None:
             # Sends left for later (or a NACK): the time says nothing of the loop's cost.
-            timing.observe(time.monotonic() - now, len(forwarders))
+            timing.observe(time.perf_counter() - start, len(forwarders))
         return later
 
     # -- repairing losses (RFC 4585 §6.2.1) -----------------------------------------
