@@ -4,6 +4,12 @@ Modelled on libwebrtc's NackRequester (what Chromium runs): a packet missing fro
 gap is NACKed at once (RFC 4585 §6.2.1, Generic NACK), then again every round-trip time until
 it arrives or has been asked for ``MAX_RETRIES`` times; the list never holds packets more than
 ``MAX_AGE`` sequence numbers old, and a keyframe clears what came before it.
+
+Which round-trip time: libwebrtc learns it from the receiver reports about what the endpoint
+itself sends (RFC 3550 §6.4.1, LSR/DLSR), so a browser that publishes re-asks after the real
+RTT, while a receive-only one (a viewer: it sends no RTP, so no report measures anything) keeps
+``DEFAULT_RTT_S`` for good. ``learn_rtt`` says which: a publishing peer measures it from the
+answers to its NACKs instead (Karn's rule), which comes to the same round trip.
 """
 
 from __future__ import annotations
@@ -53,8 +59,9 @@ class SequenceUnwrapper:
 class NackRequester:
     """The NACK list of one received video stream, on unwrapped sequence numbers."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, learn_rtt: bool = True) -> None:
         self.rtt = DEFAULT_RTT_S
+        self._learn_rtt = learn_rtt
         self._newest: int | None = None
         self._missing: dict[int, _Missing] = {}
         self.nacks_sent = 0  # sequence numbers asked for, re-asks included
@@ -70,7 +77,7 @@ class NackRequester:
         if seq <= self._newest:
             entry = self._missing.pop(seq, None)
             if (entry is not None and retransmitted and entry.retries == 1
-                    and entry.sent_at is not None):
+                    and entry.sent_at is not None and self._learn_rtt):
                 # The NACK's answer: a round trip (and the sender's turnaround) since it went.
                 # Only when asked once, or which ask it answers is unknown (Karn's rule).
                 sample = now - entry.sent_at

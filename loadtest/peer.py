@@ -271,7 +271,8 @@ class SyntheticPeer:
         self._receiving = False
         self._lean = lean
         self._receiver = Receiver(self.result.routes, repair=repair, keep_samples=keep_samples,
-                                  tally=tally, on_stamp=self._on_stamp)
+                                  tally=tally, on_stamp=self._on_stamp,
+                                  learn_rtt=self.publishing)
         self._ssrc_slots = self._receiver.ssrc_slots
         self._repair_task: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None

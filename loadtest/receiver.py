@@ -80,10 +80,10 @@ class _Repair:
     ``RouteStats``, not a new decoder state.
     """
 
-    def __init__(self, ssrc: int, source: str, route: RouteStats) -> None:
+    def __init__(self, ssrc: int, source: str, route: RouteStats, *, learn_rtt: bool) -> None:
         self.ssrc = ssrc
         self.source = source
-        self.nack = NackRequester()
+        self.nack = NackRequester(learn_rtt=learn_rtt)
         self.unwrap = SequenceUnwrapper()
         self.playout: VideoPlayout[Stamp] = VideoPlayout(VIDEO_CLOCK, self._shown)
         self.route = route
@@ -104,7 +104,8 @@ class Receiver:
     """Every route one peer receives (``routes``), repairing video when ``repair`` is on.
 
     ``send_rtcp`` writes a feedback packet (False: the connection cannot send yet);
-    ``on_stamp(source, now)`` hears of every stamped frame that arrives.
+    ``on_stamp(source, now)`` hears of every stamped frame that arrives; ``learn_rtt``: the
+    peer publishes, so a browser in its place would know the round trip (``loadtest.nack``).
     """
 
     def __init__(
@@ -115,9 +116,11 @@ class Receiver:
         keep_samples: bool,
         tally: LiveTally | None,
         on_stamp: Callable[[str, float], None],
+        learn_rtt: bool = True,
     ) -> None:
         self.routes = routes
         self.repair = repair
+        self._learn_rtt = learn_rtt
         self.send_rtcp: Callable[[bytes], bool] = lambda _packet: False
         self._keep_samples = keep_samples
         self._tally = tally
@@ -206,7 +209,8 @@ class Receiver:
             return
         repair = self._repairs.get(ssrc)
         if repair is None or repair.source != key[0]:
-            repair = self._repairs[ssrc] = _Repair(ssrc, key[0], route)
+            repair = self._repairs[ssrc] = _Repair(
+                ssrc, key[0], route, learn_rtt=self._learn_rtt)
         elif repair.route is not route:
             repair.report_to(route)
         useq = repair.unwrap.unwrap(seq)

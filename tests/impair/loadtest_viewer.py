@@ -1,11 +1,12 @@
 """A ``coshop loadtest`` room and a Chromium viewer of it, side by side in the client namespace.
 
 ``coshop loadtest`` runs one room of publishers (each also receiving the others, repairing
-video like a browser); a Chromium page joins the same room as a viewer. Both are measured over
+video like a browser) and receive-only viewers; a Chromium page joins the same room as a
+viewer too. Both are measured over
 the same window, the loadtest's: its own figures (``--json``) and the page's getStats counters.
 Prints one ``result {json}`` line.
 
-    python -m tests.impair.loadtest_viewer URL --peers 3 --seconds 40
+    python -m tests.impair.loadtest_viewer URL --peers 5 --publishers 3 --seconds 40
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     report = work / "run.json"
     scenario = work / "s.toml"
     scenario.write_text(
-        f'rooms = 1\npeers = {args.peers}\npreset = "180p"\nworkers = 1\n'
+        f'rooms = 1\npeers = {args.peers}\npublishers = {args.publishers}\npreset = "180p"\n'
+        f'workers = 1\n'
         f'duration = "{WARMUP_S + args.seconds}s"\nwarmup = "{WARMUP_S}s"\n'
         f'room_prefix = "{prefix}"\nfail_if = ["errors>100"]\n'
     )
@@ -96,7 +98,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tests.impair.loadtest_viewer")
     p.add_argument("url")
-    p.add_argument("--peers", type=int, default=3)
+    p.add_argument("--peers", type=int, default=5)
+    p.add_argument("--publishers", type=int, default=3)
     p.add_argument("--seconds", type=float, default=40.0)
     result = uvloop.run(run(p.parse_args(argv)))
     print("result " + json.dumps(result), flush=True)

@@ -59,3 +59,16 @@ def test_sequence_numbers_unwrap_across_zero_and_keep_late_ones_behind() -> None
     assert [u.unwrap(s) for s in (65534, 65535, 0, 1, 65535, 2)] == [
         65534, 65535, 65536, 65537, 65535, 65538
     ]
+
+
+def test_a_receive_only_peer_keeps_the_default_round_trip() -> None:
+    # A viewer sends no RTP, so no receiver report measures its RTT: libwebrtc re-asks on
+    # kDefaultRttMs for good, however fast the repairs come.
+    nack = NackRequester(learn_rtt=False)
+    nack.on_packet(1, 0.0)
+    nack.on_packet(3, 0.0)
+    nack.on_packet(2, 0.04, retransmitted=True)
+    assert nack.rtt == 0.1
+    nack.on_packet(5, 0.05)
+    assert nack.due(0.14) == []  # 90 ms after the ask: not yet, at the default 100 ms
+    assert nack.due(0.16) == [4]
