@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import shutil
 import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import hypothesis
@@ -17,6 +18,48 @@ import redis
 
 REDIS_URL_ENV = "COSHOP_TEST_REDIS_URL"
 _START_TIMEOUT = 10.0
+# A test (with its teardown) still running this long after its pytest-timeout is hung beyond
+# what pytest-timeout can interrupt; see pytest_runtest_protocol.
+_HARD_LIMIT_GRACE_S = float(os.environ.get("COSHOP_TEST_HANG_GRACE_S", "60"))
+
+
+def _timeout_of(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("timeout")
+    if marker is not None and marker.args:
+        return float(marker.args[0])
+    return float(item.config.getini("timeout") or 0)
+
+
+HANG_REPORT = Path(os.environ.get(
+    "COSHOP_TEST_HANG_REPORT", Path(__file__).parent.parent / "artifacts" / "hung-test.txt"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, None, None]:
+    """End the whole run, with every thread's stack, if one test hangs past any interruption.
+
+    pytest-timeout interrupts from a SIGALRM handler; when the hang is where no Python handler
+    gets to raise (uvloop logs what a signal handler raises; an event loop's teardown waiting on
+    a thread that never ends, as an aiortc decoder thread left behind by a failed test once did)
+    the run would sit until CI's own limit, saying nothing. faulthandler's watchdog thread
+    writes the test's name and every thread's stack to ``HANG_REPORT`` and exits instead
+    (pytest captures stderr, and an exit loses what it captured); tests/run.sh prints it.
+    """
+    limit = _timeout_of(item)
+    if limit <= 0:
+        yield
+        return
+    HANG_REPORT.parent.mkdir(exist_ok=True)
+    with HANG_REPORT.open("w") as report:
+        report.write(f"{item.nodeid} ran past its {limit:.0f} s timeout + "
+                     f"{_HARD_LIMIT_GRACE_S:.0f} s; the run was ended. Every thread:\n")
+        report.flush()
+        faulthandler.dump_traceback_later(limit + _HARD_LIMIT_GRACE_S, exit=True, file=report)
+        try:
+            yield
+        finally:
+            faulthandler.cancel_dump_traceback_later()
+    HANG_REPORT.unlink()
 
 
 def _free_port() -> int:

@@ -45,4 +45,12 @@ echo "==> ruff"
 echo "==> mypy --strict (signaling, rooms, sfu, loadtest, bench: pyproject.toml [tool.mypy])"
 .venv/bin/mypy
 echo "==> pytest"
-exec .venv/bin/python -m pytest "$@"
+rm -f artifacts/hung-test.txt
+status=0
+.venv/bin/python -m pytest "$@" || status=$?
+# A test that hung past every interruption ended the run (tests/conftest.py): say where.
+if [ -s artifacts/hung-test.txt ]; then
+    echo "==> a test hung; the run was ended:" >&2
+    cat artifacts/hung-test.txt >&2
+fi
+exit "$status"

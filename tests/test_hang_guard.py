@@ -1,0 +1,34 @@
+"""A test that hangs where pytest-timeout cannot interrupt it ends the run, saying where."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+_HANGS = '''
+import signal, time, pytest
+
+@pytest.mark.timeout(1)
+def test_hangs_past_its_timeout():
+    signal.signal(signal.SIGALRM, lambda *_: None)  # as uvloop swallows pytest-timeout's raise
+    time.sleep(60)
+'''
+
+
+def test_a_hang_past_pytest_timeout_ends_the_run_with_every_stack(tmp_path: Path) -> None:
+    (tmp_path / "test_hangs.py").write_text(_HANGS)
+    report = tmp_path / "hung.txt"
+    env = {**os.environ, "COSHOP_TEST_HANG_GRACE_S": "1", "COSHOP_TEST_HANG_REPORT": str(report)}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "tests.conftest", "-q", "-p", "no:cacheprovider",
+         "--rootdir", str(tmp_path), str(tmp_path / "test_hangs.py")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=30,
+    )
+    assert run.returncode != 0, run.stdout
+    text = report.read_text()
+    assert "test_hangs.py::test_hangs_past_its_timeout ran past its 1 s timeout" in text, text
+    assert 'test_hangs.py", line 7 in test_hangs_past_its_timeout' in text, text
