@@ -207,7 +207,7 @@ class Participant:
             self._receiver.tick()
 
     def reset_routes(self) -> None:
-        self.routes.clear()
+        self._receiver.new_window()
 
     async def close(self) -> None:
         task, self._repair_task = self._repair_task, None

@@ -318,7 +318,7 @@ class SyntheticPeer:
 
     def reset_routes(self) -> None:
         """Start a new measurement window: routes restart at their next packet."""
-        self.result.routes.clear()
+        self._receiver.new_window()
 
     async def start(self) -> None:
         """Open the socket and join; the session then runs in the background.

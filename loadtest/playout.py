@@ -74,6 +74,7 @@ class VideoPlayout(Generic[T]):
         self._offset: float | None = None  # smallest (arrival - media time) seen
         self._last_ts: int | None = None
         self._last_shown_at = 0.0
+        self._keyframe_ready = False  # a complete keyframe may wait in _frames
         self.stuck_since: float | None = None
         self.keyframe_requested_at: float | None = None
         self.frames_shown = 0
@@ -123,10 +124,18 @@ class VideoPlayout(Generic[T]):
         if marker:
             frame.last = seq
             frame.tag = tag
-        if frame.complete and not frame.repaired:
+        if not frame.complete:
+            # Nothing can be shown before some frame completes (the packet-per-packet common
+            # case, kept to a flag test): the stream waits, since now if not before.
+            if self.stuck_since is None:
+                self.stuck_since = now
+            return
+        if not frame.repaired:
             transit = now - ts / self._clock_rate
             if self._offset is None or transit < self._offset:
                 self._offset = transit
+        if frame.keyframe:
+            self._keyframe_ready = True
         self._advance(now)
 
     def _advance(self, now: float) -> None:
@@ -135,8 +144,11 @@ class VideoPlayout(Generic[T]):
             if frame is not None and frame.complete and not self._waiting_for_keyframe:
                 self._show(frame, now)
                 continue
+            if not self._keyframe_ready:
+                break
             key = self._complete_keyframe()
             if key is None:
+                self._keyframe_ready = False
                 break
             self._show(key, now)
         if self._frames:

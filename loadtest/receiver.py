@@ -11,6 +11,7 @@ do not NACK Opus either).
 
 from __future__ import annotations
 
+import struct
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,7 @@ from loadtest.stamp import STAMP_SIZE, Stamp, read_stamp
 
 _OUR_SSRC = 0x636F7368  # the SSRC our feedback is sent from ("cosh"); receive-only peers have none
 _RTCP_SR = 200  # RFC 3550 §6.4.1
+_RTP_HEADER = struct.Struct("!BBHII")  # V/P/X/CC, M/PT, sequence number, timestamp, SSRC
 
 
 class _Reception:
@@ -100,6 +102,22 @@ class _Repair:
         self.route.frames_dropped = self.playout.frames_dropped - self._dropped_before
 
 
+class _Stream:
+    """What one received media SSRC feeds, looked up once per packet."""
+
+    __slots__ = ("clock_rate", "kind", "reception", "repair", "route", "source", "video")
+
+    def __init__(self, source: str, kind: str, route: RouteStats, reception: _Reception,
+                 repair: _Repair | None) -> None:
+        self.source = source
+        self.kind = kind
+        self.video = kind == "video"
+        self.clock_rate = VIDEO_CLOCK if self.video else AUDIO_CLOCK
+        self.route: RouteStats | None = route  # None: a new window, the route is made anew
+        self.reception = reception
+        self.repair = repair
+
+
 class Receiver:
     """Every route one peer receives (``routes``), repairing video when ``repair`` is on.
 
@@ -129,6 +147,7 @@ class Receiver:
         self.rtx_of: dict[int, int] = {}  # RTX SSRC -> media SSRC
         self._repairs: dict[int, _Repair] = {}
         self._receptions: dict[int, _Reception] = {}
+        self._streams: dict[int, _Stream] = {}
         self.reports_sent = 0  # report blocks sent in periodic receiver reports
 
     def reset(self) -> None:
@@ -137,6 +156,7 @@ class Receiver:
         self.rtx_of.clear()
         self._repairs.clear()
         self._receptions.clear()
+        self._streams.clear()
 
     def _reception(self, ssrc: int, kind: str) -> _Reception:
         reception = self._receptions.get(ssrc)
@@ -162,10 +182,10 @@ class Receiver:
         """Account one decrypted RTP packet that arrived at ``now`` (epoch seconds)."""
         if len(data) < 12:
             return
-        ssrc = int.from_bytes(data[8:12], "big")
+        b0, b1, seq, timestamp, ssrc = _RTP_HEADER.unpack_from(data)
         media = self.rtx_of.get(ssrc)
         offset = rtp_payload_offset(data)
-        end = len(data) - (data[-1] if data[0] & 0x20 else 0)  # RTP padding (RFC 3550 §5.1)
+        end = len(data) - (data[-1] if b0 & 0x20 else 0)  # RTP padding (RFC 3550 §5.1)
         if media is not None:
             if end - offset < 2:
                 return  # padding only (bandwidth probing): nothing to restore
@@ -173,58 +193,78 @@ class Receiver:
             seq = int.from_bytes(data[offset : offset + 2], "big")
             offset += 2
             ssrc = media
-        else:
-            seq = int.from_bytes(data[2:4], "big")
         slot = self.ssrc_slots.get(ssrc)
-        if slot is None or slot.get("source") is None:
+        if slot is None:
+            return
+        source = slot.get("source")
+        if source is None:
             return  # a slot that carries nothing (any more)
-        kind = slot["kind"]
-        key = (slot["source"], kind)
-        route = self.routes.get(key)
-        if route is None:
-            route = self.routes[key] = RouteStats(
-                kind, self._keep_samples, self._tally, repairing=self.repair and kind == "video"
-            )
-        marker = bool(data[1] & 0x80)
-        stamp = read_stamp(data[end - STAMP_SIZE : end]) if marker and kind == "video" else None
-        timestamp = int.from_bytes(data[4:8], "big")
-        route.on_packet(
-            seq=seq,
-            timestamp=timestamp,
-            clock_rate=VIDEO_CLOCK if kind == "video" else AUDIO_CLOCK,
-            size=len(data),
-            marker=marker,
-            stamp=stamp,
-            now=now,
-        )
-        if media is not None:
+        stream = self._streams.get(ssrc)
+        if stream is None or stream.source != source or stream.route is None:
+            stream = self._stream(ssrc, slot["kind"], source)
+        route = stream.route
+        assert route is not None
+        video = stream.video
+        marker = b1 > 0x7F
+        stamp = read_stamp(data[end - STAMP_SIZE : end]) if marker and video else None
+        route.on_packet(seq=seq, timestamp=timestamp, clock_rate=stream.clock_rate,
+                        size=len(data), marker=marker, stamp=stamp, now=now)
+        retransmitted = media is not None
+        if retransmitted:
             route.retransmissions += 1
-        reception = self._reception(ssrc, kind)
-        reception.stats.on_packet(seq, timestamp, now, retransmitted=media is not None)
+        reception = stream.reception
+        reception.stats.on_packet(seq, timestamp, now, retransmitted=retransmitted)
         if reception.due is None:
             reception.due = now + next_report_delay(reception.interval)
         if stamp is not None:
-            self._on_stamp(slot["source"], now)
-        if kind != "video" or not self.repair or offset >= end:
+            self._on_stamp(source, now)
+        repair = stream.repair
+        if repair is None or offset >= end:
             return
-        repair = self._repairs.get(ssrc)
-        if repair is None or repair.source != key[0]:
-            repair = self._repairs[ssrc] = _Repair(
-                ssrc, key[0], route, learn_rtt=self._learn_rtt)
-        elif repair.route is not route:
-            repair.report_to(route)
         useq = repair.unwrap.unwrap(seq)
-        lost = repair.nack.on_packet(useq, now, retransmitted=media is not None)
+        lost = repair.nack.on_packet(useq, now, retransmitted=retransmitted)
         if lost:
             self._nack(repair, lost, now)
         start, keyframe = vp8_frame_start(data, offset)
         if keyframe:
             repair.nack.clear_up_to(useq)
-        repair.playout.on_packet(
+        playout = repair.playout
+        dropped = playout.frames_dropped
+        playout.on_packet(
             useq, timestamp, marker=marker, start=start, keyframe=keyframe, tag=stamp, now=now,
-            retransmitted=media is not None,
+            retransmitted=retransmitted,
         )
-        repair.count_dropped()
+        if playout.frames_dropped != dropped:
+            repair.count_dropped()
+
+    def _stream(self, ssrc: int, kind: str, source: str) -> _Stream:
+        """The state of media SSRC ``ssrc`` now carrying ``source``: its route in the current
+        window (made on its first packet), reception statistics (the connection's) and repair
+        state (the stream's, across windows; anew when the SSRC carries another source)."""
+        key = (source, kind)
+        route = self.routes.get(key)
+        if route is None:
+            route = self.routes[key] = RouteStats(
+                kind, self._keep_samples, self._tally, repairing=self.repair and kind == "video"
+            )
+        repair: _Repair | None = None
+        if kind == "video" and self.repair:
+            repair = self._repairs.get(ssrc)
+            if repair is None or repair.source != source:
+                repair = self._repairs[ssrc] = _Repair(
+                    ssrc, source, route, learn_rtt=self._learn_rtt)
+            elif repair.route is not route:
+                repair.report_to(route)
+        stream = self._streams[ssrc] = _Stream(
+            source, kind, route, self._reception(ssrc, kind), repair)
+        return stream
+
+    def new_window(self) -> None:
+        """Start a new measurement window: routes restart at their next packet (clear
+        ``routes`` only this way: each stream holds on to its route between windows)."""
+        self.routes.clear()
+        for stream in self._streams.values():
+            stream.route = None
 
     def tick(self, now: float | None = None) -> None:
         """Send the receiver reports that are due; with ``repair``, re-ask for what is still

@@ -114,7 +114,7 @@ def test_a_new_measurement_window_keeps_the_decoder_state() -> None:
     half = len(ps) // 2
     for i, p in enumerate(ps[:half]):
         peer.receiver.on_rtp(p.serialize(), 10 + i * 0.01)
-    peer.routes.clear()  # the worker's ``reset``: routes restart at their next packet
+    peer.receiver.new_window()  # the worker's ``reset``: routes restart at their next packet
     for i, p in enumerate(ps[half:]):
         peer.receiver.on_rtp(p.serialize(), 11 + i * 0.01)
     peer.receiver.tick(12.0)
