@@ -12,6 +12,25 @@ from __future__ import annotations
 
 from pylibsrtp import Session, _binding
 
+#: libsrtp 2's srtp_protect as pylibsrtp's cffi binding declares it; the C side calls it so.
+_PROTECT_TYPE = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
+
+
+def _binding_mismatch() -> str | None:
+    """Why pylibsrtp's binding is not the one the C extension was written against, if so."""
+    ffi, lib = _binding.ffi, _binding.lib
+    try:
+        declared = ffi.typeof(ffi.addressof(lib, "srtp_protect")).cname
+    except AttributeError:
+        return "pylibsrtp's binding has no srtp_protect"
+    if declared != _PROTECT_TYPE:
+        return f"pylibsrtp declares srtp_protect as {declared}, not {_PROTECT_TYPE}"
+    handle = getattr(Session(), "_srtp", None)
+    if handle is None or ffi.typeof(handle).cname != "struct srtp_ctx_t_ * *":
+        return "pylibsrtp's Session keeps its srtp_t elsewhere"
+    return None
+
+
 try:
     from sfu._compiled_egress import PacketSender, SrtpError
 except ImportError as exc:  # not built: no C compiler where it was installed
@@ -19,7 +38,9 @@ except ImportError as exc:  # not built: no C compiler where it was installed
     SrtpError = None  # type: ignore[assignment,misc]
     UNAVAILABLE_REASON: str | None = str(exc)
 else:
-    UNAVAILABLE_REASON = None
+    UNAVAILABLE_REASON = _binding_mismatch()
+    if UNAVAILABLE_REASON is not None:
+        PacketSender = None  # type: ignore[assignment,misc]
 
 #: True when the extension was built and imports.
 AVAILABLE = PacketSender is not None

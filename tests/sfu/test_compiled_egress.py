@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -20,7 +22,7 @@ from sfu.rtp_writer import ABS_SEND_TIME_URI, AUDIO_LEVEL_URI, MID_URI, RtpWrite
 from tests.media import luma_for
 from tests.sfu.harness import publisher_and_viewer, sfu_room
 
-pytestmark = pytest.mark.skipif(
+needs_extension = pytest.mark.skipif(
     not compiled_egress.AVAILABLE, reason=f"not built: {compiled_egress.UNAVAILABLE_REASON}"
 )
 
@@ -106,6 +108,7 @@ def link() -> Iterator[Link]:
 ext_id = st.integers(min_value=1, max_value=14)
 
 
+@needs_extension
 @settings(max_examples=300, deadline=None)
 @given(
     profile=st.sampled_from(sorted(PROFILES)),
@@ -153,6 +156,7 @@ def test_sends_exactly_what_rtp_writer_writes(
     assert wire == twin.protect(expected[0])
 
 
+@needs_extension
 def test_shares_the_session_state_with_aiortcs_own_protect(link: Link) -> None:
     """Packets protected in C and by pylibsrtp (aiortc's path) interleave on one session
     across a sequence-number wrap: the rollover counter (RFC 3711 §3.3.1) is one."""
@@ -171,6 +175,7 @@ def test_shares_the_session_state_with_aiortcs_own_protect(link: Link) -> None:
     assert sender.direct == 3
 
 
+@needs_extension
 def test_a_send_the_socket_refuses_goes_through_the_transport(link: Link) -> None:
     """sendto(2) to the broadcast address without SO_BROADCAST fails (EACCES): the packet
     goes to transport.sendto, which reports the error to the protocol as it would for any
@@ -192,6 +197,7 @@ def test_the_start_up_line_names_the_path() -> None:
     assert "aiortc" in egress_path(direct_send=False, compiled=True)
 
 
+@needs_extension
 async def test_a_real_viewer_decodes_what_the_compiled_egress_sends() -> None:
     """aiortc publisher -> SFU (compiled egress) -> aiortc viewer: every forwarded copy
     went through the C sender, and the viewer decodes the publisher's frames."""
@@ -207,3 +213,18 @@ async def test_a_real_viewer_decodes_what_the_compiled_egress_sends() -> None:
         direct = sum(s.direct for s in senders if s is not None)
         # The first few may precede the nominated pair: the rest is all compiled.
         assert direct >= sum(f.packets_sent for f in forwarders) - 10 > 50
+
+
+def test_without_the_extension_the_python_path_is_named() -> None:
+    """Where the C extension was not built, importing works and the log line says why."""
+    code = (
+        "import sys; sys.modules['sfu._compiled_egress'] = None\n"
+        "from sfu import compiled_egress\n"
+        "from sfu.egress import egress_path\n"
+        "assert not compiled_egress.AVAILABLE\n"
+        "print(egress_path(direct_send=True, compiled=True))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.startswith("direct egress, Python (compiled egress not built")
