@@ -64,7 +64,7 @@ class TrackForwarder:
         history_size: int,
         retransmission_share: float,
         direct_send: bool = True,
-        compiled_egress: bool = False,
+        compiled_egress: bool = True,
         on_first_forward: FirstForwardCallback | None = None,
         on_remb: RembCallback | None = None,
     ) -> None:
