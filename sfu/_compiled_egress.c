@@ -65,10 +65,18 @@ typedef struct {
 static int
 parse_address(PacketSender *self, int family, PyObject *addr)
 {
-    const char *host;
-    int port;
     memset(&self->sa, 0, sizeof(self->sa));
-    if (!PyArg_ParseTuple(addr, "si", &host, &port))
+    /* (host, port), or IPv6's (host, port, flowinfo, scope_id) */
+    Py_ssize_t size = PyTuple_GET_SIZE(addr);
+    if (size != 2 && size != 4) {
+        PyErr_Format(PyExc_ValueError, "not an address: %R", addr);
+        return -1;
+    }
+    const char *host = PyUnicode_AsUTF8(PyTuple_GET_ITEM(addr, 0));
+    if (host == NULL)
+        return -1;
+    long port = PyLong_AsLong(PyTuple_GET_ITEM(addr, 1));
+    if (port == -1 && PyErr_Occurred())
         return -1;
     if (port < 0 || port > 65535) {
         PyErr_SetString(PyExc_ValueError, "port out of range");
@@ -86,7 +94,7 @@ parse_address(PacketSender *self, int family, PyObject *addr)
         struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&self->sa;
         sin6->sin6_family = AF_INET6;
         sin6->sin6_port = htons((uint16_t)port);
-        if (PyTuple_GET_SIZE(addr) >= 4) {
+        if (size == 4) {
             unsigned long scope = PyLong_AsUnsignedLong(PyTuple_GET_ITEM(addr, 3));
             if (scope == (unsigned long)-1 && PyErr_Occurred())
                 return -1;

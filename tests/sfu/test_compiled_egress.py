@@ -59,18 +59,19 @@ class _Sink(asyncio.DatagramProtocol):
 class Link:
     """A real UDP socket (owned by an asyncio transport) and a receiver on loopback."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.loop = asyncio.new_event_loop()
         self.transport, self.protocol = self.loop.run_until_complete(
-            self.loop.create_datagram_endpoint(_Sink, local_addr=("127.0.0.1", 0))
+            self.loop.create_datagram_endpoint(_Sink, local_addr=(host, 0))
         )
-        self.receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.receiver.bind(("127.0.0.1", 0))
+        self.receiver = socket.socket(family, socket.SOCK_DGRAM)
+        self.receiver.bind((host, 0))
         self.receiver.settimeout(2)
         self.remote = self.receiver.getsockname()
 
     def sender(
-        self, writer: RtpWriter, session: Session, remote: tuple[str, int] | None = None
+        self, writer: RtpWriter, session: Session, remote: tuple[object, ...] | None = None
     ) -> compiled_egress.PacketSender:
         assert compiled_egress.PacketSender is not None
         layout = writer.layout()
@@ -87,7 +88,7 @@ class Link:
             session=session,
             fd=sock.fileno(),
             family=int(sock.family),
-            remote_addr=remote or self.remote,
+            remote_addr=remote or self.remote,  # type: ignore[arg-type]
             transport=self.transport,
         )
 
@@ -173,6 +174,23 @@ def test_shares_the_session_state_with_aiortcs_own_protect(link: Link) -> None:
             link.loop.run_until_complete(asyncio.sleep(0))
         assert rx.unprotect(link.receiver.recv(4096)) == data
     assert sender.direct == 3
+
+
+@needs_extension
+@pytest.mark.skipif(not socket.has_ipv6, reason="no IPv6")
+@pytest.mark.parametrize("scoped", [False, True], ids=["host-port", "with-scope"])
+def test_ipv6_addresses_as_aioice_and_asyncio_give_them(scoped: bool) -> None:
+    link = Link("::1")
+    try:
+        tx, _, rx = _sessions(Policy.SRTP_PROFILE_AEAD_AES_256_GCM)
+        writer = RtpWriter(ssrc=3, payload_type=96, mid="0", ext_ids={MID_URI: 1})
+        host, port = link.remote[:2]
+        sender = link.sender(writer, tx, remote=(host, port, 0, 0) if scoped else (host, port))
+        data, _ = sender.send(True, 1, 2, b"ipv6", None, None)
+        assert rx.unprotect(link.receiver.recv(4096)) == data
+        assert sender.direct == 1
+    finally:
+        link.close()
 
 
 @needs_extension
