@@ -6,8 +6,11 @@ subscribers join an SFU media room directly (no signaling). Every packet's trip 
 subscribers) is timed with the thread's CPU clock. The egress mode flips between aiortc's
 coroutine send path and the direct egress every round, so both are measured under the
 same machine load; the figures are CPU microseconds per forwarded packet.
+``--compare compiled`` flips between the Python direct egress (A) and the compiled one
+(sfu._compiled_egress, B) instead.
 
     python bench/forward_path.py --subscribers 9 --rounds 10
+    python bench/forward_path.py --compare compiled
 """
 
 from __future__ import annotations
@@ -82,7 +85,18 @@ async def main() -> None:
     ap.add_argument("--subscribers", type=int, default=9)
     ap.add_argument("--rounds", type=int, default=10, help="A/B rounds of --round-seconds each")
     ap.add_argument("--round-seconds", type=float, default=2.0)
+    ap.add_argument(
+        "--compare",
+        choices=("send-path", "compiled"),
+        default="send-path",
+        help="send-path: aiortc's coroutine path (A) vs the direct egress (B); "
+        "compiled: the Python direct egress (A) vs the compiled one (B)",
+    )
     args = ap.parse_args()
+    compiled = args.compare == "compiled"
+    labels = (
+        ("python direct", "compiled direct") if compiled else ("aiortc send path", "direct egress")
+    )
 
     video = cached_video(PRESETS["360p"])
     audio = encode_audio()
@@ -105,6 +119,7 @@ async def main() -> None:
         await asyncio.sleep(0.1)
     await asyncio.sleep(1)
 
+    # True: side B (direct egress, or the compiled one with --compare compiled).
     spent = {True: 0.0, False: 0.0}
     packets = {True: 0, False: 0}
     mode = {"direct": True}
@@ -135,14 +150,19 @@ async def main() -> None:
         mode["direct"] = direct
         for peer in room.peers.values():
             for sub in peer.subscriptions:
-                if sub.forwarder._egress is not None:
-                    sub.forwarder._egress.direct = direct
+                egress = sub.forwarder._egress
+                if egress is None:
+                    continue
+                if compiled:
+                    egress.compiled = direct
+                else:
+                    egress.direct = direct
         s0, p0 = spent[direct], packets[direct]
         await asyncio.sleep(args.round_seconds)
         if packets[direct] > p0:
             per_round[direct].append((spent[direct] - s0) / (packets[direct] - p0) * 1e6)
         print(
-            f"round {r + 1:2d} {'direct' if direct else 'aiortc'}: "
+            f"round {r + 1:2d} {labels[direct]}: "
             f"{per_round[direct][-1]:.1f} us/packet",
             flush=True,
         )
@@ -151,12 +171,14 @@ async def main() -> None:
         f"\nforwarding hot path, 1 publisher x {args.subscribers} subscribers, "
         f"{packets[True] + packets[False]} packets forwarded"
     )
-    for direct, label in ((False, "aiortc send path"), (True, "direct egress")):
+    for direct in (False, True):
         rounds = per_round[direct]
         print(
-            f"  {label:17s} median {statistics.median(rounds):5.1f} us/packet  "
+            f"  {labels[direct]:17s} median {statistics.median(rounds):5.1f} us/packet  "
             f"(min {min(rounds):.1f}, max {max(rounds):.1f}, {len(rounds)} rounds)"
         )
+    ratios = [b / a for a, b in zip(per_round[False], per_round[True], strict=False)]
+    print(f"  B/A per round pair: median {statistics.median(ratios):.3f}")
     for t in tasks:
         t.cancel()
     await asyncio.wait(tasks)

@@ -18,6 +18,7 @@ commit (exported to a temporary directory), the default is this working tree; ``
 
     python bench/packet_cost.py --a-ref main                      # main vs this tree
     python bench/packet_cost.py --a-env COSHOP_EVENT_LOOP=asyncio  # asyncio vs uvloop
+    python bench/packet_cost.py --a-env COSHOP_COMPILED_EGRESS=false  # Python vs C egress
 
 Every window prints the load average; a window whose 1-minute load was at or above the
 core count is flagged as taken on a saturated machine.

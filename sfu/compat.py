@@ -64,10 +64,15 @@ _ICE_TRANSPORT_FIELDS = ("_connection", "_recv")
 # aioice Connection: {component: CandidatePair}, and the queue of received datagrams.
 _ICE_CONNECTION_FIELDS = ("_nominated", "_queue")
 
-#: Every private name the SFU touches on aiortc/aioice objects.
+# pylibsrtp Session: its srtp_t, which sfu/compiled_egress.py hands to the C extension
+# (checked there on import: without it the Python egress is used, nothing fails).
+_PYLIBSRTP_SESSION_FIELDS = ("_srtp",)
+
+#: Every private name the SFU touches on aiortc/aioice (and pylibsrtp) objects.
 HOOKED_NAMES = frozenset(
     [name for _, name in _METHODS]
     + [
+        *_PYLIBSRTP_SESSION_FIELDS,
         *_SENDER_FIELDS,
         *_RECEIVER_FIELDS,
         *_TRANSCEIVER_FIELDS,

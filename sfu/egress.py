@@ -5,44 +5,143 @@ transport, aioice connection) before the socket write. On the forwarding path, w
 runs once per packet per subscriber, that plumbing costs more than the rewrite itself;
 this does the same steps synchronously. Anything unusual (a TURN relay, a transport not
 yet or no longer connected) falls back to aiortc's own path.
+
+With the compiled egress (sfu.compiled_egress) the header writing, SRTP and socket write
+are one C call; the checks of when the direct path applies stay here, shared by both.
 """
 
 from __future__ import annotations
 
-from aioice.ice import StunProtocol
+import logging
+import socket
+
+from aioice.ice import CandidatePair, StunProtocol
 from aiortc import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State
+from pylibsrtp import Session
+
+from sfu import compiled_egress
+from sfu.rtp_writer import StreamLayout
+
+logger = logging.getLogger(__name__)
+
+_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 
 
 class Egress:
     """Sends SRTP for one DTLS transport, synchronously when it can."""
 
-    __slots__ = ("_connection", "_dtls", "direct")
+    __slots__ = (
+        "_bound_pair",
+        "_bound_srtp",
+        "_connection",
+        "_dtls",
+        "_layout",
+        "_packet_sender",
+        "compiled",
+        "direct",
+    )
 
-    def __init__(self, dtls: RTCDtlsTransport, *, direct: bool) -> None:
+    def __init__(
+        self, dtls: RTCDtlsTransport, *, direct: bool, layout: StreamLayout | None = None
+    ) -> None:
         self._dtls = dtls
         self._connection = dtls.transport._connection
         self.direct = direct
+        #: Use the compiled egress for direct sends (needs the stream's layout).
+        self.compiled = layout is not None and compiled_egress.AVAILABLE
+        self._layout = layout
+        self._packet_sender: compiled_egress.PacketSender | None = None
+        self._bound_pair: CandidatePair | None = None
+        self._bound_srtp: Session | None = None
+
+    def _direct_pair(self) -> CandidatePair | None:
+        """The nominated pair when a direct send applies to it now, else None."""
+        pair = self._connection._nominated.get(1)
+        # dtls.state builds a string on every call; the enum compare is cheap.
+        if (
+            pair is None
+            or self._dtls._state is not State.CONNECTED
+            or type(pair.protocol) is not StunProtocol
+            or pair.protocol.transport is None
+        ):
+            return None
+        return pair
 
     def try_send(self, packet: bytes) -> bool:
         """Send ``packet`` now if the direct path applies; False means: use ``send``."""
         if not self.direct:
             return False
-        dtls = self._dtls
-        pair = self._connection._nominated.get(1)
-        # dtls.state builds a string on every call; the enum compare is cheap.
-        if (
-            pair is None
-            or dtls._state is not State.CONNECTED
-            or type(pair.protocol) is not StunProtocol
-        ):
+        pair = self._direct_pair()
+        if pair is None:
             return False
-        transport = pair.protocol.transport
-        if transport is None:
-            return False
-        transport.sendto(dtls._tx_srtp.protect(packet), pair.remote_addr)
+        pair.protocol.transport.sendto(self._dtls._tx_srtp.protect(packet), pair.remote_addr)
         return True
+
+    def packet_sender(self) -> compiled_egress.PacketSender | None:
+        """The compiled sender for the current pair and session, when a direct send applies
+        and the extension is in use; None means: write with RtpWriter, then ``try_send``."""
+        if not (self.compiled and self.direct):
+            return None
+        pair = self._direct_pair()
+        if pair is None:
+            return None
+        sender = self._packet_sender
+        if pair is self._bound_pair and self._dtls._tx_srtp is self._bound_srtp:
+            return sender
+        return self._bind(pair)
+
+    def _bind(self, pair: CandidatePair) -> compiled_egress.PacketSender | None:
+        """A compiled sender for a (new) pair; off for good where it cannot apply."""
+        assert compiled_egress.PacketSender is not None and self._layout is not None
+        transport = pair.protocol.transport
+        sock = transport.get_extra_info("socket")
+        session = self._dtls._tx_srtp
+        family = getattr(sock, "family", None)
+        if sock is None or family not in _FAMILIES:
+            logger.warning("compiled egress off for %s: no UDP socket to write to", pair)
+            self.compiled = False
+            return None
+        protect, srtp = compiled_egress.srtp_protect_handle(session)
+        layout = self._layout
+        try:
+            sender = compiled_egress.PacketSender(
+                ssrc=layout.ssrc,
+                payload_type=layout.payload_type,
+                mid_element=layout.mid_element,
+                abs_send_time_id=layout.abs_send_time_id,
+                audio_level_id=layout.audio_level_id,
+                protect=protect,
+                srtp=srtp,
+                session=session,
+                fd=sock.fileno(),
+                family=int(family),
+                remote_addr=pair.remote_addr,
+                transport=transport,
+            )
+        except ValueError as exc:  # e.g. an address the socket's family cannot reach
+            logger.warning("compiled egress off for %s: %s", pair, exc)
+            self.compiled = False
+            return None
+        self._packet_sender = sender
+        self._bound_pair = pair
+        self._bound_srtp = session
+        return sender
 
     async def send(self, packet: bytes) -> None:
         """aiortc's own path (raises ConnectionError once the transport is closed)."""
         await self._dtls._send_rtp(packet)
+
+
+def egress_path(*, direct_send: bool, compiled: bool) -> str:
+    """Which way forwarded packets leave, in words (logged once at start-up)."""
+    if not direct_send:
+        return "aiortc's coroutine send path (direct_send off)"
+    if not compiled:
+        return "direct egress, Python (compiled_egress off)"
+    if not compiled_egress.AVAILABLE:
+        return (
+            "direct egress, Python (compiled egress not built: "
+            f"{compiled_egress.UNAVAILABLE_REASON})"
+        )
+    return "direct egress, compiled (sfu._compiled_egress: header, SRTP and sendto in C)"

@@ -64,12 +64,14 @@ class TrackForwarder:
         history_size: int,
         retransmission_share: float,
         direct_send: bool = True,
+        compiled_egress: bool = True,
         on_first_forward: FirstForwardCallback | None = None,
         on_remb: RembCallback | None = None,
     ) -> None:
         self.kind = kind
         self._on_remb = on_remb
         self._direct_send = direct_send
+        self._compiled_egress = compiled_egress
         self._egress: Egress | None = None
         self.source: TrackSource | None = None
         #: Video the subscriber does not show: nothing is sent (see set_paused).
@@ -146,13 +148,18 @@ class TrackForwarder:
             if is_rtx(c) and c.parameters.get("apt") == codec.payloadType:
                 self._rtx_pt = c.payloadType
         ext_ids = {e.uri: e.id for e in parameters.headerExtensions}
-        self._egress = Egress(self._sender.transport, direct=self._direct_send)
-        self._writer = RtpWriter(
+        writer = RtpWriter(
             ssrc=self._sender._ssrc,
             payload_type=codec.payloadType,
             mid=parameters.muxId,
             ext_ids=ext_ids,
         )
+        self._egress = Egress(
+            self._sender.transport,
+            direct=self._direct_send,
+            layout=writer.layout() if self._compiled_egress else None,
+        )
+        self._writer = writer
 
     @property
     def negotiated(self) -> bool:
@@ -290,14 +297,22 @@ class TrackForwarder:
         if mapped is None:
             return None
         seq, ts = mapped
-        data, header_len = writer.write(
-            marker=marker,
-            seq=seq,
-            ts=ts,
-            payload=payload,
-            abs_send_time=abs_send_time,
-            audio_level=audio_level,
-        )
+        egress = self._egress
+        packet_sender = egress.packet_sender() if egress is not None else None
+        if packet_sender is not None:
+            # Written, protected and sent in one C call (sfu/compiled_egress.py).
+            data, header_len = packet_sender.send(
+                marker, seq, ts, payload, abs_send_time, audio_level
+            )
+        else:
+            data, header_len = writer.write(
+                marker=marker,
+                seq=seq,
+                ts=ts,
+                payload=payload,
+                abs_send_time=abs_send_time,
+                audio_level=audio_level,
+            )
         if self._history_size:
             self._history[seq % self._history_size] = (seq, data, header_len)
         self.packets_sent += 1
@@ -310,8 +325,7 @@ class TrackForwarder:
         sender._RTCRtpSender__rtp_timestamp = ts  # type: ignore[attr-defined]
         sender._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]
         sender._RTCRtpSender__octet_count += len(payload)  # type: ignore[attr-defined]
-        egress = self._egress
-        if egress is not None and egress.try_send(data):
+        if packet_sender is not None or (egress is not None and egress.try_send(data)):
             return None
         return data
 

@@ -238,6 +238,7 @@ class Peer:
                 history_size=self._config.retransmission_history,
                 retransmission_share=self._config.retransmission_share,
                 direct_send=self._config.direct_send,
+                compiled_egress=self._config.compiled_egress,
                 on_first_forward=self._on_first_forward,
                 on_remb=self._on_remb,
             )

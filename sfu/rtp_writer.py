@@ -8,6 +8,7 @@ payload concatenation instead of building and serialising an ``RtpPacket``.
 from __future__ import annotations
 
 import struct
+from typing import NamedTuple
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
@@ -17,6 +18,18 @@ _RTP_VERSION_BYTE = 0x80  # V=2, no padding, no extension, no CSRC
 _EXTENSION_BIT = 0x10
 _ONE_BYTE_PROFILE = 0xBEDE  # RFC 8285 §4.2
 _FIXED_HEADER = struct.Struct("!BBHII")
+
+
+class StreamLayout(NamedTuple):
+    """What this stream's headers carry, for sfu._compiled_egress to write the same bytes."""
+
+    ssrc: int
+    payload_type: int
+    #: The whole MID element (one-byte header, then the value), or b"" without one.
+    mid_element: bytes
+    #: Extension ids, -1 when not negotiated.
+    abs_send_time_id: int
+    audio_level_id: int
 
 
 def _element_header(ext_id: int, length: int) -> int:
@@ -44,6 +57,16 @@ class RtpWriter:
         self._plain = self._layout(b"", 0)
         self._with_abs = self._layout(b"I", 4) if self._abs_id is not None else None
         self._with_level = self._layout(b"H", 2) if self._level_id is not None else None
+
+    def layout(self) -> StreamLayout:
+        """The stream's header fields, as a compiled writer needs them."""
+        return StreamLayout(
+            ssrc=self.ssrc,
+            payload_type=self.pt,
+            mid_element=self._mid,
+            abs_send_time_id=-1 if self._abs_id is None else self._abs_id,
+            audio_level_id=-1 if self._level_id is None else self._level_id,
+        )
 
     def _layout(self, extra_fmt: bytes, extra_len: int) -> tuple[struct.Struct, int, int]:
         """(struct, first byte, header length) for the MID plus one optional element."""

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from typing import Any
 
 from sfu import rate_counter
 from sfu.compat import check_aiortc
 from sfu.config import SFUConfig
+from sfu.egress import egress_path
 from sfu.fanout_timing import FanoutTiming
 from sfu.forwarder import FirstForwardCallback
 from sfu.media_room import MediaRoom, SpeakerCallback
 from sfu.traffic import Traffic, TrafficLedger
+
+logger = logging.getLogger(__name__)
 
 
 class SFU:
@@ -21,6 +25,12 @@ class SFU:
         check_aiortc()
         rate_counter.install()  # fewer objects for the garbage collector to walk (issue 18)
         self.config = config or SFUConfig()
+        logger.info(
+            "forwarding path: %s",
+            egress_path(
+                direct_send=self.config.direct_send, compiled=self.config.compiled_egress
+            ),
+        )
         self._rooms: dict[str, MediaRoom] = {}
         #: Told when a room's active speaker changes (set by the owner before rooms exist).
         self.on_active_speaker: SpeakerCallback | None = None

@@ -99,6 +99,7 @@ class Node:
                 retransmission_share=settings.rtx_share,
                 allow_h264=settings.allow_h264,
                 direct_send=settings.direct_send,
+                compiled_egress=settings.compiled_egress,
                 announced_address=settings.public_ip,
             )
         )

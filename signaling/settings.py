@@ -158,6 +158,12 @@ class Settings(BaseSettings):
         description="Write forwarded RTP straight to the ICE socket instead of through aiortc's "
         "coroutine chain (false only to measure the difference).",
     )
+    compiled_egress: bool = Field(
+        True,
+        description="With direct_send, write, SRTP-protect and send each forwarded packet in "
+        "one call to the C extension sfu._compiled_egress (the Python path is used where it "
+        "was not built; false only to measure the difference).",
+    )
     ws_heartbeat: float = Field(
         1.0,
         gt=0,

@@ -8,6 +8,7 @@ import time
 import pytest
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 
+from sfu.config import SFUConfig
 from sfu.errors import InvalidSdp, NegotiationError
 from sfu.peer import SubscriptionState
 from tests.helpers import wait_for
@@ -124,8 +125,13 @@ async def test_freed_slot_is_reused_for_the_next_publisher() -> None:
                 await p.close()
 
 
-async def test_subscriber_nacks_are_answered_with_rtx() -> None:
-    async with sfu_room() as (_, room):
+@pytest.mark.parametrize(
+    "config",
+    [SFUConfig(compiled_egress=True), SFUConfig(compiled_egress=False)],
+    ids=["compiled-egress", "python-egress"],
+)
+async def test_subscriber_nacks_are_answered_with_rtx(config: SFUConfig) -> None:
+    async with sfu_room(config=config) as (_, room):
         a = DirectParticipant(ClientPeer("a", index=0))
         b = DirectParticipant(ClientPeer("b", index=1, publish=False))
         try:

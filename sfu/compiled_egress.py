@@ -1,0 +1,62 @@
+"""The compiled forwarding step: header, SRTP and socket write in one C call.
+
+``sfu._compiled_egress`` is an optional C extension (setup.py builds it when a compiler
+is there). Per forwarded copy the Python path pays for several call boundaries (struct
+packing, pylibsrtp's cffi call and buffer copies, the event loop's ``sendto``); the
+extension does the same in one. It calls libsrtp through the function pointer pylibsrtp
+already holds, on the very ``srtp_t`` of aiortc's transmit session, so aiortc's own sends
+(RTX, RTCP-less slow path) and these share one rollover counter (RFC 3711 §3.3.1).
+"""
+
+from __future__ import annotations
+
+from pylibsrtp import Session, _binding
+
+#: libsrtp 2's srtp_protect as pylibsrtp's cffi binding declares it; the C side calls it so.
+_PROTECT_TYPE = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
+
+
+def _binding_mismatch() -> str | None:
+    """Why pylibsrtp's binding is not the one the C extension was written against, if so."""
+    ffi, lib = _binding.ffi, _binding.lib
+    try:
+        declared = ffi.typeof(ffi.addressof(lib, "srtp_protect")).cname
+    except AttributeError:
+        return "pylibsrtp's binding has no srtp_protect"
+    if declared != _PROTECT_TYPE:
+        return f"pylibsrtp declares srtp_protect as {declared}, not {_PROTECT_TYPE}"
+    handle = getattr(Session(), "_srtp", None)
+    if handle is None or ffi.typeof(handle).cname != "struct srtp_ctx_t_ * *":
+        return "pylibsrtp's Session keeps its srtp_t elsewhere"
+    return None
+
+
+try:
+    from sfu._compiled_egress import PacketSender, SrtpError
+except ImportError as exc:  # not built: no C compiler where it was installed
+    PacketSender = None  # type: ignore[assignment,misc]
+    SrtpError = None  # type: ignore[assignment,misc]
+    UNAVAILABLE_REASON: str | None = str(exc)
+else:
+    UNAVAILABLE_REASON = _binding_mismatch()
+    if UNAVAILABLE_REASON is not None:
+        PacketSender = None  # type: ignore[assignment,misc]
+
+#: True when the extension was built and imports.
+AVAILABLE = PacketSender is not None
+
+__all__ = [
+    "AVAILABLE",
+    "UNAVAILABLE_REASON",
+    "PacketSender",
+    "SrtpError",
+    "srtp_protect_handle",
+]
+
+
+def srtp_protect_handle(session: Session) -> tuple[int, int]:
+    """(address of libsrtp's srtp_protect, the session's srtp_t) as integers."""
+    ffi, lib = _binding.ffi, _binding.lib
+    protect = int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
+    ctx = int(ffi.cast("uintptr_t", session._srtp[0]))
+    return protect, ctx
