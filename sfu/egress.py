@@ -64,6 +64,9 @@ class Egress:
             or self._dtls._state is not State.CONNECTED
             or type(pair.protocol) is not StunProtocol
             or pair.protocol.transport is None
+            # A closing transport closes its socket soon after: the compiled sender must not
+            # write to that descriptor number, which a new socket may then have.
+            or pair.protocol.transport.is_closing()
         ):
             return None
         return pair

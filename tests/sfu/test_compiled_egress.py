@@ -246,3 +246,20 @@ def test_without_the_extension_the_python_path_is_named() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.startswith("direct egress, Python (compiled egress not built")
+
+
+@needs_extension
+async def test_no_direct_write_once_the_transport_is_closing() -> None:
+    """A closing transport's socket is closed a moment later, and its descriptor number may
+    then be a new socket's (a websocket's, Redis's): nothing may be written to it directly."""
+    async with (
+        sfu_room(config=SFUConfig(compiled_egress=True)) as (_, room),
+        publisher_and_viewer(room, frames=10),
+    ):
+        forwarder = room.peers["b"].subscriptions[0].forwarder
+        egress = forwarder._egress
+        assert egress is not None and egress.packet_sender() is not None
+        pair = egress._connection._nominated[1]
+        pair.protocol.transport.close()
+        assert egress.packet_sender() is None
+        assert not egress.try_send(b"\x80" + bytes(20))
