@@ -175,6 +175,10 @@ def _get(result: dict[str, Any], path: tuple[str, ...]) -> float | None:
     return None if value is None else float(value)
 
 
+class RoomNotFlowing(RuntimeError):
+    """The room never had every route flowing: the run measured nothing."""
+
+
 def summarize_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Median, minimum and maximum of each RUN_FIGURES figure over ``runs``; how many runs
     were unreliable (a saturated machine, steal, a lagging tester)."""
@@ -245,7 +249,7 @@ def run(
         if all(c >= 2 * (n - 1) for c in counts.values()):
             break
         if time.time() > deadline:
-            raise RuntimeError(f"not every route is flowing: {counts}")
+            raise RoomNotFlowing(f"not every route is flowing: {counts}")
         time.sleep(0.5)
     time.sleep(3)  # warm-up
 
