@@ -10,7 +10,12 @@ already holds, on the very ``srtp_t`` of aiortc's transmit session, so aiortc's 
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from pylibsrtp import Session, _binding
+
+from sfu.rtp_writer import StreamLayout
 
 #: libsrtp 2's srtp_protect as pylibsrtp's cffi binding declares it; the C side calls it so.
 _PROTECT_TYPE = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
@@ -50,6 +55,7 @@ __all__ = [
     "UNAVAILABLE_REASON",
     "PacketSender",
     "SrtpError",
+    "bind",
     "srtp_protect_handle",
 ]
 
@@ -60,3 +66,31 @@ def srtp_protect_handle(session: Session) -> tuple[int, int]:
     protect = int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
     ctx = int(ffi.cast("uintptr_t", session._srtp[0]))
     return protect, ctx
+
+
+def bind(
+    layout: StreamLayout,
+    session: Session,
+    transport: asyncio.DatagramTransport,
+    remote_addr: tuple[Any, ...],
+) -> PacketSender:
+    """A sender of ``layout``'s packets, protected with ``session`` and written to the socket
+    of ``transport`` (a UDP socket of family AF_INET or AF_INET6) for ``remote_addr``.
+    Raises ValueError for an address that socket cannot send to."""
+    assert PacketSender is not None, UNAVAILABLE_REASON
+    sock = transport.get_extra_info("socket")
+    protect, srtp = srtp_protect_handle(session)
+    return PacketSender(
+        ssrc=layout.ssrc,
+        payload_type=layout.payload_type,
+        mid_element=layout.mid_element,
+        abs_send_time_id=layout.abs_send_time_id,
+        audio_level_id=layout.audio_level_id,
+        protect=protect,
+        srtp=srtp,
+        session=session,
+        fd=sock.fileno(),
+        family=int(sock.family),
+        remote_addr=remote_addr,
+        transport=transport,
+    )

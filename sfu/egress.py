@@ -105,23 +105,8 @@ class Egress:
             logger.warning("compiled egress off for %s: no UDP socket to write to", pair)
             self.compiled = False
             return None
-        protect, srtp = compiled_egress.srtp_protect_handle(session)
-        layout = self._layout
         try:
-            sender = compiled_egress.PacketSender(
-                ssrc=layout.ssrc,
-                payload_type=layout.payload_type,
-                mid_element=layout.mid_element,
-                abs_send_time_id=layout.abs_send_time_id,
-                audio_level_id=layout.audio_level_id,
-                protect=protect,
-                srtp=srtp,
-                session=session,
-                fd=sock.fileno(),
-                family=int(family),
-                remote_addr=pair.remote_addr,
-                transport=transport,
-            )
+            sender = compiled_egress.bind(self._layout, session, transport, pair.remote_addr)
         except ValueError as exc:  # e.g. an address the socket's family cannot reach
             logger.warning("compiled egress off for %s: %s", pair, exc)
             self.compiled = False

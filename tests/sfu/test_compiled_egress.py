@@ -73,24 +73,8 @@ class Link:
     def sender(
         self, writer: RtpWriter, session: Session, remote: tuple[object, ...] | None = None
     ) -> compiled_egress.PacketSender:
-        assert compiled_egress.PacketSender is not None
-        layout = writer.layout()
-        protect, srtp = compiled_egress.srtp_protect_handle(session)
-        sock = self.transport.get_extra_info("socket")
-        return compiled_egress.PacketSender(
-            ssrc=layout.ssrc,
-            payload_type=layout.payload_type,
-            mid_element=layout.mid_element,
-            abs_send_time_id=layout.abs_send_time_id,
-            audio_level_id=layout.audio_level_id,
-            protect=protect,
-            srtp=srtp,
-            session=session,
-            fd=sock.fileno(),
-            family=int(sock.family),
-            remote_addr=remote or self.remote,  # type: ignore[arg-type]
-            transport=self.transport,
-        )
+        return compiled_egress.bind(
+            writer.layout(), session, self.transport, remote or self.remote)
 
     def close(self) -> None:
         self.transport.close()
