@@ -105,12 +105,11 @@ class _Repair:
 class _Stream:
     """What one received media SSRC feeds, looked up once per packet."""
 
-    __slots__ = ("clock_rate", "kind", "reception", "repair", "route", "source", "video")
+    __slots__ = ("clock_rate", "reception", "repair", "route", "source", "video")
 
     def __init__(self, source: str, kind: str, route: RouteStats, reception: _Reception,
                  repair: _Repair | None) -> None:
         self.source = source
-        self.kind = kind
         self.video = kind == "video"
         self.clock_rate = VIDEO_CLOCK if self.video else AUDIO_CLOCK
         self.route: RouteStats | None = route  # None: a new window, the route is made anew
