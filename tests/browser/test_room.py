@@ -46,12 +46,19 @@ async def test_three_browsers_and_an_aiortc_peer(
             raise AssertionError(f"{exc}\n" + "\n".join(others)) from None
         # ... and the aiortc peer decodes every browser's video and audio.
         ids = {name: (await page.you())["id"] for name, page in pages.items()}
-        await wait_for(
-            lambda: all(dan.frames_from(i) > 10 and dan.audio_frames_from(i) > 10
-                        for i in ids.values()),
-            timeout=20,
-            message="Dan decoding every browser's audio and video",
-        )
+        try:
+            await wait_for(
+                lambda: all(dan.frames_from(i) > 10 and dan.audio_frames_from(i) > 10
+                            for i in ids.values()),
+                timeout=20,
+                message="Dan decoding every browser's audio and video",
+            )
+        except AssertionError as exc:
+            # Which stream is missing tells a lost subscription from a lost keyframe.
+            decoded = {name: (dan.frames_from(i), dan.audio_frames_from(i))
+                       for name, i in ids.items()}
+            raise AssertionError(f"{exc}; (video, audio) frames Dan decoded: {decoded}; "
+                                 f"server log: {server.log(3000)}") from None
 
         # Someone is talking (the fake microphone beeps): an active-speaker highlight shows.
         await ann.page.locator("#grid .tile.speaking").first.wait_for()
