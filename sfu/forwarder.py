@@ -81,6 +81,8 @@ class TrackForwarder:
         self.retransmissions = 0
         self.nacks_received = 0
         self.plis_received = 0
+        #: Copies whose forwarding raised (see TrackSource._on_packet); the first is logged.
+        self.copy_failures = 0
         #: The counters when the current source was attached: what is since is its.
         self._base = Traffic()
         self._on_first_forward = on_first_forward
@@ -246,6 +248,7 @@ class TrackForwarder:
             retransmissions_refused=self._budget.refused,
             plis_received=self.plis_received,
             layer_drops=self.layer_drops,
+            copy_failures=self.copy_failures,
         )
 
     def attributed(self) -> Traffic:
@@ -259,6 +262,7 @@ class TrackForwarder:
             retransmissions_refused=self._budget.refused - base.retransmissions_refused,
             plis_received=self.plis_received - base.plis_received,
             layer_drops=self.layer_drops - base.layer_drops,
+            copy_failures=self.copy_failures - base.copy_failures,
         )
 
     # -- hot path ---------------------------------------------------------------------

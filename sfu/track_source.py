@@ -320,17 +320,25 @@ class TrackSource:
         # abs-send-time: 6.18 fixed-point seconds, 24 bits (webrtc abs-send-time spec).
         abs_send_time = (ntp >> 14) & 0xFFFFFF if self.kind == "video" else None
         for fwd in forwarders:
-            pending = fwd.forward(
-                seq=seq,
-                ts=ts,
-                marker=marker,
-                payload=payload,
-                keyframe_start=keyframe_start,
-                abs_send_time=abs_send_time,
-                audio_level=level,
-                ntp=ntp,
-                vp8=vp8,
-            )
+            try:
+                pending = fwd.forward(
+                    seq=seq,
+                    ts=ts,
+                    marker=marker,
+                    payload=payload,
+                    keyframe_start=keyframe_start,
+                    abs_send_time=abs_send_time,
+                    audio_level=level,
+                    ntp=ntp,
+                    vp8=vp8,
+                )
+            except Exception:
+                # One subscriber's copy failing costs that subscriber the packet, never the
+                # subscribers after it; logged once per forwarder, not once per packet.
+                fwd.copy_failures += 1
+                if fwd.copy_failures == 1:
+                    logger.exception("%s %s: forwarding a copy failed", self.owner, self.kind)
+                continue
             if pending is not None:
                 later = later or []
                 later.append(partial(fwd.send_slow, pending))

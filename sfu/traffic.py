@@ -33,6 +33,7 @@ class Traffic:
     unrepaired: int = 0  # upstream holes given up on (a keyframe restart followed)
     repaired_late: int = 0  # holes repaired only after asking more than once
     layer_drops: int = 0  # VP8 packets of temporal layers above a subscriber's target, not sent
+    copy_failures: int = 0  # copies whose forwarding raised (logged once per forwarder)
     bytes_in_layer1: int = 0  # of bytes_in: VP8 temporal layer 1 (layer 0 is the rest)
     bytes_in_layer2: int = 0  # of bytes_in: VP8 temporal layer 2
 
@@ -52,6 +53,7 @@ class Traffic:
         self.unrepaired += other.unrepaired
         self.repaired_late += other.repaired_late
         self.layer_drops += other.layer_drops
+        self.copy_failures += other.copy_failures
         self.bytes_in_layer1 += other.bytes_in_layer1
         self.bytes_in_layer2 += other.bytes_in_layer2
 

@@ -60,6 +60,8 @@ TRAFFIC_HELP = {
     "repaired_late": "Upstream holes repaired only after asking more than once",
     "layer_drops": "VP8 packets not sent to a subscriber: their temporal layer is above the "
     "one its downlink and tiles allow",
+    "copy_failures": "Copies to a subscriber whose forwarding raised an error (a bug or a socket "
+    "failure; the first per subscriber is logged with its traceback)",
     "bytes_in_layer1": "Payload bytes received in VP8 temporal layer 1 (of bytes_in)",
     "bytes_in_layer2": "Payload bytes received in VP8 temporal layer 2 (of bytes_in)",
 }

@@ -138,3 +138,48 @@ async def test_publisher_gets_remb_and_receiver_reports() -> None:
         await a.close()
         await b.close()
         await sfu.close()
+
+
+async def test_a_failing_forwarder_does_not_stop_the_others(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One subscriber's copy failing (a bug, a socket error) costs that subscriber the packet,
+    never the subscribers after it in the fan-out; the failure is logged once per forwarder,
+    not once per packet."""
+    sfu = SFU(SFUConfig(keyframe_request_interval=INTERVAL))
+    room = sfu.room("r1")
+    a = DirectParticipant(ClientPeer("a", index=0))
+    b = DirectParticipant(ClientPeer("b", index=1, publish=False))
+    c = DirectParticipant(ClientPeer("c", index=2, publish=False))
+    try:
+        await a.join(room)
+        await b.join(room, publish=False)
+        await c.join(room, publish=False)
+        source = room.peers["a"].sources["video"]
+        await wait_for(lambda: len(source.forwarders) == 2, timeout=15)
+        await wait_for(
+            lambda: b.client.video_from("a").frames >= 5 and c.client.video_from("a").frames >= 5,
+            timeout=15,
+        )
+        broken = source.forwarders[0]  # the first copy made: every later one depends on it
+        calls = 0
+
+        def fail(**_: object) -> bytes | None:
+            nonlocal calls
+            calls += 1
+            raise RuntimeError("copy failed")
+
+        broken.forward = fail  # type: ignore[method-assign]
+        in_c = any(s.forwarder is broken for s in room.peers["c"].subscriptions)
+        healthy = b if in_c else c
+        seen = healthy.client.video_from("a").frames
+        await wait_for(lambda: healthy.client.video_from("a").frames >= seen + 20, timeout=10)
+        assert calls >= 20
+        logged = [r for r in caplog.records if "copy failed" in str(r.exc_info)]
+        assert len(logged) == 1, [r.getMessage() for r in caplog.records]
+        assert broken.attributed().copy_failures == calls
+    finally:
+        await a.close()
+        await b.close()
+        await c.close()
+        await sfu.close()
