@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -26,16 +25,13 @@ from aiortc import RTCDtlsTransport, RTCRtpReceiver
 from aiortc.rtcdtlstransport import State
 from aiortc.rtp import RtpPacket
 
+from sfu.ntp_clock import ntp_ms_now
 from sfu.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
 #: Handles one parsed RTP packet now; returns what is left to await (or None).
 RtpHandler = Callable[[RtpPacket, int], Coroutine[Any, Any, None] | None]
-
-# aiortc.clock.current_ms() counts from the NTP epoch (1900); the same figure from
-# time.time() without building a datetime per packet.
-_NTP_OFFSET_S = 2208988800
 
 #: The open Ingress of each DTLS transport (a publisher's audio and video share one); an
 #: Ingress leaves when its last receiver detaches.
@@ -130,11 +126,9 @@ class Ingress:
 
     def _rtp(self, data: bytes) -> None:
         dtls = self._dtls
-        arrival_time_ms = int((time.time() + _NTP_OFFSET_S) * 1000)
+        arrival_time_ms = ntp_ms_now()  # aiortc.clock.current_ms(), without a datetime
         try:
-            packet = RtpPacket.parse(
-                dtls._rx_srtp.unprotect(data), dtls._rtp_header_extensions_map
-            )
+            packet = RtpPacket.parse(dtls._rx_srtp.unprotect(data), dtls._rtp_header_extensions_map)
         except pylibsrtp.Error:
             return  # replayed or forged: aiortc drops it as well
         except ValueError:

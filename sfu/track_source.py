@@ -15,7 +15,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiortc import RTCRtpCodecParameters, RTCRtpReceiver
-from aiortc.clock import current_ntp_time
 from aiortc.codecs import is_rtx
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import StreamStatistics
@@ -30,6 +29,7 @@ from sfu.keyframe import (
     keyframe_detector,
 )
 from sfu.layer_rates import LayerRates
+from sfu.ntp_clock import ntp_now
 from sfu.tasks import cancel_and_wait
 from sfu.traffic import Traffic
 from sfu.upstream_repair import UpstreamRepair
@@ -307,7 +307,7 @@ class TrackSource:
                 # Every subscriber gets this keyframe: it answers the request that is still
                 # waiting out the throttle, so no PLI (and no second keyframe) for it.
                 self._keyframe_wanted.clear()
-        ntp = current_ntp_time()
+        ntp = ntp_now()
         # Everything per packet is read once here, not once per subscriber.
         seq = packet.sequence_number
         ts = packet.timestamp
