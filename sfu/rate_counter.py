@@ -49,6 +49,16 @@ class CompactRateCounter:
         self._total_count += 1
         self._total_value += value
 
+    def add_now(self, value: int, now_ms: int) -> None:
+        """``add`` right after ``rate(now_ms)``, whose window slide already happened."""
+        if self._origin_ms is None:
+            self._origin_ms = now_ms
+        index = (self._origin_index + now_ms - self._origin_ms) % self._window_size
+        self._counts[index] += 1
+        self._values[index] += value
+        self._total_count += 1
+        self._total_value += value
+
     def rate(self, now_ms: int) -> int | None:
         if self._origin_ms is not None:
             self._erase_old(now_ms)
@@ -76,14 +86,19 @@ class CompactRateCounter:
             self._values = [0] * size
             self._total_count = 0
             self._total_value = 0
-        else:
-            counts, values, index = self._counts, self._values, self._origin_index
-            for _ in range(steps):
-                self._total_count -= counts[index]
-                self._total_value -= values[index]
-                counts[index] = 0
-                values[index] = 0
-                index = (index + 1) % size
+        else:  # the oldest ``steps`` buckets, which may wrap around: slices, not a loop
+            counts, values, start = self._counts, self._values, self._origin_index
+            end = start + steps
+            if end <= size:
+                self._total_count -= sum(counts[start:end])
+                self._total_value -= sum(values[start:end])
+                counts[start:end] = values[start:end] = [0] * steps
+            else:
+                wrapped = end - size
+                self._total_count -= sum(counts[start:]) + sum(counts[:wrapped])
+                self._total_value -= sum(values[start:]) + sum(values[:wrapped])
+                counts[start:] = values[start:] = [0] * (size - start)
+                counts[:wrapped] = values[:wrapped] = [0] * wrapped
         self._origin_index = (self._origin_index + steps) % size
         self._origin_ms += steps
 

@@ -30,6 +30,7 @@ from sfu.keyframe import (
 )
 from sfu.layer_rates import LayerRates
 from sfu.ntp_clock import ntp_now
+from sfu.remb_estimator import RembEstimator
 from sfu.tasks import cancel_and_wait
 from sfu.traffic import Traffic
 from sfu.upstream_repair import UpstreamRepair
@@ -152,6 +153,9 @@ class TrackSource:
         receiver.receive = receive  # type: ignore[method-assign]
         receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
         receiver._RTCRtpReceiver__jitter_buffer = _NullJitterBuffer()  # type: ignore[attr-defined]
+        if receiver._RTCRtpReceiver__remote_bitrate_estimator is not None:  # type: ignore[attr-defined]
+            # The same estimates, with the per-packet part inlined (sfu/remb_estimator.py).
+            receiver._RTCRtpReceiver__remote_bitrate_estimator = RembEstimator()  # type: ignore[attr-defined]
         if self.kind == "video":
             # aiortc NACKs each gap once; UpstreamRepair asks until repaired or given up.
             receiver._RTCRtpReceiver__nack_generator = None  # type: ignore[attr-defined]
