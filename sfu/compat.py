@@ -25,6 +25,7 @@ _METHODS: tuple[tuple[type, str], ...] = (
     (RTCRtpSender, "_send_keyframe"),
     (RTCRtpSender, "_retransmit"),
     (RTCRtpSender, "_handle_rtcp_packet"),
+    (RTCRtpSender, "_run_rtcp"),  # replaced per sender by sfu/sender_reports.py
     (RTCRtpReceiver, "_handle_rtp_packet"),
     (RTCRtpReceiver, "_send_rtcp_pli"),
     (RTCRtpReceiver, "_send_rtcp_nack"),
@@ -47,6 +48,12 @@ _SENDER_FIELDS = (
     "_RTCRtpSender__rtp_timestamp",
     "_RTCRtpSender__packet_count",
     "_RTCRtpSender__octet_count",
+    # sfu/sender_reports.py: what aiortc's report loop reads, notes and signals.
+    "_RTCRtpSender__cname",
+    "_RTCRtpSender__lsr",
+    "_RTCRtpSender__lsr_time",
+    "_RTCRtpSender__rtcp_started",
+    "_RTCRtpSender__rtcp_exited",
 )
 _RECEIVER_FIELDS = (
     "_enabled",

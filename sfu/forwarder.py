@@ -20,6 +20,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtp import RTCP_PSFB_APP, AnyRtcpPacket, RtcpPsfbPacket, RtpPacket, unpack_remb_fci
 
+from sfu import sender_reports
 from sfu.egress import Egress
 from sfu.retransmit_budget import RetransmitBudget
 from sfu.rtp_writer import RtpWriter, wrap_rtx
@@ -110,6 +111,7 @@ class TrackForwarder:
         self._hook(sender)
 
     def _hook(self, sender: RTCRtpSender) -> None:
+        sender_reports.attach(sender)  # one RTCP compound per transport, not one per sender
         original_send = sender.send
 
         async def send(parameters: RTCRtpSendParameters) -> None:
