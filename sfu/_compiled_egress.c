@@ -250,31 +250,16 @@ protect_and_send(PacketSender *self, uint8_t *buf, int len)
     return send_through_transport(self, buf, protected_len);
 }
 
+/* Write, protect and send one packet; returns it unprotected (a new reference) and its
+ * header length in *header_len_out. */
 static PyObject *
-PacketSender_send(PacketSender *self, PyObject *const *args, Py_ssize_t nargs)
+sender_send(PacketSender *self, int marker, uint32_t seq, uint32_t ts, PyObject *payload,
+            PyObject *abs_obj, PyObject *level_obj, Py_ssize_t *header_len_out)
 {
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError,
-                        "send(marker, seq, ts, payload, abs_send_time, audio_level)");
-        return NULL;
-    }
-    int marker = PyObject_IsTrue(args[0]);
-    if (marker < 0)
-        return NULL;
-    unsigned long seq = PyLong_AsUnsignedLong(args[1]);
-    if (seq == (unsigned long)-1 && PyErr_Occurred())
-        return NULL;
-    unsigned long ts = PyLong_AsUnsignedLong(args[2]);
-    if (ts == (unsigned long)-1 && PyErr_Occurred())
-        return NULL;
-    if (!PyBytes_Check(args[3])) {
+    if (!PyBytes_Check(payload)) {
         PyErr_SetString(PyExc_TypeError, "payload must be bytes");
         return NULL;
     }
-    PyObject *payload = args[3];
-    PyObject *abs_obj = args[4];
-    PyObject *level_obj = args[5];
-
     uint8_t element[4];
     Py_ssize_t element_len = 0;
     if (abs_obj != Py_None && self->abs_id >= 0) {
@@ -320,8 +305,8 @@ PacketSender_send(PacketSender *self, PyObject *const *args, Py_ssize_t nargs)
     memset(out, 0, (size_t)header_len);
     out[0] = body ? 0x90 : 0x80; /* V=2, X when there are extensions */
     out[1] = (uint8_t)((marker ? 0x80 : 0) | self->pt);
-    put16(out + 2, (uint32_t)seq);
-    put32(out + 4, (uint32_t)ts);
+    put16(out + 2, seq);
+    put32(out + 4, ts);
     put32(out + 8, self->ssrc);
     if (body) {
         put16(out + 12, ONE_BYTE_PROFILE);
@@ -349,20 +334,33 @@ PacketSender_send(PacketSender *self, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(data);
         return NULL;
     }
-    PyObject *len_obj = PyLong_FromSsize_t(header_len);
-    if (len_obj == NULL) {
-        Py_DECREF(data);
+    *header_len_out = header_len;
+    return data;
+}
+
+static PyObject *
+PacketSender_send(PacketSender *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError,
+                        "send(marker, seq, ts, payload, abs_send_time, audio_level)");
         return NULL;
     }
-    PyObject *result = PyTuple_New(2);
-    if (result == NULL) {
-        Py_DECREF(data);
-        Py_DECREF(len_obj);
+    int marker = PyObject_IsTrue(args[0]);
+    if (marker < 0)
         return NULL;
-    }
-    PyTuple_SET_ITEM(result, 0, data);
-    PyTuple_SET_ITEM(result, 1, len_obj);
-    return result;
+    unsigned long seq = PyLong_AsUnsignedLong(args[1]);
+    if (seq == (unsigned long)-1 && PyErr_Occurred())
+        return NULL;
+    unsigned long ts = PyLong_AsUnsignedLong(args[2]);
+    if (ts == (unsigned long)-1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t header_len;
+    PyObject *data = sender_send(self, marker, (uint32_t)seq, (uint32_t)ts, args[3], args[4],
+                                 args[5], &header_len);
+    if (data == NULL)
+        return NULL;
+    return Py_BuildValue("(Nn)", data, header_len);
 }
 
 static PyObject *
@@ -404,24 +402,769 @@ static PyTypeObject PacketSenderType = {
     .tp_getset = PacketSender_getset,
 };
 
+/* ---------------------------------------------------------------------------------
+ * StreamRewriter: sfu.stream_rewriter.StreamRewriter in C, same API, same state, same
+ * outputs (tests/sfu/test_compiled_fanout.py checks both against each other). The Python
+ * class is the reference and the fallback where this extension is not built.
+ */
+
+#define SEQ_MOD 65536
+#define HALF_SEQ 32768
+
+typedef struct {
+    PyObject_HEAD
+    int needs_keyframe;
+    int started;
+    int keep_ts;
+    long long ts_step;
+    uint32_t next_seq;
+    uint32_t next_ts;
+    uint32_t seq_offset;
+    uint32_t ts_offset;
+    uint32_t max_in_seq;
+    long long ext_max;
+    long long ext_start;
+    uint32_t last_seq;
+    uint32_t last_ts;
+} StreamRewriter;
+
+static PyTypeObject StreamRewriterType;
+
+static int
+StreamRewriter_init(StreamRewriter *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"first_seq", "first_ts", "ts_step", "video", NULL};
+    PyObject *first_seq, *first_ts;
+    long long ts_step;
+    int video;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$OOLp", kwlist, &first_seq, &first_ts,
+                                     &ts_step, &video))
+        return -1;
+    /* Python's % of a power of two: the low bits of the two's complement, any sign. */
+    unsigned long long seq = PyLong_AsUnsignedLongLongMask(first_seq);
+    if (seq == (unsigned long long)-1 && PyErr_Occurred())
+        return -1;
+    unsigned long long ts = PyLong_AsUnsignedLongLongMask(first_ts);
+    if (ts == (unsigned long long)-1 && PyErr_Occurred())
+        return -1;
+    self->needs_keyframe = video;
+    self->ts_step = ts_step;
+    self->next_seq = (uint32_t)(seq & 0xFFFF);
+    self->next_ts = (uint32_t)ts;
+    self->started = 0;
+    self->keep_ts = 0;
+    self->seq_offset = 0;
+    self->ts_offset = 0;
+    self->max_in_seq = 0;
+    self->ext_max = 0;
+    self->ext_start = 0;
+    self->last_seq = (self->next_seq + SEQ_MOD - 1) % SEQ_MOD;
+    self->last_ts = self->next_ts;
+    return 0;
+}
+
+/* 1: mapped to (*out_seq, *out_ts); 0: dropped. seq is 16-bit, ts 32-bit. */
+static int
+rewriter_map(StreamRewriter *self, uint32_t seq, uint32_t ts, int keyframe_start,
+             uint32_t *out_seq, uint32_t *out_ts)
+{
+    if (!self->started) {
+        if (self->needs_keyframe && !keyframe_start)
+            return 0;
+        self->started = 1;
+        self->seq_offset = (self->next_seq - seq) & 0xFFFF;
+        if (!self->keep_ts)
+            self->ts_offset = self->next_ts - ts;
+        self->keep_ts = 0;
+        self->max_in_seq = seq;
+        self->ext_max = self->ext_start = 0;
+    } else {
+        uint32_t ahead = (seq - self->max_in_seq) & 0xFFFF;
+        if (ahead && ahead < HALF_SEQ) {
+            self->max_in_seq = seq;
+            self->ext_max += ahead;
+        } else {
+            uint32_t behind = (self->max_in_seq - seq) & 0xFFFF;
+            /* Older than the first packet forwarded from this source. */
+            if (self->ext_max - (long long)behind < self->ext_start)
+                return 0;
+            *out_seq = (seq + self->seq_offset) & 0xFFFF;
+            *out_ts = ts + self->ts_offset;
+            return 1;
+        }
+    }
+    *out_seq = (seq + self->seq_offset) & 0xFFFF;
+    *out_ts = ts + self->ts_offset;
+    self->last_seq = *out_seq;
+    self->last_ts = *out_ts;
+    return 1;
+}
+
+/* An int argument reduced as Python's ``% mask+1`` would (any sign, any size). */
+static int
+low_bits(PyObject *obj, unsigned long long mask, uint32_t *out)
+{
+    if (!PyLong_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "expected int, got %.100s", Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    unsigned long long v = PyLong_AsUnsignedLongLongMask(obj);
+    if (v == (unsigned long long)-1 && PyErr_Occurred())
+        return -1;
+    *out = (uint32_t)(v & mask);
+    return 0;
+}
+
+static PyObject *
+StreamRewriter_rewrite(StreamRewriter *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "rewrite(seq, ts, keyframe_start)");
+        return NULL;
+    }
+    uint32_t seq, ts, out_seq, out_ts;
+    if (low_bits(args[0], 0xFFFF, &seq) < 0 || low_bits(args[1], 0xFFFFFFFFu, &ts) < 0)
+        return NULL;
+    int keyframe = PyObject_IsTrue(args[2]);
+    if (keyframe < 0)
+        return NULL;
+    if (!rewriter_map(self, seq, ts, keyframe, &out_seq, &out_ts))
+        Py_RETURN_NONE;
+    return Py_BuildValue("(kk)", (unsigned long)out_seq, (unsigned long)out_ts);
+}
+
+static PyObject *
+StreamRewriter_switch_source(StreamRewriter *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"video", NULL};
+    int video;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$p", kwlist, &video))
+        return NULL;
+    if (self->started) {
+        self->next_seq = (self->last_seq + 1) & 0xFFFF;
+        self->next_ts = (uint32_t)(((long long)self->last_ts + self->ts_step) & 0xFFFFFFFFLL);
+    }
+    self->started = 0;
+    self->keep_ts = 0;
+    self->needs_keyframe = video;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+StreamRewriter_forwarded_since(StreamRewriter *self, PyObject *arg)
+{
+    uint32_t seq;
+    if (low_bits(arg, 0xFFFF, &seq) < 0)
+        return NULL;
+    if (!self->started)
+        Py_RETURN_FALSE;
+    uint32_t behind = (self->max_in_seq - seq) & 0xFFFF;
+    if (behind >= HALF_SEQ)
+        Py_RETURN_TRUE;
+    return PyBool_FromLong(self->ext_max - (long long)behind >= self->ext_start);
+}
+
+static PyObject *
+StreamRewriter_restart_at_keyframe(StreamRewriter *self, PyObject *unused)
+{
+    if (self->started) {
+        self->next_seq = (self->last_seq + 1) & 0xFFFF;
+        self->keep_ts = 1;
+        self->started = 0;
+        self->needs_keyframe = 1;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+StreamRewriter_waiting_for_keyframe(StreamRewriter *self, PyObject *unused)
+{
+    return PyBool_FromLong(self->needs_keyframe && !self->started);
+}
+
+static PyObject *
+StreamRewriter_state(StreamRewriter *self, PyObject *unused)
+{
+    /* Every field, named and ordered as the Python class's slots (for the tests). */
+    return Py_BuildValue(
+        "{s:L,s:L,s:O,s:k,s:k,s:k,s:k,s:O,s:k,s:L,s:k,s:k,s:O}",
+        "_ext_max", self->ext_max, "_ext_start", self->ext_start,
+        "_keep_ts", self->keep_ts ? Py_True : Py_False, "_max_in_seq",
+        (unsigned long)self->max_in_seq, "_next_seq", (unsigned long)self->next_seq,
+        "_next_ts", (unsigned long)self->next_ts, "_seq_offset",
+        (unsigned long)self->seq_offset, "_started", self->started ? Py_True : Py_False,
+        "_ts_offset", (unsigned long)self->ts_offset, "_ts_step", self->ts_step, "last_seq",
+        (unsigned long)self->last_seq, "last_ts", (unsigned long)self->last_ts,
+        "needs_keyframe", self->needs_keyframe ? Py_True : Py_False);
+}
+
+static PyObject *
+StreamRewriter_get_started(StreamRewriter *self, void *closure)
+{
+    return PyBool_FromLong(self->started);
+}
+
+static PyObject *
+StreamRewriter_get_needs_keyframe(StreamRewriter *self, void *closure)
+{
+    return PyBool_FromLong(self->needs_keyframe);
+}
+
+static int
+StreamRewriter_set_needs_keyframe(StreamRewriter *self, PyObject *value, void *closure)
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "cannot delete needs_keyframe");
+        return -1;
+    }
+    int v = PyObject_IsTrue(value);
+    if (v < 0)
+        return -1;
+    self->needs_keyframe = v;
+    return 0;
+}
+
+static PyObject *
+StreamRewriter_get_last_seq(StreamRewriter *self, void *closure)
+{
+    return PyLong_FromUnsignedLong(self->last_seq);
+}
+
+static PyObject *
+StreamRewriter_get_last_ts(StreamRewriter *self, void *closure)
+{
+    return PyLong_FromUnsignedLong(self->last_ts);
+}
+
+static PyMethodDef StreamRewriter_methods[] = {
+    {"rewrite", (PyCFunction)(void (*)(void))StreamRewriter_rewrite, METH_FASTCALL,
+     "rewrite(seq, ts, keyframe_start) -> (seq, ts) or None to drop"},
+    {"switch_source", (PyCFunction)(void (*)(void))StreamRewriter_switch_source,
+     METH_VARARGS | METH_KEYWORDS, "Re-base on the next packet."},
+    {"forwarded_since", (PyCFunction)StreamRewriter_forwarded_since, METH_O,
+     "True if this stream (re)started at or before the source's packet seq."},
+    {"restart_at_keyframe", (PyCFunction)StreamRewriter_restart_at_keyframe, METH_NOARGS,
+     "Drop the current source's packets until its next keyframe, then carry on."},
+    {"waiting_for_keyframe", (PyCFunction)StreamRewriter_waiting_for_keyframe, METH_NOARGS,
+     "True while the stream may only (re)start on a keyframe."},
+    {"_state", (PyCFunction)StreamRewriter_state, METH_NOARGS, "Every field (for tests)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef StreamRewriter_getset[] = {
+    {"started", (getter)StreamRewriter_get_started, NULL, "the current source has started",
+     NULL},
+    {"needs_keyframe", (getter)StreamRewriter_get_needs_keyframe,
+     (setter)StreamRewriter_set_needs_keyframe, "(re)start only on a keyframe", NULL},
+    {"last_seq", (getter)StreamRewriter_get_last_seq, NULL, "last sequence number sent", NULL},
+    {"last_ts", (getter)StreamRewriter_get_last_ts, NULL, "last timestamp sent", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject StreamRewriterType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "sfu._compiled_egress.StreamRewriter",
+    .tp_doc = "sfu.stream_rewriter.StreamRewriter in C (same API and state).",
+    .tp_basicsize = sizeof(StreamRewriter),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)StreamRewriter_init,
+    .tp_methods = StreamRewriter_methods,
+    .tp_getset = StreamRewriter_getset,
+};
+
+/* ---------------------------------------------------------------------------------
+ * ForwardCopy: what one forwarder needs for a steady-state copy, so that fan_out can do
+ * a packet's copies in one call: its rewriter, the compiled sender with what decides
+ * whether it still applies (the ICE pair nominated, DTLS connected, the SRTP session,
+ * the transport not closing: sfu.egress.Egress._direct_pair's checks), the RTX history,
+ * the counters and the sender-report figures (RFC 3550 §6.4.1), which the forwarder copies
+ * into aiortc's RTCRtpSender when aiortc reads them.
+ */
+
+typedef struct {
+    PyObject_HEAD
+    StreamRewriter *rewriter;
+    PyObject *sender;        /* the aiortc RTCRtpSender (its _enabled) */
+    PyObject *history;       /* list of (seq, packet, header_len) or None; NULL: none kept */
+    Py_ssize_t history_size;
+    int ready;               /* set by the forwarder: negotiated, shown, first packet out, no layers */
+    int layered;             /* has a temporal-layer filter (video): not for layered packets */
+    /* the binding (all NULL when unbound) */
+    PacketSender *packet_sender;
+    PyObject *nominated;     /* aioice Connection._nominated */
+    PyObject *pair;
+    PyObject *dtls;
+    PyObject *connected;     /* aiortc's State.CONNECTED */
+    PyObject *srtp;
+    PyObject *is_closing;    /* the pair's transport.is_closing */
+    /* counters */
+    unsigned long long packets_sent;
+    unsigned long long bytes_sent;
+    unsigned long long fast;
+    unsigned long long sr_ntp;
+    uint32_t sr_rtp_ts;
+    unsigned long long sr_packets;
+    unsigned long long sr_octets;
+} ForwardCopy;
+
+static PyObject *str_enabled, *str_state, *str_tx_srtp, *str_copy, *one;
+
+static void
+copy_unbind(ForwardCopy *self)
+{
+    Py_CLEAR(self->packet_sender);
+    Py_CLEAR(self->nominated);
+    Py_CLEAR(self->pair);
+    Py_CLEAR(self->dtls);
+    Py_CLEAR(self->connected);
+    Py_CLEAR(self->srtp);
+    Py_CLEAR(self->is_closing);
+}
+
+static int
+ForwardCopy_init(ForwardCopy *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"rewriter", "sender", "history", "layered", NULL};
+    PyObject *rewriter, *sender, *history;
+    int layered;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$O!OO!p", kwlist, &StreamRewriterType,
+                                     &rewriter, &sender, &PyList_Type, &history, &layered))
+        return -1;
+    Py_INCREF(rewriter);
+    Py_XSETREF(self->rewriter, (StreamRewriter *)rewriter);
+    Py_INCREF(sender);
+    Py_XSETREF(self->sender, sender);
+    Py_INCREF(history);
+    Py_XSETREF(self->history, history);
+    self->history_size = PyList_GET_SIZE(history);
+    self->layered = layered;
+    self->ready = 0;
+    copy_unbind(self);
+    return 0;
+}
+
+static int
+ForwardCopy_traverse(ForwardCopy *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->rewriter);
+    Py_VISIT(self->sender);
+    Py_VISIT(self->history);
+    Py_VISIT(self->packet_sender);
+    Py_VISIT(self->nominated);
+    Py_VISIT(self->pair);
+    Py_VISIT(self->dtls);
+    Py_VISIT(self->connected);
+    Py_VISIT(self->srtp);
+    Py_VISIT(self->is_closing);
+    return 0;
+}
+
+static int
+ForwardCopy_clear(ForwardCopy *self)
+{
+    Py_CLEAR(self->rewriter);
+    Py_CLEAR(self->sender);
+    Py_CLEAR(self->history);
+    copy_unbind(self);
+    return 0;
+}
+
+static void
+ForwardCopy_dealloc(ForwardCopy *self)
+{
+    PyObject_GC_UnTrack(self);
+    ForwardCopy_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+ForwardCopy_bind(ForwardCopy *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"packet_sender", "nominated", "pair", "dtls", "connected",
+                             "srtp", "transport", NULL};
+    PyObject *sender, *nominated, *pair, *dtls, *connected, *srtp, *transport;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$O!O!OOOOO", kwlist, &PacketSenderType,
+                                     &sender, &PyDict_Type, &nominated, &pair, &dtls,
+                                     &connected, &srtp, &transport))
+        return NULL;
+    PyObject *is_closing = PyObject_GetAttrString(transport, "is_closing");
+    if (is_closing == NULL)
+        return NULL;
+    copy_unbind(self);
+    self->is_closing = is_closing;
+    Py_INCREF(sender);
+    self->packet_sender = (PacketSender *)sender;
+    self->nominated = Py_NewRef(nominated);
+    self->pair = Py_NewRef(pair);
+    self->dtls = Py_NewRef(dtls);
+    self->connected = Py_NewRef(connected);
+    self->srtp = Py_NewRef(srtp);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+ForwardCopy_unbind(ForwardCopy *self, PyObject *unused)
+{
+    copy_unbind(self);
+    Py_RETURN_NONE;
+}
+
+/* The bookkeeping after a copy went out: RTX history, counters, sender-report figures. */
+static int
+copy_account(ForwardCopy *self, uint32_t seq, uint32_t ts, PyObject *data,
+             Py_ssize_t header_len, Py_ssize_t payload_len, unsigned long long ntp)
+{
+    if (self->history_size) {
+        PyObject *entry = Py_BuildValue("(kOn)", (unsigned long)seq, data, header_len);
+        if (entry == NULL)
+            return -1;
+        /* steals the reference; the list keeps its size (the forwarder never resizes it) */
+        if (PyList_SetItem(self->history, (Py_ssize_t)(seq % self->history_size), entry) < 0)
+            return -1;
+    }
+    self->packets_sent++;
+    self->bytes_sent += (unsigned long long)PyBytes_GET_SIZE(data);
+    self->sr_ntp = ntp;
+    self->sr_rtp_ts = ts;
+    self->sr_packets++;
+    self->sr_octets += (unsigned long long)payload_len;
+    return 0;
+}
+
+static PyObject *
+ForwardCopy_sent(ForwardCopy *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "sent(seq, ts, packet, header_len, payload_len, ntp)");
+        return NULL;
+    }
+    uint32_t seq, ts;
+    if (low_bits(args[0], 0xFFFF, &seq) < 0 || low_bits(args[1], 0xFFFFFFFFu, &ts) < 0)
+        return NULL;
+    if (!PyBytes_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "packet must be bytes");
+        return NULL;
+    }
+    Py_ssize_t header_len = PyLong_AsSsize_t(args[3]);
+    if (header_len == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t payload_len = PyLong_AsSsize_t(args[4]);
+    if (payload_len == -1 && PyErr_Occurred())
+        return NULL;
+    unsigned long long ntp = PyLong_AsUnsignedLongLongMask(args[5]);
+    if (ntp == (unsigned long long)-1 && PyErr_Occurred())
+        return NULL;
+    if (copy_account(self, seq, ts, args[2], header_len, payload_len, ntp) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* 1 when the bound compiled sender applies now, 0 when not (or unbound), -1 on error. */
+static int
+copy_binding_holds(ForwardCopy *self)
+{
+    if (self->packet_sender == NULL)
+        return 0;
+    PyObject *pair = PyDict_GetItemWithError(self->nominated, one); /* borrowed */
+    if (pair != self->pair)
+        return pair == NULL && PyErr_Occurred() ? -1 : 0;
+    PyObject *state = PyObject_GetAttr(self->dtls, str_state);
+    if (state == NULL)
+        return -1;
+    Py_DECREF(state); /* only its identity is compared */
+    if (state != self->connected)
+        return 0;
+    PyObject *srtp = PyObject_GetAttr(self->dtls, str_tx_srtp);
+    if (srtp == NULL)
+        return -1;
+    Py_DECREF(srtp);
+    if (srtp != self->srtp)
+        return 0;
+    PyObject *closing = PyObject_CallNoArgs(self->is_closing);
+    if (closing == NULL)
+        return -1;
+    int is_closing = PyObject_IsTrue(closing);
+    Py_DECREF(closing);
+    return is_closing < 0 ? -1 : !is_closing;
+}
+
+/* 1: the copy may go the compiled way for this packet; 0: the Python path; -1: error. */
+static int
+copy_applies(ForwardCopy *self, int layered_packet)
+{
+    if (!self->ready)
+        return 0;
+    if (layered_packet && self->layered) {
+        /* select() may renumber from now on: the forwarder says when it passes through again */
+        self->ready = 0;
+        return 0;
+    }
+    PyObject *enabled = PyObject_GetAttr(self->sender, str_enabled);
+    if (enabled == NULL)
+        return -1;
+    int on = PyObject_IsTrue(enabled);
+    Py_DECREF(enabled);
+    if (on <= 0)
+        return on;
+    return copy_binding_holds(self);
+}
+
+static PyObject *
+ForwardCopy_get_packets_sent(ForwardCopy *self, void *c)
+{
+    return PyLong_FromUnsignedLongLong(self->packets_sent);
+}
+
+static PyObject *
+ForwardCopy_get_bytes_sent(ForwardCopy *self, void *c)
+{
+    return PyLong_FromUnsignedLongLong(self->bytes_sent);
+}
+
+static PyObject *
+ForwardCopy_get_fast(ForwardCopy *self, void *c)
+{
+    return PyLong_FromUnsignedLongLong(self->fast);
+}
+
+static PyObject *
+ForwardCopy_get_report(ForwardCopy *self, void *c)
+{
+    return Py_BuildValue("(KkKK)", self->sr_ntp, (unsigned long)self->sr_rtp_ts,
+                         self->sr_packets, self->sr_octets);
+}
+
+static PyObject *
+ForwardCopy_get_ready(ForwardCopy *self, void *c)
+{
+    return PyBool_FromLong(self->ready);
+}
+
+static int
+ForwardCopy_set_ready(ForwardCopy *self, PyObject *value, void *c)
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "cannot delete ready");
+        return -1;
+    }
+    int v = PyObject_IsTrue(value);
+    if (v < 0)
+        return -1;
+    self->ready = v;
+    return 0;
+}
+
+static PyObject *
+ForwardCopy_get_packet_sender(ForwardCopy *self, void *c)
+{
+    PyObject *sender = self->packet_sender ? (PyObject *)self->packet_sender : Py_None;
+    return Py_NewRef(sender);
+}
+
+static PyMethodDef ForwardCopy_methods[] = {
+    {"bind", (PyCFunction)(void (*)(void))ForwardCopy_bind, METH_VARARGS | METH_KEYWORDS,
+     "Use this compiled sender while its pair, DTLS state, session and transport hold."},
+    {"unbind", (PyCFunction)ForwardCopy_unbind, METH_NOARGS, "Forget the compiled sender."},
+    {"sent", (PyCFunction)(void (*)(void))ForwardCopy_sent, METH_FASTCALL,
+     "sent(seq, ts, packet, header_len, payload_len, ntp): a copy sent the Python way"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef ForwardCopy_getset[] = {
+    {"packets_sent", (getter)ForwardCopy_get_packets_sent, NULL, "copies sent", NULL},
+    {"bytes_sent", (getter)ForwardCopy_get_bytes_sent, NULL, "bytes sent (unprotected)", NULL},
+    {"fast", (getter)ForwardCopy_get_fast, NULL, "copies fan_out sent itself", NULL},
+    {"report", (getter)ForwardCopy_get_report, NULL,
+     "(ntp, rtp timestamp, packets, payload octets) for the sender report", NULL},
+    {"ready", (getter)ForwardCopy_get_ready, (setter)ForwardCopy_set_ready,
+     "the forwarder's state allows the compiled way", NULL},
+    {"packet_sender", (getter)ForwardCopy_get_packet_sender, NULL, "the bound sender", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject ForwardCopyType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "sfu._compiled_egress.ForwardCopy",
+    .tp_doc = "One forwarder's state for the compiled fan-out (see fan_out).",
+    .tp_basicsize = sizeof(ForwardCopy),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)ForwardCopy_init,
+    .tp_dealloc = (destructor)ForwardCopy_dealloc,
+    .tp_traverse = (traverseproc)ForwardCopy_traverse,
+    .tp_clear = (inquiry)ForwardCopy_clear,
+    .tp_methods = ForwardCopy_methods,
+    .tp_getset = ForwardCopy_getset,
+};
+
+/* Appends (forwarder, exception or None) to *rest, creating it. */
+static int
+leave_to_python(PyObject **rest, PyObject *fwd, PyObject *exc)
+{
+    if (*rest == NULL) {
+        *rest = PyList_New(0);
+        if (*rest == NULL)
+            return -1;
+    }
+    PyObject *item = PyTuple_Pack(2, fwd, exc ? exc : Py_None);
+    if (item == NULL)
+        return -1;
+    int res = PyList_Append(*rest, item);
+    Py_DECREF(item);
+    return res;
+}
+
+/*
+ * fan_out(forwarders, seq, ts, marker, payload, keyframe_start, abs_send_time,
+ *         audio_level, ntp, layered) -> list[(forwarder, exception | None)] | None
+ *
+ * Every copy of one incoming packet whose forwarder's ForwardCopy (its ``_copy``) allows
+ * it: rewritten, written, protected, sent and accounted for here. The rest come back as
+ * (forwarder, None) for TrackForwarder.forward, and a copy that failed as (forwarder,
+ * exception), its packet lost, as a failing forward() loses it.
+ */
+static PyObject *
+fan_out(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 10) {
+        PyErr_SetString(PyExc_TypeError,
+                        "fan_out(forwarders, seq, ts, marker, payload, keyframe_start, "
+                        "abs_send_time, audio_level, ntp, layered)");
+        return NULL;
+    }
+    PyObject *forwarders = args[0];
+    if (!PyList_Check(forwarders)) {
+        PyErr_SetString(PyExc_TypeError, "forwarders must be a list");
+        return NULL;
+    }
+    uint32_t seq, ts;
+    if (low_bits(args[1], 0xFFFF, &seq) < 0 || low_bits(args[2], 0xFFFFFFFFu, &ts) < 0)
+        return NULL;
+    int marker = PyObject_IsTrue(args[3]);
+    if (marker < 0)
+        return NULL;
+    PyObject *payload = args[4];
+    if (!PyBytes_Check(payload)) {
+        PyErr_SetString(PyExc_TypeError, "payload must be bytes");
+        return NULL;
+    }
+    int keyframe = PyObject_IsTrue(args[5]);
+    if (keyframe < 0)
+        return NULL;
+    PyObject *abs_obj = args[6], *level_obj = args[7];
+    unsigned long long ntp = PyLong_AsUnsignedLongLongMask(args[8]);
+    if (ntp == (unsigned long long)-1 && PyErr_Occurred())
+        return NULL;
+    int layered = PyObject_IsTrue(args[9]);
+    if (layered < 0)
+        return NULL;
+    Py_ssize_t payload_len = PyBytes_GET_SIZE(payload);
+
+    PyObject *rest = NULL;
+    /* A copy may run Python (a transport's sendto): iterate over a snapshot. */
+    PyObject *snapshot = PyList_GetSlice(forwarders, 0, PyList_GET_SIZE(forwarders));
+    if (snapshot == NULL)
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(snapshot);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *fwd = PyList_GET_ITEM(snapshot, i);
+        PyObject *obj = PyObject_GetAttr(fwd, str_copy);
+        if (obj == NULL)
+            goto error;
+        if (Py_TYPE(obj) != &ForwardCopyType) {
+            Py_DECREF(obj);
+            if (leave_to_python(&rest, fwd, NULL) < 0)
+                goto error;
+            continue;
+        }
+        ForwardCopy *copy = (ForwardCopy *)obj;
+        int applies = copy_applies(copy, layered);
+        if (applies == 0) {
+            Py_DECREF(obj);
+            if (leave_to_python(&rest, fwd, NULL) < 0)
+                goto error;
+            continue;
+        }
+        int failed = applies < 0;
+        if (!failed) {
+            uint32_t out_seq, out_ts;
+            if (!rewriter_map(copy->rewriter, seq, ts, keyframe, &out_seq, &out_ts)) {
+                Py_DECREF(obj);
+                continue;
+            }
+            Py_ssize_t header_len;
+            PyObject *data = sender_send(copy->packet_sender, marker, out_seq, out_ts, payload,
+                                         abs_obj, level_obj, &header_len);
+            failed = data == NULL
+                || copy_account(copy, out_seq, out_ts, data, header_len, payload_len, ntp) < 0;
+            Py_XDECREF(data);
+            if (!failed)
+                copy->fast++;
+        }
+        Py_DECREF(obj);
+        if (failed) {
+            PyObject *type, *exc, *tb;
+            PyErr_Fetch(&type, &exc, &tb);
+            PyErr_NormalizeException(&type, &exc, &tb);
+            if (tb != NULL)
+                PyException_SetTraceback(exc, tb);
+            Py_XDECREF(type);
+            Py_XDECREF(tb);
+            int res = leave_to_python(&rest, fwd, exc);
+            Py_DECREF(exc);
+            if (res < 0)
+                goto error;
+        }
+    }
+    Py_DECREF(snapshot);
+    if (rest == NULL)
+        Py_RETURN_NONE;
+    return rest;
+
+error:
+    Py_DECREF(snapshot);
+    Py_XDECREF(rest);
+    return NULL;
+}
+
+static PyMethodDef module_methods[] = {
+    {"fan_out", (PyCFunction)(void (*)(void))fan_out, METH_FASTCALL,
+     "fan_out(forwarders, seq, ts, marker, payload, keyframe_start, abs_send_time, "
+     "audio_level, ntp, layered) -> [(forwarder, exception or None)] or None\n"
+     "Send the copies whose ForwardCopy allows it; hand back the rest."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "sfu._compiled_egress",
     .m_doc = "Forwarded RTP: header, SRTP and sendto(2) in one call (see sfu.compiled_egress).",
     .m_size = -1,
+    .m_methods = module_methods,
 };
 
 PyMODINIT_FUNC
 PyInit__compiled_egress(void)
 {
-    if (PyType_Ready(&PacketSenderType) < 0)
+    if (PyType_Ready(&PacketSenderType) < 0 || PyType_Ready(&StreamRewriterType) < 0
+        || PyType_Ready(&ForwardCopyType) < 0)
+        return NULL;
+    str_enabled = PyUnicode_InternFromString("_enabled");
+    str_state = PyUnicode_InternFromString("_state");
+    str_tx_srtp = PyUnicode_InternFromString("_tx_srtp");
+    str_copy = PyUnicode_InternFromString("_copy");
+    one = PyLong_FromLong(1);
+    if (!str_enabled || !str_state || !str_tx_srtp || !str_copy || !one)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
     SrtpError = PyErr_NewException("sfu._compiled_egress.SrtpError", PyExc_RuntimeError, NULL);
     if (SrtpError == NULL || PyModule_AddObjectRef(m, "SrtpError", SrtpError) < 0
-        || PyModule_AddObjectRef(m, "PacketSender", (PyObject *)&PacketSenderType) < 0) {
+        || PyModule_AddObjectRef(m, "PacketSender", (PyObject *)&PacketSenderType) < 0
+        || PyModule_AddObjectRef(m, "StreamRewriter", (PyObject *)&StreamRewriterType) < 0
+        || PyModule_AddObjectRef(m, "ForwardCopy", (PyObject *)&ForwardCopyType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

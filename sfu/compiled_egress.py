@@ -37,15 +37,27 @@ def _binding_mismatch() -> str | None:
 
 
 try:
-    from sfu._compiled_egress import PacketSender, SrtpError
+    from sfu._compiled_egress import (
+        ForwardCopy,
+        PacketSender,
+        SrtpError,
+        StreamRewriter,
+        fan_out,
+    )
 except ImportError as exc:  # not built: no C compiler where it was installed
     PacketSender = None  # type: ignore[assignment,misc]
     SrtpError = None  # type: ignore[assignment,misc]
+    ForwardCopy = None  # type: ignore[assignment,misc]
+    StreamRewriter = None  # type: ignore[assignment,misc]
+    fan_out = None  # type: ignore[assignment]
     UNAVAILABLE_REASON: str | None = str(exc)
 else:
     UNAVAILABLE_REASON = _binding_mismatch()
     if UNAVAILABLE_REASON is not None:
         PacketSender = None  # type: ignore[assignment,misc]
+        ForwardCopy = None  # type: ignore[assignment,misc]
+        StreamRewriter = None  # type: ignore[assignment,misc]
+        fan_out = None  # type: ignore[assignment]
 
 #: True when the extension was built and imports.
 AVAILABLE = PacketSender is not None
@@ -53,9 +65,12 @@ AVAILABLE = PacketSender is not None
 __all__ = [
     "AVAILABLE",
     "UNAVAILABLE_REASON",
+    "ForwardCopy",
     "PacketSender",
     "SrtpError",
+    "StreamRewriter",
     "bind",
+    "fan_out",
     "srtp_protect_handle",
 ]
 

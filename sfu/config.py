@@ -28,6 +28,11 @@ class SFUConfig:
     #: the C extension sfu._compiled_egress (same bytes, less CPU per packet); ignored,
     #: with the Python path used, where the extension was not built.
     compiled_egress: bool = True
+    #: With compiled_egress, each incoming packet's steady-state copies (subscriber
+    #: negotiated and shown, no temporal layers to select) are rewritten, sent and
+    #: accounted for in one call to sfu._compiled_egress.fan_out; the rest go through
+    #: TrackForwarder.forward as before.
+    compiled_fanout: bool = True
     #: Handle publishers' RTP as it is read from the ICE socket, once connected (False:
     #: through aioice's queue and aiortc's reader coroutine; see sfu/ingress.py).
     direct_receive: bool = True

@@ -116,12 +116,28 @@ class Egress:
         self._bound_srtp = session
         return sender
 
+    def bind_copy(self, copy: compiled_egress.ForwardCopy) -> None:
+        """Hand the current compiled sender to ``copy`` (the compiled fan-out) together with
+        what ``_direct_pair`` checks, so that it re-checks the same per packet in C: this
+        pair still nominated, DTLS connected, this SRTP session, its transport not closing."""
+        pair, sender = self._bound_pair, self._packet_sender
+        assert pair is not None and sender is not None and self._bound_srtp is not None
+        copy.bind(
+            packet_sender=sender,
+            nominated=self._connection._nominated,
+            pair=pair,
+            dtls=self._dtls,
+            connected=State.CONNECTED,
+            srtp=self._bound_srtp,
+            transport=pair.protocol.transport,
+        )
+
     async def send(self, packet: bytes) -> None:
         """aiortc's own path (raises ConnectionError once the transport is closed)."""
         await self._dtls._send_rtp(packet)
 
 
-def egress_path(*, direct_send: bool, compiled: bool) -> str:
+def egress_path(*, direct_send: bool, compiled: bool, fanout: bool = False) -> str:
     """Which way forwarded packets leave, in words (logged once at start-up)."""
     if not direct_send:
         return "aiortc's coroutine send path (direct_send off)"
@@ -131,5 +147,10 @@ def egress_path(*, direct_send: bool, compiled: bool) -> str:
         return (
             "direct egress, Python (compiled egress not built: "
             f"{compiled_egress.UNAVAILABLE_REASON})"
+        )
+    if fanout:
+        return (
+            "direct egress, compiled fan-out (sfu._compiled_egress: each packet's steady-state "
+            "copies rewritten, protected, sent and accounted for in one C call)"
         )
     return "direct egress, compiled (sfu._compiled_egress: header, SRTP and sendto in C)"

@@ -18,8 +18,18 @@ from aiortc import RTCRtpSender
 from aiortc.codecs import is_rtx
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
-from aiortc.rtp import RTCP_PSFB_APP, AnyRtcpPacket, RtcpPsfbPacket, RtpPacket, unpack_remb_fci
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    AnyRtcpPacket,
+    RtcpPsfbPacket,
+    RtcpSenderInfo,
+    RtcpSrPacket,
+    RtpPacket,
+    unpack_remb_fci,
+)
+from aiortc.stats import RTCStatsReport
 
+from sfu import compiled_egress as compiled
 from sfu import sender_reports
 from sfu.egress import Egress
 from sfu.retransmit_budget import RetransmitBudget
@@ -66,6 +76,7 @@ class TrackForwarder:
         retransmission_share: float,
         direct_send: bool = True,
         compiled_egress: bool = True,
+        compiled_fanout: bool = True,
         on_first_forward: FirstForwardCallback | None = None,
         on_remb: RembCallback | None = None,
     ) -> None:
@@ -77,8 +88,8 @@ class TrackForwarder:
         self.source: TrackSource | None = None
         #: Video the subscriber does not show: nothing is sent (see set_paused).
         self.paused = False
-        self.packets_sent = 0
-        self.bytes_sent = 0
+        self._packets_sent = 0
+        self._bytes_sent = 0
         self.retransmissions = 0
         self.nacks_received = 0
         self.plis_received = 0
@@ -100,14 +111,27 @@ class TrackForwarder:
         self._history_size = history_size
         self._budget = RetransmitBudget(share=retransmission_share)
         video = kind == "video"
-        self.rewriter = StreamRewriter(
+        #: Which VP8 temporal layers this subscriber gets (see set_layer).
+        self.layers = TemporalLayerFilter() if video else None
+        #: With the compiled fan-out, this forwarder's state in C (read by TrackSource's
+        #: fan-out through ``fan_out``): its steady-state copies never enter forward().
+        self._copy: compiled.ForwardCopy | None = None
+        rewriter_type: type[StreamRewriter | compiled.StreamRewriter] = StreamRewriter
+        if compiled_fanout and compiled_egress and compiled.ForwardCopy is not None:
+            rewriter_type = compiled.StreamRewriter
+        self.rewriter = rewriter_type(
             first_seq=sender._ssrc & 0x7FFF,  # any value works; stay well clear of wrap
             first_ts=(sender._ssrc * 2654435761) & 0xFFFFFFFF,
             ts_step=_VIDEO_TS_STEP if video else _AUDIO_TS_STEP,
             video=video,
         )
-        #: Which VP8 temporal layers this subscriber gets (see set_layer).
-        self.layers = TemporalLayerFilter() if video else None
+        if not isinstance(self.rewriter, StreamRewriter):
+            self._copy = compiled.ForwardCopy(
+                rewriter=self.rewriter,
+                sender=sender,
+                history=self._history,
+                layered=self.layers is not None,
+            )
         self._hook(sender)
 
     def _hook(self, sender: RTCRtpSender) -> None:
@@ -138,12 +162,89 @@ class TrackForwarder:
                     pass  # another application-layer message
                 else:
                     self._on_remb(bitrate, ssrcs)
+            self._report_to_sender()  # a receiver report's stats read the packet count
             await original_rtcp(packet)
 
         sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
         sender.send = send  # type: ignore[method-assign]
+        if self._copy is not None:
+            self._hook_reports(sender)
         sender._retransmit = self._retransmit  # type: ignore[method-assign]
         sender._send_keyframe = self._on_keyframe_request  # type: ignore[method-assign]
+
+    def _hook_reports(self, sender: RTCRtpSender) -> None:
+        """With the compiled fan-out the sender-report figures are kept in C; aiortc is
+        given them where it reads them: its sender reports and getStats."""
+        original_send_rtcp = sender._send_rtcp
+        original_get_stats = sender.getStats
+
+        async def send_rtcp(packets: list[AnyRtcpPacket]) -> None:
+            ntp = self._report_to_sender()
+            for packet in packets:
+                if isinstance(packet, RtcpSrPacket) and packet.ssrc == sender._ssrc:
+                    # _run_rtcp built it from the figures of before the sync above.
+                    packet.sender_info = self._sender_info()
+                    sender._RTCRtpSender__lsr = (ntp >> 16) & 0xFFFFFFFF  # type: ignore[attr-defined]
+            await original_send_rtcp(packets)
+
+        async def get_stats() -> RTCStatsReport:
+            self._report_to_sender()
+            return await original_get_stats()
+
+        sender._send_rtcp = send_rtcp  # type: ignore[method-assign]
+        sender.getStats = get_stats  # type: ignore[method-assign]
+
+    def _sender_info(self) -> RtcpSenderInfo:
+        assert self._copy is not None
+        ntp, rtp_ts, packets, octets = self._copy.report
+        return RtcpSenderInfo(
+            ntp_timestamp=ntp,
+            rtp_timestamp=rtp_ts,
+            packet_count=packets & 0xFFFFFFFF,
+            octet_count=octets & 0xFFFFFFFF,
+        )
+
+    def _report_to_sender(self) -> int:
+        """Copy the sender-report figures kept in C into aiortc's sender; the NTP time."""
+        copy = self._copy
+        if copy is None:
+            return 0
+        ntp, rtp_ts, packets, octets = copy.report
+        sender = self._sender
+        sender._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]
+        sender._RTCRtpSender__rtp_timestamp = rtp_ts  # type: ignore[attr-defined]
+        sender._RTCRtpSender__packet_count = packets  # type: ignore[attr-defined]
+        sender._RTCRtpSender__octet_count = octets  # type: ignore[attr-defined]
+        return ntp
+
+    def _sync_copy(self) -> None:
+        """Tell the compiled fan-out whether this forwarder's state allows its way: sending
+        (negotiated, shown), its first packet out, temporal layers passing through."""
+        copy = self._copy
+        if copy is None:
+            return
+        layers = self.layers
+        copy.ready = (
+            self._writer is not None
+            and not self.paused
+            and self._first_wait is None
+            and (layers is None or layers.passes_through)
+        )
+
+    @property
+    def packets_sent(self) -> int:
+        copy = self._copy
+        return self._packets_sent if copy is None else copy.packets_sent
+
+    @property
+    def bytes_sent(self) -> int:
+        copy = self._copy
+        return self._bytes_sent if copy is None else copy.bytes_sent
+
+    @property
+    def fast_copies(self) -> int:
+        """Copies the compiled fan-out sent without entering forward()."""
+        return 0 if self._copy is None else self._copy.fast
 
     def _configure(self, parameters: RTCRtpSendParameters) -> None:
         codec = parameters.codecs[0]
@@ -164,6 +265,7 @@ class TrackForwarder:
             layout=writer.layout() if self._compiled_egress else None,
         )
         self._writer = writer
+        self._sync_copy()
 
     @property
     def negotiated(self) -> bool:
@@ -184,6 +286,7 @@ class TrackForwarder:
         if self.layers is not None:
             self.layers.reset()
         source.forwarders.append(self)
+        self._sync_copy()
         if self.kind == "video" and self._writer is not None:
             source.request_keyframe()
 
@@ -201,6 +304,7 @@ class TrackForwarder:
                 self.layers.reset()
             if self.source is not None and self._writer is not None:
                 self.source.request_keyframe()
+        self._sync_copy()
 
     def resume_after_gap(self) -> None:
         """The source sent nothing for a while (a host muted it): continue this slot's
@@ -209,6 +313,7 @@ class TrackForwarder:
         self.rewriter.switch_source(video=video)
         if self.layers is not None:
             self.layers.reset()
+        self._sync_copy()
         if video and self.source is not None and self._writer is not None and not self.paused:
             self.source.request_keyframe()
 
@@ -216,6 +321,7 @@ class TrackForwarder:
         """Send nothing more until the source's next keyframe (an unrepairable hole)."""
         if self.rewriter.started and self.layers is not None:
             self.layers.reset()
+            self._sync_copy()
         self.rewriter.restart_at_keyframe()
 
     def forwarded_since(self, seq: int) -> bool:
@@ -237,6 +343,7 @@ class TrackForwarder:
         """Stop forwarding (idempotent)."""
         source, self.source = self.source, None
         self._first_wait = None
+        self._sync_copy()
         if source is not None and self in source.forwarders:
             source.forwarders.remove(self)
             source.fold_forwarded(self.attributed())
@@ -299,6 +406,8 @@ class TrackForwarder:
             seq, picture_id = picked
             if picture_id is not None:
                 payload = with_picture_id(payload, vp8, picture_id)
+            if vp8.tid is None and self._copy is not None:
+                self._sync_copy()  # layers may pass through again: the compiled way applies
         mapped = self.rewriter.rewrite(seq, ts, keyframe_start)
         if mapped is None:
             return None
@@ -319,24 +428,34 @@ class TrackForwarder:
                 abs_send_time=abs_send_time,
                 audio_level=audio_level,
             )
-        if self._history_size:
-            self._history[seq % self._history_size] = (seq, data, header_len)
-        self.packets_sent += 1
-        self.bytes_sent += len(data)
+        copy = self._copy
+        if copy is not None:
+            # The history, counters and sender-report figures are kept in C (the same
+            # bookkeeping as below); the compiled fan-out takes the next copies itself.
+            copy.sent(seq, ts, data, header_len, len(payload), ntp)
+            if packet_sender is not None and copy.packet_sender is not packet_sender:
+                assert egress is not None
+                egress.bind_copy(copy)
+        else:
+            if self._history_size:
+                self._history[seq % self._history_size] = (seq, data, header_len)
+            self._packets_sent += 1
+            self._bytes_sent += len(data)
+            # Keep aiortc's RTCP sender reports truthful (RFC 3550 §6.4.1): the last
+            # packet's NTP/RTP timestamp pair and the running packet/octet counts.
+            sender._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]
+            sender._RTCRtpSender__rtp_timestamp = ts  # type: ignore[attr-defined]
+            sender._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]
+            sender._RTCRtpSender__octet_count += len(payload)  # type: ignore[attr-defined]
         if self._first_wait is not None:  # once per subscription: one attribute test per packet
             self._first_forwarded()
-        # Keep aiortc's RTCP sender reports truthful (RFC 3550 §6.4.1): the last
-        # packet's NTP/RTP timestamp pair and the running packet/octet counts.
-        sender._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]
-        sender._RTCRtpSender__rtp_timestamp = ts  # type: ignore[attr-defined]
-        sender._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]
-        sender._RTCRtpSender__octet_count += len(payload)  # type: ignore[attr-defined]
         if packet_sender is not None or (egress is not None and egress.try_send(data)):
             return None
         return data
 
     def _first_forwarded(self) -> None:
         since, self._first_wait = self._first_wait, None
+        self._sync_copy()
         if since is not None and self._on_first_forward is not None:
             self._on_first_forward(self.kind, time.monotonic() - since)
 

@@ -91,6 +91,7 @@ class MediaRoom:
             pacer=self._pacer,
             on_first_packet=on_first_packet,
             direct_receive=self._config.direct_receive,
+            compiled_fanout=self._config.compiled_egress and self._config.compiled_fanout,
         )
 
     def set_relayed(self, assigned: list[tuple[str, TrackSource]]) -> None:

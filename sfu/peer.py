@@ -184,6 +184,7 @@ class Peer:
                     pacer=pacer,
                     on_first_packet=self._source_started,
                     direct_receive=config.direct_receive,
+                    compiled_fanout=config.compiled_egress and config.compiled_fanout,
                 )
 
     # -- subscriptions -----------------------------------------------------------------
@@ -239,6 +240,7 @@ class Peer:
                 retransmission_share=self._config.retransmission_share,
                 direct_send=self._config.direct_send,
                 compiled_egress=self._config.compiled_egress,
+                compiled_fanout=self._config.compiled_fanout,
                 on_first_forward=self._on_first_forward,
                 on_remb=self._on_remb,
             )

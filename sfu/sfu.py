@@ -28,7 +28,9 @@ class SFU:
         logger.info(
             "forwarding path: %s",
             egress_path(
-                direct_send=self.config.direct_send, compiled=self.config.compiled_egress
+                direct_send=self.config.direct_send,
+                compiled=self.config.compiled_egress,
+                fanout=self.config.compiled_fanout,
             ),
         )
         self._rooms: dict[str, MediaRoom] = {}

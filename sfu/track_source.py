@@ -20,7 +20,7 @@ from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, unwrap_rtx
 
-from sfu import ingress
+from sfu import compiled_egress, ingress
 from sfu.keyframe import (
     KeyframeDetector,
     KeyframePacer,
@@ -79,7 +79,10 @@ class TrackSource:
         on_first_packet: Callable[[TrackSource], None],
         pacer: KeyframePacer | None = None,
         direct_receive: bool = True,
+        compiled_fanout: bool = True,
     ) -> None:
+        #: The C fan-out (sfu._compiled_egress.fan_out) for the copies it can take.
+        self._fan_out = compiled_egress.fan_out if compiled_fanout else None
         #: Take RTP straight off the socket (sfu/ingress.py) once the transport is up.
         self._direct_receive = direct_receive
         self._ingress: ingress.Ingress | None = None
@@ -323,7 +326,30 @@ class TrackSource:
         payload = packet.payload
         # abs-send-time: 6.18 fixed-point seconds, 24 bits (webrtc abs-send-time spec).
         abs_send_time = (ntp >> 14) & 0xFFFFFF if self.kind == "video" else None
-        for fwd in forwarders:
+        slow: list[TrackForwarder] = forwarders
+        fan_out = self._fan_out
+        if fan_out is not None:
+            # Every copy whose forwarder allows it goes out in this one call (rewritten,
+            # protected, sent, accounted for); the others come back for forward() below.
+            rest = fan_out(
+                forwarders,
+                seq,
+                ts,
+                marker,
+                payload,
+                keyframe_start,
+                abs_send_time,
+                level,
+                ntp,
+                vp8 is not None and vp8.tid is not None,
+            )
+            slow = []
+            for fwd, failure in rest or ():
+                if failure is None:
+                    slow.append(fwd)
+                else:
+                    self._copy_failed(fwd, failure)
+        for fwd in slow:
             try:
                 pending = fwd.forward(
                     seq=seq,
@@ -336,12 +362,8 @@ class TrackSource:
                     ntp=ntp,
                     vp8=vp8,
                 )
-            except Exception:
-                # One subscriber's copy failing costs that subscriber the packet, never the
-                # subscribers after it; logged once per forwarder, not once per packet.
-                fwd.copy_failures += 1
-                if fwd.copy_failures == 1:
-                    logger.exception("%s %s: forwarding a copy failed", self.owner, self.kind)
+            except Exception as exc:
+                self._copy_failed(fwd, exc)
                 continue
             if pending is not None:
                 later = later or []
@@ -351,6 +373,15 @@ class TrackSource:
             # Sends left for later (or a NACK): the time says nothing of the loop's cost.
             timing.observe(time.perf_counter() - start, len(forwarders))
         return later
+
+    def _copy_failed(self, fwd: TrackForwarder, exc: BaseException) -> None:
+        # One subscriber's copy failing costs that subscriber the packet, never the
+        # subscribers after it; logged once per forwarder, not once per packet.
+        if not isinstance(exc, Exception):
+            raise exc  # KeyboardInterrupt and the like are not a copy's failure
+        fwd.copy_failures += 1
+        if fwd.copy_failures == 1:
+            logger.error("%s %s: forwarding a copy failed", self.owner, self.kind, exc_info=exc)
 
     # -- repairing losses (RFC 4585 §6.2.1) -----------------------------------------
 

@@ -201,6 +201,12 @@ class TemporalLayerFilter:
         self._run_starts: list[int] = [self._runs[0].start]
 
     @property
+    def passes_through(self) -> bool:
+        """True while a packet without temporal layers goes on as it came (select returns
+        it at once): nothing was ever dropped or renumbered since the last reset."""
+        return not self._seq_offset and not self._pid_offset
+
+    @property
     def dropping(self) -> bool:
         """True while some layer of the stream is held back from this subscriber."""
         return self.current < 2

@@ -100,6 +100,7 @@ class Node:
                 allow_h264=settings.allow_h264,
                 direct_send=settings.direct_send,
                 compiled_egress=settings.compiled_egress,
+                compiled_fanout=settings.compiled_fanout,
                 announced_address=settings.public_ip,
             )
         )

@@ -164,6 +164,13 @@ class Settings(BaseSettings):
         "one call to the C extension sfu._compiled_egress (the Python path is used where it "
         "was not built; false only to measure the difference).",
     )
+    compiled_fanout: bool = Field(
+        True,
+        description="With compiled_egress, rewrite, send and account for each incoming "
+        "packet's steady-state copies in one call to the C extension "
+        "(sfu._compiled_egress.fan_out) instead of one Python call per subscriber (false "
+        "only to measure the difference).",
+    )
     ws_heartbeat: float = Field(
         1.0,
         gt=0,
