@@ -7,10 +7,12 @@ subscribers) is timed with the thread's CPU clock. The egress mode flips between
 coroutine send path and the direct egress every round, so both are measured under the
 same machine load; the figures are CPU microseconds per forwarded packet.
 ``--compare compiled`` flips between the Python direct egress (A) and the compiled one
-(sfu._compiled_egress, B) instead.
+(sfu._compiled_egress, B) instead; ``--compare fanout`` between one forward() call per copy
+over the compiled egress (A) and the compiled fan-out, one C call per packet (B).
 
     python bench/forward_path.py --subscribers 9 --rounds 10
     python bench/forward_path.py --compare compiled
+    python bench/forward_path.py --compare fanout
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSess
 
 from loadtest.media import PRESETS, cached_video, encode_audio
 from loadtest.peer import ReplayAudioTrack, ReplayVideoTrack
-from sfu import SFU, Offer, Slot
+from sfu import SFU, Offer, Slot, compiled_egress
 from sfu.track_source import TrackSource
 
 
@@ -87,16 +89,20 @@ async def main() -> None:
     ap.add_argument("--round-seconds", type=float, default=2.0)
     ap.add_argument(
         "--compare",
-        choices=("send-path", "compiled"),
+        choices=("send-path", "compiled", "fanout"),
         default="send-path",
         help="send-path: aiortc's coroutine path (A) vs the direct egress (B); "
-        "compiled: the Python direct egress (A) vs the compiled one (B)",
+        "compiled: the Python direct egress (A) vs the compiled one (B); "
+        "fanout: forward() per copy over the compiled egress (A) vs the compiled fan-out (B)",
     )
     args = ap.parse_args()
     compiled = args.compare == "compiled"
-    labels = (
-        ("python direct", "compiled direct") if compiled else ("aiortc send path", "direct egress")
-    )
+    fanout = args.compare == "fanout"
+    labels = {
+        "send-path": ("aiortc send path", "direct egress"),
+        "compiled": ("python direct", "compiled direct"),
+        "fanout": ("forward per copy", "compiled fan-out"),
+    }[args.compare]
 
     video = cached_video(PRESETS["360p"])
     audio = encode_audio()
@@ -148,10 +154,13 @@ async def main() -> None:
     for r in range(args.rounds * 2):
         direct = r % 2 == 0
         mode["direct"] = direct
+        if fanout:
+            for source in sources:
+                source._fan_out = compiled_egress.fan_out if direct else None
         for peer in room.peers.values():
             for sub in peer.subscriptions:
                 egress = sub.forwarder._egress
-                if egress is None:
+                if egress is None or fanout:
                     continue
                 if compiled:
                     egress.compiled = direct

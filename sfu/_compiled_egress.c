@@ -1070,10 +1070,13 @@ fan_out(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *fwd = PyList_GET_ITEM(snapshot, i);
         PyObject *obj = PyObject_GetAttr(fwd, str_copy);
-        if (obj == NULL)
-            goto error;
-        if (Py_TYPE(obj) != &ForwardCopyType) {
-            Py_DECREF(obj);
+        if (obj == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+                goto error;
+            PyErr_Clear(); /* not a TrackForwarder with a copy: forward() it is */
+        }
+        if (obj == NULL || Py_TYPE(obj) != &ForwardCopyType) {
+            Py_XDECREF(obj);
             if (leave_to_python(&rest, fwd, NULL) < 0)
                 goto error;
             continue;
