@@ -22,8 +22,6 @@ from aiortc.rtp import (
     RTCP_PSFB_APP,
     AnyRtcpPacket,
     RtcpPsfbPacket,
-    RtcpSenderInfo,
-    RtcpSrPacket,
     RtpPacket,
     unpack_remb_fci,
 )
@@ -135,7 +133,10 @@ class TrackForwarder:
         self._hook(sender)
 
     def _hook(self, sender: RTCRtpSender) -> None:
-        sender_reports.attach(sender)  # one RTCP compound per transport, not one per sender
+        # One RTCP compound per transport, not one per sender; with the compiled fan-out,
+        # the figures it reports are copied in from C first.
+        refresh = self._report_to_sender if self._copy is not None else None
+        sender_reports.attach(sender, refresh)
         original_send = sender.send
 
         async def send(parameters: RTCRtpSendParameters) -> None:
@@ -173,49 +174,27 @@ class TrackForwarder:
         sender._send_keyframe = self._on_keyframe_request  # type: ignore[method-assign]
 
     def _hook_reports(self, sender: RTCRtpSender) -> None:
-        """With the compiled fan-out the sender-report figures are kept in C; aiortc is
-        given them where it reads them: its sender reports and getStats."""
-        original_send_rtcp = sender._send_rtcp
+        """With the compiled fan-out the sender-report figures are kept in C; aiortc's sender
+        is given them where they are read: getStats (the reports: see ``_hook``)."""
         original_get_stats = sender.getStats
-
-        async def send_rtcp(packets: list[AnyRtcpPacket]) -> None:
-            ntp = self._report_to_sender()
-            for packet in packets:
-                if isinstance(packet, RtcpSrPacket) and packet.ssrc == sender._ssrc:
-                    # _run_rtcp built it from the figures of before the sync above.
-                    packet.sender_info = self._sender_info()
-                    sender._RTCRtpSender__lsr = (ntp >> 16) & 0xFFFFFFFF  # type: ignore[attr-defined]
-            await original_send_rtcp(packets)
 
         async def get_stats() -> RTCStatsReport:
             self._report_to_sender()
             return await original_get_stats()
 
-        sender._send_rtcp = send_rtcp  # type: ignore[method-assign]
         sender.getStats = get_stats  # type: ignore[method-assign]
 
-    def _sender_info(self) -> RtcpSenderInfo:
-        assert self._copy is not None
-        ntp, rtp_ts, packets, octets = self._copy.report
-        return RtcpSenderInfo(
-            ntp_timestamp=ntp,
-            rtp_timestamp=rtp_ts,
-            packet_count=packets & 0xFFFFFFFF,
-            octet_count=octets & 0xFFFFFFFF,
-        )
-
-    def _report_to_sender(self) -> int:
-        """Copy the sender-report figures kept in C into aiortc's sender; the NTP time."""
+    def _report_to_sender(self) -> None:
+        """Copy the sender-report figures kept in C into aiortc's sender."""
         copy = self._copy
         if copy is None:
-            return 0
+            return
         ntp, rtp_ts, packets, octets = copy.report
         sender = self._sender
         sender._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]
         sender._RTCRtpSender__rtp_timestamp = rtp_ts  # type: ignore[attr-defined]
         sender._RTCRtpSender__packet_count = packets  # type: ignore[attr-defined]
         sender._RTCRtpSender__octet_count = octets  # type: ignore[attr-defined]
-        return ntp
 
     def _sync_copy(self) -> None:
         """Tell the compiled fan-out whether this forwarder's state allows its way: sending

@@ -25,6 +25,7 @@ import logging
 import random
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiortc import RTCRtpSender
@@ -128,6 +129,8 @@ class _TransportReports:
     def __init__(self, transport: object) -> None:
         self.transport = transport
         self.senders: list[RTCRtpSender] = []
+        #: Called before a sender's figures are read, for senders that keep them elsewhere.
+        self.refresh: dict[RTCRtpSender, Callable[[], object]] = {}
         self.task: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
@@ -138,6 +141,10 @@ class _TransportReports:
 
     async def send(self) -> None:
         senders = [s for s in self.senders if s.transport is self.transport]
+        for sender in senders:
+            refresh = self.refresh.get(sender)
+            if refresh is not None:
+                refresh()
         for compound in build_reports([_info(s) for s in senders]):
             try:
                 await senders[0].transport._send_rtp(compound)
@@ -148,12 +155,14 @@ class _TransportReports:
 _groups: dict[object, _TransportReports] = {}
 
 
-def attach(sender: RTCRtpSender) -> None:
-    """Send ``sender``'s reports with its transport's others (call before ``send()``)."""
-    sender._run_rtcp = lambda: _reports(sender)  # type: ignore[method-assign]
+def attach(sender: RTCRtpSender, refresh: Callable[[], object] | None = None) -> None:
+    """Send ``sender``'s reports with its transport's others (call before ``send()``).
+    ``refresh``, if given, is called before each report reads the sender's figures (the
+    compiled fan-out keeps them in C and copies them in then)."""
+    sender._run_rtcp = lambda: _reports(sender, refresh)  # type: ignore[method-assign]
 
 
-async def _reports(sender: RTCRtpSender) -> None:
+async def _reports(sender: RTCRtpSender, refresh: Callable[[], object] | None = None) -> None:
     """Stands in for aiortc's ``_run_rtcp`` from ``send()`` until ``stop()`` cancels it."""
     sender._RTCRtpSender__rtcp_started.set()  # type: ignore[attr-defined]
     transport = sender.transport
@@ -161,6 +170,8 @@ async def _reports(sender: RTCRtpSender) -> None:
     if group is None:
         group = _groups[transport] = _TransportReports(transport)
     group.senders.append(sender)
+    if refresh is not None:
+        group.refresh[sender] = refresh
     if group.task is None:
         group.task = asyncio.get_running_loop().create_task(group.run(), name="sender-reports")
     try:
@@ -169,6 +180,7 @@ async def _reports(sender: RTCRtpSender) -> None:
         pass
     finally:
         group.senders.remove(sender)
+        group.refresh.pop(sender, None)
         if not group.senders:
             _groups.pop(transport, None)
             await cancel_and_wait(group.task)
