@@ -8,7 +8,8 @@ coroutine send path and the direct egress every round, so both are measured unde
 same machine load; the figures are CPU microseconds per forwarded packet.
 ``--compare compiled`` flips between the Python direct egress (A) and the compiled one
 (sfu._compiled_egress, B) instead; ``--compare fanout`` between one forward() call per copy
-over the compiled egress (A) and the compiled fan-out, one C call per packet (B).
+over the compiled egress (A) and the compiled fan-out, one C call per packet (B). Side B of
+every mode has the compiled fan-out (where built), side A never.
 
     python bench/forward_path.py --subscribers 9 --rounds 10
     python bench/forward_path.py --compare compiled
@@ -154,9 +155,10 @@ async def main() -> None:
     for r in range(args.rounds * 2):
         direct = r % 2 == 0
         mode["direct"] = direct
-        if fanout:
-            for source in sources:
-                source._fan_out = compiled_egress.fan_out if direct else None
+        # Side A never takes the compiled fan-out: its copies, once bound, would bypass the
+        # egress switches below (side B: the fan-out where the SFU's settings have it).
+        for source in sources:
+            source._fan_out = compiled_egress.fan_out if direct else None
         for peer in room.peers.values():
             for sub in peer.subscriptions:
                 egress = sub.forwarder._egress

@@ -164,3 +164,28 @@ async def test_off_keeps_the_python_path() -> None:
         seen = b.client.video_from("a").frames
         await wait_for(lambda: b.client.video_from("a").frames >= seen + 10, timeout=10)
         assert all(f.packets_sent > 0 for f in forwarders)
+
+
+async def test_what_the_forwarder_state_forbids_the_fan_out_does_not_send() -> None:
+    """A disabled sender (direction changed) and a paused subscription get nothing from the
+    C fan-out either; both pick up again afterwards, the compiled way."""
+    async with sfu_room() as (_, room), publisher_and_viewer(room) as (_a, _b):
+        video = next(f for f in _forwarders(room, "b") if f.kind == "video")
+        await wait_for(lambda: video.fast_copies > 20, timeout=10)
+
+        async def stays_still() -> None:
+            sent = video.packets_sent
+            await asyncio.sleep(0.5)
+            assert video.packets_sent == sent
+
+        video._sender._enabled = False
+        await stays_still()
+        video._sender._enabled = True
+        fast = video.fast_copies
+        await wait_for(lambda: video.fast_copies > fast + 20, timeout=10)
+
+        video.set_paused(True)
+        await stays_still()
+        video.set_paused(False)  # waits for a keyframe (requested), then the compiled way
+        fast = video.fast_copies
+        await wait_for(lambda: video.fast_copies > fast + 20, timeout=10)
