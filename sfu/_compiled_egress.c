@@ -250,11 +250,13 @@ protect_and_send(PacketSender *self, uint8_t *buf, int len)
     return send_through_transport(self, buf, protected_len);
 }
 
-/* Write, protect and send one packet; returns it unprotected (a new reference) and its
- * header length in *header_len_out. */
+/* Write, protect and send one packet. With keep, returns it unprotected (a new
+ * reference), else Py_None (a new reference; the packet is written straight into the
+ * buffer libsrtp encrypts); *packet_len_out: its unprotected length. */
 static PyObject *
 sender_send(PacketSender *self, int marker, uint32_t seq, uint32_t ts, PyObject *payload,
-            PyObject *abs_obj, PyObject *level_obj, Py_ssize_t *header_len_out)
+            PyObject *abs_obj, PyObject *level_obj, int keep, Py_ssize_t *header_len_out,
+            Py_ssize_t *packet_len_out)
 {
     if (!PyBytes_Check(payload)) {
         PyErr_SetString(PyExc_TypeError, "payload must be bytes");
@@ -298,43 +300,41 @@ sender_send(PacketSender *self, int marker, uint32_t seq, uint32_t ts, PyObject 
         return NULL;
     }
 
-    PyObject *data = PyBytes_FromStringAndSize(NULL, total);
-    if (data == NULL)
-        return NULL;
-    uint8_t *out = (uint8_t *)PyBytes_AS_STRING(data);
-    memset(out, 0, (size_t)header_len);
-    out[0] = body ? 0x90 : 0x80; /* V=2, X when there are extensions */
-    out[1] = (uint8_t)((marker ? 0x80 : 0) | self->pt);
-    put16(out + 2, seq);
-    put32(out + 4, ts);
-    put32(out + 8, self->ssrc);
-    if (body) {
-        put16(out + 12, ONE_BYTE_PROFILE);
-        put16(out + 14, (uint32_t)((header_len - 16) / 4));
-        memcpy(out + 16, self->mid, (size_t)self->mid_len);
-        memcpy(out + 16 + self->mid_len, element, (size_t)element_len);
-    }
-    memcpy(out + header_len, PyBytes_AS_STRING(payload), (size_t)payload_len);
-
-    /* srtp_protect encrypts in place and appends the tag: a 32-bit aligned copy with room. */
+    /* srtp_protect encrypts in place and appends the tag: a 32-bit aligned buffer with room. */
     uint32_t stack[(STACK_PACKET + SRTP_MAX_TRAILER_LEN) / 4];
     uint8_t *buf = (uint8_t *)stack;
     if (total > STACK_PACKET) {
         buf = PyMem_Malloc((size_t)total + SRTP_MAX_TRAILER_LEN);
-        if (buf == NULL) {
-            Py_DECREF(data);
+        if (buf == NULL)
             return PyErr_NoMemory();
-        }
     }
-    memcpy(buf, out, (size_t)total);
-    int failed = protect_and_send(self, buf, (int)total);
+    memset(buf, 0, (size_t)header_len);
+    buf[0] = body ? 0x90 : 0x80; /* V=2, X when there are extensions */
+    buf[1] = (uint8_t)((marker ? 0x80 : 0) | self->pt);
+    put16(buf + 2, seq);
+    put32(buf + 4, ts);
+    put32(buf + 8, self->ssrc);
+    if (body) {
+        put16(buf + 12, ONE_BYTE_PROFILE);
+        put16(buf + 14, (uint32_t)((header_len - 16) / 4));
+        memcpy(buf + 16, self->mid, (size_t)self->mid_len);
+        memcpy(buf + 16 + self->mid_len, element, (size_t)element_len);
+    }
+    memcpy(buf + header_len, PyBytes_AS_STRING(payload), (size_t)payload_len);
+
+    PyObject *data = Py_None;
+    if (keep)
+        data = PyBytes_FromStringAndSize((const char *)buf, total);
+    else
+        Py_INCREF(data);
+    if (data == NULL || protect_and_send(self, buf, (int)total) < 0)
+        Py_CLEAR(data);
     if (buf != (uint8_t *)stack)
         PyMem_Free(buf);
-    if (failed) {
-        Py_DECREF(data);
+    if (data == NULL)
         return NULL;
-    }
     *header_len_out = header_len;
+    *packet_len_out = total;
     return data;
 }
 
@@ -355,9 +355,9 @@ PacketSender_send(PacketSender *self, PyObject *const *args, Py_ssize_t nargs)
     unsigned long ts = PyLong_AsUnsignedLong(args[2]);
     if (ts == (unsigned long)-1 && PyErr_Occurred())
         return NULL;
-    Py_ssize_t header_len;
+    Py_ssize_t header_len, packet_len;
     PyObject *data = sender_send(self, marker, (uint32_t)seq, (uint32_t)ts, args[3], args[4],
-                                 args[5], &header_len);
+                                 args[5], 1, &header_len, &packet_len);
     if (data == NULL)
         return NULL;
     return Py_BuildValue("(Nn)", data, header_len);
@@ -680,14 +680,23 @@ static PyTypeObject StreamRewriterType = {
  * the transport not closing: sfu.egress.Egress._direct_pair's checks), the RTX history,
  * the counters and the sender-report figures (RFC 3550 §6.4.1), which the forwarder copies
  * into aiortc's RTCRtpSender when aiortc reads them.
+ *
+ * The RTX history keeps what each packet was written from (seq, ts, marker, the payload
+ * object, the header extension's value), not the packet: the copies of one incoming packet
+ * share its payload, and a NACKed packet is written again, byte for byte (RtpWriter).
  */
 
 typedef struct {
     PyObject_HEAD
     StreamRewriter *rewriter;
     PyObject *sender;        /* the aiortc RTCRtpSender (its _enabled) */
-    PyObject *history;       /* list of (seq, packet, header_len) or None; NULL: none kept */
-    Py_ssize_t history_size;
+    Py_ssize_t history_size; /* 0: none kept (audio) */
+    PyObject **h_payload;    /* NULL where no packet was kept */
+    PyObject **h_level;      /* the audio level tuple, or NULL */
+    long long *h_abs;        /* abs-send-time, -1 for none */
+    uint32_t *h_seq;
+    uint32_t *h_ts;
+    uint8_t *h_marker;
     int ready;               /* set by the forwarder: negotiated, shown, first packet out, no layers */
     int layered;             /* has a temporal-layer filter (video): not for layered packets */
     /* the binding (all NULL when unbound) */
@@ -722,22 +731,63 @@ copy_unbind(ForwardCopy *self)
     Py_CLEAR(self->is_closing);
 }
 
+static void
+history_free(ForwardCopy *self)
+{
+    for (Py_ssize_t i = 0; i < self->history_size; i++) {
+        if (self->h_payload)
+            Py_CLEAR(self->h_payload[i]);
+        if (self->h_level)
+            Py_CLEAR(self->h_level[i]);
+    }
+    PyMem_Free(self->h_payload);
+    PyMem_Free(self->h_level);
+    PyMem_Free(self->h_abs);
+    PyMem_Free(self->h_seq);
+    PyMem_Free(self->h_ts);
+    PyMem_Free(self->h_marker);
+    self->h_payload = self->h_level = NULL;
+    self->h_abs = NULL;
+    self->h_seq = self->h_ts = NULL;
+    self->h_marker = NULL;
+    self->history_size = 0;
+}
+
 static int
 ForwardCopy_init(ForwardCopy *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"rewriter", "sender", "history", "layered", NULL};
-    PyObject *rewriter, *sender, *history;
+    static char *kwlist[] = {"rewriter", "sender", "history_size", "layered", NULL};
+    PyObject *rewriter, *sender;
+    Py_ssize_t history_size;
     int layered;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$O!OO!p", kwlist, &StreamRewriterType,
-                                     &rewriter, &sender, &PyList_Type, &history, &layered))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$O!Onp", kwlist, &StreamRewriterType,
+                                     &rewriter, &sender, &history_size, &layered))
         return -1;
+    if (history_size < 0 || history_size > 65536) {
+        PyErr_SetString(PyExc_ValueError, "history_size must be 0-65536");
+        return -1;
+    }
+    history_free(self);
+    if (history_size) {
+        size_t n = (size_t)history_size;
+        self->h_payload = PyMem_Calloc(n, sizeof(PyObject *));
+        self->h_level = PyMem_Calloc(n, sizeof(PyObject *));
+        self->h_abs = PyMem_Calloc(n, sizeof(long long));
+        self->h_seq = PyMem_Calloc(n, sizeof(uint32_t));
+        self->h_ts = PyMem_Calloc(n, sizeof(uint32_t));
+        self->h_marker = PyMem_Calloc(n, sizeof(uint8_t));
+        self->history_size = history_size;
+        if (!self->h_payload || !self->h_level || !self->h_abs || !self->h_seq || !self->h_ts
+            || !self->h_marker) {
+            history_free(self);
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
     Py_INCREF(rewriter);
     Py_XSETREF(self->rewriter, (StreamRewriter *)rewriter);
     Py_INCREF(sender);
     Py_XSETREF(self->sender, sender);
-    Py_INCREF(history);
-    Py_XSETREF(self->history, history);
-    self->history_size = PyList_GET_SIZE(history);
     self->layered = layered;
     self->ready = 0;
     copy_unbind(self);
@@ -749,7 +799,6 @@ ForwardCopy_traverse(ForwardCopy *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->rewriter);
     Py_VISIT(self->sender);
-    Py_VISIT(self->history);
     Py_VISIT(self->packet_sender);
     Py_VISIT(self->nominated);
     Py_VISIT(self->pair);
@@ -765,7 +814,6 @@ ForwardCopy_clear(ForwardCopy *self)
 {
     Py_CLEAR(self->rewriter);
     Py_CLEAR(self->sender);
-    Py_CLEAR(self->history);
     copy_unbind(self);
     return 0;
 }
@@ -775,6 +823,7 @@ ForwardCopy_dealloc(ForwardCopy *self)
 {
     PyObject_GC_UnTrack(self);
     ForwardCopy_clear(self);
+    history_free(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -812,52 +861,84 @@ ForwardCopy_unbind(ForwardCopy *self, PyObject *unused)
 
 /* The bookkeeping after a copy went out: RTX history, counters, sender-report figures. */
 static int
-copy_account(ForwardCopy *self, uint32_t seq, uint32_t ts, PyObject *data,
-             Py_ssize_t header_len, Py_ssize_t payload_len, unsigned long long ntp)
+copy_account(ForwardCopy *self, uint32_t seq, uint32_t ts, int marker, PyObject *payload,
+             PyObject *abs_obj, PyObject *level_obj, Py_ssize_t packet_len,
+             unsigned long long ntp)
 {
     if (self->history_size) {
-        PyObject *entry = Py_BuildValue("(kOn)", (unsigned long)seq, data, header_len);
-        if (entry == NULL)
-            return -1;
-        /* steals the reference; the list keeps its size (the forwarder never resizes it) */
-        if (PyList_SetItem(self->history, (Py_ssize_t)(seq % self->history_size), entry) < 0)
-            return -1;
+        long long abs_time = -1;
+        if (abs_obj != Py_None) {
+            abs_time = PyLong_AsLongLong(abs_obj);
+            if (abs_time == -1 && PyErr_Occurred())
+                return -1;
+        }
+        Py_ssize_t i = (Py_ssize_t)(seq % (uint32_t)self->history_size);
+        Py_INCREF(payload);
+        Py_XSETREF(self->h_payload[i], payload);
+        PyObject *level = level_obj == Py_None ? NULL : Py_NewRef(level_obj);
+        Py_XSETREF(self->h_level[i], level);
+        self->h_abs[i] = abs_time;
+        self->h_seq[i] = seq;
+        self->h_ts[i] = ts;
+        self->h_marker[i] = (uint8_t)marker;
     }
     self->packets_sent++;
-    self->bytes_sent += (unsigned long long)PyBytes_GET_SIZE(data);
+    self->bytes_sent += (unsigned long long)packet_len;
     self->sr_ntp = ntp;
     self->sr_rtp_ts = ts;
     self->sr_packets++;
-    self->sr_octets += (unsigned long long)payload_len;
+    self->sr_octets += (unsigned long long)PyBytes_GET_SIZE(payload);
     return 0;
 }
 
 static PyObject *
 ForwardCopy_sent(ForwardCopy *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "sent(seq, ts, packet, header_len, payload_len, ntp)");
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "sent(seq, ts, marker, payload, abs_send_time, "
+                                         "audio_level, packet_len, ntp)");
         return NULL;
     }
     uint32_t seq, ts;
     if (low_bits(args[0], 0xFFFF, &seq) < 0 || low_bits(args[1], 0xFFFFFFFFu, &ts) < 0)
         return NULL;
-    if (!PyBytes_Check(args[2])) {
-        PyErr_SetString(PyExc_TypeError, "packet must be bytes");
+    int marker = PyObject_IsTrue(args[2]);
+    if (marker < 0)
+        return NULL;
+    if (!PyBytes_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "payload must be bytes");
         return NULL;
     }
-    Py_ssize_t header_len = PyLong_AsSsize_t(args[3]);
-    if (header_len == -1 && PyErr_Occurred())
+    Py_ssize_t packet_len = PyLong_AsSsize_t(args[6]);
+    if (packet_len == -1 && PyErr_Occurred())
         return NULL;
-    Py_ssize_t payload_len = PyLong_AsSsize_t(args[4]);
-    if (payload_len == -1 && PyErr_Occurred())
-        return NULL;
-    unsigned long long ntp = PyLong_AsUnsignedLongLongMask(args[5]);
+    unsigned long long ntp = PyLong_AsUnsignedLongLongMask(args[7]);
     if (ntp == (unsigned long long)-1 && PyErr_Occurred())
         return NULL;
-    if (copy_account(self, seq, ts, args[2], header_len, payload_len, ntp) < 0)
+    if (copy_account(self, seq, ts, marker, args[3], args[4], args[5], packet_len, ntp) < 0)
         return NULL;
     Py_RETURN_NONE;
+}
+
+static PyObject *
+ForwardCopy_kept(ForwardCopy *self, PyObject *arg)
+{
+    uint32_t seq;
+    if (low_bits(arg, 0xFFFF, &seq) < 0)
+        return NULL;
+    if (!self->history_size)
+        Py_RETURN_NONE;
+    Py_ssize_t i = (Py_ssize_t)(seq % (uint32_t)self->history_size);
+    if (self->h_payload[i] == NULL || self->h_seq[i] != seq)
+        Py_RETURN_NONE;
+    PyObject *abs_obj = self->h_abs[i] < 0 ? Py_NewRef(Py_None)
+                                           : PyLong_FromLongLong(self->h_abs[i]);
+    if (abs_obj == NULL)
+        return NULL;
+    PyObject *level = self->h_level[i] ? self->h_level[i] : Py_None;
+    return Py_BuildValue("(kkOONO)", (unsigned long)seq, (unsigned long)self->h_ts[i],
+                         self->h_marker[i] ? Py_True : Py_False, self->h_payload[i], abs_obj,
+                         level);
 }
 
 /* 1 when the bound compiled sender applies now, 0 when not (or unbound), -1 on error. */
@@ -967,7 +1048,11 @@ static PyMethodDef ForwardCopy_methods[] = {
      "Use this compiled sender while its pair, DTLS state, session and transport hold."},
     {"unbind", (PyCFunction)ForwardCopy_unbind, METH_NOARGS, "Forget the compiled sender."},
     {"sent", (PyCFunction)(void (*)(void))ForwardCopy_sent, METH_FASTCALL,
-     "sent(seq, ts, packet, header_len, payload_len, ntp): a copy sent the Python way"},
+     "sent(seq, ts, marker, payload, abs_send_time, audio_level, packet_len, ntp): "
+     "a copy sent the Python way"},
+    {"kept", (PyCFunction)ForwardCopy_kept, METH_O,
+     "kept(seq) -> (seq, ts, marker, payload, abs_send_time, audio_level) or None: "
+     "what the RTX history has of outgoing packet seq"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1059,7 +1144,6 @@ fan_out(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     int layered = PyObject_IsTrue(args[9]);
     if (layered < 0)
         return NULL;
-    Py_ssize_t payload_len = PyBytes_GET_SIZE(payload);
 
     PyObject *rest = NULL;
     /* A copy may run Python (a transport's sendto): iterate over a snapshot. */
@@ -1096,12 +1180,13 @@ fan_out(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 Py_DECREF(obj);
                 continue;
             }
-            Py_ssize_t header_len;
-            PyObject *data = sender_send(copy->packet_sender, marker, out_seq, out_ts, payload,
-                                         abs_obj, level_obj, &header_len);
-            failed = data == NULL
-                || copy_account(copy, out_seq, out_ts, data, header_len, payload_len, ntp) < 0;
-            Py_XDECREF(data);
+            Py_ssize_t header_len, packet_len;
+            PyObject *sent = sender_send(copy->packet_sender, marker, out_seq, out_ts, payload,
+                                         abs_obj, level_obj, 0, &header_len, &packet_len);
+            failed = sent == NULL
+                || copy_account(copy, out_seq, out_ts, marker, payload, abs_obj, level_obj,
+                                packet_len, ntp) < 0;
+            Py_XDECREF(sent);
             if (!failed)
                 copy->fast++;
         }

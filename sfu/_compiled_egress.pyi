@@ -69,7 +69,7 @@ class ForwardCopy:
         *,
         rewriter: StreamRewriter,
         sender: Any,
-        history: list[tuple[int, bytes, int] | None],
+        history_size: int,
         layered: bool,
     ) -> None: ...
     def bind(
@@ -85,8 +85,20 @@ class ForwardCopy:
     ) -> None: ...
     def unbind(self) -> None: ...
     def sent(
-        self, seq: int, ts: int, packet: bytes, header_len: int, payload_len: int, ntp: int, /
+        self,
+        seq: int,
+        ts: int,
+        marker: bool,
+        payload: bytes,
+        abs_send_time: int | None,
+        audio_level: tuple[bool, int] | None,
+        packet_len: int,
+        ntp: int,
+        /,
     ) -> None: ...
+    def kept(
+        self, seq: int, /
+    ) -> tuple[int, int, bool, bytes, int | None, tuple[bool, int] | None] | None: ...
     @property
     def packets_sent(self) -> int: ...
     @property

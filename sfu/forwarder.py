@@ -127,9 +127,10 @@ class TrackForwarder:
             self._copy = compiled.ForwardCopy(
                 rewriter=self.rewriter,
                 sender=sender,
-                history=self._history,
+                history_size=history_size,
                 layered=self.layers is not None,
             )
+            self._history = []  # kept in C
         self._hook(sender)
 
     def _hook(self, sender: RTCRtpSender) -> None:
@@ -411,7 +412,7 @@ class TrackForwarder:
         if copy is not None:
             # The history, counters and sender-report figures are kept in C (the same
             # bookkeeping as below); the compiled fan-out takes the next copies itself.
-            copy.sent(seq, ts, data, header_len, len(payload), ntp)
+            copy.sent(seq, ts, marker, payload, abs_send_time, audio_level, len(data), ntp)
             if packet_sender is not None and copy.packet_sender is not packet_sender:
                 assert egress is not None
                 egress.bind_copy(copy)
@@ -453,10 +454,10 @@ class TrackForwarder:
         self.nacks_received += 1
         if not self._history_size:
             return
-        entry = self._history[sequence_number % self._history_size]
-        if entry is None or entry[0] != sequence_number:
+        entry = self._kept(sequence_number)
+        if entry is None:
             return  # too old: the subscriber will ask for a keyframe instead
-        _, data, header_len = entry
+        data, header_len = entry
         if not self._budget.allow(sequence_number, len(data), self.bytes_sent, time.monotonic()):
             return  # asked again too soon, or over the RTX budget: a keyframe request follows
         if self._rtx_pt is not None:
@@ -471,6 +472,27 @@ class TrackForwarder:
             self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
         self.retransmissions += 1
         await self.send_slow(data)
+
+    def _kept(self, seq: int) -> tuple[bytes, int] | None:
+        """The packet sent as ``seq`` and its header length, if the RTX history has it."""
+        copy = self._copy
+        if copy is None:
+            entry = self._history[seq % self._history_size]
+            return None if entry is None or entry[0] != seq else (entry[1], entry[2])
+        kept = copy.kept(seq)
+        if kept is None or self._writer is None:
+            return None
+        # The compiled fan-out keeps what the packet was written from: written again, it
+        # is the same bytes (RtpWriter and the compiled egress write alike).
+        _, ts, marker, payload, abs_send_time, audio_level = kept
+        return self._writer.write(
+            marker=marker,
+            seq=seq,
+            ts=ts,
+            payload=payload,
+            abs_send_time=abs_send_time,
+            audio_level=audio_level,
+        )
 
     def _on_keyframe_request(self) -> None:
         self.plis_received += 1

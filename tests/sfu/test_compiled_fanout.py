@@ -5,19 +5,24 @@ reports stay truthful."""
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from aiortc.rtp import RtcpPacket, RtcpSrPacket
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pylibsrtp import Policy, Session
 
 from sfu import compiled_egress
 from sfu.config import SFUConfig
 from sfu.forwarder import TrackForwarder
+from sfu.rtp_writer import ABS_SEND_TIME_URI, AUDIO_LEVEL_URI, MID_URI, RtpWriter
 from sfu.stream_rewriter import StreamRewriter
 from tests.helpers import wait_for
 from tests.sfu.harness import publisher_and_viewer, sfu_room
+from tests.sfu.test_compiled_egress import PROFILES, Link
 
 pytestmark = pytest.mark.skipif(
     not compiled_egress.AVAILABLE, reason=f"not built: {compiled_egress.UNAVAILABLE_REASON}"
@@ -86,6 +91,115 @@ def test_the_c_rewriter_matches_the_python_one(
         assert c.started == ref.started
         assert c.waiting_for_keyframe() == ref.waiting_for_keyframe()
         assert (c.last_seq, c.last_ts) == (ref.last_seq, ref.last_ts)
+
+
+def _sessions(profile: int) -> tuple[Session, Session]:
+    """A transmit and a receive session as aiortc makes them (a packet may be sent again)."""
+    key = os.urandom(PROFILES[profile])
+    tx, rx = (
+        Policy(key=key, ssrc_type=direction, srtp_profile=profile)
+        for direction in (Policy.SSRC_ANY_OUTBOUND, Policy.SSRC_ANY_INBOUND)
+    )
+    tx.allow_repeat_tx = rx.allow_repeat_tx = True
+    return Session(policy=tx), Session(policy=rx)
+
+
+class _Attrs:
+    """Stands in for the aiortc objects whose attributes the fan-out checks."""
+
+    def __init__(self, **attrs: object) -> None:
+        self.__dict__.update(attrs)
+
+
+@pytest.fixture(scope="module")
+def link() -> Iterator[Link]:
+    link = Link()
+    yield link
+    link.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    profile=st.sampled_from(sorted(PROFILES)),
+    video=st.booleans(),
+    packets=st.lists(
+        st.tuples(
+            st.integers(1, 3),  # seq step (a gap or none)
+            st.booleans(),  # marker
+            st.binary(min_size=1, max_size=1200),
+            st.integers(0, 0xFFFFFF),
+            st.tuples(st.booleans(), st.integers(0, 127)),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+)
+def test_fan_out_sends_and_keeps_what_forward_would(
+    link: Link, profile: int, video: bool, packets: list[tuple[Any, ...]]
+) -> None:
+    """fan_out's copies on the wire are RtpWriter's bytes for the StreamRewriter's numbering,
+    protected with the bound session; the RTX history gives back what writes each again."""
+    assert compiled_egress.ForwardCopy is not None and compiled_egress.fan_out is not None
+    tx, rx = _sessions(profile)
+    ids = {MID_URI: 1, ABS_SEND_TIME_URI: 3} if video else {MID_URI: 1, AUDIO_LEVEL_URI: 2}
+    writer = RtpWriter(ssrc=4242, payload_type=96, mid="v", ext_ids=ids)
+    reference = StreamRewriter(first_seq=65530, first_ts=7, ts_step=3000, video=False)
+    rewriter = compiled_egress.StreamRewriter(
+        first_seq=65530, first_ts=7, ts_step=3000, video=False
+    )
+    copy = compiled_egress.ForwardCopy(
+        rewriter=rewriter,
+        sender=_Attrs(_enabled=True),
+        history_size=8 if video else 0,
+        layered=video,
+    )
+    pair = _Attrs()
+    dtls = _Attrs(_state="connected", _tx_srtp=tx)
+    copy.bind(
+        packet_sender=link.sender(writer, tx),
+        nominated={1: pair},
+        pair=pair,
+        dtls=dtls,
+        connected="connected",
+        srtp=tx,
+        transport=link.transport,
+    )
+    copy.ready = True
+    forwarder = _Attrs(_copy=copy)
+    seq, ts, sent = 1000, 90000, 0
+    for step, marker, payload, abs_send_time, level in packets:
+        seq, ts = (seq + step) % (1 << 16), (ts + 3000 * step) % (1 << 32)
+        abs_arg, level_arg = (abs_send_time, None) if video else (None, level)
+        mapped = reference.rewrite(seq, ts, False)
+        rest = compiled_egress.fan_out(
+            [forwarder], seq, ts, marker, payload, False, abs_arg, level_arg, 5 << 32, False
+        )
+        assert rest is None
+        if mapped is None:
+            continue
+        out_seq, out_ts = mapped
+        expected, _ = writer.write(
+            marker=marker,
+            seq=out_seq,
+            ts=out_ts,
+            payload=payload,
+            abs_send_time=abs_arg,
+            audio_level=level_arg,
+        )
+        sent += 1
+        assert rx.unprotect(link.receiver.recv(4096)) == expected
+        assert copy.report == (5 << 32, out_ts, sent, copy.report[3])
+        kept = copy.kept(out_seq)
+        if video:
+            assert kept == (out_seq, out_ts, marker, payload, abs_arg, None)
+        else:
+            assert kept is None
+    assert copy.packets_sent == copy.fast == sent
+    dtls.__dict__["_tx_srtp"] = (
+        object()
+    )  # a new session (DTLS restarted): no longer the compiled way
+    rest = compiled_egress.fan_out([forwarder], seq, ts, False, b"x", False, None, None, 0, False)
+    assert rest == [(forwarder, None)]
 
 
 def _forwarders(room: Any, viewer: str) -> list[TrackForwarder]:
