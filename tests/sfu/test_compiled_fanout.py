@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -303,3 +306,33 @@ async def test_what_the_forwarder_state_forbids_the_fan_out_does_not_send() -> N
         video.set_paused(False)  # waits for a keyframe (requested), then the compiled way
         fast = video.fast_copies
         await wait_for(lambda: video.fast_copies > fast + 20, timeout=10)
+
+
+def test_without_the_extension_a_room_forwards_the_python_way() -> None:
+    """Where the C extension was not built, the default settings still forward: every
+    forwarder has the Python rewriter and no C copy, and a real viewer decodes."""
+    code = """
+import sys; sys.modules['sfu._compiled_egress'] = None
+import asyncio
+from sfu.stream_rewriter import StreamRewriter
+from tests.helpers import wait_for
+from tests.sfu.harness import publisher_and_viewer, sfu_room
+
+async def main() -> None:
+    async with sfu_room() as (_, room), publisher_and_viewer(room) as (_a, b):
+        forwarders = [s.forwarder for s in room.peers['b'].subscriptions]
+        assert forwarders and all(f._copy is None for f in forwarders)
+        assert all(isinstance(f.rewriter, StreamRewriter) for f in forwarders)
+        assert room.peers['a'].sources['video']._fan_out is None
+        seen = b.client.video_from('a').frames
+        await wait_for(lambda: b.client.video_from('a').frames >= seen + 10, timeout=10)
+    print('forwarded')
+
+asyncio.run(main())
+"""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().endswith("forwarded")
