@@ -39,7 +39,8 @@ static PyObject *s_source, *s_route, *s_video, *s_clock_rate, *s_reception, *s_r
     *s_packets, *s_bytes, *s_tally, *s_first_packet_at, *s_last_packet_at, *s_max_seq,
     *s_lost_packets, *s_clock_rate_, *s_transit, *s_jitter, *s_repairing, *s_on_frame,
     *s_add_latency, *s_stats, *s_due, *s_interval, *s_base, *s_top, *s_received,
-    *s_last_transit, *s_stats_clock_rate;
+    *s_last_transit, *s_stats_clock_rate, *s_unwrap, *s_nack, *s_last, *s_newest, *s_missing,
+    *s_playout, *s_frames_dropped, *s_on_packet, *s_count_dropped;
 
 typedef struct {
     PyObject_HEAD
@@ -55,6 +56,8 @@ typedef struct {
     PyObject *on_stamp;       /* Receiver._on_stamp */
     PyObject *stamp_type;     /* loadtest.stamp.Stamp */
     PyObject *report_delay;   /* loadtest.reception_report.next_report_delay */
+    PyObject *playout_kwnames; /* VideoPlayout.on_packet's keyword names */
+    long long max_age;        /* loadtest.nack.MAX_AGE */
     int seen;                 /* the first packet went the Python way (it marks first_rtp) */
     unsigned long long fast;
     unsigned long long slow;
@@ -73,6 +76,7 @@ PacketReader_dealloc(PacketReader *self)
     Py_XDECREF(self->on_stamp);
     Py_XDECREF(self->stamp_type);
     Py_XDECREF(self->report_delay);
+    Py_XDECREF(self->playout_kwnames);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -81,15 +85,24 @@ PacketReader_init(PacketReader *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"unprotect", "srtp", "session", "original", "handler", "rtx_of",
                              "ssrc_slots", "streams", "repair_packet", "on_stamp",
-                             "stamp_type", "report_delay", NULL};
+                             "stamp_type", "report_delay", "max_age", NULL};
     unsigned long long unprotect, srtp;
     PyObject *session, *original, *handler, *rtx_of, *ssrc_slots, *streams, *repair_packet,
         *on_stamp, *stamp_type, *report_delay;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$KKOOOO!O!O!OOOO", kwlist, &unprotect, &srtp,
-                                     &session, &original, &handler, &PyDict_Type, &rtx_of,
-                                     &PyDict_Type, &ssrc_slots, &PyDict_Type, &streams,
-                                     &repair_packet, &on_stamp, &stamp_type, &report_delay))
+    long long max_age;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$KKOOOO!O!O!OOOOL", kwlist, &unprotect,
+                                     &srtp, &session, &original, &handler, &PyDict_Type,
+                                     &rtx_of, &PyDict_Type, &ssrc_slots, &PyDict_Type, &streams,
+                                     &repair_packet, &on_stamp, &stamp_type, &report_delay,
+                                     &max_age))
         return -1;
+    self->max_age = max_age;
+    if (self->playout_kwnames == NULL) {
+        self->playout_kwnames = Py_BuildValue("(ssssss)", "marker", "start", "keyframe", "tag",
+                                              "now", "retransmitted");
+        if (self->playout_kwnames == NULL)
+            return -1;
+    }
     if (unprotect == 0 || srtp == 0) {
         PyErr_SetString(PyExc_ValueError, "no srtp_unprotect or no srtp_t");
         return -1;
@@ -386,6 +399,108 @@ vp8_start(const uint8_t *d, Py_ssize_t n, Py_ssize_t offset, int *start, int *ke
     return 0;
 }
 
+/* Receiver.repair_packet for the common case, a video packet right after the newest one
+ * (not a retransmission, not a keyframe's first): the sequence unwrapper and the NACK list
+ * only move on (no gap to ask for, nothing old enough to drop from the list), so only
+ * the playout model is called. 1 when done, 0 when it is not that case (nothing was
+ * changed: Receiver.repair_packet does it all), -1 on error. */
+static int
+repair_in_order(PacketReader *self, PyObject *repair, long long seq, long long timestamp,
+                int marker, int start, PyObject *stamp, PyObject *now)
+{
+    int result = -1;
+    long long last, newest, useq;
+    int none;
+    PyObject *unwrap = NULL, *nack = NULL, *missing = NULL, *playout = NULL;
+    PyObject *dropped = NULL, *after = NULL;
+    if ((unwrap = PyObject_GetAttr(repair, s_unwrap)) == NULL
+        || (nack = PyObject_GetAttr(repair, s_nack)) == NULL)
+        goto out;
+    if (get_ll(unwrap, s_last, &last, &none) < 0)
+        goto out;
+    result = 0;
+    if (none)
+        goto out;
+    long long delta = (seq - last) & 0xFFFF;
+    if (delta >= 0x8000)
+        goto out;
+    useq = last + delta;
+    if (get_ll(nack, s_newest, &newest, &none) < 0) {
+        result = -1;
+        goto out;
+    }
+    if (none || useq != newest + 1)
+        goto out;
+    if ((missing = PyObject_GetAttr(nack, s_missing)) == NULL) {
+        result = -1;
+        goto out;
+    }
+    if (!PyDict_CheckExact(missing))
+        goto out;
+    if (PyDict_GET_SIZE(missing)) {
+        /* NackRequester._trim: the oldest entry (the list is in sequence order) stays? */
+        Py_ssize_t pos = 0;
+        PyObject *key, *value;
+        if (!PyDict_Next(missing, &pos, &key, &value) || !PyLong_CheckExact(key))
+            goto out;
+        long long oldest = PyLong_AsLongLong(key);
+        if (oldest == -1 && PyErr_Occurred()) {
+            result = -1;
+            goto out;
+        }
+        if (oldest < useq - self->max_age)
+            goto out;
+    }
+    /* From here, what repair_packet does. */
+    result = -1;
+    if (delta > 0 && set_ll(unwrap, s_last, useq) < 0)
+        goto out;
+    if (set_ll(nack, s_newest, useq) < 0)
+        goto out;
+    if ((playout = PyObject_GetAttr(repair, s_playout)) == NULL
+        || (dropped = PyObject_GetAttr(playout, s_frames_dropped)) == NULL)
+        goto out;
+    PyObject *u = PyLong_FromLongLong(useq);
+    PyObject *ts = u == NULL ? NULL : PyLong_FromLongLong(timestamp);
+    if (ts == NULL) {
+        Py_XDECREF(u);
+        goto out;
+    }
+    /* playout.on_packet(useq, timestamp, marker=, start=, keyframe=False, tag=, now=,
+     * retransmitted=False) */
+    PyObject *args[] = {playout, u, ts, marker ? Py_True : Py_False,
+                        start ? Py_True : Py_False, Py_False, stamp ? stamp : Py_None, now,
+                        Py_False};
+    PyObject *r = PyObject_VectorcallMethod(s_on_packet, args,
+                                            3 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                            self->playout_kwnames);
+    Py_DECREF(u);
+    Py_DECREF(ts);
+    if (r == NULL)
+        goto out;
+    Py_DECREF(r);
+    if ((after = PyObject_GetAttr(playout, s_frames_dropped)) == NULL)
+        goto out;
+    int same = PyObject_RichCompareBool(after, dropped, Py_EQ);
+    if (same < 0)
+        goto out;
+    if (!same) {
+        r = PyObject_CallMethodNoArgs(repair, s_count_dropped);
+        if (r == NULL)
+            goto out;
+        Py_DECREF(r);
+    }
+    result = 1;
+out:
+    Py_XDECREF(unwrap);
+    Py_XDECREF(nack);
+    Py_XDECREF(missing);
+    Py_XDECREF(playout);
+    Py_XDECREF(dropped);
+    Py_XDECREF(after);
+    return result;
+}
+
 /* The Python path for one plain packet: handler(bytes, now). */
 static int
 slow_path(PacketReader *self, const uint8_t *d, Py_ssize_t n, PyObject *data, double now)
@@ -552,6 +667,13 @@ process(PacketReader *self, const uint8_t *d, Py_ssize_t n, PyObject *data, doub
     }
     if (t == NULL && (t = PyFloat_FromDouble(now)) == NULL)
         goto done;
+    int handled = keyframe ? 0 : repair_in_order(self, repair, seq, timestamp, marker, start,
+                                                 stamp, t);
+    if (handled != 0) {
+        Py_DECREF(t);
+        rc = handled < 0 ? -1 : 0;
+        goto done;
+    }
     PyObject *r = PyObject_CallFunction(
         self->repair_packet, "(OLLOOOOOO)", repair, seq, timestamp,
         marker ? Py_True : Py_False, start ? Py_True : Py_False, keyframe ? Py_True : Py_False,
@@ -706,7 +828,11 @@ PyInit__compiled_receive(void)
         || intern(&s_due, "due") || intern(&s_interval, "interval") || intern(&s_base, "_base")
         || intern(&s_top, "_top") || intern(&s_received, "_received")
         || intern(&s_last_transit, "_last_transit")
-        || intern(&s_stats_clock_rate, "_clock_rate"))
+        || intern(&s_stats_clock_rate, "_clock_rate") || intern(&s_unwrap, "unwrap")
+        || intern(&s_nack, "nack") || intern(&s_last, "_last") || intern(&s_newest, "_newest")
+        || intern(&s_missing, "_missing") || intern(&s_playout, "playout")
+        || intern(&s_frames_dropped, "frames_dropped") || intern(&s_on_packet, "on_packet")
+        || intern(&s_count_dropped, "count_dropped"))
         return NULL;
     if (PyType_Ready(&PacketReaderType) < 0)
         return NULL;

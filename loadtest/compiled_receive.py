@@ -19,6 +19,7 @@ from typing import Any
 from pylibsrtp import Session, _binding
 
 from loadtest import lean_transport
+from loadtest.nack import MAX_AGE
 from loadtest.receiver import Receiver
 from loadtest.reception_report import next_report_delay
 from loadtest.stamp import Stamp
@@ -90,6 +91,7 @@ def reader(
         on_stamp=receiver._on_stamp,
         stamp_type=Stamp,
         report_delay=next_report_delay,
+        max_age=MAX_AGE,
     )
 
 
