@@ -279,7 +279,7 @@ class Receiver:
         now = time.time() if now is None else now
         self._report(now)
         for repair in self._repairs.values():
-            due = repair.nack.due(now)
+            due = repair.nack.due(now) if repair.nack.missing else None  # nothing to re-ask
             if due:
                 self._nack(repair, due, now)
             if repair.playout.keyframe_due(now, repair.nack):
