@@ -1,8 +1,9 @@
-"""The optional C extension; all metadata is in pyproject.toml.
+"""The optional C extensions; all metadata is in pyproject.toml.
 
-``sfu._compiled_egress`` speeds up the forwarding hot path (see sfu/compiled_egress.py).
-It is optional: where it cannot be built (no C compiler, no Python headers) the install
-goes on without it and the SFU forwards through the Python path.
+``sfu._compiled_egress`` speeds up the forwarding hot path (see sfu/compiled_egress.py),
+``loadtest._compiled_receive`` the load tester's receive path (loadtest/compiled_receive.py).
+They are optional: where they cannot be built (no C compiler, no Python headers) the install
+goes on without them and the SFU forwards, the tester receives, through the Python path.
 """
 
 from setuptools import Extension, setup
@@ -14,6 +15,12 @@ setup(
             sources=["sfu/_compiled_egress.c"],
             optional=True,
             extra_compile_args=["-Wall", "-Wextra", "-Wno-unused-parameter"],
-        )
+        ),
+        Extension(
+            "loadtest._compiled_receive",
+            sources=["loadtest/_compiled_receive.c"],
+            optional=True,
+            extra_compile_args=["-Wall", "-Wextra", "-Wno-unused-parameter"],
+        ),
     ]
 )

@@ -6,10 +6,12 @@ measured over a window that leaves the joins out.
     python bench/peers_per_core.py --rooms 1 2 3 --preset 180p --json out.json
     python bench/peers_per_core.py --rooms 2 --variants old new --rounds 2   # A/B, interleaved
 
-Each variant is a receive path of the tester: ``new`` (the default: the lean SRTP path, video
-repaired like a browser), ``lean`` (the lean path, counting only), ``old`` (aiortc's receive
-loop, counting only, as before issue 17). Runs alternate between the variants, so that both
-see the same machine; the figure that compares them is the worker's CPU per received packet.
+Each variant is a receive path of the tester: ``new`` (the default: the lean SRTP path
+through the compiled receiver, loadtest.compiled_receive, video repaired like a browser),
+``python`` (the same in Python: ``compiled_receive = false``), ``lean`` (the lean Python path,
+counting only), ``old`` (aiortc's receive loop, counting only, as before issue 17). Runs
+alternate between the variants, so that all see the same machine; the figure that compares
+them is the worker's CPU per received packet.
 
 The coshop server runs on the same machine (its CPU is printed too): on a small machine
 the figure is a floor, since the worker competes with the server for the cores.
@@ -40,21 +42,22 @@ from loadtest.media import PRESETS, cached_video
 from loadtest.runner import Runner
 from loadtest.scenario import Scenario
 
-VARIANTS = {  # name: (repair, lean_receive)
-    "new": (True, True),
-    "lean": (False, True),
-    "old": (False, False),
+VARIANTS = {  # name: (repair, lean_receive, compiled_receive)
+    "new": (True, True, True),
+    "python": (True, True, False),
+    "lean": (False, True, False),
+    "old": (False, False, False),
 }
 
 
 def measure(url: str, rooms: int, peers: int, preset: str, seconds: float, warmup: float,
             prefix: str, variant: str = "new") -> dict[str, Any]:
     """One run: ``rooms`` full rooms in one worker; the worker's CPU over the window."""
-    repair, lean = VARIANTS[variant]
+    repair, lean, compiled = VARIANTS[variant]
     scenario = Scenario.model_validate({
         "url": url, "rooms": rooms, "peers": peers, "preset": preset, "workers": 1,
         "duration": warmup + seconds, "warmup": warmup, "room_prefix": prefix,
-        "repair": repair, "lean_receive": lean,
+        "repair": repair, "lean_receive": lean, "compiled_receive": compiled,
     })
     load = os.getloadavg()[0]
     report, _ = asyncio.run(Runner(scenario, progress=io.StringIO()).run())
@@ -66,6 +69,7 @@ def measure(url: str, rooms: int, peers: int, preset: str, seconds: float, warmu
         "variant": variant,
         "rooms": rooms,
         "peers": n,
+        "receive_paths": report["tester"]["receive_paths"],
         "worker_cores": cores,
         "packets_received": received,
         "worker_us_per_packet": 1e6 * cores * seconds / received if received else None,
@@ -119,6 +123,7 @@ def main() -> int:
                         f"ppc{int(time.time())}{variant}r{rooms}", variant)
             results.append(r)
             us = r["worker_us_per_packet"]
+            print(f"  receive path: {', '.join(r['receive_paths'])}", flush=True)
             print(f"  [{variant}] worker {us or 0:.1f} us CPU per received packet "
                   f"({r['packets_received']} packets); load {r['load_average']:.2f}"
                   f"{' SATURATED: figures are a floor' if r['saturated'] else ''}", flush=True)

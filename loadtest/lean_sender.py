@@ -57,6 +57,14 @@ def install(sender: Any) -> bool:
                 abs_send_time = (ntp >> 14) & 0x00FFFFFF  # RFC 6051-style 6.18 fixed point
                 last = len(frame.payloads) - 1
                 octets = 0
+                # The nominated pair, looked up once per frame (nothing awaits in between while
+                # it is used; after a fallback await, the frame's later packets fall back too).
+                pair = (dtls.transport._connection._nominated.get(1)
+                        if available(dtls) else None)
+                sendto: Any = None
+                if pair is not None and pair.protocol.transport is not None:
+                    sendto, remote_addr = pair.protocol.transport.sendto, pair.remote_addr
+                    protect = dtls._tx_srtp.protect
                 for i, payload in enumerate(frame.payloads):
                     packet = RtpPacket(payload_type=codec.payloadType,
                                        sequence_number=sequence_number, timestamp=timestamp,
@@ -67,13 +75,8 @@ def install(sender: Any) -> bool:
                         packet.extensions.audio_level = (False, -frame.audio_level)
                     history[sequence_number % RTP_HISTORY_SIZE] = packet
                     data = packet.serialize(extensions_map)
-                    if available(dtls):
-                        pair = dtls.transport._connection._nominated.get(1)
-                        if pair is not None and pair.protocol.transport is not None:
-                            pair.protocol.transport.sendto(dtls._tx_srtp.protect(data),
-                                                           pair.remote_addr)
-                        else:
-                            await dtls._send_rtp(data)
+                    if sendto is not None:
+                        sendto(protect(data), remote_addr)
                     else:
                         await dtls._send_rtp(data)
                     octets += len(payload)

@@ -26,7 +26,7 @@ from aiortc import sdp as aiortc_sdp
 from aiortc.codecs import vpx
 from aiortc.mediastreams import MediaStreamTrack
 
-from loadtest import lean_sender, lean_transport
+from loadtest import compiled_receive, lean_sender, lean_transport
 from loadtest.media import AUDIO_CLOCK, VIDEO_CLOCK, EncodedLoop
 from loadtest.metrics import LiveTally, RouteStats
 from loadtest.nack import PROCESS_INTERVAL_S
@@ -235,7 +235,8 @@ class SyntheticPeer:
     ``keep_samples=False`` keeps latencies in histograms only. ``repair``: receive video like a
     browser (NACK, RTX, PLI, playout model; ``loadtest.receiver``) instead of counting packets
     as they come; ``lean``: take SRTP straight from the socket (``loadtest.lean_transport``)
-    and send it the same way (``loadtest.lean_sender``).
+    and send it the same way (``loadtest.lean_sender``); ``compiled``: on the lean path,
+    receive through the C extension when it is built (``loadtest.compiled_receive``).
     """
 
     def __init__(
@@ -252,6 +253,7 @@ class SyntheticPeer:
         keep_samples: bool = True,
         repair: bool = True,
         lean: bool = True,
+        compiled: bool = True,
     ) -> None:
         self.url = url.rstrip("/")
         self.room = room
@@ -270,6 +272,7 @@ class SyntheticPeer:
         self._published = False
         self._receiving = False
         self._lean = lean
+        self._compiled = compiled
         self._receiver = Receiver(self.result.routes, repair=repair, keep_samples=keep_samples,
                                   tally=tally, on_stamp=self._on_stamp,
                                   learn_rtt=self.publishing)
@@ -568,7 +571,8 @@ class SyntheticPeer:
 
         @pc.on("connectionstatechange")
         def _connected() -> None:
-            if pc.connectionState == "connected" and self._lean:
+            if pc.connectionState == "connected" and self._lean and not (
+                    self._compiled and compiled_receive.install(dtls, self._receiver, on_rtp)):
                 lean_transport.install(dtls, on_rtp)
 
     async def _repair_loop(self) -> None:

@@ -220,11 +220,19 @@ class Receiver:
         repair = stream.repair
         if repair is None or offset >= end:
             return
+        start, keyframe = vp8_frame_start(data, offset)
+        self.repair_packet(repair, seq, timestamp, marker, start, keyframe, stamp, now,
+                           retransmitted)
+
+    def repair_packet(self, repair: _Repair, seq: int, timestamp: int, marker: bool,
+                      start: bool, keyframe: bool, stamp: Stamp | None, now: float,
+                      retransmitted: bool) -> None:
+        """The repair model's part of a video packet (``on_rtp``'s, and the compiled path's,
+        ``loadtest.compiled_receive``): NACK what a gap left out, then the playout model."""
         useq = repair.unwrap.unwrap(seq)
         lost = repair.nack.on_packet(useq, now, retransmitted=retransmitted)
         if lost:
             self._nack(repair, lost, now)
-        start, keyframe = vp8_frame_start(data, offset)
         if keyframe:
             repair.nack.clear_up_to(useq)
         playout = repair.playout
@@ -271,7 +279,7 @@ class Receiver:
         now = time.time() if now is None else now
         self._report(now)
         for repair in self._repairs.values():
-            due = repair.nack.due(now)
+            due = repair.nack.due(now) if repair.nack.missing else None  # nothing to re-ask
             if due:
                 self._nack(repair, due, now)
             if repair.playout.keyframe_due(now, repair.nack):

@@ -62,15 +62,18 @@ class WorkerProcess:
         self.tick_mark: tuple[float, float] | None = None  # last progress poll (t, cpu)
         self._lock = asyncio.Lock()
         self._stderr_task: asyncio.Task[None] | None = None
+        self.receive_path: str | None = None  # as the worker said at start-up
 
     @classmethod
     async def start(cls, index: int, url: str, preset: str, join_timeout: float,
-                    repair: bool = True, lean: bool = True) -> WorkerProcess:
+                    repair: bool = True, lean: bool = True,
+                    compiled: bool = True) -> WorkerProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "loadtest.worker", url, preset, str(join_timeout),
             "repair" if repair else "count", "lean" if lean else "aiortc",
+            "compiled" if compiled else "python",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=env,
             limit=2**28,  # a stats reply of a big run is megabytes on one line
@@ -85,6 +88,7 @@ class WorkerProcess:
             await worker.close()
             raise
         worker.cpu_mark = (ready["t"], ready["cpu"])
+        worker.receive_path = ready.get("receive_path")
         return worker
 
     async def _drain_stderr(self) -> None:
@@ -200,13 +204,16 @@ class Runner:
         self._say(f"starting {self.n_workers} worker process(es) for {self.url} ...")
         started = await asyncio.gather(*(
             WorkerProcess.start(i, self.url, self.s.preset, self.s.join_timeout,
-                                self.s.repair, self.s.lean_receive)
+                                self.s.repair, self.s.lean_receive,
+                                self.s.compiled_receive)
             for i in range(self.n_workers)), return_exceptions=True)
         # Keep the ones that started, so that closing stops them even if another failed.
         self.workers = [w for w in started if isinstance(w, WorkerProcess)]
         for w in started:
             if isinstance(w, BaseException):
                 raise w
+        for path in sorted({str(w.receive_path) for w in self.workers}):
+            self._say(f"workers' receive path: {path}")
 
     async def _close(self) -> None:
         await asyncio.gather(*(w.close() for w in self.workers), return_exceptions=True)
@@ -494,6 +501,7 @@ class Runner:
         report["tester"] = {
             "workers": len(self.workers), "worker_cores": cores,
             "max_worker_cores": max(cores) if cores else None, "total_cores": sum(cores),
+            "receive_paths": sorted({str(w.receive_path) for w in self.workers}),
             # The workers' own event-loop lag: when high, the tester (not the server) is slow.
             "loop_lag_ms": {"p99": max((x["p99"] or 0 for x in lags), default=None),
                             "max": max((x["max"] or 0 for x in lags), default=None)},

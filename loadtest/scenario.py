@@ -183,6 +183,9 @@ class Scenario(BaseModel):
                          "false: count packets and frames as they arrive, unrepaired")
     lean_receive: bool = Field(True, strict=True, description="receivers take SRTP straight "
                                "from the socket; false: through aiortc's receive loop")
+    compiled_receive: bool = Field(True, strict=True, description="on the lean path, "
+                                   "receivers unprotect and account each packet in the C "
+                                   "extension (when built); false: in Python")
     thresholds: Annotated[tuple[SkipValidation[Threshold], ...],
                           BeforeValidator(_thresholds)] = Field(
         (), validation_alias=AliasChoices("fail_if", "thresholds"),

@@ -25,6 +25,7 @@ from typing import IO, Any
 
 import aiohttp
 
+from loadtest import compiled_receive
 from loadtest.histogram import Histogram
 from loadtest.media import PRESETS, EncodedLoop, cached_video, encode_audio
 from loadtest.metrics import LiveTally
@@ -98,10 +99,12 @@ class PeerHost:
         join_timeout: float = 20.0,
         repair: bool = True,
         lean: bool = True,
+        compiled: bool = True,
     ) -> None:
         self.url = url
         self.repair = repair
         self.lean = lean
+        self.compiled = compiled
         self.video = video
         self.audio = audio
         self.keep_samples = keep_samples
@@ -136,7 +139,7 @@ class PeerHost:
             video=self.video if plan.publish else None,
             audio=self.audio if plan.publish else None,
             session=self._http, tally=self.tally, keep_samples=self.keep_samples,
-            repair=self.repair, lean=self.lean,
+            repair=self.repair, lean=self.lean, compiled=self.compiled,
         )
         session = PeerSession(plan, peer, generation)
         self.sessions.append(session)
@@ -299,6 +302,17 @@ def _plans(raw: list[list[Any]]) -> list[PeerPlan]:
             for p in raw]
 
 
+def receive_path(lean: bool, compiled: bool) -> str:
+    """Which way received SRTP is taken, for the start-up log and the run's report."""
+    if not lean:
+        return "aiortc (aiortc's receive loop)"
+    if not compiled:
+        return "lean (Python)"
+    if compiled_receive.AVAILABLE:
+        return "compiled (loadtest._compiled_receive)"
+    return f"lean (Python): the compiled path is unavailable: {compiled_receive.UNAVAILABLE_REASON}"
+
+
 async def serve(host: PeerHost, reader: asyncio.StreamReader, out: IO[str]) -> None:
     """Answer commands from ``reader`` until ``quit`` or end of input."""
 
@@ -306,7 +320,8 @@ async def serve(host: PeerHost, reader: asyncio.StreamReader, out: IO[str]) -> N
         out.write(json.dumps(obj) + "\n")
         out.flush()
 
-    emit({"ready": True, "t": time.time(), "cpu": time.process_time(), "pid": os.getpid()})
+    emit({"ready": True, "t": time.time(), "cpu": time.process_time(), "pid": os.getpid(),
+          "receive_path": receive_path(host.lean, host.compiled)})
     while line := await reader.readline():
         cmd = json.loads(line)
         op = cmd.get("cmd")
@@ -341,7 +356,7 @@ async def serve(host: PeerHost, reader: asyncio.StreamReader, out: IO[str]) -> N
 
 
 async def _main(url: str, preset: str, keep_samples: bool, join_timeout: float,
-                repair: bool, lean: bool) -> None:
+                repair: bool, lean: bool, compiled: bool) -> None:
     # The protocol owns the real stdout; anything else printed (by us or a library) goes to
     # stderr so that it cannot corrupt a reply.
     out = os.fdopen(os.dup(1), "w")
@@ -352,26 +367,30 @@ async def _main(url: str, preset: str, keep_samples: bool, join_timeout: float,
     video = cached_video(PRESETS[preset])
     audio = encode_audio()
     async with PeerHost(url, video, audio, keep_samples=keep_samples,
-                        join_timeout=join_timeout, repair=repair, lean=lean) as host:
+                        join_timeout=join_timeout, repair=repair, lean=lean,
+                        compiled=compiled) as host:
         await serve(host, reader, out)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m loadtest.worker URL PRESET [JOIN_TIMEOUT [repair|count [lean|aiortc]]]``."""
+    """``python -m loadtest.worker URL PRESET [JOIN_TIMEOUT [repair|count [lean|aiortc
+    [compiled|python]]]]``."""
     args = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     url, preset = args[0], args[1]
     join_timeout = float(args[2]) if len(args) > 2 else 20.0
     repair = (args[3] if len(args) > 3 else "repair") == "repair"
     lean = (args[4] if len(args) > 4 else "lean") == "lean"
+    compiled = (args[5] if len(args) > 5 else "compiled") == "compiled"
+    logging.getLogger(__name__).warning("receive path: %s", receive_path(lean, compiled))
     try:
         # libuv drains a socket per wake-up (asyncio reads one datagram per socket per loop
         # turn): a worker receiving many streams keeps up, and measures the server, not itself.
         import uvloop
     except ImportError:
-        asyncio.run(_main(url, preset, False, join_timeout, repair, lean))
+        asyncio.run(_main(url, preset, False, join_timeout, repair, lean, compiled))
     else:
-        uvloop.run(_main(url, preset, False, join_timeout, repair, lean))
+        uvloop.run(_main(url, preset, False, join_timeout, repair, lean, compiled))
 
 
 if __name__ == "__main__":

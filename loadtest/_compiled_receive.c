@@ -1,0 +1,847 @@
+/*
+ * loadtest._compiled_receive: a synthetic receiver's per-packet path in one C call.
+ *
+ * loadtest.lean_transport's Python path pays, per received SRTP packet, for a closure,
+ * pylibsrtp's cffi call (and two copies), then loadtest.receiver.Receiver.on_rtp with
+ * RouteStats.on_packet and ReceptionStatistics.on_packet: five Python frames and some
+ * sixty lines of bytecode. PacketReader.datagram_received does the same work here:
+ * srtp_unprotect (libsrtp, through the function pointer pylibsrtp holds, on aiortc's own
+ * receive session), the RTP header, the SSRC's stream, the route's and the reception
+ * statistics' counters, written to the very Python objects the Python path writes.
+ *
+ * It calls into Python only when something happens that the Python models decide: a
+ * video frame's last packet (the stamp: latency, frame counting), a report's first due
+ * time, and the repair model (Receiver.repair_packet: NACK and playout) of each repaired
+ * video packet. Any packet it is not sure to handle exactly as Receiver.on_rtp would (a
+ * retransmission, a stream's first packet in a window, an SSRC that now carries another
+ * source, anything malformed) goes to Receiver.on_rtp itself, so the Python path stays the
+ * one reference (tests/loadtest/test_compiled_receive.py checks the two agree).
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+/* libsrtp 2: srtp_err_status_t srtp_unprotect(srtp_t, void *srtp_hdr, int *len_ptr). */
+typedef int (*srtp_unprotect_fn)(void *ctx, void *srtp_hdr, int *len_ptr);
+
+/* pylibsrtp's Session buffer: a longer packet raises ValueError there, and here. */
+#define PYLIBSRTP_BUFFER 1500
+#define STAMP_SIZE 18 /* loadtest.stamp: magic, publisher, frame number, send time */
+#define MAGIC "CSt1"
+
+/* Interned attribute names, made once. */
+static PyObject *s_source, *s_route, *s_video, *s_clock_rate, *s_reception, *s_repair,
+    *s_packets, *s_bytes, *s_tally, *s_first_packet_at, *s_last_packet_at, *s_max_seq,
+    *s_lost_packets, *s_clock_rate_, *s_transit, *s_jitter, *s_repairing, *s_on_frame,
+    *s_add_latency, *s_stats, *s_due, *s_interval, *s_base, *s_top, *s_received,
+    *s_last_transit, *s_stats_clock_rate, *s_unwrap, *s_nack, *s_last, *s_newest, *s_missing,
+    *s_playout, *s_frames_dropped, *s_on_packet, *s_count_dropped;
+
+typedef struct {
+    PyObject_HEAD
+    srtp_unprotect_fn unprotect;
+    void *srtp;
+    PyObject *session;        /* the pylibsrtp Session: keeps the srtp_t alive */
+    PyObject *original;       /* the socket protocol's own datagram_received (STUN, DTLS, SRTCP) */
+    PyObject *handler;        /* handler(data, now): the Python path for what is not done here */
+    PyObject *rtx_of;         /* Receiver.rtx_of (dict, kept by identity) */
+    PyObject *ssrc_slots;     /* Receiver.ssrc_slots */
+    PyObject *streams;        /* Receiver._streams */
+    PyObject *repair_packet;  /* Receiver.repair_packet (bound) */
+    PyObject *on_stamp;       /* Receiver._on_stamp */
+    PyObject *stamp_type;     /* loadtest.stamp.Stamp */
+    PyObject *report_delay;   /* loadtest.reception_report.next_report_delay */
+    PyObject *playout_kwnames; /* VideoPlayout.on_packet's keyword names */
+    long long max_age;        /* loadtest.nack.MAX_AGE */
+    int seen;                 /* the first packet went the Python way (it marks first_rtp) */
+    unsigned long long fast;
+    unsigned long long slow;
+} PacketReader;
+
+static void
+PacketReader_dealloc(PacketReader *self)
+{
+    Py_XDECREF(self->session);
+    Py_XDECREF(self->original);
+    Py_XDECREF(self->handler);
+    Py_XDECREF(self->rtx_of);
+    Py_XDECREF(self->ssrc_slots);
+    Py_XDECREF(self->streams);
+    Py_XDECREF(self->repair_packet);
+    Py_XDECREF(self->on_stamp);
+    Py_XDECREF(self->stamp_type);
+    Py_XDECREF(self->report_delay);
+    Py_XDECREF(self->playout_kwnames);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+PacketReader_init(PacketReader *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"unprotect", "srtp", "session", "original", "handler", "rtx_of",
+                             "ssrc_slots", "streams", "repair_packet", "on_stamp",
+                             "stamp_type", "report_delay", "max_age", NULL};
+    unsigned long long unprotect, srtp;
+    PyObject *session, *original, *handler, *rtx_of, *ssrc_slots, *streams, *repair_packet,
+        *on_stamp, *stamp_type, *report_delay;
+    long long max_age;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$KKOOOO!O!O!OOOOL", kwlist, &unprotect,
+                                     &srtp, &session, &original, &handler, &PyDict_Type,
+                                     &rtx_of, &PyDict_Type, &ssrc_slots, &PyDict_Type, &streams,
+                                     &repair_packet, &on_stamp, &stamp_type, &report_delay,
+                                     &max_age))
+        return -1;
+    self->max_age = max_age;
+    if (self->playout_kwnames == NULL) {
+        self->playout_kwnames = Py_BuildValue("(ssssss)", "marker", "start", "keyframe", "tag",
+                                              "now", "retransmitted");
+        if (self->playout_kwnames == NULL)
+            return -1;
+    }
+    if (unprotect == 0 || srtp == 0) {
+        PyErr_SetString(PyExc_ValueError, "no srtp_unprotect or no srtp_t");
+        return -1;
+    }
+    self->unprotect = (srtp_unprotect_fn)(uintptr_t)unprotect;
+    self->srtp = (void *)(uintptr_t)srtp;
+#define KEEP(field, value) do { Py_INCREF(value); Py_XSETREF(self->field, value); } while (0)
+    KEEP(session, session);
+    KEEP(original, original);
+    KEEP(handler, handler);
+    KEEP(rtx_of, rtx_of);
+    KEEP(ssrc_slots, ssrc_slots);
+    KEEP(streams, streams);
+    KEEP(repair_packet, repair_packet);
+    KEEP(on_stamp, on_stamp);
+    KEEP(stamp_type, stamp_type);
+    KEEP(report_delay, report_delay);
+#undef KEEP
+    return 0;
+}
+
+static inline uint16_t
+be16(const uint8_t *p)
+{
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline uint32_t
+be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline uint64_t
+be64(const uint8_t *p)
+{
+    return ((uint64_t)be32(p) << 32) | be32(p + 4);
+}
+
+/* An int attribute as long long; *isnone set for None. -1 with an exception on error. */
+static int
+get_ll(PyObject *obj, PyObject *name, long long *out, int *isnone)
+{
+    PyObject *v = PyObject_GetAttr(obj, name);
+    if (v == NULL)
+        return -1;
+    if (v == Py_None) {
+        *isnone = 1;
+        Py_DECREF(v);
+        return 0;
+    }
+    *isnone = 0;
+    *out = PyLong_AsLongLong(v);
+    Py_DECREF(v);
+    return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+static int
+get_double(PyObject *obj, PyObject *name, double *out, int *isnone)
+{
+    PyObject *v = PyObject_GetAttr(obj, name);
+    if (v == NULL)
+        return -1;
+    if (v == Py_None) {
+        *isnone = 1;
+        Py_DECREF(v);
+        return 0;
+    }
+    *isnone = 0;
+    *out = PyFloat_AsDouble(v);
+    Py_DECREF(v);
+    return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
+}
+
+/* A number attribute that may not be None (Python's arithmetic on it would raise). */
+static int
+need_ll(PyObject *obj, PyObject *name, long long *out)
+{
+    int none;
+    *out = 0;
+    if (get_ll(obj, name, out, &none) < 0)
+        return -1;
+    if (none) {
+        PyErr_Format(PyExc_TypeError, "%U is None", name);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+need_double(PyObject *obj, PyObject *name, double *out)
+{
+    int none;
+    *out = 0.0;
+    if (get_double(obj, name, out, &none) < 0)
+        return -1;
+    if (none) {
+        PyErr_Format(PyExc_TypeError, "%U is None", name);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+set_ll(PyObject *obj, PyObject *name, long long value)
+{
+    PyObject *v = PyLong_FromLongLong(value);
+    if (v == NULL)
+        return -1;
+    int r = PyObject_SetAttr(obj, name, v);
+    Py_DECREF(v);
+    return r;
+}
+
+static int
+set_double(PyObject *obj, PyObject *name, double value)
+{
+    PyObject *v = PyFloat_FromDouble(value);
+    if (v == NULL)
+        return -1;
+    int r = PyObject_SetAttr(obj, name, v);
+    Py_DECREF(v);
+    return r;
+}
+
+static int
+add_ll(PyObject *obj, PyObject *name, long long delta)
+{
+    long long v;
+    if (need_ll(obj, name, &v) < 0)
+        return -1;
+    return set_ll(obj, name, v + delta);
+}
+
+/* An attribute's truth (borrowed-free): 1, 0, or -1 with an exception. */
+static int
+attr_true(PyObject *obj, PyObject *name)
+{
+    PyObject *v = PyObject_GetAttr(obj, name);
+    if (v == NULL)
+        return -1;
+    int r = PyObject_IsTrue(v);
+    Py_DECREF(v);
+    return r;
+}
+
+/* RouteStats.on_packet, field for field, for a packet that is not a retransmission.
+ * ``stamp`` is a new Stamp or NULL. */
+static int
+route_on_packet(PyObject *route, long long seq, long long timestamp, long long clock_rate,
+                Py_ssize_t size, int marker, int video, PyObject *stamp, double now)
+{
+    long long max_seq, lost;
+    int none;
+    double old, jitter;
+    if (add_ll(route, s_packets, 1) < 0 || add_ll(route, s_bytes, size) < 0)
+        return -1;
+    PyObject *tally = PyObject_GetAttr(route, s_tally);
+    if (tally == NULL)
+        return -1;
+    if (tally != Py_None && add_ll(tally, s_bytes, size) < 0) {
+        Py_DECREF(tally);
+        return -1;
+    }
+    Py_DECREF(tally);
+    if (get_double(route, s_first_packet_at, &old, &none) < 0)
+        return -1;
+    if (none && set_double(route, s_first_packet_at, now) < 0)
+        return -1;
+    if (set_double(route, s_last_packet_at, now) < 0)
+        return -1;
+    if (get_ll(route, s_max_seq, &max_seq, &none) < 0)
+        return -1;
+    if (none) {
+        if (set_ll(route, s_max_seq, seq) < 0)
+            return -1;
+    } else {
+        long long ahead = (seq - max_seq) & 0xFFFF;
+        if (need_ll(route, s_lost_packets, &lost) < 0)
+            return -1;
+        if (0 < ahead && ahead < 0x8000) {
+            if (set_ll(route, s_lost_packets, lost + ahead - 1) < 0
+                || set_ll(route, s_max_seq, seq) < 0)
+                return -1;
+        } else if (ahead && lost) {
+            if (set_ll(route, s_lost_packets, lost - 1) < 0)
+                return -1;
+        }
+    }
+    if (set_ll(route, s_clock_rate_, clock_rate) < 0)
+        return -1;
+    double transit = now * (double)clock_rate - (double)timestamp;
+    if (get_double(route, s_transit, &old, &none) < 0)
+        return -1;
+    if (!none) {
+        if (need_double(route, s_jitter, &jitter) < 0)
+            return -1;
+        double d = fabs(transit - old);
+        if (set_double(route, s_jitter, jitter + (d - jitter) / 16) < 0)
+            return -1;
+    }
+    if (set_double(route, s_transit, transit) < 0)
+        return -1;
+    if (video && marker) {
+        int repairing = attr_true(route, s_repairing);
+        if (repairing < 0)
+            return -1;
+        PyObject *r = NULL;
+        PyObject *t = PyFloat_FromDouble(now);
+        if (t == NULL)
+            return -1;
+        if (!repairing)
+            r = PyObject_CallMethodObjArgs(route, s_on_frame, stamp ? stamp : Py_None, t, NULL);
+        else if (stamp != NULL)
+            r = PyObject_CallMethodObjArgs(route, s_add_latency, stamp, t, NULL);
+        else
+            r = Py_NewRef(Py_None);
+        Py_DECREF(t);
+        if (r == NULL)
+            return -1;
+        Py_DECREF(r);
+    }
+    return 0;
+}
+
+/* ReceptionStatistics.on_packet for a packet that is not a retransmission. */
+static int
+stats_on_packet(PyObject *stats, long long seq, long long timestamp, double now)
+{
+    long long base, top, clock_rate;
+    int none;
+    double last, jitter;
+    if (get_ll(stats, s_base, &base, &none) < 0)
+        return -1;
+    if (none) {
+        if (set_ll(stats, s_base, seq) < 0 || set_ll(stats, s_top, seq) < 0)
+            return -1;
+    } else {
+        if (need_ll(stats, s_top, &top) < 0)
+            return -1;
+        long long delta = (seq - top) & 0xFFFF;
+        if (delta < 0x8000) {
+            if (set_ll(stats, s_top, top + delta) < 0)
+                return -1;
+        } else if (top - (0x10000 - delta) < base) {
+            if (set_ll(stats, s_base, top - (0x10000 - delta)) < 0)
+                return -1;
+        }
+    }
+    if (add_ll(stats, s_received, 1) < 0)
+        return -1;
+    if (need_ll(stats, s_stats_clock_rate, &clock_rate) < 0)
+        return -1;
+    double transit = now * (double)clock_rate - (double)timestamp;
+    if (get_double(stats, s_last_transit, &last, &none) < 0)
+        return -1;
+    if (!none) {
+        if (need_double(stats, s_jitter, &jitter) < 0)
+            return -1;
+        double d = fabs(transit - last);
+        if (set_double(stats, s_jitter, jitter + (d - jitter) / 16) < 0)
+            return -1;
+    }
+    return set_double(stats, s_last_transit, transit);
+}
+
+/* Whether (and what) the VP8 payload descriptor at ``offset`` begins: as
+ * loadtest.receiver.vp8_frame_start, reading within the whole packet (n bytes).
+ * 0 on success, 1 when it would read past the end (the Python path then raises). */
+static int
+vp8_start(const uint8_t *d, Py_ssize_t n, Py_ssize_t offset, int *start, int *keyframe)
+{
+    *start = *keyframe = 0;
+    uint8_t b0 = d[offset];
+    if ((b0 & 0x17) != 0x10)
+        return 0;
+    Py_ssize_t pos = offset + 1;
+    if (b0 & 0x80) {
+        if (pos >= n)
+            return 1;
+        uint8_t x = d[pos++];
+        if (x & 0x80) {
+            if (pos >= n)
+                return 1;
+            pos += (d[pos] & 0x80) ? 2 : 1;
+        }
+        if (x & 0x40)
+            pos += 1;
+        if (x & 0x30)
+            pos += 1;
+    }
+    *start = 1;
+    *keyframe = pos < n && !(d[pos] & 0x01);
+    return 0;
+}
+
+/* Receiver.repair_packet for the common case, a video packet right after the newest one
+ * (not a retransmission, not a keyframe's first): the sequence unwrapper and the NACK list
+ * only move on (no gap to ask for, nothing old enough to drop from the list), so only
+ * the playout model is called. 1 when done, 0 when it is not that case (nothing was
+ * changed: Receiver.repair_packet does it all), -1 on error. */
+static int
+repair_in_order(PacketReader *self, PyObject *repair, long long seq, long long timestamp,
+                int marker, int start, PyObject *stamp, PyObject *now)
+{
+    int result = -1;
+    long long last, newest, useq;
+    int none;
+    PyObject *unwrap = NULL, *nack = NULL, *missing = NULL, *playout = NULL;
+    PyObject *dropped = NULL, *after = NULL;
+    if ((unwrap = PyObject_GetAttr(repair, s_unwrap)) == NULL
+        || (nack = PyObject_GetAttr(repair, s_nack)) == NULL)
+        goto out;
+    if (get_ll(unwrap, s_last, &last, &none) < 0)
+        goto out;
+    result = 0;
+    if (none)
+        goto out;
+    long long delta = (seq - last) & 0xFFFF;
+    if (delta >= 0x8000)
+        goto out;
+    useq = last + delta;
+    if (get_ll(nack, s_newest, &newest, &none) < 0) {
+        result = -1;
+        goto out;
+    }
+    if (none || useq != newest + 1)
+        goto out;
+    if ((missing = PyObject_GetAttr(nack, s_missing)) == NULL) {
+        result = -1;
+        goto out;
+    }
+    if (!PyDict_CheckExact(missing))
+        goto out;
+    if (PyDict_GET_SIZE(missing)) {
+        /* NackRequester._trim: the oldest entry (the list is in sequence order) stays? */
+        Py_ssize_t pos = 0;
+        PyObject *key, *value;
+        if (!PyDict_Next(missing, &pos, &key, &value) || !PyLong_CheckExact(key))
+            goto out;
+        long long oldest = PyLong_AsLongLong(key);
+        if (oldest == -1 && PyErr_Occurred()) {
+            result = -1;
+            goto out;
+        }
+        if (oldest < useq - self->max_age)
+            goto out;
+    }
+    /* From here, what repair_packet does. */
+    result = -1;
+    if (delta > 0 && set_ll(unwrap, s_last, useq) < 0)
+        goto out;
+    if (set_ll(nack, s_newest, useq) < 0)
+        goto out;
+    if ((playout = PyObject_GetAttr(repair, s_playout)) == NULL
+        || (dropped = PyObject_GetAttr(playout, s_frames_dropped)) == NULL)
+        goto out;
+    PyObject *u = PyLong_FromLongLong(useq);
+    PyObject *ts = u == NULL ? NULL : PyLong_FromLongLong(timestamp);
+    if (ts == NULL) {
+        Py_XDECREF(u);
+        goto out;
+    }
+    /* playout.on_packet(useq, timestamp, marker=, start=, keyframe=False, tag=, now=,
+     * retransmitted=False) */
+    PyObject *args[] = {playout, u, ts, marker ? Py_True : Py_False,
+                        start ? Py_True : Py_False, Py_False, stamp ? stamp : Py_None, now,
+                        Py_False};
+    PyObject *r = PyObject_VectorcallMethod(s_on_packet, args,
+                                            3 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                            self->playout_kwnames);
+    Py_DECREF(u);
+    Py_DECREF(ts);
+    if (r == NULL)
+        goto out;
+    Py_DECREF(r);
+    if ((after = PyObject_GetAttr(playout, s_frames_dropped)) == NULL)
+        goto out;
+    int same = PyObject_RichCompareBool(after, dropped, Py_EQ);
+    if (same < 0)
+        goto out;
+    if (!same) {
+        r = PyObject_CallMethodNoArgs(repair, s_count_dropped);
+        if (r == NULL)
+            goto out;
+        Py_DECREF(r);
+    }
+    result = 1;
+out:
+    Py_XDECREF(unwrap);
+    Py_XDECREF(nack);
+    Py_XDECREF(missing);
+    Py_XDECREF(playout);
+    Py_XDECREF(dropped);
+    Py_XDECREF(after);
+    return result;
+}
+
+/* The Python path for one plain packet: handler(bytes, now). */
+static int
+slow_path(PacketReader *self, const uint8_t *d, Py_ssize_t n, PyObject *data, double now)
+{
+    self->slow++;
+    PyObject *bytes = data;
+    if (bytes == NULL) {
+        bytes = PyBytes_FromStringAndSize((const char *)d, n);
+        if (bytes == NULL)
+            return -1;
+    } else {
+        Py_INCREF(bytes);
+    }
+    PyObject *t = PyFloat_FromDouble(now);
+    if (t == NULL) {
+        Py_DECREF(bytes);
+        return -1;
+    }
+    PyObject *r = PyObject_CallFunctionObjArgs(self->handler, bytes, t, NULL);
+    Py_DECREF(bytes);
+    Py_DECREF(t);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* Receiver.on_rtp for one plain packet; ``data`` is its bytes object if there is one. */
+static int
+process(PacketReader *self, const uint8_t *d, Py_ssize_t n, PyObject *data, double now)
+{
+    if (!self->seen || n < 12)
+        return self->seen = 1, slow_path(self, d, n, data, now);
+    uint8_t b0 = d[0], b1 = d[1];
+    long long seq = be16(d + 2);
+    long long timestamp = be32(d + 4);
+    uint32_t ssrc = be32(d + 8);
+    Py_ssize_t offset = 12 + 4 * (b0 & 0x0F);
+    if (b0 & 0x10) {
+        if (offset + 4 > n)
+            return slow_path(self, d, n, data, now);
+        offset += 4 + 4 * (Py_ssize_t)be16(d + offset + 2);
+    }
+    Py_ssize_t end = n - ((b0 & 0x20) ? d[n - 1] : 0);
+    PyObject *key = PyLong_FromUnsignedLong(ssrc);
+    if (key == NULL)
+        return -1;
+    int rc = -1;
+    PyObject *stream = NULL, *route = NULL, *stamp = NULL, *reception = NULL, *repair = NULL;
+    PyObject *stats = NULL, *source_now = NULL;
+    if (PyDict_GET_SIZE(self->rtx_of)) {
+        PyObject *media = PyDict_GetItemWithError(self->rtx_of, key);
+        if (media != NULL) {
+            rc = slow_path(self, d, n, data, now); /* a retransmission */
+            goto done;
+        }
+        if (PyErr_Occurred())
+            goto done;
+    }
+    PyObject *slot = PyDict_GetItemWithError(self->ssrc_slots, key); /* borrowed */
+    if (slot == NULL) {
+        rc = PyErr_Occurred() ? -1 : 0;
+        goto done;
+    }
+    if (!PyDict_CheckExact(slot)) {
+        rc = slow_path(self, d, n, data, now);
+        goto done;
+    }
+    PyObject *source = PyDict_GetItemWithError(slot, s_source); /* borrowed */
+    if (source == NULL || source == Py_None) {
+        rc = PyErr_Occurred() ? -1 : 0;
+        goto done;
+    }
+    stream = PyDict_GetItemWithError(self->streams, key);
+    if (stream == NULL) {
+        rc = PyErr_Occurred() ? -1 : slow_path(self, d, n, data, now);
+        goto done;
+    }
+    Py_INCREF(stream);
+    source_now = PyObject_GetAttr(stream, s_source);
+    if (source_now == NULL)
+        goto done;
+    route = PyObject_GetAttr(stream, s_route);
+    if (route == NULL)
+        goto done;
+    if (source_now != source || route == Py_None || end < offset) {
+        /* another source on this SSRC (Python compares), a new window, a malformed packet */
+        rc = slow_path(self, d, n, data, now);
+        goto done;
+    }
+    int video = attr_true(stream, s_video);
+    if (video < 0)
+        goto done;
+    int marker = b1 > 0x7F;
+    if (video && marker && end < STAMP_SIZE) {
+        rc = slow_path(self, d, n, data, now);
+        goto done;
+    }
+    repair = PyObject_GetAttr(stream, s_repair);
+    if (repair == NULL)
+        goto done;
+    int start = 0, keyframe = 0;
+    if (repair != Py_None && offset < end && vp8_start(d, n, offset, &start, &keyframe)) {
+        rc = slow_path(self, d, n, data, now);
+        goto done;
+    }
+    /* From here on, what Receiver.on_rtp does, in its order. */
+    self->fast++;
+    long long clock_rate;
+    if (need_ll(stream, s_clock_rate, &clock_rate) < 0)
+        goto done;
+    if (video && marker && memcmp(d + end - STAMP_SIZE, MAGIC, 4) == 0) {
+        const uint8_t *p = d + end - STAMP_SIZE + 4;
+        stamp = PyObject_CallFunction(self->stamp_type, "(kkK)", (unsigned long)be16(p),
+                                      (unsigned long)be32(p + 2),
+                                      (unsigned long long)be64(p + 6));
+        if (stamp == NULL)
+            goto done;
+    }
+    if (route_on_packet(route, seq, timestamp, clock_rate, n, marker, video, stamp, now) < 0)
+        goto done;
+    reception = PyObject_GetAttr(stream, s_reception);
+    if (reception == NULL)
+        goto done;
+    stats = PyObject_GetAttr(reception, s_stats);
+    if (stats == NULL || stats_on_packet(stats, seq, timestamp, now) < 0)
+        goto done;
+    PyObject *due = PyObject_GetAttr(reception, s_due);
+    if (due == NULL)
+        goto done;
+    int due_none = due == Py_None;
+    Py_DECREF(due);
+    if (due_none) {
+        PyObject *interval = PyObject_GetAttr(reception, s_interval);
+        if (interval == NULL)
+            goto done;
+        PyObject *delay = PyObject_CallOneArg(self->report_delay, interval);
+        Py_DECREF(interval);
+        if (delay == NULL)
+            goto done;
+        double dd = PyFloat_AsDouble(delay);
+        Py_DECREF(delay);
+        if (dd == -1.0 && PyErr_Occurred())
+            goto done;
+        if (set_double(reception, s_due, now + dd) < 0)
+            goto done;
+    }
+    PyObject *t = NULL;
+    if (stamp != NULL) {
+        t = PyFloat_FromDouble(now);
+        if (t == NULL)
+            goto done;
+        PyObject *r = PyObject_CallFunctionObjArgs(self->on_stamp, source, t, NULL);
+        if (r == NULL) {
+            Py_DECREF(t);
+            goto done;
+        }
+        Py_DECREF(r);
+    }
+    if (repair == Py_None || offset >= end) {
+        Py_XDECREF(t);
+        rc = 0;
+        goto done;
+    }
+    if (t == NULL && (t = PyFloat_FromDouble(now)) == NULL)
+        goto done;
+    int handled = keyframe ? 0 : repair_in_order(self, repair, seq, timestamp, marker, start,
+                                                 stamp, t);
+    if (handled != 0) {
+        Py_DECREF(t);
+        rc = handled < 0 ? -1 : 0;
+        goto done;
+    }
+    PyObject *r = PyObject_CallFunction(
+        self->repair_packet, "(OLLOOOOOO)", repair, seq, timestamp,
+        marker ? Py_True : Py_False, start ? Py_True : Py_False, keyframe ? Py_True : Py_False,
+        stamp ? stamp : Py_None, t, Py_False);
+    Py_DECREF(t);
+    if (r == NULL)
+        goto done;
+    Py_DECREF(r);
+    rc = 0;
+done:
+    Py_DECREF(key);
+    Py_XDECREF(stream);
+    Py_XDECREF(source_now);
+    Py_XDECREF(route);
+    Py_XDECREF(stamp);
+    Py_XDECREF(reception);
+    Py_XDECREF(stats);
+    Py_XDECREF(repair);
+    return rc;
+}
+
+static double
+wall_clock(void)
+{
+    /* time.time(): CLOCK_REALTIME in nanoseconds, as a double of seconds. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long ns = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return (double)ns / 1e9;
+}
+
+static PyObject *
+PacketReader_datagram_received(PacketReader *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "datagram_received(data, addr)");
+        return NULL;
+    }
+    PyObject *data = args[0];
+    if (!PyBytes_Check(data)) {
+        PyErr_SetString(PyExc_TypeError, "packet must be bytes");
+        return NULL;
+    }
+    const uint8_t *d = (const uint8_t *)PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data);
+    /* RFC 7983 §7: 128-191 is RTP or RTCP; RTCP's packet types are 192-223 (RFC 5761 §4).
+     * Too short to tell: IndexError, as the Python path's data[0] / data[1]. */
+    if (n == 0 || (n == 1 && 127 < d[0] && d[0] < 192)) {
+        PyErr_SetString(PyExc_IndexError, "index out of range");
+        return NULL;
+    }
+    if (!(127 < d[0] && d[0] < 192) || (191 < d[1] && d[1] < 224))
+        return PyObject_Vectorcall(self->original, args, 2, NULL);
+    if (n > PYLIBSRTP_BUFFER) {
+        PyErr_SetString(PyExc_ValueError, "packet is too long");
+        return NULL;
+    }
+    uint32_t buf[PYLIBSRTP_BUFFER / 4 + 1];
+    memcpy(buf, d, (size_t)n);
+    int len = (int)n;
+    if (self->unprotect(self->srtp, buf, &len) != 0)
+        Py_RETURN_NONE; /* a replay or a packet of a stale key: libsrtp says no */
+    if (process(self, (const uint8_t *)buf, len, NULL, wall_clock()) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+PacketReader_on_rtp(PacketReader *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "on_rtp(data: bytes, now: float)");
+        return NULL;
+    }
+    double now = PyFloat_AsDouble(args[1]);
+    if (now == -1.0 && PyErr_Occurred())
+        return NULL;
+    if (process(self, (const uint8_t *)PyBytes_AS_STRING(args[0]), PyBytes_GET_SIZE(args[0]),
+                args[0], now) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+PacketReader_get_fast(PacketReader *self, void *closure)
+{
+    return PyLong_FromUnsignedLongLong(self->fast);
+}
+
+static PyObject *
+PacketReader_get_slow(PacketReader *self, void *closure)
+{
+    return PyLong_FromUnsignedLongLong(self->slow);
+}
+
+static PyMethodDef PacketReader_methods[] = {
+    {"datagram_received", (PyCFunction)(void (*)(void))PacketReader_datagram_received,
+     METH_FASTCALL,
+     "datagram_received(data, addr): SRTP unprotected and accounted here; anything else to "
+     "the socket protocol's own datagram_received."},
+    {"on_rtp", (PyCFunction)(void (*)(void))PacketReader_on_rtp, METH_FASTCALL,
+     "on_rtp(data, now): account one plain RTP packet, as Receiver.on_rtp does."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef PacketReader_getset[] = {
+    {"fast", (getter)PacketReader_get_fast, NULL, "packets accounted here", NULL},
+    {"slow", (getter)PacketReader_get_slow, NULL, "packets handed to the Python path", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject PacketReaderType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "loadtest._compiled_receive.PacketReader",
+    .tp_doc = "One connection's received SRTP: unprotect and account, one call per packet.",
+    .tp_basicsize = sizeof(PacketReader),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)PacketReader_init,
+    .tp_dealloc = (destructor)PacketReader_dealloc,
+    .tp_methods = PacketReader_methods,
+    .tp_getset = PacketReader_getset,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "loadtest._compiled_receive",
+    .m_doc = "A synthetic receiver's per-packet path (see loadtest.compiled_receive).",
+    .m_size = -1,
+};
+
+static int
+intern(PyObject **slot, const char *name)
+{
+    *slot = PyUnicode_InternFromString(name);
+    return *slot == NULL ? -1 : 0;
+}
+
+PyMODINIT_FUNC
+PyInit__compiled_receive(void)
+{
+    if (intern(&s_source, "source") || intern(&s_route, "route") || intern(&s_video, "video")
+        || intern(&s_clock_rate, "clock_rate") || intern(&s_reception, "reception")
+        || intern(&s_repair, "repair") || intern(&s_packets, "packets")
+        || intern(&s_bytes, "bytes") || intern(&s_tally, "tally")
+        || intern(&s_first_packet_at, "first_packet_at")
+        || intern(&s_last_packet_at, "last_packet_at") || intern(&s_max_seq, "_max_seq")
+        || intern(&s_lost_packets, "lost_packets") || intern(&s_clock_rate_, "_clock_rate")
+        || intern(&s_transit, "_transit") || intern(&s_jitter, "jitter")
+        || intern(&s_repairing, "repairing") || intern(&s_on_frame, "_on_frame")
+        || intern(&s_add_latency, "_add_latency") || intern(&s_stats, "stats")
+        || intern(&s_due, "due") || intern(&s_interval, "interval") || intern(&s_base, "_base")
+        || intern(&s_top, "_top") || intern(&s_received, "_received")
+        || intern(&s_last_transit, "_last_transit")
+        || intern(&s_stats_clock_rate, "_clock_rate") || intern(&s_unwrap, "unwrap")
+        || intern(&s_nack, "nack") || intern(&s_last, "_last") || intern(&s_newest, "_newest")
+        || intern(&s_missing, "_missing") || intern(&s_playout, "playout")
+        || intern(&s_frames_dropped, "frames_dropped") || intern(&s_on_packet, "on_packet")
+        || intern(&s_count_dropped, "count_dropped"))
+        return NULL;
+    if (PyType_Ready(&PacketReaderType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(m, "PacketReader", (PyObject *)&PacketReaderType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,33 @@
+"""Types of the C extension built from loadtest/_compiled_receive.c."""
+
+from collections.abc import Callable
+from typing import Any
+
+from pylibsrtp import Session
+
+class PacketReader:
+    """One connection's received SRTP: unprotect and account, one call per packet."""
+
+    def __init__(
+        self,
+        *,
+        unprotect: int,
+        srtp: int,
+        session: Session,
+        original: Any,
+        handler: Callable[[bytes, float], None],
+        rtx_of: dict[int, int],
+        ssrc_slots: dict[int, dict[str, Any]],
+        streams: dict[int, Any],
+        repair_packet: Callable[..., None],
+        on_stamp: Callable[[str, float], None],
+        stamp_type: type,
+        report_delay: Callable[[float], float],
+        max_age: int,
+    ) -> None: ...
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None: ...
+    def on_rtp(self, data: bytes, now: float) -> None: ...
+    @property
+    def fast(self) -> int: ...
+    @property
+    def slow(self) -> int: ...

@@ -1,0 +1,109 @@
+"""The compiled receive path of synthetic receivers: unprotect and account in one C call.
+
+``loadtest._compiled_receive`` is an optional C extension (setup.py builds it when a
+compiler is there). It takes the place of ``loadtest.lean_transport``'s Python handler in
+front of each ICE socket: SRTP is decrypted with libsrtp (the function pointer pylibsrtp
+holds, on aiortc's own receive session), and the packet is accounted exactly as
+``Receiver.on_rtp`` would, writing the same route and reception objects; the repair model
+(``Receiver.repair_packet``), stamps and anything unusual stay in Python. STUN, DTLS and
+SRTCP keep aiortc's way, as on the lean path.
+
+Scenario key ``compiled_receive`` (on by default, when built) says whether workers use it;
+the worker logs which receive path it runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pylibsrtp import Session, _binding
+
+from loadtest import lean_transport
+from loadtest.nack import MAX_AGE
+from loadtest.receiver import Receiver
+from loadtest.reception_report import next_report_delay
+from loadtest.stamp import Stamp
+
+#: libsrtp 2's srtp_unprotect as pylibsrtp's cffi binding declares it; the C side calls it so.
+_UNPROTECT_TYPE = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
+
+
+def _binding_mismatch() -> str | None:
+    """Why pylibsrtp's binding is not the one the C extension was written against, if so."""
+    ffi, lib = _binding.ffi, _binding.lib
+    try:
+        declared = ffi.typeof(ffi.addressof(lib, "srtp_unprotect")).cname
+    except AttributeError:
+        return "pylibsrtp's binding has no srtp_unprotect"
+    if declared != _UNPROTECT_TYPE:
+        return f"pylibsrtp declares srtp_unprotect as {declared}, not {_UNPROTECT_TYPE}"
+    handle = getattr(Session(), "_srtp", None)
+    if handle is None or ffi.typeof(handle).cname != "struct srtp_ctx_t_ * *":
+        return "pylibsrtp's Session keeps its srtp_t elsewhere"
+    return None
+
+
+try:
+    from loadtest._compiled_receive import PacketReader
+except ImportError as exc:  # not built: no C compiler where it was installed
+    PacketReader = None  # type: ignore[assignment,misc]
+    UNAVAILABLE_REASON: str | None = str(exc)
+else:
+    UNAVAILABLE_REASON = _binding_mismatch()
+    if UNAVAILABLE_REASON is not None:
+        PacketReader = None  # type: ignore[assignment,misc]
+
+#: True when the extension was built and imports.
+AVAILABLE = PacketReader is not None
+
+__all__ = ["AVAILABLE", "UNAVAILABLE_REASON", "PacketReader", "install", "reader"]
+
+
+def srtp_unprotect_handle(session: Session) -> tuple[int, int]:
+    """(address of libsrtp's srtp_unprotect, the session's srtp_t) as integers."""
+    ffi, lib = _binding.ffi, _binding.lib
+    unprotect = int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_unprotect")))
+    ctx = int(ffi.cast("uintptr_t", session._srtp[0]))
+    return unprotect, ctx
+
+
+def reader(
+    session: Session,
+    receiver: Receiver,
+    handler: lean_transport.RtpHandler,
+    original: Any = None,
+) -> PacketReader:
+    """A reader that unprotects with ``session`` and accounts into ``receiver``; what it
+    leaves to Python goes to ``handler(data, now)`` (which must end in ``receiver.on_rtp``),
+    what is not SRTP to ``original(data, addr)``."""
+    assert PacketReader is not None, UNAVAILABLE_REASON
+    unprotect, srtp = srtp_unprotect_handle(session)
+    return PacketReader(
+        unprotect=unprotect,
+        srtp=srtp,
+        session=session,
+        original=original,
+        handler=handler,
+        rtx_of=receiver.rtx_of,
+        ssrc_slots=receiver.ssrc_slots,
+        streams=receiver._streams,
+        repair_packet=receiver.repair_packet,
+        on_stamp=receiver._on_stamp,
+        stamp_type=Stamp,
+        report_delay=next_report_delay,
+        max_age=MAX_AGE,
+    )
+
+
+def install(dtls: Any, receiver: Receiver, handler: lean_transport.RtpHandler) -> bool:
+    """Put a compiled reader in front of each of ``dtls``'s ICE sockets; False if it cannot
+    (yet: no keys; or not built)."""
+    if PacketReader is None or not lean_transport.available(dtls):
+        return False
+    for protocol in dtls.transport._connection._protocols:
+        if getattr(protocol, "_coshop_lean", False):
+            continue
+        packet_reader = reader(dtls._rx_srtp, receiver, handler, protocol.datagram_received)
+        protocol.datagram_received = packet_reader.datagram_received
+        protocol._coshop_lean = True
+    return True
