@@ -1,6 +1,7 @@
 """The optional C extensions; all metadata is in pyproject.toml.
 
 ``sfu._compiled_egress`` speeds up the forwarding hot path (see sfu/compiled_egress.py),
+``sfu._compiled_ingress`` the SRTP unprotect of received media (sfu/compiled_ingress.py),
 ``loadtest._compiled_receive`` the load tester's receive path (loadtest/compiled_receive.py).
 They are optional: where they cannot be built (no C compiler, no Python headers) the install
 goes on without them and the SFU forwards, the tester receives, through the Python path.
@@ -13,6 +14,12 @@ setup(
         Extension(
             "sfu._compiled_egress",
             sources=["sfu/_compiled_egress.c"],
+            optional=True,
+            extra_compile_args=["-Wall", "-Wextra", "-Wno-unused-parameter"],
+        ),
+        Extension(
+            "sfu._compiled_ingress",
+            sources=["sfu/_compiled_ingress.c"],
             optional=True,
             extra_compile_args=["-Wall", "-Wextra", "-Wno-unused-parameter"],
         ),

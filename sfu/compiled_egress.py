@@ -13,28 +13,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pylibsrtp import Session, _binding
+from pylibsrtp import Session
 
+from sfu import srtp_binding
 from sfu.rtp_writer import StreamLayout
-
-#: libsrtp 2's srtp_protect as pylibsrtp's cffi binding declares it; the C side calls it so.
-_PROTECT_TYPE = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
-
-
-def _binding_mismatch() -> str | None:
-    """Why pylibsrtp's binding is not the one the C extension was written against, if so."""
-    ffi, lib = _binding.ffi, _binding.lib
-    try:
-        declared = ffi.typeof(ffi.addressof(lib, "srtp_protect")).cname
-    except AttributeError:
-        return "pylibsrtp's binding has no srtp_protect"
-    if declared != _PROTECT_TYPE:
-        return f"pylibsrtp declares srtp_protect as {declared}, not {_PROTECT_TYPE}"
-    handle = getattr(Session(), "_srtp", None)
-    if handle is None or ffi.typeof(handle).cname != "struct srtp_ctx_t_ * *":
-        return "pylibsrtp's Session keeps its srtp_t elsewhere"
-    return None
-
 
 try:
     from sfu._compiled_egress import (
@@ -52,7 +34,7 @@ except ImportError as exc:  # not built: no C compiler where it was installed
     fan_out = None  # type: ignore[assignment]
     UNAVAILABLE_REASON: str | None = str(exc)
 else:
-    UNAVAILABLE_REASON = _binding_mismatch()
+    UNAVAILABLE_REASON = srtp_binding.mismatch("srtp_protect")
     if UNAVAILABLE_REASON is not None:
         PacketSender = None  # type: ignore[assignment,misc]
         ForwardCopy = None  # type: ignore[assignment,misc]
@@ -77,10 +59,7 @@ __all__ = [
 
 def srtp_protect_handle(session: Session) -> tuple[int, int]:
     """(address of libsrtp's srtp_protect, the session's srtp_t) as integers."""
-    ffi, lib = _binding.ffi, _binding.lib
-    protect = int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
-    ctx = int(ffi.cast("uintptr_t", session._srtp[0]))
-    return protect, ctx
+    return srtp_binding.handle("srtp_protect", session)
 
 
 def bind(

@@ -36,6 +36,9 @@ class SFUConfig:
     #: Handle publishers' RTP as it is read from the ICE socket, once connected (False:
     #: through aioice's queue and aiortc's reader coroutine; see sfu/ingress.py).
     direct_receive: bool = True
+    #: With direct_receive, SRTP-unprotect each publisher packet in one call to the C
+    #: extension sfu._compiled_ingress (pylibsrtp's method where it was not built).
+    compiled_ingress: bool = True
     #: Offer H264 besides VP8 to publishers (forwarded as-is to subscribers).
     allow_h264: bool = True
     #: The IPv4 address clients reach this node's media at, when it differs from the

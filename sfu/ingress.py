@@ -25,6 +25,7 @@ from aiortc import RTCDtlsTransport, RTCRtpReceiver
 from aiortc.rtcdtlstransport import State
 from aiortc.rtp import RtpPacket
 
+from sfu import compiled_ingress
 from sfu.ntp_clock import ntp_ms_now
 from sfu.tasks import cancel_and_wait
 
@@ -38,11 +39,14 @@ RtpHandler = Callable[[RtpPacket, int], Coroutine[Any, Any, None] | None]
 _ingresses: dict[RTCDtlsTransport, Ingress] = {}
 
 
-def attach(dtls: RTCDtlsTransport, receiver: RTCRtpReceiver, handler: RtpHandler) -> Ingress:
-    """Route ``receiver``'s RTP on ``dtls`` to ``handler`` (one Ingress per transport)."""
+def attach(
+    dtls: RTCDtlsTransport, receiver: RTCRtpReceiver, handler: RtpHandler, *, compiled: bool = True
+) -> Ingress:
+    """Route ``receiver``'s RTP on ``dtls`` to ``handler`` (one Ingress per transport);
+    ``compiled``: unprotect with sfu._compiled_ingress where it is built."""
     ingress = _ingresses.get(dtls)
     if ingress is None:
-        ingress = _ingresses[dtls] = Ingress(dtls)
+        ingress = _ingresses[dtls] = Ingress(dtls, compiled=compiled)
     ingress.register(receiver, handler)
     return ingress
 
@@ -50,8 +54,9 @@ def attach(dtls: RTCDtlsTransport, receiver: RTCRtpReceiver, handler: RtpHandler
 class Ingress:
     """Receives SRTP for one DTLS transport, synchronously once it can."""
 
-    def __init__(self, dtls: RTCDtlsTransport) -> None:
+    def __init__(self, dtls: RTCDtlsTransport, *, compiled: bool = True) -> None:
         self._dtls = dtls
+        self._compiled = compiled and compiled_ingress.AVAILABLE
         self._connection: Connection = dtls.transport._connection
         self._handlers: dict[object, RtpHandler] = {}
         #: Awaits left over by packets, run in order by ``_worker``; while any is pending,
@@ -68,6 +73,8 @@ class Ingress:
         self.closed = False
         #: RTP packets handled here (for tests and stats).
         self.packets = 0
+        #: The compiled SRTP unprotect, bound to the session it was made for.
+        self._unprotector: compiled_ingress.Unprotector | None = None
 
     def register(self, receiver: RTCRtpReceiver, handler: RtpHandler) -> None:
         """Hand ``receiver``'s packets to ``handler``; the first one hooks the socket."""
@@ -127,10 +134,15 @@ class Ingress:
     def _rtp(self, data: bytes) -> None:
         dtls = self._dtls
         arrival_time_ms = ntp_ms_now()  # aiortc.clock.current_ms(), without a datetime
-        try:
-            packet = RtpPacket.parse(dtls._rx_srtp.unprotect(data), dtls._rtp_header_extensions_map)
-        except pylibsrtp.Error:
+        unprotector = self._unprotector
+        if unprotector is not None and unprotector.session is dtls._rx_srtp:
+            plain = unprotector.unprotect(data)  # one C call (sfu/compiled_ingress.py)
+        else:
+            plain = self._unprotect(data)
+        if plain is None:
             return  # replayed or forged: aiortc drops it as well
+        try:
+            packet = RtpPacket.parse(plain, dtls._rtp_header_extensions_map)
         except ValueError:
             return  # not RTP after all
         receiver = dtls._rtp_router.route_rtp(packet)
@@ -148,6 +160,21 @@ class Ingress:
             return
         if rest is not None:
             self._defer(rest)
+
+    def _unprotect(self, data: bytes) -> bytes | None:
+        """SRTP-unprotect with the transport's current session: bound to the compiled
+        unprotector where it is built (again after a new session), else pylibsrtp's."""
+        session = self._dtls._rx_srtp
+        if session is None:
+            return None
+        if self._compiled:
+            self._unprotector = compiled_ingress.bind(session)
+            return self._unprotector.unprotect(data)
+        try:
+            plain: bytes = session.unprotect(data)
+        except pylibsrtp.Error:
+            return None
+        return plain
 
     def _defer(self, coro: Coroutine[Any, Any, None]) -> None:
         if self.closed:

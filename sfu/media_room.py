@@ -92,6 +92,7 @@ class MediaRoom:
             on_first_packet=on_first_packet,
             direct_receive=self._config.direct_receive,
             compiled_fanout=self._config.compiled_egress and self._config.compiled_fanout,
+            compiled_ingress=self._config.compiled_ingress,
         )
 
     def set_relayed(self, assigned: list[tuple[str, TrackSource]]) -> None:

@@ -185,6 +185,7 @@ class Peer:
                     on_first_packet=self._source_started,
                     direct_receive=config.direct_receive,
                     compiled_fanout=config.compiled_egress and config.compiled_fanout,
+                    compiled_ingress=config.compiled_ingress,
                 )
 
     # -- subscriptions -----------------------------------------------------------------

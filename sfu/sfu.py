@@ -8,6 +8,7 @@ from typing import Any
 
 from sfu import rate_counter
 from sfu.compat import check_aiortc
+from sfu.compiled_ingress import ingress_path
 from sfu.config import SFUConfig
 from sfu.egress import egress_path
 from sfu.fanout_timing import FanoutTiming
@@ -33,6 +34,7 @@ class SFU:
                 fanout=self.config.compiled_fanout,
             ),
         )
+        logger.info("receive path: %s", ingress_path(self.config.compiled_ingress))
         self._rooms: dict[str, MediaRoom] = {}
         #: Told when a room's active speaker changes (set by the owner before rooms exist).
         self.on_active_speaker: SpeakerCallback | None = None

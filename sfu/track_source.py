@@ -80,11 +80,13 @@ class TrackSource:
         pacer: KeyframePacer | None = None,
         direct_receive: bool = True,
         compiled_fanout: bool = True,
+        compiled_ingress: bool = True,
     ) -> None:
         #: The C fan-out (sfu._compiled_egress.fan_out) for the copies it can take.
         self._fan_out = compiled_egress.fan_out if compiled_fanout else None
         #: Take RTP straight off the socket (sfu/ingress.py) once the transport is up.
         self._direct_receive = direct_receive
+        self._compiled_ingress = compiled_ingress
         self._ingress: ingress.Ingress | None = None
         self._pacer = pacer  # shared by the room: PLIs to its publishers spaced out
         #: The node's fan-out timing (the pacer's send cost), fed by every fan-out here.
@@ -146,7 +148,9 @@ class TrackSource:
             # aiortc starts a decoder thread per receiver; the SFU forwards instead.
             receiver._RTCRtpReceiver__stop_decoder()  # type: ignore[attr-defined]
             if self._direct_receive and self._ingress is None and not self._closed:
-                self._ingress = ingress.attach(receiver.transport, receiver, self.receive_rtp)
+                self._ingress = ingress.attach(
+                    receiver.transport, receiver, self.receive_rtp, compiled=self._compiled_ingress
+                )
 
         async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
             rest = self.receive_rtp(packet, arrival_time_ms)

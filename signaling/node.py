@@ -101,6 +101,7 @@ class Node:
                 direct_send=settings.direct_send,
                 compiled_egress=settings.compiled_egress,
                 compiled_fanout=settings.compiled_fanout,
+                compiled_ingress=settings.compiled_ingress,
                 announced_address=settings.public_ip,
             )
         )

@@ -171,6 +171,12 @@ class Settings(BaseSettings):
         "(sfu._compiled_egress.fan_out) instead of one Python call per subscriber (false "
         "only to measure the difference).",
     )
+    compiled_ingress: bool = Field(
+        True,
+        description="SRTP-unprotect each received media packet in one call to the C extension "
+        "sfu._compiled_ingress instead of through pylibsrtp's cffi wrapper (the wrapper is used "
+        "where it was not built; false only to measure the difference).",
+    )
     ws_heartbeat: float = Field(
         1.0,
         gt=0,

@@ -1,0 +1,9 @@
+from pylibsrtp import Session
+
+class Unprotector:
+    """SRTP unprotect on one libsrtp session (see sfu.compiled_ingress)."""
+
+    def __init__(self, unprotect: int, srtp: int, session: Session) -> None: ...
+    @property
+    def session(self) -> Session: ...
+    def unprotect(self, data: bytes) -> bytes | None: ...
