@@ -13,6 +13,7 @@ import time
 #: Seconds from the NTP epoch (1900-01-01) to the Unix epoch (1970-01-01).
 NTP_OFFSET_S = 2208988800
 _NS = 1_000_000_000
+_NTP_OFFSET_MS = NTP_OFFSET_S * 1000
 
 
 def ntp_from_unix_ns(unix_ns: int) -> int:
@@ -28,4 +29,4 @@ def ntp_now() -> int:
 
 def ntp_ms_now() -> int:
     """Milliseconds since the NTP epoch: aiortc's ``clock.current_ms()``, for arrival times."""
-    return time.time_ns() // 1_000_000 + NTP_OFFSET_S * 1000
+    return time.time_ns() // 1_000_000 + _NTP_OFFSET_MS

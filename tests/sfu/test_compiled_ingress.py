@@ -19,9 +19,10 @@ from tests.helpers import wait_for
 from tests.media import ClientPeer
 from tests.sfu.harness import DirectParticipant
 
-pytestmark = pytest.mark.skipif(
-    not compiled_ingress.AVAILABLE, reason=f"not built: {compiled_ingress.UNAVAILABLE_REASON}"
-)
+
+def test_the_extension_is_built() -> None:
+    """pip install builds it here; a run without it must fail, not skip."""
+    assert compiled_ingress.AVAILABLE, compiled_ingress.UNAVAILABLE_REASON
 
 _KEY_LENGTHS = {
     Policy.SRTP_PROFILE_AES128_CM_SHA1_80: 30,
