@@ -1,22 +1,28 @@
-"""The compiled SRTP unprotect of received RTP (``sfu._compiled_ingress``, optional).
+"""The compiled SRTP unprotect and parse of received RTP (``sfu._compiled_ingress``, optional).
 
 pylibsrtp's ``Session.unprotect`` costs a cffi round trip and two buffer copies in Python
-per packet; ``Unprotector.unprotect`` is one C call to libsrtp's ``srtp_unprotect``, through
-pylibsrtp's own function pointer and on the very session aiortc's receive path uses (one
-replay window, one rollover counter). ``sfu/ingress.py`` uses it when it is built and the
-binding is the expected one, else pylibsrtp's method.
+per packet, and aiortc's ``RtpPacket.parse`` about as much again; ``Unprotector.receive`` is
+one C call: libsrtp's ``srtp_unprotect``, through pylibsrtp's own function pointer and on the
+very session aiortc's receive path uses (one replay window, one rollover counter), then the
+header, CSRCs, RFC 8285 extensions and padding into aiortc's own ``RtpPacket`` and
+``HeaderExtensions``, field for field as ``RtpPacket.parse`` with the transport's extension
+map (``parse_rtp`` alone, for tests; a packet aiortc's parse would raise on is None).
+``sfu/ingress.py`` uses it when it is built and the binding is the expected one, else
+pylibsrtp's method and aiortc's parse.
 """
 
 from __future__ import annotations
 
+from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap
 from pylibsrtp import Session
 
 from sfu import srtp_binding
 
 try:
-    from sfu._compiled_ingress import Unprotector
+    from sfu._compiled_ingress import Unprotector, parse_rtp
 except ImportError as exc:  # not built: no C compiler where it was installed
     Unprotector = None  # type: ignore[assignment,misc]
+    parse_rtp = None  # type: ignore[assignment]
     UNAVAILABLE_REASON: str | None = str(exc)
 else:
     UNAVAILABLE_REASON = srtp_binding.mismatch("srtp_unprotect")
@@ -34,13 +40,28 @@ def bind(session: Session) -> Unprotector:
     return Unprotector(unprotect, srtp, session)
 
 
+def extension_ids(extensions_map: HeaderExtensionsMap) -> HeaderExtensions:
+    """The ids ``extensions_map`` decodes by: aiortc keeps them in a HeaderExtensions of its
+    own, which its ``configure`` updates in place (so this stays current)."""
+    ids: HeaderExtensions = extensions_map._HeaderExtensionsMap__ids  # type: ignore[attr-defined]
+    return ids
+
+
 def ingress_path(compiled: bool) -> str:
     """How received SRTP is unprotected, in words (logged once at start-up)."""
     if not compiled:
         return "SRTP unprotect by pylibsrtp (compiled_ingress off)"
     if not AVAILABLE:
         return f"SRTP unprotect by pylibsrtp (compiled ingress not built: {UNAVAILABLE_REASON})"
-    return "SRTP unprotect compiled (sfu._compiled_ingress)"
+    return "SRTP unprotect and RTP parse compiled (sfu._compiled_ingress)"
 
 
-__all__ = ["AVAILABLE", "UNAVAILABLE_REASON", "Unprotector", "bind", "ingress_path"]
+__all__ = [
+    "AVAILABLE",
+    "UNAVAILABLE_REASON",
+    "Unprotector",
+    "bind",
+    "extension_ids",
+    "ingress_path",
+    "parse_rtp",
+]

@@ -23,7 +23,7 @@ import pylibsrtp
 from aioice.ice import Connection, StunProtocol
 from aiortc import RTCDtlsTransport, RTCRtpReceiver
 from aiortc.rtcdtlstransport import State
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import HeaderExtensions, RtpPacket
 
 from sfu import compiled_ingress
 from sfu.ntp_clock import ntp_ms_now
@@ -75,6 +75,11 @@ class Ingress:
         self.packets = 0
         #: The compiled SRTP unprotect, bound to the session it was made for.
         self._unprotector: compiled_ingress.Unprotector | None = None
+        #: The header extension ids the transport's map holds (aiortc sets them on it in
+        #: place as receivers are configured): what the compiled parse reads.
+        self._extension_ids: HeaderExtensions = compiled_ingress.extension_ids(
+            dtls._rtp_header_extensions_map
+        )
 
     def register(self, receiver: RTCRtpReceiver, handler: RtpHandler) -> None:
         """Hand ``receiver``'s packets to ``handler``; the first one hooks the socket."""
@@ -136,15 +141,18 @@ class Ingress:
         arrival_time_ms = ntp_ms_now()  # aiortc.clock.current_ms(), without a datetime
         unprotector = self._unprotector
         if unprotector is not None and unprotector.session is dtls._rx_srtp:
-            plain = unprotector.unprotect(data)  # one C call (sfu/compiled_ingress.py)
+            # One C call: unprotected and parsed into aiortc's RtpPacket as aiortc does.
+            packet = unprotector.receive(data, self._extension_ids)
+            if packet is None:
+                return  # replayed, forged or not RTP: aiortc drops it as well
         else:
             plain = self._unprotect(data)
-        if plain is None:
-            return  # replayed or forged: aiortc drops it as well
-        try:
-            packet = RtpPacket.parse(plain, dtls._rtp_header_extensions_map)
-        except ValueError:
-            return  # not RTP after all
+            if plain is None:
+                return  # replayed or forged: aiortc drops it as well
+            try:
+                packet = RtpPacket.parse(plain, dtls._rtp_header_extensions_map)
+            except ValueError:
+                return  # not RTP after all
         receiver = dtls._rtp_router.route_rtp(packet)
         if receiver is None:
             return
