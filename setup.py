@@ -1,7 +1,8 @@
 """The optional C extensions; all metadata is in pyproject.toml.
 
 ``sfu._compiled_egress`` speeds up the forwarding hot path (see sfu/compiled_egress.py),
-``sfu._compiled_ingress`` the SRTP unprotect of received media (sfu/compiled_ingress.py),
+``sfu._compiled_ingress`` the SRTP unprotect and parse of received media (sfu/compiled_ingress.py),
+``sfu._compiled_remb`` the per-packet part of the REMB estimator (sfu/remb_estimator.py),
 ``loadtest._compiled_receive`` the load tester's receive path (loadtest/compiled_receive.py).
 They are optional: where they cannot be built (no C compiler, no Python headers) the install
 goes on without them and the SFU forwards, the tester receives, through the Python path.
@@ -20,6 +21,12 @@ setup(
         Extension(
             "sfu._compiled_ingress",
             sources=["sfu/_compiled_ingress.c"],
+            optional=True,
+            extra_compile_args=["-Wall", "-Wextra", "-Wno-unused-parameter"],
+        ),
+        Extension(
+            "sfu._compiled_remb",
+            sources=["sfu/_compiled_remb.c"],
             optional=True,
             extra_compile_args=["-Wall", "-Wextra", "-Wno-unused-parameter"],
         ),

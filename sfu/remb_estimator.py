@@ -14,6 +14,12 @@ attributes. Once per group it calls the same aiortc classes (``OveruseEstimator`
 frame-period minimum taken in one call, ``OveruseDetector``, ``AimdRateControl``) with the
 same arguments, so the estimates are the same, packet for packet
 (``tests/sfu/test_remb_estimator.py`` checks that against aiortc's own estimator).
+
+``CompiledRembEstimator`` goes further where the optional C extension ``sfu._compiled_remb``
+is built: the rate counter, the groups, the over-use estimator and detector run in one C call
+per packet (``RembCore``, the same arithmetic in the same order on doubles, so the same
+estimates bit for bit, held to aiortc's by the same test); aiortc's AIMD rate control, due
+about twice a second, stays Python. ``estimator()`` gives the compiled one where it is built.
 Sans-IO: arrival times are given.
 """
 
@@ -31,6 +37,17 @@ from aiortc.rate import (
 )
 
 from sfu.rate_counter import CompactRateCounter
+
+try:
+    from sfu._compiled_remb import RembCore
+except ImportError as exc:  # not built: no C compiler where it was installed
+    RembCore = None  # type: ignore[assignment,misc]
+    UNAVAILABLE_REASON: str | None = str(exc)
+else:
+    UNAVAILABLE_REASON = None
+
+#: True when the C extension was built and imports.
+AVAILABLE = RembCore is not None
 
 _BURST_DELTA_THRESHOLD_MS = 5  # aiortc.rate.BURST_DELTA_THRESHOLD_MS
 _GROUP_LENGTH = (TIMESTAMP_GROUP_LENGTH_MS << INTER_ARRIVAL_SHIFT) // 1000
@@ -165,3 +182,72 @@ class RembEstimator:
         detector.detect(
             estimator.offset(), timestamp_delta_ms, estimator.num_of_deltas(), arrival_time_ms
         )
+
+
+class CompiledRembEstimator:
+    """Same interface and results as ``RembEstimator``, its per-packet part in C. For tests
+    and stats, ``detector.state()``, ``detector.threshold``, ``estimator.offset()`` and
+    ``incoming_bitrate.rate(now)`` read the C state."""
+
+    __slots__ = (
+        "_add",
+        "_core",
+        "detector",
+        "estimator",
+        "incoming_bitrate",
+        "rate_control",
+        "ssrcs",
+    )
+
+    def __init__(self) -> None:
+        assert RembCore is not None, UNAVAILABLE_REASON
+        core = self._core = RembCore()
+        self._add = core.add
+        self.detector = self.estimator = self.incoming_bitrate = _CoreView(core)
+        self.rate_control = AimdRateControl()
+        self.ssrcs: dict[int, int] = {}
+
+    def add(
+        self, arrival_time_ms: int, abs_send_time: int, payload_size: int, ssrc: int
+    ) -> tuple[int, list[int]] | None:
+        """Count one packet; (bitrate, SSRCs) when a REMB is due, else None."""
+        self.ssrcs[ssrc] = arrival_time_ms
+        due = self._add(arrival_time_ms, abs_send_time, payload_size)
+        if due is None:
+            return None
+        usage, rate = due
+        target = self.rate_control.update(_USAGES[usage], rate, arrival_time_ms)
+        if target is None:
+            return None
+        self._core.updated(arrival_time_ms)
+        return target, list(self.ssrcs)
+
+
+_USAGES = {usage.value: usage for usage in BandwidthUsage}
+
+
+class _CoreView:
+    """aiortc's detector, estimator and rate-counter readers over one RembCore."""
+
+    __slots__ = ("_core",)
+
+    def __init__(self, core: RembCore) -> None:
+        self._core = core
+
+    def state(self) -> BandwidthUsage:
+        return _USAGES[self._core.state()]
+
+    def offset(self) -> float:
+        return self._core.offset()
+
+    @property
+    def threshold(self) -> float:
+        return self._core.threshold()
+
+    def rate(self, now_ms: int) -> int | None:
+        return self._core.rate(now_ms)
+
+
+def estimator() -> RembEstimator | CompiledRembEstimator:
+    """The compiled estimator where its extension is built, else the Python one."""
+    return CompiledRembEstimator() if AVAILABLE else RembEstimator()

@@ -20,7 +20,7 @@ from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, unwrap_rtx
 
-from sfu import compiled_egress, ingress
+from sfu import compiled_egress, ingress, remb_estimator
 from sfu.keyframe import (
     KeyframeDetector,
     KeyframePacer,
@@ -30,7 +30,7 @@ from sfu.keyframe import (
 )
 from sfu.layer_rates import LayerRates
 from sfu.ntp_clock import ntp_now
-from sfu.remb_estimator import RembEstimator
+from sfu.remb_estimator import CompiledRembEstimator, RembEstimator
 from sfu.tasks import cancel_and_wait
 from sfu.traffic import Traffic
 from sfu.upstream_repair import UpstreamRepair
@@ -161,8 +161,14 @@ class TrackSource:
         receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
         receiver._RTCRtpReceiver__jitter_buffer = _NullJitterBuffer()  # type: ignore[attr-defined]
         if receiver._RTCRtpReceiver__remote_bitrate_estimator is not None:  # type: ignore[attr-defined]
-            # The same estimates, with the per-packet part inlined (sfu/remb_estimator.py).
-            receiver._RTCRtpReceiver__remote_bitrate_estimator = RembEstimator()  # type: ignore[attr-defined]
+            # The same estimates, with the per-packet part inlined or, with the compiled
+            # ingress, in C (sfu/remb_estimator.py).
+            remb = (
+                CompiledRembEstimator()
+                if self._compiled_ingress and remb_estimator.AVAILABLE
+                else RembEstimator()
+            )
+            receiver._RTCRtpReceiver__remote_bitrate_estimator = remb  # type: ignore[attr-defined]
         if self.kind == "video":
             # aiortc NACKs each gap once; UpstreamRepair asks until repaired or given up.
             receiver._RTCRtpReceiver__nack_generator = None  # type: ignore[attr-defined]
