@@ -16,7 +16,7 @@ from __future__ import annotations
 from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap
 from pylibsrtp import Session
 
-from sfu import srtp_binding
+from sfu import remb_estimator, srtp_binding
 
 try:
     from sfu._compiled_ingress import Unprotector, parse_rtp
@@ -50,10 +50,14 @@ def extension_ids(extensions_map: HeaderExtensionsMap) -> HeaderExtensions:
 def ingress_path(compiled: bool) -> str:
     """How received SRTP is unprotected, in words (logged once at start-up)."""
     if not compiled:
-        return "SRTP unprotect by pylibsrtp (compiled_ingress off)"
+        return "SRTP unprotect by pylibsrtp, RTP parse and REMB estimator in Python (compiled_ingress off)"
     if not AVAILABLE:
-        return f"SRTP unprotect by pylibsrtp (compiled ingress not built: {UNAVAILABLE_REASON})"
-    return "SRTP unprotect and RTP parse compiled (sfu._compiled_ingress)"
+        path = f"SRTP unprotect by pylibsrtp (compiled ingress not built: {UNAVAILABLE_REASON})"
+    else:
+        path = "SRTP unprotect and RTP parse compiled (sfu._compiled_ingress)"
+    if remb_estimator.AVAILABLE:
+        return f"{path}; REMB estimator compiled (sfu._compiled_remb)"
+    return f"{path}; REMB estimator in Python (not built: {remb_estimator.UNAVAILABLE_REASON})"
 
 
 __all__ = [
