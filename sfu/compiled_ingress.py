@@ -48,9 +48,13 @@ def extension_ids(extensions_map: HeaderExtensionsMap) -> HeaderExtensions:
 
 
 def ingress_path(compiled: bool) -> str:
-    """How received SRTP is unprotected, in words (logged once at start-up)."""
+    """How received media is unprotected, parsed and estimated, in words (logged once at
+    start-up)."""
     if not compiled:
-        return "SRTP unprotect by pylibsrtp, RTP parse and REMB estimator in Python (compiled_ingress off)"
+        return (
+            "SRTP unprotect by pylibsrtp, RTP parse and REMB estimator in Python "
+            "(compiled_ingress off)"
+        )
     if not AVAILABLE:
         path = f"SRTP unprotect by pylibsrtp (compiled ingress not built: {UNAVAILABLE_REASON})"
     else:
