@@ -53,14 +53,22 @@ Unprotector_dealloc(Unprotector *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* True when the call got ``want`` arguments, bytes first; else a TypeError naming ``usage``. */
+static int
+bytes_first(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want, const char *usage)
+{
+    if (nargs == want && PyBytes_Check(args[0]))
+        return 1;
+    PyErr_SetString(PyExc_TypeError, usage);
+    return 0;
+}
+
 /* unprotect(data) -> the RTP packet, or None when libsrtp refuses it (replayed, forged). */
 static PyObject *
 Unprotector_call(Unprotector *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 1 || !PyBytes_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "unprotect(data: bytes)");
+    if (!bytes_first(args, nargs, 1, "unprotect(data: bytes)"))
         return NULL;
-    }
     Py_ssize_t size = PyBytes_GET_SIZE(args[0]);
     if (size > INT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "packet is too long");
@@ -339,10 +347,8 @@ parse_packet(const unsigned char *d, Py_ssize_t len, PyObject *ids_obj)
 static PyObject *
 module_parse_rtp(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyBytes_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "parse_rtp(data: bytes, ids: HeaderExtensions)");
+    if (!bytes_first(args, nargs, 2, "parse_rtp(data: bytes, ids: HeaderExtensions)"))
         return NULL;
-    }
     return parse_packet((const unsigned char *)PyBytes_AS_STRING(args[0]),
                         PyBytes_GET_SIZE(args[0]), args[1]);
 }
@@ -352,20 +358,11 @@ module_parse_rtp(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 Unprotector_receive(Unprotector *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyBytes_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "receive(data: bytes, ids: HeaderExtensions)");
+    if (!bytes_first(args, nargs, 2, "receive(data: bytes, ids: HeaderExtensions)"))
         return NULL;
-    }
     Py_ssize_t size = PyBytes_GET_SIZE(args[0]);
-    if (size > 2048) { /* larger than any UDP datagram aioice reads into a packet here */
-        PyObject *plain = Unprotector_call(self, args, 1);
-        if (plain == NULL || plain == Py_None)
-            return plain;
-        PyObject *pkt = parse_packet((const unsigned char *)PyBytes_AS_STRING(plain),
-                                     PyBytes_GET_SIZE(plain), args[1]);
-        Py_DECREF(plain);
-        return pkt;
-    }
+    if (size > 2048) /* pylibsrtp refuses anything over 1,500 bytes ("packet is too long") */
+        Py_RETURN_NONE;
     /* Unprotected in a stack buffer: only the payload is copied out, once. */
     unsigned char buf[2048];
     memcpy(buf, PyBytes_AS_STRING(args[0]), (size_t)size);

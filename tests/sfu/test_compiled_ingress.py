@@ -195,6 +195,16 @@ def test_receive_is_unprotect_then_parse(data: bytes, ids: HeaderExtensions) -> 
     assert unprotector.receive(wire, ids) is None  # a replay: refused, as by unprotect
 
 
+def test_a_datagram_too_long_for_srtp_is_dropped() -> None:
+    """pylibsrtp refuses packets over 1,500 bytes; the compiled receive drops them too."""
+    key = os.urandom(30)
+    receiver = Session(policy=Policy(key=key, ssrc_type=Policy.SSRC_ANY_INBOUND))
+    unprotector = compiled_ingress.bind(receiver)
+    for size in (2049, 9000):
+        data = struct.pack("!BBHII", 0x80, 96, 1, 0, 7) + os.urandom(size - 12)
+        assert unprotector.receive(data, HeaderExtensions()) is None
+
+
 def test_a_bad_call_is_a_type_error() -> None:
     unprotector = compiled_ingress.bind(
         Session(policy=Policy(key=os.urandom(30), ssrc_type=Policy.SSRC_ANY_INBOUND))
