@@ -210,46 +210,41 @@ store_extension(PyObject **ext, const int ids[X_COUNT], int x_id, const unsigned
     return set_stolen(*ext, name, value) < 0 ? -1 : 0;
 }
 
-/* RFC 8285 elements of one extension block, as aiortc's unpack_header_extensions walks them. */
+/* RFC 8285 elements of one extension block, as aiortc's unpack_header_extensions walks them:
+ * one-byte headers (profile 0xBEDE: 4-bit id, 4-bit length - 1) or two-byte headers (profile
+ * 0x1000: id byte, length byte); zero bytes between elements are padding. */
 static int
 parse_extensions(PyObject **ext, const int ids[X_COUNT], unsigned profile, const unsigned char *v,
                  Py_ssize_t len)
 {
+    if (profile != 0xBEDE && profile != 0x1000)
+        return 0; /* another profile: aiortc finds no elements in it */
+    int one_byte = profile == 0xBEDE;
     Py_ssize_t pos = 0;
-    if (profile == 0xBEDE) {
-        while (pos < len) {
-            if (v[pos] == 0) {
-                pos++;
-                continue;
-            }
-            int x_id = (v[pos] & 0xF0) >> 4;
-            Py_ssize_t x_len = (v[pos] & 0x0F) + 1;
+    while (pos < len) {
+        if (v[pos] == 0) {
             pos++;
-            if (len < pos + x_len)
-                return 1;
-            int rc = store_extension(ext, ids, x_id, v + pos, x_len);
-            if (rc != 0)
-                return rc;
-            pos += x_len;
+            continue;
         }
-    } else if (profile == 0x1000) {
-        while (pos < len) {
-            if (v[pos] == 0) {
-                pos++;
-                continue;
-            }
+        int x_id;
+        Py_ssize_t x_len;
+        if (one_byte) {
+            x_id = (v[pos] & 0xF0) >> 4;
+            x_len = (v[pos] & 0x0F) + 1;
+            pos += 1;
+        } else {
             if (len < pos + 2)
                 return 1;
-            int x_id = v[pos];
-            Py_ssize_t x_len = v[pos + 1];
+            x_id = v[pos];
+            x_len = v[pos + 1];
             pos += 2;
-            if (len < pos + x_len)
-                return 1;
-            int rc = store_extension(ext, ids, x_id, v + pos, x_len);
-            if (rc != 0)
-                return rc;
-            pos += x_len;
         }
+        if (len < pos + x_len)
+            return 1;
+        int rc = store_extension(ext, ids, x_id, v + pos, x_len);
+        if (rc != 0)
+            return rc;
+        pos += x_len;
     }
     return 0;
 }
