@@ -66,6 +66,8 @@ _RECEIVER_FIELDS = (
 _TRANSCEIVER_FIELDS = ("_codecs",)  # renumbered with the offer's payload types (peer.py)
 # RTCDtlsTransport (sfu/egress.py, sfu/ingress.py, sfu/relay.py)
 _DTLS_FIELDS = ("_state", "_tx_srtp", "_rx_srtp", "_rtp_router", "_rtp_header_extensions_map")
+# Its HeaderExtensionsMap: the negotiated ids the compiled parse reads (sfu/compiled_ingress.py).
+_EXTENSIONS_MAP_FIELDS = ("_HeaderExtensionsMap__ids",)
 # RTCIceTransport: -> aioice Connection, and the coroutine aiortc's DTLS reader awaits.
 _ICE_TRANSPORT_FIELDS = ("_connection", "_recv")
 # aioice Connection: {component: CandidatePair}, and the queue of received datagrams.
@@ -84,6 +86,7 @@ HOOKED_NAMES = frozenset(
         *_RECEIVER_FIELDS,
         *_TRANSCEIVER_FIELDS,
         *_DTLS_FIELDS,
+        *_EXTENSIONS_MAP_FIELDS,
         *_ICE_TRANSPORT_FIELDS,
         *_ICE_CONNECTION_FIELDS,
     ]
@@ -115,6 +118,9 @@ def check_transceiver(transceiver: RTCRtpTransceiver) -> None:
     missing += _missing(transceiver, "RTCRtpTransceiver", _TRANSCEIVER_FIELDS)
     dtls = sender.transport
     missing += _missing(dtls, "RTCDtlsTransport", _DTLS_FIELDS)
+    extensions_map = getattr(dtls, "_rtp_header_extensions_map", None)
+    if extensions_map is not None:
+        missing += _missing(extensions_map, "HeaderExtensionsMap", _EXTENSIONS_MAP_FIELDS)
     ice = dtls.transport
     missing += _missing(ice, "RTCIceTransport", _ICE_TRANSPORT_FIELDS)
     connection = getattr(ice, "_connection", None)
