@@ -255,7 +255,7 @@ class SyntheticPeer:
         repair: bool = True,
         lean: bool = True,
         compiled: bool = True,
-        batched: bool = True,
+        batched: bool = False,
     ) -> None:
         self.url = url.rstrip("/")
         self.room = room

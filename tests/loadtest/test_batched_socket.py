@@ -294,9 +294,9 @@ async def _real_peers(server: Server) -> None:
     async with aiohttp.ClientSession() as http:
         publisher = SyntheticPeer(url=server.url, room=room, name="pub", index=1,
                                   video=cached_video(PRESETS["180p"]), audio=encode_audio(),
-                                  session=http)
+                                  session=http, batched=True)
         viewer = SyntheticPeer(url=server.url, room=room, name="viewer", index=2, video=None,
-                               audio=None, session=http)
+                               audio=None, session=http, batched=True)
         transports: list[batched_socket.BatchedTransport] = []
         try:
             for peer in (publisher, viewer):
