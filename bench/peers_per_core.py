@@ -7,9 +7,9 @@ measured over a window that leaves the joins out.
     python bench/peers_per_core.py --rooms 2 --variants old new --rounds 2   # A/B, interleaved
 
 Each variant is a receive path of the tester: ``new`` (the default: the compiled receiver,
-loadtest.compiled_receive, called by the event loop once per datagram, video repaired like a
-browser), ``batched`` (the same reading each ICE socket itself in batches, recvmmsg,
-loadtest.batched_socket: ``batched_receive = true``),
+loadtest.compiled_receive, reading each ICE socket itself in batches, recvmmsg,
+loadtest.batched_socket; video repaired like a browser), ``single`` (the compiled receiver
+called by the event loop once per datagram: ``batched_receive = false``),
 ``python`` (the same in Python: ``compiled_receive = false``), ``lean`` (the lean Python path,
 counting only), ``old`` (aiortc's receive loop, counting only, as before issue 17). Runs
 alternate between the variants, so that all see the same machine; the figure that compares
@@ -45,8 +45,8 @@ from loadtest.runner import Runner
 from loadtest.scenario import Scenario
 
 VARIANTS = {  # name: (repair, lean_receive, compiled_receive, batched_receive)
-    "new": (True, True, True, False),
-    "batched": (True, True, True, True),
+    "new": (True, True, True, True),
+    "single": (True, True, True, False),
     "python": (True, True, False, False),
     "lean": (False, True, False, False),
     "old": (False, False, False, False),

@@ -15,9 +15,9 @@ lean paths send through it (one ``sendto`` in C, no Python frame), and aioice's
 ``close()`` ends it: the reader is removed from the loop, the descriptor closed, and the
 protocol's ``connection_lost`` called, as the loop's transport would.
 
-Scenario key ``batched_receive`` (off by default: measured, it did not win; see
-docs/LOADTEST.md) says whether workers do this, on the compiled path; off, the compiled
-reader takes datagrams from the loop one call each.
+Scenario key ``batched_receive`` (on by default; docs/LOADTEST.md has the figures) says
+whether workers do this, on the compiled path; off, the compiled reader takes datagrams
+from the loop one call each.
 """
 
 from __future__ import annotations

@@ -255,7 +255,7 @@ class SyntheticPeer:
         repair: bool = True,
         lean: bool = True,
         compiled: bool = True,
-        batched: bool = False,
+        batched: bool = True,
     ) -> None:
         self.url = url.rstrip("/")
         self.room = room

@@ -67,7 +67,7 @@ class WorkerProcess:
     @classmethod
     async def start(cls, index: int, url: str, preset: str, join_timeout: float,
                     repair: bool = True, lean: bool = True,
-                    compiled: bool = True, batched: bool = False) -> WorkerProcess:
+                    compiled: bool = True, batched: bool = True) -> WorkerProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
         proc = await asyncio.create_subprocess_exec(

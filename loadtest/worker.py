@@ -100,7 +100,7 @@ class PeerHost:
         repair: bool = True,
         lean: bool = True,
         compiled: bool = True,
-        batched: bool = False,
+        batched: bool = True,
     ) -> None:
         self.url = url
         self.repair = repair
@@ -305,7 +305,7 @@ def _plans(raw: list[list[Any]]) -> list[PeerPlan]:
             for p in raw]
 
 
-def receive_path(lean: bool, compiled: bool, batched: bool = False) -> str:
+def receive_path(lean: bool, compiled: bool, batched: bool = True) -> str:
     """Which way received SRTP is taken, for the start-up log and the run's report."""
     if not lean:
         return "aiortc (aiortc's receive loop)"
@@ -388,7 +388,7 @@ def main(argv: list[str] | None = None) -> None:
     repair = (args[3] if len(args) > 3 else "repair") == "repair"
     lean = (args[4] if len(args) > 4 else "lean") == "lean"
     compiled = (args[5] if len(args) > 5 else "compiled") == "compiled"
-    batched = (args[6] if len(args) > 6 else "single") == "batched"
+    batched = (args[6] if len(args) > 6 else "batched") == "batched"
     logging.getLogger(__name__).warning("receive path: %s",
                                         receive_path(lean, compiled, batched))
     try:

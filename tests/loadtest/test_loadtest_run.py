@@ -59,7 +59,7 @@ async def test_two_rooms_of_four_lose_nothing_and_measure_sensible_latency(
     assert report["tester"]["workers"] == 2
     # The default receive path: the compiled one (the extension is built with the package).
     assert report["tester"]["receive_paths"] == [
-        "compiled (loadtest._compiled_receive)"]
+        "compiled, batched (loadtest._compiled_receive, recvmmsg)"]
     assert "receive path: compiled" in result.stdout + result.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
