@@ -6,8 +6,10 @@ measured over a window that leaves the joins out.
     python bench/peers_per_core.py --rooms 1 2 3 --preset 180p --json out.json
     python bench/peers_per_core.py --rooms 2 --variants old new --rounds 2   # A/B, interleaved
 
-Each variant is a receive path of the tester: ``new`` (the default: the lean SRTP path
-through the compiled receiver, loadtest.compiled_receive, video repaired like a browser),
+Each variant is a receive path of the tester: ``new`` (the default: the compiled receiver,
+loadtest.compiled_receive, reading each ICE socket itself in batches, recvmmsg,
+loadtest.batched_socket; video repaired like a browser), ``single`` (the compiled receiver
+called by the event loop once per datagram: ``batched_receive = false``),
 ``python`` (the same in Python: ``compiled_receive = false``), ``lean`` (the lean Python path,
 counting only), ``old`` (aiortc's receive loop, counting only, as before issue 17). Runs
 alternate between the variants, so that all see the same machine; the figure that compares
@@ -42,22 +44,24 @@ from loadtest.media import PRESETS, cached_video
 from loadtest.runner import Runner
 from loadtest.scenario import Scenario
 
-VARIANTS = {  # name: (repair, lean_receive, compiled_receive)
-    "new": (True, True, True),
-    "python": (True, True, False),
-    "lean": (False, True, False),
-    "old": (False, False, False),
+VARIANTS = {  # name: (repair, lean_receive, compiled_receive, batched_receive)
+    "new": (True, True, True, True),
+    "single": (True, True, True, False),
+    "python": (True, True, False, False),
+    "lean": (False, True, False, False),
+    "old": (False, False, False, False),
 }
 
 
 def measure(url: str, rooms: int, peers: int, preset: str, seconds: float, warmup: float,
             prefix: str, variant: str = "new") -> dict[str, Any]:
     """One run: ``rooms`` full rooms in one worker; the worker's CPU over the window."""
-    repair, lean, compiled = VARIANTS[variant]
+    repair, lean, compiled, batched = VARIANTS[variant]
     scenario = Scenario.model_validate({
         "url": url, "rooms": rooms, "peers": peers, "preset": preset, "workers": 1,
         "duration": warmup + seconds, "warmup": warmup, "room_prefix": prefix,
         "repair": repair, "lean_receive": lean, "compiled_receive": compiled,
+        "batched_receive": batched,
     })
     load = os.getloadavg()[0]
     report, _ = asyncio.run(Runner(scenario, progress=io.StringIO()).run())

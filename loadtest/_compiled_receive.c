@@ -18,10 +18,17 @@
  * one reference (tests/loadtest/test_compiled_receive.py checks the two agree).
  */
 
+#define _GNU_SOURCE /* recvmmsg */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <math.h>
+#include <stddef.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -798,6 +805,366 @@ static PyTypeObject PacketReaderType = {
     .tp_getset = PacketReader_getset,
 };
 
+/*
+ * SocketReader: an ICE socket read here, in batches (loadtest.batched_socket takes the socket
+ * over from the event loop's transport once DTLS is up). One recvmmsg per readiness takes up
+ * to BATCH datagrams, with no Python object made for an SRTP packet: it is unprotected in
+ * place and accounted by its PacketReader (process() above, as datagram_received does).
+ * Anything else (STUN, DTLS, SRTCP, whatever is too short or too long) goes, as bytes with its
+ * source address as the event loop gives it, through PacketReader.datagram_received, so to
+ * the socket protocol's own handler exactly as on the per-datagram path.
+ */
+
+#define BATCH 32
+#define ROUNDS 4 /* recvmmsg calls per readiness at most: other sockets get their turn */
+#define SLOT 2048 /* per datagram; a longer one is truncated by the kernel, counted, dropped */
+
+typedef struct {
+    PyObject_HEAD
+    int fd;
+    PacketReader *reader;
+    PyObject *error_received; /* the protocol's error_received(exc), for a failed send */
+    PyObject *clock;          /* clock() -> arrival time, or NULL: the wall clock (tests) */
+    uint8_t *bufs;            /* BATCH * SLOT */
+    struct mmsghdr msgs[BATCH];
+    struct iovec iovs[BATCH];
+    struct sockaddr_storage addrs[BATCH];
+    PyObject *last_addr;      /* sendto's last address and its sockaddr */
+    struct sockaddr_storage last_sa;
+    socklen_t last_salen;
+    unsigned long long datagrams, batches, truncated;
+} SocketReader;
+
+static PyTypeObject SocketReaderType;
+
+static void
+SocketReader_dealloc(SocketReader *self)
+{
+    if (self->fd >= 0)
+        close(self->fd);
+    Py_XDECREF(self->reader);
+    Py_XDECREF(self->error_received);
+    Py_XDECREF(self->clock);
+    Py_XDECREF(self->last_addr);
+    PyMem_Free(self->bufs);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+SocketReader_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    SocketReader *self = (SocketReader *)type->tp_alloc(type, 0);
+    if (self != NULL)
+        self->fd = -1;
+    return (PyObject *)self;
+}
+
+static int
+SocketReader_init(SocketReader *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"fd", "reader", "error_received", "clock", NULL};
+    int fd = -1;
+    PyObject *reader = NULL, *error_received = NULL, *clock = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$iO!OO", kwlist, &fd, &PacketReaderType,
+                                     &reader, &error_received, &clock))
+        return -1;
+    if (reader == NULL || error_received == NULL) {
+        PyErr_SetString(PyExc_TypeError, "SocketReader needs fd, reader and error_received");
+        return -1;
+    }
+    if (self->fd >= 0 || fd < 0) {
+        PyErr_SetString(PyExc_ValueError, "a SocketReader takes one open file descriptor, once");
+        return -1;
+    }
+    self->bufs = PyMem_Malloc((size_t)BATCH * SLOT);
+    if (self->bufs == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    self->fd = fd;
+    Py_INCREF(reader);
+    Py_XSETREF(self->reader, (PacketReader *)reader);
+    Py_INCREF(error_received);
+    Py_XSETREF(self->error_received, error_received);
+    if (clock != Py_None) {
+        Py_INCREF(clock);
+        Py_XSETREF(self->clock, clock);
+    }
+    return 0;
+}
+
+/* The source address as the event loop gives it: (host, port) or (host, port, flow, scope). */
+static PyObject *
+address_tuple(const struct sockaddr_storage *sa)
+{
+    char host[INET6_ADDRSTRLEN];
+    if (sa->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        if (inet_ntop(AF_INET, &in->sin_addr, host, sizeof host) == NULL)
+            return PyErr_SetFromErrno(PyExc_OSError);
+        return Py_BuildValue("(si)", host, (int)ntohs(in->sin_port));
+    }
+    if (sa->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        if (inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host) == NULL)
+            return PyErr_SetFromErrno(PyExc_OSError);
+        return Py_BuildValue("(siII)", host, (int)ntohs(in6->sin6_port),
+                             (unsigned int)ntohl(in6->sin6_flowinfo),
+                             (unsigned int)in6->sin6_scope_id);
+    }
+    Py_RETURN_NONE;
+}
+
+/* What is not an SRTP packet this path takes: PacketReader.datagram_received(bytes, addr). */
+static int
+hand_on(SocketReader *self, const uint8_t *d, Py_ssize_t n, const struct sockaddr_storage *sa)
+{
+    PyObject *args[2];
+    args[0] = PyBytes_FromStringAndSize((const char *)d, n);
+    if (args[0] == NULL)
+        return -1;
+    args[1] = address_tuple(sa);
+    if (args[1] == NULL) {
+        Py_DECREF(args[0]);
+        return -1;
+    }
+    PyObject *r = PacketReader_datagram_received(self->reader, args, 2);
+    Py_DECREF(args[0]);
+    Py_DECREF(args[1]);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* One datagram, as PacketReader.datagram_received would take it. */
+static int
+one_datagram(SocketReader *self, uint8_t *d, Py_ssize_t n, const struct sockaddr_storage *sa)
+{
+    PacketReader *reader = self->reader;
+    if (n < 2 || n > PYLIBSRTP_BUFFER || !(127 < d[0] && d[0] < 192)
+        || (191 < d[1] && d[1] < 224))
+        return hand_on(self, d, n, sa);
+    int len = (int)n; /* unprotected in place: the slot is ours until the next recvmmsg */
+    if (reader->unprotect(reader->srtp, d, &len) != 0)
+        return 0; /* a replay or a packet of a stale key: libsrtp says no */
+    double now;
+    if (self->clock == NULL) {
+        now = wall_clock();
+    } else {
+        PyObject *t = PyObject_CallNoArgs(self->clock);
+        if (t == NULL)
+            return -1;
+        now = PyFloat_AsDouble(t);
+        Py_DECREF(t);
+        if (now == -1.0 && PyErr_Occurred())
+            return -1;
+    }
+    return process(reader, d, len, NULL, now);
+}
+
+/* Keep the first exception to raise it at the end; later ones are reported as unraisable. */
+static void
+keep_first(PyObject **type, PyObject **value, PyObject **tb)
+{
+    if (*type == NULL)
+        PyErr_Fetch(type, value, tb);
+    else
+        PyErr_WriteUnraisable(NULL);
+}
+
+static PyObject *
+SocketReader_read_ready(SocketReader *self, PyObject *unused)
+{
+    PyObject *et = NULL, *ev = NULL, *etb = NULL;
+    unsigned long long got = 0;
+    for (int round = 0; round < ROUNDS && self->fd >= 0; round++) {
+        for (int i = 0; i < BATCH; i++) {
+            self->iovs[i].iov_base = self->bufs + (size_t)i * SLOT;
+            self->iovs[i].iov_len = SLOT;
+            struct msghdr *h = &self->msgs[i].msg_hdr;
+            h->msg_name = &self->addrs[i];
+            h->msg_namelen = sizeof self->addrs[i];
+            h->msg_iov = &self->iovs[i];
+            h->msg_iovlen = 1;
+            h->msg_control = NULL;
+            h->msg_controllen = 0;
+            h->msg_flags = 0;
+            self->msgs[i].msg_len = 0;
+        }
+        int n = recvmmsg(self->fd, self->msgs, BATCH, MSG_DONTWAIT, NULL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                break;
+            /* As the event loop: a receive error goes to the protocol's error_received. */
+            PyObject *exc = PyObject_CallFunction(PyExc_OSError, "is", errno, strerror(errno));
+            PyObject *r = exc == NULL ? NULL
+                                      : PyObject_CallOneArg(self->error_received, exc);
+            Py_XDECREF(exc);
+            if (r == NULL)
+                keep_first(&et, &ev, &etb);
+            Py_XDECREF(r);
+            break;
+        }
+        self->batches++;
+        for (int i = 0; i < n; i++) {
+            got++;
+            if (self->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+                self->truncated++;
+                continue;
+            }
+            if (one_datagram(self, self->bufs + (size_t)i * SLOT,
+                             (Py_ssize_t)self->msgs[i].msg_len, &self->addrs[i]) < 0)
+                keep_first(&et, &ev, &etb);
+        }
+        if (n < BATCH)
+            break;
+    }
+    self->datagrams += got;
+    if (et != NULL) {
+        PyErr_Restore(et, ev, etb);
+        return NULL;
+    }
+    return PyLong_FromUnsignedLongLong(got);
+}
+
+/* (host, port[, flowinfo, scope_id]) with a numeric host, as the ICE pair's address is. */
+static int
+parse_address(PyObject *addr, struct sockaddr_storage *sa, socklen_t *salen)
+{
+    const char *host;
+    int port;
+    unsigned int flowinfo = 0, scope_id = 0;
+    if (!PyTuple_Check(addr)
+        || !PyArg_ParseTuple(addr, "si|II", &host, &port, &flowinfo, &scope_id)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "address must be a (host, port) tuple");
+        return -1;
+    }
+    memset(sa, 0, sizeof *sa);
+    struct sockaddr_in *in = (struct sockaddr_in *)sa;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+    if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        *salen = sizeof *in;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        in6->sin6_flowinfo = htonl(flowinfo);
+        in6->sin6_scope_id = scope_id;
+        *salen = sizeof *in6;
+        return 0;
+    }
+    PyErr_Format(PyExc_ValueError, "not a numeric address: %s", host);
+    return -1;
+}
+
+static PyObject *
+SocketReader_sendto(SocketReader *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "sendto(data, addr)");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (self->fd < 0) { /* closed: dropped, as a closing asyncio transport drops it */
+        PyBuffer_Release(&view);
+        Py_RETURN_NONE;
+    }
+    PyObject *addr = args[1];
+    int same = self->last_addr == NULL ? 0
+               : self->last_addr == addr ? 1
+                                         : PyObject_RichCompareBool(self->last_addr, addr, Py_EQ);
+    if (same < 0 || (!same && parse_address(addr, &self->last_sa, &self->last_salen) < 0)) {
+        Py_CLEAR(self->last_addr);
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    if (!same) {
+        Py_INCREF(addr);
+        Py_XSETREF(self->last_addr, addr);
+    }
+    ssize_t sent = sendto(self->fd, view.buf, (size_t)view.len, MSG_DONTWAIT,
+                          (struct sockaddr *)&self->last_sa, self->last_salen);
+    int err = errno;
+    PyBuffer_Release(&view);
+    if (sent < 0 && err != EAGAIN && err != EWOULDBLOCK && err != ENOBUFS) {
+        /* As the event loop's datagram transport: the protocol hears of it. */
+        PyObject *exc = PyObject_CallFunction(PyExc_OSError, "is", err, strerror(err));
+        if (exc == NULL)
+            return NULL;
+        PyObject *r = PyObject_CallOneArg(self->error_received, exc);
+        Py_DECREF(exc);
+        if (r == NULL)
+            return NULL;
+        Py_DECREF(r);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+SocketReader_close(SocketReader *self, PyObject *unused)
+{
+    if (self->fd >= 0) {
+        int fd = self->fd;
+        self->fd = -1;
+        if (close(fd) < 0)
+            return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+SocketReader_get_fd(SocketReader *self, void *closure)
+{
+    return PyLong_FromLong(self->fd);
+}
+
+static PyObject *
+SocketReader_get_counter(SocketReader *self, void *closure)
+{
+    return PyLong_FromUnsignedLongLong(*(unsigned long long *)((char *)self
+                                                               + (Py_ssize_t)closure));
+}
+
+static PyMethodDef SocketReader_methods[] = {
+    {"read_ready", (PyCFunction)SocketReader_read_ready, METH_NOARGS,
+     "read_ready(): drain the socket (recvmmsg, a few batches at most); the datagrams read."},
+    {"sendto", (PyCFunction)(void (*)(void))SocketReader_sendto, METH_FASTCALL,
+     "sendto(data, addr): one datagram, at once (a full send buffer drops it)."},
+    {"close", (PyCFunction)SocketReader_close, METH_NOARGS, "close(): close the descriptor."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef SocketReader_getset[] = {
+    {"fd", (getter)SocketReader_get_fd, NULL, "the descriptor read (-1 once closed)", NULL},
+    {"datagrams", (getter)SocketReader_get_counter, NULL, "datagrams read",
+     (void *)offsetof(SocketReader, datagrams)},
+    {"batches", (getter)SocketReader_get_counter, NULL, "recvmmsg calls that returned any",
+     (void *)offsetof(SocketReader, batches)},
+    {"truncated", (getter)SocketReader_get_counter, NULL, "datagrams too long, dropped",
+     (void *)offsetof(SocketReader, truncated)},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject SocketReaderType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "loadtest._compiled_receive.SocketReader",
+    .tp_doc = "An ICE socket read in batches: SRTP through a PacketReader, the rest handed on.",
+    .tp_basicsize = sizeof(SocketReader),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = SocketReader_new,
+    .tp_init = (initproc)SocketReader_init,
+    .tp_dealloc = (destructor)SocketReader_dealloc,
+    .tp_methods = SocketReader_methods,
+    .tp_getset = SocketReader_getset,
+};
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "loadtest._compiled_receive",
@@ -834,12 +1201,13 @@ PyInit__compiled_receive(void)
         || intern(&s_frames_dropped, "frames_dropped") || intern(&s_on_packet, "on_packet")
         || intern(&s_count_dropped, "count_dropped"))
         return NULL;
-    if (PyType_Ready(&PacketReaderType) < 0)
+    if (PyType_Ready(&PacketReaderType) < 0 || PyType_Ready(&SocketReaderType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
-    if (PyModule_AddObjectRef(m, "PacketReader", (PyObject *)&PacketReaderType) < 0) {
+    if (PyModule_AddObjectRef(m, "PacketReader", (PyObject *)&PacketReaderType) < 0
+        || PyModule_AddObjectRef(m, "SocketReader", (PyObject *)&SocketReaderType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

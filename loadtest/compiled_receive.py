@@ -14,6 +14,7 @@ the worker logs which receive path it runs.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pylibsrtp import Session, _binding
@@ -48,7 +49,10 @@ try:
 except ImportError as exc:  # not built: no C compiler where it was installed
     PacketReader = None  # type: ignore[assignment,misc]
     UNAVAILABLE_REASON: str | None = str(exc)
+    batched_socket: Any = None
 else:
+    from loadtest import batched_socket
+
     UNAVAILABLE_REASON = _binding_mismatch()
     if UNAVAILABLE_REASON is not None:
         PacketReader = None  # type: ignore[assignment,misc]
@@ -95,15 +99,19 @@ def reader(
     )
 
 
-def install(dtls: Any, receiver: Receiver, handler: lean_transport.RtpHandler) -> bool:
+def install(dtls: Any, receiver: Receiver, handler: lean_transport.RtpHandler, *,
+            batched: bool = False) -> bool:
     """Put a compiled reader in front of each of ``dtls``'s ICE sockets; False if it cannot
-    (yet: no keys; or not built)."""
+    (yet: no keys; or not built). ``batched``: the reader reads the socket itself, in
+    batches (``loadtest.batched_socket``), where the socket can be taken over."""
     if PacketReader is None or not lean_transport.available(dtls):
         return False
+    loop = asyncio.get_running_loop() if batched else None
     for protocol in dtls.transport._connection._protocols:
         if getattr(protocol, "_coshop_lean", False):
             continue
         packet_reader = reader(dtls._rx_srtp, receiver, handler, protocol.datagram_received)
-        protocol.datagram_received = packet_reader.datagram_received
+        if loop is None or batched_socket.take_over(protocol, packet_reader, loop) is None:
+            protocol.datagram_received = packet_reader.datagram_received
         protocol._coshop_lean = True
     return True

@@ -236,7 +236,8 @@ class SyntheticPeer:
     browser (NACK, RTX, PLI, playout model; ``loadtest.receiver``) instead of counting packets
     as they come; ``lean``: take SRTP straight from the socket (``loadtest.lean_transport``)
     and send it the same way (``loadtest.lean_sender``); ``compiled``: on the lean path,
-    receive through the C extension when it is built (``loadtest.compiled_receive``).
+    receive through the C extension when it is built (``loadtest.compiled_receive``);
+    ``batched``: the compiled path reads the ICE socket itself (``loadtest.batched_socket``).
     """
 
     def __init__(
@@ -254,6 +255,7 @@ class SyntheticPeer:
         repair: bool = True,
         lean: bool = True,
         compiled: bool = True,
+        batched: bool = True,
     ) -> None:
         self.url = url.rstrip("/")
         self.room = room
@@ -273,6 +275,7 @@ class SyntheticPeer:
         self._receiving = False
         self._lean = lean
         self._compiled = compiled
+        self._batched = batched
         self._receiver = Receiver(self.result.routes, repair=repair, keep_samples=keep_samples,
                                   tally=tally, on_stamp=self._on_stamp,
                                   learn_rtt=self.publishing)
@@ -572,7 +575,8 @@ class SyntheticPeer:
         @pc.on("connectionstatechange")
         def _connected() -> None:
             if pc.connectionState == "connected" and self._lean and not (
-                    self._compiled and compiled_receive.install(dtls, self._receiver, on_rtp)):
+                    self._compiled and compiled_receive.install(
+                        dtls, self._receiver, on_rtp, batched=self._batched)):
                 lean_transport.install(dtls, on_rtp)
 
     async def _repair_loop(self) -> None:

@@ -67,13 +67,13 @@ class WorkerProcess:
     @classmethod
     async def start(cls, index: int, url: str, preset: str, join_timeout: float,
                     repair: bool = True, lean: bool = True,
-                    compiled: bool = True) -> WorkerProcess:
+                    compiled: bool = True, batched: bool = True) -> WorkerProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "loadtest.worker", url, preset, str(join_timeout),
             "repair" if repair else "count", "lean" if lean else "aiortc",
-            "compiled" if compiled else "python",
+            "compiled" if compiled else "python", "batched" if batched else "single",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=env,
             limit=2**28,  # a stats reply of a big run is megabytes on one line
@@ -205,7 +205,7 @@ class Runner:
         started = await asyncio.gather(*(
             WorkerProcess.start(i, self.url, self.s.preset, self.s.join_timeout,
                                 self.s.repair, self.s.lean_receive,
-                                self.s.compiled_receive)
+                                self.s.compiled_receive, self.s.batched_receive)
             for i in range(self.n_workers)), return_exceptions=True)
         # Keep the ones that started, so that closing stops them even if another failed.
         self.workers = [w for w in started if isinstance(w, WorkerProcess)]

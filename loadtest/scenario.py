@@ -186,6 +186,10 @@ class Scenario(BaseModel):
     compiled_receive: bool = Field(True, strict=True, description="on the lean path, "
                                    "receivers unprotect and account each packet in the C "
                                    "extension (when built); false: in Python")
+    batched_receive: bool = Field(True, strict=True, description="on the compiled path, "
+                                  "receivers read each ICE socket themselves, in batches "
+                                  "(recvmmsg); false: one call per datagram "
+                                  "from the event loop")
     thresholds: Annotated[tuple[SkipValidation[Threshold], ...],
                           BeforeValidator(_thresholds)] = Field(
         (), validation_alias=AliasChoices("fail_if", "thresholds"),

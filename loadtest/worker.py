@@ -100,11 +100,13 @@ class PeerHost:
         repair: bool = True,
         lean: bool = True,
         compiled: bool = True,
+        batched: bool = True,
     ) -> None:
         self.url = url
         self.repair = repair
         self.lean = lean
         self.compiled = compiled
+        self.batched = batched
         self.video = video
         self.audio = audio
         self.keep_samples = keep_samples
@@ -140,6 +142,7 @@ class PeerHost:
             audio=self.audio if plan.publish else None,
             session=self._http, tally=self.tally, keep_samples=self.keep_samples,
             repair=self.repair, lean=self.lean, compiled=self.compiled,
+            batched=self.batched,
         )
         session = PeerSession(plan, peer, generation)
         self.sessions.append(session)
@@ -302,13 +305,15 @@ def _plans(raw: list[list[Any]]) -> list[PeerPlan]:
             for p in raw]
 
 
-def receive_path(lean: bool, compiled: bool) -> str:
+def receive_path(lean: bool, compiled: bool, batched: bool = True) -> str:
     """Which way received SRTP is taken, for the start-up log and the run's report."""
     if not lean:
         return "aiortc (aiortc's receive loop)"
     if not compiled:
         return "lean (Python)"
     if compiled_receive.AVAILABLE:
+        if batched:
+            return "compiled, batched (loadtest._compiled_receive, recvmmsg)"
         return "compiled (loadtest._compiled_receive)"
     return f"lean (Python): the compiled path is unavailable: {compiled_receive.UNAVAILABLE_REASON}"
 
@@ -321,7 +326,8 @@ async def serve(host: PeerHost, reader: asyncio.StreamReader, out: IO[str]) -> N
         out.flush()
 
     emit({"ready": True, "t": time.time(), "cpu": time.process_time(), "pid": os.getpid(),
-          "receive_path": receive_path(host.lean, host.compiled)})
+          "receive_path": receive_path(host.lean, host.compiled,
+                                                           host.batched)})
     while line := await reader.readline():
         cmd = json.loads(line)
         op = cmd.get("cmd")
@@ -356,7 +362,7 @@ async def serve(host: PeerHost, reader: asyncio.StreamReader, out: IO[str]) -> N
 
 
 async def _main(url: str, preset: str, keep_samples: bool, join_timeout: float,
-                repair: bool, lean: bool, compiled: bool) -> None:
+                repair: bool, lean: bool, compiled: bool, batched: bool) -> None:
     # The protocol owns the real stdout; anything else printed (by us or a library) goes to
     # stderr so that it cannot corrupt a reply.
     out = os.fdopen(os.dup(1), "w")
@@ -368,13 +374,13 @@ async def _main(url: str, preset: str, keep_samples: bool, join_timeout: float,
     audio = encode_audio()
     async with PeerHost(url, video, audio, keep_samples=keep_samples,
                         join_timeout=join_timeout, repair=repair, lean=lean,
-                        compiled=compiled) as host:
+                        compiled=compiled, batched=batched) as host:
         await serve(host, reader, out)
 
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m loadtest.worker URL PRESET [JOIN_TIMEOUT [repair|count [lean|aiortc
-    [compiled|python]]]]``."""
+    [compiled|python [batched|single]]]]]``."""
     args = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     url, preset = args[0], args[1]
@@ -382,15 +388,17 @@ def main(argv: list[str] | None = None) -> None:
     repair = (args[3] if len(args) > 3 else "repair") == "repair"
     lean = (args[4] if len(args) > 4 else "lean") == "lean"
     compiled = (args[5] if len(args) > 5 else "compiled") == "compiled"
-    logging.getLogger(__name__).warning("receive path: %s", receive_path(lean, compiled))
+    batched = (args[6] if len(args) > 6 else "batched") == "batched"
+    logging.getLogger(__name__).warning("receive path: %s",
+                                        receive_path(lean, compiled, batched))
     try:
         # libuv drains a socket per wake-up (asyncio reads one datagram per socket per loop
         # turn): a worker receiving many streams keeps up, and measures the server, not itself.
         import uvloop
     except ImportError:
-        asyncio.run(_main(url, preset, False, join_timeout, repair, lean, compiled))
+        asyncio.run(_main(url, preset, False, join_timeout, repair, lean, compiled, batched))
     else:
-        uvloop.run(_main(url, preset, False, join_timeout, repair, lean, compiled))
+        uvloop.run(_main(url, preset, False, join_timeout, repair, lean, compiled, batched))
 
 
 if __name__ == "__main__":
