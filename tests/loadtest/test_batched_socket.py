@@ -38,6 +38,7 @@ from tests.loadtest.test_compiled_receive import (
     FakeProtocol,
     Side,
     Step,
+    apply,
     media_packets,
     scenarios,
     srtp_pair,
@@ -108,19 +109,6 @@ def wire_steps(steps: list[Step], extras: list[str]) -> list[Step]:
         elif extra == "replay" and kind == "rtp":
             out.append(("rtp", value, now))
     return out
-
-
-def apply(side: Side, kind: str, value: Any, now: float) -> None:
-    if kind == "tick":
-        side.receiver.tick(now)
-    elif kind == "window":
-        side.receiver.new_window()
-    else:
-        slot = side.receiver.ssrc_slots[VIDEO]
-        if value is None:
-            slot.pop("source", None)
-        else:
-            slot["source"] = value
 
 
 def run_python(steps: list[Step],

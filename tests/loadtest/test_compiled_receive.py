@@ -207,6 +207,20 @@ def scenarios(draw: st.DrawFn) -> list[Step]:
     return steps
 
 
+def apply(side: Side, kind: str, value: Any, now: float) -> None:
+    """One step that is not a packet: a tick, a new window, a slot's source changing."""
+    if kind == "tick":
+        side.receiver.tick(now)
+    elif kind == "window":
+        side.receiver.new_window()
+    else:
+        slot = side.receiver.ssrc_slots[VIDEO]
+        if value is None:
+            slot.pop("source", None)
+        else:
+            slot["source"] = value
+
+
 def run(steps: list[Step], *, compiled: bool) -> dict[str, Any]:
     side = Side()
     random.seed(7)  # next_report_delay draws: the same ones in the same order
@@ -219,16 +233,8 @@ def run(steps: list[Step], *, compiled: bool) -> dict[str, Any]:
         try:
             if kind == "rtp":
                 on_rtp(value, now)
-            elif kind == "tick":
-                side.receiver.tick(now)
-            elif kind == "window":
-                side.receiver.new_window()
             else:
-                slot = side.receiver.ssrc_slots[VIDEO]
-                if value is None:
-                    slot.pop("source", None)
-                else:
-                    slot["source"] = value
+                apply(side, kind, value, now)
         except Exception as exc:  # the same packet must fail the same way on both paths
             side.errors.append(f"{kind} {type(exc).__name__}")
     state = side.state()
