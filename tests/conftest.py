@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import hypothesis
 import pytest
@@ -54,12 +55,32 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, None, None]:
         report.write(f"{item.nodeid} ran past its {limit:.0f} s timeout + "
                      f"{_HARD_LIMIT_GRACE_S:.0f} s; the run was ended. Every thread:\n")
         report.flush()
-        faulthandler.dump_traceback_later(limit + _HARD_LIMIT_GRACE_S, exit=True, file=report)
+        _watchdog[:] = [report, limit + _HARD_LIMIT_GRACE_S]
+        _arm_watchdog()
         try:
             yield
         finally:
+            _watchdog.clear()
             faulthandler.cancel_dump_traceback_later()
     HANG_REPORT.unlink()
+
+
+#: The running test's hang report and watchdog delay, while one runs.
+_watchdog: list[Any] = []
+
+
+def _arm_watchdog() -> None:
+    if _watchdog:
+        report, seconds = _watchdog
+        faulthandler.dump_traceback_later(seconds, exit=True, file=report)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_exception_interact() -> None:
+    """Arm the watchdog again: pytest's faulthandler plugin cancels it whenever a test fails,
+    and a teardown after a failure (an event loop's close waiting on what the failed test left
+    behind) is where a hang is likeliest. It gets the whole delay again from here."""
+    _arm_watchdog()
 
 
 def _free_port() -> int:
