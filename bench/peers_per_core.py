@@ -6,10 +6,12 @@ measured over a window that leaves the joins out.
     python bench/peers_per_core.py --rooms 1 2 3 --preset 180p --json out.json
     python bench/peers_per_core.py --rooms 2 --variants old new --rounds 2   # A/B, interleaved
 
-Each variant is a receive path of the tester: ``new`` (the default: the compiled receiver,
-loadtest.compiled_receive, reading each ICE socket itself in batches, recvmmsg,
-loadtest.batched_socket; video repaired like a browser), ``single`` (the compiled receiver
-called by the event loop once per datagram: ``batched_receive = false``),
+Each variant is a way of the tester (``VARIANTS``: the scenario keys it changes): ``new`` (the
+defaults: the compiled receiver, loadtest.compiled_receive, reading each ICE socket itself in
+batches, recvmmsg, loadtest.batched_socket, on the worker's 5 ms grid, loadtest.pacing, on which
+frames go out too; video repaired like a browser), ``unpaced`` (``pacing_ms = 0``: every frame
+at its own time, sockets read on readiness), ``single`` (the compiled receiver called by the
+event loop once per datagram: ``batched_receive = false``),
 ``python`` (the same in Python: ``compiled_receive = false``), ``lean`` (the lean Python path,
 counting only), ``old`` (aiortc's receive loop, counting only, as before issue 17). Runs
 alternate between the variants, so that all see the same machine; the figure that compares
@@ -44,24 +46,25 @@ from loadtest.media import PRESETS, cached_video
 from loadtest.runner import Runner
 from loadtest.scenario import Scenario
 
-VARIANTS = {  # name: (repair, lean_receive, compiled_receive, batched_receive)
-    "new": (True, True, True, True),
-    "single": (True, True, True, False),
-    "python": (True, True, False, False),
-    "lean": (False, True, False, False),
-    "old": (False, False, False, False),
+#: name: the scenario keys that differ from the defaults (docs/LOADTEST.md)
+VARIANTS: dict[str, dict[str, Any]] = {
+    "new": {},
+    "unpaced": {"pacing_ms": 0},
+    "single": {"batched_receive": False},
+    "python": {"compiled_receive": False, "batched_receive": False},
+    "lean": {"repair": False, "compiled_receive": False, "batched_receive": False},
+    "old": {"repair": False, "lean_receive": False, "compiled_receive": False,
+            "batched_receive": False},
 }
 
 
 def measure(url: str, rooms: int, peers: int, preset: str, seconds: float, warmup: float,
             prefix: str, variant: str = "new") -> dict[str, Any]:
     """One run: ``rooms`` full rooms in one worker; the worker's CPU over the window."""
-    repair, lean, compiled, batched = VARIANTS[variant]
     scenario = Scenario.model_validate({
         "url": url, "rooms": rooms, "peers": peers, "preset": preset, "workers": 1,
         "duration": warmup + seconds, "warmup": warmup, "room_prefix": prefix,
-        "repair": repair, "lean_receive": lean, "compiled_receive": compiled,
-        "batched_receive": batched,
+        **VARIANTS[variant],
     })
     load = os.getloadavg()[0]
     report, _ = asyncio.run(Runner(scenario, progress=io.StringIO()).run())

@@ -818,6 +818,8 @@ static PyTypeObject PacketReaderType = {
 #define BATCH 32
 #define ROUNDS 4 /* recvmmsg calls per readiness at most: other sockets get their turn */
 #define SLOT 2048 /* per datagram; a longer one is truncated by the kernel, counted, dropped */
+/* Room for one SCM_TIMESTAMPNS control message (the datagram's arrival time) per datagram. */
+#define CONTROL CMSG_SPACE(sizeof(struct timespec))
 
 typedef struct {
     PyObject_HEAD
@@ -829,6 +831,7 @@ typedef struct {
     struct mmsghdr msgs[BATCH];
     struct iovec iovs[BATCH];
     struct sockaddr_storage addrs[BATCH];
+    union { struct cmsghdr align; char buf[CONTROL]; } controls[BATCH];
     PyObject *last_addr;      /* sendto's last address and its sockaddr */
     struct sockaddr_storage last_sa;
     socklen_t last_salen;
@@ -874,6 +877,13 @@ SocketReader_init(SocketReader *self, PyObject *args, PyObject *kwds)
     }
     if (self->fd >= 0 || fd < 0) {
         PyErr_SetString(PyExc_ValueError, "a SocketReader takes one open file descriptor, once");
+        return -1;
+    }
+    /* The kernel stamps each datagram with its arrival (CLOCK_REALTIME, as time.time()):
+     * read on a timer (loadtest.pacing) or late, a packet still counts when it arrived. */
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
         return -1;
     }
     self->bufs = PyMem_Malloc((size_t)BATCH * SLOT);
@@ -937,9 +947,25 @@ hand_on(SocketReader *self, const uint8_t *d, Py_ssize_t n, const struct sockadd
     return 0;
 }
 
-/* One datagram, as PacketReader.datagram_received would take it. */
+/* When the kernel says the datagram of ``h`` arrived (epoch seconds), or the wall clock now
+ * if it says nothing. */
+static double
+arrival_time(struct msghdr *h)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            return (double)((long long)ts.tv_sec * 1000000000LL + ts.tv_nsec) / 1e9;
+        }
+    }
+    return wall_clock();
+}
+
+/* One datagram, as PacketReader.datagram_received would take it; ``arrived``: when. */
 static int
-one_datagram(SocketReader *self, uint8_t *d, Py_ssize_t n, const struct sockaddr_storage *sa)
+one_datagram(SocketReader *self, uint8_t *d, Py_ssize_t n, const struct sockaddr_storage *sa,
+             double arrived)
 {
     PacketReader *reader = self->reader;
     if (n < 2 || n > PYLIBSRTP_BUFFER || !(127 < d[0] && d[0] < 192)
@@ -950,7 +976,7 @@ one_datagram(SocketReader *self, uint8_t *d, Py_ssize_t n, const struct sockaddr
         return 0; /* a replay or a packet of a stale key: libsrtp says no */
     double now;
     if (self->clock == NULL) {
-        now = wall_clock();
+        now = arrived;
     } else {
         PyObject *t = PyObject_CallNoArgs(self->clock);
         if (t == NULL)
@@ -987,8 +1013,8 @@ SocketReader_read_ready(SocketReader *self, PyObject *unused)
             h->msg_namelen = sizeof self->addrs[i];
             h->msg_iov = &self->iovs[i];
             h->msg_iovlen = 1;
-            h->msg_control = NULL;
-            h->msg_controllen = 0;
+            h->msg_control = self->controls[i].buf;
+            h->msg_controllen = CONTROL;
             h->msg_flags = 0;
             self->msgs[i].msg_len = 0;
         }
@@ -1014,7 +1040,8 @@ SocketReader_read_ready(SocketReader *self, PyObject *unused)
                 continue;
             }
             if (one_datagram(self, self->bufs + (size_t)i * SLOT,
-                             (Py_ssize_t)self->msgs[i].msg_len, &self->addrs[i]) < 0)
+                             (Py_ssize_t)self->msgs[i].msg_len, &self->addrs[i],
+                             arrival_time(&self->msgs[i].msg_hdr)) < 0)
                 keep_first(&et, &ev, &etb);
         }
         if (n < BATCH)

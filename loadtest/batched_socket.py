@@ -5,9 +5,11 @@ into a tuple for it. Once DTLS is up, ``take_over`` moves an ICE socket from the
 loop's datagram transport to a ``SocketReader`` (``loadtest._compiled_receive``): the
 socket is ``dup``-ed, the loop's transport is detached from the protocol and closed (so it
 no longer reads; its descriptor closes, the socket stays open through ours), and
-``loop.add_reader`` calls the reader on readiness, which drains the socket with
-``recvmmsg``: SRTP packets are unprotected and accounted in C (the PacketReader's path);
-STUN (consent freshness), DTLS, SRTCP and anything unusual reach the protocol's own
+``loop.add_reader`` calls the reader on readiness (or, with a pacing period, a
+``loadtest.pacing.SocketDrain`` on every tick), which drains the socket with
+``recvmmsg``, each datagram's arrival time being the kernel's (``SO_TIMESTAMPNS``):
+SRTP packets are unprotected and accounted in C (the PacketReader's path); STUN (consent
+freshness), DTLS, SRTCP and anything unusual reach the protocol's own
 ``datagram_received`` with the source address, as before.
 
 The protocol gets a ``BatchedTransport`` in place of the loop's: aioice, aiortc and the
@@ -29,6 +31,7 @@ import os
 from typing import Any
 
 from loadtest._compiled_receive import PacketReader, SocketReader
+from loadtest.pacing import SocketDrain
 
 logger = logging.getLogger(__name__)
 
@@ -39,16 +42,20 @@ class BatchedTransport(asyncio.DatagramTransport):
     """What an ICE socket protocol sends through once ``take_over`` moved its socket."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, protocol: Any, reader: SocketReader,
-                 extra: dict[str, Any]) -> None:
+                 extra: dict[str, Any], drain: SocketDrain | None = None) -> None:
         super().__init__(extra)
         self._loop = loop
         self._protocol = protocol
         self._reader = reader
         self._fd = reader.fd
+        self._drain = drain
         self._closing = False
         # The reader's own method: a send costs no Python frame.
         self.sendto = reader.sendto  # type: ignore[method-assign,assignment]
-        loop.add_reader(self._fd, reader.read_ready)
+        if drain is not None:
+            drain.add(reader)
+        else:
+            loop.add_reader(self._fd, reader.read_ready)
 
     @property
     def reader(self) -> SocketReader:
@@ -58,8 +65,11 @@ class BatchedTransport(asyncio.DatagramTransport):
         if self._closing:
             return
         self._closing = True
-        with contextlib.suppress(RuntimeError):  # the loop is already closed
-            self._loop.remove_reader(self._fd)
+        if self._drain is not None:
+            self._drain.discard(self._reader)
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                self._loop.remove_reader(self._fd)
         self._reader.close()
         with contextlib.suppress(RuntimeError):
             self._loop.call_soon(self._protocol.connection_lost, None)
@@ -77,11 +87,12 @@ class BatchedTransport(asyncio.DatagramTransport):
         self._protocol = protocol
 
 
-def take_over(protocol: Any, packet_reader: PacketReader,
-              loop: asyncio.AbstractEventLoop) -> BatchedTransport | None:
+def take_over(protocol: Any, packet_reader: PacketReader, loop: asyncio.AbstractEventLoop,
+              drain: SocketDrain | None = None) -> BatchedTransport | None:
     """Read ``protocol``'s socket (an aioice StunProtocol's) in batches from now on, through
-    ``packet_reader``, whose ``original`` must be the protocol's own ``datagram_received``;
-    None (nothing changed) if its transport has no socket or is closing."""
+    ``packet_reader``, whose ``original`` must be the protocol's own ``datagram_received``:
+    on readiness, or on ``drain``'s ticks; None (nothing changed) if its transport has no
+    socket or is closing."""
     old = getattr(protocol, "transport", None)
     if old is None or old.is_closing():
         return None
@@ -100,6 +111,6 @@ def take_over(protocol: Any, packet_reader: PacketReader,
     # connection_lost would end aioice's protocol); its descriptor is its own, ours stays.
     old.set_protocol(asyncio.DatagramProtocol())
     old.close()
-    transport = BatchedTransport(loop, protocol, reader, extra)
+    transport = BatchedTransport(loop, protocol, reader, extra, drain)
     protocol.transport = transport
     return transport

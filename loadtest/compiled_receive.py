@@ -21,6 +21,7 @@ from pylibsrtp import Session, _binding
 
 from loadtest import lean_transport
 from loadtest.nack import MAX_AGE
+from loadtest.pacing import SocketDrain
 from loadtest.receiver import Receiver
 from loadtest.reception_report import next_report_delay
 from loadtest.stamp import Stamp
@@ -100,10 +101,11 @@ def reader(
 
 
 def install(dtls: Any, receiver: Receiver, handler: lean_transport.RtpHandler, *,
-            batched: bool = False) -> bool:
+            batched: bool = False, drain: SocketDrain | None = None) -> bool:
     """Put a compiled reader in front of each of ``dtls``'s ICE sockets; False if it cannot
     (yet: no keys; or not built). ``batched``: the reader reads the socket itself, in
-    batches (``loadtest.batched_socket``), where the socket can be taken over."""
+    batches (``loadtest.batched_socket``), where the socket can be taken over: on
+    readiness, or on the ticks of ``drain`` (``loadtest.pacing``)."""
     if PacketReader is None or not lean_transport.available(dtls):
         return False
     loop = asyncio.get_running_loop() if batched else None
@@ -111,7 +113,8 @@ def install(dtls: Any, receiver: Receiver, handler: lean_transport.RtpHandler, *
         if getattr(protocol, "_coshop_lean", False):
             continue
         packet_reader = reader(dtls._rx_srtp, receiver, handler, protocol.datagram_received)
-        if loop is None or batched_socket.take_over(protocol, packet_reader, loop) is None:
+        if loop is None or batched_socket.take_over(protocol, packet_reader, loop,
+                                                    drain) is None:
             protocol.datagram_received = packet_reader.datagram_received
         protocol._coshop_lean = True
     return True

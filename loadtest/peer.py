@@ -30,6 +30,7 @@ from loadtest import compiled_receive, lean_sender, lean_transport
 from loadtest.media import AUDIO_CLOCK, VIDEO_CLOCK, EncodedLoop
 from loadtest.metrics import LiveTally, RouteStats
 from loadtest.nack import PROCESS_INTERVAL_S
+from loadtest.pacing import SocketDrain, sleep_to_tick
 from loadtest.receiver import Receiver
 from loadtest.stamp import Stamp, append_stamp, stamp_padding
 
@@ -59,11 +60,14 @@ async def _close_pc(pc: RTCPeerConnection) -> None:
 
 
 class _PacedTrack(MediaStreamTrack):
-    """A track that yields one item every ``period`` seconds and can be paused."""
+    """A track that yields one item every ``period`` seconds and can be paused; with a
+    ``pacing`` period, each item at the first tick of that grid at or after its due time
+    (``loadtest.pacing``)."""
 
-    def __init__(self, period: float) -> None:
+    def __init__(self, period: float, pacing: float = 0.0) -> None:
         super().__init__()
         self._period = period
+        self._pacing = pacing
         self._count = 0
         self._start: float | None = None
         self._running = asyncio.Event()
@@ -89,9 +93,7 @@ class _PacedTrack(MediaStreamTrack):
                 self._start = None  # no catch-up burst after a pause
             if self._start is None:
                 self._start = time.monotonic() - self._count * self._period
-            wait = self._start + self._count * self._period - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            await sleep_to_tick(self._start + self._count * self._period, self._pacing)
             if self._running.is_set():
                 return
 
@@ -107,8 +109,8 @@ class ReplayVideoTrack(_PacedTrack):
 
     kind = "video"
 
-    def __init__(self, loop: EncodedLoop, publisher: int) -> None:
-        super().__init__(1 / loop.fps)
+    def __init__(self, loop: EncodedLoop, publisher: int, pacing: float = 0.0) -> None:
+        super().__init__(1 / loop.fps, pacing)
         self._media = loop
         self._publisher = publisher
         self._pos = 0  # the next delta frame of the loop
@@ -163,8 +165,8 @@ class ReplayAudioTrack(_PacedTrack):
 
     kind = "audio"
 
-    def __init__(self, packets: tuple[bytes, ...]) -> None:
-        super().__init__(0.02)
+    def __init__(self, packets: tuple[bytes, ...], pacing: float = 0.0) -> None:
+        super().__init__(0.02, pacing)
         self._packets = packets
 
     async def recv(self) -> av.Packet[Any]:
@@ -237,7 +239,10 @@ class SyntheticPeer:
     as they come; ``lean``: take SRTP straight from the socket (``loadtest.lean_transport``)
     and send it the same way (``loadtest.lean_sender``); ``compiled``: on the lean path,
     receive through the C extension when it is built (``loadtest.compiled_receive``);
-    ``batched``: the compiled path reads the ICE socket itself (``loadtest.batched_socket``).
+    ``batched``: the compiled path reads the ICE socket itself (``loadtest.batched_socket``);
+    ``pacing``: the period of the worker's grid (s, 0: none) on which frames go out and repair
+    ticks fall, and ``drain`` the ``SocketDrain`` that reads the taken-over sockets on it
+    (``loadtest.pacing``; None: on readiness).
     """
 
     def __init__(
@@ -256,6 +261,8 @@ class SyntheticPeer:
         lean: bool = True,
         compiled: bool = True,
         batched: bool = True,
+        pacing: float = 0.0,
+        drain: SocketDrain | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.room = room
@@ -266,8 +273,9 @@ class SyntheticPeer:
         self._session = session
         self._tally = tally
         self._keep_samples = keep_samples
-        self._video_track = ReplayVideoTrack(video, index) if video is not None else None
-        self._audio_track = ReplayAudioTrack(audio) if audio is not None else None
+        self._video_track = (ReplayVideoTrack(video, index, pacing)
+                             if video is not None else None)
+        self._audio_track = ReplayAudioTrack(audio, pacing) if audio is not None else None
         self._pc: RTCPeerConnection | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._slots: dict[str, dict[str, Any]] = {}
@@ -276,6 +284,8 @@ class SyntheticPeer:
         self._lean = lean
         self._compiled = compiled
         self._batched = batched
+        self._pacing = pacing
+        self._drain = drain
         self._receiver = Receiver(self.result.routes, repair=repair, keep_samples=keep_samples,
                                   tally=tally, on_stamp=self._on_stamp,
                                   learn_rtt=self.publishing)
@@ -576,7 +586,8 @@ class SyntheticPeer:
         def _connected() -> None:
             if pc.connectionState == "connected" and self._lean and not (
                     self._compiled and compiled_receive.install(
-                        dtls, self._receiver, on_rtp, batched=self._batched)):
+                        dtls, self._receiver, on_rtp, batched=self._batched,
+                        drain=self._drain)):
                 lean_transport.install(dtls, on_rtp)
 
     async def _repair_loop(self) -> None:
@@ -584,7 +595,7 @@ class SyntheticPeer:
         browser's pace (reports alone need a tenth of a second's precision)."""
         interval = PROCESS_INTERVAL_S if self._receiver.repair else REPORT_TICK_S
         while True:
-            await asyncio.sleep(interval)
+            await sleep_to_tick(time.monotonic() + interval, self._pacing)
             self._receiver.tick()
 
     async def leave(self, *, wait: float = 5.0) -> None:

@@ -27,6 +27,7 @@ from loadtest.aggregate import aggregate, flatten
 from loadtest.capacity import CapacitySearch, Step
 from loadtest.histogram import Histogram
 from loadtest.machine import MachineLoad, MachineWindow, bottleneck, judge
+from loadtest.pacing import DEFAULT_PACING_MS
 from loadtest.scenario import JoinSchedule, PeerPlan, Scenario, plan_room
 from loadtest.thresholds import Threshold, Verdict, evaluate, parse_threshold, with_defaults
 
@@ -67,13 +68,15 @@ class WorkerProcess:
     @classmethod
     async def start(cls, index: int, url: str, preset: str, join_timeout: float,
                     repair: bool = True, lean: bool = True,
-                    compiled: bool = True, batched: bool = True) -> WorkerProcess:
+                    compiled: bool = True, batched: bool = True,
+                    pacing_ms: float = DEFAULT_PACING_MS) -> WorkerProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "loadtest.worker", url, preset, str(join_timeout),
             "repair" if repair else "count", "lean" if lean else "aiortc",
             "compiled" if compiled else "python", "batched" if batched else "single",
+            str(pacing_ms),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=env,
             limit=2**28,  # a stats reply of a big run is megabytes on one line
@@ -205,7 +208,8 @@ class Runner:
         started = await asyncio.gather(*(
             WorkerProcess.start(i, self.url, self.s.preset, self.s.join_timeout,
                                 self.s.repair, self.s.lean_receive,
-                                self.s.compiled_receive, self.s.batched_receive)
+                                self.s.compiled_receive, self.s.batched_receive,
+                                self.s.pacing_ms)
             for i in range(self.n_workers)), return_exceptions=True)
         # Keep the ones that started, so that closing stops them even if another failed.
         self.workers = [w for w in started if isinstance(w, WorkerProcess)]

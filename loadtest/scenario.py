@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from loadtest.pacing import DEFAULT_PACING_MS
 from loadtest.presets import PRESETS
 from loadtest.thresholds import Threshold, ThresholdError, parse_threshold
 
@@ -190,6 +191,11 @@ class Scenario(BaseModel):
                                   "receivers read each ICE socket themselves, in batches "
                                   "(recvmmsg); false: one call per datagram "
                                   "from the event loop")
+    pacing_ms: float = Field(DEFAULT_PACING_MS, ge=0, le=100, description="each worker's "
+                             "media clock (ms): frames go out, repair ticks fall and, on "
+                             "the batched path, ICE sockets are read on one grid of this "
+                             "period, as a browser's pacer sends every 5 ms; 0: each frame "
+                             "at its own time, sockets read when readable")
     thresholds: Annotated[tuple[SkipValidation[Threshold], ...],
                           BeforeValidator(_thresholds)] = Field(
         (), validation_alias=AliasChoices("fail_if", "thresholds"),

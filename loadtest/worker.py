@@ -29,6 +29,7 @@ from loadtest import compiled_receive
 from loadtest.histogram import Histogram
 from loadtest.media import PRESETS, EncodedLoop, cached_video, encode_audio
 from loadtest.metrics import LiveTally
+from loadtest.pacing import DEFAULT_PACING_MS, SocketDrain
 from loadtest.peer import SyntheticPeer
 from loadtest.scenario import PeerPlan
 
@@ -101,12 +102,17 @@ class PeerHost:
         lean: bool = True,
         compiled: bool = True,
         batched: bool = True,
+        pacing_ms: float = DEFAULT_PACING_MS,
     ) -> None:
         self.url = url
         self.repair = repair
         self.lean = lean
         self.compiled = compiled
         self.batched = batched
+        self.pacing_ms = pacing_ms
+        # The taken-over ICE sockets are read on the pacing grid (loadtest.pacing).
+        self.drain = (SocketDrain(pacing_ms / 1000)
+                      if pacing_ms > 0 and lean and compiled and batched else None)
         self.video = video
         self.audio = audio
         self.keep_samples = keep_samples
@@ -124,6 +130,8 @@ class PeerHost:
         # No connection limit: every peer holds one WebSocket for the whole run.
         self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         self._own(self.lag.run(), "loop-lag")
+        if self.drain is not None:
+            self._own(self.drain.run(), "socket-drain")
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -142,7 +150,7 @@ class PeerHost:
             audio=self.audio if plan.publish else None,
             session=self._http, tally=self.tally, keep_samples=self.keep_samples,
             repair=self.repair, lean=self.lean, compiled=self.compiled,
-            batched=self.batched,
+            batched=self.batched, pacing=self.pacing_ms / 1000, drain=self.drain,
         )
         session = PeerSession(plan, peer, generation)
         self.sessions.append(session)
@@ -305,13 +313,17 @@ def _plans(raw: list[list[Any]]) -> list[PeerPlan]:
             for p in raw]
 
 
-def receive_path(lean: bool, compiled: bool, batched: bool = True) -> str:
+def receive_path(lean: bool, compiled: bool, batched: bool = True,
+                 pacing_ms: float = 0.0) -> str:
     """Which way received SRTP is taken, for the start-up log and the run's report."""
     if not lean:
         return "aiortc (aiortc's receive loop)"
     if not compiled:
         return "lean (Python)"
     if compiled_receive.AVAILABLE:
+        if batched and pacing_ms > 0:
+            return (f"compiled, batched, read every {pacing_ms:g} ms "
+                    "(loadtest._compiled_receive, recvmmsg)")
         if batched:
             return "compiled, batched (loadtest._compiled_receive, recvmmsg)"
         return "compiled (loadtest._compiled_receive)"
@@ -326,8 +338,8 @@ async def serve(host: PeerHost, reader: asyncio.StreamReader, out: IO[str]) -> N
         out.flush()
 
     emit({"ready": True, "t": time.time(), "cpu": time.process_time(), "pid": os.getpid(),
-          "receive_path": receive_path(host.lean, host.compiled,
-                                                           host.batched)})
+          "receive_path": receive_path(host.lean, host.compiled, host.batched,
+                                       host.pacing_ms)})
     while line := await reader.readline():
         cmd = json.loads(line)
         op = cmd.get("cmd")
@@ -362,7 +374,8 @@ async def serve(host: PeerHost, reader: asyncio.StreamReader, out: IO[str]) -> N
 
 
 async def _main(url: str, preset: str, keep_samples: bool, join_timeout: float,
-                repair: bool, lean: bool, compiled: bool, batched: bool) -> None:
+                repair: bool, lean: bool, compiled: bool, batched: bool,
+                pacing_ms: float) -> None:
     # The protocol owns the real stdout; anything else printed (by us or a library) goes to
     # stderr so that it cannot corrupt a reply.
     out = os.fdopen(os.dup(1), "w")
@@ -374,13 +387,13 @@ async def _main(url: str, preset: str, keep_samples: bool, join_timeout: float,
     audio = encode_audio()
     async with PeerHost(url, video, audio, keep_samples=keep_samples,
                         join_timeout=join_timeout, repair=repair, lean=lean,
-                        compiled=compiled, batched=batched) as host:
+                        compiled=compiled, batched=batched, pacing_ms=pacing_ms) as host:
         await serve(host, reader, out)
 
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m loadtest.worker URL PRESET [JOIN_TIMEOUT [repair|count [lean|aiortc
-    [compiled|python [batched|single]]]]]``."""
+    [compiled|python [batched|single [PACING_MS]]]]]]``."""
     args = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     url, preset = args[0], args[1]
@@ -389,16 +402,19 @@ def main(argv: list[str] | None = None) -> None:
     lean = (args[4] if len(args) > 4 else "lean") == "lean"
     compiled = (args[5] if len(args) > 5 else "compiled") == "compiled"
     batched = (args[6] if len(args) > 6 else "batched") == "batched"
+    pacing_ms = float(args[7]) if len(args) > 7 else DEFAULT_PACING_MS
     logging.getLogger(__name__).warning("receive path: %s",
-                                        receive_path(lean, compiled, batched))
+                                        receive_path(lean, compiled, batched, pacing_ms))
     try:
         # libuv drains a socket per wake-up (asyncio reads one datagram per socket per loop
         # turn): a worker receiving many streams keeps up, and measures the server, not itself.
         import uvloop
     except ImportError:
-        asyncio.run(_main(url, preset, False, join_timeout, repair, lean, compiled, batched))
+        asyncio.run(_main(url, preset, False, join_timeout, repair, lean, compiled, batched,
+                          pacing_ms))
     else:
-        uvloop.run(_main(url, preset, False, join_timeout, repair, lean, compiled, batched))
+        uvloop.run(_main(url, preset, False, join_timeout, repair, lean, compiled, batched,
+                          pacing_ms))
 
 
 if __name__ == "__main__":
