@@ -101,18 +101,23 @@ def reader(
 
 
 def install(dtls: Any, receiver: Receiver, handler: lean_transport.RtpHandler, *,
-            batched: bool = False, drain: SocketDrain | None = None) -> bool:
+            batched: bool = False, drain: SocketDrain | None = None,
+            rtcp: lean_transport.RtcpHandler | None = None) -> bool:
     """Put a compiled reader in front of each of ``dtls``'s ICE sockets; False if it cannot
     (yet: no keys; or not built). ``batched``: the reader reads the socket itself, in
     batches (``loadtest.batched_socket``), where the socket can be taken over: on
-    readiness, or on the ticks of ``drain`` (``loadtest.pacing``)."""
+    readiness, or on the ticks of ``drain`` (``loadtest.pacing``). ``rtcp``: SRTCP goes the
+    short way to it (``lean_transport.rtcp_shortcut``)."""
     if PacketReader is None or not lean_transport.available(dtls):
         return False
     loop = asyncio.get_running_loop() if batched else None
     for protocol in dtls.transport._connection._protocols:
         if getattr(protocol, "_coshop_lean", False):
             continue
-        packet_reader = reader(dtls._rx_srtp, receiver, handler, protocol.datagram_received)
+        original = protocol.datagram_received
+        if rtcp is not None:
+            original = lean_transport.rtcp_shortcut(dtls, rtcp, original)
+        packet_reader = reader(dtls._rx_srtp, receiver, handler, original)
         if loop is None or batched_socket.take_over(protocol, packet_reader, loop,
                                                     drain) is None:
             protocol.datagram_received = packet_reader.datagram_received

@@ -587,8 +587,8 @@ class SyntheticPeer:
             if pc.connectionState == "connected" and self._lean and not (
                     self._compiled and compiled_receive.install(
                         dtls, self._receiver, on_rtp, batched=self._batched,
-                        drain=self._drain)):
-                lean_transport.install(dtls, on_rtp)
+                        drain=self._drain, rtcp=self._receiver.on_rtcp)):
+                lean_transport.install(dtls, on_rtp, self._receiver.on_rtcp)
 
     async def _repair_loop(self) -> None:
         """Send receiver reports, and re-ask for missing packets and keyframes, at the
