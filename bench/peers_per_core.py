@@ -11,7 +11,9 @@ loadtest.compiled_receive, reading each ICE socket itself in batches, recvmmsg,
 loadtest.batched_socket; video repaired like a browser), ``single`` (the compiled receiver
 called by the event loop once per datagram: ``batched_receive = false``),
 ``python`` (the same in Python: ``compiled_receive = false``), ``lean`` (the lean Python path,
-counting only), ``old`` (aiortc's receive loop, counting only, as before issue 17). Runs
+counting only), ``old`` (aiortc's receive loop, counting only, as before issue 17). ``new``
+sends each frame in one C call (loadtest.compiled_send); ``pysend`` is ``new`` with the
+publishers' Python send loop, packet by packet (``compiled_send = false``). Runs
 alternate between the variants, so that all see the same machine; the figure that compares
 them is the worker's CPU per received packet.
 
@@ -44,24 +46,25 @@ from loadtest.media import PRESETS, cached_video
 from loadtest.runner import Runner
 from loadtest.scenario import Scenario
 
-VARIANTS = {  # name: (repair, lean_receive, compiled_receive, batched_receive)
-    "new": (True, True, True, True),
-    "single": (True, True, True, False),
-    "python": (True, True, False, False),
-    "lean": (False, True, False, False),
-    "old": (False, False, False, False),
+VARIANTS = {  # name: (repair, lean_receive, compiled_receive, batched_receive, compiled_send)
+    "new": (True, True, True, True, True),
+    "pysend": (True, True, True, True, False),
+    "single": (True, True, True, False, True),
+    "python": (True, True, False, False, True),
+    "lean": (False, True, False, False, True),
+    "old": (False, False, False, False, False),
 }
 
 
 def measure(url: str, rooms: int, peers: int, preset: str, seconds: float, warmup: float,
             prefix: str, variant: str = "new") -> dict[str, Any]:
     """One run: ``rooms`` full rooms in one worker; the worker's CPU over the window."""
-    repair, lean, compiled, batched = VARIANTS[variant]
+    repair, lean, compiled, batched, compiled_send = VARIANTS[variant]
     scenario = Scenario.model_validate({
         "url": url, "rooms": rooms, "peers": peers, "preset": preset, "workers": 1,
         "duration": warmup + seconds, "warmup": warmup, "room_prefix": prefix,
         "repair": repair, "lean_receive": lean, "compiled_receive": compiled,
-        "batched_receive": batched,
+        "batched_receive": batched, "compiled_send": compiled_send,
     })
     load = os.getloadavg()[0]
     report, _ = asyncio.run(Runner(scenario, progress=io.StringIO()).run())
@@ -74,6 +77,7 @@ def measure(url: str, rooms: int, peers: int, preset: str, seconds: float, warmu
         "rooms": rooms,
         "peers": n,
         "receive_paths": report["tester"]["receive_paths"],
+        "send_paths": report["tester"]["send_paths"],
         "worker_cores": cores,
         "packets_received": received,
         "worker_us_per_packet": 1e6 * cores * seconds / received if received else None,
@@ -127,7 +131,8 @@ def main() -> int:
                         f"ppc{int(time.time())}{variant}r{rooms}", variant)
             results.append(r)
             us = r["worker_us_per_packet"]
-            print(f"  receive path: {', '.join(r['receive_paths'])}", flush=True)
+            print(f"  receive path: {', '.join(r['receive_paths'])}; send path: "
+                  f"{', '.join(r['send_paths'])}", flush=True)
             print(f"  [{variant}] worker {us or 0:.1f} us CPU per received packet "
                   f"({r['packets_received']} packets); load {r['load_average']:.2f}"
                   f"{' SATURATED: figures are a floor' if r['saturated'] else ''}", flush=True)

@@ -237,7 +237,9 @@ class SyntheticPeer:
     as they come; ``lean``: take SRTP straight from the socket (``loadtest.lean_transport``)
     and send it the same way (``loadtest.lean_sender``); ``compiled``: on the lean path,
     receive through the C extension when it is built (``loadtest.compiled_receive``);
-    ``batched``: the compiled path reads the ICE socket itself (``loadtest.batched_socket``).
+    ``batched``: the compiled path reads the ICE socket itself (``loadtest.batched_socket``);
+    ``compiled_send``: on the lean path, send each frame in one call of the C extension when
+    it is built (``loadtest.compiled_send``).
     """
 
     def __init__(
@@ -256,6 +258,7 @@ class SyntheticPeer:
         lean: bool = True,
         compiled: bool = True,
         batched: bool = True,
+        compiled_send: bool = True,
     ) -> None:
         self.url = url.rstrip("/")
         self.room = room
@@ -276,6 +279,7 @@ class SyntheticPeer:
         self._lean = lean
         self._compiled = compiled
         self._batched = batched
+        self._compiled_send = compiled_send
         self._receiver = Receiver(self.result.routes, repair=repair, keep_samples=keep_samples,
                                   tally=tally, on_stamp=self._on_stamp,
                                   learn_rtt=self.publishing)
@@ -512,7 +516,7 @@ class SyntheticPeer:
                     continue
                 sender = pc.addTrack(track)
                 if self._lean:
-                    lean_sender.install(sender)
+                    lean_sender.install(sender, compiled=self._compiled_send)
                 if isinstance(track, ReplayVideoTrack):
                     # The pack path ignores PLIs; jump to the loop's next keyframe instead.
                     sender._send_keyframe = track.request_keyframe  # type: ignore[method-assign]

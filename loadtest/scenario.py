@@ -190,6 +190,10 @@ class Scenario(BaseModel):
                                   "receivers read each ICE socket themselves, in batches "
                                   "(recvmmsg); false: one call per datagram "
                                   "from the event loop")
+    compiled_send: bool = Field(True, strict=True, description="on the lean path, "
+                                "publishers build, SRTP-protect and send each frame's "
+                                "packets in one call of the C extension (when built; "
+                                "sendmmsg); false: packet by packet in Python")
     thresholds: Annotated[tuple[SkipValidation[Threshold], ...],
                           BeforeValidator(_thresholds)] = Field(
         (), validation_alias=AliasChoices("fail_if", "thresholds"),

@@ -26,6 +26,7 @@ from typing import IO, Any
 import aiohttp
 
 from loadtest import compiled_receive
+from loadtest.lean_sender import send_path
 from loadtest.histogram import Histogram
 from loadtest.media import PRESETS, EncodedLoop, cached_video, encode_audio
 from loadtest.metrics import LiveTally
@@ -101,12 +102,14 @@ class PeerHost:
         lean: bool = True,
         compiled: bool = True,
         batched: bool = True,
+        compiled_send: bool = True,
     ) -> None:
         self.url = url
         self.repair = repair
         self.lean = lean
         self.compiled = compiled
         self.batched = batched
+        self.compiled_send = compiled_send
         self.video = video
         self.audio = audio
         self.keep_samples = keep_samples
@@ -142,7 +145,7 @@ class PeerHost:
             audio=self.audio if plan.publish else None,
             session=self._http, tally=self.tally, keep_samples=self.keep_samples,
             repair=self.repair, lean=self.lean, compiled=self.compiled,
-            batched=self.batched,
+            batched=self.batched, compiled_send=self.compiled_send,
         )
         session = PeerSession(plan, peer, generation)
         self.sessions.append(session)
@@ -326,8 +329,8 @@ async def serve(host: PeerHost, reader: asyncio.StreamReader, out: IO[str]) -> N
         out.flush()
 
     emit({"ready": True, "t": time.time(), "cpu": time.process_time(), "pid": os.getpid(),
-          "receive_path": receive_path(host.lean, host.compiled,
-                                                           host.batched)})
+          "receive_path": receive_path(host.lean, host.compiled, host.batched),
+          "send_path": send_path(host.lean, host.compiled_send)})
     while line := await reader.readline():
         cmd = json.loads(line)
         op = cmd.get("cmd")
@@ -362,7 +365,8 @@ async def serve(host: PeerHost, reader: asyncio.StreamReader, out: IO[str]) -> N
 
 
 async def _main(url: str, preset: str, keep_samples: bool, join_timeout: float,
-                repair: bool, lean: bool, compiled: bool, batched: bool) -> None:
+                repair: bool, lean: bool, compiled: bool, batched: bool,
+                compiled_send: bool) -> None:
     # The protocol owns the real stdout; anything else printed (by us or a library) goes to
     # stderr so that it cannot corrupt a reply.
     out = os.fdopen(os.dup(1), "w")
@@ -374,13 +378,14 @@ async def _main(url: str, preset: str, keep_samples: bool, join_timeout: float,
     audio = encode_audio()
     async with PeerHost(url, video, audio, keep_samples=keep_samples,
                         join_timeout=join_timeout, repair=repair, lean=lean,
-                        compiled=compiled, batched=batched) as host:
+                        compiled=compiled, batched=batched,
+                        compiled_send=compiled_send) as host:
         await serve(host, reader, out)
 
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m loadtest.worker URL PRESET [JOIN_TIMEOUT [repair|count [lean|aiortc
-    [compiled|python [batched|single]]]]]``."""
+    [compiled|python [batched|single [csend|pysend]]]]]]``."""
     args = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     url, preset = args[0], args[1]
@@ -389,16 +394,20 @@ def main(argv: list[str] | None = None) -> None:
     lean = (args[4] if len(args) > 4 else "lean") == "lean"
     compiled = (args[5] if len(args) > 5 else "compiled") == "compiled"
     batched = (args[6] if len(args) > 6 else "batched") == "batched"
-    logging.getLogger(__name__).warning("receive path: %s",
-                                        receive_path(lean, compiled, batched))
+    csend = (args[7] if len(args) > 7 else "csend") == "csend"
+    logging.getLogger(__name__).warning("receive path: %s; send path: %s",
+                                        receive_path(lean, compiled, batched),
+                                        send_path(lean, csend))
     try:
         # libuv drains a socket per wake-up (asyncio reads one datagram per socket per loop
         # turn): a worker receiving many streams keeps up, and measures the server, not itself.
         import uvloop
     except ImportError:
-        asyncio.run(_main(url, preset, False, join_timeout, repair, lean, compiled, batched))
+        asyncio.run(_main(url, preset, False, join_timeout, repair, lean, compiled, batched,
+                          csend))
     else:
-        uvloop.run(_main(url, preset, False, join_timeout, repair, lean, compiled, batched))
+        uvloop.run(_main(url, preset, False, join_timeout, repair, lean, compiled, batched,
+                         csend))
 
 
 if __name__ == "__main__":
