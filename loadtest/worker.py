@@ -26,8 +26,8 @@ from typing import IO, Any
 import aiohttp
 
 from loadtest import compiled_receive
-from loadtest.lean_sender import send_path
 from loadtest.histogram import Histogram
+from loadtest.lean_sender import send_path
 from loadtest.media import PRESETS, EncodedLoop, cached_video, encode_audio
 from loadtest.metrics import LiveTally
 from loadtest.peer import SyntheticPeer
