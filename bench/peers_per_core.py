@@ -125,7 +125,7 @@ def main() -> int:
         for rooms, _round, variant in itertools.product(args.rooms, range(args.rounds),
                                                         args.variants):
             print(f"{rooms} room(s) x {args.peers} publishers in one worker, "
-                  f"{args.preset}, {args.duration:g} s window, {variant} receive path ...",
+                  f"{args.preset}, {args.duration:g} s window, variant {variant} ...",
                   flush=True)
             r = measure(url, rooms, args.peers, args.preset, args.duration, args.warmup,
                         f"ppc{int(time.time())}{variant}r{rooms}", variant)
