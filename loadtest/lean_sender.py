@@ -88,12 +88,16 @@ def install(sender: Any, *, compiled: bool = True) -> bool:
     return True
 
 
+_NTP, _RTP_TS, _OCTETS, _PACKETS = (_P + name for name in (
+    "ntp_timestamp", "rtp_timestamp", "octet_count", "packet_count"))
+
+
 def _count(sender: Any, ntp: int, timestamp: int, octets: int, packets: int) -> None:
     """The sender-report counters, as aiortc's loop keeps them (per frame here)."""
-    setattr(sender, _P + "ntp_timestamp", ntp)
-    setattr(sender, _P + "rtp_timestamp", timestamp)
-    setattr(sender, _P + "octet_count", getattr(sender, _P + "octet_count") + octets)
-    setattr(sender, _P + "packet_count", getattr(sender, _P + "packet_count") + packets)
+    setattr(sender, _NTP, ntp)
+    setattr(sender, _RTP_TS, timestamp)
+    setattr(sender, _OCTETS, getattr(sender, _OCTETS) + octets)
+    setattr(sender, _PACKETS, getattr(sender, _PACKETS) + packets)
 
 
 async def _compiled_loop(sender: Any, codec: Any, fast: compiled_send.FrameSender,
@@ -105,6 +109,8 @@ async def _compiled_loop(sender: Any, codec: Any, fast: compiled_send.FrameSende
     session: Any = None
     transport: Any = None
     fd = -1
+    last_pair: Any = None
+    addr: Any = None
     while True:
         frame = await sender._next_encoded_frame(codec)
         if frame is None:
@@ -121,9 +127,11 @@ async def _compiled_loop(sender: Any, codec: Any, fast: compiled_send.FrameSende
                 compiled_send.set_session(fast, session)
             if pair_transport is not transport:
                 transport, fd = pair_transport, compiled_send.socket_fd(pair_transport)
+            if pair is not last_pair:  # aioice makes the address tuple anew at each read
+                last_pair, addr = pair, pair.remote_addr
             # A closing transport drops what it is given: so do we (its descriptor may go).
             octets = send(payloads, timestamp, abs_send_time, frame.audio_level,
-                          -1 if pair_transport.is_closing() else fd, pair.remote_addr,
+                          -1 if pair_transport.is_closing() else fd, addr,
                           pair.protocol.error_received)
         else:
             octets = 0
