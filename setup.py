@@ -3,9 +3,10 @@
 ``sfu._compiled_egress`` speeds up the forwarding hot path (see sfu/compiled_egress.py),
 ``sfu._compiled_ingress`` the SRTP unprotect and parse of received media (sfu/compiled_ingress.py),
 ``sfu._compiled_remb`` the per-packet part of the REMB estimator (sfu/remb_estimator.py),
-``loadtest._compiled_receive`` the load tester's receive path (loadtest/compiled_receive.py).
+``loadtest._compiled_receive`` the load tester's receive path (loadtest/compiled_receive.py),
+``loadtest._compiled_send`` its publishers' per-frame send path (loadtest/compiled_send.py).
 They are optional: where they cannot be built (no C compiler, no Python headers) the install
-goes on without them and the SFU forwards, the tester receives, through the Python path.
+goes on without them and the SFU forwards, the tester receives and sends, through the Python path.
 """
 
 from setuptools import Extension, setup
@@ -33,6 +34,12 @@ setup(
         Extension(
             "loadtest._compiled_receive",
             sources=["loadtest/_compiled_receive.c"],
+            optional=True,
+            extra_compile_args=["-Wall", "-Wextra", "-Wno-unused-parameter"],
+        ),
+        Extension(
+            "loadtest._compiled_send",
+            sources=["loadtest/_compiled_send.c"],
             optional=True,
             extra_compile_args=["-Wall", "-Wextra", "-Wno-unused-parameter"],
         ),

@@ -13,7 +13,9 @@ frames go out too; video repaired like a browser), ``unpaced`` (``pacing_ms = 0`
 at its own time, sockets read on readiness), ``single`` (the compiled receiver called by the
 event loop once per datagram: ``batched_receive = false``),
 ``python`` (the same in Python: ``compiled_receive = false``), ``lean`` (the lean Python path,
-counting only), ``old`` (aiortc's receive loop, counting only, as before issue 17). Runs
+counting only), ``old`` (aiortc's receive loop, counting only, as before issue 17). ``new``
+sends each frame in one C call (loadtest.compiled_send); ``pysend`` is ``new`` with the
+publishers' Python send loop, packet by packet (``compiled_send = false``). Runs
 alternate between the variants, so that all see the same machine; the figure that compares
 them is the worker's CPU per received packet.
 
@@ -50,11 +52,12 @@ from loadtest.scenario import Scenario
 VARIANTS: dict[str, dict[str, Any]] = {
     "new": {},
     "unpaced": {"pacing_ms": 0},
+    "pysend": {"compiled_send": False},
     "single": {"batched_receive": False},
     "python": {"compiled_receive": False, "batched_receive": False},
     "lean": {"repair": False, "compiled_receive": False, "batched_receive": False},
     "old": {"repair": False, "lean_receive": False, "compiled_receive": False,
-            "batched_receive": False},
+            "batched_receive": False, "compiled_send": False},
 }
 
 
@@ -77,6 +80,7 @@ def measure(url: str, rooms: int, peers: int, preset: str, seconds: float, warmu
         "rooms": rooms,
         "peers": n,
         "receive_paths": report["tester"]["receive_paths"],
+        "send_paths": report["tester"]["send_paths"],
         "worker_cores": cores,
         "packets_received": received,
         "worker_us_per_packet": 1e6 * cores * seconds / received if received else None,
@@ -124,13 +128,14 @@ def main() -> int:
         for rooms, _round, variant in itertools.product(args.rooms, range(args.rounds),
                                                         args.variants):
             print(f"{rooms} room(s) x {args.peers} publishers in one worker, "
-                  f"{args.preset}, {args.duration:g} s window, {variant} receive path ...",
+                  f"{args.preset}, {args.duration:g} s window, variant {variant} ...",
                   flush=True)
             r = measure(url, rooms, args.peers, args.preset, args.duration, args.warmup,
                         f"ppc{int(time.time())}{variant}r{rooms}", variant)
             results.append(r)
             us = r["worker_us_per_packet"]
-            print(f"  receive path: {', '.join(r['receive_paths'])}", flush=True)
+            print(f"  receive path: {', '.join(r['receive_paths'])}; send path: "
+                  f"{', '.join(r['send_paths'])}", flush=True)
             print(f"  [{variant}] worker {us or 0:.1f} us CPU per received packet "
                   f"({r['packets_received']} packets); load {r['load_average']:.2f}"
                   f"{' SATURATED: figures are a floor' if r['saturated'] else ''}", flush=True)

@@ -7,6 +7,10 @@ aiortc still answers NACKs with RTX) and sender-report counters — but writes e
 SRTP-protected straight to the nominated ICE pair, and reads the clock once per frame. Until
 the pair is up it falls back to aiortc's own ``_send_rtp``.
 
+``compiled``: where ``loadtest.compiled_send`` is built, a frame's packets are built,
+protected and sent in one C call, and the RTP history is its lazy ring (``LazyHistory``);
+otherwise (and with ``compiled_send = false``) the Python loop below does it packet by packet.
+
 The private attributes used are those of the pinned aiortc (checked by ``install``).
 """
 
@@ -23,6 +27,7 @@ from aiortc.rtcrtpsender import random_sequence_number
 from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
 from aiortc.utils import random32
 
+from loadtest import compiled_send
 from loadtest.lean_transport import available
 
 logger = logging.getLogger(__name__)
@@ -32,60 +37,41 @@ _NEEDED = ("rtp_history", "rtp_header_extensions_map", "mid", "rtp_started", "rt
            "ntp_timestamp", "rtp_timestamp", "octet_count", "packet_count", "track", "encoder")
 
 
-def install(sender: Any) -> bool:
-    """Make ``sender`` (an RTCRtpSender not yet started) use the lean loop; False if the
-    pinned aiortc's attributes are not there (it then keeps its own)."""
+def send_path(lean: bool, compiled: bool) -> str:
+    """Which way publishers send, for the start-up log and the run's report."""
+    if not lean:
+        return "aiortc (aiortc's send loop)"
+    if not compiled:
+        return "lean (Python)"
+    if compiled_send.AVAILABLE:
+        return "compiled (loadtest._compiled_send, sendmmsg)"
+    return f"lean (Python): the compiled path is unavailable: {compiled_send.UNAVAILABLE_REASON}"
+
+
+def install(sender: Any, *, compiled: bool = True) -> bool:
+    """Make ``sender`` (an RTCRtpSender not yet started) use the lean loop (``compiled``:
+    its C path, when built); False if the pinned aiortc's attributes are not there (it then
+    keeps its own)."""
     if not all(hasattr(sender, _P + name) for name in _NEEDED):
         logger.warning("aiortc's RTCRtpSender changed: the lean send loop is off")
         return False
 
     async def run_rtp(codec: Any) -> None:
         getattr(sender, _P + "rtp_started").set()
-        history: dict[int, RtpPacket] = getattr(sender, _P + "rtp_history")
         extensions_map = getattr(sender, _P + "rtp_header_extensions_map")
         mid = getattr(sender, _P + "mid")
-        dtls = sender.transport
         sequence_number = random_sequence_number()  # aiortc: no early wrap
         timestamp_origin = random32()
+        fast = compiled_send.frame_sender(
+            payload_type=codec.payloadType, ssrc=sender._ssrc, sequence_number=sequence_number,
+            mid=mid, extensions_map=extensions_map) if compiled else None
         try:
-            while True:
-                frame = await sender._next_encoded_frame(codec)
-                if frame is None:
-                    continue
-                timestamp = (timestamp_origin + frame.timestamp) & 0xFFFFFFFF
-                ntp = clock.current_ntp_time()
-                abs_send_time = (ntp >> 14) & 0x00FFFFFF  # RFC 6051-style 6.18 fixed point
-                last = len(frame.payloads) - 1
-                octets = 0
-                # The nominated pair, looked up once per frame (nothing awaits in between while
-                # it is used; after a fallback await, the frame's later packets fall back too).
-                pair = (dtls.transport._connection._nominated.get(1)
-                        if available(dtls) else None)
-                sendto: Any = None
-                if pair is not None and pair.protocol.transport is not None:
-                    sendto, remote_addr = pair.protocol.transport.sendto, pair.remote_addr
-                    protect = dtls._tx_srtp.protect
-                for i, payload in enumerate(frame.payloads):
-                    packet = RtpPacket(payload_type=codec.payloadType,
-                                       sequence_number=sequence_number, timestamp=timestamp,
-                                       ssrc=sender._ssrc, marker=int(i == last), payload=payload)
-                    packet.extensions.abs_send_time = abs_send_time
-                    packet.extensions.mid = mid
-                    if frame.audio_level is not None:
-                        packet.extensions.audio_level = (False, -frame.audio_level)
-                    history[sequence_number % RTP_HISTORY_SIZE] = packet
-                    data = packet.serialize(extensions_map)
-                    if sendto is not None:
-                        sendto(protect(data), remote_addr)
-                    else:
-                        await dtls._send_rtp(data)
-                    octets += len(payload)
-                    sequence_number = (sequence_number + 1) & 0xFFFF
-                setattr(sender, _P + "ntp_timestamp", ntp)
-                setattr(sender, _P + "rtp_timestamp", timestamp)
-                setattr(sender, _P + "octet_count", getattr(sender, _P + "octet_count") + octets)
-                setattr(sender, _P + "packet_count",
-                        getattr(sender, _P + "packet_count") + last + 1)
+            if fast is not None:
+                history = compiled_send.LazyHistory(fast, codec.payloadType, sender._ssrc, mid)
+                setattr(sender, _P + "rtp_history", history)
+                await _compiled_loop(sender, codec, fast, timestamp_origin)
+            else:
+                await _python_loop(sender, codec, sequence_number, timestamp_origin)
         except (asyncio.CancelledError, ConnectionError, MediaStreamError):
             pass
         except Exception:
@@ -100,3 +86,100 @@ def install(sender: Any) -> bool:
 
     sender._run_rtp = run_rtp
     return True
+
+
+_NTP, _RTP_TS, _OCTETS, _PACKETS = (_P + name for name in (
+    "ntp_timestamp", "rtp_timestamp", "octet_count", "packet_count"))
+
+
+def _count(sender: Any, ntp: int, timestamp: int, octets: int, packets: int) -> None:
+    """The sender-report counters, as aiortc's loop keeps them (per frame here)."""
+    setattr(sender, _NTP, ntp)
+    setattr(sender, _RTP_TS, timestamp)
+    setattr(sender, _OCTETS, getattr(sender, _OCTETS) + octets)
+    setattr(sender, _PACKETS, getattr(sender, _PACKETS) + packets)
+
+
+async def _compiled_loop(sender: Any, codec: Any, fast: compiled_send.FrameSender,
+                         timestamp_origin: int) -> None:
+    """One C call per frame once the pair and the keys are up; aiortc's ``_send_rtp`` with
+    the same packets (and history) before."""
+    dtls = sender.transport
+    send = fast.send
+    session: Any = None
+    transport: Any = None
+    fd = -1
+    last_pair: Any = None
+    addr: Any = None
+    while True:
+        frame = await sender._next_encoded_frame(codec)
+        if frame is None:
+            continue
+        timestamp = (timestamp_origin + frame.timestamp) & 0xFFFFFFFF
+        ntp = clock.current_ntp_time()
+        abs_send_time = (ntp >> 14) & 0x00FFFFFF  # RFC 6051-style 6.18 fixed point
+        payloads = frame.payloads
+        pair = dtls.transport._connection._nominated.get(1) if available(dtls) else None
+        if pair is not None and pair.protocol.transport is not None:
+            pair_transport = pair.protocol.transport
+            if dtls._tx_srtp is not session:
+                session = dtls._tx_srtp
+                compiled_send.set_session(fast, session)
+            if pair_transport is not transport:
+                transport, fd = pair_transport, compiled_send.socket_fd(pair_transport)
+            if pair is not last_pair:  # aioice makes the address tuple anew at each read
+                last_pair, addr = pair, pair.remote_addr
+            # A closing transport drops what it is given: so do we (its descriptor may go).
+            octets = send(payloads, timestamp, abs_send_time, frame.audio_level,
+                          -1 if pair_transport.is_closing() else fd, addr,
+                          pair.protocol.error_received)
+        else:
+            octets = 0
+            for data, payload in zip(fast.build(payloads, timestamp, abs_send_time,
+                                                frame.audio_level), payloads, strict=True):
+                await dtls._send_rtp(data)
+                octets += len(payload)
+        _count(sender, ntp, timestamp, octets, len(payloads))
+
+
+async def _python_loop(sender: Any, codec: Any, sequence_number: int,
+                       timestamp_origin: int) -> None:
+    """Packet by packet, in Python."""
+    history: dict[int, RtpPacket] = getattr(sender, _P + "rtp_history")
+    extensions_map = getattr(sender, _P + "rtp_header_extensions_map")
+    mid = getattr(sender, _P + "mid")
+    dtls = sender.transport
+    while True:
+        frame = await sender._next_encoded_frame(codec)
+        if frame is None:
+            continue
+        timestamp = (timestamp_origin + frame.timestamp) & 0xFFFFFFFF
+        ntp = clock.current_ntp_time()
+        abs_send_time = (ntp >> 14) & 0x00FFFFFF  # RFC 6051-style 6.18 fixed point
+        last = len(frame.payloads) - 1
+        octets = 0
+        # The nominated pair, looked up once per frame (nothing awaits in between while
+        # it is used; after a fallback await, the frame's later packets fall back too).
+        pair = (dtls.transport._connection._nominated.get(1)
+                if available(dtls) else None)
+        sendto: Any = None
+        if pair is not None and pair.protocol.transport is not None:
+            sendto, remote_addr = pair.protocol.transport.sendto, pair.remote_addr
+            protect = dtls._tx_srtp.protect
+        for i, payload in enumerate(frame.payloads):
+            packet = RtpPacket(payload_type=codec.payloadType,
+                               sequence_number=sequence_number, timestamp=timestamp,
+                               ssrc=sender._ssrc, marker=int(i == last), payload=payload)
+            packet.extensions.abs_send_time = abs_send_time
+            packet.extensions.mid = mid
+            if frame.audio_level is not None:
+                packet.extensions.audio_level = (False, -frame.audio_level)
+            history[sequence_number % RTP_HISTORY_SIZE] = packet
+            data = packet.serialize(extensions_map)
+            if sendto is not None:
+                sendto(protect(data), remote_addr)
+            else:
+                await dtls._send_rtp(data)
+            octets += len(payload)
+            sequence_number = (sequence_number + 1) & 0xFFFF
+        _count(sender, ntp, timestamp, octets, last + 1)

@@ -243,6 +243,8 @@ class SyntheticPeer:
     ``pacing``: the period of the worker's grid (s, 0: none) on which frames go out and repair
     ticks fall, and ``drain`` the ``SocketDrain`` that reads the taken-over sockets on it
     (``loadtest.pacing``; None: on readiness).
+    ``compiled_send``: on the lean path, send each frame in one call of the C extension when
+    it is built (``loadtest.compiled_send``).
     """
 
     def __init__(
@@ -263,6 +265,7 @@ class SyntheticPeer:
         batched: bool = True,
         pacing: float = 0.0,
         drain: SocketDrain | None = None,
+        compiled_send: bool = True,
     ) -> None:
         self.url = url.rstrip("/")
         self.room = room
@@ -286,6 +289,7 @@ class SyntheticPeer:
         self._batched = batched
         self._pacing = pacing
         self._drain = drain
+        self._compiled_send = compiled_send
         self._receiver = Receiver(self.result.routes, repair=repair, keep_samples=keep_samples,
                                   tally=tally, on_stamp=self._on_stamp,
                                   learn_rtt=self.publishing)
@@ -522,7 +526,7 @@ class SyntheticPeer:
                     continue
                 sender = pc.addTrack(track)
                 if self._lean:
-                    lean_sender.install(sender)
+                    lean_sender.install(sender, compiled=self._compiled_send)
                 if isinstance(track, ReplayVideoTrack):
                     # The pack path ignores PLIs; jump to the loop's next keyframe instead.
                     sender._send_keyframe = track.request_keyframe  # type: ignore[method-assign]

@@ -64,11 +64,13 @@ class WorkerProcess:
         self._lock = asyncio.Lock()
         self._stderr_task: asyncio.Task[None] | None = None
         self.receive_path: str | None = None  # as the worker said at start-up
+        self.send_path: str | None = None
 
     @classmethod
     async def start(cls, index: int, url: str, preset: str, join_timeout: float,
                     repair: bool = True, lean: bool = True,
                     compiled: bool = True, batched: bool = True,
+                    compiled_send: bool = True,
                     pacing_ms: float = DEFAULT_PACING_MS) -> WorkerProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
@@ -76,6 +78,7 @@ class WorkerProcess:
             sys.executable, "-m", "loadtest.worker", url, preset, str(join_timeout),
             "repair" if repair else "count", "lean" if lean else "aiortc",
             "compiled" if compiled else "python", "batched" if batched else "single",
+            "csend" if compiled_send else "pysend",
             str(pacing_ms),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=env,
@@ -92,6 +95,7 @@ class WorkerProcess:
             raise
         worker.cpu_mark = (ready["t"], ready["cpu"])
         worker.receive_path = ready.get("receive_path")
+        worker.send_path = ready.get("send_path")
         return worker
 
     async def _drain_stderr(self) -> None:
@@ -209,7 +213,7 @@ class Runner:
             WorkerProcess.start(i, self.url, self.s.preset, self.s.join_timeout,
                                 self.s.repair, self.s.lean_receive,
                                 self.s.compiled_receive, self.s.batched_receive,
-                                self.s.pacing_ms)
+                                self.s.compiled_send, self.s.pacing_ms)
             for i in range(self.n_workers)), return_exceptions=True)
         # Keep the ones that started, so that closing stops them even if another failed.
         self.workers = [w for w in started if isinstance(w, WorkerProcess)]
@@ -218,6 +222,8 @@ class Runner:
                 raise w
         for path in sorted({str(w.receive_path) for w in self.workers}):
             self._say(f"workers' receive path: {path}")
+        for path in sorted({str(w.send_path) for w in self.workers}):
+            self._say(f"workers' send path: {path}")
 
     async def _close(self) -> None:
         await asyncio.gather(*(w.close() for w in self.workers), return_exceptions=True)
@@ -506,6 +512,7 @@ class Runner:
             "workers": len(self.workers), "worker_cores": cores,
             "max_worker_cores": max(cores) if cores else None, "total_cores": sum(cores),
             "receive_paths": sorted({str(w.receive_path) for w in self.workers}),
+            "send_paths": sorted({str(w.send_path) for w in self.workers}),
             # The workers' own event-loop lag: when high, the tester (not the server) is slow.
             "loop_lag_ms": {"p99": max((x["p99"] or 0 for x in lags), default=None),
                             "max": max((x["max"] or 0 for x in lags), default=None)},

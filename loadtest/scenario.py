@@ -191,6 +191,10 @@ class Scenario(BaseModel):
                                   "receivers read each ICE socket themselves, in batches "
                                   "(recvmmsg); false: one call per datagram "
                                   "from the event loop")
+    compiled_send: bool = Field(True, strict=True, description="on the lean path, "
+                                "publishers build, SRTP-protect and send each frame's "
+                                "packets in one call of the C extension (when built; "
+                                "sendmmsg); false: packet by packet in Python")
     pacing_ms: float = Field(DEFAULT_PACING_MS, ge=0, le=100, description="each worker's "
                              "media clock (ms): frames go out, repair ticks fall and, on "
                              "the batched path, ICE sockets are read on one grid of this "

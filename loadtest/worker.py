@@ -27,6 +27,7 @@ import aiohttp
 
 from loadtest import compiled_receive
 from loadtest.histogram import Histogram
+from loadtest.lean_sender import send_path
 from loadtest.media import PRESETS, EncodedLoop, cached_video, encode_audio
 from loadtest.metrics import LiveTally
 from loadtest.pacing import DEFAULT_PACING_MS, SocketDrain
@@ -102,6 +103,7 @@ class PeerHost:
         lean: bool = True,
         compiled: bool = True,
         batched: bool = True,
+        compiled_send: bool = True,
         pacing_ms: float = DEFAULT_PACING_MS,
     ) -> None:
         self.url = url
@@ -113,6 +115,7 @@ class PeerHost:
         # The taken-over ICE sockets are read on the pacing grid (loadtest.pacing).
         self.drain = (SocketDrain(pacing_ms / 1000)
                       if pacing_ms > 0 and lean and compiled and batched else None)
+        self.compiled_send = compiled_send
         self.video = video
         self.audio = audio
         self.keep_samples = keep_samples
@@ -150,7 +153,8 @@ class PeerHost:
             audio=self.audio if plan.publish else None,
             session=self._http, tally=self.tally, keep_samples=self.keep_samples,
             repair=self.repair, lean=self.lean, compiled=self.compiled,
-            batched=self.batched, pacing=self.pacing_ms / 1000, drain=self.drain,
+            batched=self.batched, compiled_send=self.compiled_send,
+            pacing=self.pacing_ms / 1000, drain=self.drain,
         )
         session = PeerSession(plan, peer, generation)
         self.sessions.append(session)
@@ -339,7 +343,8 @@ async def serve(host: PeerHost, reader: asyncio.StreamReader, out: IO[str]) -> N
 
     emit({"ready": True, "t": time.time(), "cpu": time.process_time(), "pid": os.getpid(),
           "receive_path": receive_path(host.lean, host.compiled, host.batched,
-                                       host.pacing_ms)})
+                                       host.pacing_ms),
+          "send_path": send_path(host.lean, host.compiled_send)})
     while line := await reader.readline():
         cmd = json.loads(line)
         op = cmd.get("cmd")
@@ -375,7 +380,7 @@ async def serve(host: PeerHost, reader: asyncio.StreamReader, out: IO[str]) -> N
 
 async def _main(url: str, preset: str, keep_samples: bool, join_timeout: float,
                 repair: bool, lean: bool, compiled: bool, batched: bool,
-                pacing_ms: float) -> None:
+                compiled_send: bool, pacing_ms: float) -> None:
     # The protocol owns the real stdout; anything else printed (by us or a library) goes to
     # stderr so that it cannot corrupt a reply.
     out = os.fdopen(os.dup(1), "w")
@@ -387,13 +392,14 @@ async def _main(url: str, preset: str, keep_samples: bool, join_timeout: float,
     audio = encode_audio()
     async with PeerHost(url, video, audio, keep_samples=keep_samples,
                         join_timeout=join_timeout, repair=repair, lean=lean,
-                        compiled=compiled, batched=batched, pacing_ms=pacing_ms) as host:
+                        compiled=compiled, batched=batched, compiled_send=compiled_send,
+                        pacing_ms=pacing_ms) as host:
         await serve(host, reader, out)
 
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m loadtest.worker URL PRESET [JOIN_TIMEOUT [repair|count [lean|aiortc
-    [compiled|python [batched|single [PACING_MS]]]]]]``."""
+    [compiled|python [batched|single [csend|pysend [PACING_MS]]]]]]]``."""
     args = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     url, preset = args[0], args[1]
@@ -402,19 +408,21 @@ def main(argv: list[str] | None = None) -> None:
     lean = (args[4] if len(args) > 4 else "lean") == "lean"
     compiled = (args[5] if len(args) > 5 else "compiled") == "compiled"
     batched = (args[6] if len(args) > 6 else "batched") == "batched"
-    pacing_ms = float(args[7]) if len(args) > 7 else DEFAULT_PACING_MS
-    logging.getLogger(__name__).warning("receive path: %s",
-                                        receive_path(lean, compiled, batched, pacing_ms))
+    csend = (args[7] if len(args) > 7 else "csend") == "csend"
+    pacing_ms = float(args[8]) if len(args) > 8 else DEFAULT_PACING_MS
+    logging.getLogger(__name__).warning("receive path: %s; send path: %s",
+                                        receive_path(lean, compiled, batched, pacing_ms),
+                                        send_path(lean, csend))
     try:
         # libuv drains a socket per wake-up (asyncio reads one datagram per socket per loop
         # turn): a worker receiving many streams keeps up, and measures the server, not itself.
         import uvloop
     except ImportError:
         asyncio.run(_main(url, preset, False, join_timeout, repair, lean, compiled, batched,
-                          pacing_ms))
+                          csend, pacing_ms))
     else:
         uvloop.run(_main(url, preset, False, join_timeout, repair, lean, compiled, batched,
-                          pacing_ms))
+                         csend, pacing_ms))
 
 
 if __name__ == "__main__":

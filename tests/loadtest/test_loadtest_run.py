@@ -62,6 +62,9 @@ async def test_two_rooms_of_four_lose_nothing_and_measure_sensible_latency(
     assert report["tester"]["receive_paths"] == [
         "compiled, batched, read every 5 ms (loadtest._compiled_receive, recvmmsg)"]
     assert "receive path: compiled" in result.stdout + result.stderr
+    # ... and the compiled send path (loadtest._compiled_send).
+    assert report["tester"]["send_paths"] == ["compiled (loadtest._compiled_send, sendmmsg)"]
+    assert "send path: compiled" in result.stdout + result.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

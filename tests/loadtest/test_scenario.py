@@ -96,7 +96,7 @@ def test_flags_override_the_file_and_add_thresholds(tmp_path: Path) -> None:
         # keys
         ({"rooms_count": 3},
          "unknown field 'rooms_count'; fields are batched_receive, churn, compiled_receive, "
-         "duration"),
+         "compiled_send, duration"),
         # thresholds
         ({"fail_if": ["latency.p99>>2"]}, "fail_if: cannot parse threshold 'latency.p99>>2'"),
         ({"fail_if": ["latency.p42>3ms"]}, "fail_if: unknown metric 'latency.p42'"),
