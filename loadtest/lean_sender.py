@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiortc import clock
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpsender import random_sequence_number
 from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
@@ -88,6 +89,33 @@ def install(sender: Any, *, compiled: bool = True) -> bool:
     return True
 
 
+_NTP_EPOCH = 2_208_988_800  # 1900-01-01 to 1970-01-01, s (RFC 5905 §6)
+
+
+def ntp_now() -> int:
+    """The wall clock as a 64-bit NTP timestamp (32.32 fixed point), as aiortc's
+    ``clock.current_ntp_time`` reads it, without a datetime."""
+    now = time.time()
+    seconds = int(now)
+    return ((seconds + _NTP_EPOCH) << 32) | int((now - seconds) * (1 << 32))
+
+
+def _frame_source(sender: Any, codec: Any) -> Callable[[], Awaitable[Any]]:
+    """What the loop awaits for the next encoded frame: the track's own ``next_encoded``
+    (the tester's replay tracks: the payloads aiortc's packer would make, without a PyAV
+    packet), or aiortc's ``_next_encoded_frame``."""
+    track = getattr(sender, _P + "track")
+    encoded = getattr(track, "next_encoded", None)
+    if encoded is None:
+        return lambda: sender._next_encoded_frame(codec)
+
+    async def next_frame() -> Any:
+        frame = await encoded()
+        return frame if sender._enabled else None  # as aiortc: a disabled sender drops it
+
+    return next_frame
+
+
 _NTP, _RTP_TS, _OCTETS, _PACKETS = (_P + name for name in (
     "ntp_timestamp", "rtp_timestamp", "octet_count", "packet_count"))
 
@@ -111,12 +139,13 @@ async def _compiled_loop(sender: Any, codec: Any, fast: compiled_send.FrameSende
     fd = -1
     last_pair: Any = None
     addr: Any = None
+    next_frame = _frame_source(sender, codec)
     while True:
-        frame = await sender._next_encoded_frame(codec)
+        frame = await next_frame()
         if frame is None:
             continue
         timestamp = (timestamp_origin + frame.timestamp) & 0xFFFFFFFF
-        ntp = clock.current_ntp_time()
+        ntp = ntp_now()
         abs_send_time = (ntp >> 14) & 0x00FFFFFF  # RFC 6051-style 6.18 fixed point
         payloads = frame.payloads
         pair = dtls.transport._connection._nominated.get(1) if available(dtls) else None
@@ -149,12 +178,13 @@ async def _python_loop(sender: Any, codec: Any, sequence_number: int,
     extensions_map = getattr(sender, _P + "rtp_header_extensions_map")
     mid = getattr(sender, _P + "mid")
     dtls = sender.transport
+    next_frame = _frame_source(sender, codec)
     while True:
-        frame = await sender._next_encoded_frame(codec)
+        frame = await next_frame()
         if frame is None:
             continue
         timestamp = (timestamp_origin + frame.timestamp) & 0xFFFFFFFF
-        ntp = clock.current_ntp_time()
+        ntp = ntp_now()
         abs_send_time = (ntp >> 14) & 0x00FFFFFF  # RFC 6051-style 6.18 fixed point
         last = len(frame.payloads) - 1
         octets = 0

@@ -9,6 +9,7 @@ import fractions
 import json
 import logging
 import math
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from aiortc import (
 from aiortc import sdp as aiortc_sdp
 from aiortc.codecs import vpx
 from aiortc.mediastreams import MediaStreamTrack
+from aiortc.rtcrtpsender import RTCEncodedFrame
 
 from loadtest import compiled_receive, lean_sender, lean_transport
 from loadtest.media import AUDIO_CLOCK, VIDEO_CLOCK, EncodedLoop
@@ -41,6 +43,8 @@ REPORT_TICK_S = 0.1  # how often a non-repairing peer looks for due receiver rep
 # aiortc's VP8 packetizer cuts a frame into PACKET_MAX-byte payloads less its 4-byte payload
 # descriptor (RFC 7741 §4.2; aiortc always writes the 15-bit picture id).
 _VP8_CHUNKS = (vpx.PACKET_MAX - 4,)
+_VIDEO_TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK)
+_AUDIO_TIME_BASE = fractions.Fraction(1, AUDIO_CLOCK)
 
 
 MAX_REDIRECTS = 5
@@ -119,6 +123,7 @@ class ReplayVideoTrack(_PacedTrack):
         self._blocked_until = 0.0
         self.keyframe_requests = 0
         self.keyframes_sent = 0
+        self._picture_id = random.randint(0, (1 << 15) - 1)  # as aiortc's Vp8Encoder starts
 
     @property
     def frames_sent(self) -> int:
@@ -143,7 +148,8 @@ class ReplayVideoTrack(_PacedTrack):
         self._pos = (self._pos + 1) % len(self._media.deltas)
         return data
 
-    async def recv(self) -> av.Packet[Any]:
+    async def _next_stamped(self) -> tuple[bytes, int]:
+        """The next frame, stamped, and its RTP timestamp (from 0), when it is due."""
         await self._wait_turn()
         while time.monotonic() < self._blocked_until:
             # A blocked frame still takes its number, so receivers see the gap as loss.
@@ -153,11 +159,24 @@ class ReplayVideoTrack(_PacedTrack):
         stamp = Stamp(self._publisher, self._count, int(time.time() * 1e6))
         data = self._next_frame()
         pad = stamp_padding(len(data), _VP8_CHUNKS)
-        packet = av.Packet(append_stamp(data + bytes(pad), stamp))
-        packet.pts = self._count * self._step
-        packet.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        pts = self._count * self._step
         self._count += 1
+        return append_stamp(data + bytes(pad), stamp), pts
+
+    async def recv(self) -> av.Packet[Any]:
+        data, pts = await self._next_stamped()
+        packet = av.Packet(data)
+        packet.pts = pts
+        packet.time_base = _VIDEO_TIME_BASE
         return packet
+
+    async def next_encoded(self) -> RTCEncodedFrame:
+        """The next frame as aiortc's VP8 packetizer cuts it, as ``recv`` and aiortc's
+        ``Vp8Encoder.pack`` would make it, without a PyAV packet (``loadtest.lean_sender``)."""
+        data, pts = await self._next_stamped()
+        payloads = vpx.Vp8Encoder._packetize(data, self._picture_id)
+        self._picture_id = (self._picture_id + 1) % (1 << 15)
+        return RTCEncodedFrame(payloads, pts, None)  # type: ignore[arg-type]
 
 
 class ReplayAudioTrack(_PacedTrack):
@@ -169,13 +188,26 @@ class ReplayAudioTrack(_PacedTrack):
         super().__init__(0.02, pacing)
         self._packets = packets
 
-    async def recv(self) -> av.Packet[Any]:
+    async def _next_packet(self) -> tuple[bytes, int]:
+        """The next packet and its RTP timestamp (from 0), when it is due."""
         await self._wait_turn()
-        packet = av.Packet(self._packets[self._count % len(self._packets)])
-        packet.pts = self._count * (AUDIO_CLOCK // 50)
-        packet.time_base = fractions.Fraction(1, AUDIO_CLOCK)
+        data = self._packets[self._count % len(self._packets)]
+        pts = self._count * (AUDIO_CLOCK // 50)
         self._count += 1
+        return data, pts
+
+    async def recv(self) -> av.Packet[Any]:
+        data, pts = await self._next_packet()
+        packet = av.Packet(data)
+        packet.pts = pts
+        packet.time_base = _AUDIO_TIME_BASE
         return packet
+
+    async def next_encoded(self) -> RTCEncodedFrame:
+        """The next packet as aiortc's ``OpusEncoder.pack`` would hand it on (no audio level:
+        aiortc measures it on raw frames only), without a PyAV packet."""
+        data, pts = await self._next_packet()
+        return RTCEncodedFrame([data], pts, None)  # type: ignore[arg-type]
 
 
 @dataclass

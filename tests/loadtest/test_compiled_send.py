@@ -200,7 +200,7 @@ async def _run_loop(frames: list[RTCEncodedFrame], *, compiled: bool, rtx: bool,
     monkeypatch.setattr(lean_sender, "random_sequence_number", lambda: 65530)
     monkeypatch.setattr(lean_sender, "random32", lambda: 4_000_000_000)
     ntp = iter(range(1 << 40, (1 << 40) + 10**6, 12345))
-    monkeypatch.setattr(lean_sender.clock, "current_ntp_time", lambda: next(ntp))
+    monkeypatch.setattr(lean_sender, "ntp_now", lambda: next(ntp))
     dtls = RTCDtlsTransport(RTCIceTransport(RTCIceGatherer()),
                             [RTCCertificate.generateCertificate()])
     wire: list[bytes] = []

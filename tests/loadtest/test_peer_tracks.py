@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from unittest import mock
 
 import pytest
+from aiortc import clock
+from aiortc.codecs.opus import OpusEncoder
+from aiortc.codecs.vpx import Vp8Encoder
 
+from loadtest.lean_sender import ntp_now
 from loadtest.media import EncodedLoop
 from loadtest.metrics import LiveTally, RouteStats
 from loadtest.peer import ReplayAudioTrack, ReplayVideoTrack
@@ -131,3 +136,38 @@ def test_a_route_on_a_new_connection_restarts_its_sequence_numbers_not_its_frame
         r.on_packet(seq=100 + i, timestamp=777 + i * 3000, clock_rate=90000, size=500,
                     marker=True, stamp=Stamp(1, n, int(11e6)), now=11.0 + i / 30)
     assert (r.lost_packets, r.frames, r.lost_frames) == (0, 5, 2)
+
+
+BIG_LOOP = EncodedLoop(keyframe=b"\x10" * 2500, deltas=tuple(bytes([i]) * 1300 for i in range(4)),
+                       fps=100)
+
+
+async def test_next_encoded_is_what_aiortc_packs_from_recv() -> None:
+    """The lean send loop's frames (``next_encoded``, no PyAV packet) are those aiortc's
+    encoders make of ``recv``'s packets: payloads, VP8 picture ids, RTP timestamps."""
+    vp8, opus = Vp8Encoder(), OpusEncoder()
+    video_a, video_b = ReplayVideoTrack(BIG_LOOP, 3), ReplayVideoTrack(BIG_LOOP, 3)
+    video_b._picture_id = vp8.picture_id
+    audio_a = ReplayAudioTrack(tuple(bytes([i]) * (40 + i) for i in range(3)))
+    audio_b = ReplayAudioTrack(audio_a._packets)
+    # The stamps' send times, alike on both (time.monotonic, the pacing, is left alone).
+    with mock.patch("loadtest.peer.time.time", lambda: 1_700_000_000.25):
+        for n in range(9):
+            if n == 4:
+                video_a.request_keyframe()
+                video_b.request_keyframe()
+            expected = vp8.pack(await video_a.recv())
+            got = await video_b.next_encoded()
+            assert (got.payloads, got.timestamp, got.audio_level) == (*expected, None), n
+            expected = opus.pack(await audio_a.recv())
+            got = await audio_b.next_encoded()
+            assert (got.payloads, got.timestamp, got.audio_level) == (*expected, None), n
+    assert video_b.keyframes_sent == 2 and len(got.payloads) == 1
+
+
+def test_ntp_now_is_aiortcs_clock() -> None:
+    before = clock.current_ntp_time()
+    now = ntp_now()
+    after = clock.current_ntp_time()
+    ms = (1 << 32) // 1000
+    assert before - ms <= now <= after + ms
