@@ -43,9 +43,8 @@ typedef int (*srtp_unprotect_fn)(void *ctx, void *srtp_hdr, int *len_ptr);
 #define MAGIC "CSt1"
 
 /* Interned attribute names, made once. */
-static PyObject *s_source, *s_route, *s_video, *s_clock_rate, *s_reception, *s_repair,
-    *s_bytes, *s_tally, *s_on_frame, *s_add_latency, *s_stats, *s_due, *s_interval, *s_unwrap,
-    *s_nack, *s_missing, *s_playout, *s_frames_dropped, *s_on_packet, *s_count_dropped;
+static PyObject *s_source, *s_bytes, *s_tally, *s_on_frame, *s_add_latency, *s_missing,
+    *s_frames_dropped, *s_on_packet, *s_count_dropped;
 
 typedef struct {
     PyObject_HEAD
@@ -394,35 +393,35 @@ typedef struct {
     double jitter, last_sr_at;
     opt_ll base, last_sr;
     opt_double last_transit;
-} ReceptionCore;
+} StatisticsCore;
 
-static PyMemberDef ReceptionCore_members[] = {
-    {"_clock_rate", T_LONGLONG, offsetof(ReceptionCore, clock_rate), 0, "the RTP clock rate"},
-    {"_top", T_LONGLONG, offsetof(ReceptionCore, top), 0, "the highest sequence, unwrapped"},
-    {"_received", T_LONGLONG, offsetof(ReceptionCore, received), 0, "packets received"},
-    {"_expected_prior", T_LONGLONG, offsetof(ReceptionCore, expected_prior), 0, "A.3"},
-    {"_received_prior", T_LONGLONG, offsetof(ReceptionCore, received_prior), 0, "A.3"},
-    {"jitter", T_DOUBLE, offsetof(ReceptionCore, jitter), 0, "interarrival jitter (A.8)"},
-    {"_last_sr_at", T_DOUBLE, offsetof(ReceptionCore, last_sr_at), 0, "the last SR's arrival"},
+static PyMemberDef StatisticsCore_members[] = {
+    {"_clock_rate", T_LONGLONG, offsetof(StatisticsCore, clock_rate), 0, "the RTP clock rate"},
+    {"_top", T_LONGLONG, offsetof(StatisticsCore, top), 0, "the highest sequence, unwrapped"},
+    {"_received", T_LONGLONG, offsetof(StatisticsCore, received), 0, "packets received"},
+    {"_expected_prior", T_LONGLONG, offsetof(StatisticsCore, expected_prior), 0, "A.3"},
+    {"_received_prior", T_LONGLONG, offsetof(StatisticsCore, received_prior), 0, "A.3"},
+    {"jitter", T_DOUBLE, offsetof(StatisticsCore, jitter), 0, "interarrival jitter (A.8)"},
+    {"_last_sr_at", T_DOUBLE, offsetof(StatisticsCore, last_sr_at), 0, "the last SR's arrival"},
     {NULL, 0, 0, 0, NULL},
 };
 
-static PyGetSetDef ReceptionCore_getset[] = {
-    OPT_LL(ReceptionCore, "_base", base, "the first sequence number, unwrapped"),
-    OPT_LL(ReceptionCore, "_last_sr", last_sr, "the last SR's middle NTP bits"),
-    OPT_DOUBLE(ReceptionCore, "_last_transit", last_transit, "the last transit (A.8)"),
+static PyGetSetDef StatisticsCore_getset[] = {
+    OPT_LL(StatisticsCore, "_base", base, "the first sequence number, unwrapped"),
+    OPT_LL(StatisticsCore, "_last_sr", last_sr, "the last SR's middle NTP bits"),
+    OPT_DOUBLE(StatisticsCore, "_last_transit", last_transit, "the last transit (A.8)"),
     {NULL, NULL, NULL, NULL, NULL},
 };
 
-static PyTypeObject ReceptionCoreType = {
+static PyTypeObject StatisticsCoreType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "loadtest._compiled_receive.ReceptionCore",
+    .tp_name = "loadtest._compiled_receive.StatisticsCore",
     .tp_doc = "loadtest.reception_report.ReceptionStatistics' fields, in C.",
-    .tp_basicsize = sizeof(ReceptionCore),
+    .tp_basicsize = sizeof(StatisticsCore),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
     .tp_new = PyType_GenericNew,
-    .tp_members = ReceptionCore_members,
-    .tp_getset = ReceptionCore_getset,
+    .tp_members = StatisticsCore_members,
+    .tp_getset = StatisticsCore_getset,
 };
 
 /* SequenceUnwrapper's base. */
@@ -467,6 +466,104 @@ static PyTypeObject NackCoreType = {
     .tp_getset = NackCore_getset,
 };
 
+/* The objects a received packet goes through: _Stream (what an SSRC feeds), _Reception (its
+ * statistics and when their report is due) and _Repair (its repair model), in
+ * loadtest.receiver. Their references are C fields too, read here without an attribute
+ * lookup; the types take part in garbage collection like any holder of references. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *source, *route, *reception, *repair;
+    long long clock_rate;
+    char video;
+} StreamCore;
+
+static PyMemberDef StreamCore_members[] = {
+    {"source", T_OBJECT_EX, offsetof(StreamCore, source), 0, "the source it carries"},
+    {"video", T_BOOL, offsetof(StreamCore, video), 0, "video (else audio)"},
+    {"clock_rate", T_LONGLONG, offsetof(StreamCore, clock_rate), 0, "the RTP clock rate"},
+    {"route", T_OBJECT_EX, offsetof(StreamCore, route), 0, "its RouteStats (None: anew)"},
+    {"reception", T_OBJECT_EX, offsetof(StreamCore, reception), 0, "its _Reception"},
+    {"repair", T_OBJECT_EX, offsetof(StreamCore, repair), 0, "its _Repair or None"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *stats;
+    double interval;
+    opt_double due;
+} ReceptionCore;
+
+static PyMemberDef ReceptionCore_members[] = {
+    {"stats", T_OBJECT_EX, offsetof(ReceptionCore, stats), 0, "its ReceptionStatistics"},
+    {"interval", T_DOUBLE, offsetof(ReceptionCore, interval), 0, "the report interval, s"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyGetSetDef ReceptionCore_getset[] = {
+    OPT_DOUBLE(ReceptionCore, "due", due, "when the next report is due (None: no packet yet)"),
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *unwrap, *nack, *playout;
+} RepairCore;
+
+static PyMemberDef RepairCore_members[] = {
+    {"unwrap", T_OBJECT_EX, offsetof(RepairCore, unwrap), 0, "its SequenceUnwrapper"},
+    {"nack", T_OBJECT_EX, offsetof(RepairCore, nack), 0, "its NackRequester"},
+    {"playout", T_OBJECT_EX, offsetof(RepairCore, playout), 0, "its VideoPlayout"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+#define HOLDER(T, VISIT, CLEAR)                                                              \
+    static int T##_traverse(T *self, visitproc visit, void *arg) { VISIT; return 0; }        \
+    static int T##_clear(T *self) { CLEAR; return 0; }                                       \
+    static void T##_dealloc(T *self)                                                         \
+    {                                                                                        \
+        PyTypeObject *type = Py_TYPE(self);                                                  \
+        PyObject_GC_UnTrack(self);                                                           \
+        T##_clear(self);                                                                     \
+        type->tp_free((PyObject *)self);                                                     \
+    }
+
+HOLDER(StreamCore,
+       Py_VISIT(self->source); Py_VISIT(self->route); Py_VISIT(self->reception);
+       Py_VISIT(self->repair),
+       Py_CLEAR(self->source); Py_CLEAR(self->route); Py_CLEAR(self->reception);
+       Py_CLEAR(self->repair))
+HOLDER(ReceptionCore, Py_VISIT(self->stats), Py_CLEAR(self->stats))
+HOLDER(RepairCore,
+       Py_VISIT(self->unwrap); Py_VISIT(self->nack); Py_VISIT(self->playout),
+       Py_CLEAR(self->unwrap); Py_CLEAR(self->nack); Py_CLEAR(self->playout))
+#undef HOLDER
+
+#define HOLDER_TYPE(T, doc)                                                                  \
+    .tp_name = "loadtest._compiled_receive." #T, .tp_doc = doc,                              \
+    .tp_basicsize = sizeof(T),                                                               \
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,               \
+    .tp_new = PyType_GenericNew, .tp_dealloc = (destructor)T##_dealloc,                      \
+    .tp_traverse = (traverseproc)T##_traverse, .tp_clear = (inquiry)T##_clear,               \
+    .tp_members = T##_members
+
+static PyTypeObject StreamCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    HOLDER_TYPE(StreamCore, "loadtest.receiver._Stream's fields, in C."),
+};
+
+static PyTypeObject ReceptionCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    HOLDER_TYPE(ReceptionCore, "loadtest.receiver._Reception's fields, in C."),
+    .tp_getset = ReceptionCore_getset,
+};
+
+static PyTypeObject RepairCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    HOLDER_TYPE(RepairCore, "loadtest.receiver._Repair's per-packet fields, in C."),
+};
+#undef HOLDER_TYPE
+
 /* Make the types ready and give each the tuple of its C fields' names as ``__slots__`` (what
  * their pure-Python stand-ins in loadtest.receive_state declare). */
 static int
@@ -474,9 +571,12 @@ cores_ready(PyObject *m)
 {
     struct { PyTypeObject *type; const char *name; int dict; } cores[] = {
         {&RouteCoreType, "RouteCore", 1},
-        {&ReceptionCoreType, "ReceptionCore", 0},
+        {&StatisticsCoreType, "StatisticsCore", 0},
         {&UnwrapCoreType, "UnwrapCore", 0},
         {&NackCoreType, "NackCore", 0},
+        {&StreamCoreType, "StreamCore", 0},
+        {&ReceptionCoreType, "ReceptionCore", 0},
+        {&RepairCoreType, "RepairCore", 0},
     };
     for (size_t i = 0; i < sizeof cores / sizeof cores[0]; i++) {
         PyTypeObject *t = cores[i].type;
@@ -545,35 +645,12 @@ set_ll(PyObject *obj, PyObject *name, long long value)
 }
 
 static int
-set_double(PyObject *obj, PyObject *name, double value)
-{
-    PyObject *v = PyFloat_FromDouble(value);
-    if (v == NULL)
-        return -1;
-    int r = PyObject_SetAttr(obj, name, v);
-    Py_DECREF(v);
-    return r;
-}
-
-static int
 add_ll(PyObject *obj, PyObject *name, long long delta)
 {
     long long v;
     if (need_ll(obj, name, &v) < 0)
         return -1;
     return set_ll(obj, name, v + delta);
-}
-
-/* An attribute's truth (borrowed-free): 1, 0, or -1 with an exception. */
-static int
-attr_true(PyObject *obj, PyObject *name)
-{
-    PyObject *v = PyObject_GetAttr(obj, name);
-    if (v == NULL)
-        return -1;
-    int r = PyObject_IsTrue(v);
-    Py_DECREF(v);
-    return r;
 }
 
 /* RouteStats.on_packet, field for field, for a packet that is not a retransmission, on a
@@ -640,7 +717,7 @@ route_on_packet(RouteCore *route, long long seq, long long timestamp, long long 
 
 /* ReceptionStatistics.on_packet for a packet that is not a retransmission. */
 static void
-stats_on_packet(ReceptionCore *stats, long long seq, long long timestamp, double now)
+stats_on_packet(StatisticsCore *stats, long long seq, long long timestamp, double now)
 {
     if (!stats->base.set) {
         stats->base.v = stats->top = seq;
@@ -705,11 +782,14 @@ repair_in_order(PacketReader *self, PyObject *repair, long long seq, long long t
     long long useq;
     PyObject *unwrap = NULL, *nack = NULL, *missing = NULL, *playout = NULL;
     PyObject *dropped = NULL, *after = NULL;
-    if ((unwrap = PyObject_GetAttr(repair, s_unwrap)) == NULL
-        || (nack = PyObject_GetAttr(repair, s_nack)) == NULL)
-        goto out;
+    RepairCore *rep = (RepairCore *)repair;
     result = 0;
-    /* Another kind of unwrapper or NACK list: Receiver.repair_packet knows it. */
+    /* Other kinds of state, or a field unset: Receiver.repair_packet knows what to do. */
+    if (!PyObject_TypeCheck(repair, &RepairCoreType) || rep->unwrap == NULL
+        || rep->nack == NULL || rep->playout == NULL)
+        goto out;
+    unwrap = Py_NewRef(rep->unwrap);
+    nack = Py_NewRef(rep->nack);
     if (!PyObject_TypeCheck(unwrap, &UnwrapCoreType) || !PyObject_TypeCheck(nack, &NackCoreType))
         goto out;
     opt_ll *last = &((UnwrapCore *)unwrap)->last, *newest = &((NackCore *)nack)->newest;
@@ -746,8 +826,8 @@ repair_in_order(PacketReader *self, PyObject *repair, long long seq, long long t
     if (delta > 0)
         last->v = useq;
     newest->v = useq;
-    if ((playout = PyObject_GetAttr(repair, s_playout)) == NULL
-        || (dropped = PyObject_GetAttr(playout, s_frames_dropped)) == NULL)
+    playout = Py_NewRef(rep->playout);
+    if ((dropped = PyObject_GetAttr(playout, s_frames_dropped)) == NULL)
         goto out;
     PyObject *u = PyLong_FromLongLong(useq);
     PyObject *ts = u == NULL ? NULL : PyLong_FromLongLong(timestamp);
@@ -869,50 +949,47 @@ process(PacketReader *self, const uint8_t *d, Py_ssize_t n, PyObject *data, doub
         goto done;
     }
     Py_INCREF(stream);
-    source_now = PyObject_GetAttr(stream, s_source);
-    if (source_now == NULL)
+    StreamCore *st = (StreamCore *)stream;
+    if (!PyObject_TypeCheck(stream, &StreamCoreType) || st->source == NULL || st->route == NULL
+        || st->reception == NULL || st->repair == NULL) {
+        /* not the state this path knows (pure-Python classes, say), or a field unset */
+        rc = slow_path(self, d, n, data, now);
         goto done;
-    route = PyObject_GetAttr(stream, s_route);
-    if (route == NULL)
-        goto done;
+    }
+    source_now = Py_NewRef(st->source);
+    route = Py_NewRef(st->route);
     if (source_now != source || route == Py_None || end < offset) {
         /* another source on this SSRC (Python compares), a new window, a malformed packet */
         rc = slow_path(self, d, n, data, now);
         goto done;
     }
-    int video = attr_true(stream, s_video);
-    if (video < 0)
-        goto done;
+    int video = st->video;
     int marker = b1 > 0x7F;
     if (video && marker && end < STAMP_SIZE) {
         rc = slow_path(self, d, n, data, now);
         goto done;
     }
-    repair = PyObject_GetAttr(stream, s_repair);
-    if (repair == NULL)
-        goto done;
+    repair = Py_NewRef(st->repair);
     int start = 0, keyframe = 0;
     if (repair != Py_None && offset < end && vp8_start(d, n, offset, &start, &keyframe)) {
         rc = slow_path(self, d, n, data, now);
         goto done;
     }
-    reception = PyObject_GetAttr(stream, s_reception);
-    if (reception == NULL)
+    reception = Py_NewRef(st->reception);
+    ReceptionCore *rec = (ReceptionCore *)reception;
+    if (!PyObject_TypeCheck(reception, &ReceptionCoreType) || rec->stats == NULL) {
+        rc = slow_path(self, d, n, data, now);
         goto done;
-    stats = PyObject_GetAttr(reception, s_stats);
-    if (stats == NULL)
-        goto done;
+    }
+    stats = Py_NewRef(rec->stats);
     if (!PyObject_TypeCheck(route, &RouteCoreType)
-        || !PyObject_TypeCheck(stats, &ReceptionCoreType)) {
-        /* not the state this path knows how to write (pure-Python classes, say) */
+        || !PyObject_TypeCheck(stats, &StatisticsCoreType)) {
         rc = slow_path(self, d, n, data, now);
         goto done;
     }
     /* From here on, what Receiver.on_rtp does, in its order. */
     self->fast++;
-    long long clock_rate;
-    if (need_ll(stream, s_clock_rate, &clock_rate) < 0)
-        goto done;
+    long long clock_rate = st->clock_rate;
     if (video && marker && memcmp(d + end - STAMP_SIZE, MAGIC, 4) == 0) {
         const uint8_t *p = d + end - STAMP_SIZE + 4;
         stamp = PyObject_CallFunction(self->stamp_type, "(kkK)", (unsigned long)be16(p),
@@ -924,14 +1001,9 @@ process(PacketReader *self, const uint8_t *d, Py_ssize_t n, PyObject *data, doub
     if (route_on_packet((RouteCore *)route, seq, timestamp, clock_rate, n, marker, video, stamp,
                         now) < 0)
         goto done;
-    stats_on_packet((ReceptionCore *)stats, seq, timestamp, now);
-    PyObject *due = PyObject_GetAttr(reception, s_due);
-    if (due == NULL)
-        goto done;
-    int due_none = due == Py_None;
-    Py_DECREF(due);
-    if (due_none) {
-        PyObject *interval = PyObject_GetAttr(reception, s_interval);
+    stats_on_packet((StatisticsCore *)stats, seq, timestamp, now);
+    if (!rec->due.set) {
+        PyObject *interval = PyFloat_FromDouble(rec->interval);
         if (interval == NULL)
             goto done;
         PyObject *delay = PyObject_CallOneArg(self->report_delay, interval);
@@ -942,8 +1014,8 @@ process(PacketReader *self, const uint8_t *d, Py_ssize_t n, PyObject *data, doub
         Py_DECREF(delay);
         if (dd == -1.0 && PyErr_Occurred())
             goto done;
-        if (set_double(reception, s_due, now + dd) < 0)
-            goto done;
+        rec->due.v = now + dd;
+        rec->due.set = 1;
     }
     PyObject *t = NULL;
     if (stamp != NULL) {
@@ -1472,16 +1544,10 @@ intern(PyObject **slot, const char *name)
 PyMODINIT_FUNC
 PyInit__compiled_receive(void)
 {
-    if (intern(&s_source, "source") || intern(&s_route, "route") || intern(&s_video, "video")
-        || intern(&s_clock_rate, "clock_rate") || intern(&s_reception, "reception")
-        || intern(&s_repair, "repair") || intern(&s_bytes, "bytes")
-        || intern(&s_tally, "tally") || intern(&s_on_frame, "_on_frame")
-        || intern(&s_add_latency, "_add_latency") || intern(&s_stats, "stats")
-        || intern(&s_due, "due") || intern(&s_interval, "interval")
-        || intern(&s_unwrap, "unwrap") || intern(&s_nack, "nack")
-        || intern(&s_missing, "_missing") || intern(&s_playout, "playout")
-        || intern(&s_frames_dropped, "frames_dropped") || intern(&s_on_packet, "on_packet")
-        || intern(&s_count_dropped, "count_dropped"))
+    if (intern(&s_source, "source") || intern(&s_bytes, "bytes") || intern(&s_tally, "tally")
+        || intern(&s_on_frame, "_on_frame") || intern(&s_add_latency, "_add_latency")
+        || intern(&s_missing, "_missing") || intern(&s_frames_dropped, "frames_dropped")
+        || intern(&s_on_packet, "on_packet") || intern(&s_count_dropped, "count_dropped"))
         return NULL;
     if (PyType_Ready(&PacketReaderType) < 0 || PyType_Ready(&SocketReaderType) < 0)
         return NULL;

@@ -60,7 +60,7 @@ class SocketReader:
 class RouteCore:
     """loadtest.metrics.RouteStats' per-packet fields, in C."""
 
-class ReceptionCore:
+class StatisticsCore:
     """loadtest.reception_report.ReceptionStatistics' fields, in C."""
 
     __slots__: tuple[str, ...]
@@ -72,5 +72,20 @@ class UnwrapCore:
 
 class NackCore:
     """loadtest.nack.NackRequester's per-packet field, in C."""
+
+    __slots__: tuple[str, ...]
+
+class StreamCore:
+    """loadtest.receiver._Stream's fields, in C."""
+
+    __slots__: tuple[str, ...]
+
+class ReceptionCore:
+    """loadtest.receiver._Reception's fields, in C."""
+
+    __slots__: tuple[str, ...]
+
+class RepairCore:
+    """loadtest.receiver._Repair's per-packet fields, in C."""
 
     __slots__: tuple[str, ...]

@@ -2,11 +2,13 @@
 
 ``RouteStats`` (``loadtest.metrics``), ``ReceptionStatistics`` (``loadtest.reception_report``),
 ``SequenceUnwrapper`` and ``NackRequester`` (``loadtest.nack``) keep the fields every received
-packet updates in a base class: with ``loadtest._compiled_receive`` built, one of its C types,
-whose fields the compiled receive path (``loadtest.compiled_receive``) reads and writes in
-place, with no Python object per field and packet; Python sees attributes of the same names,
-an ``int``, a ``float``, or ``None`` for an optional field not set. Without the extension, the
-pure-Python classes below take their place, with the same attributes.
+packet updates in a base class, and so do ``_Stream``, ``_Reception`` and ``_Repair``
+(``loadtest.receiver``) the references a packet follows. With ``loadtest._compiled_receive``
+built, each base is one of its C types, whose fields the compiled receive path
+(``loadtest.compiled_receive``) reads and writes in place, with no Python object per field and
+packet; Python sees attributes of the same names, an ``int``, a ``float``, an object, or
+``None`` for an optional number not set. Without the extension, the pure-Python classes below
+take their place, with the same attributes.
 
 ``RouteCore`` has an instance dict for the dataclass's other fields; its ``__dict__`` (so
 ``vars()``) and ``__getstate__`` give every field, the C ones included, as a plain dataclass
@@ -22,8 +24,8 @@ class PyRouteCore:
     """``RouteCore`` without the extension: the fields live in the instance dict."""
 
 
-class PyReceptionCore:
-    """``ReceptionCore`` without the extension."""
+class PyStatisticsCore:
+    """``StatisticsCore`` without the extension."""
 
     __slots__ = (
         "_base", "_clock_rate", "_expected_prior", "_last_sr", "_last_sr_at", "_last_transit",
@@ -43,17 +45,47 @@ class PyNackCore:
     __slots__ = ("_newest",)
 
 
+class PyStreamCore:
+    """``StreamCore`` without the extension."""
+
+    __slots__ = ("clock_rate", "reception", "repair", "route", "source", "video")
+
+
+class PyReceptionCore:
+    """``ReceptionCore`` without the extension."""
+
+    __slots__ = ("due", "interval", "stats")
+
+
+class PyRepairCore:
+    """``RepairCore`` without the extension."""
+
+    __slots__ = ("nack", "playout", "unwrap")
+
+
 if TYPE_CHECKING:
     RouteCore = PyRouteCore
-    ReceptionCore = PyReceptionCore
+    StatisticsCore = PyStatisticsCore
     UnwrapCore = PyUnwrapCore
     NackCore = PyNackCore
+    StreamCore = PyStreamCore
+    ReceptionCore = PyReceptionCore
+    RepairCore = PyRepairCore
 else:
     try:
-        from loadtest._compiled_receive import NackCore, ReceptionCore, RouteCore, UnwrapCore
+        from loadtest._compiled_receive import (
+            NackCore,
+            ReceptionCore,
+            RepairCore,
+            RouteCore,
+            StatisticsCore,
+            StreamCore,
+            UnwrapCore,
+        )
     except ImportError:  # not built: no C compiler where it was installed
-        RouteCore, ReceptionCore = PyRouteCore, PyReceptionCore
+        RouteCore, StatisticsCore = PyRouteCore, PyStatisticsCore
         UnwrapCore, NackCore = PyUnwrapCore, PyNackCore
+        StreamCore, ReceptionCore, RepairCore = PyStreamCore, PyReceptionCore, PyRepairCore
 
 #: True when the bases are the extension's C types.
 COMPILED = RouteCore is not PyRouteCore

@@ -13,7 +13,7 @@ import random
 
 from aiortc.rtp import RtcpReceiverInfo
 
-from loadtest.receive_state import ReceptionCore
+from loadtest.receive_state import StatisticsCore
 
 VIDEO_REPORT_INTERVAL_S = 1.0  # libwebrtc kDefaultVideoReportInterval
 AUDIO_REPORT_INTERVAL_S = 5.0  # libwebrtc kDefaultAudioReportInterval
@@ -31,10 +31,10 @@ def next_report_delay(interval: float, rng: random.Random | None = None) -> floa
     return interval * (0.5 + (rng or random).random())
 
 
-class ReceptionStatistics(ReceptionCore):
+class ReceptionStatistics(StatisticsCore):
     """RFC 3550 Appendix A reception statistics of one media SSRC, and its report blocks.
 
-    Its fields are ``ReceptionCore``'s (``__slots__`` names them), C fields when built
+    Its fields are ``StatisticsCore``'s (``__slots__`` names them), C fields when built
     (``loadtest.receive_state``).
     """
 

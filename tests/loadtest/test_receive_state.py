@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from loadtest import receive_state
 from loadtest.metrics import LiveTally, RouteStats
 from loadtest.nack import NackRequester, SequenceUnwrapper
+from loadtest.receiver import _Reception, _Repair, _Stream
 from loadtest.reception_report import ReceptionStatistics
 from loadtest.stamp import Stamp
 from tests.loadtest.test_compiled_receive import Step, run, scenarios
@@ -43,7 +44,8 @@ ROUTE_FIELDS = [
 def test_the_bases_are_the_extensions() -> None:
     assert receive_state.COMPILED
     assert RouteStats.__mro__[1] is receive_state.RouteCore is not receive_state.PyRouteCore
-    for cls in (ReceptionStatistics, SequenceUnwrapper, NackRequester):
+    for cls in (ReceptionStatistics, SequenceUnwrapper, NackRequester, _Stream, _Reception,
+                _Repair):
         assert cls.__mro__[1].__module__ == "loadtest._compiled_receive"
 
 
@@ -107,17 +109,25 @@ def test_optional_fields_take_none_and_the_c_fields_keep_their_types() -> None:
     assert route._max_seq is None and route._transit is None
     stats = ReceptionStatistics(48000)
     assert stats._base is None and stats._last_sr is None and stats._last_transit is None
-    assert stats.__slots__ and set(stats.__slots__) == set(receive_state.PyReceptionCore.__slots__)
+    assert stats.__slots__ and set(stats.__slots__) == set(receive_state.PyStatisticsCore.__slots__)
     assert NackRequester()._newest is None and SequenceUnwrapper().highest is None
 
 
-def test_a_route_in_a_reference_cycle_is_collected() -> None:
+def test_state_in_reference_cycles_is_collected() -> None:
     route = RouteStats("video")
     route.me = route  # type: ignore[attr-defined]
-    gone = weakref.ref(route)
-    del route
+    gone = [weakref.ref(route)]
+    # A repair state is a cycle (its playout calls back a bound method of it), and so is a
+    # stream that is its own source here; each holds a route that outlives it if it leaks.
+    repair = _Repair(1, "pub", RouteStats("video"), learn_rtt=True)
+    gone.append(weakref.ref(repair.route))
+    stream = _Stream("pub", "video", RouteStats("video"), _Reception("video"), None)
+    stream.source = stream  # type: ignore[assignment]
+    assert stream.route is not None
+    gone.append(weakref.ref(stream.route))
+    del route, repair, stream
     gc.collect()
-    assert gone() is None
+    assert [ref() for ref in gone] == [None, None, None]
 
 
 def typed(value: Any) -> Any:
