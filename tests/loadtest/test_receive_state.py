@@ -86,7 +86,9 @@ def test_equality_pickling_and_the_json_summary_see_every_field() -> None:
     assert route == dataclasses.replace(route)
     assert route != dataclasses.replace(route, packets=7)
     assert route != dataclasses.replace(route, first_packet_at=None)
-    for twin in (pickle.loads(pickle.dumps(route)), copy.deepcopy(route), copy.copy(route)):
+    twins = [pickle.loads(pickle.dumps(route, protocol))
+             for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1)]  # 0, 1: never could
+    for twin in [*twins, copy.deepcopy(route), copy.copy(route)]:
         assert type(twin) is RouteStats
         mine, theirs = vars(route), vars(twin)
         assert mine.pop("latency").summary() == theirs.pop("latency").summary()
