@@ -21,6 +21,7 @@
 #define _GNU_SOURCE /* recvmmsg */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,12 +43,8 @@ typedef int (*srtp_unprotect_fn)(void *ctx, void *srtp_hdr, int *len_ptr);
 #define MAGIC "CSt1"
 
 /* Interned attribute names, made once. */
-static PyObject *s_source, *s_route, *s_video, *s_clock_rate, *s_reception, *s_repair,
-    *s_packets, *s_bytes, *s_tally, *s_first_packet_at, *s_last_packet_at, *s_max_seq,
-    *s_lost_packets, *s_clock_rate_, *s_transit, *s_jitter, *s_repairing, *s_on_frame,
-    *s_add_latency, *s_stats, *s_due, *s_interval, *s_base, *s_top, *s_received,
-    *s_last_transit, *s_stats_clock_rate, *s_unwrap, *s_nack, *s_last, *s_newest, *s_missing,
-    *s_playout, *s_frames_dropped, *s_on_packet, *s_count_dropped;
+static PyObject *s_source, *s_bytes, *s_tally, *s_on_frame, *s_add_latency, *s_missing,
+    *s_frames_dropped, *s_on_packet, *s_count_dropped;
 
 typedef struct {
     PyObject_HEAD
@@ -149,6 +146,460 @@ be64(const uint8_t *p)
     return ((uint64_t)be32(p) << 32) | be32(p + 4);
 }
 
+/*
+ * The hot per-stream state, held in C: base types of the Python classes the receive path
+ * writes (loadtest.receive_state). Each field is a C field, read and written here without a
+ * Python object, and an attribute of the same name for Python: an int, a float, or (the
+ * optional ones, "int | None", "float | None") a value and whether it is set, None when not.
+ */
+
+typedef struct {
+    long long v;
+    int set;
+} opt_ll;
+
+typedef struct {
+    double v;
+    int set;
+} opt_double;
+
+static PyObject *
+get_opt_ll(PyObject *self, void *closure)
+{
+    opt_ll *f = (opt_ll *)((char *)self + (Py_ssize_t)closure);
+    if (!f->set)
+        Py_RETURN_NONE;
+    return PyLong_FromLongLong(f->v);
+}
+
+static int
+set_opt_ll(PyObject *self, PyObject *value, void *closure)
+{
+    opt_ll *f = (opt_ll *)((char *)self + (Py_ssize_t)closure);
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "this attribute cannot be deleted");
+        return -1;
+    }
+    if (value == Py_None) {
+        f->set = 0;
+        f->v = 0;
+        return 0;
+    }
+    long long v = PyLong_AsLongLong(value);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    f->v = v;
+    f->set = 1;
+    return 0;
+}
+
+static PyObject *
+get_opt_double(PyObject *self, void *closure)
+{
+    opt_double *f = (opt_double *)((char *)self + (Py_ssize_t)closure);
+    if (!f->set)
+        Py_RETURN_NONE;
+    return PyFloat_FromDouble(f->v);
+}
+
+static int
+set_opt_double(PyObject *self, PyObject *value, void *closure)
+{
+    opt_double *f = (opt_double *)((char *)self + (Py_ssize_t)closure);
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "this attribute cannot be deleted");
+        return -1;
+    }
+    if (value == Py_None) {
+        f->set = 0;
+        f->v = 0.0;
+        return 0;
+    }
+    double v = PyFloat_AsDouble(value);
+    if (v == -1.0 && PyErr_Occurred())
+        return -1;
+    f->v = v;
+    f->set = 1;
+    return 0;
+}
+
+#define OPT_LL(type, name, field, doc) \
+    {name, get_opt_ll, set_opt_ll, doc, (void *)offsetof(type, field)}
+#define OPT_DOUBLE(type, name, field, doc) \
+    {name, get_opt_double, set_opt_double, doc, (void *)offsetof(type, field)}
+
+/* A tuple of the names of a type's C fields, members then getsets (its ``__slots__``). */
+static PyObject *
+field_names(PyMemberDef *members, PyGetSetDef *getset, int skip_dict)
+{
+    PyObject *names = PyList_New(0);
+    if (names == NULL)
+        return NULL;
+    for (PyMemberDef *m = members; m && m->name; m++) {
+        PyObject *s = PyUnicode_InternFromString(m->name);
+        if (s == NULL || PyList_Append(names, s) < 0) {
+            Py_XDECREF(s);
+            Py_DECREF(names);
+            return NULL;
+        }
+        Py_DECREF(s);
+    }
+    for (PyGetSetDef *g = getset; g && g->name; g++) {
+        if (skip_dict && strcmp(g->name, "__dict__") == 0)
+            continue;
+        PyObject *s = PyUnicode_InternFromString(g->name);
+        if (s == NULL || PyList_Append(names, s) < 0) {
+            Py_XDECREF(s);
+            Py_DECREF(names);
+            return NULL;
+        }
+        Py_DECREF(s);
+    }
+    PyObject *t = PyList_AsTuple(names);
+    Py_DECREF(names);
+    return t;
+}
+
+/* RouteStats' base: the fields RouteStats.on_packet writes per packet. It keeps the
+ * instance dict of the rest itself, so that ``vars(route)`` (and pickling) can show every
+ * field as a plain dataclass instance's would. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *dict;
+    long long packets, bytes, lost_packets, clock_rate;
+    double jitter;
+    opt_double first_packet_at, last_packet_at, transit;
+    opt_ll max_seq;
+    char repairing;
+} RouteCore;
+
+static PyMemberDef RouteCore_members[] = {
+    {"packets", T_LONGLONG, offsetof(RouteCore, packets), 0, "RTP packets received"},
+    {"bytes", T_LONGLONG, offsetof(RouteCore, bytes), 0, "their bytes"},
+    {"lost_packets", T_LONGLONG, offsetof(RouteCore, lost_packets), 0, "sequence gaps"},
+    {"jitter", T_DOUBLE, offsetof(RouteCore, jitter), 0, "interarrival jitter, clock units"},
+    {"repairing", T_BOOL, offsetof(RouteCore, repairing), 0, "frames counted when shown"},
+    {"_clock_rate", T_LONGLONG, offsetof(RouteCore, clock_rate), 0, "the RTP clock rate"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyObject *RouteCore_fields; /* the names above and below, but __dict__ */
+
+static PyObject *
+RouteCore_state(PyObject *self, PyObject *unused)
+{
+    PyObject *state = PyDict_New();
+    if (state == NULL)
+        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(RouteCore_fields);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *name = PyTuple_GET_ITEM(RouteCore_fields, i);
+        PyObject *v = PyObject_GenericGetAttr(self, name);
+        if (v == NULL || PyDict_SetItem(state, name, v) < 0) {
+            Py_XDECREF(v);
+            Py_DECREF(state);
+            return NULL;
+        }
+        Py_DECREF(v);
+    }
+    PyObject *dict = ((RouteCore *)self)->dict;
+    if (dict != NULL && PyDict_Update(state, dict) < 0) {
+        Py_DECREF(state);
+        return NULL;
+    }
+    return state;
+}
+
+static PyObject *
+RouteCore_get_dict(PyObject *self, void *closure)
+{
+    return RouteCore_state(self, NULL);
+}
+
+static PyObject *
+RouteCore_setstate(PyObject *self, PyObject *state)
+{
+    if (!PyDict_Check(state)) {
+        PyErr_SetString(PyExc_TypeError, "state must be a dict");
+        return NULL;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(state, &pos, &key, &value))
+        if (PyObject_SetAttr(self, key, value) < 0)
+            return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyGetSetDef RouteCore_getset[] = {
+    OPT_DOUBLE(RouteCore, "first_packet_at", first_packet_at, "the first packet's arrival"),
+    OPT_DOUBLE(RouteCore, "last_packet_at", last_packet_at, "the newest packet's arrival"),
+    OPT_DOUBLE(RouteCore, "_transit", transit, "the newest packet's transit, clock units"),
+    OPT_LL(RouteCore, "_max_seq", max_seq, "the highest sequence number"),
+    {"__dict__", RouteCore_get_dict, NULL,
+     "every field, these C ones included: a new dict (set attributes, not its items)", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMethodDef RouteCore_methods[] = {
+    {"__getstate__", RouteCore_state, METH_NOARGS, "every field (pickle, copy)"},
+    {"__setstate__", RouteCore_setstate, METH_O, "set every field of a __getstate__ dict"},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+RouteCore_traverse(RouteCore *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->dict);
+    return 0;
+}
+
+static int
+RouteCore_clear(RouteCore *self)
+{
+    Py_CLEAR(self->dict);
+    return 0;
+}
+
+static void
+RouteCore_dealloc(RouteCore *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    Py_CLEAR(self->dict);
+    type->tp_free((PyObject *)self);
+}
+
+static PyTypeObject RouteCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "loadtest._compiled_receive.RouteCore",
+    .tp_doc = "loadtest.metrics.RouteStats' per-packet fields, in C.",
+    .tp_basicsize = sizeof(RouteCore),
+    .tp_dictoffset = offsetof(RouteCore, dict),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)RouteCore_dealloc,
+    .tp_traverse = (traverseproc)RouteCore_traverse,
+    .tp_clear = (inquiry)RouteCore_clear,
+    .tp_members = RouteCore_members,
+    .tp_getset = RouteCore_getset,
+    .tp_methods = RouteCore_methods,
+};
+
+/* ReceptionStatistics' base: all its fields (RFC 3550 Appendix A). */
+typedef struct {
+    PyObject_HEAD
+    long long clock_rate, top, received, expected_prior, received_prior;
+    double jitter, last_sr_at;
+    opt_ll base, last_sr;
+    opt_double last_transit;
+} StatisticsCore;
+
+static PyMemberDef StatisticsCore_members[] = {
+    {"_clock_rate", T_LONGLONG, offsetof(StatisticsCore, clock_rate), 0, "the RTP clock rate"},
+    {"_top", T_LONGLONG, offsetof(StatisticsCore, top), 0, "the highest sequence, unwrapped"},
+    {"_received", T_LONGLONG, offsetof(StatisticsCore, received), 0, "packets received"},
+    {"_expected_prior", T_LONGLONG, offsetof(StatisticsCore, expected_prior), 0, "A.3"},
+    {"_received_prior", T_LONGLONG, offsetof(StatisticsCore, received_prior), 0, "A.3"},
+    {"jitter", T_DOUBLE, offsetof(StatisticsCore, jitter), 0, "interarrival jitter (A.8)"},
+    {"_last_sr_at", T_DOUBLE, offsetof(StatisticsCore, last_sr_at), 0, "the last SR's arrival"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyGetSetDef StatisticsCore_getset[] = {
+    OPT_LL(StatisticsCore, "_base", base, "the first sequence number, unwrapped"),
+    OPT_LL(StatisticsCore, "_last_sr", last_sr, "the last SR's middle NTP bits"),
+    OPT_DOUBLE(StatisticsCore, "_last_transit", last_transit, "the last transit (A.8)"),
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject StatisticsCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "loadtest._compiled_receive.StatisticsCore",
+    .tp_doc = "loadtest.reception_report.ReceptionStatistics' fields, in C.",
+    .tp_basicsize = sizeof(StatisticsCore),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_new = PyType_GenericNew,
+    .tp_members = StatisticsCore_members,
+    .tp_getset = StatisticsCore_getset,
+};
+
+/* SequenceUnwrapper's base. */
+typedef struct {
+    PyObject_HEAD
+    opt_ll last;
+} UnwrapCore;
+
+static PyGetSetDef UnwrapCore_getset[] = {
+    OPT_LL(UnwrapCore, "_last", last, "the highest sequence number, unwrapped"),
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject UnwrapCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "loadtest._compiled_receive.UnwrapCore",
+    .tp_doc = "loadtest.nack.SequenceUnwrapper's field, in C.",
+    .tp_basicsize = sizeof(UnwrapCore),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_new = PyType_GenericNew,
+    .tp_getset = UnwrapCore_getset,
+};
+
+/* NackRequester's base. */
+typedef struct {
+    PyObject_HEAD
+    opt_ll newest;
+} NackCore;
+
+static PyGetSetDef NackCore_getset[] = {
+    OPT_LL(NackCore, "_newest", newest, "the newest sequence number, unwrapped"),
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject NackCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "loadtest._compiled_receive.NackCore",
+    .tp_doc = "loadtest.nack.NackRequester's per-packet field, in C.",
+    .tp_basicsize = sizeof(NackCore),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_new = PyType_GenericNew,
+    .tp_getset = NackCore_getset,
+};
+
+/* The objects a received packet goes through: _Stream (what an SSRC feeds), _Reception (its
+ * statistics and when their report is due) and _Repair (its repair model), in
+ * loadtest.receiver. Their references are C fields too, read here without an attribute
+ * lookup; the types take part in garbage collection like any holder of references. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *source, *route, *reception, *repair;
+    long long clock_rate;
+    char video;
+} StreamCore;
+
+static PyMemberDef StreamCore_members[] = {
+    {"source", T_OBJECT_EX, offsetof(StreamCore, source), 0, "the source it carries"},
+    {"video", T_BOOL, offsetof(StreamCore, video), 0, "video (else audio)"},
+    {"clock_rate", T_LONGLONG, offsetof(StreamCore, clock_rate), 0, "the RTP clock rate"},
+    {"route", T_OBJECT_EX, offsetof(StreamCore, route), 0, "its RouteStats (None: anew)"},
+    {"reception", T_OBJECT_EX, offsetof(StreamCore, reception), 0, "its _Reception"},
+    {"repair", T_OBJECT_EX, offsetof(StreamCore, repair), 0, "its _Repair or None"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *stats;
+    double interval;
+    opt_double due;
+} ReceptionCore;
+
+static PyMemberDef ReceptionCore_members[] = {
+    {"stats", T_OBJECT_EX, offsetof(ReceptionCore, stats), 0, "its ReceptionStatistics"},
+    {"interval", T_DOUBLE, offsetof(ReceptionCore, interval), 0, "the report interval, s"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyGetSetDef ReceptionCore_getset[] = {
+    OPT_DOUBLE(ReceptionCore, "due", due, "when the next report is due (None: no packet yet)"),
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *unwrap, *nack, *playout;
+} RepairCore;
+
+static PyMemberDef RepairCore_members[] = {
+    {"unwrap", T_OBJECT_EX, offsetof(RepairCore, unwrap), 0, "its SequenceUnwrapper"},
+    {"nack", T_OBJECT_EX, offsetof(RepairCore, nack), 0, "its NackRequester"},
+    {"playout", T_OBJECT_EX, offsetof(RepairCore, playout), 0, "its VideoPlayout"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+#define HOLDER(T, VISIT, CLEAR)                                                              \
+    static int T##_traverse(T *self, visitproc visit, void *arg) { VISIT; return 0; }        \
+    static int T##_clear(T *self) { CLEAR; return 0; }                                       \
+    static void T##_dealloc(T *self)                                                         \
+    {                                                                                        \
+        PyTypeObject *type = Py_TYPE(self);                                                  \
+        PyObject_GC_UnTrack(self);                                                           \
+        T##_clear(self);                                                                     \
+        type->tp_free((PyObject *)self);                                                     \
+    }
+
+HOLDER(StreamCore,
+       Py_VISIT(self->source); Py_VISIT(self->route); Py_VISIT(self->reception);
+       Py_VISIT(self->repair),
+       Py_CLEAR(self->source); Py_CLEAR(self->route); Py_CLEAR(self->reception);
+       Py_CLEAR(self->repair))
+HOLDER(ReceptionCore, Py_VISIT(self->stats), Py_CLEAR(self->stats))
+HOLDER(RepairCore,
+       Py_VISIT(self->unwrap); Py_VISIT(self->nack); Py_VISIT(self->playout),
+       Py_CLEAR(self->unwrap); Py_CLEAR(self->nack); Py_CLEAR(self->playout))
+#undef HOLDER
+
+#define HOLDER_TYPE(T, doc)                                                                  \
+    .tp_name = "loadtest._compiled_receive." #T, .tp_doc = doc,                              \
+    .tp_basicsize = sizeof(T),                                                               \
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,               \
+    .tp_new = PyType_GenericNew, .tp_dealloc = (destructor)T##_dealloc,                      \
+    .tp_traverse = (traverseproc)T##_traverse, .tp_clear = (inquiry)T##_clear,               \
+    .tp_members = T##_members
+
+static PyTypeObject StreamCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    HOLDER_TYPE(StreamCore, "loadtest.receiver._Stream's fields, in C."),
+};
+
+static PyTypeObject ReceptionCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    HOLDER_TYPE(ReceptionCore, "loadtest.receiver._Reception's fields, in C."),
+    .tp_getset = ReceptionCore_getset,
+};
+
+static PyTypeObject RepairCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    HOLDER_TYPE(RepairCore, "loadtest.receiver._Repair's per-packet fields, in C."),
+};
+#undef HOLDER_TYPE
+
+/* Make the types ready and give each the tuple of its C fields' names as ``__slots__`` (what
+ * their pure-Python stand-ins in loadtest.receive_state declare). */
+static int
+cores_ready(PyObject *m)
+{
+    struct { PyTypeObject *type; const char *name; int dict; } cores[] = {
+        {&RouteCoreType, "RouteCore", 1},
+        {&StatisticsCoreType, "StatisticsCore", 0},
+        {&UnwrapCoreType, "UnwrapCore", 0},
+        {&NackCoreType, "NackCore", 0},
+        {&StreamCoreType, "StreamCore", 0},
+        {&ReceptionCoreType, "ReceptionCore", 0},
+        {&RepairCoreType, "RepairCore", 0},
+    };
+    for (size_t i = 0; i < sizeof cores / sizeof cores[0]; i++) {
+        PyTypeObject *t = cores[i].type;
+        if (PyType_Ready(t) < 0)
+            return -1;
+        PyObject *names = field_names(t->tp_members, t->tp_getset, cores[i].dict);
+        if (names == NULL)
+            return -1;
+        if (cores[i].dict) {
+            Py_XSETREF(RouteCore_fields, names);
+        } else {
+            int r = PyDict_SetItemString(t->tp_dict, "__slots__", names);
+            Py_DECREF(names);
+            if (r < 0)
+                return -1;
+            PyType_Modified(t);
+        }
+        if (PyModule_AddObjectRef(m, cores[i].name, (PyObject *)t) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* An int attribute as long long; *isnone set for None. -1 with an exception on error. */
 static int
 get_ll(PyObject *obj, PyObject *name, long long *out, int *isnone)
@@ -167,23 +618,6 @@ get_ll(PyObject *obj, PyObject *name, long long *out, int *isnone)
     return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
 }
 
-static int
-get_double(PyObject *obj, PyObject *name, double *out, int *isnone)
-{
-    PyObject *v = PyObject_GetAttr(obj, name);
-    if (v == NULL)
-        return -1;
-    if (v == Py_None) {
-        *isnone = 1;
-        Py_DECREF(v);
-        return 0;
-    }
-    *isnone = 0;
-    *out = PyFloat_AsDouble(v);
-    Py_DECREF(v);
-    return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
-}
-
 /* A number attribute that may not be None (Python's arithmetic on it would raise). */
 static int
 need_ll(PyObject *obj, PyObject *name, long long *out)
@@ -191,20 +625,6 @@ need_ll(PyObject *obj, PyObject *name, long long *out)
     int none;
     *out = 0;
     if (get_ll(obj, name, out, &none) < 0)
-        return -1;
-    if (none) {
-        PyErr_Format(PyExc_TypeError, "%U is None", name);
-        return -1;
-    }
-    return 0;
-}
-
-static int
-need_double(PyObject *obj, PyObject *name, double *out)
-{
-    int none;
-    *out = 0.0;
-    if (get_double(obj, name, out, &none) < 0)
         return -1;
     if (none) {
         PyErr_Format(PyExc_TypeError, "%U is None", name);
@@ -225,17 +645,6 @@ set_ll(PyObject *obj, PyObject *name, long long value)
 }
 
 static int
-set_double(PyObject *obj, PyObject *name, double value)
-{
-    PyObject *v = PyFloat_FromDouble(value);
-    if (v == NULL)
-        return -1;
-    int r = PyObject_SetAttr(obj, name, v);
-    Py_DECREF(v);
-    return r;
-}
-
-static int
 add_ll(PyObject *obj, PyObject *name, long long delta)
 {
     long long v;
@@ -244,30 +653,15 @@ add_ll(PyObject *obj, PyObject *name, long long delta)
     return set_ll(obj, name, v + delta);
 }
 
-/* An attribute's truth (borrowed-free): 1, 0, or -1 with an exception. */
+/* RouteStats.on_packet, field for field, for a packet that is not a retransmission, on a
+ * route whose type process() checked (a RouteCore). ``stamp`` is a new Stamp or NULL. */
 static int
-attr_true(PyObject *obj, PyObject *name)
-{
-    PyObject *v = PyObject_GetAttr(obj, name);
-    if (v == NULL)
-        return -1;
-    int r = PyObject_IsTrue(v);
-    Py_DECREF(v);
-    return r;
-}
-
-/* RouteStats.on_packet, field for field, for a packet that is not a retransmission.
- * ``stamp`` is a new Stamp or NULL. */
-static int
-route_on_packet(PyObject *route, long long seq, long long timestamp, long long clock_rate,
+route_on_packet(RouteCore *route, long long seq, long long timestamp, long long clock_rate,
                 Py_ssize_t size, int marker, int video, PyObject *stamp, double now)
 {
-    long long max_seq, lost;
-    int none;
-    double old, jitter;
-    if (add_ll(route, s_packets, 1) < 0 || add_ll(route, s_bytes, size) < 0)
-        return -1;
-    PyObject *tally = PyObject_GetAttr(route, s_tally);
+    route->packets += 1;
+    route->bytes += size;
+    PyObject *tally = PyObject_GetAttr((PyObject *)route, s_tally);
     if (tally == NULL)
         return -1;
     if (tally != Py_None && add_ll(tally, s_bytes, size) < 0) {
@@ -275,56 +669,42 @@ route_on_packet(PyObject *route, long long seq, long long timestamp, long long c
         return -1;
     }
     Py_DECREF(tally);
-    if (get_double(route, s_first_packet_at, &old, &none) < 0)
-        return -1;
-    if (none && set_double(route, s_first_packet_at, now) < 0)
-        return -1;
-    if (set_double(route, s_last_packet_at, now) < 0)
-        return -1;
-    if (get_ll(route, s_max_seq, &max_seq, &none) < 0)
-        return -1;
-    if (none) {
-        if (set_ll(route, s_max_seq, seq) < 0)
-            return -1;
+    if (!route->first_packet_at.set) {
+        route->first_packet_at.v = now;
+        route->first_packet_at.set = 1;
+    }
+    route->last_packet_at.v = now;
+    route->last_packet_at.set = 1;
+    if (!route->max_seq.set) {
+        route->max_seq.v = seq;
+        route->max_seq.set = 1;
     } else {
-        long long ahead = (seq - max_seq) & 0xFFFF;
-        if (need_ll(route, s_lost_packets, &lost) < 0)
-            return -1;
+        long long ahead = (seq - route->max_seq.v) & 0xFFFF;
         if (0 < ahead && ahead < 0x8000) {
-            if (set_ll(route, s_lost_packets, lost + ahead - 1) < 0
-                || set_ll(route, s_max_seq, seq) < 0)
-                return -1;
-        } else if (ahead && lost) {
-            if (set_ll(route, s_lost_packets, lost - 1) < 0)
-                return -1;
+            route->lost_packets += ahead - 1;
+            route->max_seq.v = seq;
+        } else if (ahead && route->lost_packets) {
+            route->lost_packets -= 1;
         }
     }
-    if (set_ll(route, s_clock_rate_, clock_rate) < 0)
-        return -1;
+    route->clock_rate = clock_rate;
     double transit = now * (double)clock_rate - (double)timestamp;
-    if (get_double(route, s_transit, &old, &none) < 0)
-        return -1;
-    if (!none) {
-        if (need_double(route, s_jitter, &jitter) < 0)
-            return -1;
-        double d = fabs(transit - old);
-        if (set_double(route, s_jitter, jitter + (d - jitter) / 16) < 0)
-            return -1;
+    if (route->transit.set) {
+        double d = fabs(transit - route->transit.v);
+        route->jitter += (d - route->jitter) / 16;
     }
-    if (set_double(route, s_transit, transit) < 0)
-        return -1;
+    route->transit.v = transit;
+    route->transit.set = 1;
     if (video && marker) {
-        int repairing = attr_true(route, s_repairing);
-        if (repairing < 0)
-            return -1;
         PyObject *r = NULL;
         PyObject *t = PyFloat_FromDouble(now);
         if (t == NULL)
             return -1;
-        if (!repairing)
-            r = PyObject_CallMethodObjArgs(route, s_on_frame, stamp ? stamp : Py_None, t, NULL);
+        if (!route->repairing)
+            r = PyObject_CallMethodObjArgs((PyObject *)route, s_on_frame,
+                                           stamp ? stamp : Py_None, t, NULL);
         else if (stamp != NULL)
-            r = PyObject_CallMethodObjArgs(route, s_add_latency, stamp, t, NULL);
+            r = PyObject_CallMethodObjArgs((PyObject *)route, s_add_latency, stamp, t, NULL);
         else
             r = Py_NewRef(Py_None);
         Py_DECREF(t);
@@ -336,44 +716,27 @@ route_on_packet(PyObject *route, long long seq, long long timestamp, long long c
 }
 
 /* ReceptionStatistics.on_packet for a packet that is not a retransmission. */
-static int
-stats_on_packet(PyObject *stats, long long seq, long long timestamp, double now)
+static void
+stats_on_packet(StatisticsCore *stats, long long seq, long long timestamp, double now)
 {
-    long long base, top, clock_rate;
-    int none;
-    double last, jitter;
-    if (get_ll(stats, s_base, &base, &none) < 0)
-        return -1;
-    if (none) {
-        if (set_ll(stats, s_base, seq) < 0 || set_ll(stats, s_top, seq) < 0)
-            return -1;
+    if (!stats->base.set) {
+        stats->base.v = stats->top = seq;
+        stats->base.set = 1;
     } else {
-        if (need_ll(stats, s_top, &top) < 0)
-            return -1;
-        long long delta = (seq - top) & 0xFFFF;
-        if (delta < 0x8000) {
-            if (set_ll(stats, s_top, top + delta) < 0)
-                return -1;
-        } else if (top - (0x10000 - delta) < base) {
-            if (set_ll(stats, s_base, top - (0x10000 - delta)) < 0)
-                return -1;
-        }
+        long long delta = (seq - stats->top) & 0xFFFF;
+        if (delta < 0x8000)
+            stats->top += delta;
+        else if (stats->top - (0x10000 - delta) < stats->base.v)
+            stats->base.v = stats->top - (0x10000 - delta);
     }
-    if (add_ll(stats, s_received, 1) < 0)
-        return -1;
-    if (need_ll(stats, s_stats_clock_rate, &clock_rate) < 0)
-        return -1;
-    double transit = now * (double)clock_rate - (double)timestamp;
-    if (get_double(stats, s_last_transit, &last, &none) < 0)
-        return -1;
-    if (!none) {
-        if (need_double(stats, s_jitter, &jitter) < 0)
-            return -1;
-        double d = fabs(transit - last);
-        if (set_double(stats, s_jitter, jitter + (d - jitter) / 16) < 0)
-            return -1;
+    stats->received += 1;
+    double transit = now * (double)stats->clock_rate - (double)timestamp;
+    if (stats->last_transit.set) {
+        double d = fabs(transit - stats->last_transit.v);
+        stats->jitter += (d - stats->jitter) / 16;
     }
-    return set_double(stats, s_last_transit, transit);
+    stats->last_transit.v = transit;
+    stats->last_transit.set = 1;
 }
 
 /* Whether (and what) the VP8 payload descriptor at ``offset`` begins: as
@@ -416,27 +779,27 @@ repair_in_order(PacketReader *self, PyObject *repair, long long seq, long long t
                 int marker, int start, PyObject *stamp, PyObject *now)
 {
     int result = -1;
-    long long last, newest, useq;
-    int none;
+    long long useq;
     PyObject *unwrap = NULL, *nack = NULL, *missing = NULL, *playout = NULL;
     PyObject *dropped = NULL, *after = NULL;
-    if ((unwrap = PyObject_GetAttr(repair, s_unwrap)) == NULL
-        || (nack = PyObject_GetAttr(repair, s_nack)) == NULL)
-        goto out;
-    if (get_ll(unwrap, s_last, &last, &none) < 0)
-        goto out;
+    RepairCore *rep = (RepairCore *)repair;
     result = 0;
-    if (none)
+    /* Other kinds of state, or a field unset: Receiver.repair_packet knows what to do. */
+    if (!PyObject_TypeCheck(repair, &RepairCoreType) || rep->unwrap == NULL
+        || rep->nack == NULL || rep->playout == NULL)
         goto out;
-    long long delta = (seq - last) & 0xFFFF;
+    unwrap = Py_NewRef(rep->unwrap);
+    nack = Py_NewRef(rep->nack);
+    if (!PyObject_TypeCheck(unwrap, &UnwrapCoreType) || !PyObject_TypeCheck(nack, &NackCoreType))
+        goto out;
+    opt_ll *last = &((UnwrapCore *)unwrap)->last, *newest = &((NackCore *)nack)->newest;
+    if (!last->set)
+        goto out;
+    long long delta = (seq - last->v) & 0xFFFF;
     if (delta >= 0x8000)
         goto out;
-    useq = last + delta;
-    if (get_ll(nack, s_newest, &newest, &none) < 0) {
-        result = -1;
-        goto out;
-    }
-    if (none || useq != newest + 1)
+    useq = last->v + delta;
+    if (!newest->set || useq != newest->v + 1)
         goto out;
     if ((missing = PyObject_GetAttr(nack, s_missing)) == NULL) {
         result = -1;
@@ -460,12 +823,11 @@ repair_in_order(PacketReader *self, PyObject *repair, long long seq, long long t
     }
     /* From here, what repair_packet does. */
     result = -1;
-    if (delta > 0 && set_ll(unwrap, s_last, useq) < 0)
-        goto out;
-    if (set_ll(nack, s_newest, useq) < 0)
-        goto out;
-    if ((playout = PyObject_GetAttr(repair, s_playout)) == NULL
-        || (dropped = PyObject_GetAttr(playout, s_frames_dropped)) == NULL)
+    if (delta > 0)
+        last->v = useq;
+    newest->v = useq;
+    playout = Py_NewRef(rep->playout);
+    if ((dropped = PyObject_GetAttr(playout, s_frames_dropped)) == NULL)
         goto out;
     PyObject *u = PyLong_FromLongLong(useq);
     PyObject *ts = u == NULL ? NULL : PyLong_FromLongLong(timestamp);
@@ -587,38 +949,47 @@ process(PacketReader *self, const uint8_t *d, Py_ssize_t n, PyObject *data, doub
         goto done;
     }
     Py_INCREF(stream);
-    source_now = PyObject_GetAttr(stream, s_source);
-    if (source_now == NULL)
+    StreamCore *st = (StreamCore *)stream;
+    if (!PyObject_TypeCheck(stream, &StreamCoreType) || st->source == NULL || st->route == NULL
+        || st->reception == NULL || st->repair == NULL) {
+        /* not the state this path knows (pure-Python classes, say), or a field unset */
+        rc = slow_path(self, d, n, data, now);
         goto done;
-    route = PyObject_GetAttr(stream, s_route);
-    if (route == NULL)
-        goto done;
+    }
+    source_now = Py_NewRef(st->source);
+    route = Py_NewRef(st->route);
     if (source_now != source || route == Py_None || end < offset) {
         /* another source on this SSRC (Python compares), a new window, a malformed packet */
         rc = slow_path(self, d, n, data, now);
         goto done;
     }
-    int video = attr_true(stream, s_video);
-    if (video < 0)
-        goto done;
+    int video = st->video;
     int marker = b1 > 0x7F;
     if (video && marker && end < STAMP_SIZE) {
         rc = slow_path(self, d, n, data, now);
         goto done;
     }
-    repair = PyObject_GetAttr(stream, s_repair);
-    if (repair == NULL)
-        goto done;
+    repair = Py_NewRef(st->repair);
     int start = 0, keyframe = 0;
     if (repair != Py_None && offset < end && vp8_start(d, n, offset, &start, &keyframe)) {
         rc = slow_path(self, d, n, data, now);
         goto done;
     }
+    reception = Py_NewRef(st->reception);
+    ReceptionCore *rec = (ReceptionCore *)reception;
+    if (!PyObject_TypeCheck(reception, &ReceptionCoreType) || rec->stats == NULL) {
+        rc = slow_path(self, d, n, data, now);
+        goto done;
+    }
+    stats = Py_NewRef(rec->stats);
+    if (!PyObject_TypeCheck(route, &RouteCoreType)
+        || !PyObject_TypeCheck(stats, &StatisticsCoreType)) {
+        rc = slow_path(self, d, n, data, now);
+        goto done;
+    }
     /* From here on, what Receiver.on_rtp does, in its order. */
     self->fast++;
-    long long clock_rate;
-    if (need_ll(stream, s_clock_rate, &clock_rate) < 0)
-        goto done;
+    long long clock_rate = st->clock_rate;
     if (video && marker && memcmp(d + end - STAMP_SIZE, MAGIC, 4) == 0) {
         const uint8_t *p = d + end - STAMP_SIZE + 4;
         stamp = PyObject_CallFunction(self->stamp_type, "(kkK)", (unsigned long)be16(p),
@@ -627,21 +998,12 @@ process(PacketReader *self, const uint8_t *d, Py_ssize_t n, PyObject *data, doub
         if (stamp == NULL)
             goto done;
     }
-    if (route_on_packet(route, seq, timestamp, clock_rate, n, marker, video, stamp, now) < 0)
+    if (route_on_packet((RouteCore *)route, seq, timestamp, clock_rate, n, marker, video, stamp,
+                        now) < 0)
         goto done;
-    reception = PyObject_GetAttr(stream, s_reception);
-    if (reception == NULL)
-        goto done;
-    stats = PyObject_GetAttr(reception, s_stats);
-    if (stats == NULL || stats_on_packet(stats, seq, timestamp, now) < 0)
-        goto done;
-    PyObject *due = PyObject_GetAttr(reception, s_due);
-    if (due == NULL)
-        goto done;
-    int due_none = due == Py_None;
-    Py_DECREF(due);
-    if (due_none) {
-        PyObject *interval = PyObject_GetAttr(reception, s_interval);
+    stats_on_packet((StatisticsCore *)stats, seq, timestamp, now);
+    if (!rec->due.set) {
+        PyObject *interval = PyFloat_FromDouble(rec->interval);
         if (interval == NULL)
             goto done;
         PyObject *delay = PyObject_CallOneArg(self->report_delay, interval);
@@ -652,8 +1014,8 @@ process(PacketReader *self, const uint8_t *d, Py_ssize_t n, PyObject *data, doub
         Py_DECREF(delay);
         if (dd == -1.0 && PyErr_Occurred())
             goto done;
-        if (set_double(reception, s_due, now + dd) < 0)
-            goto done;
+        rec->due.v = now + dd;
+        rec->due.set = 1;
     }
     PyObject *t = NULL;
     if (stamp != NULL) {
@@ -1209,31 +1571,18 @@ intern(PyObject **slot, const char *name)
 PyMODINIT_FUNC
 PyInit__compiled_receive(void)
 {
-    if (intern(&s_source, "source") || intern(&s_route, "route") || intern(&s_video, "video")
-        || intern(&s_clock_rate, "clock_rate") || intern(&s_reception, "reception")
-        || intern(&s_repair, "repair") || intern(&s_packets, "packets")
-        || intern(&s_bytes, "bytes") || intern(&s_tally, "tally")
-        || intern(&s_first_packet_at, "first_packet_at")
-        || intern(&s_last_packet_at, "last_packet_at") || intern(&s_max_seq, "_max_seq")
-        || intern(&s_lost_packets, "lost_packets") || intern(&s_clock_rate_, "_clock_rate")
-        || intern(&s_transit, "_transit") || intern(&s_jitter, "jitter")
-        || intern(&s_repairing, "repairing") || intern(&s_on_frame, "_on_frame")
-        || intern(&s_add_latency, "_add_latency") || intern(&s_stats, "stats")
-        || intern(&s_due, "due") || intern(&s_interval, "interval") || intern(&s_base, "_base")
-        || intern(&s_top, "_top") || intern(&s_received, "_received")
-        || intern(&s_last_transit, "_last_transit")
-        || intern(&s_stats_clock_rate, "_clock_rate") || intern(&s_unwrap, "unwrap")
-        || intern(&s_nack, "nack") || intern(&s_last, "_last") || intern(&s_newest, "_newest")
-        || intern(&s_missing, "_missing") || intern(&s_playout, "playout")
-        || intern(&s_frames_dropped, "frames_dropped") || intern(&s_on_packet, "on_packet")
-        || intern(&s_count_dropped, "count_dropped"))
+    if (intern(&s_source, "source") || intern(&s_bytes, "bytes") || intern(&s_tally, "tally")
+        || intern(&s_on_frame, "_on_frame") || intern(&s_add_latency, "_add_latency")
+        || intern(&s_missing, "_missing") || intern(&s_frames_dropped, "frames_dropped")
+        || intern(&s_on_packet, "on_packet") || intern(&s_count_dropped, "count_dropped"))
         return NULL;
     if (PyType_Ready(&PacketReaderType) < 0 || PyType_Ready(&SocketReaderType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
-    if (PyModule_AddObjectRef(m, "PacketReader", (PyObject *)&PacketReaderType) < 0
+    if (cores_ready(m) < 0
+        || PyModule_AddObjectRef(m, "PacketReader", (PyObject *)&PacketReaderType) < 0
         || PyModule_AddObjectRef(m, "SocketReader", (PyObject *)&SocketReaderType) < 0) {
         Py_DECREF(m);
         return NULL;

@@ -54,3 +54,38 @@ class SocketReader:
     def batches(self) -> int: ...
     @property
     def truncated(self) -> int: ...
+
+# The hot receive state's C bases (loadtest.receive_state); their subclasses type the fields.
+
+class RouteCore:
+    """loadtest.metrics.RouteStats' per-packet fields, in C."""
+
+class StatisticsCore:
+    """loadtest.reception_report.ReceptionStatistics' fields, in C."""
+
+    __slots__: tuple[str, ...]
+
+class UnwrapCore:
+    """loadtest.nack.SequenceUnwrapper's field, in C."""
+
+    __slots__: tuple[str, ...]
+
+class NackCore:
+    """loadtest.nack.NackRequester's per-packet field, in C."""
+
+    __slots__: tuple[str, ...]
+
+class StreamCore:
+    """loadtest.receiver._Stream's fields, in C."""
+
+    __slots__: tuple[str, ...]
+
+class ReceptionCore:
+    """loadtest.receiver._Reception's fields, in C."""
+
+    __slots__: tuple[str, ...]
+
+class RepairCore:
+    """loadtest.receiver._Repair's per-packet fields, in C."""
+
+    __slots__: tuple[str, ...]

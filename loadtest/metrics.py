@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loadtest.histogram import Histogram
+from loadtest.receive_state import RouteCore, uncover
 from loadtest.stamp import Stamp
 
 FREEZE_LOG = 50  # freezes whose time is kept per route (a run's JSON tells when they were)
@@ -59,13 +60,19 @@ class LiveTally:
         return taken
 
 
+@uncover
 @dataclass
-class RouteStats:
+class RouteStats(RouteCore):
     """What one receiver got from one publisher's track.
 
     ``keep_samples=False`` keeps latencies in the histogram only (bounded memory for long runs).
     ``repairing``: video frames are counted when the receiver model shows them
     (``on_frame_shown``, see ``loadtest.playout``), not when their marker packet arrives.
+
+    The fields every packet writes (``packets``, ``bytes``, ``lost_packets``,
+    ``first_packet_at``, ``last_packet_at``, ``jitter``, ``_max_seq``, ``repairing``,
+    ``_transit``, ``_clock_rate``) are ``RouteCore``'s, C fields when built
+    (``loadtest.receive_state``); they stay dataclass fields like the others.
     """
 
     kind: str

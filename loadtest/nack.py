@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from loadtest.receive_state import NackCore, UnwrapCore
+
 MAX_RETRIES = 10  # libwebrtc kMaxNackRetries
 MAX_AGE = 10_000  # libwebrtc kMaxPacketAge: older packets are dropped from the list
 MAX_PACKETS = 1_000  # libwebrtc kMaxNackPackets: a longer list asks for a keyframe instead
@@ -30,10 +32,12 @@ class _Missing:
     retries: int = 0
 
 
-class SequenceUnwrapper:
-    """RTP sequence numbers (16 bits) as an ever-growing integer (RFC 3550 §A.1)."""
+class SequenceUnwrapper(UnwrapCore):
+    """RTP sequence numbers (16 bits) as an ever-growing integer (RFC 3550 §A.1).
 
-    __slots__ = ("_last",)
+    ``_last`` is ``UnwrapCore``'s, a C field when built (``loadtest.receive_state``)."""
+
+    __slots__ = ()
 
     def __init__(self) -> None:
         self._last: int | None = None
@@ -56,8 +60,10 @@ class SequenceUnwrapper:
         return self._last
 
 
-class NackRequester:
-    """The NACK list of one received video stream, on unwrapped sequence numbers."""
+class NackRequester(NackCore):
+    """The NACK list of one received video stream, on unwrapped sequence numbers.
+
+    ``_newest`` is ``NackCore``'s, a C field when built (``loadtest.receive_state``)."""
 
     def __init__(self, *, learn_rtt: bool = True) -> None:
         self.rtt = DEFAULT_RTT_S

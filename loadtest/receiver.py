@@ -22,6 +22,7 @@ from loadtest.media import AUDIO_CLOCK, VIDEO_CLOCK
 from loadtest.metrics import LiveTally, RouteStats
 from loadtest.nack import NackRequester, SequenceUnwrapper
 from loadtest.playout import VideoPlayout
+from loadtest.receive_state import ReceptionCore, RepairCore, StreamCore
 from loadtest.reception_report import (
     AUDIO_REPORT_INTERVAL_S,
     VIDEO_REPORT_INTERVAL_S,
@@ -35,10 +36,11 @@ _RTCP_SR = 200  # RFC 3550 §6.4.1
 _RTP_HEADER = struct.Struct("!BBHII")  # V/P/X/CC, M/PT, sequence number, timestamp, SSRC
 
 
-class _Reception:
-    """A received media SSRC's reception statistics and when its next report is due."""
+class _Reception(ReceptionCore):
+    """A received media SSRC's reception statistics and when its next report is due (the
+    fields are ``ReceptionCore``'s, ``loadtest.receive_state``)."""
 
-    __slots__ = ("due", "interval", "stats")
+    __slots__ = ()
 
     def __init__(self, kind: str) -> None:
         video = kind == "video"
@@ -75,11 +77,12 @@ def vp8_frame_start(payload: bytes, offset: int) -> tuple[bool, bool]:
     return True, pos < len(payload) and not payload[pos] & 0x01
 
 
-class _Repair:
+class _Repair(RepairCore):
     """The repair state of one received video stream (one SSRC, one source).
 
     It outlives the route it reports to: a new measurement window gives the stream a new
-    ``RouteStats``, not a new decoder state.
+    ``RouteStats``, not a new decoder state. ``unwrap``, ``nack`` and ``playout`` are
+    ``RepairCore``'s fields (``loadtest.receive_state``).
     """
 
     def __init__(self, ssrc: int, source: str, route: RouteStats, *, learn_rtt: bool) -> None:
@@ -102,10 +105,11 @@ class _Repair:
         self.route.frames_dropped = self.playout.frames_dropped - self._dropped_before
 
 
-class _Stream:
-    """What one received media SSRC feeds, looked up once per packet."""
+class _Stream(StreamCore):
+    """What one received media SSRC feeds, looked up once per packet (the fields are
+    ``StreamCore``'s, ``loadtest.receive_state``)."""
 
-    __slots__ = ("clock_rate", "reception", "repair", "route", "source", "video")
+    __slots__ = ()
 
     def __init__(self, source: str, kind: str, route: RouteStats, reception: _Reception,
                  repair: _Repair | None) -> None:

@@ -13,6 +13,8 @@ import random
 
 from aiortc.rtp import RtcpReceiverInfo
 
+from loadtest.receive_state import StatisticsCore
+
 VIDEO_REPORT_INTERVAL_S = 1.0  # libwebrtc kDefaultVideoReportInterval
 AUDIO_REPORT_INTERVAL_S = 5.0  # libwebrtc kDefaultAudioReportInterval
 _MAX_LOST = 0x7FFFFF  # cumulative loss is a signed 24-bit field (RFC 3550 §6.4.1)
@@ -29,13 +31,12 @@ def next_report_delay(interval: float, rng: random.Random | None = None) -> floa
     return interval * (0.5 + (rng or random).random())
 
 
-class ReceptionStatistics:
-    """RFC 3550 Appendix A reception statistics of one media SSRC, and its report blocks."""
+class ReceptionStatistics(StatisticsCore):
+    """RFC 3550 Appendix A reception statistics of one media SSRC, and its report blocks.
 
-    __slots__ = (
-        "_base", "_clock_rate", "_expected_prior", "_last_sr", "_last_sr_at", "_last_transit",
-        "_received", "_received_prior", "_top", "jitter",
-    )
+    Its fields are ``StatisticsCore``'s (``__slots__`` names them), C fields when built
+    (``loadtest.receive_state``).
+    """
 
     def __init__(self, clock_rate: int) -> None:
         self._clock_rate = clock_rate
