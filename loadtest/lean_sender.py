@@ -30,6 +30,7 @@ from aiortc.utils import random32
 
 from loadtest import compiled_send
 from loadtest.lean_transport import available
+from loadtest.pacing import SocketDrain
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +50,11 @@ def send_path(lean: bool, compiled: bool) -> str:
     return f"lean (Python): the compiled path is unavailable: {compiled_send.UNAVAILABLE_REASON}"
 
 
-def install(sender: Any, *, compiled: bool = True) -> bool:
+def install(sender: Any, *, compiled: bool = True, clock: SocketDrain | None = None) -> bool:
     """Make ``sender`` (an RTCRtpSender not yet started) use the lean loop (``compiled``:
-    its C path, when built); False if the pinned aiortc's attributes are not there (it then
-    keeps its own)."""
+    its C path, when built; with ``clock``, the worker's, its frames go from the clock's
+    ticks, ``loadtest.pacing``); False if the pinned aiortc's attributes are not there (it
+    then keeps its own)."""
     if not all(hasattr(sender, _P + name) for name in _NEEDED):
         logger.warning("aiortc's RTCRtpSender changed: the lean send loop is off")
         return False
@@ -70,7 +72,7 @@ def install(sender: Any, *, compiled: bool = True) -> bool:
             if fast is not None:
                 history = compiled_send.LazyHistory(fast, codec.payloadType, sender._ssrc, mid)
                 setattr(sender, _P + "rtp_history", history)
-                await _compiled_loop(sender, codec, fast, timestamp_origin)
+                await _compiled_loop(sender, codec, fast, timestamp_origin, clock)
             else:
                 await _python_loop(sender, codec, sequence_number, timestamp_origin)
         except (asyncio.CancelledError, ConnectionError, MediaStreamError):
@@ -128,47 +130,114 @@ def _count(sender: Any, ntp: int, timestamp: int, octets: int, packets: int) -> 
     setattr(sender, _PACKETS, getattr(sender, _PACKETS) + packets)
 
 
+class _Wire:
+    """Where a compiled sender's frames go once the nominated pair and the keys are up: the
+    pair's socket, through ``fast`` (one C call a frame), with the sender-report counters."""
+
+    def __init__(self, sender: Any, fast: compiled_send.FrameSender,
+                 timestamp_origin: int) -> None:
+        self._sender = sender
+        self._dtls = sender.transport
+        self._fast = fast
+        self._origin = timestamp_origin
+        self._session: Any = None
+        self._transport: Any = None
+        self._fd = -1
+        self._pair: Any = None
+        self._addr: Any = None
+
+    def pair(self) -> Any:
+        """The nominated pair if frames can go the compiled way now, else None."""
+        dtls = self._dtls
+        pair = dtls.transport._connection._nominated.get(1) if available(dtls) else None
+        if pair is None or pair.protocol.transport is None:
+            return None
+        return pair
+
+    def send(self, frame: Any, pair: Any) -> None:
+        timestamp = (self._origin + frame.timestamp) & 0xFFFFFFFF
+        ntp = ntp_now()
+        abs_send_time = (ntp >> 14) & 0x00FFFFFF  # RFC 6051-style 6.18 fixed point
+        pair_transport = pair.protocol.transport
+        if self._dtls._tx_srtp is not self._session:
+            self._session = self._dtls._tx_srtp
+            compiled_send.set_session(self._fast, self._session)
+        if pair_transport is not self._transport:
+            self._transport = pair_transport
+            self._fd = compiled_send.socket_fd(pair_transport)
+        if pair is not self._pair:  # aioice makes the address tuple anew at each read
+            self._pair, self._addr = pair, pair.remote_addr
+        # A closing transport drops what it is given: so do we (its descriptor may go).
+        octets = self._fast.send(frame.payloads, timestamp, abs_send_time, frame.audio_level,
+                                 -1 if pair_transport.is_closing() else self._fd, self._addr,
+                                 pair.protocol.error_received)
+        _count(self._sender, ntp, timestamp, octets, len(frame.payloads))
+
+    async def fallback(self, frame: Any) -> None:
+        """``frame`` through aiortc's ``_send_rtp`` (the pair or the keys are not up)."""
+        timestamp = (self._origin + frame.timestamp) & 0xFFFFFFFF
+        ntp = ntp_now()
+        abs_send_time = (ntp >> 14) & 0x00FFFFFF
+        octets = 0
+        for data, payload in zip(self._fast.build(frame.payloads, timestamp, abs_send_time,
+                                                  frame.audio_level),
+                                 frame.payloads, strict=True):
+            await self._dtls._send_rtp(data)
+            octets += len(payload)
+        _count(self._sender, ntp, timestamp, octets, len(frame.payloads))
+
+
 async def _compiled_loop(sender: Any, codec: Any, fast: compiled_send.FrameSender,
-                         timestamp_origin: int) -> None:
+                         timestamp_origin: int, clock: SocketDrain | None) -> None:
     """One C call per frame once the pair and the keys are up; aiortc's ``_send_rtp`` with
-    the same packets (and history) before."""
-    dtls = sender.transport
-    send = fast.send
-    session: Any = None
-    transport: Any = None
-    fd = -1
-    last_pair: Any = None
-    addr: Any = None
+    the same packets (and history) before. With the worker's ``clock`` and a track that
+    has ``take_due`` (the replay tracks), frames then go from the clock's ticks: no task
+    wakes up per frame."""
+    wire = _Wire(sender, fast, timestamp_origin)
+    take_due = getattr(getattr(sender, _P + "track"), "take_due", None)
     next_frame = _frame_source(sender, codec)
     while True:
+        if clock is not None and take_due is not None and wire.pair() is not None:
+            await _send_on_ticks(sender, wire, clock, take_due)
+            continue  # the pair went away: frame by frame until it is back
         frame = await next_frame()
         if frame is None:
             continue
-        timestamp = (timestamp_origin + frame.timestamp) & 0xFFFFFFFF
-        ntp = ntp_now()
-        abs_send_time = (ntp >> 14) & 0x00FFFFFF  # RFC 6051-style 6.18 fixed point
-        payloads = frame.payloads
-        pair = dtls.transport._connection._nominated.get(1) if available(dtls) else None
-        if pair is not None and pair.protocol.transport is not None:
-            pair_transport = pair.protocol.transport
-            if dtls._tx_srtp is not session:
-                session = dtls._tx_srtp
-                compiled_send.set_session(fast, session)
-            if pair_transport is not transport:
-                transport, fd = pair_transport, compiled_send.socket_fd(pair_transport)
-            if pair is not last_pair:  # aioice makes the address tuple anew at each read
-                last_pair, addr = pair, pair.remote_addr
-            # A closing transport drops what it is given: so do we (its descriptor may go).
-            octets = send(payloads, timestamp, abs_send_time, frame.audio_level,
-                          -1 if pair_transport.is_closing() else fd, addr,
-                          pair.protocol.error_received)
+        pair = wire.pair()
+        if pair is not None:
+            wire.send(frame, pair)
         else:
-            octets = 0
-            for data, payload in zip(fast.build(payloads, timestamp, abs_send_time,
-                                                frame.audio_level), payloads, strict=True):
-                await dtls._send_rtp(data)
-                octets += len(payload)
-        _count(sender, ntp, timestamp, octets, len(payloads))
+            await wire.fallback(frame)
+
+
+async def _send_on_ticks(sender: Any, wire: _Wire, clock: SocketDrain,
+                         take_due: Callable[[float], list[Any]]) -> None:
+    """Send the track's due frames at each tick of ``clock`` until the pair goes away
+    (returns) or a send fails (raises)."""
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def on_tick(now: float) -> None:
+        if done.done():
+            return
+        try:
+            frames = take_due(now)
+            if not frames:
+                return
+            pair = wire.pair()
+            if pair is None:
+                done.set_result(None)  # these frames go nowhere, as on a dropped link
+                return
+            for frame in frames:
+                if sender._enabled:  # as aiortc: a disabled sender drops its frames
+                    wire.send(frame, pair)
+        except Exception as exc:
+            done.set_exception(exc)
+
+    clock.add_ticker(on_tick)
+    try:
+        await done
+    finally:
+        clock.discard_ticker(on_tick)
 
 
 async def _python_loop(sender: Any, codec: Any, sequence_number: int,

@@ -26,13 +26,14 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PACING_MS = 5.0
 
-__all__ = ["DEFAULT_PACING_MS", "SocketDrain", "next_tick", "sleep_to_tick"]
+__all__ = ["DEFAULT_PACING_MS", "SocketDrain", "Ticker", "next_tick", "sleep_to_tick"]
 
 
 def next_tick(now: float, period: float) -> float:
@@ -56,11 +57,16 @@ class Drainable(Protocol):
     def read_ready(self) -> object: ...
 
 
-class SocketDrain:
-    """Reads every registered socket reader once per tick of ``period`` s (``run``).
+Ticker = Callable[[float], None]
+"""Called at each tick with the tick's time (``time.monotonic()``)."""
 
-    A reader's exception is logged (with the reader's traceback) and the others still read,
-    as an event loop does with a failing reader callback.
+
+class SocketDrain:
+    """Reads every registered socket reader once per tick of ``period`` s (``run``), then
+    calls every registered ticker (the publishers' send loops: ``loadtest.lean_sender``).
+
+    A reader's or ticker's exception is logged (with its traceback) and the others still
+    run, as an event loop does with a failing callback.
     """
 
     def __init__(self, period: float) -> None:
@@ -68,6 +74,7 @@ class SocketDrain:
             raise ValueError("a socket drain needs a period above 0")
         self.period = period
         self._readers: dict[int, Drainable] = {}  # insertion-ordered, by identity
+        self._tickers: dict[int, Ticker] = {}
         self.ticks = 0
 
     def add(self, reader: Drainable) -> None:
@@ -79,6 +86,16 @@ class SocketDrain:
     def __len__(self) -> int:
         return len(self._readers)
 
+    def add_ticker(self, ticker: Ticker) -> None:
+        self._tickers[id(ticker)] = ticker
+
+    def discard_ticker(self, ticker: Ticker) -> None:
+        self._tickers.pop(id(ticker), None)
+
+    @property
+    def tickers(self) -> int:
+        return len(self._tickers)
+
     def drain(self) -> None:
         """Read each registered socket now."""
         self.ticks += 1
@@ -87,6 +104,12 @@ class SocketDrain:
                 reader.read_ready()
             except Exception:
                 logger.exception("reading a paced ICE socket failed")
+        now = time.monotonic()
+        for ticker in list(self._tickers.values()):
+            try:
+                ticker(now)
+            except Exception:
+                logger.exception("a ticker of the worker's clock failed")
 
     async def run(self) -> None:
         """Drain on every tick until cancelled."""

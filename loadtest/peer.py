@@ -101,6 +101,26 @@ class _PacedTrack(MediaStreamTrack):
             if self._running.is_set():
                 return
 
+    def take_due(self, now: float) -> list[RTCEncodedFrame]:
+        """The frames due by ``now`` (``time.monotonic()``, a tick of the worker's clock), as
+        ``next_encoded`` would hand them out one by one at their turns: none while paused
+        (and the clock restarts after it), a catch-up of what a late tick missed."""
+        if not self._running.is_set():
+            self._start = None  # no catch-up burst after a pause
+            return []
+        if self._start is None:
+            self._start = now - self._count * self._period
+        frames: list[RTCEncodedFrame] = []
+        while self._start + self._count * self._period <= now + 1e-9:
+            frame = self._encoded_now()
+            if frame is not None:
+                frames.append(frame)
+        return frames
+
+    def _encoded_now(self) -> RTCEncodedFrame | None:
+        """Item ``_count``, due now, as ``next_encoded`` makes it (None: it goes nowhere)."""
+        raise NotImplementedError
+
 
 class ReplayVideoTrack(_PacedTrack):
     """Replays a pre-encoded VP8 loop at its frame rate, stamping every frame.
@@ -156,6 +176,16 @@ class ReplayVideoTrack(_PacedTrack):
             self._count += 1
             self._next_frame()
             await self._wait_turn()
+        return self._stamped()
+
+    def _encoded_now(self) -> RTCEncodedFrame | None:
+        if time.monotonic() < self._blocked_until:
+            self._count += 1  # as in _next_stamped: the number is used, the frame dropped
+            self._next_frame()
+            return None
+        return self._packetized(*self._stamped())
+
+    def _stamped(self) -> tuple[bytes, int]:
         stamp = Stamp(self._publisher, self._count, int(time.time() * 1e6))
         data = self._next_frame()
         pad = stamp_padding(len(data), _VP8_CHUNKS)
@@ -173,7 +203,9 @@ class ReplayVideoTrack(_PacedTrack):
     async def next_encoded(self) -> RTCEncodedFrame:
         """The next frame as aiortc's VP8 packetizer cuts it, as ``recv`` and aiortc's
         ``Vp8Encoder.pack`` would make it, without a PyAV packet (``loadtest.lean_sender``)."""
-        data, pts = await self._next_stamped()
+        return self._packetized(*await self._next_stamped())
+
+    def _packetized(self, data: bytes, pts: int) -> RTCEncodedFrame:
         payloads = vpx.Vp8Encoder._packetize(data, self._picture_id)
         self._picture_id = (self._picture_id + 1) % (1 << 15)
         return RTCEncodedFrame(payloads, pts, None)  # type: ignore[arg-type]
@@ -191,6 +223,13 @@ class ReplayAudioTrack(_PacedTrack):
     async def _next_packet(self) -> tuple[bytes, int]:
         """The next packet and its RTP timestamp (from 0), when it is due."""
         await self._wait_turn()
+        return self._packet()
+
+    def _encoded_now(self) -> RTCEncodedFrame | None:
+        data, pts = self._packet()
+        return RTCEncodedFrame([data], pts, None)  # type: ignore[arg-type]
+
+    def _packet(self) -> tuple[bytes, int]:
         data = self._packets[self._count % len(self._packets)]
         pts = self._count * (AUDIO_CLOCK // 50)
         self._count += 1
@@ -558,7 +597,7 @@ class SyntheticPeer:
                     continue
                 sender = pc.addTrack(track)
                 if self._lean:
-                    lean_sender.install(sender, compiled=self._compiled_send)
+                    lean_sender.install(sender, compiled=self._compiled_send, clock=self._drain)
                 if isinstance(track, ReplayVideoTrack):
                     # The pack path ignores PLIs; jump to the loop's next keyframe instead.
                     sender._send_keyframe = track.request_keyframe  # type: ignore[method-assign]

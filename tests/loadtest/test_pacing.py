@@ -209,6 +209,8 @@ async def _paced_peers(server: Server) -> None:
 
             assert await _until(every_route_flows, 25), [p.result.routes for p in peers]
             assert len(drain) >= 3  # every peer's ICE socket is read on the grid
+            # ... and every publisher's two senders send from the grid's ticks.
+            assert drain.tickers == 6
             # ... with a receive buffer for a stall of the loop, not only for a tick.
             rmem_max = _RMEM_MAX
             for reader in list(drain._readers.values()):
@@ -235,3 +237,4 @@ async def _paced_peers(server: Server) -> None:
             with pytest.raises(asyncio.CancelledError):
                 await task
     assert len(drain) == 0  # closing the peers took their sockets off the drain
+    assert drain.tickers == 0  # ... and their senders' tickers

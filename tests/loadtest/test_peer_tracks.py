@@ -171,3 +171,32 @@ def test_ntp_now_is_aiortcs_clock() -> None:
     after = clock.current_ntp_time()
     ms = (1 << 32) // 1000
     assert before - ms <= now <= after + ms
+
+
+async def test_take_due_hands_out_what_next_encoded_would_at_each_tick() -> None:
+    """The worker clock's way (``take_due`` at ticks) and the per-frame way (``next_encoded``)
+    give the same frames in the same order; a late tick catches up, a pause hands out nothing
+    and resumes without a burst, a blocked video uses up frame numbers."""
+    a, b = ReplayVideoTrack(BIG_LOOP, 3), ReplayVideoTrack(BIG_LOOP, 3)
+    b._picture_id = a._picture_id
+    with mock.patch("loadtest.peer.time.time", lambda: 1_700_000_000.25):
+        expected = [await a.next_encoded() for _ in range(6)]
+        start = time.monotonic()
+        got = b.take_due(start)  # the first frame is due at once
+        got += b.take_due(start + 0.004)  # nothing new before the next 10 ms
+        got += b.take_due(start + 0.0501)  # a late tick: the 5 frames it missed
+        assert [(f.payloads, f.timestamp) for f in got] == [
+            (f.payloads, f.timestamp) for f in expected]
+        b.pause()
+        assert b.take_due(start + 1.0) == []
+        b.resume()
+        (resumed,) = b.take_due(start + 2.0)  # one frame: no catch-up for the pause
+        assert resumed.timestamp == 6 * b._step
+        b.block(0.05)
+        assert b.take_due(start + 2.0101) == []  # due, blocked: the number goes, no frame
+        assert b.frames_sent == 8
+    audio = ReplayAudioTrack(tuple(bytes([i]) * 30 for i in range(3)))
+    now = time.monotonic()
+    frames = audio.take_due(now) + audio.take_due(now + 0.0401)
+    assert [(f.payloads, f.timestamp) for f in frames] == [
+        ([bytes([i]) * 30], i * 960) for i in range(3)]
