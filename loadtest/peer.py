@@ -11,6 +11,7 @@ import logging
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,25 @@ async def _close_pc(pc: RTCPeerConnection) -> None:
     the run would never notice that its server went away."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.shield(pc.close()), PC_CLOSE_TIMEOUT_S)
+
+
+async def _tick_on_clock(clock: SocketDrain, interval: float, tick: Callable[[], None]) -> None:
+    """Call ``tick`` from ``clock``'s ticks, one at least ``interval`` s after the last (less
+    half a clock period), until cancelled."""
+    last = -math.inf
+    slack = clock.period / 2
+
+    def on_tick(now: float) -> None:
+        nonlocal last
+        if now - last >= interval - slack:
+            last = now
+            tick()
+
+    clock.add_ticker(on_tick)
+    try:
+        await asyncio.get_running_loop().create_future()  # until cancelled
+    finally:
+        clock.discard_ticker(on_tick)
 
 
 class _PacedTrack(MediaStreamTrack):
@@ -669,6 +689,9 @@ class SyntheticPeer:
         """Send receiver reports, and re-ask for missing packets and keyframes, at the
         browser's pace (reports alone need a tenth of a second's precision)."""
         interval = PROCESS_INTERVAL_S if self._receiver.repair else REPORT_TICK_S
+        if self._drain is not None:
+            # On the worker clock's ticks (no task wakes up per peer): every ``interval``.
+            await _tick_on_clock(self._drain, interval, self._receiver.tick)
         while True:
             await sleep_to_tick(time.monotonic() + interval, self._pacing)
             self._receiver.tick()

@@ -7,6 +7,7 @@ of a paced worker against a real ``coshop serve`` receive every stream through t
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import math
 import os
@@ -26,7 +27,7 @@ from loadtest._compiled_receive import SocketReader
 from loadtest.batched_socket import RECEIVE_BUFFER
 from loadtest.media import cached_video, encode_audio
 from loadtest.pacing import SocketDrain, next_tick
-from loadtest.peer import ReplayAudioTrack, SyntheticPeer
+from loadtest.peer import ReplayAudioTrack, SyntheticPeer, _tick_on_clock
 from loadtest.presets import PRESETS
 from tests.loadtest.conftest import Server
 from tests.loadtest.test_batched_socket import Protocol
@@ -209,8 +210,10 @@ async def _paced_peers(server: Server) -> None:
 
             assert await _until(every_route_flows, 25), [p.result.routes for p in peers]
             assert len(drain) >= 3  # every peer's ICE socket is read on the grid
-            # ... and every publisher's two senders send from the grid's ticks.
-            assert drain.tickers == 6
+            # ... every publisher's two senders send from the grid's ticks, and every peer's
+            # repair model ticks on it (receiver reports, NACK, PLI).
+            assert drain.tickers == 6 + 3
+            assert await _until(lambda: all(p._receiver.reports_sent > 0 for p in peers), 5)
             # ... with a receive buffer for a stall of the loop, not only for a tick.
             rmem_max = _RMEM_MAX
             for reader in list(drain._readers.values()):
@@ -238,3 +241,25 @@ async def _paced_peers(server: Server) -> None:
                 await task
     assert len(drain) == 0  # closing the peers took their sockets off the drain
     assert drain.tickers == 0  # ... and their senders' tickers
+
+
+def test_a_repair_model_ticks_on_the_clock_every_interval() -> None:
+    async def run() -> tuple[list[float], int]:
+        clock = SocketDrain(0.005)
+        task = asyncio.get_running_loop().create_task(clock.run())
+        ticks: list[float] = []
+        ticking = asyncio.get_running_loop().create_task(
+            _tick_on_clock(clock, 0.02, lambda: ticks.append(time.monotonic())))
+        await asyncio.sleep(0.5)
+        during = clock.tickers
+        ticking.cancel()
+        task.cancel()
+        await asyncio.gather(ticking, task, return_exceptions=True)
+        assert clock.tickers == 0
+        return ticks, during
+
+    ticks, during = asyncio.run(run())
+    assert during == 1
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert 10 <= len(ticks) <= 26, ticks
+    assert min(gaps) >= 0.0175, gaps  # never more often than every 20 ms (less half a tick)
