@@ -34,12 +34,14 @@ setup(
         Extension(
             "loadtest._compiled_receive",
             sources=["loadtest/_compiled_receive.c"],
+            depends=["loadtest/_socket_address.h"],
             optional=True,
             extra_compile_args=["-Wall", "-Wextra", "-Wno-unused-parameter"],
         ),
         Extension(
             "loadtest._compiled_send",
             sources=["loadtest/_compiled_send.c"],
+            depends=["loadtest/_socket_address.h"],
             optional=True,
             extra_compile_args=["-Wall", "-Wextra", "-Wno-unused-parameter"],
         ),

@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include "_socket_address.h"
 
 /* libsrtp 2: srtp_err_status_t srtp_unprotect(srtp_t, void *srtp_hdr, int *len_ptr). */
 typedef int (*srtp_unprotect_fn)(void *ctx, void *srtp_hdr, int *len_ptr);
@@ -1415,40 +1416,6 @@ SocketReader_read_ready(SocketReader *self, PyObject *unused)
         return NULL;
     }
     return PyLong_FromUnsignedLongLong(got);
-}
-
-/* (host, port[, flowinfo, scope_id]) with a numeric host, as the ICE pair's address is. */
-static int
-parse_address(PyObject *addr, struct sockaddr_storage *sa, socklen_t *salen)
-{
-    const char *host;
-    int port;
-    unsigned int flowinfo = 0, scope_id = 0;
-    if (!PyTuple_Check(addr)
-        || !PyArg_ParseTuple(addr, "si|II", &host, &port, &flowinfo, &scope_id)) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_TypeError, "address must be a (host, port) tuple");
-        return -1;
-    }
-    memset(sa, 0, sizeof *sa);
-    struct sockaddr_in *in = (struct sockaddr_in *)sa;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
-    if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
-        in->sin_family = AF_INET;
-        in->sin_port = htons((uint16_t)port);
-        *salen = sizeof *in;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)port);
-        in6->sin6_flowinfo = htonl(flowinfo);
-        in6->sin6_scope_id = scope_id;
-        *salen = sizeof *in6;
-        return 0;
-    }
-    PyErr_Format(PyExc_ValueError, "not a numeric address: %s", host);
-    return -1;
 }
 
 static PyObject *

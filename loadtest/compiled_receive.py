@@ -17,33 +17,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pylibsrtp import Session, _binding
+from pylibsrtp import Session
 
-from loadtest import lean_transport
+from loadtest import lean_transport, srtp_binding
 from loadtest.nack import MAX_AGE
 from loadtest.pacing import SocketDrain
 from loadtest.receiver import Receiver
 from loadtest.reception_report import next_report_delay
 from loadtest.stamp import Stamp
-
-#: libsrtp 2's srtp_unprotect as pylibsrtp's cffi binding declares it; the C side calls it so.
-_UNPROTECT_TYPE = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
-
-
-def _binding_mismatch() -> str | None:
-    """Why pylibsrtp's binding is not the one the C extension was written against, if so."""
-    ffi, lib = _binding.ffi, _binding.lib
-    try:
-        declared = ffi.typeof(ffi.addressof(lib, "srtp_unprotect")).cname
-    except AttributeError:
-        return "pylibsrtp's binding has no srtp_unprotect"
-    if declared != _UNPROTECT_TYPE:
-        return f"pylibsrtp declares srtp_unprotect as {declared}, not {_UNPROTECT_TYPE}"
-    handle = getattr(Session(), "_srtp", None)
-    if handle is None or ffi.typeof(handle).cname != "struct srtp_ctx_t_ * *":
-        return "pylibsrtp's Session keeps its srtp_t elsewhere"
-    return None
-
 
 try:
     from loadtest._compiled_receive import PacketReader
@@ -54,7 +35,7 @@ except ImportError as exc:  # not built: no C compiler where it was installed
 else:
     from loadtest import batched_socket
 
-    UNAVAILABLE_REASON = _binding_mismatch()
+    UNAVAILABLE_REASON = srtp_binding.mismatch("srtp_unprotect")
     if UNAVAILABLE_REASON is not None:
         PacketReader = None  # type: ignore[assignment,misc]
 
@@ -66,10 +47,7 @@ __all__ = ["AVAILABLE", "UNAVAILABLE_REASON", "PacketReader", "install", "reader
 
 def srtp_unprotect_handle(session: Session) -> tuple[int, int]:
     """(address of libsrtp's srtp_unprotect, the session's srtp_t) as integers."""
-    ffi, lib = _binding.ffi, _binding.lib
-    unprotect = int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_unprotect")))
-    ctx = int(ffi.cast("uintptr_t", session._srtp[0]))
-    return unprotect, ctx
+    return srtp_binding.handle(session, "srtp_unprotect")
 
 
 def reader(

@@ -21,24 +21,16 @@ from typing import Any
 
 import pylibsrtp
 from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensionsMap, RtpPacket
-from pylibsrtp import Session, _binding
+from pylibsrtp import Session
 
-#: libsrtp 2's srtp_protect as pylibsrtp's cffi binding declares it; the C side calls it so.
-_PROTECT_TYPE = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
+from loadtest import srtp_binding
 
 
 def _binding_mismatch() -> str | None:
-    """Why pylibsrtp's binding is not the one the C extension was written against, if so."""
-    ffi, lib = _binding.ffi, _binding.lib
-    try:
-        declared = ffi.typeof(ffi.addressof(lib, "srtp_protect")).cname
-    except AttributeError:
-        return "pylibsrtp's binding has no srtp_protect"
-    if declared != _PROTECT_TYPE:
-        return f"pylibsrtp declares srtp_protect as {declared}, not {_PROTECT_TYPE}"
-    handle = getattr(Session(), "_srtp", None)
-    if handle is None or ffi.typeof(handle).cname != "struct srtp_ctx_t_ * *":
-        return "pylibsrtp's Session keeps its srtp_t elsewhere"
+    """Why pylibsrtp's or aiortc's internals are not what the C extension expects, if so."""
+    why = srtp_binding.mismatch("srtp_protect")
+    if why is not None:
+        return why
     if not isinstance(getattr(pylibsrtp, "ERRORS", None), list):
         return "pylibsrtp has no ERRORS table"
     if not hasattr(HeaderExtensionsMap(), "_HeaderExtensionsMap__ids"):
@@ -95,9 +87,8 @@ def frame_sender(*, payload_type: int, ssrc: int, sequence_number: int, mid: str
 
 def set_session(sender: FrameSender, session: Session) -> None:
     """Protect with ``session`` (aiortc's send session) from now on."""
-    ffi, lib = _binding.ffi, _binding.lib
-    sender.set_srtp(protect=int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect"))),
-                    srtp=int(ffi.cast("uintptr_t", session._srtp[0])), session=session,
+    protect, srtp = srtp_binding.handle(session, "srtp_protect")
+    sender.set_srtp(protect=protect, srtp=srtp, session=session,
                     error_type=pylibsrtp.Error, errors=pylibsrtp.ERRORS)
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,3 +100,26 @@ async def finish(process: asyncio.subprocess.Process, seconds: float = 60) -> Re
 async def loadtest(*args: str, seconds: float = 60) -> Result:
     """Run ``coshop loadtest ARGS`` to the end."""
     return await finish(await start_loadtest(*args), seconds)
+
+
+async def until(predicate: Callable[[], bool], within: float) -> bool:
+    """Whether ``predicate`` holds within ``within`` s (polled every 0.1 s)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.1)
+    return predicate()
+
+
+@pytest.fixture
+def udp_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """A receiving (non-blocking) and a sending UDP socket on loopback."""
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.setblocking(False)
+    tx.bind(("127.0.0.1", 0))
+    yield rx, tx
+    rx.close()
+    tx.close()

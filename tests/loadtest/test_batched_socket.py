@@ -15,7 +15,6 @@ import select
 import socket
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
 from typing import Any
 from unittest import mock
 
@@ -31,7 +30,7 @@ from loadtest._compiled_receive import SocketReader
 from loadtest.media import cached_video, encode_audio
 from loadtest.peer import SyntheticPeer
 from loadtest.presets import PRESETS
-from tests.loadtest.conftest import Server
+from tests.loadtest.conftest import Server, until
 from tests.loadtest.test_compiled_receive import (
     AUDIO,
     VIDEO,
@@ -73,18 +72,6 @@ class Clock:
         if self._times:
             self._last = self._times.popleft()
         return self._last
-
-
-@pytest.fixture
-def udp_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
-    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    rx.bind(("127.0.0.1", 0))
-    rx.setblocking(False)
-    tx.bind(("127.0.0.1", 0))
-    yield rx, tx
-    rx.close()
-    tx.close()
 
 
 def wire_steps(steps: list[Step], extras: list[str]) -> list[Step]:
@@ -260,15 +247,6 @@ def test_a_batch_reads_many_datagrams_in_one_call(
     reader.sendto(b"dropped", tx_sock.getsockname())  # closed: dropped, as a closed transport
 
 
-async def _until(predicate: Callable[[], bool], within: float) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.1)
-    return predicate()
-
-
 # Real peers against a real coshop serve, on asyncio's loop and on uvloop (the workers' loop).
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 def test_real_peers_read_in_batches_keep_stun_and_srtcp_and_give_the_socket_back(
@@ -294,7 +272,7 @@ async def _real_peers(server: Server) -> None:
             def frames() -> int:
                 return sum(r.frames for r in viewer.result.routes.values())
 
-            assert await _until(lambda: frames() > 60, 20), viewer.result.routes
+            assert await until(lambda: frames() > 60, 20), viewer.result.routes
             assert viewer._pc is not None
             dtls = viewer._pc.getTransceivers()[0].receiver.transport
             connection = dtls.transport._connection
@@ -319,7 +297,7 @@ async def _real_peers(server: Server) -> None:
                 return bool(receptions) and all(
                     r.stats._last_sr is not None for r in receptions.values())
 
-            assert await _until(sender_reports, 15), "no sender report reached the viewer"
+            assert await until(sender_reports, 15), "no sender report reached the viewer"
             assert viewer._receiver.reports_sent > 0
             (route,) = [r for (_, kind), r in viewer.result.routes.items() if kind == "video"]
             assert route.lost_packets == 0 and route.packets > 100

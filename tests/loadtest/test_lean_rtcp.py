@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections.abc import Callable
 
 import aiohttp
@@ -20,7 +19,7 @@ from loadtest.lean_transport import acted_on_by_aiortc
 from loadtest.media import cached_video, encode_audio
 from loadtest.peer import SyntheticPeer
 from loadtest.presets import PRESETS
-from tests.loadtest.conftest import Server
+from tests.loadtest.conftest import Server, until
 
 _SSRC = st.integers(0, 2**32 - 1)
 
@@ -85,15 +84,6 @@ def test_a_node_s_usual_rtcp_stays_out_of_aiortc() -> None:
     assert acted_on_by_aiortc(_rr(5) + _nack(5))
 
 
-async def _until(predicate: Callable[[], bool], within: float) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.1)
-    return predicate()
-
-
 async def test_feedback_still_reaches_the_publisher_and_reports_the_receiver(
     server: Server
 ) -> None:
@@ -114,11 +104,11 @@ async def test_feedback_still_reaches_the_publisher_and_reports_the_receiver(
                 return [(source, r.frames) for (source, kind), r in routes.items()
                         if kind == "video"]
 
-            assert await _until(lambda: any(frames > 30 for _, frames in video()), 20), routes
+            assert await until(lambda: any(frames > 30 for _, frames in video()), 20), routes
             ((source, _),) = video()
             # Sender reports, on the short way, reach the reception statistics (LSR).
             receptions = viewer._receiver._receptions
-            assert await _until(lambda: bool(receptions) and all(
+            assert await until(lambda: bool(receptions) and all(
                 r.stats._last_sr is not None for r in receptions.values()), 15)
             # A keyframe request from the viewer, relayed by the node, reaches aiortc's sender
             # of the publisher and so its track (which sends a keyframe next).
@@ -130,7 +120,7 @@ async def test_feedback_still_reaches_the_publisher_and_reports_the_receiver(
             pli = aiortc_rtp.RtcpPsfbPacket(fmt=aiortc_rtp.RTCP_PSFB_PLI, ssrc=0x636F7368,
                                             media_ssrc=video_ssrc)
             assert viewer._receiver.send_rtcp(_rr(0x636F7368) + bytes(pli))
-            assert await _until(lambda: track.keyframe_requests > asked, 10)
+            assert await until(lambda: track.keyframe_requests > asked, 10)
         finally:
             for peer in (viewer, publisher):
                 await peer.close()

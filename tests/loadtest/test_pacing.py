@@ -14,7 +14,6 @@ import os
 import random
 import socket
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -29,7 +28,7 @@ from loadtest.media import cached_video, encode_audio
 from loadtest.pacing import SocketDrain, next_tick
 from loadtest.peer import ReplayAudioTrack, SyntheticPeer, _tick_on_clock
 from loadtest.presets import PRESETS
-from tests.loadtest.conftest import Server
+from tests.loadtest.conftest import Server, until
 from tests.loadtest.test_batched_socket import Protocol
 from tests.loadtest.test_compiled_receive import Side, media_packets, srtp_pair
 
@@ -64,18 +63,6 @@ def test_a_paced_track_never_sends_a_frame_before_its_tick() -> None:
     # ... and not long after it either (a frame waits for one tick, not for several).
     late = sorted(at - next_tick(due, period) for due, at in sent)
     assert late[len(late) // 2] < 0.02, late  # loose: a busy machine's timers run late
-
-
-@pytest.fixture
-def udp_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
-    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    rx.bind(("127.0.0.1", 0))
-    rx.setblocking(False)
-    tx.bind(("127.0.0.1", 0))
-    yield rx, tx
-    rx.close()
-    tx.close()
 
 
 def _reader(rx_sock: socket.socket) -> tuple[SocketReader, Side, Protocol]:
@@ -170,15 +157,6 @@ def test_the_drain_reads_every_socket_each_tick_and_outlives_a_failing_one(
         tx_sock.close()
 
 
-async def _until(predicate: Callable[[], bool], within: float) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.1)
-    return predicate()
-
-
 def test_real_peers_of_a_paced_worker_receive_through_the_drain(server: Server) -> None:
     asyncio.run(_paced_peers(server))
 
@@ -208,12 +186,12 @@ async def _paced_peers(server: Server) -> None:
                         if kind == "video" and r.frames > 40) == 2
                     for p in peers)
 
-            assert await _until(every_route_flows, 25), [p.result.routes for p in peers]
+            assert await until(every_route_flows, 25), [p.result.routes for p in peers]
             assert len(drain) >= 3  # every peer's ICE socket is read on the grid
             # ... every publisher's two senders send from the grid's ticks, and every peer's
             # repair model ticks on it (receiver reports, NACK, PLI).
             assert drain.tickers == 6 + 3
-            assert await _until(lambda: all(p._receiver.reports_sent > 0 for p in peers), 5)
+            assert await until(lambda: all(p._receiver.reports_sent > 0 for p in peers), 5)
             # ... with a receive buffer for a stall of the loop, not only for a tick.
             rmem_max = _RMEM_MAX
             for reader in list(drain._readers.values()):
