@@ -331,9 +331,11 @@ class SyntheticPeer:
     and send it the same way (``loadtest.lean_sender``); ``compiled``: on the lean path,
     receive through the C extension when it is built (``loadtest.compiled_receive``);
     ``batched``: the compiled path reads the ICE socket itself (``loadtest.batched_socket``);
-    ``pacing``: the period of the worker's grid (s, 0: none) on which frames go out and repair
-    ticks fall, and ``drain`` the ``SocketDrain`` that reads the taken-over sockets on it
-    (``loadtest.pacing``; None: on readiness).
+    ``pacing``: the period of the worker's grid (s, 0: none) on which repair ticks fall, and
+    ``drain`` the ``SocketDrain`` that reads the taken-over sockets on it (``loadtest.pacing``;
+    None: on readiness); ``paced_sends``: frames go out on that grid too, from the drain's
+    ticks (off by default: Chromium viewers of publishers so paced froze about twice as often
+    under loss, tests/impair/test_loadtest_repair.py; see docs/LOADTEST.md).
     ``compiled_send``: on the lean path, send each frame in one call of the C extension when
     it is built (``loadtest.compiled_send``).
     """
@@ -356,6 +358,7 @@ class SyntheticPeer:
         batched: bool = True,
         pacing: float = 0.0,
         drain: SocketDrain | None = None,
+        paced_sends: bool = False,
         compiled_send: bool = True,
     ) -> None:
         self.url = url.rstrip("/")
@@ -367,9 +370,12 @@ class SyntheticPeer:
         self._session = session
         self._tally = tally
         self._keep_samples = keep_samples
-        self._video_track = (ReplayVideoTrack(video, index, pacing)
+        send_pacing = pacing if paced_sends else 0.0
+        self._video_track = (ReplayVideoTrack(video, index, send_pacing)
                              if video is not None else None)
-        self._audio_track = ReplayAudioTrack(audio, pacing) if audio is not None else None
+        self._audio_track = (ReplayAudioTrack(audio, send_pacing)
+                             if audio is not None else None)
+        self._send_clock = drain if paced_sends else None
         self._pc: RTCPeerConnection | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._slots: dict[str, dict[str, Any]] = {}
@@ -617,7 +623,8 @@ class SyntheticPeer:
                     continue
                 sender = pc.addTrack(track)
                 if self._lean:
-                    lean_sender.install(sender, compiled=self._compiled_send, clock=self._drain)
+                    lean_sender.install(sender, compiled=self._compiled_send,
+                                        clock=self._send_clock)
                 if isinstance(track, ReplayVideoTrack):
                     # The pack path ignores PLIs; jump to the loop's next keyframe instead.
                     sender._send_keyframe = track.request_keyframe  # type: ignore[method-assign]

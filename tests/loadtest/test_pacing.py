@@ -83,6 +83,9 @@ def test_a_datagram_read_late_counts_when_it_arrived(
     reader, side, _ = _reader(rx_sock)
     tx, _ = srtp_pair()
     packets = media_packets(6, keyframe_every=6, seq0=100, ext=False)
+    # The first socket asking for timestamps turns them on with deferred kernel work
+    # (net_enable_timestamp); a datagram before that is stamped when it is read.
+    time.sleep(0.1)
     try:
         sent_at = time.time()
         for p in packets:
@@ -172,7 +175,7 @@ async def _paced_peers(server: Server) -> None:
         peers = [
             SyntheticPeer(url=server.url, room=room, name=f"p{i}", index=i,
                           video=cached_video(PRESETS["180p"]), audio=encode_audio(),
-                          session=http, pacing=0.005, drain=drain)
+                          session=http, pacing=0.005, drain=drain, paced_sends=True)
             for i in (1, 2, 3)
         ]
         try:
