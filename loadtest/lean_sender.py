@@ -102,6 +102,13 @@ def ntp_now() -> int:
     return ((seconds + _NTP_EPOCH) << 32) | int((now - seconds) * (1 << 32))
 
 
+def _frame_times(origin: int, frame: Any) -> tuple[int, int, int]:
+    """A frame's RTP timestamp (from the stream's random origin), the NTP time it leaves at
+    and that time as abs-send-time (RFC 6051-style 6.18 fixed point)."""
+    ntp = ntp_now()
+    return (origin + frame.timestamp) & 0xFFFFFFFF, ntp, (ntp >> 14) & 0x00FFFFFF
+
+
 def _frame_source(sender: Any, codec: Any) -> Callable[[], Awaitable[Any]]:
     """What the loop awaits for the next encoded frame: the track's own ``next_encoded``
     (the tester's replay tracks: the payloads aiortc's packer would make, without a PyAV
@@ -155,9 +162,7 @@ class _Wire:
         return pair
 
     def send(self, frame: Any, pair: Any) -> None:
-        timestamp = (self._origin + frame.timestamp) & 0xFFFFFFFF
-        ntp = ntp_now()
-        abs_send_time = (ntp >> 14) & 0x00FFFFFF  # RFC 6051-style 6.18 fixed point
+        timestamp, ntp, abs_send_time = _frame_times(self._origin, frame)
         pair_transport = pair.protocol.transport
         if self._dtls._tx_srtp is not self._session:
             self._session = self._dtls._tx_srtp
@@ -175,9 +180,7 @@ class _Wire:
 
     async def fallback(self, frame: Any) -> None:
         """``frame`` through aiortc's ``_send_rtp`` (the pair or the keys are not up)."""
-        timestamp = (self._origin + frame.timestamp) & 0xFFFFFFFF
-        ntp = ntp_now()
-        abs_send_time = (ntp >> 14) & 0x00FFFFFF
+        timestamp, ntp, abs_send_time = _frame_times(self._origin, frame)
         octets = 0
         for data, payload in zip(self._fast.build(frame.payloads, timestamp, abs_send_time,
                                                   frame.audio_level),
@@ -252,9 +255,7 @@ async def _python_loop(sender: Any, codec: Any, sequence_number: int,
         frame = await next_frame()
         if frame is None:
             continue
-        timestamp = (timestamp_origin + frame.timestamp) & 0xFFFFFFFF
-        ntp = ntp_now()
-        abs_send_time = (ntp >> 14) & 0x00FFFFFF  # RFC 6051-style 6.18 fixed point
+        timestamp, ntp, abs_send_time = _frame_times(timestamp_origin, frame)
         last = len(frame.payloads) - 1
         octets = 0
         # The nominated pair, looked up once per frame (nothing awaits in between while
